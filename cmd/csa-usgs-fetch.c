@@ -1,0 +1,1052 @@
+/* csa-usgs-fetch: poll the USGS earthquake feeds and emit new and revised events. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "expr.h"
+#include "fsutil.h"
+#include "http.h"
+#include "json.h"
+#include "msg.h"
+#include "strmap.h"
+#include "timefmt.h"
+
+#define FEED_BASE "https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/"
+#define FDSN_QUERY "https://earthquake.usgs.gov/fdsnws/event/1/query"
+#define FDSN_MAX_DEFAULT 20000
+#define FDSN_GAP_MS 600		/* the least time between two FDSN requests */
+#define WARN_LIMIT 20		/* skipped features named one by one per poll */
+
+static const char usage_line[] =
+    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i SECS] [-s FILE] [-w EXPR]\n"
+    "                      [--starttime T] [--endtime T] [--minmagnitude M] [--updatedafter T]\n";
+
+static const char help_text[] =
+    "Poll the USGS earthquake feeds and write one event NDJSON line for each\n"
+    "feature that is new or revised since it was last seen.\n"
+    "\n"
+    "  -a, --all               emit every feature, not only new and revised ones\n"
+    "      --cacert FILE       trust the CA certificates in FILE as well\n"
+    "      --endtime TIME      FDSN backfill: events up to TIME\n"
+    "  -f, --feed NAME         a USGS summary feed (default 2.5_hour)\n"
+    "  -h, --help              show this help and exit\n"
+    "  -i, --interval SECS     poll every SECS (or 30s, 5m ...) until stopped\n"
+    "      --minmagnitude M    FDSN backfill: magnitude at least M\n"
+    "      --retries N         retries of a failed request (default 3)\n"
+    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
+    "  -s, --state FILE        remember seen events across runs in FILE\n"
+    "      --state-days N      forget events not seen for N days (default 30)\n"
+    "      --starttime TIME    FDSN backfill: events from TIME\n"
+    "      --timeout SECS      give up one request after SECS (default 60)\n"
+    "  -u, --unbuffered        flush after every event\n"
+    "      --updatedafter TIME FDSN backfill: events updated after TIME\n"
+    "      --url URL           poll URL (http, https, file) instead of a feed\n"
+    "  -v, --verbose           print a summary of each poll on stderr\n"
+    "  -V, --version           show versions and exit\n"
+    "  -w, --where EXPR        emit only events for which the jq EXPR is true\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad features or documents were skipped, 2 usage,\n"
+    "3 local I/O, 4 network or server.  See csa-usgs-fetch(1).\n";
+
+struct options {
+	bool all;
+	bool unbuffered;
+	const char *feed;
+	const char *url;
+	const char *state_path;
+	int64_t interval_ms;
+	int state_days;
+	struct expr *where;
+	bool fdsn;
+	int64_t starttime, endtime, updatedafter;
+	bool have_start, have_end, have_updated;
+	double minmagnitude;
+	bool have_minmag;
+	struct http_opts http;
+};
+
+/* What the tool knows between polls: every seen id, and the last validators. */
+struct state {
+	struct strmap seen;	/* id -> a: greatest updated, b: last seen (ms) */
+	char *url;		/* the URL the validators belong to */
+	char *etag;
+	char *last_modified;
+	bool dirty;
+};
+
+struct poll_stats {
+	long features, emitted, new_events, revised, skipped;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* Numbers and times of options are parsed with bounds; -1 on a bad value. */
+static int
+parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_time_opt(const char *name, const char *s, int64_t *ms)
+{
+	struct err e;
+
+	if (tfmt_parse(s, strlen(s), ms, &e) < 0)
+		return msg_usage("--%s: %s", name, e.msg);
+	return -1;
+}
+
+/* Returns -1 when the options are good, else the exit status. */
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_CACERT = 256, OPT_ENDTIME, OPT_MINMAG, OPT_RETRIES,
+		OPT_RETRY_DELAY, OPT_STATE_DAYS, OPT_STARTTIME, OPT_TIMEOUT,
+		OPT_UPDATEDAFTER, OPT_URL
+	};
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "endtime", required_argument, NULL, OPT_ENDTIME },
+		{ "feed", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "minmagnitude", required_argument, NULL, OPT_MINMAG },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
+		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
+		{ "state", required_argument, NULL, 's' },
+		{ "state-days", required_argument, NULL, OPT_STATE_DAYS },
+		{ "starttime", required_argument, NULL, OPT_STARTTIME },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "unbuffered", no_argument, NULL, 'u' },
+		{ "updatedafter", required_argument, NULL, OPT_UPDATEDAFTER },
+		{ "url", required_argument, NULL, OPT_URL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "where", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct err e;
+	long n;
+	int c, rc, verbose = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->state_days = 30;
+	http_opts_init(&o->http);
+	o->http.stop = &stop_flag;
+	while ((c = getopt_long(argc, argv, "af:hi:s:uvVw:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			o->all = true;
+			break;
+		case 'f':
+			if (strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789._") !=
+			    strlen(optarg) || !*optarg)
+				return msg_usage("--feed: invalid feed name '%s'", optarg);
+			o->feed = optarg;
+			break;
+		case 'h':
+			fputs(usage_line, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			return msg_close_stdout();
+		case 'i':
+			if (tfmt_duration(optarg, &o->interval_ms, &e) < 0 ||
+			    o->interval_ms < 1000)
+				return msg_usage("--interval: '%s' is not a duration of at least 1s",
+				    optarg);
+			break;
+		case 's':
+			o->state_path = optarg;
+			break;
+		case 'u':
+			o->unbuffered = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V': {
+			char libs[512];
+
+			snprintf(libs, sizeof(libs), "%s\nlibjq (jq field expressions)\njsmn\n",
+			    http_version());
+			msg_version(libs);
+			return msg_close_stdout();
+		}
+		case 'w':
+			expr_free(o->where);
+			o->where = expr_compile(optarg, &e);
+			if (o->where == NULL)
+				return msg_usage("--where: %s", e.msg);
+			break;
+		case OPT_CACERT:
+			if (access(optarg, R_OK) != 0)
+				return msg_usage("--cacert: %s: %s", optarg, strerror(errno));
+			o->http.cacert = optarg;
+			break;
+		case OPT_ENDTIME:
+			if ((rc = parse_time_opt("endtime", optarg, &o->endtime)) >= 0)
+				return rc;
+			o->have_end = o->fdsn = true;
+			break;
+		case OPT_MINMAG: {
+			char *end;
+
+			o->minmagnitude = strtod(optarg, &end);
+			if (end == optarg || *end || !isfinite(o->minmagnitude) ||
+			    o->minmagnitude < -10 || o->minmagnitude > 12)
+				return msg_usage("--minmagnitude: invalid magnitude '%s'", optarg);
+			o->have_minmag = o->fdsn = true;
+			break;
+		}
+		case OPT_RETRIES:
+			if (parse_long(optarg, 0, 100, &n) < 0)
+				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
+			o->http.retries = (int)n;
+			break;
+		case OPT_RETRY_DELAY: {
+			char *end;
+
+			o->http.retry_delay = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->http.retry_delay >= 0) ||
+			    o->http.retry_delay > 3600)
+				return msg_usage("--retry-delay: '%s' is not a number of seconds", optarg);
+			break;
+		}
+		case OPT_STATE_DAYS:
+			if (parse_long(optarg, 1, 36500, &n) < 0)
+				return msg_usage("--state-days: '%s' is not a number from 1 to 36500",
+				    optarg);
+			o->state_days = (int)n;
+			break;
+		case OPT_STARTTIME:
+			if ((rc = parse_time_opt("starttime", optarg, &o->starttime)) >= 0)
+				return rc;
+			o->have_start = o->fdsn = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_long(optarg, 1, 86400, &n) < 0)
+				return msg_usage("--timeout: '%s' is not a number from 1 to 86400", optarg);
+			o->http.timeout = n;
+			break;
+		case OPT_UPDATEDAFTER:
+			if ((rc = parse_time_opt("updatedafter", optarg, &o->updatedafter)) >= 0)
+				return rc;
+			o->have_updated = o->fdsn = true;
+			break;
+		case OPT_URL:
+			o->url = optarg;
+			break;
+		default:
+			return msg_usage("unknown option or missing argument");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0)
+		return msg_usage("unexpected argument '%s'", argv[0]);
+	if (o->feed && o->url)
+		return msg_usage("--feed and --url exclude each other");
+	if (o->fdsn && o->feed)
+		return msg_usage("--feed cannot be combined with FDSN options (--starttime ...)");
+	if (o->have_start && o->have_end && o->starttime > o->endtime)
+		return msg_usage("--starttime is after --endtime");
+	msg_set_verbose(verbose);
+	return -1;
+}
+
+/* The reference partition rule: a coarse region from the epicentre. */
+static const char *
+region_of(double lat, double lon)
+{
+	if (lat > 50)
+		return "alaska";
+	if (lat >= 18 && lat <= 23 && lon >= -161 && lon <= -154)
+		return "hawaii";
+	if (lon < -115)
+		return "us-west";
+	if (lon < -90)
+		return "us-central";
+	return "us-east";
+}
+
+/* The parts of a feature that make an event, found in one pass over it. */
+enum prop {
+	P_MAG, P_PLACE, P_TIME, P_UPDATED, P_TYPE, P_TSUNAMI, P_ALERT, P_STATUS,
+	P_MAGTYPE, P_NET, P_IDS, P_TITLE, P_URL, P_COUNT
+};
+
+static const char *const prop_keys[P_COUNT] = {
+	"mag", "place", "time", "updated", "type", "tsunami", "alert", "status",
+	"magType", "net", "ids", "title", "url"
+};
+
+struct feature {
+	int id, coords;
+	int prop[P_COUNT];	/* token of each property, -1 when absent */
+};
+
+/* Fill ft from feature token f with one pass over its members. */
+static void
+scan_feature(const struct json_doc *d, int f, struct feature *ft)
+{
+	int props = -1, geom = -1, n, c;
+
+	ft->id = ft->coords = -1;
+	for (int i = 0; i < P_COUNT; i++)
+		ft->prop[i] = -1;
+	if (json_type(d, f) != JSON_OBJECT)
+		return;
+	n = d->tok[f].size;
+	c = f + 1;
+	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
+		size_t k;
+		const char *key = json_raw(d, c, &k);
+
+		if (k == 2 && memcmp(key, "id", 2) == 0)
+			ft->id = c + 1;
+		else if (k == 10 && memcmp(key, "properties", 10) == 0)
+			props = c + 1;
+		else if (k == 8 && memcmp(key, "geometry", 8) == 0)
+			geom = c + 1;
+	}
+	ft->coords = json_member(d, geom, "coordinates", 11);
+	if (json_type(d, props) != JSON_OBJECT)
+		return;
+	n = d->tok[props].size;
+	c = props + 1;
+	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
+		size_t k;
+		const char *key = json_raw(d, c, &k);
+
+		for (int p = 0; p < P_COUNT; p++)
+			if (prop_keys[p][0] == key[0] && strlen(prop_keys[p]) == k &&
+			    memcmp(prop_keys[p], key, k) == 0) {
+				ft->prop[p] = c + 1;
+				break;
+			}
+	}
+}
+
+/* Describe a feature for a message: its id, else its title or url, else its index. */
+static void
+feature_name(const struct json_doc *d, const struct feature *ft, long index,
+    char *out, size_t size)
+{
+	char *s = NULL;
+
+	if (json_type(d, ft->id) == JSON_STRING)
+		s = json_strdup(d, ft->id);
+	else if (json_type(d, ft->prop[P_TITLE]) == JSON_STRING)
+		s = json_strdup(d, ft->prop[P_TITLE]);
+	else if (json_type(d, ft->prop[P_URL]) == JSON_STRING)
+		s = json_strdup(d, ft->prop[P_URL]);
+	if (s)
+		snprintf(out, size, "feature %ld (%s)", index + 1, s);
+	else
+		snprintf(out, size, "feature %ld", index + 1);
+	free(s);
+}
+
+/* Write "name": and token t, or null when t is -1. */
+static void
+put_field(struct buf *b, const char *name, const struct json_doc *d, int t)
+{
+	json_key(b, name);
+	if (t < 0)
+		json_put_null(b);
+	else
+		json_put_token(b, d, t);
+}
+
+/*
+ * Build the event line for a scanned feature into b.  Returns 0, or -1 with
+ * the reason in why when the feature cannot be an event.
+ */
+static int
+build_event(const struct json_doc *d, const struct feature *ft, const char *ingested,
+    struct buf *b, int64_t *time_ms, int64_t *updated_ms, const char **why)
+{
+	int tu = ft->prop[P_UPDATED], depth = json_elem(d, ft->coords, 2);
+	double lon, lat;
+	const char *region;
+
+	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
+		return *why = "no id", -1;
+	if (json_type(d, ft->coords) != JSON_ARRAY ||
+	    json_number(d, json_elem(d, ft->coords, 0), &lon) < 0 ||
+	    json_number(d, json_elem(d, ft->coords, 1), &lat) < 0)
+		return *why = "no geometry", -1;
+	if (json_int64(d, ft->prop[P_TIME], time_ms) < 0)
+		return *why = "no time", -1;
+	if (json_int64(d, tu, updated_ms) < 0) {
+		tu = ft->prop[P_TIME];
+		*updated_ms = *time_ms;
+	}
+	region = region_of(lat, lon);
+
+	buf_reset(b);
+	buf_addc(b, '{');
+	put_field(b, "event_id", d, ft->id);
+	put_field(b, "magnitude", d, ft->prop[P_MAG]);
+	put_field(b, "place", d, ft->prop[P_PLACE]);
+	put_field(b, "time", d, ft->prop[P_TIME]);
+	put_field(b, "updated", d, tu);
+	put_field(b, "longitude", d, json_elem(d, ft->coords, 0));
+	put_field(b, "latitude", d, json_elem(d, ft->coords, 1));
+	put_field(b, "depth_km", d, json_type(d, depth) == JSON_NUMBER ? depth : -1);
+	put_field(b, "event_type", d, ft->prop[P_TYPE]);
+	put_field(b, "tsunami_flag", d, ft->prop[P_TSUNAMI]);
+	put_field(b, "alert_level", d, ft->prop[P_ALERT]);
+	put_field(b, "status", d, ft->prop[P_STATUS]);
+	put_field(b, "mag_type", d, ft->prop[P_MAGTYPE]);
+	put_field(b, "net", d, ft->prop[P_NET]);
+	put_field(b, "ids", d, ft->prop[P_IDS]);
+	json_key(b, "source");
+	json_put_str(b, "usgs", 4);
+	json_key(b, "region");
+	json_put_str(b, region, strlen(region));
+	json_key(b, "ingested_at");
+	json_put_str(b, ingested, strlen(ingested));
+	buf_addc(b, '}');
+	return 0;
+}
+
+/*
+ * Every id a feature goes by: its own id and each id of the comma-separated
+ * `ids` list (",ci38443183,us70004a0g,").  Calls fn for each.
+ */
+static void
+each_id(const struct json_doc *d, const struct feature *ft,
+    void (*fn)(const char *, size_t, void *), void *arg)
+{
+	int id = ft->id, ids = ft->prop[P_IDS];
+	size_t n;
+	const char *s;
+
+	if (json_type(d, id) == JSON_STRING) {
+		s = json_raw(d, id, &n);
+		fn(s, n, arg);
+	}
+	if (json_type(d, ids) != JSON_STRING)
+		return;
+	s = json_raw(d, ids, &n);
+	while (n > 0) {
+		const char *comma = memchr(s, ',', n);
+		size_t k = comma ? (size_t)(comma - s) : n;
+
+		if (k > 0)
+			fn(s, k, arg);
+		if (!comma)
+			break;
+		n -= k + 1;
+		s = comma + 1;
+	}
+}
+
+struct lookup {
+	const struct strmap *seen;
+	bool hit;
+	int64_t updated;
+};
+
+static void
+lookup_id(const char *s, size_t n, void *arg)
+{
+	struct lookup *l = arg;
+	const struct strmap_entry *en = strmap_get(l->seen, s, n);
+
+	if (en && (!l->hit || en->a > l->updated)) {
+		l->hit = true;
+		l->updated = en->a;
+	}
+}
+
+struct record {
+	struct state *st;
+	int64_t updated;
+	int64_t now;
+};
+
+static void
+record_id(const char *s, size_t n, void *arg)
+{
+	struct record *r = arg;
+	struct strmap_entry *en = strmap_put(&r->st->seen, s, n, NULL);
+
+	if (r->updated > en->a)
+		en->a = r->updated;
+	en->b = r->now;
+	r->st->dirty = true;
+}
+
+struct order {
+	int64_t time;
+	int tok;
+	long index;
+};
+
+static int
+cmp_order(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Write one line; false on a write error (stdout is checked again at exit). */
+static bool
+put_line(const struct buf *b, const struct options *o)
+{
+	fwrite(b->p, 1, b->len, stdout);
+	putchar('\n');
+	if (o->unbuffered)
+		fflush(stdout);
+	return !ferror(stdout);
+}
+
+/*
+ * Turn a parsed GeoJSON document into events.  Features go out in ascending
+ * event time.  Returns the exit status of this document.
+ */
+static int
+emit_features(const struct json_doc *d, const char *src, const struct options *o,
+    struct state *st, struct poll_stats *ps)
+{
+	int features = json_member(d, 0, "features", 8);
+	int status = EXIT_OK, n;
+	struct order *ord;
+	struct json_doc ev;
+	struct buf line = { 0 };
+	char ingested[32];
+	int64_t now = tfmt_now();
+	long warned = 0;
+
+	if (json_type(d, 0) != JSON_OBJECT || json_type(d, features) != JSON_ARRAY) {
+		msg_warn("%s: not a GeoJSON FeatureCollection (no \"features\" array)", src);
+		return EXIT_DATA;
+	}
+	tfmt_format(now, ingested);
+	n = json_size(d, features);
+	ord = xcalloc((size_t)n + 1, sizeof(*ord));
+	for (int i = 0, t = features + 1; i < n; i++, t = json_skip(d, t)) {
+		struct feature ft;
+		int64_t tm = 0;
+
+		scan_feature(d, t, &ft);
+		json_int64(d, ft.prop[P_TIME], &tm);
+		ord[i].time = tm;
+		ord[i].tok = t;
+		ord[i].index = i;
+	}
+	qsort(ord, (size_t)n, sizeof(*ord), cmp_order);
+	json_doc_init(&ev);
+	for (int i = 0; i < n; i++) {
+		struct feature ft;
+		int64_t tm, upd;
+		const char *why;
+		struct lookup lk = { &st->seen, false, 0 };
+		struct record rec = { st, 0, now };
+		bool fresh, revised;
+
+		ps->features++;
+		scan_feature(d, ord[i].tok, &ft);
+		if (build_event(d, &ft, ingested, &line, &tm, &upd, &why) < 0) {
+			char name[300];
+
+			ps->skipped++;
+			status = EXIT_DATA;
+			if (++warned <= WARN_LIMIT) {
+				feature_name(d, &ft, ord[i].index, name, sizeof(name));
+				msg_warn("%s: %s: %s, skipped", src, name, why);
+			}
+			continue;
+		}
+		each_id(d, &ft, lookup_id, &lk);
+		fresh = !lk.hit;
+		revised = lk.hit && upd > lk.updated;
+		rec.updated = upd;
+		each_id(d, &ft, record_id, &rec);
+		if (!fresh && !revised && !o->all)
+			continue;
+		if (o->where) {
+			struct expr_val v;
+			struct err e;
+
+			if (json_parse(&ev, line.p, line.len, &e) < 0 ||
+			    expr_eval(o->where, &ev, line.p, line.len, &v, &e) < 0) {
+				if (++warned <= WARN_LIMIT)
+					msg_warn("%s: --where: %s", src, e.msg);
+				status = EXIT_DATA;
+				continue;
+			}
+			if (!expr_truthy(&v))
+				continue;
+		}
+		if (!put_line(&line, o))
+			break;
+		ps->emitted++;
+		ps->new_events += fresh;
+		ps->revised += revised;
+	}
+	if (warned > WARN_LIMIT)
+		msg_warn("%s: %ld more features skipped", src, warned - WARN_LIMIT);
+	json_doc_free(&ev);
+	buf_free(&line);
+	free(ord);
+	return status;
+}
+
+/* Load the state file; a missing file is an empty state. */
+static int
+state_load(struct state *st, const char *path)
+{
+	struct json_doc d;
+	struct err e;
+	char *data, *p;
+	size_t len;
+	unsigned long lineno = 0;
+	int status = EXIT_OK, rc;
+
+	memset(st, 0, sizeof(*st));
+	strmap_init(&st->seen);
+	if (path == NULL)
+		return EXIT_OK;
+	rc = fs_read_all(path, &data, &len, &e);
+	if (rc < 0) {
+		msg_error(&e);
+		return EXIT_IO;
+	}
+	if (rc == 1)
+		return EXIT_OK;
+	json_doc_init(&d);
+	for (p = data; p < data + len;) {
+		char *nl = memchr(p, '\n', (size_t)(data + len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
+		int64_t updated = 0, seen = 0;
+		int id;
+
+		lineno++;
+		if (n > 0 && json_parse(&d, p, n, &e) == 0 && json_type(&d, 0) == JSON_OBJECT) {
+			id = json_member(&d, 0, "id", 2);
+			if (json_type(&d, id) == JSON_STRING &&
+			    json_int64(&d, json_member(&d, 0, "updated", 7), &updated) == 0 &&
+			    json_int64(&d, json_member(&d, 0, "seen", 4), &seen) == 0) {
+				size_t k;
+				const char *s = json_raw(&d, id, &k);
+				struct strmap_entry *en = strmap_put(&st->seen, s, k, NULL);
+
+				en->a = updated;
+				en->b = seen;
+			} else if (json_type(&d, json_member(&d, 0, "url", 3)) == JSON_STRING) {
+				int t;
+
+				st->url = json_strdup(&d, json_member(&d, 0, "url", 3));
+				if ((t = json_member(&d, 0, "etag", 4)) >= 0)
+					st->etag = json_strdup(&d, t);
+				if ((t = json_member(&d, 0, "last_modified", 13)) >= 0)
+					st->last_modified = json_strdup(&d, t);
+			} else {
+				msg_record(path, lineno, "not a state entry, ignored");
+				status = EXIT_DATA;
+			}
+		} else if (n > 0) {
+			msg_record(path, lineno, "%s, ignored", n ? e.msg : "empty");
+			status = EXIT_DATA;
+		}
+		p += n + 1;
+	}
+	json_doc_free(&d);
+	free(data);
+	return status;
+}
+
+struct prune {
+	int64_t cutoff;
+};
+
+static bool
+keep_recent(const struct strmap_entry *en, void *arg)
+{
+	return en->b >= ((struct prune *)arg)->cutoff;
+}
+
+/* Write the state file atomically, dropping entries not seen for state_days. */
+static int
+state_save(struct state *st, const struct options *o)
+{
+	struct prune pr = { tfmt_now() - (int64_t)o->state_days * 86400000 };
+	struct strmap_entry *en;
+	struct buf b = { 0 };
+	struct err e;
+	size_t i = 0;
+	int rc;
+
+	if (o->state_path == NULL || !st->dirty)
+		return EXIT_OK;
+	strmap_filter(&st->seen, keep_recent, &pr);
+	if (st->url) {
+		buf_addc(&b, '{');
+		json_key(&b, "url");
+		json_put_str(&b, st->url, strlen(st->url));
+		if (st->etag) {
+			json_key(&b, "etag");
+			json_put_str(&b, st->etag, strlen(st->etag));
+		}
+		if (st->last_modified) {
+			json_key(&b, "last_modified");
+			json_put_str(&b, st->last_modified, strlen(st->last_modified));
+		}
+		buf_adds(&b, "}\n");
+	}
+	while ((en = strmap_next(&st->seen, &i)) != NULL) {
+		buf_adds(&b, "{\"id\":\"");
+		buf_add(&b, en->key, en->klen);	/* kept as raw JSON string text */
+		buf_printf(&b, "\",\"updated\":%lld,\"seen\":%lld}\n",
+		    (long long)en->a, (long long)en->b);
+	}
+	rc = fs_write_atomic(o->state_path, b.p ? b.p : "", b.len, &e);
+	buf_free(&b);
+	if (rc < 0) {
+		msg_error(&e);
+		return EXIT_IO;
+	}
+	st->dirty = false;
+	return EXIT_OK;
+}
+
+static void
+state_free(struct state *st)
+{
+	strmap_free(&st->seen);
+	free(st->url);
+	free(st->etag);
+	free(st->last_modified);
+}
+
+static void
+report(const char *src, const struct poll_stats *ps, bool not_modified)
+{
+	if (msg_verbosity() <= 0 && !isatty(STDERR_FILENO))
+		return;
+	if (not_modified)
+		fprintf(stderr, "%s: %s: not modified\n", msg_prog(), src);
+	else
+		fprintf(stderr, "%s: %s: %ld features polled, %ld emitted "
+		    "(%ld new, %ld revised), %ld skipped\n", msg_prog(), src,
+		    ps->features, ps->emitted, ps->new_events, ps->revised, ps->skipped);
+}
+
+/* Parse and emit one fetched document; on bad JSON nothing is emitted. */
+static int
+handle_body(const char *src, const struct buf *body, const struct options *o,
+    struct state *st, struct poll_stats *ps)
+{
+	struct json_doc d;
+	struct err e;
+	int status;
+
+	json_doc_init(&d);
+	if (json_parse(&d, body->p ? body->p : "", body->len, &e) < 0) {
+		msg_warn("%s: %s; nothing emitted from this poll", src, e.msg);
+		json_doc_free(&d);
+		return EXIT_DATA;
+	}
+	status = emit_features(&d, src, o, st, ps);
+	json_doc_free(&d);
+	return status;
+}
+
+/* One poll of a feed or URL, with conditional GET. */
+static int
+poll_feed(const char *url, const struct options *o, struct state *st)
+{
+	struct http_opts ho = o->http;
+	struct http_resp r;
+	struct poll_stats ps = { 0 };
+	struct err e;
+	int status;
+
+	if (st->url && strcmp(st->url, url) == 0 && !o->all) {
+		ho.etag = st->etag;
+		ho.last_modified = st->last_modified;
+	}
+	if (http_get(url, &ho, &r, &e) < 0) {
+		msg_error(&e);
+		http_resp_free(&r);
+		return msg_status(e.kind);
+	}
+	if (r.not_modified) {
+		report(url, &ps, true);
+		http_resp_free(&r);
+		return EXIT_OK;
+	}
+	status = handle_body(url, &r.body, o, st, &ps);
+	fflush(stdout);
+	if (ferror(stdout)) {
+		http_resp_free(&r);
+		return EXIT_IO;
+	}
+	if (status != EXIT_DATA || ps.features > 0) {
+		/* Remember the validators only for a document that was used. */
+		free(st->url);
+		free(st->etag);
+		free(st->last_modified);
+		st->url = xstrdup(url);
+		st->etag = r.etag ? xstrdup(r.etag) : NULL;
+		st->last_modified = r.last_modified ? xstrdup(r.last_modified) : NULL;
+		st->dirty = true;
+	}
+	report(url, &ps, false);
+	http_resp_free(&r);
+	return status;
+}
+
+/* Wait so that FDSN requests are at least FDSN_GAP_MS apart. */
+static void
+fdsn_pace(int64_t *last)
+{
+	int64_t now = tfmt_now();
+
+	if (*last && now - *last < FDSN_GAP_MS)
+		http_sleep((double)(FDSN_GAP_MS - (now - *last)) / 1000.0, &stop_flag);
+	*last = tfmt_now();
+}
+
+static void
+fdsn_url(struct buf *b, const char *base, const char *method, const struct options *o,
+    int64_t start, int64_t end)
+{
+	char ts[32];
+	const char *slash = strrchr(base, '/');
+	const char *q = strchr(base, '?');
+
+	buf_reset(b);
+	if (method && slash && (!q || slash < q)) {
+		buf_add(b, base, (size_t)(slash - base + 1));
+		buf_adds(b, method);
+	} else {
+		buf_add(b, base, q ? (size_t)(q - base) : strlen(base));
+	}
+	buf_adds(b, q ? q : "?");
+	if (q && q[1])
+		buf_addc(b, '&');
+	buf_adds(b, "format=geojson&orderby=time-asc");
+	tfmt_format(start, ts);
+	buf_printf(b, "&starttime=%s", ts);
+	tfmt_format(end, ts);
+	buf_printf(b, "&endtime=%s", ts);
+	if (o->have_minmag)
+		buf_printf(b, "&minmagnitude=%g", o->minmagnitude);
+	if (o->have_updated) {
+		tfmt_format(o->updatedafter, ts);
+		buf_printf(b, "&updatedafter=%s", ts);
+	}
+}
+
+/* Ask the count method how many events a range holds; -1 on failure. */
+static long
+fdsn_count(const char *base, const struct options *o, int64_t s, int64_t e_ms,
+    long *max_allowed, int64_t *last, int *status)
+{
+	struct buf url = { 0 };
+	struct http_resp r;
+	struct json_doc d;
+	struct err e;
+	int64_t n = -1, m;
+
+	fdsn_url(&url, base, "count", o, s, e_ms);
+	fdsn_pace(last);
+	if (http_get(url.p, &o->http, &r, &e) < 0) {
+		msg_error(&e);
+		*status = msg_worst(*status, msg_status(e.kind));
+		goto out;
+	}
+	json_doc_init(&d);
+	if (json_parse(&d, r.body.p ? r.body.p : "", r.body.len, &e) == 0) {
+		if (json_int64(&d, 0, &n) < 0)
+			json_int64(&d, json_member(&d, 0, "count", 5), &n);
+		if (json_int64(&d, json_member(&d, 0, "maxAllowed", 10), &m) == 0 && m > 0)
+			*max_allowed = (long)m;
+	}
+	if (n < 0) {
+		msg_warn("%s: not an FDSN count answer", url.p);
+		*status = msg_worst(*status, EXIT_DATA);
+	}
+	json_doc_free(&d);
+out:
+	http_resp_free(&r);
+	buf_free(&url);
+	return (long)n;
+}
+
+/*
+ * Backfill through the FDSN event service: each time range is counted
+ * first and halved while it holds more events than one query may return.
+ */
+static int
+run_fdsn(const struct options *o, struct state *st)
+{
+	const char *base = o->url ? o->url : FDSN_QUERY;
+	int64_t end = o->have_end ? o->endtime : tfmt_now();
+	int64_t start = o->have_start ? o->starttime : end - 30LL * 86400000;
+	struct { int64_t s, e; } *stack;
+	size_t top = 0, cap = 64;
+	struct buf url = { 0 };
+	int64_t last = 0;
+	long max_allowed = FDSN_MAX_DEFAULT;
+	int status = EXIT_OK;
+
+	stack = xmalloc(cap * sizeof(*stack));
+	stack[top].s = start;
+	stack[top++].e = end;
+	while (top > 0 && !stop_flag) {
+		int64_t s = stack[top - 1].s, e_ms = stack[top - 1].e;
+		long count = fdsn_count(base, o, s, e_ms, &max_allowed, &last, &status);
+		struct http_resp r;
+		struct poll_stats ps = { 0 };
+		struct err e;
+
+		top--;
+		if (count < 0)
+			break;
+		if (count > max_allowed && e_ms - s > 1) {
+			/* Both ends are inclusive in FDSN: split without overlap. */
+			int64_t mid = s + (e_ms - s) / 2;
+
+			if (top + 2 > cap)
+				stack = xrealloc(stack, (cap *= 2) * sizeof(*stack));
+			stack[top].s = mid + 1;
+			stack[top++].e = e_ms;
+			stack[top].s = s;
+			stack[top++].e = mid;
+			msg_verbose("%lld events in range, splitting", (long long)count);
+			continue;
+		}
+		if (count == 0)
+			continue;
+		fdsn_url(&url, base, NULL, o, s, e_ms);
+		fdsn_pace(&last);
+		if (http_get(url.p, &o->http, &r, &e) < 0) {
+			msg_error(&e);
+			status = msg_worst(status, msg_status(e.kind));
+			http_resp_free(&r);
+			break;
+		}
+		status = msg_worst(status, handle_body(url.p, &r.body, o, st, &ps));
+		report(url.p, &ps, false);
+		http_resp_free(&r);
+		fflush(stdout);
+		if (ferror(stdout)) {
+			status = EXIT_IO;
+			break;
+		}
+	}
+	free(stack);
+	buf_free(&url);
+	return status;
+}
+
+static int
+run(const struct options *o)
+{
+	struct state st;
+	struct buf feed = { 0 };
+	const char *url = o->url;
+	int status, worst;
+
+	worst = state_load(&st, o->state_path);
+	if (worst == EXIT_IO) {
+		state_free(&st);
+		return worst;
+	}
+	if (o->fdsn) {
+		status = run_fdsn(o, &st);
+		worst = msg_worst(worst, status);
+		if (status != EXIT_IO)
+			worst = msg_worst(worst, state_save(&st, o));
+		state_free(&st);
+		return worst;
+	}
+	if (url == NULL) {
+		buf_printf(&feed, "%s%s.geojson", FEED_BASE, o->feed ? o->feed : "2.5_hour");
+		url = feed.p;
+	}
+	for (;;) {
+		status = poll_feed(url, o, &st);
+		worst = msg_worst(worst, status);
+		if (status == EXIT_IO)
+			break;
+		worst = msg_worst(worst, state_save(&st, o));
+		if (o->interval_ms == 0 || stop_flag)
+			break;
+		http_sleep((double)o->interval_ms / 1000.0, &stop_flag);
+		if (stop_flag)
+			break;
+	}
+	state_free(&st);
+	buf_free(&feed);
+	return worst;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct sigaction sa;
+	struct err e;
+	int status;
+
+	msg_init(argv[0]);
+	status = parse_options(argc, argv, &o);
+	if (status >= 0) {
+		expr_free(o.where);
+		return status;
+	}
+	/* Whole feeds go out at once: write them in large blocks. */
+	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (http_init(&e) < 0) {
+		msg_error(&e);
+		return EXIT_IO;
+	}
+	status = run(&o);
+	status = msg_worst(status, msg_close_stdout());
+	http_cleanup();
+	expr_free(o.where);
+	return status;
+}

@@ -1,0 +1,39 @@
+/* buf.h: a growable byte buffer, the scratch space of parsers and writers. */
+#ifndef CSA_BUF_H
+#define CSA_BUF_H
+
+#include <stddef.h>
+
+/*
+ * A zeroed struct buf is an empty buffer.  The buffer owns p; buf_free
+ * releases it and leaves an empty buffer.  p is always NUL-terminated once
+ * anything was added (the NUL is not counted in len).  Allocation failure
+ * aborts: these buffers hold one record or one document, and a machine that
+ * cannot give that has nothing better to do.
+ */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);		/* len = 0, memory kept */
+void buf_reserve(struct buf *b, size_t more);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_addc(struct buf *b, char c);
+void buf_adds(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Take ownership of the contents (caller frees); b is left empty. */
+char *buf_steal(struct buf *b);
+
+/* Allocation helpers that abort on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#endif

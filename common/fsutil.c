@@ -1,0 +1,112 @@
+/* fsutil.c: atomic replacement and whole-file reads. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+fs_write_atomic(const char *path, const char *data, size_t len, struct err *e)
+{
+	char *copy = xstrdup(path), *dir, *tmp;
+	const char *base;
+	int fd, dfd, saved;
+	size_t n;
+
+	dir = dirname(copy);
+	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	n = strlen(dir) + strlen(base) + 40;
+	tmp = xmalloc(n);
+	snprintf(tmp, n, "%s/.%s.tmp.%ld", dir, base, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
+		goto fail;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		saved = errno;
+		unlink(tmp);
+		err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
+		goto fail;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(tmp);
+	free(copy);
+	return 0;
+fail:
+	free(tmp);
+	free(copy);
+	return -1;
+}
+
+int
+fs_read_all(const char *path, char **data, size_t *len, struct err *e)
+{
+	struct buf b = { 0 };
+	char chunk[65536];
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			close(fd);
+			buf_free(&b);
+			return err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
+		}
+		if (n == 0)
+			break;
+		buf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	*len = b.len;
+	*data = buf_steal(&b);
+	return 0;
+}

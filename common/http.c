@@ -1,0 +1,276 @@
+/* http.c: GET over libcurl with timeouts, retries, backoff and conditional requests. */
+#include <config.h>
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+
+static unsigned jitter_seed;
+
+void
+http_opts_init(struct http_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->retries = 3;
+	o->retry_delay = 1.0;
+}
+
+void
+http_resp_free(struct http_resp *r)
+{
+	buf_free(&r->body);
+	free(r->etag);
+	free(r->last_modified);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+http_init(struct err *e)
+{
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (rc != CURLE_OK)
+		return err_set(e, ERR_IO, "cannot start libcurl: %s", curl_easy_strerror(rc));
+	jitter_seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	return 0;
+}
+
+void
+http_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+const char *
+http_version(void)
+{
+	return curl_version();
+}
+
+void
+http_sleep(double secs, volatile sig_atomic_t *stop)
+{
+	while (secs > 0 && !(stop && *stop)) {
+		double step = secs < 0.1 ? secs : 0.1;
+		struct timespec ts;
+
+		ts.tv_sec = (time_t)step;
+		ts.tv_nsec = (long)((step - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		secs -= step;
+	}
+}
+
+struct xfer {
+	CURL *curl;
+	struct http_resp *resp;
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *data)
+{
+	struct xfer *x = data;
+	size_t len = size * n;
+
+	if (x->resp->body.cap == 0) {
+		curl_off_t hint = -1;
+
+		/* Size the buffer once from Content-Length, to avoid copies. */
+		curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
+		if (hint > 0 && hint < (curl_off_t)1 << 32)
+			buf_reserve(&x->resp->body, (size_t)hint);
+	}
+	buf_add(&x->resp->body, p, len);
+	return len;
+}
+
+/* The value of header `name` in line p[0..n), trimmed; NULL when not it. */
+static char *
+header_value(const char *p, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	if (n <= k || strncasecmp(p, name, k) != 0 || p[k] != ':')
+		return NULL;
+	p += k + 1;
+	n -= k + 1;
+	while (n > 0 && isspace((unsigned char)*p)) {
+		p++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)p[n - 1]))
+		n--;
+	return xstrndup(p, n);
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *data)
+{
+	struct http_resp *r = data;
+	size_t len = size * n;
+	char *v;
+
+	/* A new status line (a redirect, a 100) starts a new header set. */
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
+		free(r->etag);
+		free(r->last_modified);
+		r->etag = r->last_modified = NULL;
+	} else if ((v = header_value(p, len, "ETag")) != NULL) {
+		free(r->etag);
+		r->etag = v;
+	} else if ((v = header_value(p, len, "Last-Modified")) != NULL) {
+		free(r->last_modified);
+		r->last_modified = v;
+	}
+	return len;
+}
+
+/* Abort a transfer in progress once a stop was asked for. */
+static int
+on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	volatile sig_atomic_t *stop = data;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return stop && *stop;
+}
+
+static bool
+is_file_url(const char *url)
+{
+	return strncasecmp(url, "file:", 5) == 0;
+}
+
+static double
+backoff(const struct http_opts *o, int attempt)
+{
+	double max = o->retry_max_delay > 0 ? o->retry_max_delay : 60.0;
+	double d = o->retry_delay * pow(2.0, attempt - 1);
+	double j = 0.75 + 0.5 * ((double)rand_r(&jitter_seed) / RAND_MAX);
+
+	d *= j;
+	return d > max ? max : d;
+}
+
+int
+http_get(const char *url, const struct http_opts *o, struct http_resp *r,
+    struct err *e)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *hdrs = NULL;
+	struct xfer x;
+	CURL *curl;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	curl = curl_easy_init();
+	if (curl == NULL)
+		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle", url);
+	x.curl = curl;
+	x.resp = r;
+	if (o->etag) {
+		char *h = xmalloc(strlen(o->etag) + 32);
+
+		strcpy(h, "If-None-Match: ");
+		strcat(h, o->etag);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	if (o->last_modified) {
+		char *h = xmalloc(strlen(o->last_modified) + 32);
+
+		strcpy(h, "If-Modified-Since: ");
+		strcat(h, o->last_modified);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+	    o->connect_timeout > 0 ? o->connect_timeout : 15L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
+	if (o->stop) {
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	}
+
+	for (int attempt = 1;; attempt++) {
+		CURLcode cc;
+		curl_off_t retry_after = 0;
+		bool retryable;
+		double wait;
+
+		buf_reset(&r->body);
+		errbuf[0] = '\0';
+		r->attempts = attempt;
+		r->status = 0;
+		cc = curl_easy_perform(curl);
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+		if (cc == CURLE_OK && is_file_url(url)) {
+			rc = 0;
+			break;
+		}
+		if (cc == CURLE_OK && r->status == 304) {
+			r->not_modified = true;
+			rc = 0;
+			break;
+		}
+		if (cc == CURLE_OK && r->status >= 200 && r->status < 300) {
+			rc = 0;
+			break;
+		}
+		if (cc != CURLE_OK && is_file_url(url)) {
+			err_set(e, ERR_IO, "%s: %s", url, errbuf[0] ? errbuf :
+			    curl_easy_strerror(cc));
+			break;
+		}
+		retryable = cc != CURLE_OK || r->status == 429 || r->status >= 500;
+		if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
+			if (cc != CURLE_OK)
+				err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", url,
+				    errbuf[0] ? errbuf : curl_easy_strerror(cc),
+				    attempt, attempt == 1 ? "" : "s");
+			else
+				err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", url, r->status,
+				    attempt > 1 ? " (after retries)" : "");
+			break;
+		}
+		wait = backoff(o, attempt);
+		if (cc == CURLE_OK &&
+		    curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+		    retry_after > 0)
+			wait = (double)retry_after;
+		http_sleep(wait, o->stop);
+	}
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(hdrs);
+	return rc;
+}

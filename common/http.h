@@ -1,0 +1,64 @@
+/* http.h: HTTP(S) and file URLs through libcurl, with retries and conditional GET. */
+#ifndef CSA_HTTP_H
+#define CSA_HTTP_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "buf.h"
+#include "err.h"
+
+/*
+ * A request is retried on network errors, 429 and 5xx, with exponential
+ * backoff (retry_delay doubling up to retry_max_delay, with +-25% jitter);
+ * a Retry-After header from the server replaces the computed wait.  TLS
+ * peers are always verified; cacert adds a CA bundle.  Redirects are
+ * followed.  Nothing here prints: the outcome is in the response or err.
+ */
+struct http_opts {
+	long timeout;		/* seconds for one attempt; 0: 60 */
+	long connect_timeout;	/* seconds; 0: 15 */
+	int retries;		/* attempts after the first */
+	double retry_delay;	/* seconds before the first retry */
+	double retry_max_delay;	/* upper bound of one wait; 0: 60 */
+	const char *cacert;	/* a PEM CA file trusted in addition, or NULL */
+	const char *etag;	/* send If-None-Match */
+	const char *last_modified; /* send If-Modified-Since */
+	/* When set to non-zero (by a signal handler), waits stop early. */
+	volatile sig_atomic_t *stop;
+};
+
+/* Fill o with the defaults: 3 retries from 1 s, 60 s timeout. */
+void http_opts_init(struct http_opts *o);
+
+/* All fields owned by the response; http_resp_free releases them. */
+struct http_resp {
+	long status;		/* last HTTP status; 0 for file: URLs */
+	bool not_modified;	/* 304: the body is empty, nothing is new */
+	struct buf body;
+	char *etag;
+	char *last_modified;
+	int attempts;
+};
+
+void http_resp_free(struct http_resp *r);
+
+/* Call once before any request, and http_cleanup at exit. */
+int http_init(struct err *e);
+void http_cleanup(void);
+
+/*
+ * GET url.  0 on a 2xx or 304 response (or a readable file: URL); -1 with
+ * ERR_REMOTE (network or HTTP status, naming the URL and the status) or
+ * ERR_IO (a file: URL that cannot be read).
+ */
+int http_get(const char *url, const struct http_opts *o, struct http_resp *r,
+    struct err *e);
+
+/* The libcurl version line for --version. */
+const char *http_version(void);
+
+/* Sleep for secs seconds, returning early when *stop becomes non-zero. */
+void http_sleep(double secs, volatile sig_atomic_t *stop);
+
+#endif

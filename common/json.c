@@ -1,0 +1,783 @@
+/* json.c: strict JSON parsing on jsmn's tokenizer, and compact writing. */
+#include <config.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STRICT
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#include "json.h"
+
+#define JSON_MAX_DEPTH 512
+
+void
+json_doc_init(struct json_doc *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void
+json_doc_free(struct json_doc *d)
+{
+	free(d->tok);
+	json_doc_init(d);
+}
+
+static bool
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* First byte of a token's text, counting a string's opening quote. */
+static int
+tok_begin(const jsmntok_t *t)
+{
+	return t->type == JSMN_STRING ? t->start - 1 : t->start;
+}
+
+/* One past the last byte, counting a string's closing quote. */
+static int
+tok_end(const jsmntok_t *t)
+{
+	return t->type == JSMN_STRING ? t->end + 1 : t->end;
+}
+
+/*
+ * text[from..to) must be white space around exactly one `sep` (or only
+ * white space when sep is 0).  On failure returns the offending offset.
+ */
+static int
+check_gap(const char *text, int from, int to, char sep)
+{
+	int seen = 0;
+
+	for (int i = from; i < to; i++) {
+		if (is_ws(text[i]))
+			continue;
+		if (sep && text[i] == sep && !seen) {
+			seen = 1;
+			continue;
+		}
+		return i;
+	}
+	if (sep && !seen)
+		return to;
+	return -1;
+}
+
+static bool
+valid_number(const char *s, int n)
+{
+	int i = 0;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i >= n)
+		return false;
+	if (s[i] == '0')
+		i++;
+	else if (s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return false;
+	if (i < n && s[i] == '.') {
+		int digits = ++i;
+
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == digits)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		int digits;
+
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		digits = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == digits)
+			return false;
+	}
+	return i == n;
+}
+
+static bool
+valid_primitive(const char *s, int n)
+{
+	if (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0))
+		return true;
+	if (n == 5 && memcmp(s, "false", 5) == 0)
+		return true;
+	return valid_number(s, n);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Offset of the first bad byte of a string body, or -1 when it is valid. */
+static int
+check_string(const char *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20)
+			return i;
+		if (c != '\\')
+			continue;
+		if (++i >= n)
+			return i - 1;
+		switch (s[i]) {
+		case '"': case '\\': case '/': case 'b':
+		case 'f': case 'n': case 'r': case 't':
+			break;
+		case 'u':
+			for (int k = 1; k <= 4; k++)
+				if (i + k >= n || hexval(s[i + k]) < 0)
+					return i;
+			i += 4;
+			break;
+		default:
+			return i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Walk the value at token t, checking every primitive, every string and
+ * every gap between tokens.  Returns the next token index, or -1 with the
+ * offending byte offset in *bad.
+ */
+static int
+walk(const struct json_doc *d, int t, int depth, int *bad)
+{
+	const jsmntok_t *tk;
+	int p, c, n;
+	bool obj;
+
+	if (t >= d->ntok) {
+		*bad = (int)d->len;
+		return -1;
+	}
+	tk = &d->tok[t];
+	switch (tk->type) {
+	case JSMN_STRING: {
+		int off = check_string(d->text + tk->start, tk->end - tk->start);
+
+		if (off >= 0) {
+			*bad = tk->start + off;
+			return -1;
+		}
+		return t + 1;
+	}
+	case JSMN_PRIMITIVE:
+		if (!valid_primitive(d->text + tk->start, tk->end - tk->start)) {
+			*bad = tk->start;
+			return -1;
+		}
+		return t + 1;
+	case JSMN_OBJECT:
+	case JSMN_ARRAY:
+		break;
+	default:
+		*bad = tk->start;
+		return -1;
+	}
+	if (depth > JSON_MAX_DEPTH) {
+		*bad = tk->start;
+		return -1;
+	}
+	obj = tk->type == JSMN_OBJECT;
+	p = tk->start + 1;
+	c = t + 1;
+	n = tk->size;
+	for (int i = 0; i < n; i++) {
+		const jsmntok_t *child;
+		int off;
+
+		if (c >= d->ntok) {
+			*bad = tk->end;
+			return -1;
+		}
+		child = &d->tok[c];
+		off = check_gap(d->text, p, tok_begin(child), i ? ',' : 0);
+		if (off >= 0) {
+			*bad = off;
+			return -1;
+		}
+		if (obj) {
+			if (child->type != JSMN_STRING || child->size != 1) {
+				*bad = tok_begin(child);
+				return -1;
+			}
+			off = check_string(d->text + child->start,
+			    child->end - child->start);
+			if (off >= 0) {
+				*bad = child->start + off;
+				return -1;
+			}
+			p = tok_end(child);
+			c++;
+			if (c >= d->ntok) {
+				*bad = tk->end;
+				return -1;
+			}
+			child = &d->tok[c];
+			off = check_gap(d->text, p, tok_begin(child), ':');
+			if (off >= 0) {
+				*bad = off;
+				return -1;
+			}
+		}
+		p = tok_end(child);
+		c = walk(d, c, depth + 1, bad);
+		if (c < 0)
+			return -1;
+	}
+	{
+		int off = check_gap(d->text, p, tk->end - 1, 0);
+
+		if (off >= 0) {
+			*bad = off;
+			return -1;
+		}
+	}
+	return c;
+}
+
+int
+json_parse(struct json_doc *d, const char *text, size_t len, struct err *e)
+{
+	jsmn_parser parser;
+	int r, bad = -1, next, off;
+
+	if (len > (size_t)INT32_MAX - 2)
+		return err_set(e, ERR_DATA, "JSON text too large");
+	d->text = text;
+	d->len = len;
+	d->ntok = 0;
+	if (d->cap == 0 || (size_t)d->cap < len / 8) {
+		/*
+		 * A token takes at least two bytes of text in practice, mostly
+		 * more: start from len/8 so a large document rarely regrows.
+		 * Pages of the array that jsmn does not reach stay untouched.
+		 */
+		d->cap = len / 8 > 64 ? (int)(len / 8) : 64;
+		free(d->tok);
+		d->tok = xmalloc(sizeof(*d->tok) * (size_t)d->cap);
+	}
+	jsmn_init(&parser);
+	for (;;) {
+		r = jsmn_parse(&parser, text, len, d->tok, (unsigned)d->cap);
+		if (r != JSMN_ERROR_NOMEM)
+			break;
+		/* jsmn resumes where it stopped once it has more tokens. */
+		d->cap *= 2;
+		d->tok = xrealloc(d->tok, sizeof(*d->tok) * (size_t)d->cap);
+	}
+	if (r == JSMN_ERROR_PART)
+		return err_set(e, ERR_DATA, "invalid JSON: truncated at byte %zu", len);
+	if (r == JSMN_ERROR_INVAL)
+		return err_set(e, ERR_DATA, "invalid JSON at byte %u", parser.pos + 1);
+	if (r <= 0)
+		return err_set(e, ERR_DATA, "invalid JSON: no value");
+	d->ntok = r;
+	off = check_gap(text, 0, tok_begin(&d->tok[0]), 0);
+	if (off >= 0)
+		return err_set(e, ERR_DATA, "invalid JSON at byte %d", off + 1);
+	next = walk(d, 0, 0, &bad);
+	if (next < 0)
+		return err_set(e, ERR_DATA, "invalid JSON at byte %d", bad + 1);
+	off = check_gap(text, tok_end(&d->tok[0]), (int)len, 0);
+	if (next != r || off >= 0)
+		return err_set(e, ERR_DATA, "invalid JSON: trailing data at byte %d",
+		    (off >= 0 ? off : tok_end(&d->tok[0])) + 1);
+	return 0;
+}
+
+enum json_type
+json_type(const struct json_doc *d, int t)
+{
+	const jsmntok_t *tk;
+
+	if (t < 0 || t >= d->ntok)
+		return JSON_NONE;
+	tk = &d->tok[t];
+	switch (tk->type) {
+	case JSMN_OBJECT:
+		return JSON_OBJECT;
+	case JSMN_ARRAY:
+		return JSON_ARRAY;
+	case JSMN_STRING:
+		return JSON_STRING;
+	case JSMN_PRIMITIVE:
+		switch (d->text[tk->start]) {
+		case 'n':
+			return JSON_NULL;
+		case 't': case 'f':
+			return JSON_BOOL;
+		default:
+			return JSON_NUMBER;
+		}
+	default:
+		return JSON_NONE;
+	}
+}
+
+int
+json_skip(const struct json_doc *d, int t)
+{
+	int pending = 1;
+
+	while (pending > 0 && t < d->ntok) {
+		pending += d->tok[t].size;
+		pending--;
+		t++;
+	}
+	return t;
+}
+
+int
+json_size(const struct json_doc *d, int t)
+{
+	enum json_type ty = json_type(d, t);
+
+	return ty == JSON_OBJECT || ty == JSON_ARRAY ? d->tok[t].size : 0;
+}
+
+int
+json_member(const struct json_doc *d, int t, const char *key, size_t keylen)
+{
+	int n, c;
+
+	if (json_type(d, t) != JSON_OBJECT)
+		return -1;
+	n = d->tok[t].size;
+	c = t + 1;
+	for (int i = 0; i < n; i++) {
+		const jsmntok_t *k = &d->tok[c];
+
+		if ((size_t)(k->end - k->start) == keylen &&
+		    memcmp(d->text + k->start, key, keylen) == 0)
+			return c + 1;
+		c = json_skip(d, c + 1);
+	}
+	return -1;
+}
+
+int
+json_path(const struct json_doc *d, int t, const char *path)
+{
+	while (t >= 0 && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		t = json_member(d, t, path, n);
+		path += n;
+		if (*path == '.')
+			path++;
+	}
+	return t;
+}
+
+int
+json_elem(const struct json_doc *d, int t, int i)
+{
+	int c;
+
+	if (json_type(d, t) != JSON_ARRAY || i < 0 || i >= d->tok[t].size)
+		return -1;
+	c = t + 1;
+	while (i-- > 0)
+		c = json_skip(d, c);
+	return c;
+}
+
+int
+json_number(const struct json_doc *d, int t, double *out)
+{
+	char tmp[64];
+	const jsmntok_t *tk;
+	size_t n;
+
+	if (json_type(d, t) != JSON_NUMBER)
+		return -1;
+	tk = &d->tok[t];
+	n = (size_t)(tk->end - tk->start);
+	if (n >= sizeof(tmp)) {
+		char *big = xstrndup(d->text + tk->start, n);
+
+		*out = strtod(big, NULL);
+		free(big);
+		return 0;
+	}
+	memcpy(tmp, d->text + tk->start, n);
+	tmp[n] = '\0';
+	*out = strtod(tmp, NULL);
+	return 0;
+}
+
+int
+json_int64(const struct json_doc *d, int t, int64_t *out)
+{
+	const jsmntok_t *tk;
+	const char *s;
+	int64_t v = 0;
+	int i, n, neg = 0;
+	double x;
+
+	if (json_type(d, t) != JSON_NUMBER)
+		return -1;
+	tk = &d->tok[t];
+	s = d->text + tk->start;
+	n = tk->end - tk->start;
+	i = 0;
+	if (s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	/* Fast path: plain integers of up to 18 digits. */
+	if (n - i <= 18) {
+		int j;
+
+		for (j = i; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+			v = v * 10 + (s[j] - '0');
+		if (j == n) {
+			*out = neg ? -v : v;
+			return 0;
+		}
+	}
+	json_number(d, t, &x);
+	if (x != floor(x) || fabs(x) > 9.2e18)
+		return -1;
+	*out = (int64_t)x;
+	return 0;
+}
+
+int
+json_bool(const struct json_doc *d, int t, bool *out)
+{
+	if (json_type(d, t) != JSON_BOOL)
+		return -1;
+	*out = d->text[d->tok[t].start] == 't';
+	return 0;
+}
+
+bool
+json_string_plain(const struct json_doc *d, int t)
+{
+	const jsmntok_t *tk = &d->tok[t];
+
+	return memchr(d->text + tk->start, '\\', (size_t)(tk->end - tk->start)) == NULL;
+}
+
+const char *
+json_raw(const struct json_doc *d, int t, size_t *len)
+{
+	if (t < 0 || t >= d->ntok) {
+		*len = 0;
+		return "";
+	}
+	*len = (size_t)(d->tok[t].end - d->tok[t].start);
+	return d->text + d->tok[t].start;
+}
+
+static void
+put_utf8(struct buf *out, unsigned cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		buf_addc(out, (char)cp);
+		return;
+	}
+	if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		buf_add(out, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		buf_add(out, u, 3);
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		buf_add(out, u, 4);
+	}
+}
+
+static unsigned
+hex4(const char *s)
+{
+	return (unsigned)(hexval(s[0]) << 12 | hexval(s[1]) << 8 |
+	    hexval(s[2]) << 4 | hexval(s[3]));
+}
+
+int
+json_string(const struct json_doc *d, int t, struct buf *out)
+{
+	const char *s, *end;
+
+	if (json_type(d, t) != JSON_STRING)
+		return -1;
+	s = d->text + d->tok[t].start;
+	end = d->text + d->tok[t].end;
+	buf_reserve(out, (size_t)(end - s));
+	while (s < end) {
+		const char *bs = memchr(s, '\\', (size_t)(end - s));
+		unsigned cp;
+
+		if (bs == NULL) {
+			buf_add(out, s, (size_t)(end - s));
+			break;
+		}
+		buf_add(out, s, (size_t)(bs - s));
+		s = bs + 1;
+		switch (*s++) {
+		case 'b': buf_addc(out, '\b'); break;
+		case 'f': buf_addc(out, '\f'); break;
+		case 'n': buf_addc(out, '\n'); break;
+		case 'r': buf_addc(out, '\r'); break;
+		case 't': buf_addc(out, '\t'); break;
+		case 'u':
+			/* The validator guaranteed four hex digits. */
+			cp = hex4(s);
+			s += 4;
+			if (cp >= 0xD800 && cp <= 0xDBFF && end - s >= 6 &&
+			    s[0] == '\\' && s[1] == 'u') {
+				unsigned lo = hex4(s + 2);
+
+				if (lo >= 0xDC00 && lo <= 0xDFFF) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					s += 6;
+				}
+			}
+			/* A lone surrogate has no UTF-8 form: U+FFFD stands in. */
+			if (cp >= 0xD800 && cp <= 0xDFFF)
+				cp = 0xFFFD;
+			put_utf8(out, cp);
+			break;
+		default:	/* " \ / */
+			buf_addc(out, s[-1]);
+			break;
+		}
+	}
+	return 0;
+}
+
+char *
+json_strdup(const struct json_doc *d, int t)
+{
+	struct buf b = { 0 };
+
+	if (json_string(d, t, &b) < 0)
+		return NULL;
+	return buf_steal(&b);
+}
+
+bool
+json_string_eq(const struct json_doc *d, int t, const char *s)
+{
+	size_t n;
+	const char *raw;
+	bool eq;
+	char *u;
+
+	if (json_type(d, t) != JSON_STRING)
+		return false;
+	raw = json_raw(d, t, &n);
+	if (json_string_plain(d, t))
+		return strlen(s) == n && memcmp(raw, s, n) == 0;
+	u = json_strdup(d, t);
+	eq = strcmp(u, s) == 0;
+	free(u);
+	return eq;
+}
+
+void
+json_sep(struct buf *b)
+{
+	char last;
+
+	if (b->len == 0)
+		return;
+	last = b->p[b->len - 1];
+	if (last != '{' && last != '[' && last != ':')
+		buf_addc(b, ',');
+}
+
+/* A quoted, escaped string, with no separator before it. */
+static void
+put_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	buf_reserve(b, n + 2);
+	buf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_add(b, esc, 6);
+			continue;
+		}
+		buf_add(b, esc, 2);
+	}
+	buf_add(b, s + run, n - run);
+	buf_addc(b, '"');
+}
+
+void
+json_key(struct buf *b, const char *key)
+{
+	json_sep(b);
+	put_string(b, key, strlen(key));
+	buf_addc(b, ':');
+}
+
+void
+json_put_str(struct buf *b, const char *s, size_t n)
+{
+	json_sep(b);
+	put_string(b, s, n);
+}
+
+int
+json_fmt_num(char *out, size_t size, double x)
+{
+	int n = 0;
+
+	if (!isfinite(x))
+		return snprintf(out, size, "null");
+	/* Integers that doubles hold exactly print without an exponent. */
+	if (x == floor(x) && fabs(x) < 1e17)
+		return snprintf(out, size, "%.0f", x);
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(out, size, "%.*g", prec, x);
+		if (strtod(out, NULL) == x)
+			break;
+	}
+	return n;
+}
+
+void
+json_put_num(struct buf *b, double x)
+{
+	char tmp[40];
+	int n = json_fmt_num(tmp, sizeof(tmp), x);
+
+	json_sep(b);
+	buf_add(b, tmp, (size_t)n);
+}
+
+void
+json_put_int(struct buf *b, int64_t x)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)x);
+
+	json_sep(b);
+	buf_add(b, tmp, (size_t)n);
+}
+
+void
+json_put_bool(struct buf *b, bool x)
+{
+	json_sep(b);
+	buf_adds(b, x ? "true" : "false");
+}
+
+void
+json_put_null(struct buf *b)
+{
+	json_sep(b);
+	buf_adds(b, "null");
+}
+
+/* Writes token t and returns the index after it. */
+static int
+put_token(struct buf *b, const struct json_doc *d, int t)
+{
+	const jsmntok_t *tk = &d->tok[t];
+	int n, c;
+
+	switch (tk->type) {
+	case JSMN_STRING:
+		json_sep(b);
+		buf_addc(b, '"');
+		buf_add(b, d->text + tk->start, (size_t)(tk->end - tk->start));
+		buf_addc(b, '"');
+		return t + 1;
+	case JSMN_OBJECT:
+	case JSMN_ARRAY:
+		json_sep(b);
+		buf_addc(b, tk->type == JSMN_OBJECT ? '{' : '[');
+		n = tk->size;
+		c = t + 1;
+		for (int i = 0; i < n; i++) {
+			if (tk->type == JSMN_OBJECT) {
+				c = put_token(b, d, c);
+				buf_addc(b, ':');
+			}
+			c = put_token(b, d, c);
+		}
+		buf_addc(b, tk->type == JSMN_OBJECT ? '}' : ']');
+		return c;
+	default:
+		json_sep(b);
+		buf_add(b, d->text + tk->start, (size_t)(tk->end - tk->start));
+		return t + 1;
+	}
+}
+
+void
+json_put_token(struct buf *b, const struct json_doc *d, int t)
+{
+	if (t < 0 || t >= d->ntok) {
+		json_put_null(b);
+		return;
+	}
+	put_token(b, d, t);
+}

@@ -1,0 +1,111 @@
+/* json.h: JSON reading (on jsmn) and compact JSON writing. */
+#ifndef CSA_JSON_H
+#define CSA_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parent links keep jsmn linear: without them it scans back through every
+ * earlier token at each closing bracket. */
+#define JSMN_PARENT_LINKS
+#define JSMN_HEADER
+#include <jsmn.h>
+
+#include "buf.h"
+#include "err.h"
+
+/*
+ * A parsed document is the text plus jsmn's token array; values are named
+ * by token index (0 is the root).  The text is borrowed: it must outlive
+ * the document's use.  The token array is owned by the document, grows as
+ * needed and is reused by the next json_parse on the same document.
+ *
+ * json_parse accepts exactly one JSON value with optional white space
+ * around it, and nothing that RFC 8259 rejects: bad escapes, raw control
+ * characters in strings, malformed numbers, missing or doubled separators,
+ * trailing data.
+ */
+struct json_doc {
+	const char *text;
+	size_t len;
+	jsmntok_t *tok;
+	int ntok;
+	int cap;
+};
+
+enum json_type {
+	JSON_NONE = 0,		/* no such token (a lookup that failed) */
+	JSON_NULL,
+	JSON_BOOL,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT
+};
+
+void json_doc_init(struct json_doc *d);
+void json_doc_free(struct json_doc *d);
+
+/* Parse text[0..len).  0 on success; -1 and ERR_DATA with the byte offset. */
+int json_parse(struct json_doc *d, const char *text, size_t len, struct err *e);
+
+/* The type of token t; JSON_NONE when t < 0. */
+enum json_type json_type(const struct json_doc *d, int t);
+
+/* The index of the token after t and everything inside it. */
+int json_skip(const struct json_doc *d, int t);
+
+/* Member `key` (keylen bytes) of object t, or -1.  Keys are compared as
+ * written in the text, so a key with escapes matches only its raw form. */
+int json_member(const struct json_doc *d, int t, const char *key, size_t keylen);
+
+/* Follow a dotted path such as "a.b.c" from token t; -1 when missing. */
+int json_path(const struct json_doc *d, int t, const char *path);
+
+/* Element i of array t, or -1. */
+int json_elem(const struct json_doc *d, int t, int i);
+
+/* Number of elements or members of a container, 0 otherwise. */
+int json_size(const struct json_doc *d, int t);
+
+/* Typed getters: 0 and *out set when t has that type, else -1. */
+int json_number(const struct json_doc *d, int t, double *out);
+int json_int64(const struct json_doc *d, int t, int64_t *out);	/* integral */
+int json_bool(const struct json_doc *d, int t, bool *out);
+
+/* Append the unescaped string t (UTF-8) to out; -1 if t is not a string. */
+int json_string(const struct json_doc *d, int t, struct buf *out);
+
+/* The unescaped string t, NUL-terminated; caller frees.  NULL if not a string. */
+char *json_strdup(const struct json_doc *d, int t);
+
+/* True when string t has no escapes, so its raw bytes are its value. */
+bool json_string_plain(const struct json_doc *d, int t);
+
+/* Raw bytes of token t (for strings, without the quotes). */
+const char *json_raw(const struct json_doc *d, int t, size_t *len);
+
+/* True when string t equals s exactly. */
+bool json_string_eq(const struct json_doc *d, int t, const char *s);
+
+/* Writing compact JSON into a buffer. */
+
+/* Add ',' unless the buffer is empty or ends in '{', '[' or ':'. */
+void json_sep(struct buf *b);
+/* ,"key": */
+void json_key(struct buf *b, const char *key);
+/* A string value, escaped: ", \ and control characters. */
+void json_put_str(struct buf *b, const char *s, size_t n);
+/* The shortest decimal form that reads back to x exactly; null when not finite. */
+void json_put_num(struct buf *b, double x);
+void json_put_int(struct buf *b, int64_t x);
+void json_put_bool(struct buf *b, bool x);
+void json_put_null(struct buf *b);
+/* Token t of d, re-written compactly (white space between tokens dropped). */
+void json_put_token(struct buf *b, const struct json_doc *d, int t);
+
+/* Format x like json_put_num into out (at least 32 bytes); returns length. */
+int json_fmt_num(char *out, size_t size, double x);
+
+#endif

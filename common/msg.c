@@ -1,0 +1,156 @@
+/* msg.c: diagnostics on stderr and the exit statuses they imply. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+
+static const char *prog = "csa";
+static int verbosity;
+
+void
+msg_init(const char *argv0)
+{
+	const char *slash;
+
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	slash = strrchr(argv0, '/');
+	prog = slash ? slash + 1 : argv0;
+}
+
+const char *
+msg_prog(void)
+{
+	return prog;
+}
+
+static void
+vprint(const char *head, const char *fmt, va_list ap)
+{
+	char line[2048];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (head)
+		fprintf(stderr, "%s: %s: %s\n", prog, head, line);
+	else
+		fprintf(stderr, "%s: %s\n", prog, line);
+}
+
+void
+msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_record(const char *file, unsigned long line, const char *fmt, ...)
+{
+	char where[1100];
+	va_list ap;
+
+	snprintf(where, sizeof(where), "%s:%lu", file, line);
+	va_start(ap, fmt);
+	vprint(where, fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_error(const struct err *e)
+{
+	fprintf(stderr, "%s: %s\n", prog, e->msg[0] ? e->msg : "unknown error");
+}
+
+int
+msg_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(NULL, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	return EXIT_USAGE;
+}
+
+int
+msg_status(enum err_kind kind)
+{
+	switch (kind) {
+	case ERR_NONE:
+		return EXIT_OK;
+	case ERR_DATA:
+		return EXIT_DATA;
+	case ERR_USAGE:
+		return EXIT_USAGE;
+	case ERR_IO:
+		return EXIT_IO;
+	case ERR_REMOTE:
+		return EXIT_REMOTE;
+	}
+	return EXIT_IO;
+}
+
+int
+msg_worst(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+void
+msg_version(const char *libs)
+{
+	printf("%s (%s) %s\n", prog, PACKAGE_NAME, PACKAGE_VERSION);
+	if (libs && *libs)
+		printf("%s", libs);
+}
+
+int
+msg_close_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int saved = errno;
+
+	if (fclose(stdout) != 0 && !bad) {
+		bad = 1;
+		saved = errno;
+	}
+	if (bad) {
+		fprintf(stderr, "%s: write error: %s\n", prog,
+		    saved ? strerror(saved) : "output error");
+		return EXIT_IO;
+	}
+	return EXIT_OK;
+}
+
+void
+msg_set_verbose(int level)
+{
+	verbosity = level;
+}
+
+int
+msg_verbosity(void)
+{
+	return verbosity;
+}
+
+void
+msg_verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity <= 0)
+		return;
+	va_start(ap, fmt);
+	vprint(NULL, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,442 @@
+#!/usr/bin/env bats
+# csa-usgs-fetch: real USGS files over file: URLs and a real HTTP(S) server.
+
+load helpers/common
+
+setup() {
+	FETCH="csa-usgs-fetch --retry-delay 0.05"
+}
+
+teardown() {
+	stop_usgs_server
+}
+
+# Our events, without ingested_at, sorted, and jq's projection of the source.
+ours_sorted() { jq -S -s 'map(del(.ingested_at)) | sort_by(.event_id)'; }
+jq_expected() {
+	jq -S -s -L "$HELPERS" 'include "usgs"; [.[].features[] | select(.id != null and .geometry != null) | event] | sort_by(.event_id)' "$@"
+}
+
+@test "--help prints usage on stdout and exits 0" {
+	run --separate-stderr csa-usgs-fetch --help
+	assert_success
+	assert_line --index 0 --partial "Usage: csa-usgs-fetch"
+	assert_output --partial "--interval"
+	[ -z "$stderr" ]
+}
+
+@test "--version names the program and libcurl" {
+	run csa-usgs-fetch --version
+	assert_success
+	assert_line --index 0 --regexp '^csa-usgs-fetch \(csa-streaming\) [0-9]+\.[0-9]+'
+	assert_output --partial "libcurl"
+}
+
+@test "a bad option exits 2 with the Try line" {
+	run --separate-stderr csa-usgs-fetch --no-such-option
+	assert_failure 2
+	[ -z "$output" ]
+	[[ "$stderr" == *"Try 'csa-usgs-fetch --help' for more information."* ]]
+}
+
+@test "bad option values exit 2 naming the option" {
+	run --separate-stderr csa-usgs-fetch --interval 0
+	assert_failure 2
+	[[ "$stderr" == *"--interval"* ]]
+	run --separate-stderr csa-usgs-fetch --feed '../etc'
+	assert_failure 2
+	[[ "$stderr" == *"--feed"* ]]
+	run --separate-stderr csa-usgs-fetch --starttime yesterday
+	assert_failure 2
+	[[ "$stderr" == *"--starttime"* ]]
+	run --separate-stderr csa-usgs-fetch --state-days -3
+	assert_failure 2
+	run --separate-stderr csa-usgs-fetch --feed all_day --url file:///dev/null
+	assert_failure 2
+	run --separate-stderr csa-usgs-fetch --starttime 2020-02-01 --endtime 2020-01-01
+	assert_failure 2
+}
+
+@test "a bad --where expression exits 2 with libjq's message" {
+	run --separate-stderr csa-usgs-fetch --where '.magnitude >=' --url "file://$DATA/usgs/abruzzi_all_day.geojson"
+	assert_failure 2
+	[[ "$stderr" == *"--where"* ]]
+	[[ "$stderr" == *"syntax error"* ]]
+	[ -z "$output" ]
+}
+
+@test "every field of all 3236 events equals jq's projection of the source" {
+	src=$(bryn_json)
+	run --separate-stderr $FETCH --url "file://$src"
+	assert_success
+	[ "${#lines[@]}" -eq 3236 ]
+	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
+}
+
+@test "events come out in ascending event time, with ingested_at in RFC 3339" {
+	run $FETCH --url "file://$(bryn_json)"
+	assert_success
+	printf '%s\n' "$output" | jq -s -e 'map(.time) as $t | $t == ($t | sort)'
+	printf '%s\n' "$output" | jq -e -r '.ingested_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")' >/dev/null
+	printf '%s\n' "$output" | jq -s -e 'map(.ingested_at) | unique | length == 1'
+}
+
+@test "negative magnitudes and depths, and raw UTF-8 places, come out as they are" {
+	src=$(bryn_json)
+	run $FETCH --url "file://$src"
+	neg_src=$(jq '[.features[] | select(.properties.mag < 0)] | length' "$src")
+	[ "$neg_src" -gt 0 ]
+	neg_out=$(printf '%s\n' "$output" | jq -s '[.[] | select(.magnitude < 0)] | length')
+	[ "$neg_out" -eq "$neg_src" ]
+	deep_src=$(jq '[.features[] | select(.geometry.coordinates[2] < 0)] | length' "$src")
+	[ "$deep_src" -gt 0 ]
+	[ "$(printf '%s\n' "$output" | jq -s '[.[] | select(.depth_km < 0)] | length')" -eq "$deep_src" ]
+	# A non-ASCII place survives byte for byte.
+	utf=$(jq -r '[.features[].properties.place | select(test("[^\\u0000-\\u007f]"))][0]' "$src")
+	[ -n "$utf" ] && [ "$utf" != null ]
+	printf '%s\n' "$output" | grep -F -- "$utf" >/dev/null
+}
+
+@test "the 2013 format (no title, tsunami null, status REVIEWED) is emitted as it is" {
+	src="$DATA/usgs/ernestocd_significant_month.geojson"
+	run --separate-stderr $FETCH --url "file://$src"
+	assert_success
+	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
+	printf '%s\n' "$output" | jq -e -s 'map(.status) | unique == ["REVIEWED"]' >/dev/null
+	printf '%s\n' "$output" | jq -e -s 'any(.tsunami_flag == null)' >/dev/null
+}
+
+@test "mixed-case status, quarry blasts and null places are valid" {
+	for f in abruzzi_all_day valeriovolpati_query; do
+		src="$DATA/usgs/$f.geojson"
+		run --separate-stderr $FETCH --url "file://$src"
+		assert_success
+		[ -z "$stderr" ]
+		diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
+	done
+	run $FETCH --url "file://$DATA/usgs/abruzzi_all_day.geojson"
+	printf '%s\n' "$output" | jq -e -s 'map(.status) | (index("AUTOMATIC") != null and index("automatic") != null)' >/dev/null
+	printf '%s\n' "$output" | jq -e -s 'any(.event_type == "quarry")' >/dev/null
+	run $FETCH --url "file://$DATA/usgs/valeriovolpati_query.geojson"
+	[ "$(printf '%s\n' "$output" | jq -s '[.[] | select(.place == null)] | length')" -eq 5 ]
+}
+
+@test "two snapshots polled in order emit exactly the new and revised events jq finds" {
+	a="$DATA/usgs/utero_4.5_month_20140321.geojson"
+	b="$DATA/usgs/utero_4.5_month_20140401.geojson"
+	state="$BATS_TEST_TMPDIR/state"
+	run $FETCH --state "$state" --url "file://$a"
+	assert_success
+	[ "${#lines[@]}" -eq 409 ]
+	run --separate-stderr $FETCH -v --state "$state" --url "file://$b"
+	assert_success
+	got=$(printf '%s\n' "$output" | jq -r .event_id | sort)
+	want=$(jq -n -r -L "$HELPERS" --slurpfile a "$a" --slurpfile b "$b" '
+		include "usgs";
+		([$a[0].features[] | {u: .properties.updated, id: all_ids[]}]
+		  | group_by(.id) | map({key: .[0].id, value: (map(.u) | max)}) | from_entries) as $seen
+		| $b[0].features[]
+		| [all_ids[] | $seen[.] | select(. != null)] as $hits
+		| select(($hits | length) == 0 or .properties.updated > ($hits | max))
+		| .id' | sort)
+	[ -n "$want" ]
+	[ "$got" = "$want" ]
+	new=$(jq -n -L "$HELPERS" --slurpfile a "$a" --slurpfile b "$b" '
+		include "usgs";
+		([$a[0].features[] | all_ids[]] | map({key: ., value: 1}) | from_entries) as $seen
+		| [$b[0].features[] | select([all_ids[] | $seen[.]] | all(. == null))] | length')
+	revised=$(( $(printf '%s\n' "$want" | wc -l) - new ))
+	[ "$revised" -gt 0 ]
+	[[ "$stderr" == *"($new new, $revised revised)"* ]]
+	# A third poll of the same snapshot emits nothing.
+	run $FETCH --state "$state" --url "file://$b"
+	assert_success
+	[ -z "$output" ]
+}
+
+@test "an event whose id changed but whose ids list holds a seen id is a revision" {
+	state="$BATS_TEST_TMPDIR/state"
+	feed() {
+		jq -c --arg id "$1" --arg ids "$2" --argjson upd "$3" \
+			'.features |= [.[0] | .id = $id | .properties.ids = $ids | .properties.updated = $upd]' \
+			"$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/feed.json"
+	}
+	feed us100 ",us100,ci200," 1000
+	run $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/feed.json"
+	[ "${#lines[@]}" -eq 1 ]
+	feed ci200 ",ci200,us100," 1000
+	run $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/feed.json"
+	assert_success
+	[ -z "$output" ]
+	feed ci200 ",ci200,us100," 2000
+	run --separate-stderr $FETCH -v --state "$state" --url "file://$BATS_TEST_TMPDIR/feed.json"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -r .event_id)" = ci200 ]
+	[[ "$stderr" == *"(0 new, 1 revised)"* ]]
+}
+
+@test "--all emits every feature even when all were seen" {
+	state="$BATS_TEST_TMPDIR/state"
+	src="$DATA/usgs/abruzzi_all_day.geojson"
+	run $FETCH --state "$state" --url "file://$src"
+	[ "${#lines[@]}" -eq 146 ]
+	run $FETCH --state "$state" --all --url "file://$src"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ]
+}
+
+@test "--where keeps the events jq keeps, with paths and full jq programs" {
+	src=$(bryn_json)
+	run $FETCH --where '.magnitude >= 4.5' --url "file://$src"
+	assert_success
+	want=$(jq '[.features[] | select(.properties.mag >= 4.5)] | length' "$src")
+	[ "$want" -gt 0 ]
+	[ "${#lines[@]}" -eq "$want" ]
+	run $FETCH --where '.region == "alaska" and .depth_km > 100' --url "file://$src"
+	want=$(jq -L "$HELPERS" 'include "usgs"; [.features[] | event | select(.region == "alaska" and .depth_km > 100)] | length' "$src")
+	[ "$want" -gt 0 ]
+	[ "${#lines[@]}" -eq "$want" ]
+	run $FETCH --where tsunami_flag --url "file://$DATA/usgs/ernestocd_significant_month.geojson"
+	[ "${#lines[@]}" -eq "$(jq '[.features[] | select(.properties.tsunami != null and .properties.tsunami != false)] | length' "$DATA/usgs/ernestocd_significant_month.geojson")" ]
+}
+
+@test "over HTTP: events equal the file's, and a second poll gets 304 and emits nothing" {
+	start_usgs_server "$DATA/usgs"
+	state="$BATS_TEST_TMPDIR/state"
+	run --separate-stderr $FETCH --state "$state" --url "$SERVER_URL/abruzzi_all_day.geojson"
+	assert_success
+	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$DATA/usgs/abruzzi_all_day.geojson")
+	run --separate-stderr $FETCH --state "$state" -v --url "$SERVER_URL/abruzzi_all_day.geojson"
+	assert_success
+	[ -z "$output" ]
+	[[ "$stderr" == *"not modified"* ]]
+	run tail -n 1 "$SERVER_LOG"
+	assert_output --partial " 304 /abruzzi_all_day.geojson"
+}
+
+@test "a gzip-encoded feed over HTTP gives all 3236 events" {
+	start_usgs_server "$DATA/usgs"
+	run $FETCH --url "$SERVER_URL/brynnabridges_all_week.geojson"
+	assert_success
+	[ "${#lines[@]}" -eq 3236 ]
+}
+
+@test "HTTP 404 exits 4 naming the URL and the status" {
+	start_usgs_server "$DATA/usgs"
+	run --separate-stderr $FETCH --url "$SERVER_URL/no_such_feed.geojson"
+	assert_failure 4
+	[ -z "$output" ]
+	[[ "$stderr" == *"$SERVER_URL/no_such_feed.geojson"* ]]
+	[[ "$stderr" == *"404"* ]]
+	# 404 is not retried.
+	[ "$(grep -c no_such_feed "$SERVER_LOG")" -eq 1 ]
+}
+
+@test "503 then 200 is retried and succeeds" {
+	start_usgs_server "$DATA/usgs"
+	url="$SERVER_URL/abruzzi_all_day.geojson?fail=503&times=2"
+	run --separate-stderr $FETCH --url "$url"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ]
+	run cut -d' ' -f2 "$SERVER_LOG"
+	assert_output "$(printf '503\n503\n200')"
+}
+
+@test "Retry-After from the server sets the wait before the retry" {
+	start_usgs_server "$DATA/usgs"
+	url="$SERVER_URL/abruzzi_all_day.geojson?fail=429&times=1&retry_after=2"
+	run csa-usgs-fetch --retry-delay 0 --url "$url"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ]
+	t1=$(sed -n 1p "$SERVER_LOG" | cut -d' ' -f1)
+	t2=$(sed -n 2p "$SERVER_LOG" | cut -d' ' -f1)
+	awk -v a="$t1" -v b="$t2" 'BEGIN { exit !(b - a >= 1.9) }'
+}
+
+@test "a server that keeps failing exits 4 after the retries" {
+	start_usgs_server "$DATA/usgs"
+	run --separate-stderr $FETCH --retries 2 --url "$SERVER_URL/abruzzi_all_day.geojson?fail=500"
+	assert_failure 4
+	[[ "$stderr" == *"HTTP 500"* ]]
+	[ "$(wc -l < "$SERVER_LOG")" -eq 3 ]
+}
+
+@test "connection refused exits 4 after the retries" {
+	port=$(free_port)
+	run --separate-stderr $FETCH --retries 2 --url "http://127.0.0.1:$port/all_hour.geojson"
+	assert_failure 4
+	[ -z "$output" ]
+	[[ "$stderr" == *"127.0.0.1:$port"* ]]
+	[[ "$stderr" == *"3 attempts"* ]]
+}
+
+@test "a truncated body exits 1, emits nothing and leaves the state unchanged" {
+	start_usgs_server "$DATA/usgs"
+	state="$BATS_TEST_TMPDIR/state"
+	run $FETCH --state "$state" --url "file://$DATA/usgs/utero_4.5_month_20140321.geojson"
+	assert_success
+	cp "$state" "$BATS_TEST_TMPDIR/state.before"
+	run --separate-stderr $FETCH --state "$state" --url "$SERVER_URL/utero_4.5_month_20140401.geojson?truncate=20000"
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" == *"invalid JSON"* ]]
+	[[ "$stderr" == *"nothing emitted"* ]]
+	cmp "$state" "$BATS_TEST_TMPDIR/state.before"
+}
+
+@test "invalid JSON documents exit 1 with a message naming where" {
+	printf '{"type":"FeatureCollection","features":[{"id":"x",}]}' > "$BATS_TEST_TMPDIR/bad.json"
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/bad.json"
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" == *"bad.json: invalid JSON at byte 50"* ]]
+	printf '{"type":"FeatureCollection","features":[]} x' > "$BATS_TEST_TMPDIR/bad.json"
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/bad.json"
+	assert_failure 1
+	[[ "$stderr" == *"invalid JSON"* ]]
+	printf '[1,2,3]' > "$BATS_TEST_TMPDIR/bad.json"
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/bad.json"
+	assert_failure 1
+	[[ "$stderr" == *"not a GeoJSON FeatureCollection"* ]]
+}
+
+@test "the malformed real feed: every feature skipped with a warning naming it, exit 1" {
+	run --separate-stderr $FETCH --url "file://$DATA/usgs/malformed/sudoivan_all_day.json"
+	assert_failure 1
+	[ -z "$output" ]
+	# The oldest feature goes first, so it is among those named.
+	oldest=$(jq -r '.features[-1].properties.title' "$DATA/usgs/malformed/sudoivan_all_day.json")
+	[[ "$stderr" == *"feature 198 ($oldest): no id, skipped"* ]]
+	[ "$(grep -c 'no id, skipped' <<<"$stderr")" -eq 20 ]
+	[[ "$stderr" == *"178 more features skipped"* ]]
+}
+
+@test "features without id or geometry are skipped, the others emitted, exit 1" {
+	mixed="$BATS_TEST_TMPDIR/mixed.json"
+	jq -c --slurpfile bad "$DATA/usgs/malformed/sudoivan_all_day.json" '
+		.features = (.features[0:10] + $bad[0].features[0:2]
+			+ [.features[10] | del(.geometry)] + [.features[11] | .geometry = null])' \
+		"$DATA/usgs/abruzzi_all_day.geojson" > "$mixed"
+	run --separate-stderr $FETCH --url "file://$mixed"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 10 ]
+	[ "$(grep -c 'no id, skipped' <<<"$stderr")" -eq 2 ]
+	[ "$(grep -c 'no geometry, skipped' <<<"$stderr")" -eq 2 ]
+	id10=$(jq -r '.features[10].id' "$DATA/usgs/abruzzi_all_day.geojson")
+	[[ "$stderr" == *"($id10): no geometry"* ]]
+}
+
+@test "HTTPS with --cacert verifies the server; without it the request fails" {
+	d="$BATS_TEST_TMPDIR/tls"
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=csa test CA" \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$d/srv.key" -out "$d/srv.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' > "$d/ext"
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/ext" -out "$d/srv.pem" 2>/dev/null
+	start_usgs_server "$DATA/usgs" --tls "$d/srv.pem" "$d/srv.key"
+	run --separate-stderr $FETCH --cacert "$d/ca.pem" --url "$SERVER_URL/abruzzi_all_day.geojson"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ]
+	run --separate-stderr $FETCH --retries 0 --url "$SERVER_URL/abruzzi_all_day.geojson"
+	assert_failure 4
+	[[ "$stderr" == *"certificate"* ]]
+}
+
+@test "--interval polls until SIGTERM, flushing each poll, then exits 0" {
+	start_usgs_server "$DATA/usgs"
+	out="$BATS_TEST_TMPDIR/out"
+	csa-usgs-fetch --interval 1 --url "$SERVER_URL/abruzzi_all_day.geojson" > "$out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	for i in $(seq 1 100); do
+		[ "$(wc -l < "$SERVER_LOG")" -ge 2 ] && break
+		sleep 0.1
+	done
+	# The first poll's events are out before the process ends.
+	[ "$(wc -l < "$out")" -eq 146 ]
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ "$(wc -l < "$out")" -eq 146 ]
+	grep -q ' 304 ' "$SERVER_LOG"
+}
+
+@test "FDSN backfill splits a range over the limit and emits each event once, in time order" {
+	src="$DATA/usgs/valeriovolpati_query.geojson"
+	start_usgs_server "$DATA/usgs" --fdsn "$src" --max-allowed 300
+	first=$(jq '[.features[].properties.time] | min' "$src")
+	last=$(jq '[.features[].properties.time] | max' "$src")
+	run --separate-stderr $FETCH --url "$SERVER_URL/fdsnws/event/1/query" \
+		--starttime "$(date -u -d "@$((first / 1000))" +%FT%TZ)" \
+		--endtime "$(date -u -d "@$((last / 1000 + 1))" +%FT%TZ)"
+	assert_success
+	[ "${#lines[@]}" -eq "$(jq '.features | length' "$src")" ]
+	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
+	printf '%s\n' "$output" | jq -s -e 'map(.time) as $t | $t == ($t | sort)' >/dev/null
+	# More than one query was needed, none was refused, and they were paced.
+	[ "$(grep -c ' 200 /fdsnws/event/1/query' "$SERVER_LOG")" -ge 3 ]
+	! grep -q ' 400 ' "$SERVER_LOG"
+	awk 'NR > 1 && $1 - prev < 0.59 { bad = 1 } { prev = $1 } END { exit bad }' "$SERVER_LOG"
+}
+
+@test "FDSN backfill passes --minmagnitude and --updatedafter to the service" {
+	src="$DATA/usgs/valeriovolpati_query.geojson"
+	start_usgs_server "$DATA/usgs" --fdsn "$src"
+	run $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --starttime 1900-01-01 --minmagnitude 5.5
+	assert_success
+	want=$(jq '[.features[] | select(.properties.mag >= 5.5)] | length' "$src")
+	[ "$want" -gt 0 ]
+	[ "${#lines[@]}" -eq "$want" ]
+	grep -q 'minmagnitude=5.5' "$SERVER_LOG"
+	grep -q 'orderby=time-asc' "$SERVER_LOG"
+	upd=$(jq '[.features[].properties.updated] | sort | .[length / 2 | floor]' "$src")
+	run $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --starttime 1900-01-01 \
+		--updatedafter "$(date -u -d "@$((upd / 1000))" +%FT%TZ)"
+	assert_success
+	want=$(jq --argjson u "$(( upd / 1000 * 1000 ))" '[.features[] | select(.properties.updated > $u)] | length' "$src")
+	[ "${#lines[@]}" -eq "$want" ]
+}
+
+@test "--state-days forgets events not seen for that long" {
+	state="$BATS_TEST_TMPDIR/state"
+	printf '{"id":"old1","updated":1,"seen":1000}\n{"id":"new1","updated":1,"seen":%s}\n' \
+		"$(( $(date +%s) * 1000 ))" > "$state"
+	run $FETCH --state "$state" --state-days 5 --url "file://$DATA/usgs/ernestocd_significant_month.geojson"
+	assert_success
+	! grep -q '"old1"' "$state"
+	grep -q '"new1"' "$state"
+	grep -q '"usb000i4re"' "$state"
+}
+
+@test "a damaged state line is reported with file:line and the rest is used" {
+	state="$BATS_TEST_TMPDIR/state"
+	run $FETCH --state "$state" --url "file://$DATA/usgs/ernestocd_significant_month.geojson"
+	[ "${#lines[@]}" -eq 6 ]
+	printf 'garbage\n' >> "$state"
+	run --separate-stderr $FETCH --state "$state" --url "file://$DATA/usgs/ernestocd_significant_month.geojson"
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" == *"state:"*"invalid JSON"* ]]
+}
+
+@test "stdout to /dev/full exits 3 with a message" {
+	run --separate-stderr bash -c "$FETCH --url 'file://$DATA/usgs/abruzzi_all_day.geojson' > /dev/full"
+	assert_failure 3
+	[[ "$stderr" == *"csa-usgs-fetch: write error"* ]]
+}
+
+@test "a closed pipe (| head -n1) leaves stderr empty" {
+	run --separate-stderr bash -c "$FETCH --url 'file://$(bryn_json)' | head -n1"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ -z "$stderr" ]
+}
+
+@test "a missing file: URL exits 3" {
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/nope.geojson"
+	assert_failure 3
+	[[ "$stderr" == *"nope.geojson"* ]]
+}

@@ -1,0 +1,69 @@
+# common.bash: loaded by every bats file.  Puts the built commands first on
+# PATH and gives helpers for servers and real data.
+bats_require_minimum_version 1.5.0
+
+: "${CSA_BUILDDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${CSA_SRCDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+export CSA_BUILDDIR CSA_SRCDIR
+PATH="$CSA_BUILDDIR:$CSA_BUILDDIR/tests/helpers:$PATH"
+DATA="$CSA_SRCDIR/tests/data"
+HELPERS="$CSA_SRCDIR/tests/helpers"
+# Debian's Python modules belong to /usr/bin/python3, whatever is first on PATH.
+PY=/usr/bin/python3
+
+load_bats_libs() {
+	local dir
+	for dir in /usr/lib/bats /usr/local/lib/bats /usr/lib; do
+		if [ -f "$dir/bats-support/load.bash" ]; then
+			load "$dir/bats-support/load.bash"
+			load "$dir/bats-assert/load.bash"
+			return 0
+		fi
+	done
+	echo "bats-support and bats-assert are not installed (apt-get install bats-support bats-assert)" >&2
+	return 1
+}
+load_bats_libs
+
+# The big real feed is kept gzip-compressed; give tests a plain copy.
+bryn_json() {
+	local out="$BATS_FILE_TMPDIR/brynnabridges_all_week.geojson"
+	[ -f "$out" ] || gzip -dc "$DATA/usgs/brynnabridges_all_week.geojson.gz" > "$out"
+	echo "$out"
+}
+
+# start_usgs_server ROOT [ARGS...]: start the test HTTP server on 127.0.0.1,
+# set SERVER_PID, SERVER_PORT, SERVER_URL and SERVER_LOG.
+start_usgs_server() {
+	local root=$1; shift
+	local portfile="$BATS_TEST_TMPDIR/server.port"
+	SERVER_LOG="$BATS_TEST_TMPDIR/server.log"
+	rm -f "$portfile"
+	"$PY" "$HELPERS/usgs_server.py" "$root" "$portfile" "$SERVER_LOG" "$@" \
+		3>&- 2>"$BATS_TEST_TMPDIR/server.err" &
+	SERVER_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$portfile" ] && break
+		sleep 0.05
+	done
+	[ -s "$portfile" ] || { cat "$BATS_TEST_TMPDIR/server.err" >&2; return 1; }
+	SERVER_PORT=$(cat "$portfile")
+	local scheme=http
+	case " $* " in *" --tls "*) scheme=https ;; esac
+	SERVER_URL="$scheme://127.0.0.1:$SERVER_PORT"
+}
+
+stop_usgs_server() {
+	if [ -n "${SERVER_PID:-}" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+}
+
+# A port on 127.0.0.1 where nothing listens (bound, then released).
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+

@@ -1,0 +1,249 @@
+/* csa-unit: a command-line face of common/ for the unit tests in tests/common.bats. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "expr.h"
+#include "json.h"
+#include "msg.h"
+#include "ndjson.h"
+#include "timefmt.h"
+
+/* Each stdin line: parse it and print it back compactly, or the error. */
+static int
+cmd_json(void)
+{
+	struct ndjson_reader r;
+	struct json_doc d;
+	struct buf out = { 0 };
+	struct err e;
+	char *line;
+	size_t len;
+	int rc;
+
+	ndjson_open_fd(&r, 0, "<stdin>", 0);
+	json_doc_init(&d);
+	while ((rc = ndjson_next(&r, &line, &len, &e)) != 0) {
+		if (rc < 0) {
+			printf("error: %s\n", e.msg);
+			continue;
+		}
+		if (json_parse(&d, line, len, &e) < 0) {
+			printf("error: %s\n", e.msg);
+			continue;
+		}
+		buf_reset(&out);
+		json_put_token(&out, &d, 0);
+		printf("%s\n", out.p);
+	}
+	buf_free(&out);
+	json_doc_free(&d);
+	ndjson_close(&r);
+	return 0;
+}
+
+/* Each stdin line: the unescaped string at path, as bytes, or its type. */
+static int
+cmd_get(const char *path)
+{
+	static const char *names[] = { "none", "null", "bool", "number", "string",
+		"array", "object" };
+	struct ndjson_reader r;
+	struct json_doc d;
+	struct buf s = { 0 };
+	struct err e;
+	char *line;
+	size_t len;
+	int64_t i;
+	double x;
+
+	ndjson_open_fd(&r, 0, "<stdin>", 0);
+	json_doc_init(&d);
+	while (ndjson_next(&r, &line, &len, &e) > 0) {
+		int t;
+
+		if (json_parse(&d, line, len, &e) < 0) {
+			printf("error: %s\n", e.msg);
+			continue;
+		}
+		t = json_path(&d, 0, path);
+		switch (json_type(&d, t)) {
+		case JSON_STRING:
+			buf_reset(&s);
+			json_string(&d, t, &s);
+			fwrite(s.p, 1, s.len, stdout);
+			putchar('\n');
+			break;
+		case JSON_NUMBER:
+			if (json_int64(&d, t, &i) == 0)
+				printf("int %lld\n", (long long)i);
+			else if (json_number(&d, t, &x) == 0)
+				printf("number %.17g\n", x);
+			break;
+		default:
+			printf("%s\n", names[json_type(&d, t)]);
+		}
+	}
+	buf_free(&s);
+	json_doc_free(&d);
+	ndjson_close(&r);
+	return 0;
+}
+
+static int
+cmd_num(int argc, char **argv)
+{
+	struct buf b = { 0 };
+
+	for (int i = 0; i < argc; i++) {
+		buf_reset(&b);
+		json_put_num(&b, strtod(argv[i], NULL));
+		printf("%s\n", b.p);
+	}
+	buf_free(&b);
+	return 0;
+}
+
+static int
+cmd_time(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		struct err e;
+		int64_t ms;
+		char out[32];
+
+		if (tfmt_parse(argv[i], strlen(argv[i]), &ms, &e) < 0) {
+			printf("error: %s\n", e.msg);
+			continue;
+		}
+		tfmt_format(ms, out);
+		printf("%lld %s\n", (long long)ms, out);
+	}
+	return 0;
+}
+
+static int
+cmd_epoch(const char *unit, int argc, char **argv)
+{
+	enum tfmt_unit u = strcmp(unit, "s") == 0 ? TFMT_S :
+	    strcmp(unit, "ms") == 0 ? TFMT_MS : TFMT_AUTO;
+
+	for (int i = 0; i < argc; i++) {
+		int64_t ms;
+		char out[32];
+
+		if (tfmt_from_number(strtod(argv[i], NULL), u, &ms) < 0) {
+			printf("error\n");
+			continue;
+		}
+		tfmt_format(ms, out);
+		printf("%lld %s\n", (long long)ms, out);
+	}
+	return 0;
+}
+
+static int
+cmd_duration(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		struct err e;
+		int64_t ms;
+
+		if (tfmt_duration(argv[i], &ms, &e) < 0)
+			printf("error: %s\n", e.msg);
+		else
+			printf("%lld\n", (long long)ms);
+	}
+	return 0;
+}
+
+/* Each stdin line: the expression's value as JSON, or the error. */
+static int
+cmd_expr(const char *src)
+{
+	struct ndjson_reader r;
+	struct json_doc d;
+	struct buf out = { 0 };
+	struct expr *x;
+	struct expr_val v;
+	struct err e;
+	char *line;
+	size_t len;
+
+	x = expr_compile(src, &e);
+	if (x == NULL) {
+		printf("error: %s\n", e.msg);
+		return 2;
+	}
+	printf("%s %s\n", expr_is_path(x) ? "path" : "jq", expr_name(x));
+	ndjson_open_fd(&r, 0, "<stdin>", 0);
+	json_doc_init(&d);
+	while (ndjson_next(&r, &line, &len, &e) > 0) {
+		if (json_parse(&d, line, len, &e) < 0 ||
+		    expr_eval(x, &d, line, len, &v, &e) < 0) {
+			printf("error: %s\n", e.msg);
+			continue;
+		}
+		buf_reset(&out);
+		expr_put(&out, &v);
+		printf("%s %s\n", out.p, expr_truthy(&v) ? "true" : "false");
+	}
+	buf_free(&out);
+	json_doc_free(&d);
+	ndjson_close(&r);
+	expr_free(x);
+	return 0;
+}
+
+/* The reader's view of stdin: line number, length and text of each line. */
+static int
+cmd_lines(const char *maxlen)
+{
+	struct ndjson_reader r;
+	struct err e;
+	char *line;
+	size_t len;
+	int rc;
+
+	ndjson_open_fd(&r, 0, "<stdin>", maxlen ? strtoul(maxlen, NULL, 10) : 0);
+	while ((rc = ndjson_next(&r, &line, &len, &e)) != 0) {
+		if (rc < 0)
+			printf("error: %s\n", e.msg);
+		else
+			printf("%lu:%zu:%s\n", r.lineno, len, line);
+	}
+	ndjson_close(&r);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	msg_init(argv[0]);
+	if (argc < 2) {
+		fputs("usage: csa-unit json|get PATH|num X...|time T...|epoch UNIT X...|"
+		    "duration D...|expr EXPR|lines [MAX]\n", stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "json") == 0)
+		return cmd_json();
+	if (strcmp(argv[1], "get") == 0 && argc == 3)
+		return cmd_get(argv[2]);
+	if (strcmp(argv[1], "num") == 0)
+		return cmd_num(argc - 2, argv + 2);
+	if (strcmp(argv[1], "time") == 0)
+		return cmd_time(argc - 2, argv + 2);
+	if (strcmp(argv[1], "epoch") == 0 && argc >= 3)
+		return cmd_epoch(argv[2], argc - 3, argv + 3);
+	if (strcmp(argv[1], "duration") == 0)
+		return cmd_duration(argc - 2, argv + 2);
+	if (strcmp(argv[1], "expr") == 0 && argc == 3)
+		return cmd_expr(argv[2]);
+	if (strcmp(argv[1], "lines") == 0)
+		return cmd_lines(argc > 2 ? argv[2] : NULL);
+	fputs("csa-unit: unknown test command\n", stderr);
+	return 2;
+}
