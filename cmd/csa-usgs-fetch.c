@@ -305,10 +305,16 @@ enum prop {
 	P_MAGTYPE, P_NET, P_IDS, P_TITLE, P_URL, P_COUNT
 };
 
-static const char *const prop_keys[P_COUNT] = {
-	"mag", "place", "time", "updated", "type", "tsunami", "alert", "status",
-	"magType", "net", "ids", "title", "url"
+#define KEY(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} prop_keys[P_COUNT] = {
+	KEY("mag"), KEY("place"), KEY("time"), KEY("updated"), KEY("type"),
+	KEY("tsunami"), KEY("alert"), KEY("status"), KEY("magType"), KEY("net"),
+	KEY("ids"), KEY("title"), KEY("url")
 };
+#undef KEY
 
 struct feature {
 	int id, coords;
@@ -349,8 +355,7 @@ scan_feature(const struct json_doc *d, int f, struct feature *ft)
 		const char *key = json_raw(d, c, &k);
 
 		for (int p = 0; p < P_COUNT; p++)
-			if (prop_keys[p][0] == key[0] && strlen(prop_keys[p]) == k &&
-			    memcmp(prop_keys[p], key, k) == 0) {
+			if (prop_keys[p].len == k && memcmp(prop_keys[p].name, key, k) == 0) {
 				ft->prop[p] = c + 1;
 				break;
 			}
@@ -377,46 +382,84 @@ feature_name(const struct json_doc *d, const struct feature *ft, long index,
 	free(s);
 }
 
-/* Write "name": and token t, or null when t is -1. */
-static void
+/* A slice of the batch buffer: raw JSON string text, without quotes. */
+struct span {
+	size_t off, len;
+};
+
+/*
+ * One feature of a document.  Events are built while the document is still
+ * being parsed, but nothing is decided or written until all of it proved
+ * valid, so each feature waits here.
+ */
+struct pending {
+	int64_t time, updated;
+	long index;		/* position in the document, from 0 */
+	struct span line;	/* the event line; len 0 when skipped */
+	struct span id, ids;
+	const char *why;	/* why the feature was skipped */
+	char *name;		/* how to name it in a warning (the first few) */
+};
+
+struct batch {
+	struct buf lines;	/* every event line, back to back */
+	struct pending *p;
+	size_t n, cap;
+	long skipped;
+	const char *ingested;
+};
+
+/* Write "name": and token t (null when t is -1); returns where t's text went. */
+static struct span
 put_field(struct buf *b, const char *name, const struct json_doc *d, int t)
 {
+	struct span sp;
+
 	json_key(b, name);
+	sp.off = b->len;
 	if (t < 0)
 		json_put_null(b);
 	else
 		json_put_token(b, d, t);
+	sp.len = b->len - sp.off;
+	if (json_type(d, t) == JSON_STRING) {	/* the text inside the quotes */
+		sp.off++;
+		sp.len -= 2;
+	} else {
+		sp.len = 0;
+	}
+	return sp;
 }
 
 /*
- * Build the event line for a scanned feature into b.  Returns 0, or -1 with
- * the reason in why when the feature cannot be an event.
+ * Append the event line of a scanned feature to b, filling in pe.  Returns
+ * 0, or -1 with the reason in pe->why when the feature cannot be an event.
  */
 static int
 build_event(const struct json_doc *d, const struct feature *ft, const char *ingested,
-    struct buf *b, int64_t *time_ms, int64_t *updated_ms, const char **why)
+    struct buf *b, struct pending *pe)
 {
 	int tu = ft->prop[P_UPDATED], depth = json_elem(d, ft->coords, 2);
 	double lon, lat;
 	const char *region;
 
 	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
-		return *why = "no id", -1;
+		return pe->why = "no id", -1;
 	if (json_type(d, ft->coords) != JSON_ARRAY ||
 	    json_number(d, json_elem(d, ft->coords, 0), &lon) < 0 ||
 	    json_number(d, json_elem(d, ft->coords, 1), &lat) < 0)
-		return *why = "no geometry", -1;
-	if (json_int64(d, ft->prop[P_TIME], time_ms) < 0)
-		return *why = "no time", -1;
-	if (json_int64(d, tu, updated_ms) < 0) {
+		return pe->why = "no geometry", -1;
+	if (json_int64(d, ft->prop[P_TIME], &pe->time) < 0)
+		return pe->why = "no time", -1;
+	if (json_int64(d, tu, &pe->updated) < 0) {
 		tu = ft->prop[P_TIME];
-		*updated_ms = *time_ms;
+		pe->updated = pe->time;
 	}
 	region = region_of(lat, lon);
 
-	buf_reset(b);
+	pe->line.off = b->len;
 	buf_addc(b, '{');
-	put_field(b, "event_id", d, ft->id);
+	pe->id = put_field(b, "event_id", d, ft->id);
 	put_field(b, "magnitude", d, ft->prop[P_MAG]);
 	put_field(b, "place", d, ft->prop[P_PLACE]);
 	put_field(b, "time", d, ft->prop[P_TIME]);
@@ -430,7 +473,7 @@ build_event(const struct json_doc *d, const struct feature *ft, const char *inge
 	put_field(b, "status", d, ft->prop[P_STATUS]);
 	put_field(b, "mag_type", d, ft->prop[P_MAGTYPE]);
 	put_field(b, "net", d, ft->prop[P_NET]);
-	put_field(b, "ids", d, ft->prop[P_IDS]);
+	pe->ids = put_field(b, "ids", d, ft->prop[P_IDS]);
 	json_key(b, "source");
 	json_put_str(b, "usgs", 4);
 	json_key(b, "region");
@@ -438,7 +481,45 @@ build_event(const struct json_doc *d, const struct feature *ft, const char *inge
 	json_key(b, "ingested_at");
 	json_put_str(b, ingested, strlen(ingested));
 	buf_addc(b, '}');
+	pe->line.len = b->len - pe->line.off;
 	return 0;
+}
+
+/* json_parse_stream's callback: one feature becomes one pending event. */
+static int
+on_feature(const struct json_doc *d, int f, void *arg)
+{
+	struct batch *bt = arg;
+	struct pending *pe;
+	struct feature ft;
+
+	if (bt->n == bt->cap) {
+		bt->cap = bt->cap ? bt->cap * 2 : 1024;
+		bt->p = xrealloc(bt->p, bt->cap * sizeof(*bt->p));
+	}
+	pe = &bt->p[bt->n];
+	memset(pe, 0, sizeof(*pe));
+	pe->index = (long)bt->n++;
+	scan_feature(d, f, &ft);
+	if (build_event(d, &ft, bt->ingested, &bt->lines, pe) < 0) {
+		char name[300];
+
+		pe->line.len = 0;
+		if (++bt->skipped <= WARN_LIMIT) {
+			feature_name(d, &ft, pe->index, name, sizeof(name));
+			pe->name = xstrdup(name);
+		}
+	}
+	return 0;
+}
+
+static void
+batch_free(struct batch *bt)
+{
+	for (size_t i = 0; i < bt->n; i++)
+		free(bt->p[i].name);
+	free(bt->p);
+	buf_free(&bt->lines);
 }
 
 /*
@@ -446,20 +527,13 @@ build_event(const struct json_doc *d, const struct feature *ft, const char *inge
  * `ids` list (",ci38443183,us70004a0g,").  Calls fn for each.
  */
 static void
-each_id(const struct json_doc *d, const struct feature *ft,
+each_id(const char *base, const struct pending *pe,
     void (*fn)(const char *, size_t, void *), void *arg)
 {
-	int id = ft->id, ids = ft->prop[P_IDS];
-	size_t n;
-	const char *s;
+	const char *s = base + pe->ids.off;
+	size_t n = pe->ids.len;
 
-	if (json_type(d, id) == JSON_STRING) {
-		s = json_raw(d, id, &n);
-		fn(s, n, arg);
-	}
-	if (json_type(d, ids) != JSON_STRING)
-		return;
-	s = json_raw(d, ids, &n);
+	fn(base + pe->id.off, pe->id.len, arg);
 	while (n > 0) {
 		const char *comma = memchr(s, ',', n);
 		size_t k = comma ? (size_t)(comma - s) : n;
@@ -509,122 +583,147 @@ record_id(const char *s, size_t n, void *arg)
 	r->st->dirty = true;
 }
 
-struct order {
-	int64_t time;
-	int tok;
-	long index;
-};
-
 static int
-cmp_order(const void *a, const void *b)
+cmp_pending(const void *a, const void *b)
 {
-	const struct order *x = a, *y = b;
+	const struct pending *x = a, *y = b;
 
 	if (x->time != y->time)
 		return x->time < y->time ? -1 : 1;
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Write one line; false on a write error (stdout is checked again at exit). */
-static bool
-put_line(const struct buf *b, const struct options *o)
+/* Put the pending events in ascending time; feeds come newest first. */
+static void
+sort_pending(struct batch *bt)
 {
-	fwrite(b->p, 1, b->len, stdout);
-	putchar('\n');
-	if (o->unbuffered)
-		fflush(stdout);
-	return !ferror(stdout);
+	bool asc = true, desc = true;
+
+	for (size_t i = 1; i < bt->n && (asc || desc); i++) {
+		int c = cmp_pending(&bt->p[i - 1], &bt->p[i]);
+
+		asc = asc && c <= 0;
+		desc = desc && bt->p[i - 1].time > bt->p[i].time;
+	}
+	if (desc) {
+		for (size_t i = 0, j = bt->n - 1; i < j; i++, j--) {
+			struct pending tmp = bt->p[i];
+
+			bt->p[i] = bt->p[j];
+			bt->p[j] = tmp;
+		}
+	} else if (!asc) {
+		qsort(bt->p, bt->n, sizeof(*bt->p), cmp_pending);
+	}
+}
+
+/* Keep the event if --where says so; -1 when the expression failed. */
+static int
+where_keeps(const struct options *o, struct json_doc *ev, const char *line,
+    size_t len, const char *src)
+{
+	struct expr_val v;
+	struct err e;
+
+	if (json_parse(ev, line, len, &e) < 0 ||
+	    expr_eval(o->where, ev, line, len, &v, &e) < 0) {
+		msg_warn("%s: --where: %s", src, e.msg);
+		return -1;
+	}
+	return expr_truthy(&v);
 }
 
 /*
- * Turn a parsed GeoJSON document into events.  Features go out in ascending
- * event time.  Returns the exit status of this document.
+ * Decide and write the events of a valid document, in ascending event
+ * time.  Returns the exit status of this document.
  */
 static int
-emit_features(const struct json_doc *d, const char *src, const struct options *o,
+emit_batch(struct batch *bt, const char *src, const struct options *o,
     struct state *st, struct poll_stats *ps)
 {
-	int features = json_member(d, 0, "features", 8);
-	int status = EXIT_OK, n;
-	struct order *ord;
 	struct json_doc ev;
-	struct buf line = { 0 };
-	char ingested[32];
+	const char *base = bt->lines.p;
 	int64_t now = tfmt_now();
-	long warned = 0;
+	int status = bt->skipped ? EXIT_DATA : EXIT_OK;
 
-	if (json_type(d, 0) != JSON_OBJECT || json_type(d, features) != JSON_ARRAY) {
-		msg_warn("%s: not a GeoJSON FeatureCollection (no \"features\" array)", src);
-		return EXIT_DATA;
-	}
-	tfmt_format(now, ingested);
-	n = json_size(d, features);
-	ord = xcalloc((size_t)n + 1, sizeof(*ord));
-	for (int i = 0, t = features + 1; i < n; i++, t = json_skip(d, t)) {
-		struct feature ft;
-		int64_t tm = 0;
-
-		scan_feature(d, t, &ft);
-		json_int64(d, ft.prop[P_TIME], &tm);
-		ord[i].time = tm;
-		ord[i].tok = t;
-		ord[i].index = i;
-	}
-	qsort(ord, (size_t)n, sizeof(*ord), cmp_order);
+	/* Skipped features are named in document order, before any event. */
+	for (size_t i = 0; i < bt->n; i++)
+		if (bt->p[i].name)
+			msg_warn("%s: %s: %s, skipped", src, bt->p[i].name, bt->p[i].why);
+	if (bt->skipped > WARN_LIMIT)
+		msg_warn("%s: %ld more features skipped", src, bt->skipped - WARN_LIMIT);
+	sort_pending(bt);
 	json_doc_init(&ev);
-	for (int i = 0; i < n; i++) {
-		struct feature ft;
-		int64_t tm, upd;
-		const char *why;
+	ps->features += (long)bt->n;
+	ps->skipped += bt->skipped;
+	for (size_t i = 0; i < bt->n; i++) {
+		struct pending *pe = &bt->p[i];
 		struct lookup lk = { &st->seen, false, 0 };
-		struct record rec = { st, 0, now };
+		struct record rec = { st, pe->updated, now };
 		bool fresh, revised;
 
-		ps->features++;
-		scan_feature(d, ord[i].tok, &ft);
-		if (build_event(d, &ft, ingested, &line, &tm, &upd, &why) < 0) {
-			char name[300];
-
-			ps->skipped++;
-			status = EXIT_DATA;
-			if (++warned <= WARN_LIMIT) {
-				feature_name(d, &ft, ord[i].index, name, sizeof(name));
-				msg_warn("%s: %s: %s, skipped", src, name, why);
-			}
+		if (pe->line.len == 0)
 			continue;
-		}
-		each_id(d, &ft, lookup_id, &lk);
+		each_id(base, pe, lookup_id, &lk);
 		fresh = !lk.hit;
-		revised = lk.hit && upd > lk.updated;
-		rec.updated = upd;
-		each_id(d, &ft, record_id, &rec);
+		revised = lk.hit && pe->updated > lk.updated;
+		each_id(base, pe, record_id, &rec);
 		if (!fresh && !revised && !o->all)
 			continue;
 		if (o->where) {
-			struct expr_val v;
-			struct err e;
+			int keep = where_keeps(o, &ev, base + pe->line.off, pe->line.len, src);
 
-			if (json_parse(&ev, line.p, line.len, &e) < 0 ||
-			    expr_eval(o->where, &ev, line.p, line.len, &v, &e) < 0) {
-				if (++warned <= WARN_LIMIT)
-					msg_warn("%s: --where: %s", src, e.msg);
+			if (keep < 0)
 				status = EXIT_DATA;
-				continue;
-			}
-			if (!expr_truthy(&v))
+			if (keep <= 0)
 				continue;
 		}
-		if (!put_line(&line, o))
+		fwrite(base + pe->line.off, 1, pe->line.len, stdout);
+		putchar('\n');
+		if (o->unbuffered)
+			fflush(stdout);
+		if (ferror(stdout))
 			break;
 		ps->emitted++;
 		ps->new_events += fresh;
 		ps->revised += revised;
 	}
-	if (warned > WARN_LIMIT)
-		msg_warn("%s: %ld more features skipped", src, warned - WARN_LIMIT);
 	json_doc_free(&ev);
-	buf_free(&line);
-	free(ord);
+	return status;
+}
+
+/*
+ * Parse a fetched GeoJSON document and emit its events.  When the document
+ * is not valid JSON, nothing is emitted and the state is left alone.
+ */
+static int
+handle_body(const char *src, const struct buf *body, const struct options *o,
+    struct state *st, struct poll_stats *ps)
+{
+	struct batch bt = { 0 };
+	struct json_doc d;
+	struct err e;
+	char ingested[32];
+	long nelem;
+	int status;
+
+	tfmt_format(tfmt_now(), ingested);
+	bt.ingested = ingested;
+	/* Event lines take about half the bytes of their features. */
+	buf_reserve(&bt.lines, body->len / 2);
+	json_doc_init(&d);
+	if (json_parse_stream(&d, body->p ? body->p : "", body->len, "features",
+	    on_feature, &bt, &nelem, &e) < 0) {
+		msg_warn("%s: %s; nothing emitted from this poll", src, e.msg);
+		status = EXIT_DATA;
+	} else if (nelem < 0) {
+		msg_warn("%s: not a GeoJSON FeatureCollection (no \"features\" array)", src);
+		status = EXIT_DATA;
+	} else {
+		status = emit_batch(&bt, src, o, st, ps);
+	}
+	json_doc_free(&d);
+	batch_free(&bt);
 	return status;
 }
 
@@ -766,26 +865,6 @@ report(const char *src, const struct poll_stats *ps, bool not_modified)
 		fprintf(stderr, "%s: %s: %ld features polled, %ld emitted "
 		    "(%ld new, %ld revised), %ld skipped\n", msg_prog(), src,
 		    ps->features, ps->emitted, ps->new_events, ps->revised, ps->skipped);
-}
-
-/* Parse and emit one fetched document; on bad JSON nothing is emitted. */
-static int
-handle_body(const char *src, const struct buf *body, const struct options *o,
-    struct state *st, struct poll_stats *ps)
-{
-	struct json_doc d;
-	struct err e;
-	int status;
-
-	json_doc_init(&d);
-	if (json_parse(&d, body->p ? body->p : "", body->len, &e) < 0) {
-		msg_warn("%s: %s; nothing emitted from this poll", src, e.msg);
-		json_doc_free(&d);
-		return EXIT_DATA;
-	}
-	status = emit_features(&d, src, o, st, ps);
-	json_doc_free(&d);
-	return status;
 }
 
 /* One poll of a feed or URL, with conditional GET. */
@@ -1025,7 +1104,6 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct sigaction sa;
-	struct err e;
 	int status;
 
 	msg_init(argv[0]);
@@ -1040,10 +1118,6 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (http_init(&e) < 0) {
-		msg_error(&e);
-		return EXIT_IO;
-	}
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
 	http_cleanup();

@@ -21,10 +21,20 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);		/* len = 0, memory kept */
 void buf_reserve(struct buf *b, size_t more);
 void buf_add(struct buf *b, const void *p, size_t n);
-void buf_addc(struct buf *b, char c);
+
 void buf_adds(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Append one byte (inline: the writers call it for every separator). */
+static inline void
+buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
 
 /* Take ownership of the contents (caller frees); b is left empty. */
 char *buf_steal(struct buf *b);

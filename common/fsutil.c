@@ -89,8 +89,31 @@ fs_read_all(const char *path, char **data, size_t *len, struct err *e)
 			return 1;
 		return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
 	}
+	{
+		struct stat st;
+
+		/* Size the buffer once for a regular file. */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+			buf_reserve(&b, (size_t)st.st_size);
+	}
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
+		ssize_t n;
+
+		if (b.cap > b.len + 1) {
+			/* Read straight into the buffer while it has room. */
+			n = read(fd, b.p + b.len, b.cap - b.len - 1);
+			if (n > 0) {
+				b.len += (size_t)n;
+				b.p[b.len] = '\0';
+				continue;
+			}
+		} else {
+			n = read(fd, chunk, sizeof(chunk));
+			if (n > 0) {
+				buf_add(&b, chunk, (size_t)n);
+				continue;
+			}
+		}
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -101,9 +124,7 @@ fs_read_all(const char *path, char **data, size_t *len, struct err *e)
 			buf_free(&b);
 			return err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
 		}
-		if (n == 0)
-			break;
-		buf_add(&b, chunk, (size_t)n);
+		break;
 	}
 	close(fd);
 	*len = b.len;

@@ -43,8 +43,7 @@ struct http_resp {
 
 void http_resp_free(struct http_resp *r);
 
-/* Call once before any request, and http_cleanup at exit. */
-int http_init(struct err *e);
+/* Release libcurl at exit (it starts by itself on the first request). */
 void http_cleanup(void);
 
 /*

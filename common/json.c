@@ -19,6 +19,7 @@ void
 json_doc_init(struct json_doc *d)
 {
 	memset(d, 0, sizeof(*d));
+	d->streamed = -1;
 }
 
 void
@@ -132,11 +133,34 @@ hexval(char c)
 	return -1;
 }
 
+/* True when any byte of the word is below 0x20 or is a backslash. */
+static inline bool
+word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t bs = w ^ (ones * '\\');
+
+	/* (x - 0x20) sets the high bit of a byte below 0x20 (when x < 0x80);
+	 * (x - 1) & ~x does it for a zero byte, here a backslash. */
+	return (((w - ones * 0x20) & ~w) | ((bs - ones) & ~bs)) & highs;
+}
+
 /* Offset of the first bad byte of a string body, or -1 when it is valid. */
 static int
 check_string(const char *s, int n)
 {
-	for (int i = 0; i < n; i++) {
+	int i = 0;
+
+	/* Most strings have no escapes and no control bytes: skip them a word at a time. */
+	while (i + 8 <= n) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (word_special(w))
+			break;
+		i += 8;
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20)
@@ -179,6 +203,8 @@ walk(const struct json_doc *d, int t, int depth, int *bad)
 		return -1;
 	}
 	tk = &d->tok[t];
+	if (t == d->streamed)	/* validated element by element already */
+		return t + 1;
 	switch (tk->type) {
 	case JSMN_STRING: {
 		int off = check_string(d->text + tk->start, tk->end - tk->start);
@@ -264,17 +290,47 @@ walk(const struct json_doc *d, int t, int depth, int *bad)
 	return c;
 }
 
+/* After jsmn: check what it lets through, around and inside the root. */
+static int
+check_document(struct json_doc *d, struct err *e)
+{
+	int bad = -1, next, off;
+
+	off = check_gap(d->text, 0, tok_begin(&d->tok[0]), 0);
+	if (off >= 0)
+		return err_set(e, ERR_DATA, "invalid JSON at byte %d", off + 1);
+	next = walk(d, 0, 0, &bad);
+	if (next < 0)
+		return err_set(e, ERR_DATA, "invalid JSON at byte %d", bad + 1);
+	off = check_gap(d->text, tok_end(&d->tok[0]), (int)d->len, 0);
+	if (next != d->ntok || off >= 0)
+		return err_set(e, ERR_DATA, "invalid JSON: trailing data at byte %d",
+		    (off >= 0 ? off : tok_end(&d->tok[0])) + 1);
+	return 0;
+}
+
+static int
+jsmn_error(int r, const jsmn_parser *parser, size_t len, struct err *e)
+{
+	if (r == JSMN_ERROR_PART)
+		return err_set(e, ERR_DATA, "invalid JSON: truncated at byte %zu", len);
+	if (r == JSMN_ERROR_INVAL)
+		return err_set(e, ERR_DATA, "invalid JSON at byte %u", parser->pos + 1);
+	return err_set(e, ERR_DATA, "invalid JSON: no value");
+}
+
 int
 json_parse(struct json_doc *d, const char *text, size_t len, struct err *e)
 {
 	jsmn_parser parser;
-	int r, bad = -1, next, off;
+	int r;
 
 	if (len > (size_t)INT32_MAX - 2)
 		return err_set(e, ERR_DATA, "JSON text too large");
 	d->text = text;
 	d->len = len;
 	d->ntok = 0;
+	d->streamed = -1;
 	if (d->cap == 0 || (size_t)d->cap < len / 8) {
 		/*
 		 * A token takes at least two bytes of text in practice, mostly
@@ -294,24 +350,143 @@ json_parse(struct json_doc *d, const char *text, size_t len, struct err *e)
 		d->cap *= 2;
 		d->tok = xrealloc(d->tok, sizeof(*d->tok) * (size_t)d->cap);
 	}
-	if (r == JSMN_ERROR_PART)
-		return err_set(e, ERR_DATA, "invalid JSON: truncated at byte %zu", len);
-	if (r == JSMN_ERROR_INVAL)
-		return err_set(e, ERR_DATA, "invalid JSON at byte %u", parser.pos + 1);
 	if (r <= 0)
-		return err_set(e, ERR_DATA, "invalid JSON: no value");
+		return jsmn_error(r, &parser, len, e);
 	d->ntok = r;
-	off = check_gap(text, 0, tok_begin(&d->tok[0]), 0);
-	if (off >= 0)
-		return err_set(e, ERR_DATA, "invalid JSON at byte %d", off + 1);
-	next = walk(d, 0, 0, &bad);
-	if (next < 0)
+	return check_document(d, e);
+}
+
+/* The state of json_parse_stream between jsmn calls. */
+struct stream {
+	const char *key;
+	int arr;		/* the array's token, once seen */
+	long elems;		/* elements handed out so far */
+	int last_end;		/* byte after the last element handed out */
+	json_elem_fn fn;
+	void *arg;
+};
+
+/* The token of the array under `key` in the root object, or -1. */
+static int
+find_stream_array(const struct json_doc *d, const char *key)
+{
+	size_t k = strlen(key);
+
+	if (d->ntok < 2 || d->tok[0].type != JSMN_OBJECT)
+		return -1;
+	for (int t = 1; t + 1 < d->ntok; t++) {
+		const jsmntok_t *tk = &d->tok[t];
+
+		if (tk->parent == 0 && tk->type == JSMN_STRING &&
+		    (size_t)(tk->end - tk->start) == k &&
+		    memcmp(d->text + tk->start, key, k) == 0 &&
+		    d->tok[t + 1].type == JSMN_ARRAY && d->tok[t + 1].parent == t)
+			return t + 1;
+	}
+	return -1;
+}
+
+/*
+ * Validate and hand out the complete elements at the front of the array,
+ * then drop their tokens, shifting the open element's tokens down and
+ * fixing the parent links and the parser.  Returns the number of tokens
+ * dropped, -1 with *bad on invalid JSON, or fn's negative return (< -1).
+ */
+static int
+drain_stream(struct json_doc *d, jsmn_parser *p, struct stream *s, int *bad)
+{
+	int a = s->arr, c = a + 1, shift, rc;
+
+	while (c < d->ntok && d->tok[c].parent == a && d->tok[c].end != -1) {
+		const jsmntok_t *tk = &d->tok[c];
+		int off = check_gap(d->text, s->last_end, tok_begin(tk), s->elems ? ',' : 0);
+		int next;
+
+		if (off >= 0) {
+			*bad = off;
+			return -1;
+		}
+		next = walk(d, c, 1, bad);
+		if (next < 0)
+			return -1;
+		s->last_end = tok_end(tk);
+		s->elems++;
+		rc = s->fn(d, c, s->arg);
+		if (rc < 0)
+			return rc < -1 ? rc : -2;
+		c = next;
+	}
+	shift = c - (a + 1);
+	if (shift == 0)
+		return 0;
+	memmove(&d->tok[a + 1], &d->tok[c], sizeof(*d->tok) * (size_t)(d->ntok - c));
+	d->ntok -= shift;
+	for (int i = a + 1; i < d->ntok; i++)
+		if (d->tok[i].parent >= c)
+			d->tok[i].parent -= shift;
+	p->toknext -= (unsigned)shift;
+	if (p->toksuper >= c)
+		p->toksuper -= shift;
+	d->tok[a].size = 0;
+	return shift;
+}
+
+int
+json_parse_stream(struct json_doc *d, const char *text, size_t len,
+    const char *key, json_elem_fn fn, void *arg, long *nelem, struct err *e)
+{
+	struct stream s = { key, -1, 0, 0, fn, arg };
+	jsmn_parser parser;
+	int r, bad = -1, off;
+
+	*nelem = -1;
+	if (len > (size_t)INT32_MAX - 2)
+		return err_set(e, ERR_DATA, "JSON text too large");
+	d->text = text;
+	d->len = len;
+	d->ntok = 0;
+	d->streamed = -1;
+	if (d->cap < 4096) {
+		free(d->tok);
+		d->cap = 4096;
+		d->tok = xmalloc(sizeof(*d->tok) * (size_t)d->cap);
+	}
+	jsmn_init(&parser);
+	for (;;) {
+		int dropped = 0;
+
+		r = jsmn_parse(&parser, text, len, d->tok, (unsigned)d->cap);
+		d->ntok = (int)parser.toknext;
+		if (s.arr < 0 && (s.arr = find_stream_array(d, key)) >= 0)
+			s.last_end = d->tok[s.arr].start + 1;
+		if (r != JSMN_ERROR_NOMEM)
+			break;
+		if (s.arr >= 0 && (dropped = drain_stream(d, &parser, &s, &bad)) < 0)
+			goto fail;
+		/* Grow when draining freed too little to make headway. */
+		if (dropped < d->cap / 4) {
+			d->cap *= 2;
+			d->tok = xrealloc(d->tok, sizeof(*d->tok) * (size_t)d->cap);
+		}
+	}
+	if (r <= 0)
+		return jsmn_error(r, &parser, len, e);
+	if (s.arr >= 0) {
+		int dropped = drain_stream(d, &parser, &s, &bad);
+
+		if (dropped < 0)
+			goto fail;
+		off = check_gap(text, s.last_end, d->tok[s.arr].end - 1, 0);
+		if (off >= 0)
+			return err_set(e, ERR_DATA, "invalid JSON at byte %d", off + 1);
+		d->streamed = s.arr;
+		*nelem = s.elems;
+	}
+	return check_document(d, e);
+fail:
+	if (bad >= 0)
 		return err_set(e, ERR_DATA, "invalid JSON at byte %d", bad + 1);
-	off = check_gap(text, tok_end(&d->tok[0]), (int)len, 0);
-	if (next != r || off >= 0)
-		return err_set(e, ERR_DATA, "invalid JSON: trailing data at byte %d",
-		    (off >= 0 ? off : tok_end(&d->tok[0])) + 1);
-	return 0;
+	return err_set(e, ERR_DATA, "stopped");
 }
 
 enum json_type
@@ -412,6 +587,45 @@ json_elem(const struct json_doc *d, int t, int i)
 	return c;
 }
 
+/*
+ * Short decimals without exponent: with at most 15 significant digits both
+ * the digits and the power of ten are exact doubles, so one division gives
+ * the correctly rounded value, as strtod would.  0 when it applies.
+ */
+static int
+fast_decimal(const char *s, int n, double *out)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+		1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	int64_t digits = 0;
+	int i = 0, nd = 0, frac = -1;
+	bool neg = false;
+
+	if (n > 0 && s[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	for (; i < n; i++) {
+		if (s[i] == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		digits = digits * 10 + (s[i] - '0');
+		if (digits && ++nd > 15)
+			return -1;
+		if (frac >= 0)
+			frac++;
+	}
+	if (frac < 0)
+		frac = 0;
+	*out = (double)digits / pow10[frac];
+	if (neg)
+		*out = -*out;
+	return 0;
+}
+
 int
 json_number(const struct json_doc *d, int t, double *out)
 {
@@ -423,6 +637,8 @@ json_number(const struct json_doc *d, int t, double *out)
 		return -1;
 	tk = &d->tok[t];
 	n = (size_t)(tk->end - tk->start);
+	if (n <= 17 && fast_decimal(d->text + tk->start, (int)n, out) == 0)
+		return 0;
 	if (n >= sizeof(tmp)) {
 		char *big = xstrndup(d->text + tk->start, n);
 
@@ -672,8 +888,23 @@ put_string(struct buf *b, const char *s, size_t n)
 void
 json_key(struct buf *b, const char *key)
 {
+	size_t n = strlen(key);
+
 	json_sep(b);
-	put_string(b, key, strlen(key));
+	buf_reserve(b, n + 3);
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, key, n);
+	b->len += n;
+	b->p[b->len++] = '"';
+	b->p[b->len++] = ':';
+	b->p[b->len] = '\0';
+}
+
+void
+json_key_str(struct buf *b, const char *key, size_t n)
+{
+	json_sep(b);
+	put_string(b, key, n);
 	buf_addc(b, ':');
 }
 

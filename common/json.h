@@ -32,6 +32,7 @@ struct json_doc {
 	jsmntok_t *tok;
 	int ntok;
 	int cap;
+	int streamed;	/* the array json_parse_stream emptied, or -1 */
 };
 
 enum json_type {
@@ -49,6 +50,29 @@ void json_doc_free(struct json_doc *d);
 
 /* Parse text[0..len).  0 on success; -1 and ERR_DATA with the byte offset. */
 int json_parse(struct json_doc *d, const char *text, size_t len, struct err *e);
+
+/*
+ * Called by json_parse_stream for each element of the streamed array, with
+ * the element's token t; the tokens are valid only during the call.  A
+ * negative return stops the parse, which then returns that value.
+ */
+typedef int (*json_elem_fn)(const struct json_doc *d, int t, void *arg);
+
+/*
+ * Parse a document whose top level is an object holding a large array
+ * under `key` (a GeoJSON FeatureCollection's "features"), validating all of
+ * it like json_parse, but handing each element of that array to fn as soon
+ * as it is complete and valid, then dropping its tokens: memory is bounded
+ * by the largest element, not by the document.  Afterwards d holds the rest
+ * of the document, with the array empty.
+ *
+ * fn may have been called before the parse fails at a later byte: callers
+ * that must not act on an invalid document keep what fn produced until
+ * this returns 0.  *nelem is the number of elements, or -1 when the
+ * document has no such array (then fn was never called).
+ */
+int json_parse_stream(struct json_doc *d, const char *text, size_t len,
+    const char *key, json_elem_fn fn, void *arg, long *nelem, struct err *e);
 
 /* The type of token t; JSON_NONE when t < 0. */
 enum json_type json_type(const struct json_doc *d, int t);
@@ -93,8 +117,10 @@ bool json_string_eq(const struct json_doc *d, int t, const char *s);
 
 /* Add ',' unless the buffer is empty or ends in '{', '[' or ':'. */
 void json_sep(struct buf *b);
-/* ,"key": */
+/* ,"key": for a literal key that needs no escaping (a plain ASCII name). */
 void json_key(struct buf *b, const char *key);
+/* ,"key": for any key, escaped. */
+void json_key_str(struct buf *b, const char *key, size_t n);
 /* A string value, escaped: ", \ and control characters. */
 void json_put_str(struct buf *b, const char *s, size_t n);
 /* The shortest decimal form that reads back to x exactly; null when not finite. */

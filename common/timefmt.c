@@ -320,13 +320,18 @@ tfmt_duration(const char *s, int64_t *ms, struct err *e)
 	if (*p == '-' || *p == '+')
 		sign = *p++ == '-' ? -1 : 1;
 	while (*p) {
-		char *end;
-		double v = strtod(p, &end);
+		char num[32];
+		size_t k = strspn(p, "0123456789.");
+		double v;
 		int64_t unit;
 
-		if (end == p || v < 0 || !isdigit((unsigned char)*p))
+		/* Plain decimals only: no exponents, no hex, no inf. */
+		if (k == 0 || k >= sizeof(num) || !isdigit((unsigned char)*p))
 			goto bad;
-		p = end;
+		memcpy(num, p, k);
+		num[k] = '\0';
+		v = strtod(num, NULL);
+		p += k;
 		if (strncmp(p, "ms", 2) == 0) {
 			unit = 1;
 			p += 2;

@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# common/: the shared modules, through the csa-unit test driver.
+
+load helpers/common
+
+@test "json: valid documents are accepted and written back compactly" {
+	run csa-unit json <<'IN'
+{ "a" : 1 , "b" : [ true , false , null ] , "c" : { } , "d" : [ ] }
+{"s":"x\"y\\z\/\b\f\n\r\t\u00e9"}
+[1, -0, 0.5, -1.5e10, 2E-3, 1e+2]
+"just a string"
+IN
+	assert_success
+	assert_line --index 0 '{"a":1,"b":[true,false,null],"c":{},"d":[]}'
+	assert_line --index 1 '{"s":"x\"y\\z\/\b\f\n\r\t\u00e9"}'
+	assert_line --index 2 '[1,-0,0.5,-1.5e10,2E-3,1e+2]'
+	assert_line --index 3 '"just a string"'
+}
+
+@test "json: everything RFC 8259 rejects is rejected" {
+	bad=(
+		'{"a":1} x'          # trailing garbage
+		'{"a":1}{"b":2}'     # two values
+		'{"a":"\x"}'         # bad escape
+		'{"a":"\u12G4"}'     # bad unicode escape
+		'{"a":"abc}'         # unterminated string
+		'{"a":01}'           # leading zero
+		'{"a":1.}'           # no fraction digits
+		'{"a":.5}'           # no integer part
+		'{"a":+1}'           # plus sign
+		'{"a":1e}'           # no exponent digits
+		'{"a":--1}'          # double minus
+		'{"a":tru}'          # not a literal
+		'{"a":NaN}'          # not JSON
+		'{"a" 1}'            # missing colon
+		'{"a":1 "b":2}'      # missing comma
+		'{"a":1,,"b":2}'     # doubled comma
+		'{"a":1,}'           # trailing comma
+		'[1,2,]'             # trailing comma in array
+		"{'a':1}"            # single quotes
+		'{a:1}'              # unquoted key
+		'{"a":[1,2}'         # mismatched bracket
+		'{"a":1'             # truncated
+		'{1:2}'              # number as key
+	)
+	for doc in "${bad[@]}"; do
+		run csa-unit json <<<"$doc"
+		assert_success
+		[[ "$output" == error:*"invalid JSON"* ]] || { echo "accepted: $doc -> $output"; return 1; }
+	done
+	# A raw control character inside a string.
+	run csa-unit json < <(printf '{"a":"x\001y"}\n')
+	[[ "$output" == error:* ]]
+}
+
+@test "json: strings are unescaped to UTF-8, surrogate pairs joined" {
+	run csa-unit get s <<'IN'
+{"s":"caf\u00e9"}
+{"s":"\ud83d\ude00"}
+{"s":"lone \ud800 surrogate"}
+{"s":"tab\there"}
+{"s":"plain"}
+IN
+	assert_success
+	assert_line --index 0 "café"
+	assert_line --index 1 "😀"
+	assert_line --index 2 "lone � surrogate"
+	assert_line --index 3 "$(printf 'tab\there')"
+	assert_line --index 4 "plain"
+}
+
+@test "json: dotted paths and typed getters" {
+	run csa-unit get a.b.c <<'IN'
+{"a":{"b":{"c":1562383193040}}}
+{"a":{"b":{"c":2.31}}}
+{"a":{"b":{"c":null}}}
+{"a":{"b":{}}}
+{"a":{"b":{"c":[1]}}}
+{"x":{"b":{"c":1}},"a":{"b":{"d":1,"c":true}}}
+IN
+	assert_line --index 0 "int 1562383193040"
+	assert_line --index 1 "number 2.3100000000000001"
+	assert_line --index 2 "null"
+	assert_line --index 3 "none"
+	assert_line --index 4 "array"
+	assert_line --index 5 "bool"
+}
+
+@test "json: numbers print in the shortest form that reads back exactly" {
+	run csa-unit num 2.31 0.1 0.30000000000000004 5 -3 1562383193040 1e300 -2.5e-8 0.000001 123456789012345678
+	assert_success
+	assert_output "$(printf '%s\n' 2.31 0.1 0.30000000000000004 5 -3 1562383193040 1e+300 -2.5e-08 1e-06 1.2345678901234568e+17)"
+	# Each printed form reads back to the same double, checked by python.
+	for x in 2.31 0.1 1e300 -2.5e-8 3.141592653589793; do
+		got=$(csa-unit num "$x")
+		"$PY" -c "import sys; assert float('$got') == float('$x'), ('$got', '$x')"
+	done
+}
+
+@test "time: RFC 3339 and ISO 8601 forms, with offsets and fractions" {
+	run csa-unit time 2026-04-22T14:23:05.123Z "2026-04-22 14:23:05+02:00" \
+		2026-04-22T14:23Z 20260422T142305Z 2026-04-22 2026-04-22T14:23:05.123456789Z \
+		2026-04-22T14:23:05-0530 2026-04-22T14:23:05,5Z 2026-04-22t14:23:05z
+	assert_success
+	assert_line --index 0 "1776867785123 2026-04-22T14:23:05.123Z"
+	assert_line --index 1 "1776860585000 2026-04-22T12:23:05.000Z"
+	assert_line --index 2 "1776867780000 2026-04-22T14:23:00.000Z"
+	assert_line --index 3 "1776867785000 2026-04-22T14:23:05.000Z"
+	assert_line --index 4 "1776816000000 2026-04-22T00:00:00.000Z"
+	assert_line --index 5 "1776867785123 2026-04-22T14:23:05.123Z"
+	assert_line --index 6 "1776887585000 2026-04-22T19:53:05.000Z"
+	assert_line --index 7 "1776867785500 2026-04-22T14:23:05.500Z"
+	assert_line --index 8 "1776867785000 2026-04-22T14:23:05.000Z"
+}
+
+@test "time: the forms agree with GNU date on many instants" {
+	for s in 1970-01-01T00:00:00Z 1969-07-20T20:17:40Z 1900-03-01T00:00:00Z \
+		2000-02-29T12:00:00Z 2024-12-31T23:59:59Z 1601-01-01T00:00:00Z 2100-03-01T00:00:00Z; do
+		want=$(( $(date -u -d "$s" +%s) * 1000 ))
+		got=$(csa-unit time "$s" | cut -d' ' -f1)
+		[ "$got" = "$want" ] || { echo "$s: $got != $want"; return 1; }
+	done
+}
+
+@test "time: leap years and impossible dates" {
+	run csa-unit time 2024-02-29 2000-02-29 2023-02-29 1900-02-29 2026-13-01 2026-04-31 2026-04-22T25:00Z
+	assert_line --index 0 --partial "2024-02-29T00:00:00.000Z"
+	assert_line --index 1 --partial "2000-02-29T00:00:00.000Z"
+	assert_line --index 2 --partial "error: unparsable time '2023-02-29'"
+	assert_line --index 3 --partial "error"
+	assert_line --index 4 --partial "error"
+	assert_line --index 5 --partial "error"
+	assert_line --index 6 --partial "error"
+}
+
+@test "time: negative epochs and the epoch-number units" {
+	run csa-unit time 1969-12-31T23:59:59.999Z 1960-01-01T00:00:00Z
+	assert_line --index 0 "-1 1969-12-31T23:59:59.999Z"
+	assert_line --index 1 "-315619200000 1960-01-01T00:00:00.000Z"
+	run csa-unit epoch ms 1562383193040 -1 0
+	assert_line --index 0 "1562383193040 2019-07-06T03:19:53.040Z"
+	assert_line --index 1 "-1 1969-12-31T23:59:59.999Z"
+	assert_line --index 2 "0 1970-01-01T00:00:00.000Z"
+	run csa-unit epoch s 1562383193.04 -86400
+	assert_line --index 0 "1562383193040 2019-07-06T03:19:53.040Z"
+	assert_line --index 1 "-86400000 1969-12-31T00:00:00.000Z"
+	run csa-unit epoch auto 1562383193 1562383193040
+	assert_line --index 0 "1562383193000 2019-07-06T03:19:53.000Z"
+	assert_line --index 1 "1562383193040 2019-07-06T03:19:53.040Z"
+	run csa-unit time 1562383193040
+	assert_line --index 0 "1562383193040 2019-07-06T03:19:53.040Z"
+}
+
+@test "time: Event Hubs Capture EnqueuedTimeUtc" {
+	run csa-unit time "12/9/2022 5:10:16 PM" "12/9/2022 12:00:01 AM" "12/9/2022 12:30:00 PM" \
+		"1/31/2017 9:05:00 am" "7/4/2017 17:00:00" "2/30/2022 1:00:00 PM" "12/9/2022 13:00:00 PM"
+	assert_line --index 0 "1670605816000 2022-12-09T17:10:16.000Z"
+	assert_line --index 1 "1670544001000 2022-12-09T00:00:01.000Z"
+	assert_line --index 2 "1670589000000 2022-12-09T12:30:00.000Z"
+	assert_line --index 3 "1485853500000 2017-01-31T09:05:00.000Z"
+	assert_line --index 4 "1499187600000 2017-07-04T17:00:00.000Z"
+	assert_line --index 5 --partial "error"
+	assert_line --index 6 --partial "error"
+}
+
+@test "durations: units, compounds, signs, and bad values" {
+	run csa-unit duration 500ms 30s 5m 1h 7d 1h30m 90 -6h 1.5s 2w
+	assert_output "$(printf '%s\n' 500 30000 300000 3600000 604800000 5400000 90000 -21600000 1500 1209600000)"
+	run csa-unit duration "" 5x m 5m3 -- 1e3s
+	for i in 0 1 2 3 4 5; do
+		assert_line --index "$i" --partial "error: invalid duration"
+	done
+}
+
+@test "expr: plain paths are native, anything else goes through libjq" {
+	run csa-unit expr region <<<'{"region":"us-west"}'
+	assert_line --index 0 "path region"
+	assert_line --index 1 '"us-west" true'
+	run csa-unit expr ._eh.enqueued_time <<<'{"_eh":{"enqueued_time":"2026-04-22T14:23:05.123Z"}}'
+	assert_line --index 0 "path enqueued_time"
+	assert_line --index 1 '"2026-04-22T14:23:05.123Z" true'
+	run csa-unit expr '.place | split(", ") | last' <<<'{"place":"10km NE of Ridgecrest, CA"}'
+	assert_line --index 0 --partial "jq "
+	assert_line --index 1 '"CA" true'
+	run csa-unit expr '.magnitude >= 6 and .tsunami_flag == 1' <<'IN'
+{"magnitude":6.1,"tsunami_flag":1}
+{"magnitude":5.9,"tsunami_flag":1}
+IN
+	assert_line --index 1 "true true"
+	assert_line --index 2 "false false"
+}
+
+@test "expr: missing paths are null, escaped strings are unescaped, objects are JSON" {
+	run csa-unit expr a.b <<'IN'
+{"a":{}}
+{"a":{"b":"caf\u00e9"}}
+{"a":{"b":{"x":[1, 2]}}}
+{"a":{"b":false}}
+{"a":{"b":0}}
+IN
+	assert_line --index 1 "null false"
+	assert_line --index 2 '"café" true'
+	assert_line --index 3 '{"x":[1,2]} true'
+	assert_line --index 4 "false false"
+	assert_line --index 5 "0 true"
+}
+
+@test "expr: a bad program is an error with libjq's message; runtime errors are data errors" {
+	run csa-unit expr '.a |||'
+	assert_failure 2
+	assert_output --partial "invalid expression '.a |||'"
+	assert_output --partial "syntax error"
+	run csa-unit expr '.a + 1' <<<'{"a":"text"}'
+	assert_line --index 1 --partial "error: expression '.a + 1': string"
+}
+
+@test "ndjson: CRLF, blank lines, a last line without newline, line numbers" {
+	run csa-unit lines < <(printf '{"a":1}\r\n\n   \n{"b":2}\n{"c":3}')
+	assert_success
+	assert_output "$(printf '%s\n' '1:7:{"a":1}' '4:7:{"b":2}' '5:7:{"c":3}')"
+}
+
+@test "ndjson: a line over the limit is an error for that line only" {
+	long=$(head -c 200 /dev/zero | tr '\0' x)
+	run csa-unit lines 100 < <(printf '{"a":1}\n%s\n{"b":2}\n%s' "$long" "$long")
+	assert_success
+	assert_line --index 0 '1:7:{"a":1}'
+	assert_line --index 1 "error: <stdin>:2: line longer than 100 bytes"
+	assert_line --index 2 '3:7:{"b":2}'
+	assert_line --index 3 "error: <stdin>:4: line longer than 100 bytes"
+	[ "${#lines[@]}" -eq 4 ]
+}
+
+@test "ndjson: long inputs cross buffer boundaries without losing lines" {
+	"$PY" -c '
+import json
+for i in range(200000):
+    print(json.dumps({"i": i, "pad": "y" * (i % 97)}))' > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-unit lines < '$BATS_TEST_TMPDIR/in' | wc -l"
+	assert_output 200000
+	run bash -c "csa-unit lines < '$BATS_TEST_TMPDIR/in' | tail -n 1 | cut -d: -f1"
+	assert_output 200000
+}
