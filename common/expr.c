@@ -45,9 +45,18 @@ collect_error(void *data, jv msg)
 		msg = jv_invalid_get_msg(msg);
 	if (jv_get_kind(msg) != JV_KIND_STRING)
 		msg = jv_dump_string(msg, 0);
-	if (b->len)
-		buf_adds(b, "; ");
-	buf_adds(b, jv_string_value(msg));
+	/* libjq ends with a count of errors, which says nothing more. */
+	if (strstr(jv_string_value(msg), "compile error") == NULL) {
+		const char *p = jv_string_value(msg);
+
+		if (b->len)
+			buf_adds(b, "; ");
+		/* One line: the program text libjq quotes goes after a colon. */
+		for (; *p; p++)
+			buf_addc(b, *p == '\n' ? ' ' : *p);
+		while (b->len && b->p[b->len - 1] == ' ')
+			b->p[--b->len] = '\0';
+	}
 	jv_free(msg);
 }
 
@@ -76,9 +85,6 @@ expr_compile(const char *src, struct err *e)
 	if (!jq_compile(x->jq, src)) {
 		size_t n = x->errors.len;
 
-		/* libjq ends its report with a count of errors: keep the first. */
-		while (n > 0 && (x->errors.p[n - 1] == '\n'))
-			n--;
 		err_set(e, ERR_USAGE, "invalid expression '%s': %.*s", src,
 		    (int)(n > 600 ? 600 : n), n ? x->errors.p : "syntax error");
 		expr_free(x);

@@ -63,6 +63,8 @@ jq_expected() {
 	[[ "$stderr" == *"--where"* ]]
 	[[ "$stderr" == *"syntax error"* ]]
 	[ -z "$output" ]
+	# One line for the message, one for the Try line.
+	[ "$(wc -l <<<"$stderr")" -eq 2 ]
 }
 
 @test "every field of all 3236 events equals jq's projection of the source" {
