@@ -123,6 +123,9 @@ msg_close_stdout(void)
 		bad = 1;
 		saved = errno;
 	}
+	/* A reader that went away (| head) is no error: stop quietly. */
+	if (bad && saved == EPIPE)
+		return EXIT_OK;
 	if (bad) {
 		fprintf(stderr, "%s: write error: %s\n", prog,
 		    saved ? strerror(saved) : "output error");

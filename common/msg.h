@@ -50,7 +50,8 @@ void msg_version(const char *libs);
 
 /*
  * Flush and close stdout; on a write error print it and return EXIT_IO,
- * else EXIT_OK.  Call once, at exit.
+ * else EXIT_OK.  A closed pipe (EPIPE, for a command that ignores SIGPIPE)
+ * is quiet and EXIT_OK.  Call once, at exit.
  */
 int msg_close_stdout(void);
 

@@ -79,7 +79,9 @@ fill(struct ndjson_reader *r, struct err *e)
 	}
 	do
 		n = read(r->fd, r->buf + r->end, r->cap - r->end);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && errno == EINTR && !(r->stop && *r->stop));
+	if (n < 0 && errno == EINTR)
+		return 0;	/* asked to stop: as if the input ended here */
 	if (n < 0)
 		return err_set(e, ERR_IO, "%s: %s", r->name, strerror(errno));
 	r->end += (size_t)n;

@@ -2,6 +2,7 @@
 #ifndef CSA_NDJSON_H
 #define CSA_NDJSON_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +28,9 @@ struct ndjson_reader {
 	size_t start;	/* first unread byte */
 	size_t end;	/* one past the last byte read */
 	bool eof;
+	/* When set and non-zero (a signal arrived), a read that was
+	 * interrupted ends the input instead of being retried. */
+	volatile sig_atomic_t *stop;
 };
 
 /* Open path ("-" is stdin).  0, or -1 with ERR_IO. */

@@ -67,3 +67,21 @@ free_port() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+
+# wait_for SECONDS 'CONDITION': evaluate the shell CONDITION every 0.05 s
+# until it holds or SECONDS pass; fails then.
+wait_for() {
+	local limit=$1; shift
+	local end=$(( $(date +%s%N) + limit * 1000000000 ))
+	until eval "$*" 2>/dev/null; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# Real USGS events as NDJSON, made once per file of tests.
+usgs_events() {
+	local out="$BATS_FILE_TMPDIR/usgs_events.ndjson"
+	[ -f "$out" ] || csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$out"
+	echo "$out"
+}

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "expr.h"
+#include "hub.h"
 #include "json.h"
 #include "msg.h"
 #include "ndjson.h"
@@ -219,6 +220,17 @@ cmd_lines(const char *maxlen)
 	return 0;
 }
 
+/* The partition the hubs pick for each key. */
+static int
+cmd_partition(int argc, char **argv)
+{
+	int n = atoi(argv[0]);
+
+	for (int i = 1; i < argc; i++)
+		printf("%d\n", hub_partition_for_key(argv[i], strlen(argv[i]), n));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -242,6 +254,8 @@ main(int argc, char **argv)
 		return cmd_duration(argc - 2, argv + 2);
 	if (strcmp(argv[1], "expr") == 0 && argc == 3)
 		return cmd_expr(argv[2]);
+	if (strcmp(argv[1], "partition") == 0 && argc >= 3)
+		return cmd_partition(argc - 2, argv + 2);
 	if (strcmp(argv[1], "lines") == 0)
 		return cmd_lines(argc > 2 ? argv[2] : NULL);
 	fputs("csa-unit: unknown test command\n", stderr);

@@ -1,0 +1,413 @@
+/* csa-eh-recv: consume events from a hub as a member of a consumer group. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "err.h"
+#include "hub.h"
+#include "json.h"
+#include "msg.h"
+#include "num.h"
+#include "timefmt.h"
+
+#define READ_MAX 1024
+
+static const char usage_line[] =
+    "Usage: csa-eh-recv [-emuv] [-H DIR] [-n NAME] [-g GROUP] [-p N] [-c N]\n"
+    "                   [--from earliest|latest|TIME|SEQ]\n"
+    "       csa-eh-recv --list [-H DIR] [-n NAME]\n";
+
+static const char help_text[] =
+    "Write the events of an event hub to standard output, one per line, as a\n"
+    "member of a consumer group.  Checkpoints only what was written.\n"
+    "\n"
+    "  -c, --count N                exit after N events\n"
+    "      --checkpoint-every N     checkpoint after N events (default 1000)\n"
+    "      --checkpoint-interval D  checkpoint at least every D (default 1s)\n"
+    "  -e, --exit-at-end            exit once caught up\n"
+    "      --from WHERE             a new group starts at earliest (default),\n"
+    "                               latest, a TIME, or a sequence number\n"
+    "  -g, --group NAME             the consumer group (default $Default)\n"
+    "  -H, --hub DIR                the hub directory (default $CSA_HUB, else\n"
+    "                               $XDG_STATE_HOME/csa/hub)\n"
+    "  -h, --help                   show this help and exit\n"
+    "  -l, --list                   show partitions, groups and captures; exit\n"
+    "      --lease D                a member's partition lease (default 10s)\n"
+    "  -m, --meta                   add an \"_eh\" object with the hub's metadata\n"
+    "  -n, --eventhub NAME          the event hub (default $EVENTHUB_NAME, else events)\n"
+    "  -p, --partition N            read partition N only, outside the sharing\n"
+    "  -u, --unbuffered             flush after every event\n"
+    "  -v, --verbose                report progress on stderr\n"
+    "  -V, --version                show versions and exit\n"
+    "\n"
+    "Exit status: 0 ok, 1 data errors, 2 usage, 3 local I/O, 4 remote.\n"
+    "See csa-eh-recv(1).\n";
+
+struct options {
+	struct hub_opts hub;
+	struct hub_reader_opts rd;
+	bool exit_at_end, meta, list, unbuffered;
+	int64_t count;
+	int64_t ckpt_every, ckpt_interval_ms;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* earliest, latest, a sequence number (digits), or a time. */
+static int
+parse_from(const char *s, struct hub_reader_opts *rd)
+{
+	struct err e;
+	int64_t v;
+
+	if (strcmp(s, "earliest") == 0 || strcmp(s, "beginning") == 0) {
+		rd->from = HUB_FROM_EARLIEST;
+	} else if (strcmp(s, "latest") == 0 || strcmp(s, "end") == 0) {
+		rd->from = HUB_FROM_LATEST;
+	} else if (num_parse_int64(s, 0, INT64_MAX, &v) == 0) {
+		rd->from = HUB_FROM_SEQ;
+		rd->from_value = v;
+	} else if (tfmt_parse(s, strlen(s), &v, &e) == 0) {
+		rd->from = HUB_FROM_TIME;
+		rd->from_value = v;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_CKPT_EVERY = 256, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE };
+	static const struct option longopts[] = {
+		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
+		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
+		{ "count", required_argument, NULL, 'c' },
+		{ "eventhub", required_argument, NULL, 'n' },
+		{ "exit-at-end", no_argument, NULL, 'e' },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "group", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "hub", required_argument, NULL, 'H' },
+		{ "lease", required_argument, NULL, OPT_LEASE },
+		{ "list", no_argument, NULL, 'l' },
+		{ "meta", no_argument, NULL, 'm' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "unbuffered", no_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct err e;
+	int64_t n;
+	int c, verbose = 0;
+
+	memset(o, 0, sizeof(*o));
+	hub_opts_init(&o->hub);
+	o->rd.group = HUB_DEFAULT_GROUP;
+	o->rd.from = HUB_FROM_EARLIEST;
+	o->rd.partition = -1;
+	o->count = -1;
+	o->ckpt_every = 1000;
+	o->ckpt_interval_ms = 1000;
+	while ((c = getopt_long(argc, argv, "c:eg:hH:lmn:p:uvV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (num_parse_int64(optarg, 0, INT64_MAX, &o->count) < 0)
+				return msg_usage("--count: '%s' is not a count", optarg);
+			break;
+		case 'e':
+			o->exit_at_end = true;
+			break;
+		case 'g':
+			if (!*optarg)
+				return msg_usage("--group: the name is empty");
+			o->rd.group = optarg;
+			break;
+		case 'h':
+			fputs(usage_line, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			return msg_close_stdout();
+		case 'H':
+			o->hub.location = optarg;
+			break;
+		case 'l':
+			o->list = true;
+			break;
+		case 'm':
+			o->meta = true;
+			break;
+		case 'n':
+			o->hub.eventhub = optarg;
+			break;
+		case 'p':
+			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
+				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			o->rd.partition = (int)n;
+			break;
+		case 'u':
+			o->unbuffered = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V': {
+			char libs[128];
+
+			snprintf(libs, sizeof(libs), "SQLite %s\n", sqlite3_libversion());
+			msg_version(libs);
+			return msg_close_stdout();
+		}
+		case OPT_CKPT_EVERY:
+			if (num_parse_int64(optarg, 1, INT64_MAX, &o->ckpt_every) < 0)
+				return msg_usage("--checkpoint-every: '%s' is not a count", optarg);
+			break;
+		case OPT_CKPT_INTERVAL:
+			if (tfmt_duration(optarg, &o->ckpt_interval_ms, &e) < 0 ||
+			    o->ckpt_interval_ms < 1)
+				return msg_usage("--checkpoint-interval: '%s' is not a duration", optarg);
+			break;
+		case OPT_FROM:
+			if (parse_from(optarg, &o->rd) < 0)
+				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
+				    "sequence number", optarg);
+			break;
+		case OPT_LEASE:
+			if (tfmt_duration(optarg, &o->hub.lease_ms, &e) < 0 || o->hub.lease_ms < 100)
+				return msg_usage("--lease: '%s' is not a duration of at least 100ms",
+				    optarg);
+			break;
+		default:
+			return msg_usage("unknown option or missing argument");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0)
+		return msg_usage("unexpected argument '%s'", argv[0]);
+	msg_set_verbose(verbose);
+	return -1;
+}
+
+static void
+print_line(const char *json, void *arg)
+{
+	(void)arg;
+	puts(json);
+}
+
+/*
+ * Write one event: its body, or with --meta the body with an "_eh" member
+ * added (a body that is not a JSON object goes under "body", as a string).
+ */
+static void
+write_event(const struct hub_msg *m, bool meta, struct buf *b)
+{
+	const char *body = m->body;
+	size_t len = m->len, end = len;
+	char t[32];
+
+	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
+		len--;
+	if (!meta) {
+		fwrite(body, 1, len, stdout);
+		putchar('\n');
+		return;
+	}
+	buf_reset(b);
+	end = len;
+	while (end > 0 && (body[end - 1] == ' ' || body[end - 1] == '\t'))
+		end--;
+	if (len > 1 && body[0] == '{' && body[end - 1] == '}') {
+		buf_add(b, body, end - 1);
+	} else {
+		buf_adds(b, "{\"body\":");
+		json_put_str(b, body, len);
+	}
+	json_key(b, "_eh");
+	buf_addc(b, '{');
+	json_key(b, "partition");
+	json_put_int(b, m->partition);
+	json_key(b, "sequence_number");
+	json_put_int(b, m->seq);
+	json_key(b, "offset");
+	json_put_int(b, m->offset);
+	json_key(b, "enqueued_time");
+	tfmt_format(m->enqueued_ms, t);
+	json_put_str(b, t, strlen(t));
+	json_key(b, "partition_key");
+	if (m->key)
+		json_put_str(b, m->key, m->keylen);
+	else
+		json_put_null(b);
+	buf_adds(b, "}}\n");
+	fwrite(b->p, 1, b->len, stdout);
+}
+
+/* Positions of what was written, and of what is known to be flushed. */
+struct progress {
+	int64_t *written, *flushed;
+	int partitions;
+	long since_ckpt;
+	int64_t last_ckpt;
+};
+
+/* Flush stdout; only then do the written positions count as delivered. */
+static int
+flush_out(struct progress *pr)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return -1;
+	memcpy(pr->flushed, pr->written, sizeof(*pr->written) * (size_t)pr->partitions);
+	return 0;
+}
+
+static int
+checkpoint(struct hub *h, struct progress *pr)
+{
+	struct err e;
+
+	pr->since_ckpt = 0;
+	pr->last_ckpt = tfmt_now();
+	if (hub_checkpoint(h, pr->flushed, &e) < 0) {
+		msg_error(&e);
+		return EXIT_IO;
+	}
+	return EXIT_OK;
+}
+
+static int
+consume(struct hub *h, const struct options *o)
+{
+	struct hub_msg *msgs = xcalloc(READ_MAX, sizeof(*msgs));
+	struct progress pr;
+	struct buf line = { 0 };
+	struct err e;
+	int64_t total = 0;
+	int status = EXIT_OK;
+
+	pr.partitions = hub_partition_count(h);
+	pr.written = xmalloc(sizeof(int64_t) * (size_t)pr.partitions);
+	pr.flushed = xmalloc(sizeof(int64_t) * (size_t)pr.partitions);
+	for (int p = 0; p < pr.partitions; p++)
+		pr.written[p] = pr.flushed[p] = -1;
+	pr.since_ckpt = 0;
+	pr.last_ckpt = tfmt_now();
+	while (!stop_flag && (o->count < 0 || total < o->count)) {
+		int max = READ_MAX, n, wait;
+		bool caught_up;
+
+		if (o->count >= 0 && o->count - total < max)
+			max = (int)(o->count - total);
+		/* Block only with everything flushed, so a pipeline never stalls here. */
+		wait = o->exit_at_end ? 0 : (int)o->ckpt_interval_ms;
+		n = hub_read(h, msgs, max, 0, &caught_up, &e);
+		if (n == 0 && !o->exit_at_end) {
+			if (flush_out(&pr) < 0)
+				break;
+			n = hub_read(h, msgs, max, wait, &caught_up, &e);
+		}
+		if (n < 0) {
+			msg_error(&e);
+			status = msg_status(e.kind);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			write_event(&msgs[i], o->meta, &line);
+			pr.written[msgs[i].partition] = msgs[i].seq;
+			if (o->unbuffered && flush_out(&pr) < 0)
+				break;
+		}
+		if (ferror(stdout))
+			break;
+		total += n;
+		pr.since_ckpt += n;
+		if (pr.since_ckpt >= o->ckpt_every ||
+		    tfmt_now() - pr.last_ckpt >= o->ckpt_interval_ms) {
+			if (flush_out(&pr) < 0)
+				break;
+			status = msg_worst(status, checkpoint(h, &pr));
+		}
+		if (n == 0 && caught_up && o->exit_at_end)
+			break;
+	}
+	/* Whatever stopped us, checkpoint only what reached stdout. */
+	flush_out(&pr);
+	status = msg_worst(status, checkpoint(h, &pr));
+	if (hub_reader_leave(h, &e) < 0) {
+		msg_error(&e);
+		status = msg_worst(status, EXIT_IO);
+	}
+	msg_verbose("%lld events received", (long long)total);
+	free(msgs);
+	free(pr.written);
+	free(pr.flushed);
+	buf_free(&line);
+	return status;
+}
+
+static int
+run(const struct options *o)
+{
+	struct hub *h;
+	struct err e;
+	int status;
+
+	if ((h = hub_open(&o->hub, &e)) == NULL) {
+		msg_error(&e);
+		return msg_status(e.kind);
+	}
+	if (o->list) {
+		status = hub_status(h, print_line, NULL, &e) < 0 ? EXIT_IO : EXIT_OK;
+		if (status != EXIT_OK)
+			msg_error(&e);
+	} else if (hub_reader_open(h, &o->rd, &e) < 0) {
+		msg_error(&e);
+		status = msg_status(e.kind);
+	} else {
+		status = consume(h, o);
+	}
+	hub_close(h);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct sigaction sa;
+	int status;
+
+	msg_init(argv[0]);
+	status = parse_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: a wait returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed pipe is seen as EPIPE, so the group is left cleanly. */
+	signal(SIGPIPE, SIG_IGN);
+	status = run(&o);
+	status = msg_worst(status, msg_close_stdout());
+	return status;
+}

@@ -1,0 +1,445 @@
+/* csa-eh-send: publish NDJSON events to a hub, in committed batches. */
+#include <config.h>
+
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "err.h"
+#include "expr.h"
+#include "hub.h"
+#include "json.h"
+#include "msg.h"
+#include "ndjson.h"
+#include "num.h"
+#include "timefmt.h"
+
+static const char usage_line[] =
+    "Usage: csa-eh-send [-v] [-H DIR] [-n NAME] [-k EXPR] [-b N] [-l MS] [FILE...]\n"
+    "       csa-eh-send --close-windows | --close-all-windows [-H DIR] [-n NAME]\n";
+
+static const char help_text[] =
+    "Publish each line of NDJSON (FILEs, or standard input) as one event to an\n"
+    "event hub.  Exits 0 only when every accepted event was committed.\n"
+    "\n"
+    "  -b, --batch-size N        events per committed batch (default 1000)\n"
+    "      --capture-format FMT  capture path layout (Azure placeholders)\n"
+    "      --capture-interval D  capture window length (default 300s)\n"
+    "      --capture-size SIZE   capture window size limit (default 10MiB)\n"
+    "      --close-all-windows   write every open capture window now, send nothing\n"
+    "      --close-windows       write the capture windows that are due, send nothing\n"
+    "  -H, --hub DIR             the hub directory (default $CSA_HUB, else\n"
+    "                            $XDG_STATE_HOME/csa/hub)\n"
+    "  -h, --help                show this help and exit\n"
+    "  -k, --partition-key EXPR  the partition key: a field or jq expression\n"
+    "  -l, --linger-ms MS        longest wait to fill a batch (default 5)\n"
+    "  -n, --eventhub NAME       the event hub (default $EVENTHUB_NAME, else events)\n"
+    "      --namespace NAME      {Namespace} in capture paths (default local)\n"
+    "      --no-capture          turn Capture off for this event hub\n"
+    "  -p, --partition N         send every event to partition N\n"
+    "      --partitions N        partitions of a new event hub (default 4)\n"
+    "      --retention D         keep events for D (default 7d)\n"
+    "  -v, --verbose             report batches and capture files on stderr\n"
+    "  -V, --version             show versions and exit\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O,\n"
+    "4 remote.  See csa-eh-send(1).\n";
+
+struct options {
+	struct hub_opts hub;
+	struct expr *key;
+	int64_t batch_size;
+	int64_t linger_ms;
+	int partition;
+	int close_windows;	/* 0 no, 1 due ones, 2 all */
+	char **files;
+	int nfiles;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_CAPTURE_FORMAT = 256, OPT_CAPTURE_INTERVAL, OPT_CAPTURE_SIZE,
+		OPT_CLOSE_ALL, OPT_CLOSE, OPT_NAMESPACE, OPT_NO_CAPTURE,
+		OPT_PARTITIONS, OPT_RETENTION
+	};
+	static const struct option longopts[] = {
+		{ "batch-size", required_argument, NULL, 'b' },
+		{ "capture-format", required_argument, NULL, OPT_CAPTURE_FORMAT },
+		{ "capture-interval", required_argument, NULL, OPT_CAPTURE_INTERVAL },
+		{ "capture-size", required_argument, NULL, OPT_CAPTURE_SIZE },
+		{ "close-all-windows", no_argument, NULL, OPT_CLOSE_ALL },
+		{ "close-windows", no_argument, NULL, OPT_CLOSE },
+		{ "eventhub", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "hub", required_argument, NULL, 'H' },
+		{ "linger-ms", required_argument, NULL, 'l' },
+		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
+		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "partition-key", required_argument, NULL, 'k' },
+		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
+		{ "retention", required_argument, NULL, OPT_RETENTION },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct err e;
+	int64_t n;
+	int c, verbose = 0;
+
+	memset(o, 0, sizeof(*o));
+	hub_opts_init(&o->hub);
+	o->batch_size = 1000;
+	o->linger_ms = 5;
+	o->partition = -1;
+	while ((c = getopt_long(argc, argv, "b:hH:k:l:n:p:vV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (num_parse_int64(optarg, 1, 1000000, &o->batch_size) < 0)
+				return msg_usage("--batch-size: '%s' is not a number from 1 to 1000000",
+				    optarg);
+			break;
+		case 'h':
+			fputs(usage_line, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			return msg_close_stdout();
+		case 'H':
+			o->hub.location = optarg;
+			break;
+		case 'k':
+			expr_free(o->key);
+			if ((o->key = expr_compile(optarg, &e)) == NULL)
+				return msg_usage("--partition-key: %s", e.msg);
+			break;
+		case 'l':
+			if (num_parse_int64(optarg, 0, 60000, &o->linger_ms) < 0)
+				return msg_usage("--linger-ms: '%s' is not a number from 0 to 60000",
+				    optarg);
+			break;
+		case 'n':
+			o->hub.eventhub = optarg;
+			break;
+		case 'p':
+			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
+				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			o->partition = (int)n;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V': {
+			char libs[256];
+
+			snprintf(libs, sizeof(libs), "SQLite %s\nlibjq (jq field expressions)\n",
+			    sqlite3_libversion());
+			msg_version(libs);
+			return msg_close_stdout();
+		}
+		case OPT_CAPTURE_FORMAT:
+			if (capture_check_format(optarg, &e) < 0)
+				return msg_usage("--capture-format: %s", e.msg);
+			o->hub.capture_format = optarg;
+			break;
+		case OPT_CAPTURE_INTERVAL:
+			if (tfmt_duration(optarg, &o->hub.capture_interval_ms, &e) < 0 ||
+			    o->hub.capture_interval_ms < 0)
+				return msg_usage("--capture-interval: '%s' is not a duration", optarg);
+			break;
+		case OPT_CAPTURE_SIZE:
+			if (num_parse_size(optarg, &o->hub.capture_size) < 0 || o->hub.capture_size < 1)
+				return msg_usage("--capture-size: '%s' is not a size (e.g. 10MiB)", optarg);
+			break;
+		case OPT_CLOSE_ALL:
+			o->close_windows = 2;
+			break;
+		case OPT_CLOSE:
+			o->close_windows = 1;
+			break;
+		case OPT_NAMESPACE:
+			if (strchr(optarg, '/') || !*optarg || strstr(optarg, ".."))
+				return msg_usage("--namespace: invalid name '%s'", optarg);
+			o->hub.namespace = optarg;
+			break;
+		case OPT_NO_CAPTURE:
+			o->hub.capture = 0;
+			break;
+		case OPT_PARTITIONS:
+			if (num_parse_int64(optarg, 1, 1024, &n) < 0)
+				return msg_usage("--partitions: '%s' is not a number from 1 to 1024", optarg);
+			o->hub.partitions = (int)n;
+			break;
+		case OPT_RETENTION:
+			if (tfmt_duration(optarg, &o->hub.retention_ms, &e) < 0 ||
+			    o->hub.retention_ms < 0)
+				return msg_usage("--retention: '%s' is not a duration", optarg);
+			break;
+		default:
+			return msg_usage("unknown option or missing argument");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o->close_windows && argc > 0)
+		return msg_usage("--close-windows sends nothing: no FILE is read");
+	o->files = argv;
+	o->nfiles = argc;
+	msg_set_verbose(verbose);
+	return -1;
+}
+
+/* The batch being filled: lines copied out of the reader, then committed. */
+struct batch {
+	struct buf data;
+	struct hub_msg *msgs;
+	size_t *body_off, *key_off;
+	size_t n, cap;
+	int64_t first_ms;
+};
+
+static void
+batch_add(struct batch *b, const char *line, size_t len, const struct expr_val *key)
+{
+	struct hub_msg *m;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 1024;
+		b->msgs = xrealloc(b->msgs, b->cap * sizeof(*b->msgs));
+		b->body_off = xrealloc(b->body_off, b->cap * sizeof(*b->body_off));
+		b->key_off = xrealloc(b->key_off, b->cap * sizeof(*b->key_off));
+	}
+	if (b->n == 0)
+		b->first_ms = tfmt_now();
+	m = &b->msgs[b->n];
+	memset(m, 0, sizeof(*m));
+	m->partition = -1;
+	b->body_off[b->n] = b->data.len;
+	buf_add(&b->data, line, len);
+	m->len = len;
+	b->key_off[b->n] = (size_t)-1;
+	if (key && key->type != EXPR_NULL) {
+		b->key_off[b->n] = b->data.len;
+		if (key->type == EXPR_STRING || key->type == EXPR_OTHER) {
+			buf_add(&b->data, key->str, key->len);
+			m->keylen = key->len;
+		} else {
+			/* Numbers and booleans: their JSON text is the key. */
+			struct buf t = { 0 };
+
+			expr_put(&t, key);
+			buf_add(&b->data, t.p, t.len);
+			m->keylen = t.len;
+			buf_free(&t);
+		}
+	}
+	b->n++;
+}
+
+/* Commit the batch; its lines are gone afterwards, whatever happens. */
+static int
+batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent)
+{
+	struct err e;
+	int files = 0, status = EXIT_OK;
+
+	if (b->n > 0) {
+		for (size_t i = 0; i < b->n; i++) {
+			b->msgs[i].body = b->data.p + b->body_off[i];
+			b->msgs[i].key = b->key_off[i] == (size_t)-1 ? NULL : b->data.p + b->key_off[i];
+			b->msgs[i].partition = o->partition;
+		}
+		if (hub_send(h, b->msgs, b->n, &e) < 0) {
+			msg_error(&e);
+			msg_warn("%zu events of this batch were not sent", b->n);
+			b->n = 0;
+			buf_reset(&b->data);
+			return EXIT_IO;
+		}
+		*sent += (long)b->n;
+		msg_verbose("committed %zu events (%ld in all)", b->n, *sent);
+	}
+	b->n = 0;
+	buf_reset(&b->data);
+	if (hub_close_windows(h, false, &files, &e) < 0) {
+		msg_error(&e);
+		status = EXIT_IO;
+	} else if (files > 0) {
+		msg_verbose("wrote %d capture file%s", files, files == 1 ? "" : "s");
+	}
+	return status;
+}
+
+/* Wait for input up to the batch's linger; true when the batch is due. */
+static bool
+linger_over(const struct batch *b, const struct ndjson_reader *r, const struct options *o)
+{
+	int64_t left;
+	struct pollfd pfd;
+
+	if (b->n == 0 || ndjson_ready(r))
+		return false;
+	left = b->first_ms + o->linger_ms - tfmt_now();
+	if (left <= 0)
+		return true;
+	pfd.fd = r->fd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, (int)left) == 0;
+}
+
+/* Send one input; returns its status. */
+static int
+send_input(struct ndjson_reader *r, struct hub *h, const struct options *o,
+    struct batch *b, long *sent)
+{
+	struct json_doc d;
+	struct err e;
+	int status = EXIT_OK, rc;
+	char *line;
+	size_t len;
+
+	json_doc_init(&d);
+	while (!stop_flag) {
+		struct expr_val key;
+
+		if (linger_over(b, r, o)) {
+			status = msg_worst(status, batch_commit(b, h, o, sent));
+			if (status == EXIT_IO)
+				break;
+			continue;
+		}
+		if (stop_flag)	/* a signal cut the wait short */
+			break;
+		rc = ndjson_next(r, &line, &len, &e);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			msg_error(&e);
+			status = msg_worst(status, msg_status(e.kind));
+			if (e.kind == ERR_IO)
+				break;
+			continue;
+		}
+		if (json_parse(&d, line, len, &e) < 0) {
+			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
+			status = msg_worst(status, EXIT_DATA);
+			continue;
+		}
+		if (json_type(&d, 0) != JSON_OBJECT) {
+			msg_record(r->name, r->lineno, "not a JSON object, skipped");
+			status = msg_worst(status, EXIT_DATA);
+			continue;
+		}
+		memset(&key, 0, sizeof(key));
+		if (o->key && expr_eval(o->key, &d, line, len, &key, &e) < 0) {
+			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
+			status = msg_worst(status, EXIT_DATA);
+			continue;
+		}
+		batch_add(b, line, len, o->key ? &key : NULL);
+		if ((int64_t)b->n >= o->batch_size) {
+			status = msg_worst(status, batch_commit(b, h, o, sent));
+			if (status == EXIT_IO)
+				break;
+		}
+	}
+	json_doc_free(&d);
+	return status;
+}
+
+static int
+run(const struct options *o)
+{
+	struct batch b = { 0 };
+	struct hub *h;
+	struct err e;
+	long sent = 0;
+	int status = EXIT_OK;
+
+	if ((h = hub_open(&o->hub, &e)) == NULL) {
+		msg_error(&e);
+		return msg_status(e.kind);
+	}
+	if (o->partition >= hub_partition_count(h)) {
+		hub_close(h);
+		return msg_usage("--partition: the event hub has %d partitions",
+		    hub_partition_count(h));
+	}
+	if (o->close_windows) {
+		int files = 0;
+
+		if (hub_close_windows(h, o->close_windows == 2, &files, &e) < 0) {
+			msg_error(&e);
+			status = EXIT_IO;
+		}
+		msg_verbose("wrote %d capture file%s", files, files == 1 ? "" : "s");
+		hub_close(h);
+		return status;
+	}
+	for (int i = 0; i == 0 || i < o->nfiles; i++) {
+		struct ndjson_reader r;
+		const char *path = o->nfiles ? o->files[i] : "-";
+
+		if (ndjson_open(&r, path, 0, &e) < 0) {
+			msg_error(&e);
+			status = msg_worst(status, EXIT_IO);
+			continue;
+		}
+		r.stop = &stop_flag;
+		status = msg_worst(status, send_input(&r, h, o, &b, &sent));
+		ndjson_close(&r);
+		if (status == EXIT_IO || stop_flag)
+			break;
+	}
+	/* What was read is committed, also after a signal. */
+	status = msg_worst(status, batch_commit(&b, h, o, &sent));
+	msg_verbose("%ld events sent", sent);
+	free(b.msgs);
+	free(b.body_off);
+	free(b.key_off);
+	buf_free(&b.data);
+	hub_close(h);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct sigaction sa;
+	int status;
+
+	msg_init(argv[0]);
+	status = parse_options(argc, argv, &o);
+	if (status >= 0) {
+		expr_free(o.key);
+		return status;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: a blocked read returns */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	status = run(&o);
+	status = msg_worst(status, msg_close_stdout());
+	expr_free(o.key);
+	return status;
+}

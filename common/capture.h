@@ -1,0 +1,62 @@
+/* capture.h: Event Hubs Capture files: the schema, the paths, and a writer. */
+#ifndef CSA_CAPTURE_H
+#define CSA_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* The schema text exactly as Event Hubs Capture writes it (2017 and later). */
+extern const char capture_schema_json[];
+
+/* The default path layout of Event Hubs Capture (".avro" is added). */
+#define CAPTURE_DEFAULT_FORMAT \
+	"{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
+
+/* One record of a Capture file; strings need not be NUL-terminated. */
+struct capture_record {
+	int64_t seq;
+	int64_t offset;
+	int64_t enqueued_ms;
+	const char *key;	/* x-opt-partition-key, or NULL */
+	size_t keylen;
+	const void *body;
+	size_t len;
+};
+
+/* EnqueuedTimeUtc as Azure writes it: 12/9/2022 5:10:16 PM. */
+void capture_format_enqueued(int64_t ms, char out[32]);
+
+/*
+ * The relative path of a capture file: fmt with its placeholders ({Namespace}
+ * {EventHub} {PartitionId} {Year} {Month} {Day} {Hour} {Minute} {Second},
+ * zero-padded) filled in from start_ms, then ".avro".  -1 with ERR_USAGE on
+ * an unknown placeholder or a path that would climb out ("..").
+ */
+int capture_path(const char *fmt, const char *ns, const char *eventhub, int partition,
+    int64_t start_ms, struct buf *out, struct err *e);
+
+/* Check a path format without using it. */
+int capture_check_format(const char *fmt, struct err *e);
+
+/*
+ * A writer of one Avro object container file in the Capture schema, codec
+ * null.  Every value, the header's metadata and the block counts are
+ * encoded by avro-c; only the container's framing is laid out here, so that
+ * the header carries the schema text byte for byte (avro-c would rewrite it
+ * into its own expanded form).  capture_writer_close syncs and closes the
+ * file; the caller renames it into place.
+ */
+struct capture_writer;
+
+struct capture_writer *capture_writer_open(const char *path, struct err *e);
+int capture_writer_add(struct capture_writer *w, const struct capture_record *r,
+    struct err *e);
+int capture_writer_close(struct capture_writer *w, struct err *e);
+
+/* Close and delete an unfinished file. */
+void capture_writer_abort(struct capture_writer *w);
+
+#endif

@@ -1,0 +1,124 @@
+/* hub.h: the one interface csa-eh-send and csa-eh-recv use, whatever the back end. */
+#ifndef CSA_HUB_H
+#define CSA_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/*
+ * A hub holds event hubs (Kafka: topics), each split into partitions.  An
+ * event goes to the partition its key picks with Kafka's murmur2 hash, the
+ * same in every back end, or round robin without a key.  Readers form
+ * consumer groups that share the partitions and keep checkpoints.
+ *
+ * Back ends: the embedded hub (a directory with a SQLite database and a
+ * Capture tree, hub_local.c).  A struct hub is used by one thread.
+ */
+struct hub;
+
+#define HUB_DEFAULT_EVENTHUB "events"
+#define HUB_DEFAULT_PARTITIONS 4
+#define HUB_DEFAULT_GROUP "$Default"
+
+/* Settings of an event hub; -1 (or NULL) means "as stored, or the default". */
+struct hub_opts {
+	const char *location;		/* a directory; NULL: $CSA_HUB or the default */
+	const char *eventhub;		/* NULL: $EVENTHUB_NAME or "events" */
+	int partitions;			/* for a new event hub (default 4) */
+	int64_t retention_ms;		/* default 7 days */
+	int capture;			/* 0 off, 1 on (default on) */
+	int64_t capture_interval_ms;	/* default 300 s */
+	int64_t capture_size;		/* bytes, default 10 MiB */
+	const char *capture_format;	/* default: the Azure path layout */
+	const char *namespace;		/* {Namespace} in capture paths, default "local" */
+	int64_t lease_ms;		/* partition lease of a group member, default 10 s */
+};
+
+void hub_opts_init(struct hub_opts *o);
+
+/* One event, sent or received.  Received memory belongs to the hub and is
+ * valid until the next hub_read. */
+struct hub_msg {
+	const char *body;
+	size_t len;
+	const char *key;	/* partition key, or NULL */
+	size_t keylen;
+	int partition;		/* send: -1 to pick by key; filled in */
+	int64_t seq;		/* sequence number in the partition */
+	int64_t offset;		/* byte offset in the partition */
+	int64_t enqueued_ms;
+};
+
+/* Where a new consumer group starts reading. */
+enum hub_from {
+	HUB_FROM_EARLIEST,
+	HUB_FROM_LATEST,
+	HUB_FROM_TIME,		/* first event enqueued at or after value (ms) */
+	HUB_FROM_SEQ		/* sequence number value, inclusive */
+};
+
+struct hub_reader_opts {
+	const char *group;
+	enum hub_from from;
+	int64_t from_value;
+	int partition;		/* one partition only, without a lease; -1: share */
+};
+
+/* The location that --hub, $CSA_HUB and the default name; caller frees. */
+char *hub_default_location(const char *given);
+
+/* The event hub that --eventhub, $EVENTHUB_NAME and the default name. */
+const char *hub_default_eventhub(const char *given);
+
+/* Open (creating when needed) an event hub.  NULL with ERR_IO or ERR_USAGE. */
+struct hub *hub_open(const struct hub_opts *o, struct err *e);
+void hub_close(struct hub *h);
+
+int hub_partition_count(const struct hub *h);
+
+/* Kafka's partition for a key: murmur2 (seed 0x9747b28c), sign bit cleared,
+ * modulo the partition count. */
+int hub_partition_for_key(const char *key, size_t len, int partitions);
+uint32_t hub_murmur2(const char *key, size_t len);
+
+/* Commit a batch: all of it or none.  Fills partition, seq, offset and
+ * enqueued_ms of each message. */
+int hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e);
+
+/* Close the Capture windows that are due (or all open ones); *files is how
+ * many files were written.  Also purges events past retention. */
+int hub_close_windows(struct hub *h, bool all, int *files, struct err *e);
+
+/* Join a consumer group (or read one partition). */
+int hub_reader_open(struct hub *h, const struct hub_reader_opts *o, struct err *e);
+
+/*
+ * Up to max events from the partitions this member owns, waiting at most
+ * timeout_ms for new ones (0: do not wait).  Returns the count, 0 when
+ * nothing came; -1 on error.  *caught_up is set when every owned partition
+ * had nothing more to give.
+ */
+int hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms,
+    bool *caught_up, struct err *e);
+
+/*
+ * Record that the events up to and including last_seq[p] of each partition
+ * p were delivered (-1: nothing new for p).  Only owned partitions count.
+ */
+int hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e);
+
+/* Leave the group: give up this member's leases now. */
+int hub_reader_leave(struct hub *h, struct err *e);
+
+/*
+ * The state of the hub, one JSON object per call of fn: partitions with
+ * first and last sequence numbers and their last capture file, consumer
+ * groups with checkpoint, lag and owner.
+ */
+int hub_status(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
+    struct err *e);
+
+#endif

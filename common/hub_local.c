@@ -1,0 +1,1197 @@
+/* hub_local.c: the embedded hub, a directory with a SQLite database and a Capture tree. */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "hub.h"
+#include "json.h"
+#include "timefmt.h"
+
+/*
+ * Layout: DIR/hub.db (SQLite, WAL) and DIR/capture/<path layout>.avro.
+ * Every write is one transaction taken with BEGIN IMMEDIATE, so concurrent
+ * senders, readers and capture never interleave half a batch.  With WAL and
+ * synchronous=NORMAL a committed batch survives the death of any process.
+ */
+#define HUB_APP_ID 0x43534131	/* "CSA1" in PRAGMA application_id */
+#define HUB_SCHEMA_VERSION 1
+#define DEFAULT_RETENTION_MS (7LL * 86400000)
+#define DEFAULT_CAPTURE_INTERVAL_MS 300000LL
+#define DEFAULT_CAPTURE_SIZE (10LL * 1024 * 1024)
+#define DEFAULT_LEASE_MS 10000LL
+#define CAPTURE_CHECK_MS 1000	/* senders look for due windows this often */
+#define PURGE_CHECK_MS 60000
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS eventhubs("
+    " id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, partitions INT NOT NULL,"
+    " retention_ms INT NOT NULL, capture INT NOT NULL, capture_interval_ms INT NOT NULL,"
+    " capture_size INT NOT NULL, capture_format TEXT NOT NULL, namespace TEXT NOT NULL,"
+    " created_ms INT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS partitions("
+    " hub INT, part INT, next_seq INT NOT NULL, next_offset INT NOT NULL,"
+    " last_enqueued_ms INT NOT NULL, captured_seq INT NOT NULL,"
+    " last_capture TEXT, last_capture_start_ms INT, PRIMARY KEY(hub, part)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS events("
+    " hub INT, part INT, seq INT, offset INT NOT NULL, enqueued_ms INT NOT NULL,"
+    " pkey BLOB, body BLOB NOT NULL, PRIMARY KEY(hub, part, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS checkpoints("
+    " hub INT, grp TEXT, part INT, seq INT NOT NULL, updated_ms INT NOT NULL,"
+    " PRIMARY KEY(hub, grp, part)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS leases("
+    " hub INT, grp TEXT, part INT, owner TEXT NOT NULL, expires_ms INT NOT NULL,"
+    " PRIMARY KEY(hub, grp, part)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS captures("
+    " hub INT, part INT, first_seq INT, last_seq INT NOT NULL, window_start_ms INT NOT NULL,"
+    " path TEXT NOT NULL, events INT NOT NULL, bytes INT NOT NULL, created_ms INT NOT NULL,"
+    " PRIMARY KEY(hub, part, first_seq)) WITHOUT ROWID;";
+
+/* Offsets into the arena, turned into pointers once the arena stops moving. */
+struct pending_msg {
+	size_t body, key;
+};
+
+struct hub {
+	sqlite3 *db;
+	char *dir, *capdir, *walpath;
+	int64_t id;
+	char *name;
+	int partitions;
+	int64_t retention_ms;
+	int capture;
+	int64_t capture_interval_ms, capture_size;
+	char *capture_format, *ns;
+	int64_t lease_ms;
+	int rr;				/* round robin for keyless events */
+	int64_t last_capture_check, last_purge;
+	sqlite3_stmt *st_insert, *st_parts, *st_upd_part, *st_read;
+
+	/* The reader, once hub_reader_open was called. */
+	bool reading;
+	struct hub_reader_opts ro;
+	char *group, *owner;
+	bool *owned;
+	int64_t *pos;			/* next sequence number to read */
+	int64_t *ckpt;			/* last checkpointed sequence number, or -1 */
+	int64_t next_balance;
+	int next_part;			/* where the next read starts, for fairness */
+	int ino;			/* inotify on the WAL, -1 when unavailable */
+	struct buf arena;
+	struct pending_msg *pend;
+	int pend_cap;
+};
+
+static int
+db_err(struct hub *h, struct err *e, const char *what)
+{
+	int code = sqlite3_errcode(h->db);
+
+	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+		return err_set(e, ERR_IO, "%s: not a hub database (%s)", h->dir,
+		    sqlite3_errmsg(h->db));
+	return err_set(e, ERR_IO, "%s: %s: %s", h->dir, what, sqlite3_errmsg(h->db));
+}
+
+static int
+exec(struct hub *h, const char *sql, struct err *e)
+{
+	if (sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(h, e, "database");
+	return 0;
+}
+
+static sqlite3_stmt *
+prep(struct hub *h, const char *sql, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		db_err(h, e, "database");
+		return NULL;
+	}
+	return st;
+}
+
+static void
+rollback(struct hub *h)
+{
+	if (!sqlite3_get_autocommit(h->db))
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* One integer from a query with up to three integer parameters; def when no row. */
+static int64_t
+query_int(struct hub *h, const char *sql, int64_t a, int64_t b, int64_t c, int64_t def)
+{
+	sqlite3_stmt *st;
+	int64_t v = def;
+
+	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return def;
+	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, c);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* mkdir -p */
+static int
+make_dirs(const char *path, struct err *e)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			rc = err_set(e, ERR_IO, "%s: %s", p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (rc == 0) {
+		struct stat st;
+
+		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+			rc = err_set(e, ERR_IO, "%s: not a directory", path);
+	}
+	free(p);
+	return rc;
+}
+
+/* Check that the database is ours (or new), then create the tables. */
+static int
+init_schema(struct hub *h, struct err *e)
+{
+	int64_t app, tables;
+
+	if (exec(h, "PRAGMA busy_timeout=60000", e) < 0)
+		return -1;
+	app = query_int(h, "PRAGMA application_id", 0, 0, 0, -1);
+	if (app == -1)
+		return db_err(h, e, "database");
+	tables = query_int(h, "SELECT count(*) FROM sqlite_master WHERE ?1 = ?1", 0, 0, 0, 0);
+	if (app != HUB_APP_ID && !(app == 0 && tables == 0))
+		return err_set(e, ERR_IO, "%s: hub.db is not a csa hub database", h->dir);
+	{
+		sqlite3_stmt *st;
+		const char *mode = NULL;
+
+		if (sqlite3_prepare_v2(h->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+			return db_err(h, e, "database");
+		if (sqlite3_step(st) == SQLITE_ROW)
+			mode = (const char *)sqlite3_column_text(st, 0);
+		if (mode == NULL || strcmp(mode, "wal") != 0) {
+			sqlite3_finalize(st);
+			return db_err(h, e, "cannot use WAL mode");
+		}
+		sqlite3_finalize(st);
+	}
+	if (exec(h, "PRAGMA synchronous=NORMAL", e) < 0)
+		return -1;
+	if (app == 0) {
+		char sql[128];
+
+		/* Look again under the write lock: another process may be creating
+		 * the same hub right now. */
+		if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+			return -1;
+		app = query_int(h, "PRAGMA application_id", 0, 0, 0, -1);
+		snprintf(sql, sizeof(sql), "PRAGMA application_id=%d; PRAGMA user_version=%d",
+		    HUB_APP_ID, HUB_SCHEMA_VERSION);
+		if (app == 0 && (exec(h, schema_sql, e) < 0 || exec(h, sql, e) < 0)) {
+			rollback(h);
+			return -1;
+		}
+		if (exec(h, "COMMIT", e) < 0) {
+			rollback(h);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Find the event hub, creating it or updating the settings given. */
+static int
+init_eventhub(struct hub *h, const struct hub_opts *o, struct err *e)
+{
+	sqlite3_stmt *st;
+	bool found = false;
+	int rc = -1;
+
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	st = prep(h, "SELECT id, partitions, retention_ms, capture, capture_interval_ms,"
+	    " capture_size, capture_format, namespace FROM eventhubs WHERE name = ?", e);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, h->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = true;
+		h->id = sqlite3_column_int64(st, 0);
+		h->partitions = sqlite3_column_int(st, 1);
+		h->retention_ms = sqlite3_column_int64(st, 2);
+		h->capture = sqlite3_column_int(st, 3);
+		h->capture_interval_ms = sqlite3_column_int64(st, 4);
+		h->capture_size = sqlite3_column_int64(st, 5);
+		h->capture_format = xstrdup((const char *)sqlite3_column_text(st, 6));
+		h->ns = xstrdup((const char *)sqlite3_column_text(st, 7));
+	}
+	sqlite3_finalize(st);
+	if (found && o->partitions > 0 && o->partitions != h->partitions) {
+		err_set(e, ERR_USAGE, "event hub '%s' has %d partitions; their number cannot change",
+		    h->name, h->partitions);
+		goto out;
+	}
+	if (!found) {
+		h->partitions = o->partitions > 0 ? o->partitions : HUB_DEFAULT_PARTITIONS;
+		h->retention_ms = DEFAULT_RETENTION_MS;
+		h->capture = 1;
+		h->capture_interval_ms = DEFAULT_CAPTURE_INTERVAL_MS;
+		h->capture_size = DEFAULT_CAPTURE_SIZE;
+		h->capture_format = xstrdup(CAPTURE_DEFAULT_FORMAT);
+		h->ns = xstrdup("local");
+	}
+	if (o->retention_ms >= 0)
+		h->retention_ms = o->retention_ms;
+	if (o->capture >= 0)
+		h->capture = o->capture;
+	if (o->capture_interval_ms >= 0)
+		h->capture_interval_ms = o->capture_interval_ms;
+	if (o->capture_size > 0)
+		h->capture_size = o->capture_size;
+	if (o->capture_format) {
+		free(h->capture_format);
+		h->capture_format = xstrdup(o->capture_format);
+	}
+	if (o->namespace) {
+		free(h->ns);
+		h->ns = xstrdup(o->namespace);
+	}
+	st = prep(h, "INSERT INTO eventhubs(name, partitions, retention_ms, capture,"
+	    " capture_interval_ms, capture_size, capture_format, namespace, created_ms)"
+	    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(name) DO UPDATE SET"
+	    " retention_ms=?3, capture=?4, capture_interval_ms=?5, capture_size=?6,"
+	    " capture_format=?7, namespace=?8", e);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, h->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, h->partitions);
+	sqlite3_bind_int64(st, 3, h->retention_ms);
+	sqlite3_bind_int(st, 4, h->capture);
+	sqlite3_bind_int64(st, 5, h->capture_interval_ms);
+	sqlite3_bind_int64(st, 6, h->capture_size);
+	sqlite3_bind_text(st, 7, h->capture_format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, h->ns, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, tfmt_now());
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		db_err(h, e, "creating the event hub");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	if (!found)
+		h->id = query_int(h, "SELECT id FROM eventhubs WHERE rowid = ?", sqlite3_last_insert_rowid(h->db), 0, 0, -1);
+	for (int p = 0; p < h->partitions; p++) {
+		char sql[200];
+
+		snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO partitions(hub, part, next_seq,"
+		    " next_offset, last_enqueued_ms, captured_seq) VALUES(%lld, %d, 0, 0, 0, 0)",
+		    (long long)h->id, p);
+		if (exec(h, sql, e) < 0)
+			goto out;
+	}
+	rc = exec(h, "COMMIT", e);
+out:
+	if (rc < 0)
+		rollback(h);
+	return rc;
+}
+
+struct hub *
+hub_open(const struct hub_opts *o, struct err *e)
+{
+	struct hub *h = xcalloc(1, sizeof(*h));
+	struct buf path = { 0 };
+
+	h->ino = -1;
+	h->dir = hub_default_location(o->location);
+	h->name = xstrdup(hub_default_eventhub(o->eventhub));
+	h->lease_ms = o->lease_ms > 0 ? o->lease_ms : DEFAULT_LEASE_MS;
+	if (strchr(h->name, '/') || strcmp(h->name, "..") == 0 || strcmp(h->name, ".") == 0) {
+		err_set(e, ERR_USAGE, "invalid event hub name '%s'", h->name);
+		goto fail;
+	}
+	if (o->capture_format && capture_check_format(o->capture_format, e) < 0)
+		goto fail;
+	if (make_dirs(h->dir, e) < 0)
+		goto fail;
+	buf_printf(&path, "%s/hub.db", h->dir);
+	if (sqlite3_open_v2(path.p, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		err_set(e, ERR_IO, "%s: %s", path.p, h->db ? sqlite3_errmsg(h->db) : "cannot open");
+		goto fail;
+	}
+	buf_reset(&path);
+	buf_printf(&path, "%s/hub.db-wal", h->dir);
+	h->walpath = xstrdup(path.p);
+	if (init_schema(h, e) < 0 || init_eventhub(h, o, e) < 0)
+		goto fail;
+	buf_reset(&path);
+	buf_printf(&path, "%s/capture", h->dir);
+	h->capdir = xstrdup(path.p);
+	if (make_dirs(h->capdir, e) < 0)
+		goto fail;
+	buf_free(&path);
+	return h;
+fail:
+	buf_free(&path);
+	hub_close(h);
+	return NULL;
+}
+
+void
+hub_close(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	sqlite3_finalize(h->st_insert);
+	sqlite3_finalize(h->st_parts);
+	sqlite3_finalize(h->st_upd_part);
+	sqlite3_finalize(h->st_read);
+	if (h->db)
+		sqlite3_close(h->db);
+	if (h->ino >= 0)
+		close(h->ino);
+	free(h->dir);
+	free(h->capdir);
+	free(h->walpath);
+	free(h->name);
+	free(h->capture_format);
+	free(h->ns);
+	free(h->group);
+	free(h->owner);
+	free(h->owned);
+	free(h->pos);
+	free(h->ckpt);
+	free(h->pend);
+	buf_free(&h->arena);
+	free(h);
+}
+
+int
+hub_partition_count(const struct hub *h)
+{
+	return h->partitions;
+}
+
+struct part_state {
+	int64_t next_seq, next_offset, last_enqueued;
+	bool touched;
+};
+
+int
+hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e)
+{
+	struct part_state *ps;
+	int64_t now;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (h->st_insert == NULL) {
+		h->st_insert = prep(h, "INSERT INTO events(hub, part, seq, offset, enqueued_ms,"
+		    " pkey, body) VALUES(?,?,?,?,?,?,?)", e);
+		h->st_parts = prep(h, "SELECT part, next_seq, next_offset, last_enqueued_ms"
+		    " FROM partitions WHERE hub = ?", e);
+		h->st_upd_part = prep(h, "UPDATE partitions SET next_seq = ?, next_offset = ?,"
+		    " last_enqueued_ms = ? WHERE hub = ? AND part = ?", e);
+		if (!h->st_insert || !h->st_parts || !h->st_upd_part)
+			return -1;
+	}
+	ps = xcalloc((size_t)h->partitions, sizeof(*ps));
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		goto out;
+	sqlite3_reset(h->st_parts);
+	sqlite3_bind_int64(h->st_parts, 1, h->id);
+	while (sqlite3_step(h->st_parts) == SQLITE_ROW) {
+		int p = sqlite3_column_int(h->st_parts, 0);
+
+		if (p < 0 || p >= h->partitions)
+			continue;
+		ps[p].next_seq = sqlite3_column_int64(h->st_parts, 1);
+		ps[p].next_offset = sqlite3_column_int64(h->st_parts, 2);
+		ps[p].last_enqueued = sqlite3_column_int64(h->st_parts, 3);
+	}
+	now = tfmt_now();
+	for (size_t i = 0; i < n; i++) {
+		struct hub_msg *m = &msgs[i];
+		struct part_state *s;
+		int p = m->partition;
+
+		if (p < 0 || p >= h->partitions)
+			p = m->key ? hub_partition_for_key(m->key, m->keylen, h->partitions) :
+			    h->rr++ % h->partitions;
+		s = &ps[p];
+		m->partition = p;
+		m->seq = s->next_seq++;
+		m->offset = s->next_offset;
+		s->next_offset += (int64_t)m->len;
+		/* Enqueued times never go back within a partition. */
+		m->enqueued_ms = now > s->last_enqueued ? now : s->last_enqueued;
+		s->last_enqueued = m->enqueued_ms;
+		s->touched = true;
+		sqlite3_reset(h->st_insert);
+		sqlite3_bind_int64(h->st_insert, 1, h->id);
+		sqlite3_bind_int(h->st_insert, 2, p);
+		sqlite3_bind_int64(h->st_insert, 3, m->seq);
+		sqlite3_bind_int64(h->st_insert, 4, m->offset);
+		sqlite3_bind_int64(h->st_insert, 5, m->enqueued_ms);
+		if (m->key)
+			sqlite3_bind_blob(h->st_insert, 6, m->key, (int)m->keylen, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(h->st_insert, 6);
+		sqlite3_bind_blob(h->st_insert, 7, m->body, (int)m->len, SQLITE_STATIC);
+		if (sqlite3_step(h->st_insert) != SQLITE_DONE) {
+			db_err(h, e, "sending");
+			goto out;
+		}
+	}
+	for (int p = 0; p < h->partitions; p++) {
+		if (!ps[p].touched)
+			continue;
+		sqlite3_reset(h->st_upd_part);
+		sqlite3_bind_int64(h->st_upd_part, 1, ps[p].next_seq);
+		sqlite3_bind_int64(h->st_upd_part, 2, ps[p].next_offset);
+		sqlite3_bind_int64(h->st_upd_part, 3, ps[p].last_enqueued);
+		sqlite3_bind_int64(h->st_upd_part, 4, h->id);
+		sqlite3_bind_int(h->st_upd_part, 5, p);
+		if (sqlite3_step(h->st_upd_part) != SQLITE_DONE) {
+			db_err(h, e, "sending");
+			goto out;
+		}
+	}
+	if (exec(h, "COMMIT", e) == 0)
+		rc = 0;
+out:
+	sqlite3_reset(h->st_insert);
+	sqlite3_reset(h->st_parts);
+	sqlite3_reset(h->st_upd_part);
+	if (rc < 0)
+		rollback(h);
+	free(ps);
+	return rc;
+}
+
+/* Write the file for one window of partition p, if it is due.  1 when a
+ * file was written, 0 when nothing was due, -1 on error.  Called inside an
+ * IMMEDIATE transaction, so no other process captures at the same time. */
+static int
+capture_one(struct hub *h, int p, bool all, int64_t now, struct err *e)
+{
+	sqlite3_stmt *st;
+	int64_t captured, next, last_start = -1, first_enq, start, end, bytes = 0;
+	int64_t first_seq = -1, last_seq = -1, count = 0;
+	bool by_size = false;
+	struct buf rel = { 0 }, full = { 0 }, tmp = { 0 };
+	struct capture_writer *w = NULL;
+	int rc = -1;
+
+	st = prep(h, "SELECT captured_seq, next_seq, last_capture_start_ms FROM partitions"
+	    " WHERE hub = ? AND part = ?", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_int(st, 2, p);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	captured = sqlite3_column_int64(st, 0);
+	next = sqlite3_column_int64(st, 1);
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		last_start = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	if (captured >= next)
+		return 0;
+	first_enq = query_int(h, "SELECT enqueued_ms FROM events WHERE hub = ? AND part = ? AND seq >= ?"
+	    " ORDER BY seq LIMIT 1", h->id, p, captured, -1);
+	if (first_enq < 0)
+		return 0;
+	/* A window opens at its first event's second; names never repeat. */
+	start = first_enq - (first_enq % 1000 + 1000) % 1000;
+	if (last_start >= 0 && start <= last_start)
+		start = last_start + 1000;
+	end = start + h->capture_interval_ms;
+	st = prep(h, "SELECT seq, length(body), enqueued_ms FROM events WHERE hub = ? AND part = ?"
+	    " AND seq >= ? ORDER BY seq", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_int(st, 2, p);
+	sqlite3_bind_int64(st, 3, captured);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t len = sqlite3_column_int64(st, 1), enq = sqlite3_column_int64(st, 2);
+
+		if (enq >= end)
+			break;
+		if (count > 0 && bytes + len > h->capture_size) {
+			by_size = true;
+			break;
+		}
+		if (first_seq < 0)
+			first_seq = sqlite3_column_int64(st, 0);
+		last_seq = sqlite3_column_int64(st, 0);
+		bytes += len;
+		count++;
+	}
+	sqlite3_finalize(st);
+	if (count == 0 || !(all || by_size || now >= end))
+		return 0;
+
+	if (capture_path(h->capture_format, h->ns, h->name, p, start, &rel, e) < 0)
+		goto out;
+	buf_printf(&full, "%s/%s", h->capdir, rel.p);
+	{
+		char *slash = strrchr(full.p, '/');
+
+		*slash = '\0';
+		if (make_dirs(full.p, e) < 0)
+			goto out;
+		buf_printf(&tmp, "%s/.%s.tmp.%ld", full.p, slash + 1, (long)getpid());
+		*slash = '/';
+	}
+	w = capture_writer_open(tmp.p, e);
+	if (w == NULL)
+		goto out;
+	st = prep(h, "SELECT seq, offset, enqueued_ms, pkey, body FROM events WHERE hub = ?"
+	    " AND part = ? AND seq BETWEEN ? AND ? ORDER BY seq", e);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_int(st, 2, p);
+	sqlite3_bind_int64(st, 3, first_seq);
+	sqlite3_bind_int64(st, 4, last_seq);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct capture_record r;
+
+		r.seq = sqlite3_column_int64(st, 0);
+		r.offset = sqlite3_column_int64(st, 1);
+		r.enqueued_ms = sqlite3_column_int64(st, 2);
+		r.key = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL :
+		    (const char *)sqlite3_column_blob(st, 3);
+		r.keylen = (size_t)sqlite3_column_bytes(st, 3);
+		if (r.key == NULL && sqlite3_column_type(st, 3) != SQLITE_NULL)
+			r.key = "";
+		r.body = sqlite3_column_blob(st, 4);
+		r.len = (size_t)sqlite3_column_bytes(st, 4);
+		if (capture_writer_add(w, &r, e) < 0) {
+			sqlite3_finalize(st);
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	rc = capture_writer_close(w, e);
+	w = NULL;
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	if (rename(tmp.p, full.p) != 0) {
+		err_set(e, ERR_IO, "%s: %s", full.p, strerror(errno));
+		unlink(tmp.p);
+		goto out;
+	}
+	st = prep(h, "UPDATE partitions SET captured_seq = ?, last_capture = ?,"
+	    " last_capture_start_ms = ? WHERE hub = ? AND part = ?", e);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, last_seq + 1);
+	sqlite3_bind_text(st, 2, rel.p, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, start);
+	sqlite3_bind_int64(st, 4, h->id);
+	sqlite3_bind_int(st, 5, p);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(h, e, "capture");
+	sqlite3_finalize(st);
+	if (rc < 0)
+		goto out;
+	st = prep(h, "INSERT OR REPLACE INTO captures(hub, part, first_seq, last_seq,"
+	    " window_start_ms, path, events, bytes, created_ms) VALUES(?,?,?,?,?,?,?,?,?)", e);
+	if (st == NULL) {
+		rc = -1;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_int(st, 2, p);
+	sqlite3_bind_int64(st, 3, first_seq);
+	sqlite3_bind_int64(st, 4, last_seq);
+	sqlite3_bind_int64(st, 5, start);
+	sqlite3_bind_text(st, 6, rel.p, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, count);
+	sqlite3_bind_int64(st, 8, bytes);
+	sqlite3_bind_int64(st, 9, now);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 1 : db_err(h, e, "capture");
+	sqlite3_finalize(st);
+out:
+	capture_writer_abort(w);
+	buf_free(&rel);
+	buf_free(&full);
+	buf_free(&tmp);
+	return rc;
+}
+
+/* Delete events past retention; never one that Capture has not written yet. */
+static int
+purge(struct hub *h, int64_t now, struct err *e)
+{
+	char sql[400];
+
+	if (h->retention_ms <= 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE hub = %lld AND enqueued_ms < %lld"
+	    " AND seq < (SELECT CASE WHEN %d THEN captured_seq ELSE next_seq END FROM partitions"
+	    " WHERE partitions.hub = events.hub AND partitions.part = events.part)",
+	    (long long)h->id, (long long)(now - h->retention_ms), h->capture);
+	return exec(h, sql, e);
+}
+
+int
+hub_close_windows(struct hub *h, bool all, int *files, struct err *e)
+{
+	int64_t now = tfmt_now();
+	int rc = 0;
+
+	*files = 0;
+	if (!all && now - h->last_capture_check < CAPTURE_CHECK_MS)
+		return 0;
+	h->last_capture_check = now;
+	if (h->capture) {
+		for (int p = 0; p < h->partitions && rc == 0; p++) {
+			for (;;) {
+				int r;
+
+				if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+					return -1;
+				r = capture_one(h, p, all, now, e);
+				if (r < 0) {
+					rollback(h);
+					rc = -1;
+					break;
+				}
+				if (exec(h, "COMMIT", e) < 0) {
+					rollback(h);
+					return -1;
+				}
+				if (r == 0)
+					break;
+				(*files)++;
+			}
+		}
+	}
+	if (rc == 0 && (all || now - h->last_purge >= PURGE_CHECK_MS)) {
+		h->last_purge = now;
+		rc = purge(h, now, e);
+	}
+	return rc;
+}
+
+/* Where a partition starts for this group: after its checkpoint, or --from. */
+static void
+init_position(struct hub *h, int p)
+{
+	int64_t ck = -2;
+	sqlite3_stmt *st;
+	int64_t next = query_int(h, "SELECT next_seq FROM partitions WHERE hub = ? AND part = ?",
+	    h->id, p, 0, 0);
+	int64_t first = query_int(h, "SELECT min(seq) FROM events WHERE hub = ? AND part = ?",
+	    h->id, p, 0, next);
+
+	if (sqlite3_prepare_v2(h->db, "SELECT seq FROM checkpoints WHERE hub = ? AND grp = ?"
+	    " AND part = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, h->id);
+		sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, p);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			ck = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	h->ckpt[p] = ck >= -1 ? ck : -1;
+	if (ck >= -1) {
+		h->pos[p] = ck + 1;
+	} else {
+		switch (h->ro.from) {
+		case HUB_FROM_EARLIEST:
+			h->pos[p] = first;
+			break;
+		case HUB_FROM_LATEST:
+			h->pos[p] = next;
+			break;
+		case HUB_FROM_TIME:
+			h->pos[p] = query_int(h, "SELECT min(seq) FROM events WHERE hub = ? AND part = ?"
+			    " AND enqueued_ms >= ?", h->id, p, h->ro.from_value, next);
+			break;
+		case HUB_FROM_SEQ:
+			h->pos[p] = h->ro.from_value;
+			break;
+		}
+	}
+	if (h->pos[p] < first)
+		h->pos[p] = first;	/* purged by retention: start at the oldest kept */
+}
+
+/* Take the lease of partition p for this member and start reading it. */
+static int
+claim(struct hub *h, int p, int64_t now, struct err *e)
+{
+	sqlite3_stmt *st = prep(h, "INSERT OR REPLACE INTO leases(hub, grp, part, owner, expires_ms)"
+	    " VALUES(?,?,?,?,?)", e);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, p);
+	sqlite3_bind_text(st, 4, h->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now + h->lease_ms);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return db_err(h, e, "lease");
+	}
+	sqlite3_finalize(st);
+	h->owned[p] = true;
+	init_position(h, p);
+	return 0;
+}
+
+/*
+ * Renew this member's leases, notice those lost, give up extras above a
+ * fair share, and take free or expired ones up to it.
+ */
+static int
+balance(struct hub *h, struct err *e)
+{
+	int64_t now = tfmt_now();
+	int P = h->partitions, active = 1, mine = 0, target;
+	char **owner = xcalloc((size_t)P, sizeof(*owner));
+	int64_t *expires = xcalloc((size_t)P, sizeof(*expires));
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		goto out;
+	st = prep(h, "UPDATE leases SET expires_ms = ? WHERE hub = ? AND grp = ? AND owner = ?", e);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, now + h->lease_ms);
+	sqlite3_bind_int64(st, 2, h->id);
+	sqlite3_bind_text(st, 3, h->group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, h->owner, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = prep(h, "SELECT part, owner, expires_ms FROM leases WHERE hub = ? AND grp = ?", e);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int p = sqlite3_column_int(st, 0);
+
+		if (p < 0 || p >= P)
+			continue;
+		owner[p] = xstrdup((const char *)sqlite3_column_text(st, 1));
+		expires[p] = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	/* Count the live members: distinct owners of unexpired leases. */
+	for (int p = 0; p < P; p++) {
+		bool seen = false;
+
+		if (owner[p] == NULL || expires[p] <= now || strcmp(owner[p], h->owner) == 0)
+			continue;
+		for (int q = 0; q < p; q++)
+			if (owner[q] && expires[q] > now && strcmp(owner[q], owner[p]) == 0)
+				seen = true;
+		active += !seen;
+	}
+	for (int p = 0; p < P; p++) {
+		bool have = owner[p] && expires[p] > now && strcmp(owner[p], h->owner) == 0;
+
+		h->owned[p] = have;
+		mine += have;
+	}
+	target = (P + active - 1) / active;
+	for (int p = P - 1; p >= 0 && mine > target; p--) {
+		if (!h->owned[p])
+			continue;
+		st = prep(h, "DELETE FROM leases WHERE hub = ? AND grp = ? AND part = ? AND owner = ?", e);
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, h->id);
+		sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, p);
+		sqlite3_bind_text(st, 4, h->owner, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		h->owned[p] = false;
+		mine--;
+	}
+	for (int p = 0; p < P && mine < target; p++) {
+		if (h->owned[p] || (owner[p] && expires[p] > now))
+			continue;
+		if (claim(h, p, now, e) < 0)
+			goto out;
+		mine++;
+	}
+	/*
+	 * No free partition but still below a fair share: take one from the
+	 * member that holds the most, as Event Hubs' processor does.  It sees
+	 * the loss at its next renewal; what it delivered after its last
+	 * checkpoint comes again (at least once).
+	 */
+	if (mine < target - (P % active != 0)) {
+		int victim = -1, most = 0;
+
+		for (int p = 0; p < P; p++) {
+			int count = 0;
+
+			if (h->owned[p] || owner[p] == NULL || expires[p] <= now)
+				continue;
+			for (int q = 0; q < P; q++)
+				count += owner[q] && expires[q] > now && strcmp(owner[q], owner[p]) == 0;
+			if (count > most) {
+				most = count;
+				victim = p;
+			}
+		}
+		if (victim >= 0 && most > target - 1 && claim(h, victim, now, e) < 0)
+			goto out;
+	}
+	rc = exec(h, "COMMIT", e);
+	h->next_balance = now + h->lease_ms / 3;
+out:
+	if (rc < 0)
+		rollback(h);
+	for (int p = 0; p < P; p++)
+		free(owner[p]);
+	free(owner);
+	free(expires);
+	return rc;
+}
+
+int
+hub_reader_open(struct hub *h, const struct hub_reader_opts *o, struct err *e)
+{
+	char host[128] = "localhost";
+	size_t P = (size_t)h->partitions;
+
+	if (o->partition >= h->partitions)
+		return err_set(e, ERR_USAGE, "event hub '%s' has no partition %d (it has %d)",
+		    h->name, o->partition, h->partitions);
+	h->ro = *o;
+	h->group = xstrdup(o->group ? o->group : HUB_DEFAULT_GROUP);
+	gethostname(host, sizeof(host) - 1);
+	{
+		struct buf b = { 0 };
+
+		buf_printf(&b, "%s:%ld:%lx", host, (long)getpid(), (unsigned long)tfmt_now());
+		h->owner = buf_steal(&b);
+	}
+	h->owned = xcalloc(P, sizeof(*h->owned));
+	h->pos = xcalloc(P, sizeof(*h->pos));
+	h->ckpt = xcalloc(P, sizeof(*h->ckpt));
+	h->reading = true;
+	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (h->ino >= 0 && inotify_add_watch(h->ino, h->walpath, IN_MODIFY) < 0) {
+		close(h->ino);
+		h->ino = -1;	/* fall back on polling */
+	}
+	if (o->partition >= 0) {
+		if (exec(h, "BEGIN", e) < 0)
+			return -1;
+		h->owned[o->partition] = true;
+		init_position(h, o->partition);
+		h->next_balance = INT64_MAX;
+		return exec(h, "COMMIT", e);
+	}
+	return balance(h, e);
+}
+
+/* Read what is there for owned partitions, without waiting. */
+static int
+read_some(struct hub *h, struct hub_msg *out, int max, struct err *e)
+{
+	int n = 0, P = h->partitions;
+
+	if (h->st_read == NULL) {
+		h->st_read = prep(h, "SELECT seq, offset, enqueued_ms, pkey, body FROM events"
+		    " WHERE hub = ? AND part = ? AND seq >= ? ORDER BY seq LIMIT ?", e);
+		if (h->st_read == NULL)
+			return -1;
+	}
+	if (h->pend_cap < max) {
+		h->pend = xrealloc(h->pend, sizeof(*h->pend) * (size_t)max);
+		h->pend_cap = max;
+	}
+	buf_reset(&h->arena);
+	if (exec(h, "BEGIN", e) < 0)
+		return -1;
+	for (int k = 0; k < P && n < max; k++) {
+		int p = (h->next_part + k) % P;
+
+		if (!h->owned[p])
+			continue;
+		sqlite3_reset(h->st_read);
+		sqlite3_bind_int64(h->st_read, 1, h->id);
+		sqlite3_bind_int(h->st_read, 2, p);
+		sqlite3_bind_int64(h->st_read, 3, h->pos[p]);
+		sqlite3_bind_int(h->st_read, 4, max - n);
+		while (n < max && sqlite3_step(h->st_read) == SQLITE_ROW) {
+			struct hub_msg *m = &out[n];
+			int klen = sqlite3_column_bytes(h->st_read, 3);
+			int blen = sqlite3_column_bytes(h->st_read, 4);
+
+			m->partition = p;
+			m->seq = sqlite3_column_int64(h->st_read, 0);
+			m->offset = sqlite3_column_int64(h->st_read, 1);
+			m->enqueued_ms = sqlite3_column_int64(h->st_read, 2);
+			h->pend[n].key = (size_t)-1;
+			if (sqlite3_column_type(h->st_read, 3) != SQLITE_NULL) {
+				h->pend[n].key = h->arena.len;
+				buf_add(&h->arena, sqlite3_column_blob(h->st_read, 3), (size_t)klen);
+				buf_addc(&h->arena, '\0');
+			}
+			m->keylen = (size_t)klen;
+			h->pend[n].body = h->arena.len;
+			buf_add(&h->arena, sqlite3_column_blob(h->st_read, 4), (size_t)blen);
+			buf_addc(&h->arena, '\0');
+			m->len = (size_t)blen;
+			h->pos[p] = m->seq + 1;
+			n++;
+		}
+	}
+	sqlite3_reset(h->st_read);
+	exec(h, "COMMIT", e);
+	h->next_part = (h->next_part + 1) % P;
+	/* The arena has stopped growing: turn offsets into pointers. */
+	for (int i = 0; i < n; i++) {
+		out[i].body = h->arena.p + h->pend[i].body;
+		out[i].key = h->pend[i].key == (size_t)-1 ? NULL : h->arena.p + h->pend[i].key;
+	}
+	return n;
+}
+
+int
+hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms,
+    bool *caught_up, struct err *e)
+{
+	int64_t deadline = tfmt_now() + timeout_ms;
+
+	*caught_up = false;
+	for (;;) {
+		int64_t now = tfmt_now(), wait;
+		struct pollfd pfd;
+		int n;
+
+		if (now >= h->next_balance && balance(h, e) < 0)
+			return -1;
+		n = read_some(h, out, max, e);
+		if (n != 0)
+			return n;
+		*caught_up = true;
+		if (now >= deadline)
+			return 0;
+		wait = deadline - now;
+		if (h->next_balance - now < wait)
+			wait = h->next_balance - now > 0 ? h->next_balance - now : 0;
+		if (h->ino < 0 && wait > 20)
+			wait = 20;	/* no inotify: poll the database */
+		pfd.fd = h->ino;
+		pfd.events = POLLIN;
+		if (poll(&pfd, h->ino >= 0 ? 1 : 0, (int)wait) > 0) {
+			char drain[4096];
+
+			while (read(h->ino, drain, sizeof(drain)) > 0)
+				;
+		}
+		if (errno == EINTR && wait > 0)
+			return 0;	/* a signal: let the caller look at its flags */
+	}
+}
+
+int
+hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e)
+{
+	sqlite3_stmt *st;
+	bool any = false;
+	int64_t now = tfmt_now();
+
+	for (int p = 0; p < h->partitions; p++)
+		any = any || (h->owned[p] && last_seq[p] > h->ckpt[p]);
+	if (!any)
+		return 0;
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	st = prep(h, "INSERT OR REPLACE INTO checkpoints(hub, grp, part, seq, updated_ms)"
+	    " VALUES(?,?,?,?,?)", e);
+	if (st == NULL) {
+		rollback(h);
+		return -1;
+	}
+	for (int p = 0; p < h->partitions; p++) {
+		if (!h->owned[p] || last_seq[p] <= h->ckpt[p])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, h->id);
+		sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, p);
+		sqlite3_bind_int64(st, 4, last_seq[p]);
+		sqlite3_bind_int64(st, 5, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			rollback(h);
+			return db_err(h, e, "checkpoint");
+		}
+		h->ckpt[p] = last_seq[p];
+	}
+	sqlite3_finalize(st);
+	return exec(h, "COMMIT", e);
+}
+
+int
+hub_reader_leave(struct hub *h, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!h->reading || h->ro.partition >= 0)
+		return 0;
+	st = prep(h, "DELETE FROM leases WHERE hub = ? AND grp = ? AND owner = ?", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, h->owner, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(h, e, "leaving the group");
+	sqlite3_finalize(st);
+	for (int p = 0; p < h->partitions; p++)
+		h->owned[p] = false;
+	return rc;
+}
+
+/* "key":"value", or "key":null when v is NULL. */
+static void
+put_str_or_null(struct buf *b, const char *key, const char *v)
+{
+	json_key(b, key);
+	if (v)
+		json_put_str(b, v, strlen(v));
+	else
+		json_put_null(b);
+}
+
+int
+hub_status(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
+    struct err *e)
+{
+	sqlite3_stmt *st;
+	struct buf b = { 0 };
+	int64_t now = tfmt_now();
+	char t[32];
+
+	st = prep(h, "SELECT p.part, p.next_seq, p.last_enqueued_ms, p.captured_seq, p.last_capture,"
+	    " (SELECT min(seq) FROM events e WHERE e.hub = p.hub AND e.part = p.part)"
+	    " FROM partitions p WHERE p.hub = ? ORDER BY p.part", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t next = sqlite3_column_int64(st, 1);
+
+		buf_reset(&b);
+		buf_addc(&b, '{');
+		put_str_or_null(&b, "eventhub", h->name);
+		json_key(&b, "partition");
+		json_put_int(&b, sqlite3_column_int(st, 0));
+		json_key(&b, "first_seq");
+		json_put_int(&b, sqlite3_column_type(st, 5) == SQLITE_NULL ? next :
+		    sqlite3_column_int64(st, 5));
+		json_key(&b, "last_seq");
+		json_put_int(&b, next - 1);
+		if (next > 0) {
+			tfmt_format(sqlite3_column_int64(st, 2), t);
+			put_str_or_null(&b, "last_enqueued", t);
+		} else {
+			put_str_or_null(&b, "last_enqueued", NULL);
+		}
+		json_key(&b, "captured_seq");
+		json_put_int(&b, sqlite3_column_int64(st, 3) - 1);
+		put_str_or_null(&b, "last_capture", (const char *)sqlite3_column_text(st, 4));
+		buf_addc(&b, '}');
+		fn(b.p, arg);
+	}
+	sqlite3_finalize(st);
+	/* Every group that ever checkpointed or holds a lease, with every partition. */
+	st = prep(h, "SELECT g.grp, p.part, c.seq, p.next_seq,"
+	    " (SELECT min(seq) FROM events e WHERE e.hub = p.hub AND e.part = p.part),"
+	    " l.owner, l.expires_ms"
+	    " FROM (SELECT grp FROM checkpoints WHERE hub = ?1 UNION SELECT grp FROM leases"
+	    " WHERE hub = ?1) g CROSS JOIN partitions p"
+	    " LEFT JOIN checkpoints c ON c.hub = p.hub AND c.grp = g.grp AND c.part = p.part"
+	    " LEFT JOIN leases l ON l.hub = p.hub AND l.grp = g.grp AND l.part = p.part"
+	    " WHERE p.hub = ?1 ORDER BY g.grp, p.part", e);
+	if (st == NULL) {
+		buf_free(&b);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, h->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t next = sqlite3_column_int64(st, 3);
+		int64_t first = sqlite3_column_type(st, 4) == SQLITE_NULL ? next :
+		    sqlite3_column_int64(st, 4);
+		bool has_ckpt = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		bool live = sqlite3_column_type(st, 5) != SQLITE_NULL &&
+		    sqlite3_column_int64(st, 6) > now;
+
+		buf_reset(&b);
+		buf_addc(&b, '{');
+		put_str_or_null(&b, "eventhub", h->name);
+		put_str_or_null(&b, "group", (const char *)sqlite3_column_text(st, 0));
+		json_key(&b, "partition");
+		json_put_int(&b, sqlite3_column_int(st, 1));
+		json_key(&b, "checkpoint");
+		if (has_ckpt)
+			json_put_int(&b, sqlite3_column_int64(st, 2));
+		else
+			json_put_null(&b);
+		/* Lag: events stored after the checkpoint, or all of them. */
+		json_key(&b, "lag");
+		json_put_int(&b, has_ckpt ? next - 1 - sqlite3_column_int64(st, 2) : next - first);
+		put_str_or_null(&b, "owner", live ? (const char *)sqlite3_column_text(st, 5) : NULL);
+		buf_addc(&b, '}');
+		fn(b.p, arg);
+	}
+	sqlite3_finalize(st);
+	buf_free(&b);
+	return 0;
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# csa-eh-recv from the embedded hub: groups, checkpoints, leases, faults.
+
+load helpers/common
+
+setup() {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+}
+
+teardown() {
+	pkill -f "csa-eh-recv.*$BATS_TEST_TMPDIR" 2>/dev/null || true
+}
+
+# send N generated events (keyless, spread over the 4 partitions)
+send_n() {
+	"$PY" "$HELPERS/gen_events.py" "${2:-a}" "$1" 16 | csa-eh-send
+}
+
+@test "a bad option exits 2 with the Try line; bad values name the option" {
+	run --separate-stderr csa-eh-recv --bogus
+	assert_failure 2
+	[[ "$stderr" == *"Try 'csa-eh-recv --help'"* ]]
+	for args in "--from sometime" "--count -1" "--lease 1ms" "--checkpoint-every 0" "--partition x"; do
+		run --separate-stderr csa-eh-recv $args
+		assert_failure 2
+		[[ "$stderr" == *"${args%% *}"* ]] || { echo "$args: $stderr"; return 1; }
+	done
+	send_n 10
+	run --separate-stderr csa-eh-recv -e -p 9
+	assert_failure 2
+	[[ "$stderr" == *"no partition 9"* ]]
+}
+
+@test "--meta adds _eh: partition, sequence_number, offset, enqueued_time, partition_key" {
+	ev=$(usgs_events)
+	before=$(date -u +%s)
+	csa-eh-send -k event_id < "$ev"
+	run csa-eh-recv -e --meta
+	assert_success
+	printf '%s\n' "$output" | jq -e -s --argjson t "$before" 'all(
+		(._eh.partition | type == "number") and (._eh.sequence_number >= 0)
+		and (._eh.offset >= 0) and (._eh.partition_key == .event_id)
+		and ((._eh.enqueued_time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) >= $t))' >/dev/null
+	# Offsets are byte offsets within each partition; sequence numbers count from 0.
+	printf '%s\n' "$output" | jq -s -e 'group_by(._eh.partition) | all(
+		sort_by(._eh.sequence_number) | (map(._eh.sequence_number) == [range(0; length)])
+		and ([.[0]._eh.offset] + [foreach .[] as $e (0; . + ($e | del(._eh) | tojson | length)) ] | .[0:-1]) == map(._eh.offset))' >/dev/null
+}
+
+@test "a group continues from its checkpoint; another group starts over" {
+	send_n 1000
+	run csa-eh-recv -e -c 300
+	[ "${#lines[@]}" -eq 300 ]
+	run csa-eh-recv -e
+	[ "${#lines[@]}" -eq 700 ]
+	run csa-eh-recv -e
+	[ "${#lines[@]}" -eq 0 ]
+	run csa-eh-recv -e -g other
+	[ "${#lines[@]}" -eq 1000 ]
+}
+
+@test "--from latest, a time, and a sequence number, for a new group" {
+	send_n 100 old
+	sleep 0.05
+	mark=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+	sleep 0.05
+	send_n 40 new
+	run csa-eh-recv -e -g t --from "$mark"
+	[ "${#lines[@]}" -eq 40 ]
+	printf '%s\n' "$output" | jq -e -s 'all(.src == "new")' >/dev/null
+	run csa-eh-recv -e -g l --from latest
+	[ "${#lines[@]}" -eq 0 ]
+	run csa-eh-recv -e -g s --from 30 -p 0
+	first=$(printf '%s\n' "${lines[0]}" | jq -r .n)
+	run csa-eh-recv -e -g s2 --from 30 -p 0 --meta
+	printf '%s\n' "${lines[0]}" | jq -e '._eh.sequence_number == 30' >/dev/null
+}
+
+@test "--list shows partitions, capture files, and each group's checkpoint and lag" {
+	send_n 400
+	csa-eh-recv -e -c 100 -g watchers >/dev/null
+	csa-eh-send --close-all-windows
+	run csa-eh-recv --list
+	assert_success
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.partition != null and .group == null)] | length == 4
+		and all(.last_seq == 99 and .first_seq == 0 and (.last_capture | test("\\.avro$")))' >/dev/null
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.group == "watchers")] | map(.lag) | add == 300' >/dev/null
+}
+
+@test "a receiver killed with SIGKILL resumes from its checkpoint: nothing lost, few duplicates" {
+	send_n 20000
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	"$PY" "$HELPERS/slow_cat.py" "$BATS_TEST_TMPDIR/out1" < "$BATS_TEST_TMPDIR/pipe" &
+	cat_pid=$!
+	csa-eh-recv --checkpoint-every 500 --lease 500ms -g g > "$BATS_TEST_TMPDIR/pipe" &
+	pid=$!
+	wait_for 30 '[ "$(wc -l < "$BATS_TEST_TMPDIR/out1")" -ge 3000 ]'
+	kill -KILL "$pid"
+	wait "$cat_pid" || true
+	sleep 0.6	# the dead member's leases run out
+	csa-eh-recv -e -g g > "$BATS_TEST_TMPDIR/out2"
+	# A killed writer may leave a torn last line: that event was never
+	# checkpointed, and comes again.
+	cat "$BATS_TEST_TMPDIR/out1" "$BATS_TEST_TMPDIR/out2" | jq -R -r 'fromjson? | .n' | sort -n > "$BATS_TEST_TMPDIR/all"
+	[ "$(sort -u -n "$BATS_TEST_TMPDIR/all" | wc -l)" -eq 20000 ]
+	dups=$(( $(wc -l < "$BATS_TEST_TMPDIR/all") - 20000 ))
+	echo "duplicates: $dups"
+	# At most one checkpoint interval per partition, plus what sat in stdio's buffer.
+	[ "$dups" -le $(( 4 * 500 + 1024 )) ]
+}
+
+@test "two receivers in a group split the partitions; when one dies the other takes over" {
+	send_n 4000 first
+	csa-eh-recv --meta -u --lease 1s -g team > "$BATS_TEST_TMPDIR/a" &
+	a=$!
+	sleep 0.3
+	csa-eh-recv --meta -u --lease 1s -g team > "$BATS_TEST_TMPDIR/b" &
+	b=$!
+	# The second member gets its share once the first gives up its extras.
+	wait_for 20 '[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | wc -l)" -ge 4000 ]'
+	send_n 4000 second
+	wait_for 20 '[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | jq -r "select(.src == \"second\") | .n" | sort -u | wc -l)" -eq 4000 ]'
+	pa=$(jq -r 'select(.src == "second") | ._eh.partition' "$BATS_TEST_TMPDIR/a" | sort -u)
+	pb=$(jq -r 'select(.src == "second") | ._eh.partition' "$BATS_TEST_TMPDIR/b" | sort -u)
+	[ -n "$pa" ] && [ -n "$pb" ]
+	[ -z "$(comm -12 <(echo "$pa") <(echo "$pb"))" ]
+	kill -KILL "$a"
+	send_n 4000 third
+	wait_for 30 '[ "$(jq -r "select(.src == \"third\") | .n" "$BATS_TEST_TMPDIR/b" | sort -u | wc -l)" -eq 4000 ]'
+	[ "$(jq -r 'select(.src == "third") | ._eh.partition' "$BATS_TEST_TMPDIR/b" | sort -u | wc -l)" -eq 4 ]
+	kill -TERM "$b"
+	wait "$b" || true
+	# Every event of every round was delivered.
+	[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | jq -r '"\(.src) \(.n)"' | sort -u | wc -l)" -eq 12000 ]
+}
+
+@test "SIGTERM while following: exits 0 after checkpointing what it wrote" {
+	send_n 500
+	csa-eh-recv -g f > "$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	wait_for 10 '[ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -eq 500 ]'
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	run csa-eh-recv -e -g f
+	[ "${#lines[@]}" -eq 0 ]
+}
+
+@test "low latency: a follower sees an event sent after it started" {
+	csa-eh-recv -g live > "$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	sleep 0.2
+	echo '{"hello":"world"}' | csa-eh-send
+	wait_for 5 'grep -q hello "$BATS_TEST_TMPDIR/out"'
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
+@test "stdout to /dev/full exits 3 and checkpoints nothing it could not write" {
+	send_n 300
+	run --separate-stderr bash -c 'csa-eh-recv -e > /dev/full'
+	assert_failure 3
+	[[ "$stderr" == *"csa-eh-recv: write error"* ]]
+	[ "$(csa-eh-recv -e | wc -l)" -eq 300 ]
+}
+
+@test "| head -n1 leaves stderr empty, leaves the group, and checkpoints no more than it wrote" {
+	send_n 3000
+	run --separate-stderr bash -c 'set -o pipefail; csa-eh-recv -e | head -n1'
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ -z "$stderr" ]
+	# No lease is left behind, so the next member starts at once.
+	run csa-eh-recv --list
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.group)] | all(.owner == null)' >/dev/null
+	# What went into the closed pipe is at most what one flush holds.
+	[ "$(csa-eh-recv -e | wc -l)" -ge 2000 ]
+}

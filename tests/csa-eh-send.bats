@@ -1,0 +1,250 @@
+#!/usr/bin/env bats
+# csa-eh-send into the embedded hub: batches, keys, concurrency, crashes, Capture.
+
+load helpers/common
+
+setup() {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+}
+
+@test "a bad option exits 2 with the Try line; bad values name the option" {
+	run --separate-stderr csa-eh-send --bogus
+	assert_failure 2
+	[[ "$stderr" == *"Try 'csa-eh-send --help'"* ]]
+	for args in "--batch-size 0" "--partitions 0" "--capture-size lots" "--retention forever" \
+		"--capture-format {Bogus}" "--linger-ms -1" "--partition x"; do
+		run --separate-stderr csa-eh-send $args
+		assert_failure 2
+		[[ "$stderr" == *"${args%% *}"* ]] || { echo "$args: $stderr"; return 1; }
+	done
+	run --separate-stderr csa-eh-send --partition-key '.a |||' </dev/null
+	assert_failure 2
+	[[ "$stderr" == *"--partition-key"*"syntax error"* ]]
+}
+
+@test "real events go in and come out byte for byte" {
+	ev=$(usgs_events)
+	run --separate-stderr csa-eh-send < "$ev"
+	assert_success
+	[ -z "$stderr" ]
+	diff <(sort "$ev") <(csa-eh-recv -e | sort)
+}
+
+@test "files named on the command line are sent in order, after each other" {
+	ev=$(usgs_events)
+	head -n 10 "$ev" > "$BATS_TEST_TMPDIR/a"
+	tail -n 5 "$ev" > "$BATS_TEST_TMPDIR/b"
+	run csa-eh-send -p 0 "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	assert_success
+	diff <(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b") <(csa-eh-recv -e)
+}
+
+@test "a bad line is reported with file:line and skipped; the good lines are sent; exit 1" {
+	ev=$(usgs_events)
+	{ head -n 3 "$ev"; echo '{"broken": '; echo '[1,2]'; sed -n 4,6p "$ev"; } > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-eh-send "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:4: invalid JSON"*"skipped"* ]]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:5: not a JSON object, skipped"* ]]
+	[ "$(csa-eh-recv -e | wc -l)" -eq 6 ]
+}
+
+@test "a key always lands in the partition librdkafka's murmur2 partitioner picks" {
+	ev=$(usgs_events)
+	run csa-eh-send --partitions 5 -k region < "$ev"
+	assert_success
+	csa-eh-recv -e --meta | jq -r '"\(._eh.partition_key) \(._eh.partition)"' | sort -u > "$BATS_TEST_TMPDIR/got"
+	# One partition per key ...
+	[ "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/got" | uniq -d | wc -l)" -eq 0 ]
+	# ... and it is librdkafka's.
+	keys=$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/got")
+	paste -d' ' <(echo "$keys") <(csa-rdkafka-partition 5 $keys) > "$BATS_TEST_TMPDIR/want"
+	diff "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
+}
+
+@test "a jq expression and a number can be the key; no key spreads events evenly" {
+	ev=$(usgs_events)
+	run csa-eh-send -k '.net + "/" + .region' < "$ev"
+	assert_success
+	csa-eh-recv -e --meta -g a | jq -e -s 'all(._eh.partition_key == "\(.net)/\(.region)")' >/dev/null
+	rm -rf "$CSA_HUB"
+	run csa-eh-send -k time < "$ev"
+	csa-eh-recv -e --meta -g b | jq -e -s 'all(._eh.partition_key == (.time | tostring))' >/dev/null
+	rm -rf "$CSA_HUB"
+	run csa-eh-send < "$ev"
+	counts=$(csa-eh-recv -e --meta -g c | jq -r ._eh.partition | sort | uniq -c | awk '{print $1}')
+	[ "$(echo "$counts" | wc -l)" -eq 4 ]
+	[ $(( $(echo "$counts" | sort -n | tail -1) - $(echo "$counts" | sort -n | head -1) )) -le 1 ]
+}
+
+@test "4 concurrent senders x 50,000 keyed events: each exactly once in the hub and in Capture, order per key kept" {
+	for s in 1 2 3 4; do
+		"$PY" "$HELPERS/gen_events.py" "s$s" 50000 16 > "$BATS_TEST_TMPDIR/in$s"
+	done
+	pids=()
+	for s in 1 2 3 4; do
+		csa-eh-send -k key -b 500 "$BATS_TEST_TMPDIR/in$s" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	csa-eh-recv -e --meta > "$BATS_TEST_TMPDIR/out"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -eq 200000 ]
+	[ "$(jq -r '"\(.src) \(.n)"' "$BATS_TEST_TMPDIR/out" | sort -u | wc -l)" -eq 200000 ]
+	# Per source and key, the sequence order is the send order.
+	jq -r '"\(.src) \(.key) \(._eh.partition) \(._eh.sequence_number) \(.n)"' "$BATS_TEST_TMPDIR/out" |
+		sort -k1,1 -k2,2 -k4,4n | awk '$1 == s && $2 == k && $5 < n { bad = 1 } { s = $1; k = $2; n = $5 } END { exit bad }'
+	# Capture: every event in exactly one file.
+	run csa-eh-send --close-all-windows
+	assert_success
+	find "$CSA_HUB/capture" -name '*.avro' -print0 | xargs -0 "$PY" "$HELPERS/dump_capture.py" |
+		jq -r '.body | fromjson | "\(.src) \(.n)"' | sort > "$BATS_TEST_TMPDIR/captured"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/captured")" -eq 200000 ]
+	[ "$(uniq -d "$BATS_TEST_TMPDIR/captured" | wc -l)" -eq 0 ]
+}
+
+@test "a sender killed with SIGKILL mid-stream leaves no partial event, and what it reported is there" {
+	"$PY" "$HELPERS/gen_events.py" k 100000 8 500 0.02 2>/dev/null |
+		csa-eh-send -v -b 200 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_for 20 'grep -q "in all" "$BATS_TEST_TMPDIR/err"'
+	sleep 0.3
+	kill -KILL "$pid"
+	wait "$pid" || true
+	reported=$(grep -o '([0-9]* in all)' "$BATS_TEST_TMPDIR/err" | tail -1 | tr -dc 0-9)
+	[ "$reported" -gt 0 ]
+	csa-eh-recv -e > "$BATS_TEST_TMPDIR/out"
+	got=$(wc -l < "$BATS_TEST_TMPDIR/out")
+	[ "$got" -ge "$reported" ]
+	[ "$got" -lt 100000 ]
+	# Every stored event is whole and the stored ones are a prefix of the input.
+	jq -e -s 'map(.n) | sort == [range(0; length)]' "$BATS_TEST_TMPDIR/out" >/dev/null
+}
+
+@test "Capture files: byte-identical schema, read the same by avrocat and python3-avro" {
+	ev=$(usgs_events)
+	run csa-eh-send -k region < "$ev"
+	run csa-eh-send --close-all-windows -v
+	assert_success
+	[[ "$output" == *"wrote "*" capture file"* ]]
+	files=$(find "$CSA_HUB/capture" -name '*.avro' | sort)
+	[ -n "$files" ]
+	# The schema text equals a real Capture file's, byte for byte.
+	"$PY" "$HELPERS/dump_capture.py" --schema "$DATA/capture/cosh_54.avro" 2> "$BATS_TEST_TMPDIR/ref" >/dev/null
+	for f in $files; do
+		"$PY" "$HELPERS/dump_capture.py" --schema "$f" 2> "$BATS_TEST_TMPDIR/sch" >/dev/null
+		cmp "$BATS_TEST_TMPDIR/ref" "$BATS_TEST_TMPDIR/sch"
+	done
+	# Both readers see the events that were sent.
+	"$PY" "$HELPERS/dump_capture.py" $files | jq -r .body | sort > "$BATS_TEST_TMPDIR/py"
+	for f in $files; do avrocat "$f"; done | jq -r '.Body.bytes' | sort > "$BATS_TEST_TMPDIR/avrocat"
+	diff "$BATS_TEST_TMPDIR/py" <(sort "$ev")
+	diff "$BATS_TEST_TMPDIR/avrocat" <(sort "$ev")
+	# System properties as Event Hubs writes them.
+	"$PY" "$HELPERS/dump_capture.py" $files | jq -e -s 'all(
+		(.sys["x-opt-sequence-number"] == .seq) and (.sys["x-opt-offset"] == .offset)
+		and (.sys["x-opt-enqueued-time"] | type == "number")
+		and (.sys["x-opt-partition-key"] == (.body | fromjson | .region))
+		and (.enqueued | test("^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2} [AP]M$")))' >/dev/null
+	# The default path layout: {Namespace}/{EventHub}/{PartitionId}/Y/M/D/h/m/s.avro
+	for f in $files; do
+		[[ "${f#$CSA_HUB/capture/}" =~ ^local/events/[0-3]/[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2}/[0-9]{2}/[0-9]{2}\.avro$ ]]
+	done
+}
+
+@test "Capture windows close by size, and a custom path format names the files" {
+	ev=$(usgs_events)
+	run csa-eh-send -p 0 --capture-size 8K \
+		--capture-format 'p{PartitionId}--{Year}-{Month}-{Day}--{Hour}-{Minute}-{Second}' < "$ev"
+	assert_success
+	run csa-eh-send --close-all-windows
+	files=$(find "$CSA_HUB/capture" -name '*.avro' | sort)
+	[ "$(echo "$files" | wc -l)" -gt 3 ]
+	for f in $files; do
+		[[ "$(basename "$f")" =~ ^p0--[0-9]{4}-[0-9]{2}-[0-9]{2}--[0-9]{2}-[0-9]{2}-[0-9]{2}\.avro$ ]]
+		# Under the size limit, unless a single event is larger.
+		"$PY" "$HELPERS/dump_capture.py" "$f" | jq -e -s 'map(.body | length) | (add <= 8192 or length == 1)' >/dev/null
+	done
+	"$PY" "$HELPERS/dump_capture.py" $files | jq -r .seq | sort -n > "$BATS_TEST_TMPDIR/seqs"
+	diff "$BATS_TEST_TMPDIR/seqs" <(seq 0 $(( $(wc -l < "$ev") - 1 )))
+}
+
+@test "windows that are not due stay open; --close-windows writes only due ones" {
+	ev=$(usgs_events)
+	run csa-eh-send --capture-interval 1h < "$ev"
+	run csa-eh-send --close-windows
+	assert_success
+	[ -z "$(find "$CSA_HUB/capture" -name '*.avro')" ]
+	run csa-eh-send --capture-interval 1s --close-windows
+	sleep 1.1
+	run csa-eh-send --close-windows
+	assert_success
+	[ -n "$(find "$CSA_HUB/capture" -name '*.avro')" ]
+}
+
+@test "retention purges old events, but never before they are captured" {
+	ev=$(usgs_events)
+	run csa-eh-send --retention 1s --capture-interval 1h < "$ev"
+	sleep 1.2
+	run csa-eh-send --close-windows
+	[ "$(csa-eh-recv -e -g early | wc -l)" -eq "$(wc -l < "$ev")" ]
+	run csa-eh-send --close-all-windows
+	assert_success
+	[ "$(csa-eh-recv -e -g late | wc -l)" -eq 0 ]
+	"$PY" "$HELPERS/dump_capture.py" $(find "$CSA_HUB/capture" -name '*.avro') | jq -r .body | sort > "$BATS_TEST_TMPDIR/cap"
+	diff "$BATS_TEST_TMPDIR/cap" <(sort "$ev")
+}
+
+@test "a hub path that cannot be a directory: exit 3 with a message" {
+	touch "$BATS_TEST_TMPDIR/file"
+	run --separate-stderr csa-eh-send -H "$BATS_TEST_TMPDIR/file/hub" < "$(usgs_events)"
+	assert_failure 3
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/file"*"Not a directory"* ]] || [[ "$stderr" == *"not a directory"* ]]
+}
+
+@test "an unwritable hub directory: exit 3, nothing changed" {
+	[ "$(id -u)" -ne 0 ] || skip "root writes anywhere: permissions cannot be tested as root"
+	mkdir -p "$CSA_HUB"
+	chmod 555 "$CSA_HUB"
+	run --separate-stderr csa-eh-send < "$(usgs_events)"
+	chmod 755 "$CSA_HUB"
+	assert_failure 3
+}
+
+@test "a file that is not a hub database: exit 3, the file untouched" {
+	mkdir -p "$CSA_HUB"
+	head -c 4096 /dev/urandom > "$CSA_HUB/hub.db"
+	cp "$CSA_HUB/hub.db" "$BATS_TEST_TMPDIR/before"
+	run --separate-stderr csa-eh-send < "$(usgs_events)"
+	assert_failure 3
+	[[ "$stderr" == *"not a"*"hub database"* ]]
+	cmp "$CSA_HUB/hub.db" "$BATS_TEST_TMPDIR/before"
+	rm "$CSA_HUB/hub.db"
+	sqlite3 "$CSA_HUB/hub.db" 'CREATE TABLE other(x); INSERT INTO other VALUES(1);'
+	run --separate-stderr csa-eh-recv -e
+	assert_failure 3
+	[[ "$stderr" == *"not a csa hub database"* ]]
+	[ "$(sqlite3 "$CSA_HUB/hub.db" 'SELECT count(*) FROM other')" -eq 1 ]
+}
+
+@test "the number of partitions of an existing event hub cannot change" {
+	run csa-eh-send --partitions 3 < "$(usgs_events)"
+	assert_success
+	run --separate-stderr csa-eh-send --partitions 5 < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"has 3 partitions"* ]]
+}
+
+@test "SIGTERM stops reading, commits what was read, and exits 0" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	csa-eh-send -l 10000 -b 100000 < "$BATS_TEST_TMPDIR/fifo" &
+	pid=$!
+	exec 7> "$BATS_TEST_TMPDIR/fifo"
+	head -n 20 "$(usgs_events)" >&7
+	sleep 0.3
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	[ "$rc" -eq 0 ]
+	[ "$(csa-eh-recv -e | wc -l)" -eq 20 ]
+}
