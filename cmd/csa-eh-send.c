@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -289,6 +290,127 @@ batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent
 	return status;
 }
 
+static void
+batch_free(struct batch *b)
+{
+	free(b->msgs);
+	free(b->body_off);
+	free(b->key_off);
+	buf_free(&b->data);
+}
+
+/*
+ * Batches are filled on the main thread and committed on a second one, so
+ * that parsing the next batch overlaps the SQLite work of the last.  Two
+ * batches take turns; only the committer touches the hub.
+ */
+struct sender {
+	struct hub *h;
+	const struct options *o;
+	struct batch slot[2];
+	struct batch *filling;	/* the main thread's */
+	struct batch *handed;	/* the committer's, NULL when it is idle */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool quit;
+	int status;		/* the worst status of the commits */
+	long sent;
+};
+
+static void *
+committer(void *arg)
+{
+	struct sender *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct batch *b;
+		int st;
+
+		while (s->handed == NULL && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->handed == NULL)
+			break;
+		b = s->handed;
+		pthread_mutex_unlock(&s->mu);
+		st = batch_commit(b, s->h, s->o, &s->sent);
+		pthread_mutex_lock(&s->mu);
+		s->status = msg_worst(s->status, st);
+		s->handed = NULL;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int
+sender_start(struct sender *s, struct hub *h, const struct options *o)
+{
+	sigset_t block, old;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->h = h;
+	s->o = o;
+	s->filling = &s->slot[0];
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	/* Signals go to the main thread, whose blocking read they must cut. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = pthread_create(&s->thread, NULL, committer, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		msg_warn("cannot start the committing thread");
+		return -1;
+	}
+	return 0;
+}
+
+/* Hand the filled batch to the committer (waiting for it to be free) and
+ * take the other one.  Returns the worst commit status so far. */
+static int
+sender_hand(struct sender *s)
+{
+	int status;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->handed != NULL)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->filling->n > 0) {
+		s->handed = s->filling;
+		s->filling = s->filling == &s->slot[0] ? &s->slot[1] : &s->slot[0];
+		pthread_cond_broadcast(&s->cv);
+	}
+	status = s->status;
+	pthread_mutex_unlock(&s->mu);
+	return status;
+}
+
+/* Commit what is left, stop the committer; returns the worst status. */
+static int
+sender_finish(struct sender *s)
+{
+	sender_hand(s);
+	pthread_mutex_lock(&s->mu);
+	while (s->handed != NULL)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->quit = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	/* A last look for due capture windows, on this thread now. */
+	batch_commit(s->filling, s->h, s->o, &s->sent);
+	batch_free(&s->slot[0]);
+	batch_free(&s->slot[1]);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	return s->status;
+}
+
 /* Wait for input up to the batch's linger; true when the batch is due. */
 static bool
 linger_over(const struct batch *b, const struct ndjson_reader *r, const struct options *o)
@@ -306,11 +428,11 @@ linger_over(const struct batch *b, const struct ndjson_reader *r, const struct o
 	return poll(&pfd, 1, (int)left) == 0;
 }
 
-/* Send one input; returns its status. */
+/* Send one input; returns its status (data errors), or EXIT_IO. */
 static int
-send_input(struct ndjson_reader *r, struct hub *h, const struct options *o,
-    struct batch *b, long *sent)
+send_input(struct ndjson_reader *r, struct sender *s)
 {
+	const struct options *o = s->o;
 	struct json_doc d;
 	struct err e;
 	int status = EXIT_OK, rc;
@@ -321,9 +443,8 @@ send_input(struct ndjson_reader *r, struct hub *h, const struct options *o,
 	while (!stop_flag) {
 		struct expr_val key;
 
-		if (linger_over(b, r, o)) {
-			status = msg_worst(status, batch_commit(b, h, o, sent));
-			if (status == EXIT_IO)
+		if (linger_over(s->filling, r, o)) {
+			if (sender_hand(s) == EXIT_IO)
 				break;
 			continue;
 		}
@@ -355,12 +476,9 @@ send_input(struct ndjson_reader *r, struct hub *h, const struct options *o,
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
-		batch_add(b, line, len, o->key ? &key : NULL);
-		if ((int64_t)b->n >= o->batch_size) {
-			status = msg_worst(status, batch_commit(b, h, o, sent));
-			if (status == EXIT_IO)
-				break;
-		}
+		batch_add(s->filling, line, len, o->key ? &key : NULL);
+		if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) == EXIT_IO)
+			break;
 	}
 	json_doc_free(&d);
 	return status;
@@ -369,10 +487,9 @@ send_input(struct ndjson_reader *r, struct hub *h, const struct options *o,
 static int
 run(const struct options *o)
 {
-	struct batch b = { 0 };
+	struct sender s;
 	struct hub *h;
 	struct err e;
-	long sent = 0;
 	int status = EXIT_OK;
 
 	if ((h = hub_open(&o->hub, &e)) == NULL) {
@@ -395,6 +512,10 @@ run(const struct options *o)
 		hub_close(h);
 		return status;
 	}
+	if (sender_start(&s, h, o) < 0) {
+		hub_close(h);
+		return EXIT_IO;
+	}
 	for (int i = 0; i == 0 || i < o->nfiles; i++) {
 		struct ndjson_reader r;
 		const char *path = o->nfiles ? o->files[i] : "-";
@@ -405,18 +526,14 @@ run(const struct options *o)
 			continue;
 		}
 		r.stop = &stop_flag;
-		status = msg_worst(status, send_input(&r, h, o, &b, &sent));
+		status = msg_worst(status, send_input(&r, &s));
 		ndjson_close(&r);
 		if (status == EXIT_IO || stop_flag)
 			break;
 	}
 	/* What was read is committed, also after a signal. */
-	status = msg_worst(status, batch_commit(&b, h, o, &sent));
-	msg_verbose("%ld events sent", sent);
-	free(b.msgs);
-	free(b.body_off);
-	free(b.key_off);
-	buf_free(&b.data);
+	status = msg_worst(status, sender_finish(&s));
+	msg_verbose("%ld events sent", s.sent);
 	hub_close(h);
 	return status;
 }

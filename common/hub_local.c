@@ -189,12 +189,26 @@ init_schema(struct hub *h, struct err *e)
 
 	if (exec(h, "PRAGMA busy_timeout=60000", e) < 0)
 		return -1;
+	/* One snapshot: another process may be creating this hub right now. */
+	if (exec(h, "BEGIN", e) < 0)
+		return -1;
 	app = query_int(h, "PRAGMA application_id", 0, 0, 0, -1);
-	if (app == -1)
-		return db_err(h, e, "database");
+	if (app == -1) {
+		db_err(h, e, "database");
+		rollback(h);
+		return -1;
+	}
 	tables = query_int(h, "SELECT count(*) FROM sqlite_master WHERE ?1 = ?1", 0, 0, 0, 0);
+	if (exec(h, "COMMIT", e) < 0)
+		return -1;
 	if (app != HUB_APP_ID && !(app == 0 && tables == 0))
 		return err_set(e, ERR_IO, "%s: hub.db is not a csa hub database", h->dir);
+	/* Bodies of a few hundred bytes pack better into larger pages; the
+	 * size can only be chosen before the database has content. */
+	if (app == 0 && exec(h, "PRAGMA page_size=16384", e) < 0)
+		return -1;
+	if (exec(h, "PRAGMA cache_size=-16384", e) < 0)
+		return -1;
 	{
 		sqlite3_stmt *st;
 		const char *mode = NULL;
@@ -545,6 +559,16 @@ capture_one(struct hub *h, int p, bool all, int64_t now, struct err *e)
 	if (last_start >= 0 && start <= last_start)
 		start = last_start + 1000;
 	end = start + h->capture_interval_ms;
+	if (!all && now < end) {
+		/* Offsets count body bytes, so the size needs no scan. */
+		int64_t first_off = query_int(h, "SELECT offset FROM events WHERE hub = ? AND part = ?"
+		    " AND seq = ?", h->id, p, captured, 0);
+		int64_t next_off = query_int(h, "SELECT next_offset FROM partitions WHERE hub = ?"
+		    " AND part = ?", h->id, p, 0, 0);
+
+		if (next_off - first_off <= h->capture_size)
+			return 0;
+	}
 	st = prep(h, "SELECT seq, length(body), enqueued_ms FROM events WHERE hub = ? AND part = ?"
 	    " AND seq >= ? ORDER BY seq", e);
 	if (st == NULL)

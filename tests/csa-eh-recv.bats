@@ -8,7 +8,7 @@ setup() {
 }
 
 teardown() {
-	pkill -f "csa-eh-recv.*$BATS_TEST_TMPDIR" 2>/dev/null || true
+	kill_bg
 }
 
 # send N generated events (keyless, spread over the 4 partitions)
@@ -90,10 +90,10 @@ send_n() {
 @test "a receiver killed with SIGKILL resumes from its checkpoint: nothing lost, few duplicates" {
 	send_n 20000
 	mkfifo "$BATS_TEST_TMPDIR/pipe"
-	"$PY" "$HELPERS/slow_cat.py" "$BATS_TEST_TMPDIR/out1" < "$BATS_TEST_TMPDIR/pipe" &
-	cat_pid=$!
-	csa-eh-recv --checkpoint-every 500 --lease 500ms -g g > "$BATS_TEST_TMPDIR/pipe" &
-	pid=$!
+	bg sh -c '"$0" "$1" "$2" < "$3"' "$PY" "$HELPERS/slow_cat.py" "$BATS_TEST_TMPDIR/out1" "$BATS_TEST_TMPDIR/pipe"
+	cat_pid=$BG_PID
+	bg sh -c 'exec csa-eh-recv --checkpoint-every 500 --lease 500ms -g g > "$0"' "$BATS_TEST_TMPDIR/pipe"
+	pid=$BG_PID
 	wait_for 30 '[ "$(wc -l < "$BATS_TEST_TMPDIR/out1")" -ge 3000 ]'
 	kill -KILL "$pid"
 	wait "$cat_pid" || true
@@ -111,13 +111,14 @@ send_n() {
 
 @test "two receivers in a group split the partitions; when one dies the other takes over" {
 	send_n 4000 first
-	csa-eh-recv --meta -u --lease 1s -g team > "$BATS_TEST_TMPDIR/a" &
-	a=$!
+	bg sh -c 'exec csa-eh-recv --meta -u --lease 1s -g team > "$0"' "$BATS_TEST_TMPDIR/a"
+	a=$BG_PID
 	sleep 0.3
-	csa-eh-recv --meta -u --lease 1s -g team > "$BATS_TEST_TMPDIR/b" &
-	b=$!
+	bg sh -c 'exec csa-eh-recv --meta -u --lease 1s -g team > "$0"' "$BATS_TEST_TMPDIR/b"
+	b=$BG_PID
 	# The second member gets its share once the first gives up its extras.
 	wait_for 20 '[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | wc -l)" -ge 4000 ]'
+	wait_for 20 '[ "$(csa-eh-recv --list | jq -r "select(.group == \"team\") | .owner" | sort | uniq -c | awk "{print \$1}" | tr "\n" " ")" = "2 2 " ]'
 	send_n 4000 second
 	wait_for 20 '[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | jq -r "select(.src == \"second\") | .n" | sort -u | wc -l)" -eq 4000 ]'
 	pa=$(jq -r 'select(.src == "second") | ._eh.partition' "$BATS_TEST_TMPDIR/a" | sort -u)
@@ -136,8 +137,8 @@ send_n() {
 
 @test "SIGTERM while following: exits 0 after checkpointing what it wrote" {
 	send_n 500
-	csa-eh-recv -g f > "$BATS_TEST_TMPDIR/out" &
-	pid=$!
+	bg sh -c 'exec csa-eh-recv -g f > "$0"' "$BATS_TEST_TMPDIR/out"
+	pid=$BG_PID
 	wait_for 10 '[ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -eq 500 ]'
 	kill -TERM "$pid"
 	rc=0
@@ -148,8 +149,8 @@ send_n() {
 }
 
 @test "low latency: a follower sees an event sent after it started" {
-	csa-eh-recv -g live > "$BATS_TEST_TMPDIR/out" &
-	pid=$!
+	bg sh -c 'exec csa-eh-recv -g live > "$0"' "$BATS_TEST_TMPDIR/out"
+	pid=$BG_PID
 	sleep 0.2
 	echo '{"hello":"world"}' | csa-eh-send
 	wait_for 5 'grep -q hello "$BATS_TEST_TMPDIR/out"'

@@ -7,6 +7,10 @@ setup() {
 	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
 }
 
+teardown() {
+	kill_bg
+}
+
 @test "a bad option exits 2 with the Try line; bad values name the option" {
 	run --separate-stderr csa-eh-send --bogus
 	assert_failure 2
@@ -103,13 +107,16 @@ setup() {
 }
 
 @test "a sender killed with SIGKILL mid-stream leaves no partial event, and what it reported is there" {
-	"$PY" "$HELPERS/gen_events.py" k 100000 8 500 0.02 2>/dev/null |
-		csa-eh-send -v -b 200 2> "$BATS_TEST_TMPDIR/err" &
-	pid=$!
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	bg sh -c '"$0" "$1" k 100000 8 500 0.02 > "$2" 2>/dev/null' \
+		"$PY" "$HELPERS/gen_events.py" "$BATS_TEST_TMPDIR/fifo"
+	bg sh -c 'exec csa-eh-send -v -b 200 < "$0" 2> "$1"' "$BATS_TEST_TMPDIR/fifo" "$BATS_TEST_TMPDIR/err"
+	pid=$BG_PID
 	wait_for 20 'grep -q "in all" "$BATS_TEST_TMPDIR/err"'
 	sleep 0.3
 	kill -KILL "$pid"
 	wait "$pid" || true
+	! kill -0 "$pid" 2>/dev/null
 	reported=$(grep -o '([0-9]* in all)' "$BATS_TEST_TMPDIR/err" | tail -1 | tr -dc 0-9)
 	[ "$reported" -gt 0 ]
 	csa-eh-recv -e > "$BATS_TEST_TMPDIR/out"
@@ -236,8 +243,8 @@ setup() {
 
 @test "SIGTERM stops reading, commits what was read, and exits 0" {
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	csa-eh-send -l 10000 -b 100000 < "$BATS_TEST_TMPDIR/fifo" &
-	pid=$!
+	bg sh -c 'exec csa-eh-send -l 10000 -b 100000 < "$0"' "$BATS_TEST_TMPDIR/fifo"
+	pid=$BG_PID
 	exec 7> "$BATS_TEST_TMPDIR/fifo"
 	head -n 20 "$(usgs_events)" >&7
 	sleep 0.3

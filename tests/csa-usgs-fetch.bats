@@ -8,6 +8,7 @@ setup() {
 }
 
 teardown() {
+	kill_bg
 	stop_usgs_server
 }
 
@@ -349,8 +350,9 @@ jq_expected() {
 @test "--interval polls until SIGTERM, flushing each poll, then exits 0" {
 	start_usgs_server "$DATA/usgs"
 	out="$BATS_TEST_TMPDIR/out"
-	csa-usgs-fetch --interval 1 --url "$SERVER_URL/abruzzi_all_day.geojson" > "$out" 2>"$BATS_TEST_TMPDIR/err" &
-	pid=$!
+	bg sh -c 'exec csa-usgs-fetch --interval 1 --url "$0" > "$1" 2>"$2"' \
+		"$SERVER_URL/abruzzi_all_day.geojson" "$out" "$BATS_TEST_TMPDIR/err"
+	pid=$BG_PID
 	for i in $(seq 1 100); do
 		[ "$(wc -l < "$SERVER_LOG")" -ge 2 ] && break
 		sleep 0.1

@@ -85,3 +85,21 @@ usgs_events() {
 	[ -f "$out" ] || csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$out"
 	echo "$out"
 }
+
+# bg CMD...: run CMD in the background, remembered so that teardown kills it
+# even when the test failed half way.  Sets BG_PID.
+bg() {
+	"$@" &
+	BG_PID=$!
+	echo "$BG_PID" >> "$BATS_TEST_TMPDIR/.bg_pids"
+}
+
+kill_bg() {
+	local pid
+	[ -f "$BATS_TEST_TMPDIR/.bg_pids" ] || return 0
+	while read -r pid; do
+		pkill -KILL -P "$pid" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
+	done < "$BATS_TEST_TMPDIR/.bg_pids"
+	rm -f "$BATS_TEST_TMPDIR/.bg_pids"
+}
