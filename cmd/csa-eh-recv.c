@@ -318,6 +318,9 @@ consume(struct hub *h, const struct options *o)
 
 		if (o->count >= 0 && o->count - total < max)
 			max = (int)(o->count - total);
+		/* Never read past the next checkpoint: it bounds what repeats. */
+		if (o->ckpt_every - pr.since_ckpt < max)
+			max = (int)(o->ckpt_every - pr.since_ckpt > 0 ? o->ckpt_every - pr.since_ckpt : 1);
 		/* Block only with everything flushed, so a pipeline never stalls here. */
 		wait = o->exit_at_end ? 0 : (int)o->ckpt_interval_ms;
 		n = hub_read(h, msgs, max, 0, &caught_up, &e);

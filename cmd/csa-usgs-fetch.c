@@ -20,6 +20,7 @@
 #include "http.h"
 #include "json.h"
 #include "msg.h"
+#include "num.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -99,21 +100,7 @@ on_signal(int sig)
 	stop_flag = 1;
 }
 
-/* Numbers and times of options are parsed with bounds; -1 on a bad value. */
-static int
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
+/* A time option; -1 when good, else the exit status of the usage error. */
 static int
 parse_time_opt(const char *name, const char *s, int64_t *ms)
 {
@@ -156,7 +143,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct err e;
-	long n;
+	int64_t n;
 	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -229,7 +216,7 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_RETRIES:
-			if (parse_long(optarg, 0, 100, &n) < 0)
+			if (num_parse_int64(optarg, 0, 100, &n) < 0)
 				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
 			o->http.retries = (int)n;
 			break;
@@ -243,7 +230,7 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_STATE_DAYS:
-			if (parse_long(optarg, 1, 36500, &n) < 0)
+			if (num_parse_int64(optarg, 1, 36500, &n) < 0)
 				return msg_usage("--state-days: '%s' is not a number from 1 to 36500",
 				    optarg);
 			o->state_days = (int)n;
@@ -254,7 +241,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->have_start = o->fdsn = true;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_long(optarg, 1, 86400, &n) < 0)
+			if (num_parse_int64(optarg, 1, 86400, &n) < 0)
 				return msg_usage("--timeout: '%s' is not a number from 1 to 86400", optarg);
 			o->http.timeout = n;
 			break;

@@ -53,7 +53,9 @@ ndjson_close(struct ndjson_reader *r)
 bool
 ndjson_ready(const struct ndjson_reader *r)
 {
-	return r->eof ||
+	if (r->eof)
+		return true;
+	return r->buf != NULL &&
 	    memchr(r->buf + r->start, '\n', r->end - r->start) != NULL;
 }
 
