@@ -28,7 +28,7 @@ got=$(csa-eh-recv -H "$tmp/hub" -e -g count | wc -l)
 [ "$got" -eq "$n" ] || { echo "bench: received $got of $n" >&2; exit 1; }
 sqlite_import() {
 	sqlite3 "$tmp/plain.db" "PRAGMA journal_mode=WAL;" "CREATE TABLE t(body);" \
-		".mode ascii" ".separator $'\x1f' $'\n'" ".import $tmp/in t" >/dev/null
+		".mode ascii" '.separator "\037" "\n"' ".import $tmp/in t" >/dev/null
 }
 t_sqlite=$(secs sqlite_import)
 t_cat=$(secs sh -c "cat '$tmp/in' > '$tmp/copy'")

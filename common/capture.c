@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <avro.h>
+#include <regex.h>
 
 #include "capture.h"
+#include "json.h"
 #include "timefmt.h"
 
 const char capture_schema_json[] =
@@ -385,4 +387,320 @@ capture_writer_abort(struct capture_writer *w)
 		unlink(w->path);
 	}
 	writer_free(w);
+}
+
+/* Reading. */
+
+struct capture_reader {
+	char *path;
+	avro_file_reader_t file;
+	avro_schema_t schema;
+	avro_value_iface_t *iface;
+	avro_value_t rec;
+	bool have_rec;
+	long count;
+	struct buf sys, props, text;
+};
+
+/* True when the schema is Capture's record, whatever its Properties union. */
+static bool
+is_capture_schema(avro_schema_t s)
+{
+	static const char *const fields[] = { "SequenceNumber", "Offset", "EnqueuedTimeUtc",
+		"SystemProperties", "Properties", "Body" };
+
+	if (!is_avro_record(s) || strcmp(avro_schema_name(s), "EventData") != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (avro_schema_get_subschema(s, fields[i]) == NULL)
+			return false;
+	return true;
+}
+
+struct capture_reader *
+capture_reader_open(const char *path, struct err *e)
+{
+	struct capture_reader *r = xcalloc(1, sizeof(*r));
+	int rc;
+
+	r->path = xstrdup(path);
+	if (access(path, R_OK) != 0) {
+		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	rc = avro_file_reader(path, &r->file);
+	if (rc != 0) {
+		r->file = NULL;
+		err_set(e, ERR_DATA, "%s: not an Avro file (%s)", path, avro_strerror());
+		goto fail;
+	}
+	r->schema = avro_file_reader_get_writer_schema(r->file);
+	if (!is_capture_schema(r->schema)) {
+		err_set(e, ERR_DATA, "%s: not an Event Hubs Capture file (its schema is %s '%s')",
+		    path, avro_schema_type_name(r->schema),
+		    is_avro_named_type(r->schema) ? avro_schema_name(r->schema) : "-");
+		goto fail;
+	}
+	r->iface = avro_generic_class_from_schema(r->schema);
+	if (r->iface == NULL || avro_generic_value_new(r->iface, &r->rec) != 0) {
+		err_set(e, ERR_IO, "%s: %s", path, avro_strerror());
+		goto fail;
+	}
+	r->have_rec = true;
+	return r;
+fail:
+	capture_reader_close(r);
+	return NULL;
+}
+
+/*
+ * A map of unions as a JSON object of plain values (no union wrappers);
+ * x-opt-enqueued-time, when there, also goes to *enqueued.
+ */
+static void
+map_json(avro_value_t *map, struct buf *b, int64_t *enqueued)
+{
+	size_t n = 0;
+
+	buf_reset(b);
+	buf_addc(b, '{');
+	avro_value_get_size(map, &n);
+	for (size_t i = 0; i < n; i++) {
+		avro_value_t item, br, *v = &item;
+		const char *key = NULL;
+
+		if (avro_value_get_by_index(map, i, &item, &key) != 0)
+			continue;
+		json_key_str(b, key, strlen(key));
+		if (avro_value_get_type(&item) == AVRO_UNION &&
+		    avro_value_get_current_branch(&item, &br) == 0)
+			v = &br;
+		switch (avro_value_get_type(v)) {
+		case AVRO_INT32: {
+			int32_t x = 0;
+
+			avro_value_get_int(v, &x);
+			json_put_int(b, x);
+			break;
+		}
+		case AVRO_INT64: {
+			int64_t x = 0;
+
+			avro_value_get_long(v, &x);
+			json_put_int(b, x);
+			if (enqueued && strcmp(key, "x-opt-enqueued-time") == 0)
+				*enqueued = x;
+			break;
+		}
+		case AVRO_DOUBLE: {
+			double x = 0;
+
+			avro_value_get_double(v, &x);
+			json_put_num(b, x);
+			break;
+		}
+		case AVRO_STRING: {
+			const char *s = "";
+			size_t len = 1;
+
+			avro_value_get_string(v, &s, &len);
+			json_put_str(b, s, len ? len - 1 : 0);
+			break;
+		}
+		case AVRO_BYTES: {
+			const void *p = "";
+			size_t len = 0;
+
+			avro_value_get_bytes(v, &p, &len);
+			json_put_str(b, p, len);
+			break;
+		}
+		case AVRO_BOOLEAN: {
+			int x = 0;
+
+			avro_value_get_boolean(v, &x);
+			json_put_bool(b, x);
+			break;
+		}
+		default:
+			json_put_null(b);
+		}
+	}
+	buf_addc(b, '}');
+}
+
+int
+capture_reader_next(struct capture_reader *r, struct capture_event *ev,
+    bool want_props, struct err *e)
+{
+	avro_value_t f, br;
+	size_t len;
+	int rc;
+
+	rc = avro_file_reader_read_value(r->file, &r->rec);
+	if (rc == EOF)
+		return 0;
+	if (rc != 0)
+		return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: %s", r->path,
+		    r->count, r->count == 1 ? "" : "s", avro_strerror());
+	memset(ev, 0, sizeof(*ev));
+	avro_value_get_by_name(&r->rec, "SequenceNumber", &f, NULL);
+	avro_value_get_long(&f, &ev->seq);
+	avro_value_get_by_name(&r->rec, "Offset", &f, NULL);
+	avro_value_get_string(&f, &ev->offset, &len);
+	avro_value_get_by_name(&r->rec, "EnqueuedTimeUtc", &f, NULL);
+	avro_value_get_string(&f, &ev->enqueued_text, &len);
+	{
+		struct err te;
+
+		if (tfmt_parse(ev->enqueued_text, len ? len - 1 : 0, &ev->enqueued_ms, &te) < 0)
+			ev->enqueued_ms = -1;
+	}
+	avro_value_get_by_name(&r->rec, "Body", &f, NULL);
+	if (avro_value_get_current_branch(&f, &br) == 0 &&
+	    avro_value_get_type(&br) == AVRO_BYTES)
+		avro_value_get_bytes(&br, &ev->body, &ev->len);
+	if (want_props) {
+		/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
+		avro_value_get_by_name(&r->rec, "SystemProperties", &f, NULL);
+		map_json(&f, &r->sys, &ev->enqueued_ms);
+		avro_value_get_by_name(&r->rec, "Properties", &f, NULL);
+		map_json(&f, &r->props, NULL);
+		ev->sys_json = r->sys.p;
+		ev->props_json = r->props.p;
+	}
+	r->count++;
+	return 1;
+}
+
+long
+capture_reader_count(const struct capture_reader *r)
+{
+	return r->count;
+}
+
+void
+capture_reader_close(struct capture_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->have_rec)
+		avro_value_decref(&r->rec);
+	if (r->iface)
+		avro_value_iface_decref(r->iface);
+	if (r->file)
+		avro_file_reader_close(r->file);
+	buf_free(&r->sys);
+	buf_free(&r->props);
+	buf_free(&r->text);
+	free(r->path);
+	free(r);
+}
+
+/* Path formats as POSIX extended regular expressions. */
+
+enum pf_field { PF_NONE, PF_PARTITION, PF_YEAR, PF_MONTH, PF_DAY, PF_HOUR, PF_MINUTE, PF_SECOND };
+
+struct capture_pathfmt {
+	regex_t re;
+	enum pf_field group[16];	/* what each capture group holds */
+	int ngroups;
+};
+
+struct capture_pathfmt *
+capture_pathfmt_compile(const char *fmt, struct err *e)
+{
+	static const struct {
+		const char *name;
+		const char *re;
+		enum pf_field field;
+	} ph[] = {
+		{ "Namespace", "[^/]+", PF_NONE }, { "EventHub", "[^/]+", PF_NONE },
+		{ "PartitionId", "[0-9]+", PF_PARTITION }, { "Year", "[0-9]{4}", PF_YEAR },
+		{ "Month", "[0-9]{1,2}", PF_MONTH }, { "Day", "[0-9]{1,2}", PF_DAY },
+		{ "Hour", "[0-9]{1,2}", PF_HOUR }, { "Minute", "[0-9]{1,2}", PF_MINUTE },
+		{ "Second", "[0-9]{1,2}", PF_SECOND },
+	};
+	struct capture_pathfmt *f = xcalloc(1, sizeof(*f));
+	struct buf re = { 0 };
+	const char *p = fmt;
+
+	buf_adds(&re, "(^|/)");
+	while (*p) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			size_t n = close ? (size_t)(close - p - 1) : 0, i;
+
+			for (i = 0; close && i < sizeof(ph) / sizeof(ph[0]); i++)
+				if (strlen(ph[i].name) == n && memcmp(ph[i].name, p + 1, n) == 0)
+					break;
+			if (!close || i == sizeof(ph) / sizeof(ph[0]) || f->ngroups >= 15) {
+				err_set(e, ERR_USAGE, "path format '%s': unknown placeholder at '%s'", fmt, p);
+				goto fail;
+			}
+			buf_printf(&re, "(%s)", ph[i].re);
+			f->group[++f->ngroups] = ph[i].field;
+			p = close + 1;
+			continue;
+		}
+		if (strchr(".[]()*+?{}|^$\\", *p))
+			buf_addc(&re, '\\');
+		buf_addc(&re, *p++);
+	}
+	buf_adds(&re, "(\\.avro)?$");
+	if (regcomp(&f->re, re.p, REG_EXTENDED) != 0) {
+		err_set(e, ERR_USAGE, "path format '%s' cannot be used", fmt);
+		goto fail;
+	}
+	/* group 0 of ours is the leading (^|/): shift the fields by one */
+	for (int i = f->ngroups; i >= 1; i--)
+		f->group[i + 1] = f->group[i];
+	f->group[1] = PF_NONE;
+	f->ngroups++;
+	buf_free(&re);
+	return f;
+fail:
+	buf_free(&re);
+	free(f);
+	return NULL;
+}
+
+void
+capture_pathfmt_free(struct capture_pathfmt *f)
+{
+	if (f == NULL)
+		return;
+	regfree(&f->re);
+	free(f);
+}
+
+void
+capture_path_match(const struct capture_pathfmt *f, const char *path,
+    struct capture_pathinfo *out)
+{
+	regmatch_t m[18];
+	int64_t v[PF_SECOND + 1] = { 0 };
+	bool have[PF_SECOND + 1] = { false };
+
+	out->matched = false;
+	out->partition = -1;
+	out->time_ms = -1;
+	if (regexec(&f->re, path, (size_t)f->ngroups + 1, m, 0) != 0)
+		return;
+	out->matched = true;
+	for (int i = 1; i <= f->ngroups; i++) {
+		if (f->group[i] == PF_NONE || m[i].rm_so < 0)
+			continue;
+		v[f->group[i]] = strtoll(path + m[i].rm_so, NULL, 10);
+		have[f->group[i]] = true;
+	}
+	if (have[PF_PARTITION])
+		out->partition = (int)v[PF_PARTITION];
+	if (have[PF_YEAR]) {
+		int64_t mo = have[PF_MONTH] ? v[PF_MONTH] : 1, d = have[PF_DAY] ? v[PF_DAY] : 1;
+
+		if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31)
+			out->time_ms = tfmt_days_from_civil(v[PF_YEAR], (unsigned)mo, (unsigned)d) *
+			    86400000 + v[PF_HOUR] * 3600000 + v[PF_MINUTE] * 60000 + v[PF_SECOND] * 1000;
+	}
 }

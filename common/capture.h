@@ -2,6 +2,7 @@
 #ifndef CSA_CAPTURE_H
 #define CSA_CAPTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,52 @@ int capture_writer_close(struct capture_writer *w, struct err *e);
 
 /* Close and delete an unfinished file. */
 void capture_writer_abort(struct capture_writer *w);
+
+/*
+ * Reading Capture files (any codec avro-c reads: null, deflate, snappy; the
+ * Properties union with or without its null branch).  A record's memory
+ * belongs to the reader and lasts until the next capture_reader_next.
+ */
+struct capture_reader;
+
+struct capture_event {
+	int64_t seq;
+	const char *offset;		/* as written: a decimal string */
+	const char *enqueued_text;	/* EnqueuedTimeUtc as written */
+	int64_t enqueued_ms;		/* parsed, or -1 */
+	const void *body;		/* NULL for a null body */
+	size_t len;
+	const char *sys_json;		/* SystemProperties as a JSON object */
+	const char *props_json;		/* Properties as a JSON object */
+};
+
+/* Open path.  NULL with ERR_DATA when it is not an Avro file or its schema
+ * is not Capture's, ERR_IO when it cannot be read. */
+struct capture_reader *capture_reader_open(const char *path, struct err *e);
+
+/* 1 and *ev, 0 at the end, -1 with ERR_DATA for a damaged file.  The
+ * property objects are built only when want_props is true. */
+int capture_reader_next(struct capture_reader *r, struct capture_event *ev,
+    bool want_props, struct err *e);
+
+/* Records read so far. */
+long capture_reader_count(const struct capture_reader *r);
+void capture_reader_close(struct capture_reader *r);
+
+/* What a path says under a path format: partition and window start. */
+struct capture_pathinfo {
+	bool matched;
+	int partition;		/* -1 when the format has no {PartitionId} */
+	int64_t time_ms;	/* -1 when it has no date */
+};
+
+/* A path format compiled once (POSIX regex); caller frees. */
+struct capture_pathfmt;
+struct capture_pathfmt *capture_pathfmt_compile(const char *fmt, struct err *e);
+void capture_pathfmt_free(struct capture_pathfmt *f);
+
+/* Match the end of path against the format (".avro" optional). */
+void capture_path_match(const struct capture_pathfmt *f, const char *path,
+    struct capture_pathinfo *out);
 
 #endif

@@ -1,0 +1,577 @@
+/* csa-capture-read: Event Hubs Capture Avro files to event NDJSON. */
+#include <config.h>
+
+#include <errno.h>
+#include <fts.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <avro.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "err.h"
+#include "fsutil.h"
+#include "json.h"
+#include "msg.h"
+#include "num.h"
+#include "strmap.h"
+#include "timefmt.h"
+
+static const char usage_line[] =
+    "Usage: csa-capture-read [-muv] [--body skip|base64|string] [--path-format FMT]\n"
+    "                        [--since T] [--until T] [-p N] [--checkpoint FILE] PATH...\n";
+
+static const char help_text[] =
+    "Read Event Hubs Capture Avro files (and directories of them, recursively)\n"
+    "and write each event's body as one line of compact JSON.\n"
+    "\n"
+    "      --body WHAT         a body that is not JSON: skip (default, with a\n"
+    "                          warning), base64 or string\n"
+    "      --checkpoint FILE   remember the files read; read only new ones\n"
+    "  -h, --help              show this help and exit\n"
+    "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
+    "  -p, --partition N       read only partition N's files\n"
+    "      --path-format FMT   the capture path layout (Azure placeholders)\n"
+    "      --since TIME        only events enqueued at or after TIME\n"
+    "  -u, --unbuffered        flush after every event\n"
+    "      --until TIME        only events enqueued before TIME\n"
+    "  -v, --verbose           report each file on stderr\n"
+    "  -V, --version           show versions and exit\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad files or bodies were skipped, 2 usage, 3 nothing\n"
+    "could be read.  See csa-capture-read(1).\n";
+
+enum body_mode { BODY_SKIP, BODY_BASE64, BODY_STRING };
+
+struct options {
+	enum body_mode body;
+	bool meta, unbuffered;
+	int partition;
+	int64_t since, until;
+	bool have_since, have_until;
+	struct capture_pathfmt *fmt;
+	const char *checkpoint;
+	char **paths;
+	int npaths;
+};
+
+/* A file to read, with what its path says. */
+struct input {
+	char *path;
+	bool named;		/* given on the command line */
+	struct capture_pathinfo info;
+	int64_t size, mtime;
+};
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_BODY = 256, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_SINCE, OPT_UNTIL };
+	static const struct option longopts[] = {
+		{ "body", required_argument, NULL, OPT_BODY },
+		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "meta", no_argument, NULL, 'm' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "unbuffered", no_argument, NULL, 'u' },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *fmt = CAPTURE_DEFAULT_FORMAT;
+	struct err e;
+	int64_t n;
+	int c, verbose = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->partition = -1;
+	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_line, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			return msg_close_stdout();
+		case 'm':
+			o->meta = true;
+			break;
+		case 'p':
+			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
+				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			o->partition = (int)n;
+			break;
+		case 'u':
+			o->unbuffered = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V': {
+			char libs[128];
+
+			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n", CSA_AVRO_VERSION);
+			msg_version(libs);
+			return msg_close_stdout();
+		}
+		case OPT_BODY:
+			if (strcmp(optarg, "skip") == 0)
+				o->body = BODY_SKIP;
+			else if (strcmp(optarg, "base64") == 0)
+				o->body = BODY_BASE64;
+			else if (strcmp(optarg, "string") == 0)
+				o->body = BODY_STRING;
+			else
+				return msg_usage("--body: '%s' is not skip, base64 or string", optarg);
+			break;
+		case OPT_CHECKPOINT:
+			o->checkpoint = optarg;
+			break;
+		case OPT_PATH_FORMAT:
+			fmt = optarg;
+			break;
+		case OPT_SINCE:
+		case OPT_UNTIL:
+			if (tfmt_parse(optarg, strlen(optarg), c == OPT_SINCE ? &o->since : &o->until,
+			    &e) < 0)
+				return msg_usage("--%s: %s", c == OPT_SINCE ? "since" : "until", e.msg);
+			if (c == OPT_SINCE)
+				o->have_since = true;
+			else
+				o->have_until = true;
+			break;
+		default:
+			return msg_usage("unknown option or missing argument");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return msg_usage("no file or directory to read");
+	if ((o->fmt = capture_pathfmt_compile(fmt, &e)) == NULL)
+		return msg_usage("--path-format: %s", e.msg);
+	o->paths = argv;
+	o->npaths = argc;
+	msg_set_verbose(verbose);
+	return -1;
+}
+
+/* The files read before, with size and mtime, from --checkpoint. */
+static int
+load_checkpoint(const char *path, struct strmap *done)
+{
+	struct json_doc d;
+	struct err e;
+	char *data, *p;
+	size_t len;
+	unsigned long line = 0;
+	int rc, status = EXIT_OK;
+
+	strmap_init(done);
+	if (path == NULL)
+		return EXIT_OK;
+	rc = fs_read_all(path, &data, &len, &e);
+	if (rc < 0) {
+		msg_error(&e);
+		return EXIT_IO;
+	}
+	if (rc == 1)
+		return EXIT_OK;
+	json_doc_init(&d);
+	for (p = data; p < data + len;) {
+		char *nl = memchr(p, '\n', (size_t)(data + len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
+
+		line++;
+		if (n > 0) {
+			int64_t size, mtime;
+			char *file;
+
+			if (json_parse(&d, p, n, &e) == 0 &&
+			    (file = json_strdup(&d, json_member(&d, 0, "file", 4))) != NULL &&
+			    json_int64(&d, json_member(&d, 0, "size", 4), &size) == 0 &&
+			    json_int64(&d, json_member(&d, 0, "mtime", 5), &mtime) == 0) {
+				struct strmap_entry *en = strmap_put(done, file, strlen(file), NULL);
+
+				en->a = size;
+				en->b = mtime;
+				free(file);
+			} else {
+				msg_record(path, line, "not a checkpoint entry, ignored");
+				status = EXIT_DATA;
+			}
+		}
+		p += n + 1;
+	}
+	json_doc_free(&d);
+	free(data);
+	return status;
+}
+
+static int
+save_checkpoint(const char *path, const struct strmap *done)
+{
+	struct strmap_entry *en;
+	struct buf b = { 0 };
+	struct err e;
+	size_t i = 0;
+	int rc;
+
+	while ((en = strmap_next(done, &i)) != NULL) {
+		buf_addc(&b, '{');
+		json_key(&b, "file");
+		json_put_str(&b, en->key, en->klen);
+		json_key(&b, "size");
+		json_put_int(&b, en->a);
+		json_key(&b, "mtime");
+		json_put_int(&b, en->b);
+		buf_adds(&b, "}\n");
+	}
+	rc = fs_write_atomic(path, b.p ? b.p : "", b.len, &e);
+	buf_free(&b);
+	if (rc < 0) {
+		msg_error(&e);
+		return EXIT_IO;
+	}
+	return EXIT_OK;
+}
+
+struct inputs {
+	struct input *v;
+	size_t n, cap;
+	long unreadable;
+};
+
+static void
+add_input(struct inputs *in, const char *path, bool named, const struct stat *st,
+    const struct options *o)
+{
+	struct input *it;
+
+	if (in->n == in->cap) {
+		in->cap = in->cap ? in->cap * 2 : 64;
+		in->v = xrealloc(in->v, in->cap * sizeof(*in->v));
+	}
+	it = &in->v[in->n++];
+	it->path = xstrdup(path);
+	it->named = named;
+	it->size = st->st_size;
+	it->mtime = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+	capture_path_match(o->fmt, path, &it->info);
+}
+
+/* Every regular file under the paths; hidden files (temporary captures) in
+ * directories are passed over, files named on the command line never. */
+static void
+collect(const struct options *o, struct inputs *in)
+{
+	for (int i = 0; i < o->npaths; i++) {
+		char *argv[2] = { o->paths[i], NULL };
+		struct stat st;
+		FTS *fts;
+		FTSENT *ent;
+
+		if (stat(o->paths[i], &st) != 0) {
+			msg_warn("%s: %s", o->paths[i], strerror(errno));
+			in->unreadable++;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			add_input(in, o->paths[i], true, &st, o);
+			continue;
+		}
+		fts = fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+		if (fts == NULL) {
+			msg_warn("%s: %s", o->paths[i], strerror(errno));
+			in->unreadable++;
+			continue;
+		}
+		while ((ent = fts_read(fts)) != NULL) {
+			if (ent->fts_info == FTS_DNR || ent->fts_info == FTS_ERR) {
+				msg_warn("%s: %s", ent->fts_path, strerror(ent->fts_errno));
+				in->unreadable++;
+			} else if (ent->fts_info == FTS_F && ent->fts_name[0] != '.') {
+				add_input(in, ent->fts_path, false, ent->fts_statp, o);
+			}
+		}
+		fts_close(fts);
+	}
+}
+
+/* Files sorted by partition, then by the time in their path, then by name. */
+static int
+cmp_input(const void *a, const void *b)
+{
+	const struct input *x = a, *y = b;
+
+	if (x->info.partition != y->info.partition)
+		return x->info.partition < y->info.partition ? -1 : 1;
+	if (x->info.time_ms != y->info.time_ms)
+		return x->info.time_ms < y->info.time_ms ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* A file whose next file in the partition starts before --since, or which
+ * itself starts at or after --until, holds nothing wanted. */
+static bool
+skip_by_path_time(const struct inputs *in, size_t i, const struct options *o)
+{
+	const struct input *it = &in->v[i];
+
+	if (it->info.time_ms < 0)
+		return false;
+	if (o->have_until && it->info.time_ms >= o->until)
+		return true;
+	if (o->have_since && i + 1 < in->n && in->v[i + 1].info.partition == it->info.partition &&
+	    in->v[i + 1].info.time_ms >= 0 && in->v[i + 1].info.time_ms <= o->since)
+		return true;
+	return false;
+}
+
+static void
+put_base64(struct buf *b, const unsigned char *p, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	buf_addc(b, '"');
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+		char q[4] = { tab[v >> 18 & 63], tab[v >> 12 & 63],
+			i + 1 < n ? tab[v >> 6 & 63] : '=', i + 2 < n ? tab[v & 63] : '=' };
+
+		buf_add(b, q, 4);
+	}
+	buf_addc(b, '"');
+}
+
+/* The _eh object of one event. */
+static void
+put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
+{
+	char t[32];
+	int64_t off;
+
+	json_key(b, "_eh");
+	buf_addc(b, '{');
+	json_key(b, "partition");
+	if (it->info.partition >= 0)
+		json_put_int(b, it->info.partition);
+	else
+		json_put_null(b);
+	json_key(b, "sequence_number");
+	json_put_int(b, ev->seq);
+	json_key(b, "offset");
+	if (num_parse_int64(ev->offset, 0, INT64_MAX, &off) == 0)
+		json_put_int(b, off);
+	else
+		json_put_str(b, ev->offset, strlen(ev->offset));
+	json_key(b, "enqueued_time");
+	if (ev->enqueued_ms >= 0) {
+		tfmt_format(ev->enqueued_ms, t);
+		json_put_str(b, t, strlen(t));
+	} else {
+		json_put_null(b);
+	}
+	json_key(b, "system_properties");
+	buf_adds(b, ev->sys_json);
+	json_key(b, "properties");
+	buf_adds(b, ev->props_json);
+	json_key(b, "file");
+	json_put_str(b, it->path, strlen(it->path));
+	buf_addc(b, '}');
+}
+
+/*
+ * One event as a line: the body compacted when it is JSON; else per --body.
+ * Returns 0, or -1 when the body was skipped.
+ */
+static int
+format_event(const struct capture_event *ev, const struct input *it, const struct options *o,
+    struct json_doc *d, struct buf *line)
+{
+	struct err e;
+	bool json = ev->body && json_parse(d, ev->body, ev->len, &e) == 0;
+
+	buf_reset(line);
+	if (json && (!o->meta || json_type(d, 0) == JSON_OBJECT)) {
+		json_put_token(line, d, 0);
+	} else if (json) {
+		buf_adds(line, "{\"body\":");
+		json_put_token(line, d, 0);
+		buf_addc(line, '}');
+	} else if (o->body == BODY_SKIP || ev->body == NULL) {
+		return -1;
+	} else {
+		buf_adds(line, o->body == BODY_BASE64 ? "{\"body_base64\":" : "{\"body\":");
+		if (o->body == BODY_BASE64)
+			put_base64(line, ev->body, ev->len);
+		else
+			json_put_str(line, ev->body, ev->len);
+		buf_addc(line, '}');
+	}
+	if (o->meta) {
+		line->len--;	/* reopen the object */
+		put_meta(line, ev, it);
+		buf_addc(line, '}');
+	}
+	buf_addc(line, '\n');
+	return 0;
+}
+
+struct totals {
+	long files, records, skipped_bodies;
+	long unreadable;	/* paths and files that could not be read at all */
+	int64_t bytes;
+};
+
+/* Read one file; returns its status. */
+static int
+read_file(const struct input *it, const struct options *o, struct totals *t,
+    struct json_doc *d, struct buf *line)
+{
+	struct capture_reader *r;
+	struct capture_event ev;
+	struct err e;
+	long skipped = 0;
+	int rc, status = EXIT_OK;
+
+	if ((r = capture_reader_open(it->path, &e)) == NULL) {
+		msg_error(&e);
+		if (e.kind == ERR_IO)
+			t->unreadable++;
+		return EXIT_DATA;
+	}
+	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
+		if ((o->have_since && ev.enqueued_ms < o->since) ||
+		    (o->have_until && ev.enqueued_ms >= o->until))
+			continue;
+		if (format_event(&ev, it, o, d, line) < 0) {
+			if (ev.body != NULL && ++skipped <= 3)
+				msg_warn("%s: record %ld (sequence number %lld): body is not JSON, skipped",
+				    it->path, capture_reader_count(r), (long long)ev.seq);
+			status = EXIT_DATA;
+			continue;
+		}
+		fwrite(line->p, 1, line->len, stdout);
+		if (o->unbuffered)
+			fflush(stdout);
+		t->records++;
+	}
+	if (skipped > 3)
+		msg_warn("%s: %ld more bodies that are not JSON skipped", it->path, skipped - 3);
+	t->skipped_bodies += skipped;
+	if (rc < 0) {
+		/* What came before the damage stays written; say how much. */
+		msg_warn("%s; the %ld records before it were written", e.msg, capture_reader_count(r));
+		status = EXIT_DATA;
+	}
+	msg_verbose("%s: %ld records", it->path, capture_reader_count(r));
+	capture_reader_close(r);
+	t->files++;
+	t->bytes += it->size;
+	return status;
+}
+
+static void
+progress(const struct totals *t, size_t total, int64_t start)
+{
+	double secs = (double)(tfmt_now() - start) / 1000.0;
+
+	fprintf(stderr, "\r%s: %ld/%zu files, %ld records, %.1f MB/s ", msg_prog(), t->files,
+	    total, t->records, secs > 0 ? (double)t->bytes / 1e6 / secs : 0.0);
+}
+
+static int
+run(const struct options *o)
+{
+	struct inputs in = { 0 };
+	struct strmap done;
+	struct totals t = { 0 };
+	struct json_doc d;
+	struct buf line = { 0 };
+	bool show = isatty(STDERR_FILENO) && msg_verbosity() == 0;
+	int64_t start = tfmt_now();
+	int status = load_checkpoint(o->checkpoint, &done);
+
+	if (status == EXIT_IO)
+		return status;
+	collect(o, &in);
+	qsort(in.v, in.n, sizeof(*in.v), cmp_input);
+	json_doc_init(&d);
+	show = show && in.n >= 10;
+	for (size_t i = 0; i < in.n; i++) {
+		struct input *it = &in.v[i];
+		struct strmap_entry *en = strmap_get(&done, it->path, strlen(it->path));
+		int st;
+
+		if (o->partition >= 0 && it->info.partition != o->partition)
+			continue;
+		if (skip_by_path_time(&in, i, o))
+			continue;
+		if (en && (en->a != it->size || en->b != it->mtime)) {
+			msg_warn("%s: changed since it was read (by --checkpoint); not read again",
+			    it->path);
+			status = msg_worst(status, EXIT_DATA);
+			continue;
+		}
+		if (en)
+			continue;
+		st = read_file(it, o, &t, &d, &line);
+		status = msg_worst(status, st);
+		if (st == EXIT_OK && o->checkpoint) {
+			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
+
+			n->a = it->size;
+			n->b = it->mtime;
+		}
+		if (show)
+			progress(&t, in.n, start);
+		if (ferror(stdout))
+			break;
+	}
+	if (show)
+		fputc('\n', stderr);
+	/* What could not be read: a local failure when nothing could, else a
+	 * data error like any bad input. */
+	t.unreadable += in.unreadable;
+	if (t.unreadable > 0)
+		status = msg_worst(status, t.files == 0 ? EXIT_IO : EXIT_DATA);
+	if (o->checkpoint && fflush(stdout) == 0 && !ferror(stdout))
+		status = msg_worst(status, save_checkpoint(o->checkpoint, &done));
+	msg_verbose("%ld files, %ld records", t.files, t.records);
+	for (size_t i = 0; i < in.n; i++)
+		free(in.v[i].path);
+	free(in.v);
+	strmap_free(&done);
+	json_doc_free(&d);
+	buf_free(&line);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	int status;
+
+	msg_init(argv[0]);
+	status = parse_options(argc, argv, &o);
+	if (status >= 0) {
+		capture_pathfmt_free(o.fmt);
+		return status;
+	}
+	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+	status = run(&o);
+	status = msg_worst(status, msg_close_stdout());
+	capture_pathfmt_free(o.fmt);
+	return status;
+}

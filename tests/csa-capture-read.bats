@@ -1,0 +1,233 @@
+#!/usr/bin/env bats
+# csa-capture-read: real Capture files, files python3-avro writes, our own
+# hub's Capture, and damaged input.
+
+load helpers/common
+
+setup() {
+	CAP="$DATA/capture"
+}
+
+mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
+	local out="$BATS_TEST_TMPDIR/$1"; shift
+	"$PY" "$HELPERS/make_capture.py" "$out" "$@"
+	echo "$out"
+}
+
+@test "a bad option exits 2 with the Try line; bad values name the option" {
+	run --separate-stderr csa-capture-read --bogus x
+	assert_failure 2
+	[[ "$stderr" == *"Try 'csa-capture-read --help'"* ]]
+	run --separate-stderr csa-capture-read --body maybe x
+	assert_failure 2
+	[[ "$stderr" == *"--body"* ]]
+	run --separate-stderr csa-capture-read --path-format '{Bogus}' x
+	assert_failure 2
+	[[ "$stderr" == *"--path-format"* ]]
+	run --separate-stderr csa-capture-read --since never x
+	assert_failure 2
+	run --separate-stderr csa-capture-read
+	assert_failure 2
+}
+
+@test "the real files: exactly 380, 0 and 20 records" {
+	run csa-capture-read "$CAP/cosh_54.avro"
+	assert_success
+	[ "${#lines[@]}" -eq 380 ]
+	run csa-capture-read "$CAP/cosh_empty.avro"
+	assert_success
+	[ -z "$output" ]
+	run csa-capture-read "$CAP/msmetering_p9--2022-12-09--17-10-12.avro"
+	assert_success
+	[ "${#lines[@]}" -eq 20 ]
+}
+
+@test "bodies equal python3-avro's, compacted; meta fields equal python3-avro's" {
+	for f in cosh_54.avro msmetering_p9--2022-12-09--17-10-12.avro; do
+		"$PY" "$HELPERS/dump_capture.py" "$CAP/$f" > "$BATS_TEST_TMPDIR/py"
+		# Bodies: the same JSON values (the 2022 ones are pretty-printed).
+		diff <(csa-capture-read "$CAP/$f" | jq -c -S .) <(jq -r .body "$BATS_TEST_TMPDIR/py" | jq -c -S .)
+		# Each output line is compact: re-compacting changes nothing.
+		diff <(csa-capture-read "$CAP/$f") <(csa-capture-read "$CAP/$f" | jq -c .)
+		# Meta: sequence number, offset, system and user properties.
+		diff <(csa-capture-read -m "$CAP/$f" | jq -c -S '._eh | {seq: .sequence_number, offset: (.offset | tostring), sys: .system_properties, props: .properties}') \
+			<(jq -c -S '{seq, offset, sys, props}' "$BATS_TEST_TMPDIR/py")
+	done
+}
+
+@test "EnqueuedTimeUtc in Azure's form, and x-opt-enqueued-time when present" {
+	run csa-capture-read -m "$CAP/cosh_54.avro"
+	assert_line --index 0 --partial '"enqueued_time":"2017-10-16T18:18:55.000Z"'
+	run csa-capture-read -m "$CAP/msmetering_p9--2022-12-09--17-10-12.avro"
+	printf '%s\n' "${lines[0]}" | jq -e '._eh.enqueued_time == "2022-12-09T17:10:16.046Z"' >/dev/null
+}
+
+@test "codecs deflate and snappy, and the 4-branch Properties schema" {
+	for codec in null deflate snappy; do
+		for schema in 5 4; do
+			f=$(mk "c-$codec-$schema.avro" --codec "$codec" --schema "$schema" --count 50 --block 7)
+			run --separate-stderr csa-capture-read "$f"
+			assert_success
+			[ "${#lines[@]}" -eq 50 ]
+			diff <(printf '%s\n' "$output" | jq -c -S .) <("$PY" "$HELPERS/dump_capture.py" "$f" | jq -r .body | jq -c -S .)
+		done
+	done
+}
+
+@test "pretty-printed bodies are compacted; bodies that are not JSON: skip, base64, string" {
+	f=$(mk mixed.avro --bodies mixed --count 30)
+	run --separate-stderr csa-capture-read "$f"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 20 ]
+	[[ "$stderr" == *"mixed.avro: record "*"body is not JSON, skipped"* ]]
+	[[ "$stderr" == *"7 more bodies"* ]]
+	printf '%s\n' "$output" | jq -e -s 'all(.name | startswith("event "))' >/dev/null
+	run --separate-stderr csa-capture-read --body string "$f"
+	assert_success
+	[ "${#lines[@]}" -eq 30 ]
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.body)] | length == 10 and all(.body | test("^plain text [0-9]+, not JSON$"))' >/dev/null
+	run --separate-stderr csa-capture-read --body base64 "$f"
+	assert_success
+	printf '%s\n' "$output" | jq -r 'select(.body_base64) | .body_base64' | head -1 | base64 -d | grep -q '^plain text 2, not JSON$'
+}
+
+@test "files written by our hub's Capture read back equal to what was sent" {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+	ev=$(usgs_events)
+	csa-eh-send -k region < "$ev"
+	csa-eh-send --close-all-windows
+	run --separate-stderr csa-capture-read "$CSA_HUB/capture"
+	assert_success
+	diff <(printf '%s\n' "$output" | sort) <(sort "$ev")
+	# Per partition in sequence order, with the partition from the path.
+	csa-capture-read -m "$CSA_HUB/capture" | jq -r '"\(._eh.partition) \(._eh.sequence_number)"' > "$BATS_TEST_TMPDIR/order"
+	diff "$BATS_TEST_TMPDIR/order" <(sort -k1,1n -k2,2n "$BATS_TEST_TMPDIR/order")
+	diff <(csa-capture-read -m "$CSA_HUB/capture" | jq -c '[._eh.partition, .region]' | sort -u) \
+		<(csa-eh-recv -e -m | jq -c '[._eh.partition, .region]' | sort -u)
+}
+
+@test "a custom --path-format gives partition and time; files sort by partition, then time" {
+	d="$BATS_TEST_TMPDIR/cap"
+	mkdir -p "$d"
+	cp "$CAP/msmetering_p9--2022-12-09--17-10-12.avro" "$d/p9--2022-12-09--17-10-12.avro"
+	"$PY" "$HELPERS/make_capture.py" "$d/p2--2022-12-09--18-00-00.avro" --count 3
+	"$PY" "$HELPERS/make_capture.py" "$d/p2--2022-12-09--17-00-00.avro" --count 2
+	run csa-capture-read -m --path-format 'p{PartitionId}--{Year}-{Month}-{Day}--{Hour}-{Minute}-{Second}' "$d"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -r '"\(._eh.partition) \(._eh.file | split("/") | last)"' | uniq | tr '\n' ,)" = \
+		"2 p2--2022-12-09--17-00-00.avro,2 p2--2022-12-09--18-00-00.avro,9 p9--2022-12-09--17-10-12.avro," ]
+	run csa-capture-read -p 9 --path-format 'p{PartitionId}--{Year}-{Month}-{Day}--{Hour}-{Minute}-{Second}' "$d"
+	[ "${#lines[@]}" -eq 20 ]
+}
+
+@test "the default Azure layout, and files without extension named on the command line" {
+	d="$BATS_TEST_TMPDIR/ns/hub/3/2017/10/16/18/18"
+	mkdir -p "$d"
+	cp "$CAP/cosh_54.avro" "$d/55.avro"
+	cp "$CAP/cosh_54.avro" "$BATS_TEST_TMPDIR/54"
+	run csa-capture-read -m "$BATS_TEST_TMPDIR/ns"
+	printf '%s\n' "${lines[0]}" | jq -e '._eh.partition == 3' >/dev/null
+	run csa-capture-read "$BATS_TEST_TMPDIR/54"
+	assert_success
+	[ "${#lines[@]}" -eq 380 ]
+}
+
+@test "--since and --until select by enqueued time, and skip whole files by their path" {
+	f=$(mk t.avro --count 60)
+	run csa-capture-read --since 2022-12-09T17:10:30Z --until 2022-12-09T17:10:40Z "$f"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -r .i | tr '\n' ' ')" = "14 15 16 17 18 19 20 21 22 23 " ]
+	d="$BATS_TEST_TMPDIR/p/ns/hub/0/2022/12/09/17"
+	mkdir -p "$d/10" "$d/20"
+	cp "$f" "$d/10/16.avro"
+	printf 'not avro' > "$d/20/00.avro"
+	# The damaged later file starts after --until: it is never opened.
+	run --separate-stderr csa-capture-read --until 2022-12-09T17:11:00Z "$BATS_TEST_TMPDIR/p"
+	assert_success
+	[ "${#lines[@]}" -eq 44 ]
+}
+
+@test "--checkpoint: a rerun reads only new files; a changed file gives a warning" {
+	d="$BATS_TEST_TMPDIR/d"
+	mkdir -p "$d"
+	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	[ "${#lines[@]}" -eq 5 ]
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	assert_success
+	[ -z "$output" ]
+	"$PY" "$HELPERS/make_capture.py" "$d/b.avro" --count 3
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	[ "${#lines[@]}" -eq 3 ]
+	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 7
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	assert_failure 1
+	[[ "$stderr" == *"a.avro: changed since it was read"* ]]
+}
+
+@test "damaged files: named with how many records came before; the other files still read; exit 1" {
+	good=$(mk good.avro --count 20)
+	big=$(mk big.avro --count 300 --block 100)
+	head -c $(( $(stat -c %s "$big") - 500 )) "$big" > "$BATS_TEST_TMPDIR/truncated.avro"
+	printf 'this is not avro\n' > "$BATS_TEST_TMPDIR/text.avro"
+	other=$(mk other.avro --schema other)
+	# A wrong sync marker after the second block.
+	cp "$big" "$BATS_TEST_TMPDIR/badsync.avro"
+	"$PY" - "$BATS_TEST_TMPDIR/badsync.avro" <<'PYEOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+sync = data[-16:]
+first = data.find(sync)
+second = data.find(sync, first + 16)
+third = data.find(sync, second + 16)
+data[third] ^= 0xff
+open(sys.argv[1], "wb").write(data)
+PYEOF
+	# A deflate stream with garbage in its middle.
+	defl=$(mk deflate.avro --codec deflate --count 300 --block 100)
+	"$PY" - "$defl" <<'PYEOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+mid = len(data) * 2 // 3
+for i in range(mid, mid + 40):
+    data[i] ^= 0x5a
+open(sys.argv[1], "wb").write(data)
+PYEOF
+	for bad in truncated text other badsync deflate; do
+		run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/$bad.avro" "$good"
+		assert_failure 1
+		[[ "$stderr" == *"$bad.avro"* ]] || { echo "$bad: $stderr"; return 1; }
+		# The good file is read whatever came before it.
+		[ "$(printf '%s\n' "$output" | jq -r 'select(.i != null and .name == "event \(.i)") | .i' | wc -l)" -ge 20 ]
+	done
+	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/text.avro"
+	[[ "$stderr" == *"not an Avro file"* ]]
+	run --separate-stderr csa-capture-read "$other"
+	[[ "$stderr" == *"not an Event Hubs Capture file"* ]]
+	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/badsync.avro"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 200 ]
+	[[ "$stderr" == *"damaged after 200 records"*"the 200 records before it were written"* ]]
+	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/truncated.avro"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 200 ]
+	[[ "$stderr" == *"the 200 records before it were written"* ]]
+}
+
+@test "unreadable input: exit 3 when nothing could be read, 1 when some could" {
+	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/missing"
+	assert_failure 3
+	[[ "$stderr" == *"missing"* ]]
+	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/missing" "$CAP/cosh_54.avro"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 380 ]
+}
+
+@test "stdout to /dev/full exits 3; | head -n1 leaves stderr empty" {
+	run --separate-stderr bash -c "csa-capture-read '$CAP/cosh_54.avro' > /dev/full"
+	assert_failure 3
+	[[ "$stderr" == *"write error"* ]]
+	run --separate-stderr bash -c "csa-capture-read '$CAP/cosh_54.avro' | head -n1"
+	assert_success
+	[ -z "$stderr" ]
+}

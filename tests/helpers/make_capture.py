@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""make_capture.py OUT [--codec null|deflate|snappy] [--schema 5|4|other]
+[--bodies json|pretty|text|mixed] [--count N] [--block N]: write a Capture
+file with python3-avro, independently of csa's writer.  Records: sequence
+numbers 0..N-1, Offset 100*i, EnqueuedTimeUtc from 12/9/2022 5:10:16 PM
+on, one second apart, x-opt-enqueued-time to match.  --block sets how
+many records go in a block (default all in one)."""
+import argparse, datetime, json
+import avro.datafile, avro.io, avro.schema
+
+P = argparse.ArgumentParser()
+P.add_argument("out")
+P.add_argument("--codec", default="null")
+P.add_argument("--schema", default="5")
+P.add_argument("--bodies", default="json")
+P.add_argument("--count", type=int, default=10)
+P.add_argument("--block", type=int, default=0)
+a = P.parse_args()
+
+props = '["long","double","string","bytes","null"]' if a.schema == "5" else '["long","double","string","bytes"]'
+text = ('{"type":"record","name":"EventData","namespace":"Microsoft.ServiceBus.Messaging","fields":['
+        '{"name":"SequenceNumber","type":"long"},{"name":"Offset","type":"string"},'
+        '{"name":"EnqueuedTimeUtc","type":"string"},'
+        '{"name":"SystemProperties","type":{"type":"map","values":["long","double","string","bytes"]}},'
+        '{"name":"Properties","type":{"type":"map","values":%s}},'
+        '{"name":"Body","type":["null","bytes"]}]}' % props)
+if a.schema == "other":
+    text = '{"type":"record","name":"Reading","fields":[{"name":"x","type":"long"}]}'
+schema = avro.schema.parse(text)
+t0 = datetime.datetime(2022, 12, 9, 17, 10, 16)
+
+def body(i):
+    doc = {"i": i, "name": "event %d" % i, "v": i * 1.5, "tags": ["a", "b"]}
+    kind = a.bodies if a.bodies != "mixed" else ("json", "pretty", "text")[i % 3]
+    if kind == "json":
+        return json.dumps(doc).encode()
+    if kind == "pretty":
+        return json.dumps(doc, indent=2).encode()
+    return ("plain text %d, not JSON" % i).encode()
+
+with open(a.out, "wb") as f:
+    w = avro.datafile.DataFileWriter(f, avro.io.DatumWriter(), schema, codec=a.codec)
+    for i in range(a.count):
+        if a.schema == "other":
+            w.append({"x": i})
+        else:
+            t = t0 + datetime.timedelta(seconds=i)
+            ms = int((t - datetime.datetime(1970, 1, 1)).total_seconds() * 1000)
+            hour = t.hour % 12 or 12
+            w.append({"SequenceNumber": i, "Offset": str(100 * i),
+                      "EnqueuedTimeUtc": "%d/%d/%d %d:%02d:%02d %s" % (
+                          t.month, t.day, t.year, hour, t.minute, t.second, "AM" if t.hour < 12 else "PM"),
+                      "SystemProperties": {"x-opt-enqueued-time": ms},
+                      "Properties": {"source": "test", "n": i} if a.schema == "5" else {},
+                      "Body": body(i)})
+        if a.block and (i + 1) % a.block == 0:
+            w.sync()
+    w.close()
