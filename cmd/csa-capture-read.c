@@ -403,7 +403,10 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 
 	buf_reset(line);
 	if (json && (!o->meta || json_type(d, 0) == JSON_OBJECT)) {
-		json_put_token(line, d, 0);
+		if (d->compact)	/* already one compact line: as it is */
+			buf_add(line, ev->body, ev->len);
+		else
+			json_put_token(line, d, 0);
 	} else if (json) {
 		buf_adds(line, "{\"body\":");
 		json_put_token(line, d, 0);

@@ -375,25 +375,24 @@ struct span {
 };
 
 /*
- * One feature of a document.  Events are built while the document is still
- * being parsed, but nothing is decided or written until all of it proved
- * valid, so each feature waits here.
+ * One feature of a document.  Nothing is decided or written until all of
+ * the document proved valid, so each feature waits here, as the place of
+ * its text in the document; its event is built when it is written.
  */
 struct pending {
 	int64_t time, updated;
 	long index;		/* position in the document, from 0 */
-	struct span line;	/* the event line; len 0 when skipped */
-	struct span id, ids;
+	struct span src;	/* the feature's text; len 0 when skipped */
+	struct span id, ids;	/* in the event line, once built */
 	const char *why;	/* why the feature was skipped */
 	char *name;		/* how to name it in a warning (the first few) */
 };
 
 struct batch {
-	struct buf lines;	/* every event line, back to back */
+	const char *text;	/* the document */
 	struct pending *p;
 	size_t n, cap;
 	long skipped;
-	const char *ingested;
 };
 
 /* Write "name": and token t (null when t is -1); returns where t's text went. */
@@ -418,33 +417,43 @@ put_field(struct buf *b, const char *name, const struct json_doc *d, int t)
 	return sp;
 }
 
+/* Can the feature be an event?  0 with its times, or -1 with the reason. */
+static int
+check_feature(const struct json_doc *d, const struct feature *ft, struct pending *pe,
+    double *lon, double *lat)
+{
+	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
+		return pe->why = "no id", -1;
+	if (json_type(d, ft->coords) != JSON_ARRAY ||
+	    json_number(d, json_elem(d, ft->coords, 0), lon) < 0 ||
+	    json_number(d, json_elem(d, ft->coords, 1), lat) < 0)
+		return pe->why = "no geometry", -1;
+	if (json_int64(d, ft->prop[P_TIME], &pe->time) < 0)
+		return pe->why = "no time", -1;
+	if (json_int64(d, ft->prop[P_UPDATED], &pe->updated) < 0)
+		pe->updated = pe->time;
+	return 0;
+}
+
 /*
- * Append the event line of a scanned feature to b, filling in pe.  Returns
- * 0, or -1 with the reason in pe->why when the feature cannot be an event.
+ * Write the event line of a scanned feature into b (replacing what was
+ * there), filling in pe.  Returns 0, or -1 when the feature cannot be an
+ * event.
  */
 static int
 build_event(const struct json_doc *d, const struct feature *ft, const char *ingested,
     struct buf *b, struct pending *pe)
 {
-	int tu = ft->prop[P_UPDATED], depth = json_elem(d, ft->coords, 2);
+	int depth = json_elem(d, ft->coords, 2);
+	int tu = json_type(d, ft->prop[P_UPDATED]) == JSON_NUMBER ? ft->prop[P_UPDATED] :
+	    ft->prop[P_TIME];
 	double lon, lat;
 	const char *region;
 
-	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
-		return pe->why = "no id", -1;
-	if (json_type(d, ft->coords) != JSON_ARRAY ||
-	    json_number(d, json_elem(d, ft->coords, 0), &lon) < 0 ||
-	    json_number(d, json_elem(d, ft->coords, 1), &lat) < 0)
-		return pe->why = "no geometry", -1;
-	if (json_int64(d, ft->prop[P_TIME], &pe->time) < 0)
-		return pe->why = "no time", -1;
-	if (json_int64(d, tu, &pe->updated) < 0) {
-		tu = ft->prop[P_TIME];
-		pe->updated = pe->time;
-	}
+	if (check_feature(d, ft, pe, &lon, &lat) < 0)
+		return -1;
 	region = region_of(lat, lon);
-
-	pe->line.off = b->len;
+	buf_reset(b);
 	buf_addc(b, '{');
 	pe->id = put_field(b, "event_id", d, ft->id);
 	put_field(b, "magnitude", d, ft->prop[P_MAG]);
@@ -468,7 +477,6 @@ build_event(const struct json_doc *d, const struct feature *ft, const char *inge
 	json_key(b, "ingested_at");
 	json_put_str(b, ingested, strlen(ingested));
 	buf_addc(b, '}');
-	pe->line.len = b->len - pe->line.off;
 	return 0;
 }
 
@@ -479,6 +487,7 @@ on_feature(const struct json_doc *d, int f, void *arg)
 	struct batch *bt = arg;
 	struct pending *pe;
 	struct feature ft;
+	double lon, lat;
 
 	if (bt->n == bt->cap) {
 		bt->cap = bt->cap ? bt->cap * 2 : 1024;
@@ -488,15 +497,17 @@ on_feature(const struct json_doc *d, int f, void *arg)
 	memset(pe, 0, sizeof(*pe));
 	pe->index = (long)bt->n++;
 	scan_feature(d, f, &ft);
-	if (build_event(d, &ft, bt->ingested, &bt->lines, pe) < 0) {
+	if (check_feature(d, &ft, pe, &lon, &lat) < 0) {
 		char name[300];
 
-		pe->line.len = 0;
 		if (++bt->skipped <= WARN_LIMIT) {
 			feature_name(d, &ft, pe->index, name, sizeof(name));
 			pe->name = xstrdup(name);
 		}
+		return 0;
 	}
+	pe->src.off = (size_t)d->tok[f].start;
+	pe->src.len = (size_t)(d->tok[f].end - d->tok[f].start);
 	return 0;
 }
 
@@ -506,7 +517,6 @@ batch_free(struct batch *bt)
 	for (size_t i = 0; i < bt->n; i++)
 		free(bt->p[i].name);
 	free(bt->p);
-	buf_free(&bt->lines);
 }
 
 /*
@@ -628,8 +638,9 @@ static int
 emit_batch(struct batch *bt, const char *src, const struct options *o,
     struct state *st, struct poll_stats *ps)
 {
-	struct json_doc ev;
-	const char *base = bt->lines.p;
+	struct json_doc fd, ev;
+	struct buf line = { 0 };
+	char ingested[32];
 	int64_t now = tfmt_now();
 	int status = bt->skipped ? EXIT_DATA : EXIT_OK;
 
@@ -640,32 +651,43 @@ emit_batch(struct batch *bt, const char *src, const struct options *o,
 	if (bt->skipped > WARN_LIMIT)
 		msg_warn("%s: %ld more features skipped", src, bt->skipped - WARN_LIMIT);
 	sort_pending(bt);
+	tfmt_format(now, ingested);
+	json_doc_init(&fd);
 	json_doc_init(&ev);
 	ps->features += (long)bt->n;
 	ps->skipped += bt->skipped;
 	for (size_t i = 0; i < bt->n; i++) {
 		struct pending *pe = &bt->p[i];
 		struct lookup lk = { &st->seen, false, 0 };
-		struct record rec = { st, pe->updated, now };
+		struct record rec = { st, 0, now };
+		struct feature ft;
+		struct err e;
 		bool fresh, revised;
 
-		if (pe->line.len == 0)
+		if (pe->src.len == 0)
 			continue;
-		each_id(base, pe, lookup_id, &lk);
+		/* The document was valid, so each feature parses alone. */
+		if (json_parse_valid(&fd, bt->text + pe->src.off, pe->src.len, &e) < 0)
+			continue;
+		scan_feature(&fd, 0, &ft);
+		if (build_event(&fd, &ft, ingested, &line, pe) < 0)
+			continue;
+		rec.updated = pe->updated;
+		each_id(line.p, pe, lookup_id, &lk);
 		fresh = !lk.hit;
 		revised = lk.hit && pe->updated > lk.updated;
-		each_id(base, pe, record_id, &rec);
+		each_id(line.p, pe, record_id, &rec);
 		if (!fresh && !revised && !o->all)
 			continue;
 		if (o->where) {
-			int keep = where_keeps(o, &ev, base + pe->line.off, pe->line.len, src);
+			int keep = where_keeps(o, &ev, line.p, line.len, src);
 
 			if (keep < 0)
 				status = EXIT_DATA;
 			if (keep <= 0)
 				continue;
 		}
-		fwrite(base + pe->line.off, 1, pe->line.len, stdout);
+		fwrite(line.p, 1, line.len, stdout);
 		putchar('\n');
 		if (o->unbuffered)
 			fflush(stdout);
@@ -675,7 +697,9 @@ emit_batch(struct batch *bt, const char *src, const struct options *o,
 		ps->new_events += fresh;
 		ps->revised += revised;
 	}
+	json_doc_free(&fd);
 	json_doc_free(&ev);
+	buf_free(&line);
 	return status;
 }
 
@@ -690,14 +714,10 @@ handle_body(const char *src, const struct buf *body, const struct options *o,
 	struct batch bt = { 0 };
 	struct json_doc d;
 	struct err e;
-	char ingested[32];
 	long nelem;
 	int status;
 
-	tfmt_format(tfmt_now(), ingested);
-	bt.ingested = ingested;
-	/* Event lines take about half the bytes of their features. */
-	buf_reserve(&bt.lines, body->len / 2);
+	bt.text = body->p ? body->p : "";
 	json_doc_init(&d);
 	if (json_parse_stream(&d, body->p ? body->p : "", body->len, "features",
 	    on_feature, &bt, &nelem, &e) < 0) {

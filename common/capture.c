@@ -550,7 +550,8 @@ capture_reader_next(struct capture_reader *r, struct capture_event *ev,
 	avro_value_get_string(&f, &ev->offset, &len);
 	avro_value_get_by_name(&r->rec, "EnqueuedTimeUtc", &f, NULL);
 	avro_value_get_string(&f, &ev->enqueued_text, &len);
-	{
+	ev->enqueued_ms = -1;
+	if (want_props) {
 		struct err te;
 
 		if (tfmt_parse(ev->enqueued_text, len ? len - 1 : 0, &ev->enqueued_ms, &te) < 0)

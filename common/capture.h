@@ -83,7 +83,7 @@ struct capture_event {
 struct capture_reader *capture_reader_open(const char *path, struct err *e);
 
 /* 1 and *ev, 0 at the end, -1 with ERR_DATA for a damaged file.  The
- * property objects are built only when want_props is true. */
+ * property objects and enqueued_ms are filled only when want_props is true. */
 int capture_reader_next(struct capture_reader *r, struct capture_event *ev,
     bool want_props, struct err *e);
 

@@ -1,7 +1,8 @@
-/* http.c: GET over libcurl with timeouts, retries, backoff and conditional requests. */
+/* http.c: GET over libcurl (loaded on first use) with timeouts, retries, backoff and conditional requests. */
 #include <config.h>
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,37 +34,94 @@ http_resp_free(struct http_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static bool curl_started;
+/*
+ * libcurl is loaded with dlopen on the first network request.  Linking it
+ * would map its thirty-odd libraries (TLS, HTTP/2, IDN, LDAP, Kerberos ...)
+ * into every run: about 3 ms and 8 MB before any work, for commands that
+ * mostly read files and stdin.
+ */
+static struct {
+	void *dl;
+	bool started;
+	CURLcode (*global_init)(long);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	char *(*version)(void);
+} cu;
 
-/* libcurl (and its TLS library) start on the first network request only:
- * reading file: URLs does not pay for them. */
+/* Load libcurl and find its functions; 0, or -1 with ERR_IO. */
+static int
+load_curl(struct err *e)
+{
+	static const char *const names[] = { "libcurl.so.4", "libcurl.so" };
+	void *dl = NULL;
+
+	if (cu.dl)
+		return 0;
+	for (size_t i = 0; dl == NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (dl == NULL)
+		return err_set(e, ERR_IO, "cannot load libcurl: %s", dlerror());
+#define SYM(field, name) \
+	if ((*(void **)&cu.field = dlsym(dl, name)) == NULL) \
+		return err_set(e, ERR_IO, "libcurl lacks %s", name)
+	SYM(global_init, "curl_global_init");
+	SYM(global_cleanup, "curl_global_cleanup");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_strerror, "curl_easy_strerror");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+	SYM(version, "curl_version");
+#undef SYM
+	cu.dl = dl;
+	return 0;
+}
+
+/* libcurl (and its TLS library) start on the first network request only. */
 static int
 start_curl(struct err *e)
 {
 	CURLcode rc;
 
-	if (curl_started)
+	if (cu.started)
 		return 0;
-	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (load_curl(e) < 0)
+		return -1;
+	rc = cu.global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
-		return err_set(e, ERR_IO, "cannot start libcurl: %s", curl_easy_strerror(rc));
+		return err_set(e, ERR_IO, "cannot start libcurl: %s", cu.easy_strerror(rc));
 	jitter_seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-	curl_started = true;
+	cu.started = true;
 	return 0;
 }
 
 void
 http_cleanup(void)
 {
-	if (curl_started)
-		curl_global_cleanup();
-	curl_started = false;
+	if (cu.started)
+		cu.global_cleanup();
+	cu.started = false;
 }
 
 const char *
 http_version(void)
 {
-	return curl_version();
+	struct err e;
+
+	if (load_curl(&e) < 0)
+		return "libcurl (not loadable)";
+	return cu.version();
 }
 
 void
@@ -95,7 +153,7 @@ on_body(char *p, size_t size, size_t n, void *data)
 		curl_off_t hint = -1;
 
 		/* Size the buffer once from Content-Length, to avoid copies. */
-		curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
+		cu.easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
 		if (hint > 0 && hint < (curl_off_t)1 << 32)
 			buf_reserve(&x->resp->body, (size_t)hint);
 	}
@@ -175,6 +233,26 @@ backoff(const struct http_opts *o, int attempt)
 	return d > max ? max : d;
 }
 
+/* %XX escapes of a URL path decoded (RFC 3986); caller frees. */
+static char *
+percent_decode(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+
+	for (; *s; s++) {
+		if (s[0] == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char hex[3] = { s[1], s[2], '\0' };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /*
  * A file: URL is read here, in one read into a buffer of the file's size:
  * half the copies libcurl's file protocol makes, and no TLS start-up.
@@ -196,13 +274,11 @@ get_file(const char *url, struct http_resp *r, struct err *e)
 		else if (*path != '/')
 			return err_set(e, ERR_IO, "%s: only local file: URLs can be read", url);
 	}
-	dec = curl_easy_unescape(NULL, path, 0, NULL);
-	if (dec == NULL)
-		return err_set(e, ERR_IO, "%s: bad URL", url);
+	dec = percent_decode(path);
 	rc = fs_read_all(dec, &data, &len, e);
 	if (rc == 1)
 		rc = err_set(e, ERR_IO, "%s: %s: No such file or directory", url, dec);
-	curl_free(dec);
+	free(dec);
 	if (rc < 0)
 		return -1;
 	r->body.p = data;
@@ -227,7 +303,7 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		return get_file(url, r, e);
 	if (start_curl(e) < 0)
 		return -1;
-	curl = curl_easy_init();
+	curl = cu.easy_init();
 	if (curl == NULL)
 		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle", url);
 	x.curl = curl;
@@ -237,7 +313,7 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 
 		strcpy(h, "If-None-Match: ");
 		strcat(h, o->etag);
-		hdrs = curl_slist_append(hdrs, h);
+		hdrs = cu.slist_append(hdrs, h);
 		free(h);
 	}
 	if (o->last_modified) {
@@ -245,33 +321,33 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 
 		strcpy(h, "If-Modified-Since: ");
 		strcat(h, o->last_modified);
-		hdrs = curl_slist_append(hdrs, h);
+		hdrs = cu.slist_append(hdrs, h);
 		free(h);
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+	cu.easy_setopt(curl, CURLOPT_URL, url);
+	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	cu.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	cu.easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+	cu.easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
+	cu.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
 	    o->connect_timeout > 0 ? o->connect_timeout : 15L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	cu.easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	cu.easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
+	cu.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->cacert)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
+		cu.easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
+	cu.easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	cu.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	cu.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(curl, CURLOPT_HEADERDATA, r);
 	if (o->stop) {
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
-		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+		cu.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		cu.easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
+		cu.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	}
 
 	for (int attempt = 1;; attempt++) {
@@ -284,8 +360,8 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		errbuf[0] = '\0';
 		r->attempts = attempt;
 		r->status = 0;
-		cc = curl_easy_perform(curl);
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+		cc = cu.easy_perform(curl);
+		cu.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
 		if (cc == CURLE_OK && is_file_url(url)) {
 			rc = 0;
 			break;
@@ -301,14 +377,14 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		}
 		if (cc != CURLE_OK && is_file_url(url)) {
 			err_set(e, ERR_IO, "%s: %s", url, errbuf[0] ? errbuf :
-			    curl_easy_strerror(cc));
+			    cu.easy_strerror(cc));
 			break;
 		}
 		retryable = cc != CURLE_OK || r->status == 429 || r->status >= 500;
 		if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
 			if (cc != CURLE_OK)
 				err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", url,
-				    errbuf[0] ? errbuf : curl_easy_strerror(cc),
+				    errbuf[0] ? errbuf : cu.easy_strerror(cc),
 				    attempt, attempt == 1 ? "" : "s");
 			else
 				err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", url, r->status,
@@ -317,12 +393,12 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		}
 		wait = backoff(o, attempt);
 		if (cc == CURLE_OK &&
-		    curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+		    cu.easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
 		    retry_after > 0)
 			wait = (double)retry_after;
 		http_sleep(wait, o->stop);
 	}
-	curl_easy_cleanup(curl);
-	curl_slist_free_all(hdrs);
+	cu.easy_cleanup(curl);
+	cu.slist_free_all(hdrs);
 	return rc;
 }

@@ -49,6 +49,9 @@ tok_end(const jsmntok_t *t)
 	return t->type == JSMN_STRING ? t->end + 1 : t->end;
 }
 
+/* Set when a gap between tokens held white space: the text was not compact. */
+static _Thread_local bool gap_spaced;
+
 /*
  * text[from..to) must be white space around exactly one `sep` (or only
  * white space when sep is 0).  On failure returns the offending offset.
@@ -59,8 +62,10 @@ check_gap(const char *text, int from, int to, char sep)
 	int seen = 0;
 
 	for (int i = from; i < to; i++) {
-		if (is_ws(text[i]))
+		if (is_ws(text[i])) {
+			gap_spaced = true;
 			continue;
+		}
 		if (sep && text[i] == sep && !seen) {
 			seen = 1;
 			continue;
@@ -296,6 +301,8 @@ check_document(struct json_doc *d, struct err *e)
 {
 	int bad = -1, next, off;
 
+	gap_spaced = false;
+
 	off = check_gap(d->text, 0, tok_begin(&d->tok[0]), 0);
 	if (off >= 0)
 		return err_set(e, ERR_DATA, "invalid JSON at byte %d", off + 1);
@@ -306,6 +313,7 @@ check_document(struct json_doc *d, struct err *e)
 	if (next != d->ntok || off >= 0)
 		return err_set(e, ERR_DATA, "invalid JSON: trailing data at byte %d",
 		    (off >= 0 ? off : tok_end(&d->tok[0])) + 1);
+	d->compact = !gap_spaced;
 	return 0;
 }
 
@@ -319,8 +327,23 @@ jsmn_error(int r, const jsmn_parser *parser, size_t len, struct err *e)
 	return err_set(e, ERR_DATA, "invalid JSON: no value");
 }
 
+static int parse(struct json_doc *d, const char *text, size_t len, bool check,
+    struct err *e);
+
 int
 json_parse(struct json_doc *d, const char *text, size_t len, struct err *e)
+{
+	return parse(d, text, len, true, e);
+}
+
+int
+json_parse_valid(struct json_doc *d, const char *text, size_t len, struct err *e)
+{
+	return parse(d, text, len, false, e);
+}
+
+static int
+parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *e)
 {
 	jsmn_parser parser;
 	int r;
@@ -353,7 +376,7 @@ json_parse(struct json_doc *d, const char *text, size_t len, struct err *e)
 	if (r <= 0)
 		return jsmn_error(r, &parser, len, e);
 	d->ntok = r;
-	return check_document(d, e);
+	return check ? check_document(d, e) : 0;
 }
 
 /* The state of json_parse_stream between jsmn calls. */

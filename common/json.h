@@ -33,6 +33,7 @@ struct json_doc {
 	int ntok;
 	int cap;
 	int streamed;	/* the array json_parse_stream emptied, or -1 */
+	bool compact;	/* after json_parse: no white space between tokens */
 };
 
 enum json_type {
@@ -50,6 +51,10 @@ void json_doc_free(struct json_doc *d);
 
 /* Parse text[0..len).  0 on success; -1 and ERR_DATA with the byte offset. */
 int json_parse(struct json_doc *d, const char *text, size_t len, struct err *e);
+
+/* Tokenize text that already passed json_parse (or json_parse_stream),
+ * without checking it again. */
+int json_parse_valid(struct json_doc *d, const char *text, size_t len, struct err *e);
 
 /*
  * Called by json_parse_stream for each element of the streamed array, with
