@@ -508,7 +508,8 @@ run(const struct options *o)
 	if (status == EXIT_IO)
 		return status;
 	collect(o, &in);
-	qsort(in.v, in.n, sizeof(*in.v), cmp_input);
+	if (in.n > 0)
+		qsort(in.v, in.n, sizeof(*in.v), cmp_input);
 	json_doc_init(&d);
 	show = show && in.n >= 10;
 	for (size_t i = 0; i < in.n; i++) {

@@ -941,17 +941,26 @@ json_put_str(struct buf *b, const char *s, size_t n)
 int
 json_fmt_num(char *out, size_t size, double x)
 {
+	char tmp[40];
 	int n = 0;
 
-	if (!isfinite(x))
-		return snprintf(out, size, "null");
-	/* Integers that doubles hold exactly print without an exponent. */
-	if (x == floor(x) && fabs(x) < 1e17)
-		return snprintf(out, size, "%.0f", x);
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(out, size, "%.*g", prec, x);
-		if (strtod(out, NULL) == x)
-			break;
+	if (!isfinite(x)) {
+		n = snprintf(tmp, sizeof(tmp), "null");
+	} else if (x == floor(x) && fabs(x) < 1e17) {
+		/* Integers that doubles hold exactly print without an exponent. */
+		n = snprintf(tmp, sizeof(tmp), "%.0f", x);
+	} else {
+		for (int prec = 15; prec <= 17; prec++) {
+			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
+			if (strtod(tmp, NULL) == x)
+				break;
+		}
+	}
+	if (size > 0) {
+		size_t k = (size_t)n < size ? (size_t)n : size - 1;
+
+		memcpy(out, tmp, k);
+		out[k] = '\0';
 	}
 	return n;
 }

@@ -58,9 +58,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def record(self, status):
+        # The time the request arrived, not when its answer was ready.
         with State.lock:
             with open(State.log, "a") as f:
-                f.write("%.3f %d %s\n" % (time.time(), status, self.path))
+                f.write("%.3f %d %s\n" % (self.arrived, status, self.path))
 
     def answer(self, status, body=b"", headers=None):
         self.send_response(status)
@@ -73,6 +74,7 @@ class Handler(BaseHTTPRequestHandler):
         self.record(status)
 
     def do_GET(self):
+        self.arrived = time.time()
         url = urlsplit(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         if "fail" in q:
