@@ -55,3 +55,17 @@ commands() {
 	run grep -rlF -- "$CSA_SRCDIR/" "$CSA_SRCDIR/cmd" "$CSA_SRCDIR/common" "$CSA_SRCDIR/man" "$CSA_SRCDIR/README.md"
 	assert_failure 1
 }
+
+@test "make install DESTDIR=... installs every command and man page, and man finds them" {
+	run make -C "$CSA_BUILDDIR" install DESTDIR="$BATS_TEST_TMPDIR/root" prefix=/usr/local
+	assert_success
+	for c in $(commands); do
+		[ -x "$BATS_TEST_TMPDIR/root/usr/local/bin/$c" ]
+		[ -f "$BATS_TEST_TMPDIR/root/usr/local/share/man/man1/$c.1" ]
+	done
+	[ -f "$BATS_TEST_TMPDIR/root/usr/local/share/man/man7/csa.7" ]
+	if command -v man >/dev/null; then
+		run env MANPATH="$BATS_TEST_TMPDIR/root/usr/local/share/man" man -w csa-usgs-fetch
+		assert_output --partial "man1/csa-usgs-fetch.1"
+	fi
+}
