@@ -391,6 +391,18 @@ capture_writer_abort(struct capture_writer *w)
 
 /* Reading. */
 
+/*
+ * Without the property maps, records are read through avro-c's schema
+ * resolution into this projection, which skips the maps instead of
+ * building them (a hash table and allocations per record).
+ */
+static const char projection_json[] =
+    "{\"type\":\"record\",\"name\":\"EventData\",\"namespace\":\"Microsoft.ServiceBus.Messaging\","
+    "\"fields\":[{\"name\":\"SequenceNumber\",\"type\":\"long\"},"
+    "{\"name\":\"Offset\",\"type\":\"string\"},"
+    "{\"name\":\"EnqueuedTimeUtc\",\"type\":\"string\"},"
+    "{\"name\":\"Body\",\"type\":[\"null\",\"bytes\"]}]}";
+
 struct capture_reader {
 	char *path;
 	avro_file_reader_t file;
@@ -398,6 +410,11 @@ struct capture_reader {
 	avro_value_iface_t *iface;
 	avro_value_t rec;
 	bool have_rec;
+	/* the projection: decoded into lean through the resolver */
+	avro_schema_t lean_schema;
+	avro_value_iface_t *lean_iface, *resolver;
+	avro_value_t lean, resolved;
+	bool have_lean;
 	long count;
 	struct buf sys, props, text;
 };
@@ -460,6 +477,23 @@ capture_reader_open(const char *path, struct err *e)
 		goto fail;
 	}
 	r->have_rec = true;
+	{
+		avro_schema_error_t serr;
+
+		if (avro_schema_from_json(projection_json, sizeof(projection_json) - 1,
+		    &r->lean_schema, &serr) == 0 &&
+		    (r->lean_iface = avro_generic_class_from_schema(r->lean_schema)) != NULL &&
+		    (r->resolver = avro_resolved_writer_new(r->schema, r->lean_schema)) != NULL &&
+		    avro_generic_value_new(r->lean_iface, &r->lean) == 0) {
+			if (avro_resolved_writer_new_value(r->resolver, &r->resolved) == 0) {
+				avro_resolved_writer_set_dest(&r->resolved, &r->lean);
+				r->have_lean = true;
+			} else {
+				avro_value_decref(&r->lean);
+			}
+		}
+		/* Without the projection, the full records serve. */
+	}
 	return r;
 fail:
 	capture_reader_close(r);
@@ -546,22 +580,23 @@ int
 capture_reader_next(struct capture_reader *r, struct capture_event *ev,
     bool want_props, struct err *e)
 {
-	avro_value_t f, br;
+	bool lean = r->have_lean && !want_props;
+	avro_value_t *rec = lean ? &r->lean : &r->rec, f, br;
 	size_t len;
 	int rc;
 
-	rc = avro_file_reader_read_value(r->file, &r->rec);
+	rc = avro_file_reader_read_value(r->file, lean ? &r->resolved : &r->rec);
 	if (rc == EOF)
 		return 0;
 	if (rc != 0)
 		return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: %s", r->path,
 		    r->count, r->count == 1 ? "" : "s", avro_strerror());
 	memset(ev, 0, sizeof(*ev));
-	avro_value_get_by_name(&r->rec, "SequenceNumber", &f, NULL);
+	avro_value_get_by_name(rec, "SequenceNumber", &f, NULL);
 	avro_value_get_long(&f, &ev->seq);
-	avro_value_get_by_name(&r->rec, "Offset", &f, NULL);
+	avro_value_get_by_name(rec, "Offset", &f, NULL);
 	avro_value_get_string(&f, &ev->offset, &len);
-	avro_value_get_by_name(&r->rec, "EnqueuedTimeUtc", &f, NULL);
+	avro_value_get_by_name(rec, "EnqueuedTimeUtc", &f, NULL);
 	avro_value_get_string(&f, &ev->enqueued_text, &len);
 	ev->enqueued_ms = -1;
 	if (want_props) {
@@ -570,7 +605,7 @@ capture_reader_next(struct capture_reader *r, struct capture_event *ev,
 		if (tfmt_parse(ev->enqueued_text, len ? len - 1 : 0, &ev->enqueued_ms, &te) < 0)
 			ev->enqueued_ms = -1;
 	}
-	avro_value_get_by_name(&r->rec, "Body", &f, NULL);
+	avro_value_get_by_name(rec, "Body", &f, NULL);
 	if (avro_value_get_current_branch(&f, &br) == 0 &&
 	    avro_value_get_type(&br) == AVRO_BYTES)
 		avro_value_get_bytes(&br, &ev->body, &ev->len);
@@ -598,6 +633,16 @@ capture_reader_close(struct capture_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->have_lean) {
+		avro_value_decref(&r->resolved);
+		avro_value_decref(&r->lean);
+	}
+	if (r->resolver)
+		avro_value_iface_decref(r->resolver);
+	if (r->lean_iface)
+		avro_value_iface_decref(r->lean_iface);
+	if (r->lean_schema)
+		avro_schema_decref(r->lean_schema);
 	if (r->have_rec)
 		avro_value_decref(&r->rec);
 	if (r->iface)
