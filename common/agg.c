@@ -1,0 +1,465 @@
+/* agg.c: aggregate functions, their mergeable state, and its JSON form. */
+#include <config.h>
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+
+static const char *const fn_names[] = {
+	[AGG_COUNT] = "count", [AGG_SUM] = "sum", [AGG_AVG] = "avg", [AGG_MIN] = "min",
+	[AGG_MAX] = "max", [AGG_STDDEV] = "stddev", [AGG_COUNT_IF] = "count_if",
+};
+
+static const char *const op_names[] = {
+	[OP_GE] = ">=", [OP_GT] = ">", [OP_LE] = "<=", [OP_LT] = "<", [OP_EQ] = "==", [OP_NE] = "!=",
+};
+
+int
+agg_split(const char *text, char ***parts)
+{
+	int n = 0, depth = 0;
+	char quote = 0;
+	const char *start = text;
+
+	*parts = NULL;
+	for (const char *p = text;; p++) {
+		if (*p == '\0' || (*p == ',' && depth == 0 && !quote)) {
+			*parts = xrealloc(*parts, sizeof(**parts) * (size_t)(n + 1));
+			(*parts)[n++] = xstrndup(start, (size_t)(p - start));
+			if (*p == '\0')
+				break;
+			start = p + 1;
+			continue;
+		}
+		if (quote) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '(' || *p == '[' || *p == '{') {
+			depth++;
+		} else if ((*p == ')' || *p == ']' || *p == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return n;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* The comparison operator at the top level of s: its place and kind. */
+static const char *
+find_op(const char *s, enum agg_op *op)
+{
+	char quote = 0;
+	int depth = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (quote) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == quote)
+				quote = 0;
+			continue;
+		}
+		if (*p == '"' || *p == '\'') {
+			quote = *p;
+			continue;
+		}
+		if (*p == '(' || *p == '[')
+			depth++;
+		if ((*p == ')' || *p == ']') && depth > 0)
+			depth--;
+		if (depth)
+			continue;
+		for (int k = 0; k < 6; k++) {
+			size_t len = strlen(op_names[k]);
+
+			/* Two-character operators first: ">=" before ">". */
+			if (len == 2 && strncmp(p, op_names[k], 2) == 0) {
+				*op = (enum agg_op)k;
+				return p;
+			}
+		}
+		if (*p == '>' || *p == '<') {
+			*op = *p == '>' ? OP_GT : OP_LT;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* "F OP VALUE" into the spec's count_if parts. */
+static int
+parse_condition(struct agg_spec *s, char *cond, const char *what, struct err *e)
+{
+	enum agg_op op;
+	const char *at = find_op(cond, &op);
+	char *lhs, *rhs, *end;
+
+	if (at == NULL)
+		return err_set(e, ERR_USAGE, "%s: count_if needs FIELD OP VALUE with OP one of "
+		    ">= > <= < == !=", what);
+	lhs = xstrndup(cond, (size_t)(at - cond));
+	rhs = trim((char *)at + strlen(op_names[op]));
+	s->op = op;
+	s->arg_text = xstrdup(trim(lhs));
+	free(lhs);
+	if (*s->arg_text == '\0' || *rhs == '\0')
+		return err_set(e, ERR_USAGE, "%s: count_if needs FIELD OP VALUE", what);
+	s->rhs_num = strtod(rhs, &end);
+	if (end != rhs && *end == '\0') {
+		s->rhs_is_num = true;
+	} else {
+		size_t n = strlen(rhs);
+
+		if (n >= 2 && (rhs[0] == '"' || rhs[0] == '\'') && rhs[n - 1] == rhs[0])
+			s->rhs_str = xstrndup(rhs + 1, n - 2);
+		else
+			s->rhs_str = xstrdup(rhs);
+		if (op != OP_EQ && op != OP_NE)
+			return err_set(e, ERR_USAGE, "%s: a string compares only with == or !=", what);
+	}
+	return 0;
+}
+
+static int
+parse_one(struct agg_spec *s, char *text, struct err *e)
+{
+	char *eq = strchr(text, '='), *fn, *open, *close, *arg;
+	int k;
+
+	memset(s, 0, sizeof(*s));
+	if (eq == NULL || eq == text)
+		return err_set(e, ERR_USAGE, "aggregate '%s': write NAME=FUNC(FIELD), e.g. "
+		    "avg_magnitude=avg(magnitude)", text);
+	*eq = '\0';
+	s->name = xstrdup(trim(text));
+	fn = trim(eq + 1);
+	open = strchr(fn, '(');
+	if (open) {
+		close = fn + strlen(fn) - 1;
+		if (*close != ')')
+			return err_set(e, ERR_USAGE, "aggregate '%s': missing ')'", s->name);
+		*close = '\0';
+		*open = '\0';
+		arg = trim(open + 1);
+	} else {
+		arg = NULL;
+	}
+	fn = trim(fn);
+	for (k = 0; k <= AGG_COUNT_IF; k++)
+		if (strcmp(fn, fn_names[k]) == 0)
+			break;
+	if (k > AGG_COUNT_IF)
+		return err_set(e, ERR_USAGE, "aggregate '%s': unknown function '%s' (count, sum, "
+		    "avg, min, max, stddev, count_if)", s->name, fn);
+	s->fn = (enum agg_fn)k;
+	if (s->fn == AGG_COUNT) {
+		if (arg && *arg)
+			return err_set(e, ERR_USAGE, "aggregate '%s': count takes no argument", s->name);
+		return 0;
+	}
+	if (arg == NULL || *arg == '\0')
+		return err_set(e, ERR_USAGE, "aggregate '%s': %s needs a field", s->name, fn);
+	if (s->fn == AGG_COUNT_IF) {
+		if (parse_condition(s, arg, s->name, e) < 0)
+			return -1;
+	} else {
+		s->arg_text = xstrdup(arg);
+	}
+	s->arg = expr_compile(s->arg_text, e);
+	if (s->arg == NULL) {
+		err_prefix(e, "aggregate '%s'", s->name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+agg_parse(struct agg_list *l, const char *text, struct err *e)
+{
+	char **parts;
+	int n = agg_split(text, &parts), rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (rc == 0) {
+			l->v = xrealloc(l->v, sizeof(*l->v) * (size_t)(l->n + 1));
+			rc = parse_one(&l->v[l->n], parts[i], e);
+			l->n++;
+			for (int j = 0; rc == 0 && j < l->n - 1; j++)
+				if (strcmp(l->v[j].name, l->v[l->n - 1].name) == 0)
+					rc = err_set(e, ERR_USAGE, "aggregate '%s' is named twice",
+					    l->v[j].name);
+		}
+		free(parts[i]);
+	}
+	free(parts);
+	return rc;
+}
+
+void
+agg_list_free(struct agg_list *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].arg_text);
+		free(l->v[i].rhs_str);
+		expr_free(l->v[i].arg);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+bool
+agg_compare(double lhs, enum agg_op op, double rhs)
+{
+	switch (op) {
+	case OP_GE: return lhs >= rhs;
+	case OP_GT: return lhs > rhs;
+	case OP_LE: return lhs <= rhs;
+	case OP_LT: return lhs < rhs;
+	case OP_EQ: return lhs == rhs;
+	case OP_NE: return lhs != rhs;
+	}
+	return false;
+}
+
+static void
+take(struct agg_state *st, double x)
+{
+	double delta;
+
+	if (st->n == 0 || x < st->min)
+		st->min = x;
+	if (st->n == 0 || x > st->max)
+		st->max = x;
+	st->n++;
+	st->sum += x;
+	/* Welford: a running mean and sum of squared deviations. */
+	delta = x - st->mean;
+	st->mean += delta / (double)st->n;
+	st->m2 += delta * (x - st->mean);
+}
+
+int
+agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d,
+    const char *line, size_t len, struct err *e)
+{
+	struct expr_val v;
+
+	if (s->fn == AGG_COUNT) {
+		st->n++;
+		return 0;
+	}
+	if (expr_eval(s->arg, d, line, len, &v, e) < 0) {
+		st->skipped++;
+		return -1;
+	}
+	if (s->fn == AGG_COUNT_IF) {
+		bool hit;
+
+		if (s->rhs_is_num)
+			hit = v.type == EXPR_NUMBER && agg_compare(v.num, s->op, s->rhs_num);
+		else {
+			bool same = v.type == EXPR_STRING && strlen(s->rhs_str) == v.len &&
+			    memcmp(s->rhs_str, v.str, v.len) == 0;
+
+			hit = s->op == OP_EQ ? same : !same;
+		}
+		st->n += hit;
+		return 0;
+	}
+	if (v.type != EXPR_NUMBER || !isfinite(v.num)) {
+		st->skipped++;
+		return 0;
+	}
+	take(st, v.num);
+	return 0;
+}
+
+void
+agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from)
+{
+	int64_t n;
+	double delta;
+
+	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF) {
+		into->n += from->n;
+		into->skipped += from->skipped;
+		return;
+	}
+	if (from->n == 0) {
+		into->skipped += from->skipped;
+		return;
+	}
+	if (into->n == 0) {
+		int64_t skipped = into->skipped;
+
+		*into = *from;
+		into->skipped += skipped;
+		return;
+	}
+	/* Chan et al.: combine two (n, mean, m2) exactly. */
+	n = into->n + from->n;
+	delta = from->mean - into->mean;
+	into->m2 += from->m2 + delta * delta * (double)into->n * (double)from->n / (double)n;
+	into->mean += delta * (double)from->n / (double)n;
+	into->sum += from->sum;
+	into->min = from->min < into->min ? from->min : into->min;
+	into->max = from->max > into->max ? from->max : into->max;
+	into->n = n;
+	into->skipped += from->skipped;
+}
+
+double
+agg_value(const struct agg_spec *s, const struct agg_state *st, bool *isnull)
+{
+	*isnull = false;
+	switch (s->fn) {
+	case AGG_COUNT:
+	case AGG_COUNT_IF:
+		return (double)st->n;
+	case AGG_SUM:
+		return st->sum;
+	case AGG_AVG:
+		*isnull = st->n == 0;
+		return st->n ? st->sum / (double)st->n : 0;
+	case AGG_MIN:
+		*isnull = st->n == 0;
+		return st->min;
+	case AGG_MAX:
+		*isnull = st->n == 0;
+		return st->max;
+	case AGG_STDDEV:
+		*isnull = st->n < 2;
+		return st->n >= 2 ? sqrt(st->m2 / (double)(st->n - 1)) : 0;
+	}
+	*isnull = true;
+	return 0;
+}
+
+void
+agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_state *st)
+{
+	for (int i = 0; i < l->n; i++) {
+		bool isnull;
+		double v = agg_value(&l->v[i], &st[i], &isnull);
+
+		json_key_str(b, l->v[i].name, strlen(l->v[i].name));
+		if (isnull)
+			json_put_null(b);
+		else if (l->v[i].fn == AGG_COUNT || l->v[i].fn == AGG_COUNT_IF)
+			json_put_int(b, st[i].n);
+		else
+			json_put_num(b, v);
+	}
+}
+
+void
+agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *st)
+{
+	json_key(b, "_state");
+	buf_addc(b, '{');
+	for (int i = 0; i < l->n; i++) {
+		const struct agg_spec *s = &l->v[i];
+
+		json_key_str(b, s->name, strlen(s->name));
+		buf_addc(b, '{');
+		json_key(b, "f");
+		json_put_str(b, fn_names[s->fn], strlen(fn_names[s->fn]));
+		if (s->arg_text) {
+			json_key(b, "x");
+			json_put_str(b, s->arg_text, strlen(s->arg_text));
+		}
+		if (s->fn == AGG_COUNT_IF) {
+			json_key(b, "op");
+			json_put_str(b, op_names[s->op], strlen(op_names[s->op]));
+			json_key(b, "v");
+			if (s->rhs_is_num)
+				json_put_num(b, s->rhs_num);
+			else
+				json_put_str(b, s->rhs_str, strlen(s->rhs_str));
+		}
+		json_key(b, "n");
+		json_put_int(b, st[i].n);
+		if (st[i].skipped) {
+			json_key(b, "skipped");
+			json_put_int(b, st[i].skipped);
+		}
+		if (s->fn != AGG_COUNT && s->fn != AGG_COUNT_IF && st[i].n > 0) {
+			json_key(b, "sum");
+			json_put_num(b, st[i].sum);
+			json_key(b, "min");
+			json_put_num(b, st[i].min);
+			json_key(b, "max");
+			json_put_num(b, st[i].max);
+			if (s->fn == AGG_STDDEV) {
+				json_key(b, "mean");
+				json_put_num(b, st[i].mean);
+				json_key(b, "m2");
+				json_put_num(b, st[i].m2);
+			}
+		}
+		buf_addc(b, '}');
+	}
+	buf_addc(b, '}');
+}
+
+int
+agg_column(const struct agg_list *l, const struct agg_state *st, const char *name,
+    double *out, bool *isnull)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0) {
+			*out = agg_value(&l->v[i], &st[i], isnull);
+			return 0;
+		}
+	return -1;
+}
+
+int
+agg_having_parse(const char *text, struct agg_having *h, struct err *e)
+{
+	char *copy = xstrdup(text), *rhs, *end;
+	const char *at = find_op(copy, &h->op);
+
+	if (at == NULL) {
+		free(copy);
+		return err_set(e, ERR_USAGE, "--having '%s': write COLUMN OP NUMBER, e.g. "
+		    "event_count>3", text);
+	}
+	h->column = xstrndup(copy, (size_t)(at - copy));
+	{
+		char *t = trim(h->column);
+
+		memmove(h->column, t, strlen(t) + 1);
+	}
+	rhs = trim((char *)at + strlen(op_names[h->op]));
+	h->value = strtod(rhs, &end);
+	if (end == rhs || *end != '\0' || *h->column == '\0') {
+		free(copy);
+		free(h->column);
+		h->column = NULL;
+		return err_set(e, ERR_USAGE, "--having '%s': write COLUMN OP NUMBER", text);
+	}
+	free(copy);
+	return 0;
+}

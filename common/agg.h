@@ -1,0 +1,94 @@
+/* agg.h: aggregates with mergeable state, shared by speed, batch and serving. */
+#ifndef CSA_AGG_H
+#define CSA_AGG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "expr.h"
+#include "json.h"
+
+/*
+ * An aggregate is NAME=FUNC(ARG): count, sum(F), avg(F), min(F), max(F),
+ * stddev(F), count_if(F OP VALUE) with OP one of >= > <= < == != and a
+ * number or a string VALUE.  F is a field expression (common/expr).
+ *
+ * Each aggregate keeps a state that merges exactly: rows of different
+ * partitions, windows or layers combine without averaging averages.
+ * stddev keeps (n, mean, m2) and merges them with Chan's formula; it is
+ * the sample standard deviation, as Stream Analytics' STDEV.
+ *
+ * A value that is null or not a number is left out of sum, avg, min, max
+ * and stddev, and counted in `skipped`.
+ */
+enum agg_fn { AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX, AGG_STDDEV, AGG_COUNT_IF };
+
+enum agg_op { OP_GE, OP_GT, OP_LE, OP_LT, OP_EQ, OP_NE };
+
+struct agg_spec {
+	char *name;
+	enum agg_fn fn;
+	char *arg_text;		/* the argument as written, for the state */
+	struct expr *arg;	/* NULL for count */
+	enum agg_op op;		/* count_if */
+	bool rhs_is_num;
+	double rhs_num;
+	char *rhs_str;
+};
+
+struct agg_state {
+	int64_t n;		/* values taken in (count: events) */
+	int64_t skipped;	/* null or non-numeric values left out */
+	double sum, min, max, mean, m2;
+};
+
+/* A list of aggregates in output order; owns its specs. */
+struct agg_list {
+	struct agg_spec *v;
+	int n;
+};
+
+/* Parse "NAME=FUNC(ARG)[,NAME=FUNC(ARG)...]" and append; ERR_USAGE naming
+ * the part that is wrong. */
+int agg_parse(struct agg_list *l, const char *text, struct err *e);
+void agg_list_free(struct agg_list *l);
+
+/* Split at commas outside brackets and quotes (jq arguments keep theirs).
+ * Returns the number of parts; *parts are new strings, caller frees each
+ * and the array. */
+int agg_split(const char *text, char ***parts);
+
+/* Take one event into st; e is set (ERR_DATA) when a jq argument fails. */
+int agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d,
+    const char *line, size_t len, struct err *e);
+
+/* Merge from into into (same spec). */
+void agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from);
+
+/* The aggregate's value; *isnull when there is none (avg of nothing). */
+double agg_value(const struct agg_spec *s, const struct agg_state *st, bool *isnull);
+
+/* Append "name":value for each aggregate. */
+void agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_state *st);
+
+/* Append "_state":{"name":{"f":...,"x":...,"n":...,...},...}: what a merge needs. */
+void agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *st);
+
+/* The value of an output column of a row: a group field or an aggregate.
+ * 0 and *out when the column exists. */
+int agg_column(const struct agg_list *l, const struct agg_state *st, const char *name,
+    double *out, bool *isnull);
+
+/* A --having condition: COLUMN OP VALUE. */
+struct agg_having {
+	char *column;
+	enum agg_op op;
+	double value;
+};
+
+int agg_having_parse(const char *text, struct agg_having *h, struct err *e);
+bool agg_compare(double lhs, enum agg_op op, double rhs);
+
+#endif
