@@ -104,6 +104,7 @@ struct engine {
 	long events, late, dropped, skipped, rows;
 	FILE *late_out;
 	struct buf row, key, cols;
+	struct expr_val *vals;	/* scratch for agg_add_all */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -391,9 +392,8 @@ add_to(struct engine *en, struct window *w, const struct json_doc *d, const char
 		ge->p = g;
 	}
 	g = ge->p;
-	for (int i = 0; i < aggs->n; i++)
-		if (agg_add(&aggs->v[i], &g->st[i], d, line, len, e) < 0)
-			rc = -1;
+	if (agg_add_all(aggs, g->st, en->vals, d, line, len, e) < 0)
+		rc = -1;
 	return rc;
 }
 
@@ -650,6 +650,7 @@ run(const struct options *o)
 
 	memset(&en, 0, sizeof(en));
 	en.o = o;
+	en.vals = xcalloc((size_t)o->aggs.n + 1, sizeof(*en.vals));
 	if (o->late_path && (en.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		return EXIT_IO;
@@ -678,6 +679,7 @@ run(const struct options *o)
 	msg_verbose("%ld events, %ld rows, %ld late (%ld dropped), %ld lines skipped",
 	    en.events, en.rows, en.late, en.dropped, en.skipped);
 	free(en.w);
+	free(en.vals);
 	buf_free(&en.row);
 	buf_free(&en.key);
 	buf_free(&en.cols);

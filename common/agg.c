@@ -192,6 +192,37 @@ parse_one(struct agg_spec *s, char *text, struct err *e)
 	return 0;
 }
 
+static void assign_slots(struct agg_list *l);
+
+/* The constant parts of a row for this aggregate, rendered once. */
+static void
+render(struct agg_spec *s)
+{
+	struct buf b = { 0 };
+
+	json_key_str(&b, s->name, strlen(s->name));
+	s->key_json = buf_steal(&b);
+	buf_adds(&b, s->key_json);
+	buf_addc(&b, '{');
+	json_key(&b, "f");
+	json_put_str(&b, fn_names[s->fn], strlen(fn_names[s->fn]));
+	if (s->arg_text) {
+		json_key(&b, "x");
+		json_put_str(&b, s->arg_text, strlen(s->arg_text));
+	}
+	if (s->fn == AGG_COUNT_IF) {
+		json_key(&b, "op");
+		json_put_str(&b, op_names[s->op], strlen(op_names[s->op]));
+		json_key(&b, "v");
+		if (s->rhs_is_num)
+			json_put_num(&b, s->rhs_num);
+		else
+			json_put_str(&b, s->rhs_str, strlen(s->rhs_str));
+	}
+	json_key(&b, "n");
+	s->state_json = buf_steal(&b);
+}
+
 int
 agg_parse(struct agg_list *l, const char *text, struct err *e)
 {
@@ -202,7 +233,10 @@ agg_parse(struct agg_list *l, const char *text, struct err *e)
 		if (rc == 0) {
 			l->v = xrealloc(l->v, sizeof(*l->v) * (size_t)(l->n + 1));
 			rc = parse_one(&l->v[l->n], parts[i], e);
+			if (rc == 0)
+				render(&l->v[l->n]);
 			l->n++;
+			assign_slots(l);
 			for (int j = 0; rc == 0 && j < l->n - 1; j++)
 				if (strcmp(l->v[j].name, l->v[l->n - 1].name) == 0)
 					rc = err_set(e, ERR_USAGE, "aggregate '%s' is named twice",
@@ -221,10 +255,14 @@ agg_list_free(struct agg_list *l)
 		free(l->v[i].name);
 		free(l->v[i].arg_text);
 		free(l->v[i].rhs_str);
+		free(l->v[i].key_json);
+		free(l->v[i].state_json);
 		expr_free(l->v[i].arg);
 	}
 	free(l->v);
+	free(l->slot);
 	l->v = NULL;
+	l->slot = NULL;
 	l->n = 0;
 }
 
@@ -259,6 +297,33 @@ take(struct agg_state *st, double x)
 	st->m2 += delta * (x - st->mean);
 }
 
+/* Take the argument's value v into st. */
+static void
+add_value(const struct agg_spec *s, struct agg_state *st, const struct expr_val *vp)
+{
+	const struct expr_val v = *vp;
+
+	if (s->fn == AGG_COUNT_IF) {
+		bool hit;
+
+		if (s->rhs_is_num)
+			hit = v.type == EXPR_NUMBER && agg_compare(v.num, s->op, s->rhs_num);
+		else {
+			bool same = v.type == EXPR_STRING && strlen(s->rhs_str) == v.len &&
+			    memcmp(s->rhs_str, v.str, v.len) == 0;
+
+			hit = s->op == OP_EQ ? same : !same;
+		}
+		st->n += hit;
+		return;
+	}
+	if (v.type != EXPR_NUMBER || !isfinite(v.num)) {
+		st->skipped++;
+		return;
+	}
+	take(st, v.num);
+}
+
 int
 agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d,
     const char *line, size_t len, struct err *e)
@@ -273,26 +338,50 @@ agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d
 		st->skipped++;
 		return -1;
 	}
-	if (s->fn == AGG_COUNT_IF) {
-		bool hit;
-
-		if (s->rhs_is_num)
-			hit = v.type == EXPR_NUMBER && agg_compare(v.num, s->op, s->rhs_num);
-		else {
-			bool same = v.type == EXPR_STRING && strlen(s->rhs_str) == v.len &&
-			    memcmp(s->rhs_str, v.str, v.len) == 0;
-
-			hit = s->op == OP_EQ ? same : !same;
-		}
-		st->n += hit;
-		return 0;
-	}
-	if (v.type != EXPR_NUMBER || !isfinite(v.num)) {
-		st->skipped++;
-		return 0;
-	}
-	take(st, v.num);
+	add_value(s, st, &v);
 	return 0;
+}
+
+/* Which spec evaluates each argument: the first one with the same text. */
+static void
+assign_slots(struct agg_list *l)
+{
+	free(l->slot);
+	l->slot = xcalloc((size_t)l->n + 1, sizeof(*l->slot));
+	for (int i = 0; i < l->n; i++) {
+		l->slot[i] = i;
+		for (int j = 0; j < i; j++)
+			if (l->v[i].arg && l->v[j].arg &&
+			    strcmp(l->v[i].arg_text, l->v[j].arg_text) == 0) {
+				l->slot[i] = j;
+				break;
+			}
+	}
+}
+
+int
+agg_add_all(const struct agg_list *l, struct agg_state *st, struct expr_val *vals,
+    const struct json_doc *d, const char *line, size_t len, struct err *e)
+{
+	int rc = 0;
+
+	for (int i = 0; i < l->n; i++) {
+		const struct agg_spec *s = &l->v[i];
+
+		if (s->fn == AGG_COUNT) {
+			st[i].n++;
+			continue;
+		}
+		/* A string value borrows the expression's memory: a shared
+		 * argument's string stays valid, since its expression is not run
+		 * again for this event. */
+		if (l->slot[i] == i && expr_eval(s->arg, d, line, len, &vals[i], e) < 0) {
+			vals[i].type = EXPR_NULL;
+			rc = -1;
+		}
+		add_value(s, &st[i], &vals[l->slot[i]]);
+	}
+	return rc;
 }
 
 void
@@ -363,7 +452,8 @@ agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_state *
 		bool isnull;
 		double v = agg_value(&l->v[i], &st[i], &isnull);
 
-		json_key_str(b, l->v[i].name, strlen(l->v[i].name));
+		json_sep(b);
+		buf_adds(b, l->v[i].key_json);
 		if (isnull)
 			json_put_null(b);
 		else if (l->v[i].fn == AGG_COUNT || l->v[i].fn == AGG_COUNT_IF)
@@ -381,42 +471,31 @@ agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *s
 	for (int i = 0; i < l->n; i++) {
 		const struct agg_spec *s = &l->v[i];
 
-		json_key_str(b, s->name, strlen(s->name));
-		buf_addc(b, '{');
-		json_key(b, "f");
-		json_put_str(b, fn_names[s->fn], strlen(fn_names[s->fn]));
-		if (s->arg_text) {
-			json_key(b, "x");
-			json_put_str(b, s->arg_text, strlen(s->arg_text));
-		}
-		if (s->fn == AGG_COUNT_IF) {
-			json_key(b, "op");
-			json_put_str(b, op_names[s->op], strlen(op_names[s->op]));
-			json_key(b, "v");
-			if (s->rhs_is_num)
-				json_put_num(b, s->rhs_num);
-			else
-				json_put_str(b, s->rhs_str, strlen(s->rhs_str));
-		}
-		json_key(b, "n");
+		json_sep(b);
+		buf_adds(b, s->state_json);
 		json_put_int(b, st[i].n);
 		if (st[i].skipped) {
 			json_key(b, "skipped");
 			json_put_int(b, st[i].skipped);
 		}
-		if (s->fn != AGG_COUNT && s->fn != AGG_COUNT_IF && st[i].n > 0) {
+		/* Only what merging this function needs. */
+		if (st[i].n > 0 && (s->fn == AGG_SUM || s->fn == AGG_AVG)) {
 			json_key(b, "sum");
 			json_put_num(b, st[i].sum);
+		}
+		if (st[i].n > 0 && s->fn == AGG_MIN) {
 			json_key(b, "min");
 			json_put_num(b, st[i].min);
+		}
+		if (st[i].n > 0 && s->fn == AGG_MAX) {
 			json_key(b, "max");
 			json_put_num(b, st[i].max);
-			if (s->fn == AGG_STDDEV) {
-				json_key(b, "mean");
-				json_put_num(b, st[i].mean);
-				json_key(b, "m2");
-				json_put_num(b, st[i].m2);
-			}
+		}
+		if (st[i].n > 0 && s->fn == AGG_STDDEV) {
+			json_key(b, "mean");
+			json_put_num(b, st[i].mean);
+			json_key(b, "m2");
+			json_put_num(b, st[i].m2);
 		}
 		buf_addc(b, '}');
 	}

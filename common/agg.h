@@ -36,6 +36,9 @@ struct agg_spec {
 	bool rhs_is_num;
 	double rhs_num;
 	char *rhs_str;
+	/* Rendered once: "name": and "name":{"f":...,"x":...,"n": */
+	char *key_json;
+	char *state_json;
 };
 
 struct agg_state {
@@ -48,6 +51,9 @@ struct agg_state {
 struct agg_list {
 	struct agg_spec *v;
 	int n;
+	/* Each spec's argument is evaluated once per event even when several
+	 * aggregates share it: slot[i] is the first spec with the same text. */
+	int *slot;
 };
 
 /* Parse "NAME=FUNC(ARG)[,NAME=FUNC(ARG)...]" and append; ERR_USAGE naming
@@ -63,6 +69,15 @@ int agg_split(const char *text, char ***parts);
 /* Take one event into st; e is set (ERR_DATA) when a jq argument fails. */
 int agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d,
     const char *line, size_t len, struct err *e);
+
+/*
+ * Take one event into every aggregate (st[i] for spec i), evaluating each
+ * distinct argument once into vals (the caller's scratch, l->n entries).
+ * -1 with e when some jq argument failed; the aggregates it fed counted
+ * the event as skipped.
+ */
+int agg_add_all(const struct agg_list *l, struct agg_state *st, struct expr_val *vals,
+    const struct json_doc *d, const char *line, size_t len, struct err *e);
 
 /* Merge from into into (same spec). */
 void agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from);

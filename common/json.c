@@ -938,6 +938,66 @@ json_put_str(struct buf *b, const char *s, size_t n)
 	put_string(b, s, n);
 }
 
+/* Digits of v (< 2^63) into p, right to left; returns the count. */
+static int
+put_digits(char *end, uint64_t v)
+{
+	int n = 0;
+
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+		n++;
+	} while (v);
+	return n;
+}
+
+/*
+ * A number with few decimals (2.31, -0.79, 114.31) written without printf:
+ * find the least k <= 8 for which x * 10^k is a whole m with m / 10^k == x
+ * exactly; that decimal reads back to x, and no shorter one does.
+ * Returns the length, or 0 when x is not such a number.
+ */
+static int
+fmt_short_decimal(char *out, double x)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8 };
+	double ax = fabs(x);
+
+	/* Below 1e-4 printf's %g form (1e-05) is the shorter one. */
+	if (!(ax < 1e9) || ax < 1e-4)
+		return 0;
+	for (int k = 0; k <= 8; k++) {
+		double m = nearbyint(ax * pow10[k]);
+		char digits[32], *end = digits + sizeof(digits);
+		int n, len = 0;
+
+		if (m / pow10[k] != ax)
+			continue;
+		n = put_digits(end, (uint64_t)m);
+		if (x < 0)
+			out[len++] = '-';
+		if (k == 0) {
+			memcpy(out + len, end - n, (size_t)n);
+			return len + n;
+		}
+		if (n <= k) {	/* 0.0031: leading zeros after the point */
+			out[len++] = '0';
+			out[len++] = '.';
+			for (int z = n; z < k; z++)
+				out[len++] = '0';
+			memcpy(out + len, end - n, (size_t)n);
+			return len + n;
+		}
+		memcpy(out + len, end - n, (size_t)(n - k));
+		len += n - k;
+		out[len++] = '.';
+		memcpy(out + len, end - k, (size_t)k);
+		return len + k;
+	}
+	return 0;
+}
+
 int
 json_fmt_num(char *out, size_t size, double x)
 {
@@ -946,9 +1006,18 @@ json_fmt_num(char *out, size_t size, double x)
 
 	if (!isfinite(x)) {
 		n = snprintf(tmp, sizeof(tmp), "null");
-	} else if (x == floor(x) && fabs(x) < 1e17) {
+	} else if (x == floor(x) && fabs(x) < 9e15) {
 		/* Integers that doubles hold exactly print without an exponent. */
-		n = snprintf(tmp, sizeof(tmp), "%.0f", x);
+		n = x < 0 ? 1 : 0;
+		tmp[0] = '-';
+		n += put_digits(tmp + sizeof(tmp), (uint64_t)fabs(x));
+		memmove(tmp + (x < 0), tmp + sizeof(tmp) - (n - (x < 0)), (size_t)(n - (x < 0)));
+		if (x == 0 && signbit(x)) {
+			memcpy(tmp, "-0", 2);
+			n = 2;
+		}
+	} else if ((n = fmt_short_decimal(tmp, x)) > 0) {
+		/* done */
 	} else {
 		for (int prec = 15; prec <= 17; prec++) {
 			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
@@ -978,11 +1047,14 @@ json_put_num(struct buf *b, double x)
 void
 json_put_int(struct buf *b, int64_t x)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)x);
+	char tmp[24];
+	uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+	int n = put_digits(tmp + sizeof(tmp), u);
 
 	json_sep(b);
-	buf_add(b, tmp, (size_t)n);
+	if (x < 0)
+		buf_addc(b, '-');
+	buf_add(b, tmp + sizeof(tmp) - n, (size_t)n);
 }
 
 void

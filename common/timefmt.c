@@ -82,10 +82,37 @@ tfmt_format(int64_t ms, char *out)
 		days--;
 	}
 	tfmt_civil_from_days(days, &y, &mo, &d);
-	return (size_t)snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
-	    (long long)y, mo, d, (unsigned)(rem / 3600000),
-	    (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60),
-	    (unsigned)(rem % 1000));
+	if (y < 0 || y > 9999)
+		return (size_t)snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		    (long long)y, mo, d, (unsigned)(rem / 3600000),
+		    (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60),
+		    (unsigned)(rem % 1000));
+	{
+		/* The common case by hand: this runs for every row a window writes. */
+		unsigned h = (unsigned)(rem / 3600000), mi = (unsigned)(rem / 60000 % 60);
+		unsigned se = (unsigned)(rem / 1000 % 60), milli = (unsigned)(rem % 1000);
+		char *p = out;
+
+		*p++ = (char)('0' + y / 1000);
+		*p++ = (char)('0' + y / 100 % 10);
+		*p++ = (char)('0' + y / 10 % 10);
+		*p++ = (char)('0' + y % 10);
+#define TWO(v, sep) do { *p++ = (char)('0' + (v) / 10); *p++ = (char)('0' + (v) % 10); \
+	if (sep) *p++ = (sep); } while (0)
+		*p++ = '-';
+		TWO(mo, '-');
+		TWO(d, 'T');
+		TWO(h, ':');
+		TWO(mi, ':');
+		TWO(se, '.');
+#undef TWO
+		*p++ = (char)('0' + milli / 100);
+		*p++ = (char)('0' + milli / 10 % 10);
+		*p++ = (char)('0' + milli % 10);
+		*p++ = 'Z';
+		*p = '\0';
+		return (size_t)(p - out);
+	}
 }
 
 /* A cursor over the text being parsed. */

@@ -158,3 +158,10 @@ PYEOF
 	assert_success
 	[ -z "$stderr" ]
 }
+
+@test "property: 400 random streams (out of order, late, every window option) match a plain reference" {
+	run "$PY" "$HELPERS/window_ref.py" 400 "$RANDOM"
+	echo "$output" | tail -n 20
+	assert_success
+	assert_line --partial "400 streams, 0 mismatches"
+}
