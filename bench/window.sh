@@ -29,7 +29,7 @@ jqprog='def bucket: (((.time + 299999) / 300000) | floor) * 300000;
     | .[$k].ts += (if $e.tsunami_flag == 1 then 1 else 0 end))
   | to_entries[] | {key, n: .value.n, avg_magnitude: (.value.sm / .value.nm)}'
 mlrprog='put -q '\''
-  @b = ceiling($time / 300000) * 300000;
+  @b = int(ceil($time / 300000)) * 300000;
   @n[@b][$region] += 1;
   if (is_numeric($magnitude)) { @sm[@b][$region] += $magnitude; @nm[@b][$region] += 1;
     @mx[@b][$region] = max(@mx[@b][$region], $magnitude); @mn[@b][$region] = min(@mn[@b][$region], $magnitude);

@@ -17,6 +17,7 @@
 #include "hub.h"
 #include "json.h"
 #include "msg.h"
+#include "sig.h"
 #include "num.h"
 #include "timefmt.h"
 
@@ -60,15 +61,6 @@ struct options {
 	int64_t count;
 	int64_t ckpt_every, ckpt_interval_ms;
 };
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 /* earliest, latest, a sequence number (digits), or a time. */
 static int
@@ -312,7 +304,7 @@ consume(struct hub *h, const struct options *o)
 		pr.written[p] = pr.flushed[p] = -1;
 	pr.since_ckpt = 0;
 	pr.last_ckpt = tfmt_now();
-	while (!stop_flag && (o->count < 0 || total < o->count)) {
+	while (!sig_stop && (o->count < 0 || total < o->count)) {
 		int max = READ_MAX, n, wait;
 		bool caught_up;
 
@@ -397,17 +389,13 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct sigaction sa;
 	int status;
 
 	msg_init(argv[0]);
 	status = parse_options(argc, argv, &o);
 	if (status >= 0)
 		return status;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: a wait returns at once */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sig_catch_stop();
 	/* A closed pipe is seen as EPIPE, so the group is left cleanly. */
 	signal(SIGPIPE, SIG_IGN);
 	status = run(&o);

@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "json.h"
 #include "msg.h"
+#include "sig.h"
 #include "ndjson.h"
 #include "num.h"
 #include "timefmt.h"
@@ -65,15 +66,6 @@ struct options {
 	char **files;
 	int nfiles;
 };
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static int
 parse_options(int argc, char **argv, struct options *o)
@@ -440,7 +432,7 @@ send_input(struct ndjson_reader *r, struct sender *s)
 	size_t len;
 
 	json_doc_init(&d);
-	while (!stop_flag) {
+	while (!sig_stop) {
 		struct expr_val key;
 
 		if (linger_over(s->filling, r, o)) {
@@ -448,7 +440,7 @@ send_input(struct ndjson_reader *r, struct sender *s)
 				break;
 			continue;
 		}
-		if (stop_flag)	/* a signal cut the wait short */
+		if (sig_stop)	/* a signal cut the wait short */
 			break;
 		rc = ndjson_next(r, &line, &len, &e);
 		if (rc == 0)
@@ -525,10 +517,10 @@ run(const struct options *o)
 			status = msg_worst(status, EXIT_IO);
 			continue;
 		}
-		r.stop = &stop_flag;
+		r.stop = &sig_stop;
 		status = msg_worst(status, send_input(&r, &s));
 		ndjson_close(&r);
-		if (status == EXIT_IO || stop_flag)
+		if (status == EXIT_IO || sig_stop)
 			break;
 	}
 	/* What was read is committed, also after a signal. */
@@ -542,7 +534,6 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct sigaction sa;
 	int status;
 
 	msg_init(argv[0]);
@@ -551,10 +542,7 @@ main(int argc, char **argv)
 		expr_free(o.key);
 		return status;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: a blocked read returns */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sig_catch_stop();
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
 	expr_free(o.key);

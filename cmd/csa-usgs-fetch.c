@@ -20,6 +20,7 @@
 #include "http.h"
 #include "json.h"
 #include "msg.h"
+#include "sig.h"
 #include "num.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -91,15 +92,6 @@ struct poll_stats {
 	long features, emitted, new_events, revised, skipped;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 /* A time option; -1 when good, else the exit status of the usage error. */
 static int
 parse_time_opt(const char *name, const char *s, int64_t *ms)
@@ -149,7 +141,7 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->state_days = 30;
 	http_opts_init(&o->http);
-	o->http.stop = &stop_flag;
+	o->http.stop = &sig_stop;
 	while ((c = getopt_long(argc, argv, "af:hi:s:uvVw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -926,7 +918,7 @@ fdsn_pace(int64_t *last)
 	int64_t now = tfmt_now();
 
 	if (*last && now - *last < FDSN_GAP_MS)
-		http_sleep((double)(FDSN_GAP_MS - (now - *last)) / 1000.0, &stop_flag);
+		http_sleep((double)(FDSN_GAP_MS - (now - *last)) / 1000.0, &sig_stop);
 	*last = tfmt_now();
 }
 
@@ -1017,7 +1009,7 @@ run_fdsn(const struct options *o, struct state *st)
 	stack = xmalloc(cap * sizeof(*stack));
 	stack[top].s = start;
 	stack[top++].e = end;
-	while (top > 0 && !stop_flag) {
+	while (top > 0 && !sig_stop) {
 		int64_t s = stack[top - 1].s, e_ms = stack[top - 1].e;
 		long count = fdsn_count(base, o, s, e_ms, &max_allowed, &last, &status);
 		struct http_resp r;
@@ -1095,10 +1087,10 @@ run(const struct options *o)
 		if (status == EXIT_IO)
 			break;
 		worst = msg_worst(worst, state_save(&st, o));
-		if (o->interval_ms == 0 || stop_flag)
+		if (o->interval_ms == 0 || sig_stop)
 			break;
-		http_sleep((double)o->interval_ms / 1000.0, &stop_flag);
-		if (stop_flag)
+		http_sleep((double)o->interval_ms / 1000.0, &sig_stop);
+		if (sig_stop)
 			break;
 	}
 	state_free(&st);
@@ -1110,7 +1102,6 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct sigaction sa;
 	int status;
 
 	msg_init(argv[0]);
@@ -1121,10 +1112,7 @@ main(int argc, char **argv)
 	}
 	/* Whole feeds go out at once: write them in large blocks. */
 	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sig_catch_stop();
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
 	http_cleanup();

@@ -17,6 +17,7 @@
 #include "expr.h"
 #include "json.h"
 #include "msg.h"
+#include "sig.h"
 #include "ndjson.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -106,15 +107,6 @@ struct engine {
 	struct buf row, key, cols;
 	struct expr_val *vals;	/* scratch for agg_add_all */
 };
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static int
 duration_opt(const char *name, const char *arg, int64_t *ms, bool positive)
@@ -611,7 +603,7 @@ run_input(struct engine *en, struct ndjson_reader *r)
 	int rc, status = EXIT_OK;
 
 	json_doc_init(&d);
-	while (!stop_flag && (rc = ndjson_next(r, &line, &len, &e)) != 0) {
+	while (!sig_stop && (rc = ndjson_next(r, &line, &len, &e)) != 0) {
 		if (rc < 0) {
 			msg_error(&e);
 			status = msg_worst(status, msg_status(e.kind));
@@ -664,10 +656,10 @@ run(const struct options *o)
 			status = msg_worst(status, EXIT_IO);
 			continue;
 		}
-		r.stop = &stop_flag;
+		r.stop = &sig_stop;
 		status = msg_worst(status, run_input(&en, &r));
 		ndjson_close(&r);
-		if (stop_flag || ferror(stdout))
+		if (sig_stop || ferror(stdout))
 			break;
 	}
 	/* End of input (or a signal): every open window is complete. */
@@ -704,7 +696,6 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct sigaction sa;
 	int status;
 
 	msg_init(argv[0]);
@@ -713,10 +704,7 @@ main(int argc, char **argv)
 		options_free(&o);
 		return status;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sig_catch_stop();
 	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
