@@ -209,19 +209,29 @@ init_schema(struct hub *h, struct err *e)
 		return -1;
 	if (exec(h, "PRAGMA cache_size=-16384", e) < 0)
 		return -1;
-	{
+	/*
+	 * Switching a new database to WAL takes an exclusive lock, and SQLite
+	 * answers "locked" at once instead of waiting when another process
+	 * holds one (several senders creating the same hub): retry a while.
+	 */
+	for (int tries = 0;; tries++) {
 		sqlite3_stmt *st;
 		const char *mode = NULL;
+		int rc;
 
 		if (sqlite3_prepare_v2(h->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
 			return db_err(h, e, "database");
-		if (sqlite3_step(st) == SQLITE_ROW)
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
 			mode = (const char *)sqlite3_column_text(st, 0);
-		if (mode == NULL || strcmp(mode, "wal") != 0) {
+		if (mode && strcmp(mode, "wal") == 0) {
 			sqlite3_finalize(st);
-			return db_err(h, e, "cannot use WAL mode");
+			break;
 		}
 		sqlite3_finalize(st);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries >= 400)
+			return db_err(h, e, "cannot use WAL mode");
+		sqlite3_sleep(25);
 	}
 	if (exec(h, "PRAGMA synchronous=NORMAL", e) < 0)
 		return -1;
