@@ -17,8 +17,8 @@
 #include "hub.h"
 #include "json.h"
 #include "msg.h"
-#include "sig.h"
 #include "num.h"
+#include "sig.h"
 #include "timefmt.h"
 
 #define READ_MAX 1024
@@ -215,7 +215,7 @@ static void
 write_event(const struct hub_msg *m, bool meta, struct buf *b)
 {
 	const char *body = m->body;
-	size_t len = m->len, end = len;
+	size_t len = m->len, end;
 	char t[32];
 
 	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))

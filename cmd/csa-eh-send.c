@@ -20,9 +20,9 @@
 #include "hub.h"
 #include "json.h"
 #include "msg.h"
-#include "sig.h"
 #include "ndjson.h"
 #include "num.h"
+#include "sig.h"
 #include "timefmt.h"
 
 static const char usage_line[] =

@@ -3,14 +3,12 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,8 +18,8 @@
 #include "http.h"
 #include "json.h"
 #include "msg.h"
-#include "sig.h"
 #include "num.h"
+#include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
 

@@ -17,8 +17,8 @@
 #include "expr.h"
 #include "json.h"
 #include "msg.h"
-#include "sig.h"
 #include "ndjson.h"
+#include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
 

@@ -139,7 +139,8 @@ query_int(struct hub *h, const char *sql, int64_t a, int64_t b, int64_t c, int64
 
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return def;
-	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, a);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, b);
 	if (sqlite3_bind_parameter_count(st) >= 3)
@@ -198,7 +199,7 @@ init_schema(struct hub *h, struct err *e)
 		rollback(h);
 		return -1;
 	}
-	tables = query_int(h, "SELECT count(*) FROM sqlite_master WHERE ?1 = ?1", 0, 0, 0, 0);
+	tables = query_int(h, "SELECT count(*) FROM sqlite_master", 0, 0, 0, 0);
 	if (exec(h, "COMMIT", e) < 0)
 		return -1;
 	if (app != HUB_APP_ID && !(app == 0 && tables == 0))
