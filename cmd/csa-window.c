@@ -23,7 +23,8 @@
 #include "timefmt.h"
 
 static const char usage_line[] =
-    "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --preset earthquake)\n"
+    "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --snapshot |\n"
+    "                   --preset earthquake)\n"
     "                  [--by EXPR] [--agg NAME=FUNC(F)] [--where EXPR] [--having COND]\n"
     "                  [--time EXPR | --arrival-time] [--max-delay D] [--late adjust|drop]\n"
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
@@ -48,6 +49,7 @@ static const char help_text[] =
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --offset D            shift window alignment from the epoch by D\n"
     "      --preset NAME         earthquake: the reference speed query\n"
+    "      --snapshot            one window per timestamp: events at the same time\n"
     "  -t, --time EXPR           the event time (default time)\n"
     "      --tumbling SIZE       back-to-back windows of SIZE\n"
     "  -u, --unbuffered          flush after every row\n"
@@ -58,7 +60,7 @@ static const char help_text[] =
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
 
-enum wtype { W_NONE, W_TUMBLING, W_HOPPING };
+enum wtype { W_NONE, W_TUMBLING, W_HOPPING, W_SNAPSHOT };
 
 struct groupby {
 	char *name;
@@ -179,7 +181,8 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_HAVING, OPT_HOPPING, OPT_LATE,
-		OPT_LATE_OUTPUT, OPT_MAX_DELAY, OPT_OFFSET, OPT_PRESET, OPT_TUMBLING
+		OPT_LATE_OUTPUT, OPT_MAX_DELAY, OPT_OFFSET, OPT_PRESET, OPT_SNAPSHOT,
+		OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
 		{ "agg", required_argument, NULL, 'a' },
@@ -194,6 +197,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "snapshot", no_argument, NULL, OPT_SNAPSHOT },
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
 		{ "unbuffered", no_argument, NULL, 'u' },
@@ -298,6 +302,10 @@ parse_options(int argc, char **argv, struct options *o)
 			if ((rc = set_preset(o, optarg)) >= 0)
 				return rc;
 			break;
+		case OPT_SNAPSHOT:
+			types++;
+			o->type = W_SNAPSHOT;
+			break;
 		case OPT_TUMBLING:
 			types++;
 			if ((rc = duration_opt("tumbling", optarg, &o->size, true)) >= 0)
@@ -312,11 +320,18 @@ parse_options(int argc, char **argv, struct options *o)
 	argc -= optind;
 	argv += optind;
 	if (types == 0)
-		return msg_usage("no window: give --tumbling, --hopping or --preset");
+		return msg_usage("no window: give --tumbling, --hopping, --snapshot or --preset");
 	if (types > 1)
-		return msg_usage("give one window: --tumbling, --hopping or --preset");
+		return msg_usage("give one window: --tumbling, --hopping, --snapshot or --preset");
 	if (o->type == W_TUMBLING)
 		o->hop = o->size;
+	if (o->type == W_SNAPSHOT) {
+		/* A snapshot is the instant t: complete once the watermark is past t. */
+		o->size = 0;
+		o->hop = 1;
+		o->offset = 0;
+		o->end_inclusive = true;
+	}
 	if (o->aggs.n == 0 && agg_parse(&o->aggs, "count=count", &e) < 0)
 		return msg_usage("%s", e.msg);
 	if (o->have_having) {
@@ -400,6 +415,11 @@ cmp_key(const void *a, const void *b)
 	return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
+static const char *const type_names[] = {
+	[W_NONE] = "none", [W_TUMBLING] = "tumbling", [W_HOPPING] = "hopping",
+	[W_SNAPSHOT] = "snapshot",
+};
+
 /* Write the rows of the first window (groups in key order) and drop it. */
 static void
 emit_first(struct engine *en)
@@ -427,8 +447,7 @@ emit_first(struct engine *en)
 		buf_reset(&en->row);
 		buf_addc(&en->row, '{');
 		json_key(&en->row, "window_type");
-		json_put_str(&en->row, o->type == W_TUMBLING ? "tumbling" : "hopping",
-		    o->type == W_TUMBLING ? 8 : 7);
+		json_put_str(&en->row, type_names[o->type], strlen(type_names[o->type]));
 		json_key(&en->row, "window_start");
 		tfmt_format(w->start, t);
 		json_put_str(&en->row, t, strlen(t));
@@ -570,6 +589,13 @@ process(struct engine *en, const struct json_doc *d, const char *line, size_t le
 		msg_record(file, lineno, "--by: %s, skipped", e.msg);
 		return EXIT_DATA;
 	}
+	if (o->type == W_SNAPSHOT) {
+		if (add_to(en, window_at(en, t), d, line, len, &e) < 0) {
+			msg_record(file, lineno, "%s (left out of that aggregate)", e.msg);
+			en->skipped++;
+		}
+		goto seen;
+	}
 	/* The windows that hold t end at offset + k*hop, within one size of t. */
 	if (o->end_inclusive)
 		first = o->offset + (floor_div(t - o->offset - 1, o->hop) + 1) * o->hop;
@@ -584,6 +610,7 @@ process(struct engine *en, const struct json_doc *d, const char *line, size_t le
 			en->skipped++;
 		}
 	}
+seen:
 	en->events++;
 	if (!en->have_time || t > en->max_time) {
 		en->max_time = t;

@@ -165,3 +165,11 @@ PYEOF
 	assert_success
 	assert_line --partial "400 streams, 0 mismatches"
 }
+
+@test "snapshot: one window per timestamp, holding the events with exactly that time" {
+	{ ev 1 '"g":"a"'; ev 1 '"g":"b"'; ev 1 '"g":"a"'; ev 2 '"g":"a"'; ev 4 '"g":"a"'; } > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window --snapshot -t t --by g < '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.window_type) \(.window_start[11:19]) \(.window_end[11:19]) \(.g) \(.count)\"'"
+	assert_success
+	assert_output "$(printf '%s\n' 'snapshot 10:00:01 10:00:01 a 2' 'snapshot 10:00:01 10:00:01 b 1' \
+		'snapshot 10:00:02 10:00:02 a 1' 'snapshot 10:00:04 10:00:04 a 1')"
+}

@@ -5,7 +5,7 @@ settings, and compare every row with a plain reference written here from
 the semantics in csa-window(1).  Prints each mismatch; exits 1 on any."""
 import json, random, subprocess, sys, tempfile
 
-def reference(events, size, hop, offset, delay, end_incl, drop):
+def reference(events, size, hop, offset, delay, end_incl, drop, snapshot=False):
     wins, closed, max_t, rows = {}, None, None, []
 
     def is_late(t):
@@ -29,13 +29,16 @@ def reference(events, size, hop, offset, delay, end_incl, drop):
             t = max_t - delay
             if is_late(t):
                 t = closed + (1 if end_incl else 0)
-        # every window end offset + k*hop whose window holds t
-        k = (t - offset - 1) // hop + 1 if end_incl else (t - offset) // hop + 1
-        end = offset + k * hop
-        while (end < t + size) if end_incl else (end <= t + size):
-            if closed is None or end > closed:
-                wins.setdefault(end, {}).setdefault(g, []).append(v)
-            end += hop
+        if snapshot:	# the instant t is the window
+            wins.setdefault(t, {}).setdefault(g, []).append(v)
+        else:
+            # every window end offset + k*hop whose window holds t
+            k = (t - offset - 1) // hop + 1 if end_incl else (t - offset) // hop + 1
+            end = offset + k * hop
+            while (end < t + size) if end_incl else (end <= t + size):
+                if closed is None or end > closed:
+                    wins.setdefault(end, {}).setdefault(g, []).append(v)
+                end += hop
         max_t = t if max_t is None else max(max_t, t)
         flush(False)
     flush(True)
@@ -52,6 +55,9 @@ def main():
         delay = rnd.choice([0, 0, 500, 3000])
         end_incl = rnd.random() < 0.7
         drop = rnd.random() < 0.3
+        snapshot = rnd.random() < 0.15
+        if snapshot:
+            end_incl, offset = True, 0
         t, events = 1767261600000, []
         for i in range(rnd.randint(1, 150)):
             t += rnd.choice([0, 0, 100, 250, 999, 1000, 4000])
@@ -66,7 +72,12 @@ def main():
                 "--offset", "%dms" % offset, "--max-delay", "%dms" % delay,
                 "--late", "drop" if drop else "adjust",
                 "--boundary", "end-inclusive" if end_incl else "start-inclusive"]
-        args += ["--tumbling", "%dms" % size] if hop == size else ["--hopping", "%dms/%dms" % (size, hop)]
+        if snapshot:
+            args += ["--snapshot"]
+        elif hop == size:
+            args += ["--tumbling", "%dms" % size]
+        else:
+            args += ["--hopping", "%dms/%dms" % (size, hop)]
         out = subprocess.run(args + [path], capture_output=True, text=True)
         got = []
         for line in out.stdout.splitlines():
@@ -76,7 +87,7 @@ def main():
             ms = int(datetime.datetime.strptime(end, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
                 tzinfo=datetime.timezone.utc).timestamp() * 1000)
             got.append((ms, r["g"], r["n"], round(r["s"], 6)))
-        want = reference(events, size, hop, offset, delay, end_incl, drop)
+        want = reference(events, size, hop, offset, delay, end_incl, drop, snapshot)
         if out.returncode != 0 or got != want:
             bad += 1
             print("case %d: %s\n  events %s\n  got  %s\n  want %s\n  stderr %s" % (
