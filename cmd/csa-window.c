@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ static const char help_text[] =
     "  -h, --help                show this help and exit\n"
     "      --having COND         keep rows whose COLUMN OP NUMBER holds\n"
     "      --hopping SIZE/HOP    windows of SIZE starting every HOP\n"
+    "      --idle-timeout D      with no input for D, move time on by the wall time\n"
     "      --late WHAT           a late event: adjust its time (default) or drop it\n"
     "      --late-output FILE    also write late events to FILE\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
@@ -69,7 +71,7 @@ struct groupby {
 
 struct options {
 	enum wtype type;
-	int64_t size, hop, offset, max_delay;
+	int64_t size, hop, offset, max_delay, idle_ms;
 	bool end_inclusive;
 	bool arrival;
 	bool drop_late;
@@ -105,6 +107,7 @@ struct engine {
 	int64_t closed;		/* the end of the last window written */
 	bool have_time, have_closed;
 	long events, late, dropped, skipped, rows;
+	int64_t last_arrival;	/* wall time of the last line, for --idle-timeout */
 	FILE *late_out;
 	struct buf row, key, cols;
 	struct expr_val *vals;	/* scratch for agg_add_all */
@@ -180,7 +183,7 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_HAVING, OPT_HOPPING, OPT_LATE,
+		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_LATE,
 		OPT_LATE_OUTPUT, OPT_MAX_DELAY, OPT_OFFSET, OPT_PRESET, OPT_SNAPSHOT,
 		OPT_TUMBLING
 	};
@@ -192,6 +195,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "having", required_argument, NULL, OPT_HAVING },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hopping", required_argument, NULL, OPT_HOPPING },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "late", required_argument, NULL, OPT_LATE },
 		{ "late-output", required_argument, NULL, OPT_LATE_OUTPUT },
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
@@ -278,6 +282,10 @@ parse_options(int argc, char **argv, struct options *o)
 			o->type = W_HOPPING;
 			break;
 		}
+		case OPT_IDLE:
+			if ((rc = duration_opt("idle-timeout", optarg, &o->idle_ms, true)) >= 0)
+				return rc;
+			break;
 		case OPT_LATE:
 			if (strcmp(optarg, "adjust") == 0)
 				o->drop_late = false;
@@ -620,6 +628,29 @@ seen:
 	return EXIT_OK;
 }
 
+/*
+ * --idle-timeout: wait for input at most the timeout; when none came, move
+ * event time on by the wall time since the last line and write the windows
+ * that are due, so a quiet stream still closes them.  True when it waited
+ * in vain (the caller looks again), false when input is there.
+ */
+static bool
+idle_wait(struct engine *en, const struct ndjson_reader *r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	int64_t now;
+
+	if (poll(&pfd, 1, (int)en->o->idle_ms) != 0)
+		return false;	/* input, end of input, or a signal */
+	now = tfmt_now();
+	if (en->have_time && now > en->last_arrival) {
+		en->max_time += now - en->last_arrival;
+		en->last_arrival = now;
+		advance(en, false);
+	}
+	return true;
+}
+
 static int
 run_input(struct engine *en, struct ndjson_reader *r)
 {
@@ -630,7 +661,13 @@ run_input(struct engine *en, struct ndjson_reader *r)
 	int rc, status = EXIT_OK;
 
 	json_doc_init(&d);
-	while (!sig_stop && (rc = ndjson_next(r, &line, &len, &e)) != 0) {
+	en->last_arrival = tfmt_now();
+	while (!sig_stop) {
+		if (en->o->idle_ms && !ndjson_ready(r) && idle_wait(en, r))
+			continue;
+		if ((rc = ndjson_next(r, &line, &len, &e)) == 0)
+			break;
+		en->last_arrival = tfmt_now();
 		if (rc < 0) {
 			msg_error(&e);
 			status = msg_worst(status, msg_status(e.kind));

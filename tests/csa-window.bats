@@ -173,3 +173,22 @@ PYEOF
 	assert_output "$(printf '%s\n' 'snapshot 10:00:01 10:00:01 a 2' 'snapshot 10:00:01 10:00:01 b 1' \
 		'snapshot 10:00:02 10:00:02 a 1' 'snapshot 10:00:04 10:00:04 a 1')"
 }
+
+@test "--idle-timeout closes a window of a quiet stream without more input" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	bg sh -c 'exec csa-window --tumbling 5s -t t --idle-timeout 200ms < "$0" > "$1"' "$BATS_TEST_TMPDIR/fifo" "$BATS_TEST_TMPDIR/out"
+	exec 7> "$BATS_TEST_TMPDIR/fifo"
+	{ ev 1; ev 4; } >&7
+	# Event time 4 s; after about a second of quiet the window (0, 5] is due.
+	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/out" ]'
+	[ "$(jq -r '"\(.window_end[11:19]) \(.count)"' "$BATS_TEST_TMPDIR/out")" = "10:00:05 2" ]
+	exec 7>&-
+	# Without it, the same quiet stream writes nothing until more input.
+	mkfifo "$BATS_TEST_TMPDIR/fifo2"
+	bg sh -c 'exec csa-window --tumbling 5s -t t < "$0" > "$1"' "$BATS_TEST_TMPDIR/fifo2" "$BATS_TEST_TMPDIR/out2"
+	exec 8> "$BATS_TEST_TMPDIR/fifo2"
+	{ ev 1; ev 4; } >&8
+	sleep 1.5
+	[ ! -s "$BATS_TEST_TMPDIR/out2" ]
+	exec 8>&-
+}
