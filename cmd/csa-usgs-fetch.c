@@ -909,15 +909,18 @@ poll_feed(const char *url, const struct options *o, struct state *st)
 	return status;
 }
 
-/* Wait so that FDSN requests are at least FDSN_GAP_MS apart. */
+/*
+ * Wait so that FDSN requests are at least FDSN_GAP_MS apart, counted from
+ * when the previous answer came (*last, set by the caller after each
+ * request): what the service sees, however long starting a request takes.
+ */
 static void
-fdsn_pace(int64_t *last)
+fdsn_pace(const int64_t *last)
 {
 	int64_t now = tfmt_now();
 
 	if (*last && now - *last < FDSN_GAP_MS)
 		http_sleep((double)(FDSN_GAP_MS - (now - *last)) / 1000.0, &sig_stop);
-	*last = tfmt_now();
 }
 
 static void
@@ -961,10 +964,13 @@ fdsn_count(const char *base, const struct options *o, int64_t s, int64_t e_ms,
 	struct json_doc d;
 	struct err e;
 	int64_t n = -1, m;
+	int rc;
 
 	fdsn_url(&url, base, "count", o, s, e_ms);
 	fdsn_pace(last);
-	if (http_get(url.p, &o->http, &r, &e) < 0) {
+	rc = http_get(url.p, &o->http, &r, &e);
+	*last = tfmt_now();
+	if (rc < 0) {
 		msg_error(&e);
 		*status = msg_worst(*status, msg_status(e.kind));
 		goto out;
@@ -1013,6 +1019,7 @@ run_fdsn(const struct options *o, struct state *st)
 		struct http_resp r;
 		struct poll_stats ps = { 0 };
 		struct err e;
+		int rc;
 
 		top--;
 		if (count < 0)
@@ -1034,7 +1041,9 @@ run_fdsn(const struct options *o, struct state *st)
 			continue;
 		fdsn_url(&url, base, NULL, o, s, e_ms);
 		fdsn_pace(&last);
-		if (http_get(url.p, &o->http, &r, &e) < 0) {
+		rc = http_get(url.p, &o->http, &r, &e);
+		last = tfmt_now();
+		if (rc < 0) {
 			msg_error(&e);
 			status = msg_worst(status, msg_status(e.kind));
 			http_resp_free(&r);
