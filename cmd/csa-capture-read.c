@@ -97,10 +97,7 @@ parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage_line, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
-			return msg_close_stdout();
+			return msg_help(usage_line, help_text);
 		case 'm':
 			o->meta = true;
 			break;

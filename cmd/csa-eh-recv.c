@@ -135,10 +135,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->rd.group = optarg;
 			break;
 		case 'h':
-			fputs(usage_line, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
-			return msg_close_stdout();
+			return msg_help(usage_line, help_text);
 		case 'H':
 			o->hub.location = optarg;
 			break;

@@ -152,10 +152,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->feed = optarg;
 			break;
 		case 'h':
-			fputs(usage_line, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
-			return msg_close_stdout();
+			return msg_help(usage_line, help_text);
 		case 'i':
 			if (tfmt_duration(optarg, &o->interval_ms, &e) < 0 ||
 			    o->interval_ms < 1000)

@@ -227,10 +227,7 @@ parse_options(int argc, char **argv, struct options *o)
 				return rc;
 			break;
 		case 'h':
-			fputs(usage_line, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
-			return msg_close_stdout();
+			return msg_help(usage_line, help_text);
 		case 't':
 			time_src = optarg;
 			break;

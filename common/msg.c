@@ -105,6 +105,15 @@ msg_worst(int a, int b)
 	return a > b ? a : b;
 }
 
+int
+msg_help(const char *usage, const char *text)
+{
+	fputs(usage, stdout);
+	fputs("\n", stdout);
+	fputs(text, stdout);
+	return msg_close_stdout();
+}
+
 void
 msg_version(const char *libs)
 {

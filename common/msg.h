@@ -45,6 +45,10 @@ int msg_status(enum err_kind kind);
 /* The larger of two exit statuses, so the worst fault of a run wins. */
 int msg_worst(int a, int b);
 
+/* --help: the usage lines, a blank line and the text, on stdout; returns
+ * the exit status (0, or 3 when stdout cannot be written). */
+int msg_help(const char *usage, const char *text);
+
 /* Print "prog (csa-streaming) VERSION" and then each line of libs. */
 void msg_version(const char *libs);
 
