@@ -324,24 +324,6 @@ add_value(const struct agg_spec *s, struct agg_state *st, const struct expr_val 
 	take(st, v.num);
 }
 
-int
-agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d,
-    const char *line, size_t len, struct err *e)
-{
-	struct expr_val v;
-
-	if (s->fn == AGG_COUNT) {
-		st->n++;
-		return 0;
-	}
-	if (expr_eval(s->arg, d, line, len, &v, e) < 0) {
-		st->skipped++;
-		return -1;
-	}
-	add_value(s, st, &v);
-	return 0;
-}
-
 /* Which spec evaluates each argument: the first one with the same text. */
 static void
 assign_slots(struct agg_list *l)

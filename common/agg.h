@@ -66,10 +66,6 @@ void agg_list_free(struct agg_list *l);
  * and the array. */
 int agg_split(const char *text, char ***parts);
 
-/* Take one event into st; e is set (ERR_DATA) when a jq argument fails. */
-int agg_add(const struct agg_spec *s, struct agg_state *st, const struct json_doc *d,
-    const char *line, size_t len, struct err *e);
-
 /*
  * Take one event into every aggregate (st[i] for spec i), evaluating each
  * distinct argument once into vals (the caller's scratch, l->n entries).

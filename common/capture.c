@@ -416,7 +416,7 @@ struct capture_reader {
 	avro_value_t lean, resolved;
 	bool have_lean;
 	long count;
-	struct buf sys, props, text;
+	struct buf sys, props;
 };
 
 /* True when the schema is Capture's record, whatever its Properties union. */
@@ -653,7 +653,6 @@ capture_reader_close(struct capture_reader *r)
 		avro_schema_decref(r->schema);
 	buf_free(&r->sys);
 	buf_free(&r->props);
-	buf_free(&r->text);
 	free(r->path);
 	free(r);
 }

@@ -241,3 +241,30 @@ for i in range(200000):
 	run bash -c "csa-unit lines < '$BATS_TEST_TMPDIR/in' | tail -n 1 | cut -d: -f1"
 	assert_output 200000
 }
+
+@test "agg: two states merged equal one state over all the values, stddev included" {
+	"$PY" -c '
+import json, random
+random.seed(3)
+for i in range(1000):
+    v = None if i % 17 == 0 else random.uniform(-50, 1e6 if i % 5 == 0 else 50)
+    print(json.dumps({"v": v}))' > "$BATS_TEST_TMPDIR/in"
+	specs='n=count,s=sum(v),a=avg(v),lo=min(v),hi=max(v),sd=stddev(v),c=count_if(v > 10)'
+	for split in 0 1 333 999 1000; do
+		run csa-unit merge "$specs" "$split" < "$BATS_TEST_TMPDIR/in"
+		assert_success
+		# Same counts, extremes and sums; stddev and means to 1e-12 relative.
+		printf '%s\n' "$output" | jq -e -s '.[0] as $w | .[1] as $m
+			| ($w.n == $m.n and $w.c == $m.c and $w.lo == $m.lo and $w.hi == $m.hi)
+			and ([$w.s, $w.a, $w.sd] | to_entries | all(. as $e
+				| (($e.value - ([$m.s, $m.a, $m.sd][$e.key])) | fabs) <= 1e-12 * ($e.value | fabs)))' >/dev/null \
+			|| { echo "split $split: $output"; return 1; }
+	done
+	# And the numbers are what python computes.
+	run csa-unit merge 'sd=stddev(v)' 500 < "$BATS_TEST_TMPDIR/in"
+	want=$("$PY" -c '
+import json, statistics, sys
+vals = [json.loads(l)["v"] for l in open(sys.argv[1])]
+print(statistics.stdev([v for v in vals if v is not None]))' "$BATS_TEST_TMPDIR/in")
+	printf '%s\n' "${lines[1]}" | jq -e --argjson w "$want" '((.sd - $w) | fabs) <= 1e-9 * $w' >/dev/null
+}

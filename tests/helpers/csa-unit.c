@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "buf.h"
 #include "expr.h"
 #include "hub.h"
@@ -220,6 +221,59 @@ cmd_lines(const char *maxlen)
 	return 0;
 }
 
+/*
+ * Aggregates over the {"v":...} lines of stdin, twice: all lines into one
+ * state, and the lines split at SPLIT into two states merged afterwards.
+ * Prints both rows' values; they must agree.
+ */
+static int
+cmd_merge(const char *specs, long split)
+{
+	struct agg_list l = { 0 };
+	struct agg_state *whole, *left, *right;
+	struct expr_val *vals;
+	struct ndjson_reader r;
+	struct json_doc d;
+	struct buf b = { 0 };
+	struct err e;
+	char *line;
+	size_t len;
+
+	if (agg_parse(&l, specs, &e) < 0) {
+		printf("error: %s\n", e.msg);
+		return 2;
+	}
+	whole = xcalloc((size_t)l.n, sizeof(*whole));
+	left = xcalloc((size_t)l.n, sizeof(*left));
+	right = xcalloc((size_t)l.n, sizeof(*right));
+	vals = xcalloc((size_t)l.n, sizeof(*vals));
+	ndjson_open_fd(&r, 0, "<stdin>", 0);
+	json_doc_init(&d);
+	while (ndjson_next(&r, &line, &len, &e) > 0) {
+		if (json_parse(&d, line, len, &e) < 0)
+			continue;
+		agg_add_all(&l, whole, vals, &d, line, len, &e);
+		agg_add_all(&l, (long)r.lineno <= split ? left : right, vals, &d, line, len, &e);
+	}
+	for (int i = 0; i < l.n; i++)
+		agg_merge(&l.v[i], &left[i], &right[i]);
+	buf_addc(&b, '{');
+	agg_put_values(&b, &l, whole);
+	buf_adds(&b, "}\n{");
+	agg_put_values(&b, &l, left);
+	buf_adds(&b, "}");
+	printf("%s\n", b.p);
+	buf_free(&b);
+	json_doc_free(&d);
+	ndjson_close(&r);
+	free(whole);
+	free(left);
+	free(right);
+	free(vals);
+	agg_list_free(&l);
+	return 0;
+}
+
 /* The partition the hubs pick for each key. */
 static int
 cmd_partition(int argc, char **argv)
@@ -254,6 +308,8 @@ main(int argc, char **argv)
 		return cmd_duration(argc - 2, argv + 2);
 	if (strcmp(argv[1], "expr") == 0 && argc == 3)
 		return cmd_expr(argv[2]);
+	if (strcmp(argv[1], "merge") == 0 && argc == 4)
+		return cmd_merge(argv[2], atol(argv[3]));
 	if (strcmp(argv[1], "partition") == 0 && argc >= 3)
 		return cmd_partition(argc - 2, argv + 2);
 	if (strcmp(argv[1], "lines") == 0)
