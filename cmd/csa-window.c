@@ -16,19 +16,23 @@
 #include "buf.h"
 #include "err.h"
 #include "expr.h"
+#include "fsutil.h"
 #include "json.h"
 #include "msg.h"
 #include "ndjson.h"
+#include "num.h"
 #include "sig.h"
-#include "strmap.h"
 #include "timefmt.h"
+#include "window.h"
 
 static const char usage_line[] =
-    "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --snapshot |\n"
-    "                   --preset earthquake)\n"
+    "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --sliding SIZE |\n"
+    "                   --session TIMEOUT[/MAX] | --snapshot | --preset earthquake)\n"
     "                  [--by EXPR] [--agg NAME=FUNC(F)] [--where EXPR] [--having COND]\n"
     "                  [--time EXPR | --arrival-time] [--max-delay D] [--late adjust|drop]\n"
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
+    "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
+    "                  [--state FILE] [--state-every D] [--keep-open] [--idle-timeout D]\n"
     "                  [-uv] [FILE...]\n";
 
 static const char help_text[] =
@@ -42,16 +46,27 @@ static const char help_text[] =
     "                            names the column); repeatable\n"
     "      --boundary WHICH      end-inclusive (start, end] (default, as Stream\n"
     "                            Analytics) or start-inclusive [start, end)\n"
+    "      --dedupe FIELD        drop events whose FIELD was seen before\n"
+    "      --dedupe-horizon D    how long an id is remembered (default 1h)\n"
+    "      --emit early:D        also write running rows of open windows every D\n"
     "  -h, --help                show this help and exit\n"
     "      --having COND         keep rows whose COLUMN OP NUMBER holds\n"
     "      --hopping SIZE/HOP    windows of SIZE starting every HOP\n"
     "      --idle-timeout D      with no input for D, move time on by the wall time\n"
+    "      --keep-open           at the end of input, save open windows to --state\n"
+    "                            instead of writing them\n"
     "      --late WHAT           a late event: adjust its time (default) or drop it\n"
     "      --late-output FILE    also write late events to FILE\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
+    "      --max-groups N        hold at most N groups; events past it are left out\n"
     "      --offset D            shift window alignment from the epoch by D\n"
     "      --preset NAME         earthquake: the reference speed query\n"
+    "      --session T[/MAX]     sessions: events less than T apart, cut at MAX\n"
+    "      --sliding SIZE        a row whenever an event enters or leaves the\n"
+    "                            last SIZE\n"
     "      --snapshot            one window per timestamp: events at the same time\n"
+    "      --state FILE          restore open windows from FILE; save them at exit\n"
+    "      --state-every D       also save the state every D of wall time\n"
     "  -t, --time EXPR           the event time (default time)\n"
     "      --tumbling SIZE       back-to-back windows of SIZE\n"
     "  -u, --unbuffered          flush after every row\n"
@@ -62,55 +77,25 @@ static const char help_text[] =
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
 
-enum wtype { W_NONE, W_TUMBLING, W_HOPPING, W_SNAPSHOT };
-
-struct groupby {
-	char *name;
-	struct expr *x;
-};
-
 struct options {
-	enum wtype type;
-	int64_t size, hop, offset, max_delay, idle_ms;
-	bool end_inclusive;
+	struct win_spec w;
+	int64_t idle_ms, state_every;
 	bool arrival;
-	bool drop_late;
-	const char *late_path;
-	struct expr *time, *where;
-	struct groupby *by;
-	int nby;
-	struct agg_list aggs;
-	struct agg_having having;
-	bool have_having;
+	bool keep_open;
+	const char *late_path, *state_path;
+	struct expr *time, *where, *dedupe;
 	bool unbuffered;
 	char **files;
 	int nfiles;
 };
 
-/* One group of one window: its column values (as JSON members) and states. */
-struct group {
-	char *cols;		/* ,"region":"us-west" ... ready to write */
-	struct agg_state st[];
-};
-
-/* An open window, kept in a list ordered by end. */
-struct window {
-	int64_t start, end;
-	struct strmap groups;	/* group key -> struct group * */
-};
-
-struct engine {
+struct run {
 	const struct options *o;
-	struct window *w;
-	int nw, capw;
-	int64_t max_time;	/* the largest event time seen */
-	int64_t closed;		/* the end of the last window written */
-	bool have_time, have_closed;
-	long events, late, dropped, skipped, rows;
+	struct win_engine *en;
+	long skipped;
 	int64_t last_arrival;	/* wall time of the last line, for --idle-timeout */
+	int64_t saved_at;	/* wall time of the last state save */
 	FILE *late_out;
-	struct buf row, key, cols;
-	struct expr_val *vals;	/* scratch for agg_add_all */
 };
 
 static int
@@ -124,40 +109,36 @@ duration_opt(const char *name, const char *arg, int64_t *ms, bool positive)
 	return -1;
 }
 
-/* --by NAME=EXPR, or EXPR named after its last path component. */
+/* SIZE/SECOND: two durations; the second may be optional. */
+static int
+duration_pair(const char *name, const char *arg, int64_t *a, int64_t *b, bool need_b)
+{
+	const char *slash = strchr(arg, '/');
+	char *first;
+	int rc;
+
+	if (slash == NULL) {
+		if (need_b)
+			return msg_usage("--%s: write SIZE/HOP, e.g. 5m/30s", name);
+		*b = 0;
+		return duration_opt(name, arg, a, true);
+	}
+	first = xstrndup(arg, (size_t)(slash - arg));
+	rc = duration_opt(name, first, a, true);
+	free(first);
+	if (rc < 0)
+		rc = duration_opt(name, slash + 1, b, true);
+	return rc;
+}
+
 static int
 add_by(struct options *o, const char *arg)
 {
-	char **parts;
-	int n = agg_split(arg, &parts), status = -1;
+	struct err e;
 
-	for (int i = 0; i < n; i++) {
-		const char *p = parts[i], *src = p;
-		char *name = NULL;
-		struct expr *x;
-		struct err e;
-		size_t k = 0;
-
-		while (isalnum((unsigned char)p[k]) || p[k] == '_')
-			k++;
-		if (k > 0 && p[k] == '=' && p[k + 1] != '=') {
-			name = xstrndup(p, k);
-			src = p + k + 1;
-		}
-		if (status < 0 && (x = expr_compile(src, &e)) == NULL)
-			status = msg_usage("--by: %s", e.msg);
-		if (status < 0) {
-			o->by = xrealloc(o->by, sizeof(*o->by) * (size_t)(o->nby + 1));
-			o->by[o->nby].x = x;
-			o->by[o->nby].name = name ? name : xstrdup(expr_name(x));
-			o->nby++;
-		} else {
-			free(name);
-		}
-		free(parts[i]);
-	}
-	free(parts);
-	return status;
+	if (win_add_by(&o->w, arg, &e) < 0)
+		return msg_usage("--by: %s", e.msg);
+	return -1;
 }
 
 static int
@@ -167,11 +148,11 @@ set_preset(struct options *o, const char *name)
 
 	if (strcmp(name, "earthquake") != 0)
 		return msg_usage("--preset: unknown preset '%s' (earthquake)", name);
-	o->type = W_TUMBLING;
-	o->size = 5 * 60000;
+	o->w.type = WIN_TUMBLING;
+	o->w.size = 5 * 60000;
 	if (add_by(o, "region") >= 0)
 		return EXIT_USAGE;
-	if (agg_parse(&o->aggs, "event_count=count,avg_magnitude=avg(magnitude),"
+	if (agg_parse(&o->w.aggs, "event_count=count,avg_magnitude=avg(magnitude),"
 	    "max_magnitude=max(magnitude),min_magnitude=min(magnitude),"
 	    "avg_depth_km=avg(depth_km),significant_count=count_if(magnitude >= 5.0),"
 	    "tsunami_alerts=count_if(tsunami_flag == 1)", &e) < 0)
@@ -183,25 +164,35 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_LATE,
-		OPT_LATE_OUTPUT, OPT_MAX_DELAY, OPT_OFFSET, OPT_PRESET, OPT_SNAPSHOT,
-		OPT_TUMBLING
+		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
+		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
+		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_OFFSET, OPT_PRESET, OPT_SESSION, OPT_SLIDING,
+		OPT_SNAPSHOT, OPT_STATE, OPT_STATE_EVERY, OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
 		{ "agg", required_argument, NULL, 'a' },
 		{ "arrival-time", no_argument, NULL, OPT_ARRIVAL },
 		{ "boundary", required_argument, NULL, OPT_BOUNDARY },
 		{ "by", required_argument, NULL, 'b' },
+		{ "dedupe", required_argument, NULL, OPT_DEDUPE },
+		{ "dedupe-horizon", required_argument, NULL, OPT_DEDUPE_HORIZON },
+		{ "emit", required_argument, NULL, OPT_EMIT },
 		{ "having", required_argument, NULL, OPT_HAVING },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hopping", required_argument, NULL, OPT_HOPPING },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "keep-open", no_argument, NULL, OPT_KEEP_OPEN },
 		{ "late", required_argument, NULL, OPT_LATE },
 		{ "late-output", required_argument, NULL, OPT_LATE_OUTPUT },
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
+		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "sliding", required_argument, NULL, OPT_SLIDING },
 		{ "snapshot", no_argument, NULL, OPT_SNAPSHOT },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
 		{ "unbuffered", no_argument, NULL, 'u' },
@@ -210,16 +201,20 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "where", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct win_spec *w = &o->w;
 	const char *time_src = "time";
+	bool start_inclusive = false, offset_given = false;
 	struct err e;
 	int c, rc, verbose = 0, types = 0;
+	int64_t n;
 
 	memset(o, 0, sizeof(*o));
-	o->end_inclusive = true;
+	w->end_inclusive = true;
+	w->dedupe_horizon = 3600 * 1000;
 	while ((c = getopt_long(argc, argv, "a:b:ht:uvVw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (agg_parse(&o->aggs, optarg, &e) < 0)
+			if (agg_parse(&w->aggs, optarg, &e) < 0)
 				return msg_usage("--agg: %s", e.msg);
 			break;
 		case 'b':
@@ -250,44 +245,56 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_BOUNDARY:
 			if (strcmp(optarg, "end-inclusive") == 0)
-				o->end_inclusive = true;
+				start_inclusive = false;
 			else if (strcmp(optarg, "start-inclusive") == 0)
-				o->end_inclusive = false;
+				start_inclusive = true;
 			else
 				return msg_usage("--boundary: '%s' is not end-inclusive or start-inclusive",
 				    optarg);
 			break;
-		case OPT_HAVING:
-			if (agg_having_parse(optarg, &o->having, &e) < 0)
-				return msg_usage("%s", e.msg);
-			o->have_having = true;
+		case OPT_DEDUPE:
+			expr_free(o->dedupe);
+			if ((o->dedupe = expr_compile(optarg, &e)) == NULL)
+				return msg_usage("--dedupe: %s", e.msg);
 			break;
-		case OPT_HOPPING: {
-			char *slash = strchr(optarg, '/'), *size;
-
-			types++;
-			if (slash == NULL)
-				return msg_usage("--hopping: write SIZE/HOP, e.g. 5m/30s");
-			size = xstrndup(optarg, (size_t)(slash - optarg));
-			rc = duration_opt("hopping", size, &o->size, true);
-			free(size);
-			if (rc >= 0 || (rc = duration_opt("hopping", slash + 1, &o->hop, true)) >= 0)
+		case OPT_DEDUPE_HORIZON:
+			if ((rc = duration_opt("dedupe-horizon", optarg, &w->dedupe_horizon,
+			    true)) >= 0)
 				return rc;
-			if (o->hop > o->size)
-				return msg_usage("--hopping: the hop %s is longer than the window %.*s",
-				    slash + 1, (int)(slash - optarg), optarg);
-			o->type = W_HOPPING;
 			break;
-		}
+		case OPT_EMIT:
+			if (strncmp(optarg, "early:", 6) != 0)
+				return msg_usage("--emit: write early:D, e.g. early:10s");
+			if ((rc = duration_opt("emit", optarg + 6, &w->early, true)) >= 0)
+				return rc;
+			break;
+		case OPT_HAVING:
+			free(w->having.column);
+			if (agg_having_parse(optarg, &w->having, &e) < 0)
+				return msg_usage("%s", e.msg);
+			w->have_having = true;
+			break;
+		case OPT_HOPPING:
+			types++;
+			if ((rc = duration_pair("hopping", optarg, &w->size, &w->hop, true)) >= 0)
+				return rc;
+			if (w->hop > w->size)
+				return msg_usage("--hopping: the hop in '%s' is longer than the window",
+				    optarg);
+			w->type = WIN_HOPPING;
+			break;
 		case OPT_IDLE:
 			if ((rc = duration_opt("idle-timeout", optarg, &o->idle_ms, true)) >= 0)
 				return rc;
 			break;
+		case OPT_KEEP_OPEN:
+			o->keep_open = true;
+			break;
 		case OPT_LATE:
 			if (strcmp(optarg, "adjust") == 0)
-				o->drop_late = false;
+				w->drop_late = false;
 			else if (strcmp(optarg, "drop") == 0)
-				o->drop_late = true;
+				w->drop_late = true;
 			else
 				return msg_usage("--late: '%s' is not adjust or drop", optarg);
 			break;
@@ -295,28 +302,54 @@ parse_options(int argc, char **argv, struct options *o)
 			o->late_path = optarg;
 			break;
 		case OPT_MAX_DELAY:
-			if ((rc = duration_opt("max-delay", optarg, &o->max_delay, false)) >= 0)
+			if ((rc = duration_opt("max-delay", optarg, &w->max_delay, false)) >= 0)
 				return rc;
 			break;
+		case OPT_MAX_GROUPS:
+			if (num_parse_int64(optarg, 1, INT32_MAX, &n) < 0)
+				return msg_usage("--max-groups: '%s' is not a number from 1 to %d",
+				    optarg, INT32_MAX);
+			w->max_groups = (long)n;
+			break;
 		case OPT_OFFSET:
-			if ((rc = duration_opt("offset", optarg, &o->offset, false)) >= 0)
+			if ((rc = duration_opt("offset", optarg, &w->offset, false)) >= 0)
 				return rc;
+			offset_given = true;
 			break;
 		case OPT_PRESET:
 			types++;
 			if ((rc = set_preset(o, optarg)) >= 0)
 				return rc;
 			break;
+		case OPT_SESSION:
+			types++;
+			if ((rc = duration_pair("session", optarg, &w->size, &w->max_duration,
+			    false)) >= 0)
+				return rc;
+			w->type = WIN_SESSION;
+			break;
+		case OPT_SLIDING:
+			types++;
+			if ((rc = duration_opt("sliding", optarg, &w->size, true)) >= 0)
+				return rc;
+			w->type = WIN_SLIDING;
+			break;
 		case OPT_SNAPSHOT:
 			types++;
-			o->type = W_SNAPSHOT;
+			w->type = WIN_SNAPSHOT;
+			break;
+		case OPT_STATE:
+			o->state_path = optarg;
+			break;
+		case OPT_STATE_EVERY:
+			if ((rc = duration_opt("state-every", optarg, &o->state_every, true)) >= 0)
+				return rc;
 			break;
 		case OPT_TUMBLING:
 			types++;
-			if ((rc = duration_opt("tumbling", optarg, &o->size, true)) >= 0)
+			if ((rc = duration_opt("tumbling", optarg, &w->size, true)) >= 0)
 				return rc;
-			o->type = W_TUMBLING;
-			o->hop = o->size;
+			w->type = WIN_TUMBLING;
 			break;
 		default:
 			return msg_usage("unknown option or missing argument");
@@ -324,28 +357,47 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	argc -= optind;
 	argv += optind;
-	if (types == 0)
-		return msg_usage("no window: give --tumbling, --hopping, --snapshot or --preset");
-	if (types > 1)
-		return msg_usage("give one window: --tumbling, --hopping, --snapshot or --preset");
-	if (o->type == W_TUMBLING)
-		o->hop = o->size;
-	if (o->type == W_SNAPSHOT) {
+	if (types != 1)
+		return msg_usage("%s: give --tumbling, --hopping, --sliding, --session, "
+		    "--snapshot or --preset", types ? "more than one window" : "no window");
+	w->end_inclusive = !start_inclusive;
+	switch (w->type) {
+	case WIN_TUMBLING:
+		w->hop = w->size;
+		break;
+	case WIN_SNAPSHOT:
 		/* A snapshot is the instant t: complete once the watermark is past t. */
-		o->size = 0;
-		o->hop = 1;
-		o->offset = 0;
-		o->end_inclusive = true;
+		w->size = 0;
+		w->hop = 1;
+		w->offset = 0;
+		w->end_inclusive = true;
+		break;
+	case WIN_SLIDING:
+	case WIN_SESSION:
+		if (start_inclusive)
+			return msg_usage("--boundary start-inclusive: only for tumbling and "
+			    "hopping windows");
+		if (w->type == WIN_SLIDING && offset_given)
+			return msg_usage("--offset: a sliding window has no alignment");
+		break;
+	default:
+		break;
 	}
-	if (o->aggs.n == 0 && agg_parse(&o->aggs, "count=count", &e) < 0)
+	if (w->early && w->type != WIN_TUMBLING && w->type != WIN_HOPPING)
+		return msg_usage("--emit early: only for tumbling and hopping windows");
+	if (o->keep_open && o->state_path == NULL)
+		return msg_usage("--keep-open: needs --state FILE to keep the windows in");
+	if (o->state_every && o->state_path == NULL)
+		return msg_usage("--state-every: needs --state FILE");
+	if (w->aggs.n == 0 && agg_parse(&w->aggs, "count=count", &e) < 0)
 		return msg_usage("%s", e.msg);
-	if (o->have_having) {
+	if (w->have_having) {
 		bool found = false;
 
-		for (int i = 0; i < o->aggs.n; i++)
-			found = found || strcmp(o->aggs.v[i].name, o->having.column) == 0;
+		for (int i = 0; i < w->aggs.n; i++)
+			found = found || strcmp(w->aggs.v[i].name, w->having.column) == 0;
 		if (!found)
-			return msg_usage("--having: no aggregate named '%s'", o->having.column);
+			return msg_usage("--having: no aggregate named '%s'", w->having.column);
 	}
 	if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
 		return msg_usage("--time: %s", e.msg);
@@ -353,147 +405,6 @@ parse_options(int argc, char **argv, struct options *o)
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
 	return -1;
-}
-
-/* Floor division for negative times too. */
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* The window with this end, created when missing. */
-static struct window *
-window_at(struct engine *en, int64_t end)
-{
-	int i;
-
-	for (i = en->nw; i > 0 && en->w[i - 1].end > end; i--)
-		;
-	if (i > 0 && en->w[i - 1].end == end)
-		return &en->w[i - 1];
-	if (en->nw == en->capw) {
-		en->capw = en->capw ? en->capw * 2 : 16;
-		en->w = xrealloc(en->w, sizeof(*en->w) * (size_t)en->capw);
-	}
-	memmove(&en->w[i + 1], &en->w[i], sizeof(*en->w) * (size_t)(en->nw - i));
-	en->nw++;
-	en->w[i].end = end;
-	en->w[i].start = end - en->o->size;
-	strmap_init(&en->w[i].groups);
-	return &en->w[i];
-}
-
-/* Add the event to its group in window w. */
-static int
-add_to(struct engine *en, struct window *w, const struct json_doc *d, const char *line,
-    size_t len, struct err *e)
-{
-	const struct agg_list *aggs = &en->o->aggs;
-	bool added;
-	struct strmap_entry *ge = strmap_put(&w->groups, en->key.p ? en->key.p : "",
-	    en->key.len, &added);
-	struct group *g;
-	int rc = 0;
-
-	if (added) {
-		g = xcalloc(1, sizeof(*g) + sizeof(struct agg_state) * (size_t)aggs->n);
-		g->cols = xstrndup(en->cols.p ? en->cols.p : "", en->cols.len);
-		ge->p = g;
-	}
-	g = ge->p;
-	if (agg_add_all(aggs, g->st, en->vals, d, line, len, e) < 0)
-		rc = -1;
-	return rc;
-}
-
-static int
-cmp_key(const void *a, const void *b)
-{
-	const struct strmap_entry *x = *(const struct strmap_entry *const *)a;
-	const struct strmap_entry *y = *(const struct strmap_entry *const *)b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->key, y->key, n);
-
-	return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
-}
-
-static const char *const type_names[] = {
-	[W_NONE] = "none", [W_TUMBLING] = "tumbling", [W_HOPPING] = "hopping",
-	[W_SNAPSHOT] = "snapshot",
-};
-
-/* Write the rows of the first window (groups in key order) and drop it. */
-static void
-emit_first(struct engine *en)
-{
-	const struct options *o = en->o;
-	struct window *w = &en->w[0];
-	struct strmap_entry **v = xmalloc(sizeof(*v) * (w->groups.count + 1)), *ge;
-	size_t n = 0, i = 0;
-	char t[32];
-
-	while ((ge = strmap_next(&w->groups, &i)) != NULL)
-		v[n++] = ge;
-	qsort(v, n, sizeof(*v), cmp_key);
-	for (size_t k = 0; k < n; k++) {
-		struct group *g = v[k]->p;
-
-		if (o->have_having) {
-			double val;
-			bool isnull;
-
-			if (agg_column(&o->aggs, g->st, o->having.column, &val, &isnull) < 0 ||
-			    isnull || !agg_compare(val, o->having.op, o->having.value))
-				goto next;
-		}
-		buf_reset(&en->row);
-		buf_addc(&en->row, '{');
-		json_key(&en->row, "window_type");
-		json_put_str(&en->row, type_names[o->type], strlen(type_names[o->type]));
-		json_key(&en->row, "window_start");
-		tfmt_format(w->start, t);
-		json_put_str(&en->row, t, strlen(t));
-		json_key(&en->row, "window_end");
-		tfmt_format(w->end, t);
-		json_put_str(&en->row, t, strlen(t));
-		buf_add(&en->row, g->cols, strlen(g->cols));
-		agg_put_values(&en->row, &o->aggs, g->st);
-		agg_put_state(&en->row, &o->aggs, g->st);
-		buf_adds(&en->row, "}\n");
-		fwrite(en->row.p, 1, en->row.len, stdout);
-		en->rows++;
-		if (o->unbuffered)
-			fflush(stdout);
-next:
-		free(g->cols);
-		free(g);
-	}
-	free(v);
-	strmap_free(&w->groups);
-	en->closed = w->end;
-	en->have_closed = true;
-	memmove(&en->w[0], &en->w[1], sizeof(*en->w) * (size_t)(en->nw - 1));
-	en->nw--;
-}
-
-/* Write every window the watermark has passed (or all, at the end). */
-static void
-advance(struct engine *en, bool all)
-{
-	int64_t mark = en->max_time - en->o->max_delay;
-	bool any = false;
-
-	while (en->nw > 0 && (all || (en->o->end_inclusive ? mark > en->w[0].end :
-	    mark >= en->w[0].end))) {
-		emit_first(en);
-		any = true;
-	}
-	/* Each emission goes out at once: the next stage must not wait. */
-	if (any)
-		fflush(stdout);
 }
 
 /* The event's time from --time, or the arrival time. */
@@ -517,46 +428,54 @@ event_time(const struct options *o, const struct json_doc *d, const char *line, 
 	    expr_source(o->time));
 }
 
-/* The group key and the group's columns for this event. */
+/* Save the engine's state to --state, whole or not at all. */
 static int
-group_of(struct engine *en, const struct json_doc *d, const char *line, size_t len,
-    struct err *e)
+save_state(struct run *r)
 {
-	const struct options *o = en->o;
+	struct buf b = { 0 };
+	struct err e;
+	int rc = EXIT_OK;
 
-	buf_reset(&en->key);
-	buf_reset(&en->cols);
-	for (int i = 0; i < o->nby; i++) {
-		struct expr_val v;
-		size_t at;
-
-		if (expr_eval(o->by[i].x, d, line, len, &v, e) < 0)
-			return -1;
-		json_key_str(&en->cols, o->by[i].name, strlen(o->by[i].name));
-		at = en->cols.len;
-		expr_put(&en->cols, &v);
-		buf_add(&en->key, en->cols.p + at, en->cols.len - at);
-		buf_addc(&en->key, '\0');
+	win_save(r->en, &b);
+	if (fs_write_atomic(r->o->state_path, b.p, b.len, &e) < 0) {
+		msg_error(&e);
+		rc = EXIT_IO;
 	}
-	if (en->cols.len > 0) {	/* members after the window fields: lead with ',' */
-		char *c = xstrndup(en->cols.p, en->cols.len);
-
-		buf_reset(&en->cols);
-		buf_addc(&en->cols, ',');
-		buf_adds(&en->cols, c);
-		free(c);
-	}
-	return 0;
+	buf_free(&b);
+	r->saved_at = tfmt_now();
+	return rc;
 }
 
-/* One event: late check, windows, aggregates; returns its status. */
 static int
-process(struct engine *en, const struct json_doc *d, const char *line, size_t len,
+load_state(struct run *r)
+{
+	char *text;
+	size_t len;
+	struct err e;
+	int rc = fs_read_all(r->o->state_path, &text, &len, &e);
+
+	if (rc == 1)
+		return EXIT_OK;	/* the first run */
+	if (rc < 0 || win_load(r->en, text, len, r->o->state_path, &e) < 0) {
+		msg_error(&e);
+		free(text);
+		return msg_status(e.kind);
+	}
+	free(text);
+	return EXIT_OK;
+}
+
+/* One event: where, time, dedupe, windows; returns its status. */
+static int
+process(struct run *r, const struct json_doc *d, const char *line, size_t len,
     const char *file, unsigned long lineno)
 {
-	const struct options *o = en->o;
+	const struct options *o = r->o;
+	struct expr_val id;
 	struct err e;
-	int64_t t, first;
+	int64_t t;
+	bool late;
+	int rc;
 
 	if (o->where) {
 		struct expr_val v;
@@ -572,56 +491,42 @@ process(struct engine *en, const struct json_doc *d, const char *line, size_t le
 		msg_record(file, lineno, "%s, skipped", e.msg);
 		return EXIT_DATA;
 	}
-	if (en->have_closed && (o->end_inclusive ? t <= en->closed : t < en->closed)) {
-		/* Late: its window was written already. */
-		int64_t mark = en->max_time - o->max_delay;
+	if (o->dedupe) {
+		if (expr_eval(o->dedupe, d, line, len, &id, &e) < 0) {
+			msg_record(file, lineno, "--dedupe: %s, skipped", e.msg);
+			return EXIT_DATA;
+		}
+		if (id.type != EXPR_STRING && id.type != EXPR_NUMBER) {
+			msg_record(file, lineno, "--dedupe: no id (%s), skipped",
+			    expr_source(o->dedupe));
+			return EXIT_DATA;
+		}
+		if (id.type == EXPR_NUMBER) {
+			static char num[32];
 
-		en->late++;
-		if (en->late_out) {
-			fwrite(line, 1, len, en->late_out);
-			fputc('\n', en->late_out);
+			id.len = (size_t)json_fmt_num(num, sizeof(num), id.num);
+			id.str = num;
 		}
-		if (o->drop_late) {
-			en->dropped++;
-			return EXIT_OK;
-		}
-		/* Adjust, as Stream Analytics: to the watermark, past the written windows. */
-		t = mark;
-		if (o->end_inclusive ? t <= en->closed : t < en->closed)
-			t = en->closed + (o->end_inclusive ? 1 : 0);
 	}
-	if (group_of(en, d, line, len, &e) < 0) {
-		msg_record(file, lineno, "--by: %s, skipped", e.msg);
+	rc = win_event(r->en, &t, o->dedupe ? id.str : NULL, o->dedupe ? id.len : 0, d, line,
+	    len, &late, &e);
+	if (late && r->late_out) {
+		fwrite(line, 1, len, r->late_out);
+		fputc('\n', r->late_out);
+	}
+	if (rc < 0) {
+		msg_record(file, lineno, "%s", e.msg);
 		return EXIT_DATA;
 	}
-	if (o->type == W_SNAPSHOT) {
-		if (add_to(en, window_at(en, t), d, line, len, &e) < 0) {
-			msg_record(file, lineno, "%s (left out of that aggregate)", e.msg);
-			en->skipped++;
-		}
-		goto seen;
+	if (rc == WIN_OVER_GROUPS) {
+		struct win_counts c;
+
+		win_counts(r->en, &c);
+		if (c.over_groups == 1)
+			msg_record(file, lineno, "more than %ld groups (--max-groups): events of new "
+			    "groups are left out from here on", o->w.max_groups);
+		return EXIT_DATA;
 	}
-	/* The windows that hold t end at offset + k*hop, within one size of t. */
-	if (o->end_inclusive)
-		first = o->offset + (floor_div(t - o->offset - 1, o->hop) + 1) * o->hop;
-	else
-		first = o->offset + (floor_div(t - o->offset, o->hop) + 1) * o->hop;
-	for (int64_t end = first; o->end_inclusive ? end < t + o->size : end <= t + o->size;
-	    end += o->hop) {
-		if (en->have_closed && end <= en->closed)
-			continue;
-		if (add_to(en, window_at(en, end), d, line, len, &e) < 0) {
-			msg_record(file, lineno, "%s (left out of that aggregate)", e.msg);
-			en->skipped++;
-		}
-	}
-seen:
-	en->events++;
-	if (!en->have_time || t > en->max_time) {
-		en->max_time = t;
-		en->have_time = true;
-	}
-	advance(en, false);
 	return EXIT_OK;
 }
 
@@ -632,25 +537,25 @@ seen:
  * in vain (the caller looks again), false when input is there.
  */
 static bool
-idle_wait(struct engine *en, const struct ndjson_reader *r)
+idle_wait(struct run *r, const struct ndjson_reader *in)
 {
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
 	int64_t now;
 
-	if (poll(&pfd, 1, (int)en->o->idle_ms) != 0)
+	if (poll(&pfd, 1, (int)r->o->idle_ms) != 0)
 		return false;	/* input, end of input, or a signal */
 	now = tfmt_now();
-	if (en->have_time && now > en->last_arrival) {
-		en->max_time += now - en->last_arrival;
-		en->last_arrival = now;
-		advance(en, false);
+	if (now > r->last_arrival) {
+		win_idle(r->en, now - r->last_arrival);
+		r->last_arrival = now;
 	}
 	return true;
 }
 
 static int
-run_input(struct engine *en, struct ndjson_reader *r)
+run_input(struct run *r, struct ndjson_reader *in)
 {
+	const struct options *o = r->o;
 	struct json_doc d;
 	struct err e;
 	char *line;
@@ -658,13 +563,16 @@ run_input(struct engine *en, struct ndjson_reader *r)
 	int rc, status = EXIT_OK;
 
 	json_doc_init(&d);
-	en->last_arrival = tfmt_now();
+	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
-		if (en->o->idle_ms && !ndjson_ready(r) && idle_wait(en, r))
+		if (o->idle_ms && !ndjson_ready(in) && idle_wait(r, in))
 			continue;
-		if ((rc = ndjson_next(r, &line, &len, &e)) == 0)
+		if ((rc = ndjson_next(in, &line, &len, &e)) == 0)
 			break;
-		en->last_arrival = tfmt_now();
+		if (o->idle_ms || o->state_every)
+			r->last_arrival = tfmt_now();
+		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
+			status = msg_worst(status, save_state(r));
 		if (rc < 0) {
 			msg_error(&e);
 			status = msg_worst(status, msg_status(e.kind));
@@ -673,20 +581,20 @@ run_input(struct engine *en, struct ndjson_reader *r)
 			continue;
 		}
 		if (json_parse(&d, line, len, &e) < 0) {
-			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
-			en->skipped++;
+			msg_record(in->name, in->lineno, "%s, skipped", e.msg);
+			r->skipped++;
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
 		if (json_type(&d, 0) != JSON_OBJECT) {
-			msg_record(r->name, r->lineno, "not a JSON object, skipped");
-			en->skipped++;
+			msg_record(in->name, in->lineno, "not a JSON object, skipped");
+			r->skipped++;
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
-		rc = process(en, &d, line, len, r->name, r->lineno);
+		rc = process(r, &d, line, len, in->name, in->lineno);
 		if (rc != EXIT_OK)
-			en->skipped++;
+			r->skipped++;
 		status = msg_worst(status, rc);
 		if (ferror(stdout))
 			break;
@@ -698,59 +606,70 @@ run_input(struct engine *en, struct ndjson_reader *r)
 static int
 run(const struct options *o)
 {
-	struct engine en;
+	struct run r;
+	struct win_counts c;
 	int status = EXIT_OK;
 
-	memset(&en, 0, sizeof(en));
-	en.o = o;
-	en.vals = xcalloc((size_t)o->aggs.n + 1, sizeof(*en.vals));
-	if (o->late_path && (en.late_out = fopen(o->late_path, "a")) == NULL) {
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.en = win_new(&o->w, stdout, o->unbuffered);
+	r.saved_at = tfmt_now();
+	if (o->state_path && (status = load_state(&r)) != EXIT_OK) {
+		win_free(r.en);
+		return status;
+	}
+	if (o->late_path && (r.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
+		win_free(r.en);
 		return EXIT_IO;
 	}
 	for (int i = 0; i == 0 || i < o->nfiles; i++) {
-		struct ndjson_reader r;
+		struct ndjson_reader in;
 		struct err e;
 
-		if (ndjson_open(&r, o->nfiles ? o->files[i] : "-", 0, &e) < 0) {
+		if (ndjson_open(&in, o->nfiles ? o->files[i] : "-", 0, &e) < 0) {
 			msg_error(&e);
 			status = msg_worst(status, EXIT_IO);
 			continue;
 		}
-		r.stop = &sig_stop;
-		status = msg_worst(status, run_input(&en, &r));
-		ndjson_close(&r);
+		in.stop = &sig_stop;
+		status = msg_worst(status, run_input(&r, &in));
+		ndjson_close(&in);
 		if (sig_stop || ferror(stdout))
 			break;
 	}
-	/* End of input (or a signal): every open window is complete. */
-	advance(&en, true);
-	if (en.late_out && fclose(en.late_out) != 0) {
+	/*
+	 * End of input: every open window is complete.  With --state, a signal
+	 * (or --keep-open) keeps them open in the state for the next run.
+	 */
+	if (!(o->state_path && (sig_stop || o->keep_open)))
+		win_advance(r.en, true);
+	else
+		fflush(stdout);
+	if (o->state_path)
+		status = msg_worst(status, save_state(&r));
+	if (r.late_out && fclose(r.late_out) != 0) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
-	msg_verbose("%ld events, %ld rows, %ld late (%ld dropped), %ld lines skipped",
-	    en.events, en.rows, en.late, en.dropped, en.skipped);
-	free(en.w);
-	free(en.vals);
-	buf_free(&en.row);
-	buf_free(&en.key);
-	buf_free(&en.cols);
+	win_counts(r.en, &c);
+	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
+	    "%ld duplicates, %ld over --max-groups, %ld lines skipped", c.events, c.rows,
+	    c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups, r.skipped);
+	if (c.over_groups)
+		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
+		    o->w.max_groups);
+	win_free(r.en);
 	return status;
 }
 
 static void
 options_free(struct options *o)
 {
-	for (int i = 0; i < o->nby; i++) {
-		free(o->by[i].name);
-		expr_free(o->by[i].x);
-	}
-	free(o->by);
-	agg_list_free(&o->aggs);
-	free(o->having.column);
+	win_spec_free(&o->w);
 	expr_free(o->time);
 	expr_free(o->where);
+	expr_free(o->dedupe);
 }
 
 int

@@ -1,0 +1,1220 @@
+/* window.c: the event-time window engine shared by the speed and batch layers. */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+#include "window.h"
+
+/* One group of a tumbling, hopping or snapshot window. */
+struct group {
+	char *cols;		/* ,"region":"us-west" ... ready to write */
+	bool dirty;		/* changed since its last early row */
+	struct agg_state st[];
+};
+
+/* An open fixed window, kept in a list ordered by end. */
+struct window {
+	int64_t start, end;
+	struct strmap groups;	/* group key -> struct group * */
+};
+
+/* One event held by a sliding or session window, with its own states. */
+struct ev {
+	int64_t t;
+	struct agg_state st[];
+};
+
+/*
+ * A group of a sliding or session window: its events in time order.
+ * Sliding: ev[head..entered) are in the window at `done`, the last point
+ * written.  Session: ev[head..n) wait for their session to end; `carry`
+ * is a session cut at a max-duration check whose continuation may still
+ * take events (from cstart, last event clast, next check ccut).
+ */
+struct sgroup {
+	char *cols;
+	struct ev **ev;
+	size_t head, entered, n, cap;
+	bool have_done, carry;
+	int64_t done, cstart, clast, ccut;
+	int64_t due;		/* when its next row is complete */
+	size_t hend;		/* session: index past the head session's events */
+	int64_t hlast, hcut;	/* session: the head session's last event and cut */
+	bool hfc;		/* session: the head session continues the carry */
+};
+
+struct win_engine {
+	const struct win_spec *s;
+	FILE *out;
+	bool unbuffered;
+	struct window *w;
+	int nw, capw;
+	struct strmap sgroups;	/* sliding and session: key -> struct sgroup * */
+	struct strmap seen;	/* dedupe: id -> a = event time */
+	int64_t pruned_at;
+	int64_t max_time, closed, next_due, next_early;
+	bool have_time, have_closed, have_due, have_early;
+	long live;		/* group states held, for max_groups */
+	struct win_counts c;
+	struct buf row, key, cols, pend;
+	struct expr_val *vals;
+	struct agg_state *tmp;
+};
+
+static const char *const type_names[] = {
+	[WIN_NONE] = "none", [WIN_TUMBLING] = "tumbling", [WIN_HOPPING] = "hopping",
+	[WIN_SLIDING] = "sliding", [WIN_SESSION] = "session", [WIN_SNAPSHOT] = "snapshot",
+};
+
+const char *
+win_type_name(enum win_type t)
+{
+	return type_names[t];
+}
+
+int
+win_add_by(struct win_spec *s, const char *text, struct err *e)
+{
+	char **parts;
+	int n = agg_split(text, &parts), rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *p = parts[i], *src = p;
+		char *name = NULL;
+		struct expr *x = NULL;
+		size_t k = 0;
+
+		while (isalnum((unsigned char)p[k]) || p[k] == '_')
+			k++;
+		if (k > 0 && p[k] == '=' && p[k + 1] != '=') {
+			name = xstrndup(p, k);
+			src = p + k + 1;
+		}
+		if (rc == 0 && (x = expr_compile(src, e)) == NULL)
+			rc = -1;
+		if (rc == 0) {
+			s->by = xrealloc(s->by, sizeof(*s->by) * (size_t)(s->nby + 1));
+			s->by[s->nby].x = x;
+			s->by[s->nby].name = name ? name : xstrdup(expr_name(x));
+			s->nby++;
+		} else {
+			free(name);
+		}
+		free(parts[i]);
+	}
+	free(parts);
+	return rc;
+}
+
+void
+win_spec_free(struct win_spec *s)
+{
+	for (int i = 0; i < s->nby; i++) {
+		free(s->by[i].name);
+		expr_free(s->by[i].x);
+	}
+	free(s->by);
+	agg_list_free(&s->aggs);
+	free(s->having.column);
+}
+
+static size_t
+ev_size(const struct win_engine *en)
+{
+	return sizeof(struct ev) + sizeof(struct agg_state) * (size_t)en->s->aggs.n;
+}
+
+struct win_engine *
+win_new(const struct win_spec *s, FILE *out, bool unbuffered)
+{
+	struct win_engine *en = xcalloc(1, sizeof(*en));
+
+	en->s = s;
+	en->out = out;
+	en->unbuffered = unbuffered;
+	strmap_init(&en->sgroups);
+	strmap_init(&en->seen);
+	en->vals = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->vals));
+	en->tmp = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->tmp));
+	return en;
+}
+
+static void
+sgroup_free(struct sgroup *g)
+{
+	for (size_t i = g->head; i < g->n; i++)
+		free(g->ev[i]);
+	free(g->ev);
+	free(g->cols);
+	free(g);
+}
+
+static void
+window_free_groups(struct window *w)
+{
+	struct strmap_entry *ge;
+	size_t i = 0;
+
+	while ((ge = strmap_next(&w->groups, &i)) != NULL) {
+		struct group *g = ge->p;
+
+		free(g->cols);
+		free(g);
+	}
+	strmap_free(&w->groups);
+}
+
+void
+win_free(struct win_engine *en)
+{
+	struct strmap_entry *ge;
+	size_t i = 0;
+
+	if (en == NULL)
+		return;
+	for (int k = 0; k < en->nw; k++)
+		window_free_groups(&en->w[k]);
+	free(en->w);
+	while ((ge = strmap_next(&en->sgroups, &i)) != NULL)
+		sgroup_free(ge->p);
+	strmap_free(&en->sgroups);
+	strmap_free(&en->seen);
+	free(en->vals);
+	free(en->tmp);
+	buf_free(&en->row);
+	buf_free(&en->key);
+	buf_free(&en->cols);
+	buf_free(&en->pend);
+	free(en);
+}
+
+void
+win_counts(const struct win_engine *en, struct win_counts *c)
+{
+	*c = en->c;
+}
+
+/* Floor division for negative times too. */
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t
+mark_of(const struct win_engine *en)
+{
+	return en->max_time - en->s->max_delay;
+}
+
+/* Is a window ending at end complete under watermark mark? */
+static bool
+complete(const struct win_engine *en, int64_t mark, int64_t end)
+{
+	return en->have_time && (en->s->end_inclusive ? mark > end : mark >= end);
+}
+
+/* The group key and the group's columns for this event, in en->key and en->cols. */
+static int
+group_of(struct win_engine *en, const struct json_doc *d, const char *line, size_t len,
+    struct err *e)
+{
+	const struct win_spec *s = en->s;
+
+	buf_reset(&en->key);
+	buf_reset(&en->cols);
+	for (int i = 0; i < s->nby; i++) {
+		struct expr_val v;
+		size_t at;
+
+		if (expr_eval(s->by[i].x, d, line, len, &v, e) < 0)
+			return -1;
+		if (i == 0)
+			buf_addc(&en->cols, '{');
+		json_key_str(&en->cols, s->by[i].name, strlen(s->by[i].name));
+		at = en->cols.len;
+		expr_put(&en->cols, &v);
+		buf_add(&en->key, en->cols.p + at, en->cols.len - at);
+		buf_addc(&en->key, '\0');
+	}
+	/* Members after the window fields: they lead with ','. */
+	if (en->cols.len > 0)
+		en->cols.p[0] = ',';
+	return 0;
+}
+
+/* Start a row: the window fields. */
+static void
+row_begin(struct win_engine *en, int64_t start, int64_t end, bool early)
+{
+	char t[32];
+	const char *type = type_names[en->s->type];
+
+	buf_addc(&en->row, '{');
+	json_key(&en->row, "window_type");
+	json_put_str(&en->row, type, strlen(type));
+	json_key(&en->row, "window_start");
+	tfmt_format(start, t);
+	json_put_str(&en->row, t, strlen(t));
+	json_key(&en->row, "window_end");
+	tfmt_format(end, t);
+	json_put_str(&en->row, t, strlen(t));
+	if (early) {
+		json_key(&en->row, "early");
+		json_put_bool(&en->row, true);
+	}
+}
+
+/* Append the row of one group to en->row, unless --having rejects it. */
+static bool
+put_row(struct win_engine *en, int64_t start, int64_t end, const char *cols,
+    const struct agg_state *st, bool early)
+{
+	const struct win_spec *s = en->s;
+
+	if (s->have_having) {
+		double val;
+		bool isnull;
+
+		if (agg_column(&s->aggs, st, s->having.column, &val, &isnull) < 0 || isnull ||
+		    !agg_compare(val, s->having.op, s->having.value))
+			return false;
+	}
+	row_begin(en, start, end, early);
+	buf_adds(&en->row, cols);
+	agg_put_values(&en->row, &s->aggs, st);
+	agg_put_state(&en->row, &s->aggs, st);
+	buf_adds(&en->row, "}\n");
+	if (early)
+		en->c.early_rows++;
+	else
+		en->c.rows++;
+	return true;
+}
+
+static void
+write_row(struct win_engine *en)
+{
+	fwrite(en->row.p, 1, en->row.len, en->out);
+	if (en->unbuffered)
+		fflush(en->out);
+	buf_reset(&en->row);
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct strmap_entry *x = *(const struct strmap_entry *const *)a;
+	const struct strmap_entry *y = *(const struct strmap_entry *const *)b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, n);
+
+	return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* The groups of a map in key order; caller frees the array. */
+static struct strmap_entry **
+sorted_groups(const struct strmap *m, size_t *n)
+{
+	struct strmap_entry **v = xmalloc(sizeof(*v) * (m->count + 1)), *ge;
+	size_t i = 0;
+
+	*n = 0;
+	while ((ge = strmap_next(m, &i)) != NULL)
+		v[(*n)++] = ge;
+	qsort(v, *n, sizeof(*v), cmp_key);
+	return v;
+}
+
+/* ---- tumbling, hopping and snapshot windows ---- */
+
+/* The window with this end, created when missing. */
+static struct window *
+window_at(struct win_engine *en, int64_t end)
+{
+	int i;
+
+	for (i = en->nw; i > 0 && en->w[i - 1].end > end; i--)
+		;
+	if (i > 0 && en->w[i - 1].end == end)
+		return &en->w[i - 1];
+	if (en->nw == en->capw) {
+		en->capw = en->capw ? en->capw * 2 : 16;
+		en->w = xrealloc(en->w, sizeof(*en->w) * (size_t)en->capw);
+	}
+	memmove(&en->w[i + 1], &en->w[i], sizeof(*en->w) * (size_t)(en->nw - i));
+	en->nw++;
+	en->w[i].end = end;
+	en->w[i].start = end - en->s->size;
+	strmap_init(&en->w[i].groups);
+	return &en->w[i];
+}
+
+/* The group of window w for the current key; NULL when it would pass max_groups. */
+static struct group *
+group_at(struct win_engine *en, struct window *w)
+{
+	const char *key = en->key.p ? en->key.p : "";
+	struct strmap_entry *ge;
+	bool added;
+
+	if (en->s->max_groups && en->live >= en->s->max_groups &&
+	    strmap_get(&w->groups, key, en->key.len) == NULL)
+		return NULL;
+	ge = strmap_put(&w->groups, key, en->key.len, &added);
+	if (added) {
+		struct group *g = xcalloc(1, sizeof(*g) +
+		    sizeof(struct agg_state) * (size_t)en->s->aggs.n);
+
+		g->cols = xstrndup(en->cols.p ? en->cols.p : "", en->cols.len);
+		ge->p = g;
+		en->live++;
+	}
+	return ge->p;
+}
+
+/* Write the rows of window w in key order; when final, free it. */
+static void
+emit_window(struct win_engine *en, struct window *w, bool early)
+{
+	size_t n;
+	struct strmap_entry **v = sorted_groups(&w->groups, &n);
+
+	for (size_t k = 0; k < n; k++) {
+		struct group *g = v[k]->p;
+
+		if (early && !g->dirty)
+			continue;
+		g->dirty = false;
+		if (put_row(en, w->start, w->end, g->cols, g->st, early))
+			write_row(en);
+		if (!early) {
+			free(g->cols);
+			free(g);
+			en->live--;
+		}
+	}
+	free(v);
+	if (!early)
+		strmap_free(&w->groups);
+}
+
+static void
+emit_first(struct win_engine *en)
+{
+	emit_window(en, &en->w[0], false);
+	en->closed = en->w[0].end;
+	en->have_closed = true;
+	memmove(&en->w[0], &en->w[1], sizeof(*en->w) * (size_t)(en->nw - 1));
+	en->nw--;
+}
+
+/* Add the event to every fixed window that holds t. */
+static int
+fixed_add(struct win_engine *en, int64_t t, const struct json_doc *d, const char *line,
+    size_t len, bool *over, struct err *e)
+{
+	const struct win_spec *s = en->s;
+	int64_t first;
+	int rc = 0;
+
+	if (s->type == WIN_SNAPSHOT) {
+		first = t;
+	} else {
+		/* The windows that hold t end at offset + k*hop, within one size of t. */
+		if (s->end_inclusive)
+			first = s->offset + (floor_div(t - s->offset - 1, s->hop) + 1) * s->hop;
+		else
+			first = s->offset + (floor_div(t - s->offset, s->hop) + 1) * s->hop;
+	}
+	for (int64_t end = first; s->type == WIN_SNAPSHOT ? end == first :
+	    (s->end_inclusive ? end < t + s->size : end <= t + s->size); end += s->hop) {
+		struct group *g;
+
+		if (en->have_closed && end <= en->closed)
+			continue;
+		if ((g = group_at(en, window_at(en, end))) == NULL) {
+			*over = true;
+			continue;
+		}
+		g->dirty = true;
+		if (agg_add_all(&s->aggs, g->st, en->vals, d, line, len, e) < 0)
+			rc = -1;
+		if (s->type == WIN_SNAPSHOT)
+			break;
+	}
+	return rc;
+}
+
+/* --emit early:D: rows of the open windows that changed, each time the
+ * watermark passes a multiple of D. */
+static void
+emit_early(struct win_engine *en, int64_t mark)
+{
+	const int64_t d = en->s->early;
+
+	if (!en->have_early) {
+		en->next_early = (floor_div(mark, d) + 1) * d;
+		en->have_early = true;
+		return;
+	}
+	if (mark < en->next_early)
+		return;
+	for (int k = 0; k < en->nw; k++)
+		emit_window(en, &en->w[k], true);
+	en->next_early = (floor_div(mark, d) + 1) * d;
+}
+
+/* ---- sliding and session windows ---- */
+
+static struct sgroup *
+sgroup_get(struct win_engine *en)
+{
+	struct strmap_entry *ge = strmap_get(&en->sgroups, en->key.p ? en->key.p : "",
+	    en->key.len);
+
+	return ge ? ge->p : NULL;
+}
+
+/* The first max-duration check at which a session from start is cut. */
+static int64_t
+session_cut(const struct win_engine *en, int64_t start)
+{
+	const int64_t m = en->s->max_duration;
+
+	if (m == 0)
+		return INT64_MAX;
+	/* The least offset + k*m at or after start + m. */
+	return en->s->offset - floor_div(-(start + m - en->s->offset), m) * m;
+}
+
+/*
+ * The head session of g: where it starts, its last event, its cut, the
+ * index past its events (g->hend), and whether it continues the carried
+ * session (g->hfc).  The carry takes the first buffered event when that is
+ * within the timeout of its last event; checks passed with no event move
+ * the continuation's start on.  The carry itself is left as it is: an
+ * event that arrives later may still fall between.
+ */
+static void
+session_head(struct win_engine *en, struct sgroup *g, int64_t *start)
+{
+	const int64_t timeout = en->s->size;
+	size_t i = g->head;
+
+	g->hfc = g->carry && (i == g->n || g->ev[i]->t <= g->clast + timeout);
+	if (g->hfc) {
+		int64_t cs = g->cstart, cc = g->ccut;
+
+		while (i < g->n && g->ev[i]->t > cc) {
+			cs = cc;
+			cc += en->s->max_duration;
+		}
+		*start = cs;
+		g->hlast = g->clast;
+		/* With nothing taken yet, only the timeout can end it. */
+		g->hcut = i < g->n ? cc : INT64_MAX;
+	} else {
+		*start = g->ev[i]->t;
+		g->hlast = *start;
+		g->hcut = session_cut(en, *start);
+	}
+	while (i < g->n && g->ev[i]->t <= g->hlast + timeout && g->ev[i]->t <= g->hcut) {
+		if (g->ev[i]->t > g->hlast)
+			g->hlast = g->ev[i]->t;
+		i++;
+	}
+	g->hend = i;
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* When the next row of g is complete; false when g holds nothing. */
+static bool
+sgroup_due(struct win_engine *en, struct sgroup *g, int64_t *due)
+{
+	if (en->s->type == WIN_SLIDING) {
+		bool in = g->entered < g->n, out = g->head < g->entered;
+
+		if (!in && !out)
+			return false;
+		*due = in ? g->ev[g->entered]->t : INT64_MAX;
+		if (out)
+			*due = min64(*due, g->ev[g->head]->t + en->s->size);
+		return true;
+	}
+	if (g->head == g->n && !g->carry)
+		return false;
+	if (g->carry && !g->hfc)	/* first, the carry's timeout */
+		*due = g->clast + en->s->size;
+	else
+		*due = min64(g->hlast + en->s->size, g->hcut);
+	return true;
+}
+
+static void
+note_due(struct win_engine *en, struct sgroup *g)
+{
+	if (sgroup_due(en, g, &g->due) && (!en->have_due || g->due < en->next_due)) {
+		en->next_due = g->due;
+		en->have_due = true;
+	}
+}
+
+/* Insert an event with time t and its states into group g, in time order. */
+static int
+sgroup_add(struct win_engine *en, struct sgroup *g, int64_t t, const struct json_doc *d,
+    const char *line, size_t len, struct err *e)
+{
+	struct ev *x = xcalloc(1, ev_size(en));
+	size_t i;
+	int rc;
+
+	x->t = t;
+	rc = agg_add_all(&en->s->aggs, x->st, en->vals, d, line, len, e);
+	if (g->head > 0 && g->head * 2 >= g->n) {
+		/* Reuse the room of the events already gone. */
+		memmove(g->ev, g->ev + g->head, sizeof(*g->ev) * (g->n - g->head));
+		g->n -= g->head;
+		g->entered = g->entered > g->head ? g->entered - g->head : 0;
+		g->hend = g->hend > g->head ? g->hend - g->head : 0;
+		g->head = 0;
+	}
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 8;
+		g->ev = xrealloc(g->ev, sizeof(*g->ev) * g->cap);
+	}
+	for (i = g->n; i > g->head && g->ev[i - 1]->t > t; i--)
+		;
+	memmove(&g->ev[i + 1], &g->ev[i], sizeof(*g->ev) * (g->n - i));
+	g->ev[i] = x;
+	g->n++;
+	if (en->s->type == WIN_SESSION) {
+		int64_t start;
+
+		if (i == g->n - 1 && i == g->hend && i > g->head) {
+			/* Appended after a head session that held every earlier event. */
+			if (t <= g->hlast + en->s->size && t <= g->hcut) {
+				g->hlast = t;
+				g->hend = g->n;
+			}
+		} else if (i <= g->hend) {
+			session_head(en, g, &start);
+		}
+	}
+	note_due(en, g);
+	return rc;
+}
+
+/* Merge ev[from..to) of g into en->tmp. */
+static void
+merge_events(struct win_engine *en, const struct sgroup *g, size_t from, size_t to)
+{
+	const struct agg_list *aggs = &en->s->aggs;
+
+	memset(en->tmp, 0, sizeof(*en->tmp) * (size_t)aggs->n);
+	for (size_t k = from; k < to; k++)
+		for (int i = 0; i < aggs->n; i++)
+			agg_merge(&aggs->v[i], &en->tmp[i], &g->ev[k]->st[i]);
+}
+
+/* A row waiting in en->pend: its end and key, for ordering. */
+struct pending {
+	int64_t end;
+	const char *key;
+	size_t klen;
+	size_t off, len;
+};
+
+struct pend_list {
+	struct pending *v;
+	size_t n, cap;
+};
+
+static void
+pend_row(struct win_engine *en, struct pend_list *pl, int64_t end,
+    const struct strmap_entry *ge)
+{
+	if (pl->n == pl->cap) {
+		pl->cap = pl->cap ? pl->cap * 2 : 64;
+		pl->v = xrealloc(pl->v, sizeof(*pl->v) * pl->cap);
+	}
+	pl->v[pl->n++] = (struct pending){ end, ge->key, ge->klen, en->pend.len, en->row.len };
+	buf_add(&en->pend, en->row.p, en->row.len);
+	buf_reset(&en->row);
+}
+
+/* Sliding: write every point of g (an event entering or leaving) that is complete. */
+static void
+sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all,
+    struct pend_list *pl)
+{
+	struct sgroup *g = ge->p;
+	const int64_t size = en->s->size;
+	int64_t p;
+
+	while (sgroup_due(en, g, &p) && (all || mark > p)) {
+		while (g->entered < g->n && g->ev[g->entered]->t <= p)
+			g->entered++;
+		/* The window at p is (p - size, p]. */
+		while (g->head < g->entered && g->ev[g->head]->t + size <= p)
+			free(g->ev[g->head++]);
+		if (g->head < g->entered) {
+			merge_events(en, g, g->head, g->entered);
+			if (put_row(en, p - size, p, g->cols, en->tmp, false))
+				pend_row(en, pl, p, ge);
+		}
+		g->done = p;
+		g->have_done = true;
+	}
+}
+
+/* Session: write every session of g that has ended. */
+static void
+session_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all,
+    struct pend_list *pl)
+{
+	struct sgroup *g = ge->p;
+	const int64_t timeout = en->s->size;
+	int64_t start, end;
+
+	while (g->head < g->n || g->carry) {
+		session_head(en, g, &start);
+		if (g->carry && (!g->hfc || g->hend == g->head)) {
+			/* A carried session that has taken nothing: it ends at its timeout. */
+			if (!all && !(mark > g->clast + timeout))
+				break;
+			g->carry = false;
+			continue;
+		}
+		end = min64(g->hlast + timeout, g->hcut);
+		if (!all && !(mark > end))
+			break;
+		merge_events(en, g, g->head, g->hend);
+		if (put_row(en, start, end, g->cols, en->tmp, false))
+			pend_row(en, pl, end, ge);
+		while (g->head < g->hend)
+			free(g->ev[g->head++]);
+		g->done = end;
+		g->have_done = true;
+		/* Cut at a check while events went on: a new window opens there. */
+		g->carry = end == g->hcut && g->hlast + timeout > g->hcut;
+		if (g->carry) {
+			g->cstart = g->hcut;
+			g->clast = g->hlast;
+			g->ccut = g->hcut + en->s->max_duration;
+		}
+	}
+	if (g->head < g->n || g->carry)
+		session_head(en, g, &start);
+}
+
+static int
+cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	size_t n;
+	int c;
+
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	n = x->klen < y->klen ? x->klen : y->klen;
+	c = memcmp(x->key, y->key, n);
+	return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static bool
+sgroup_alive(const struct strmap_entry *ge, void *arg)
+{
+	struct sgroup *g = ge->p;
+	struct win_engine *en = arg;
+
+	if (g->head < g->n || g->carry)
+		return true;
+	sgroup_free(g);
+	en->live--;
+	return false;
+}
+
+static void
+sgroups_advance(struct win_engine *en, bool all)
+{
+	int64_t mark = mark_of(en);
+	struct pend_list pl = { NULL, 0, 0 };
+	struct strmap_entry *ge;
+	size_t i = 0;
+
+	if (!all && !(en->have_due && en->have_time && mark > en->next_due))
+		return;
+	buf_reset(&en->pend);
+	while ((ge = strmap_next(&en->sgroups, &i)) != NULL) {
+		if (en->s->type == WIN_SLIDING)
+			sliding_run(en, ge, mark, all, &pl);
+		else
+			session_run(en, ge, mark, all, &pl);
+	}
+	/* Rows in time order, then group order, as the fixed windows. */
+	qsort(pl.v, pl.n, sizeof(*pl.v), cmp_pending);
+	for (size_t k = 0; k < pl.n; k++) {
+		fwrite(en->pend.p + pl.v[k].off, 1, pl.v[k].len, en->out);
+		if (en->unbuffered)
+			fflush(en->out);
+	}
+	free(pl.v);
+	strmap_filter(&en->sgroups, sgroup_alive, en);
+	en->have_due = false;
+	i = 0;
+	while ((ge = strmap_next(&en->sgroups, &i)) != NULL)
+		note_due(en, ge->p);
+}
+
+static int
+sgroup_event(struct win_engine *en, int64_t t, const struct json_doc *d, const char *line,
+    size_t len, bool *over, struct err *e)
+{
+	struct strmap_entry *ge;
+	bool added;
+
+	if (en->s->max_groups && en->live >= en->s->max_groups && sgroup_get(en) == NULL) {
+		*over = true;
+		return 0;
+	}
+	ge = strmap_put(&en->sgroups, en->key.p ? en->key.p : "", en->key.len, &added);
+	if (added) {
+		struct sgroup *g = xcalloc(1, sizeof(*g));
+
+		g->cols = xstrndup(en->cols.p ? en->cols.p : "", en->cols.len);
+		ge->p = g;
+		en->live++;
+	}
+	return sgroup_add(en, ge->p, t, d, line, len, e);
+}
+
+/* ---- events ---- */
+
+static bool
+seen_recent(const struct strmap_entry *se, void *arg)
+{
+	return se->a >= *(const int64_t *)arg;
+}
+
+/* True when id was seen within the horizon; remembers it otherwise. */
+static bool
+duplicate(struct win_engine *en, const char *id, size_t idlen, int64_t t)
+{
+	const int64_t horizon = en->s->dedupe_horizon;
+	struct strmap_entry *se;
+	bool added;
+
+	if (en->have_time && mark_of(en) - en->pruned_at > horizon / 2 + 1) {
+		int64_t oldest = mark_of(en) - horizon;
+
+		strmap_filter(&en->seen, seen_recent, &oldest);
+		en->pruned_at = mark_of(en);
+	}
+	se = strmap_put(&en->seen, id, idlen, &added);
+	if (!added && (t - se->a <= horizon && se->a - t <= horizon))
+		return true;
+	se->a = t;
+	return false;
+}
+
+int
+win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
+    const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e)
+{
+	const struct win_spec *s = en->s;
+	bool over = false, is_late;
+	int rc;
+
+	*late = false;
+	if (id && duplicate(en, id, idlen, *t)) {
+		en->c.duplicates++;
+		return WIN_DUPLICATE;
+	}
+	if (group_of(en, d, line, len, e) < 0)
+		return -1;
+	if (s->type == WIN_SLIDING || s->type == WIN_SESSION) {
+		/* Late: behind the watermark, where rows may have been written. */
+		is_late = en->have_time && *t < mark_of(en);
+	} else {
+		is_late = en->have_closed && (s->end_inclusive ? *t <= en->closed :
+		    *t < en->closed);
+	}
+	if (is_late) {
+		*late = true;
+		en->c.late++;
+		if (s->drop_late) {
+			en->c.dropped++;
+			return WIN_DROPPED;
+		}
+		/* Adjust, as Stream Analytics: to the watermark, past what was written. */
+		*t = mark_of(en);
+		if (en->have_closed && (s->end_inclusive ? *t <= en->closed : *t < en->closed))
+			*t = en->closed + (s->end_inclusive ? 1 : 0);
+	}
+	if (s->type == WIN_SLIDING || s->type == WIN_SESSION)
+		rc = sgroup_event(en, *t, d, line, len, &over, e);
+	else
+		rc = fixed_add(en, *t, d, line, len, &over, e);
+	en->c.events++;
+	if (over)
+		en->c.over_groups++;
+	if (!en->have_time || *t > en->max_time) {
+		en->max_time = *t;
+		en->have_time = true;
+	}
+	win_advance(en, false);
+	if (rc < 0)
+		return -1;
+	return over ? WIN_OVER_GROUPS : WIN_TAKEN;
+}
+
+void
+win_idle(struct win_engine *en, int64_t ms)
+{
+	if (!en->have_time || ms <= 0)
+		return;
+	en->max_time += ms;
+	win_advance(en, false);
+}
+
+void
+win_advance(struct win_engine *en, bool all)
+{
+	int64_t mark = mark_of(en);
+	bool any = false;
+
+	if (en->s->type == WIN_SLIDING || en->s->type == WIN_SESSION) {
+		long before = en->c.rows;
+
+		sgroups_advance(en, all);
+		any = en->c.rows != before;
+	} else {
+		while (en->nw > 0 && (all || complete(en, mark, en->w[0].end))) {
+			emit_first(en);
+			any = true;
+		}
+		if (en->s->early && en->have_time && !all) {
+			long before = en->c.early_rows;
+
+			emit_early(en, mark);
+			any = any || en->c.early_rows != before;
+		}
+	}
+	/* Each emission goes out at once: the next stage must not wait. */
+	if (any)
+		fflush(en->out);
+}
+
+/* ---- state ---- */
+
+/* What the state depends on: window, grouping and aggregates. */
+static void
+put_query(const struct win_engine *en, struct buf *b)
+{
+	const struct win_spec *s = en->s;
+	char q[256];
+
+	snprintf(q, sizeof(q), "%s size=%lld hop=%lld offset=%lld max=%lld %s", type_names[s->type],
+	    (long long)s->size, (long long)s->hop, (long long)s->offset,
+	    (long long)s->max_duration, s->end_inclusive ? "(start,end]" : "[start,end)");
+	buf_adds(b, q);
+	for (int i = 0; i < s->nby; i++) {
+		buf_adds(b, " by ");
+		buf_adds(b, s->by[i].name);
+		buf_addc(b, '=');
+		buf_adds(b, expr_source(s->by[i].x));
+	}
+	for (int i = 0; i < s->aggs.n; i++) {
+		buf_adds(b, " agg ");
+		buf_adds(b, s->aggs.v[i].state_json);
+		if (s->aggs.v[i].arg_text)
+			buf_adds(b, s->aggs.v[i].arg_text);
+	}
+}
+
+static void
+put_states(struct buf *b, const struct agg_state *st, int n)
+{
+	json_sep(b);
+	buf_addc(b, '[');
+	for (int i = 0; i < n; i++) {
+		const double v[] = { st[i].sum, st[i].min, st[i].max, st[i].mean, st[i].m2 };
+
+		json_sep(b);
+		buf_addc(b, '[');
+		json_put_int(b, st[i].n);
+		json_put_int(b, st[i].skipped);
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+			json_put_num(b, v[k]);
+		buf_addc(b, ']');
+	}
+	buf_addc(b, ']');
+}
+
+void
+win_save(const struct win_engine *en, struct buf *b)
+{
+	const int n = en->s->aggs.n;
+	struct buf q = { 0 };
+	struct strmap_entry *ge;
+	size_t i = 0;
+
+	put_query(en, &q);
+	buf_adds(b, "{\"csa_window_state\":1");
+	json_key(b, "query");
+	json_put_str(b, q.p, q.len);
+	json_key(b, "max_time");
+	json_put_int(b, en->max_time);
+	json_key(b, "have_time");
+	json_put_bool(b, en->have_time);
+	json_key(b, "closed");
+	json_put_int(b, en->closed);
+	json_key(b, "have_closed");
+	json_put_bool(b, en->have_closed);
+	buf_adds(b, "}\n");
+	buf_free(&q);
+	for (int k = 0; k < en->nw; k++) {
+		const struct window *w = &en->w[k];
+
+		i = 0;
+		while ((ge = strmap_next(&w->groups, &i)) != NULL) {
+			const struct group *g = ge->p;
+
+			buf_adds(b, "{\"w\":[");
+			json_put_int(b, w->start);
+			json_put_int(b, w->end);
+			buf_addc(b, ']');
+			json_key(b, "k");
+			json_put_str(b, ge->key, ge->klen);
+			json_key(b, "c");
+			json_put_str(b, g->cols, strlen(g->cols));
+			json_key(b, "s");
+			put_states(b, g->st, n);
+			buf_adds(b, "}\n");
+		}
+	}
+	i = 0;
+	while ((ge = strmap_next(&en->sgroups, &i)) != NULL) {
+		const struct sgroup *g = ge->p;
+
+		buf_adds(b, "{\"g\":");
+		json_put_str(b, ge->key, ge->klen);
+		json_key(b, "c");
+		json_put_str(b, g->cols, strlen(g->cols));
+		json_key(b, "done");
+		if (g->have_done)
+			json_put_int(b, g->done);
+		else
+			json_put_null(b);
+		json_key(b, "carry");
+		if (g->carry) {
+			buf_addc(b, '[');
+			json_put_int(b, g->cstart);
+			json_put_int(b, g->clast);
+			json_put_int(b, g->ccut);
+			buf_addc(b, ']');
+		} else {
+			json_put_null(b);
+		}
+		json_key(b, "ev");
+		buf_addc(b, '[');
+		for (size_t k = g->head; k < g->n; k++) {
+			json_sep(b);
+			buf_addc(b, '[');
+			json_put_int(b, g->ev[k]->t);
+			put_states(b, g->ev[k]->st, n);
+			buf_addc(b, ']');
+		}
+		buf_adds(b, "]}\n");
+	}
+	i = 0;
+	while ((ge = strmap_next(&en->seen, &i)) != NULL) {
+		buf_adds(b, "{\"id\":");
+		json_put_str(b, ge->key, ge->klen);
+		json_key(b, "t");
+		json_put_int(b, ge->a);
+		buf_adds(b, "}\n");
+	}
+}
+
+/* Read states written by put_states at token t. */
+static int
+get_states(const struct json_doc *d, int t, struct agg_state *st, int n)
+{
+	if (json_type(d, t) != JSON_ARRAY || json_size(d, t) != n)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int a = json_elem(d, t, i);
+		double v[5];
+
+		if (json_type(d, a) != JSON_ARRAY || json_size(d, a) != 7 ||
+		    json_int64(d, json_elem(d, a, 0), &st[i].n) < 0 ||
+		    json_int64(d, json_elem(d, a, 1), &st[i].skipped) < 0)
+			return -1;
+		for (int k = 0; k < 5; k++)
+			if (json_number(d, json_elem(d, a, k + 2), &v[k]) < 0)
+				v[k] = 0;	/* null: a sum that overflowed */
+		st[i].sum = v[0];
+		st[i].min = v[1];
+		st[i].max = v[2];
+		st[i].mean = v[3];
+		st[i].m2 = v[4];
+	}
+	return 0;
+}
+
+static int
+get_int(const struct json_doc *d, int obj, const char *key, int64_t *out)
+{
+	return json_int64(d, json_member(d, obj, key, strlen(key)), out);
+}
+
+/* One line of a state: a fixed window's group, a sliding or session group, or an id. */
+static int
+load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, struct buf *cols)
+{
+	const int n = en->s->aggs.n;
+	int w = json_member(d, 0, "w", 1), g = json_member(d, 0, "g", 1);
+	int id = json_member(d, 0, "id", 2);
+	struct strmap_entry *ge;
+	bool added;
+	int64_t a, b;
+
+	buf_reset(key);
+	buf_reset(cols);
+	if (id >= 0) {
+		if (json_string(d, id, key) < 0 || get_int(d, 0, "t", &a) < 0)
+			return -1;
+		strmap_put(&en->seen, key->p ? key->p : "", key->len, &added)->a = a;
+		return 0;
+	}
+	if (json_string(d, json_member(d, 0, "c", 1), cols) < 0)
+		return -1;
+	buf_addc(cols, '\0');
+	if (w >= 0) {
+		struct group *gr;
+		struct window *win;
+
+		if (json_size(d, w) != 2 || json_int64(d, json_elem(d, w, 0), &a) < 0 ||
+		    json_int64(d, json_elem(d, w, 1), &b) < 0 ||
+		    json_string(d, json_member(d, 0, "k", 1), key) < 0)
+			return -1;
+		win = window_at(en, b);
+		win->start = a;
+		ge = strmap_put(&win->groups, key->p ? key->p : "", key->len, &added);
+		if (!added)
+			return -1;
+		gr = xcalloc(1, sizeof(*gr) + sizeof(struct agg_state) * (size_t)n);
+		gr->cols = xstrdup(cols->p);
+		ge->p = gr;
+		en->live++;
+		return get_states(d, json_member(d, 0, "s", 1), gr->st, n);
+	}
+	if (g >= 0) {
+		struct sgroup *sg;
+		int evs = json_member(d, 0, "ev", 2), carry = json_member(d, 0, "carry", 5);
+		int64_t start;
+
+		if (json_string(d, g, key) < 0 || json_type(d, evs) != JSON_ARRAY)
+			return -1;
+		ge = strmap_put(&en->sgroups, key->p ? key->p : "", key->len, &added);
+		if (!added)
+			return -1;
+		sg = xcalloc(1, sizeof(*sg));
+		sg->cols = xstrdup(cols->p);
+		ge->p = sg;
+		en->live++;
+		sg->have_done = get_int(d, 0, "done", &sg->done) == 0;
+		if (json_type(d, carry) == JSON_ARRAY) {
+			sg->carry = true;
+			if (json_size(d, carry) != 3 ||
+			    json_int64(d, json_elem(d, carry, 0), &sg->cstart) < 0 ||
+			    json_int64(d, json_elem(d, carry, 1), &sg->clast) < 0 ||
+			    json_int64(d, json_elem(d, carry, 2), &sg->ccut) < 0)
+				return -1;
+		}
+		sg->cap = (size_t)json_size(d, evs) + 1;
+		sg->ev = xcalloc(sg->cap, sizeof(*sg->ev));
+		for (int k = 0; k < json_size(d, evs); k++) {
+			int x = json_elem(d, evs, k);
+			struct ev *e1 = xcalloc(1, ev_size(en));
+
+			sg->ev[sg->n++] = e1;
+			if (json_size(d, x) != 2 || json_int64(d, json_elem(d, x, 0), &e1->t) < 0 ||
+			    get_states(d, json_elem(d, x, 1), e1->st, n) < 0 ||
+			    (k > 0 && e1->t < sg->ev[k - 1]->t))
+				return -1;
+			if (sg->have_done && e1->t <= sg->done)
+				sg->entered = sg->n;
+		}
+		if (en->s->type == WIN_SESSION && (sg->n > 0 || sg->carry))
+			session_head(en, sg, &start);
+		note_due(en, sg);
+		return 0;
+	}
+	return -1;
+}
+
+int
+win_load(struct win_engine *en, const char *text, size_t len, const char *name,
+    struct err *e)
+{
+	struct json_doc d;
+	struct buf q = { 0 }, key = { 0 }, cols = { 0 };
+	const char *p = text, *end = text + len;
+	unsigned long lineno = 0;
+	int rc = 0;
+
+	json_doc_init(&d);
+	put_query(en, &q);
+	while (p < end && rc == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct err pe;
+
+		lineno++;
+		if (json_parse(&d, p, n, &pe) < 0 || json_type(&d, 0) != JSON_OBJECT) {
+			rc = err_set(e, ERR_IO, "%s:%lu: not a state line", name, lineno);
+		} else if (lineno == 1) {
+			int qt = json_member(&d, 0, "query", 5);
+
+			buf_reset(&key);
+			if (json_member(&d, 0, "csa_window_state", 16) < 0 ||
+			    json_string(&d, qt, &key) < 0) {
+				rc = err_set(e, ERR_IO, "%s:1: not a csa-window state", name);
+			} else if (key.len != q.len || memcmp(key.p, q.p, q.len) != 0) {
+				buf_addc(&key, '\0');
+				rc = err_set(e, ERR_USAGE, "%s: saved by another query (%s); "
+				    "run with the same window, --by and --agg, or remove it", name,
+				    key.p);
+			} else {
+				get_int(&d, 0, "max_time", &en->max_time);
+				get_int(&d, 0, "closed", &en->closed);
+				json_bool(&d, json_member(&d, 0, "have_time", 9), &en->have_time);
+				json_bool(&d, json_member(&d, 0, "have_closed", 11),
+				    &en->have_closed);
+			}
+		} else if (load_line(en, &d, &key, &cols) < 0) {
+			rc = err_set(e, ERR_IO, "%s:%lu: a damaged state line", name, lineno);
+		}
+		p += n + (nl != NULL);
+	}
+	if (rc == 0 && lineno == 0)
+		rc = err_set(e, ERR_IO, "%s: an empty state file", name);
+	json_doc_free(&d);
+	buf_free(&q);
+	buf_free(&key);
+	buf_free(&cols);
+	return rc;
+}

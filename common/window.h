@@ -1,0 +1,98 @@
+/* window.h: the event-time window engine shared by the speed and batch layers. */
+#ifndef CSA_WINDOW_H
+#define CSA_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "agg.h"
+#include "buf.h"
+#include "err.h"
+#include "expr.h"
+#include "json.h"
+#include "strmap.h"
+
+/*
+ * Events go into windows by event time; a row per window and group is
+ * written to `out` once the watermark (the largest time seen less
+ * max_delay) has passed the window's end.  Times are epoch milliseconds.
+ *
+ * Tumbling, hopping and snapshot windows keep one aggregate state per open
+ * window and group.  Sliding and session windows keep each event's own
+ * state (per group, in time order) until no row can need it any more, and
+ * merge them when a row is written.
+ */
+enum win_type { WIN_NONE, WIN_TUMBLING, WIN_HOPPING, WIN_SLIDING, WIN_SESSION, WIN_SNAPSHOT };
+
+struct win_by {
+	char *name;
+	struct expr *x;
+};
+
+/* What to compute: filled by the command from its options; the engine
+ * borrows it for its whole life. */
+struct win_spec {
+	enum win_type type;
+	int64_t size, hop, offset;	/* size: sliding size too; session timeout */
+	int64_t max_duration;		/* session: 0 for none */
+	int64_t max_delay;
+	int64_t early;			/* --emit early:D, 0 for none */
+	bool end_inclusive;		/* (start, end], else [start, end) */
+	bool drop_late;
+	long max_groups;		/* 0 for no bound */
+	struct win_by *by;
+	int nby;
+	struct agg_list aggs;
+	struct agg_having having;
+	bool have_having;
+	int64_t dedupe_horizon;		/* with a dedupe field */
+};
+
+/* Parse "--by" text (NAME=EXPR or EXPR, comma-separated) into spec->by. */
+int win_add_by(struct win_spec *s, const char *text, struct err *e);
+void win_spec_free(struct win_spec *s);
+const char *win_type_name(enum win_type t);
+
+struct win_engine;
+
+/* A new engine writing rows to out (flushed after each emission, and after
+ * each row when unbuffered).  Caller frees with win_free. */
+struct win_engine *win_new(const struct win_spec *s, FILE *out, bool unbuffered);
+void win_free(struct win_engine *en);
+
+/*
+ * Take one event with time *t.  Returns WIN_TAKEN, WIN_DUPLICATE (its id
+ * was seen within the dedupe horizon), WIN_DROPPED (late and --late drop,
+ * or over max_groups), or -1 with e when a group or aggregate expression
+ * failed (the event still counted where it could).  *t is changed when a
+ * late event was adjusted; *late tells whether it was late.
+ */
+enum { WIN_TAKEN = 0, WIN_DUPLICATE = 1, WIN_DROPPED = 2, WIN_OVER_GROUPS = 3 };
+int win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
+    const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e);
+
+/* Move event time on by ms with no event (the idle timeout). */
+void win_idle(struct win_engine *en, int64_t ms);
+
+/* Write every window the watermark has passed, or every open one. */
+void win_advance(struct win_engine *en, bool all);
+
+/* Counts for the verbose report. */
+struct win_counts {
+	long events, late, dropped, duplicates, over_groups, rows, early_rows;
+};
+void win_counts(const struct win_engine *en, struct win_counts *c);
+
+/*
+ * The engine's state (open windows, the events sliding and session windows
+ * hold, the watermark, the dedupe ids) as NDJSON, for --state.  The first
+ * line names the query, so a state is only read back by the same query.
+ */
+void win_save(const struct win_engine *en, struct buf *b);
+/* Restore from text written by win_save; ERR_USAGE when it is another
+ * query's, ERR_IO naming the line when it is damaged. */
+int win_load(struct win_engine *en, const char *text, size_t len, const char *name,
+    struct err *e);
+
+#endif
