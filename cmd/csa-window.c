@@ -279,8 +279,8 @@ parse_options(int argc, char **argv, struct options *o)
 			if ((rc = duration_pair("hopping", optarg, &w->size, &w->hop, true)) >= 0)
 				return rc;
 			if (w->hop > w->size)
-				return msg_usage("--hopping: the hop in '%s' is longer than the window",
-				    optarg);
+				return msg_usage("--hopping: the hop %s is longer than the window %.*s",
+				    strchr(optarg, '/') + 1, (int)(strchr(optarg, '/') - optarg), optarg);
 			w->type = WIN_HOPPING;
 			break;
 		case OPT_IDLE:

@@ -763,7 +763,8 @@ sgroups_advance(struct win_engine *en, bool all)
 			session_run(en, ge, mark, all, &pl);
 	}
 	/* Rows in time order, then group order, as the fixed windows. */
-	qsort(pl.v, pl.n, sizeof(*pl.v), cmp_pending);
+	if (pl.n > 1)
+		qsort(pl.v, pl.n, sizeof(*pl.v), cmp_pending);
 	for (size_t k = 0; k < pl.n; k++) {
 		fwrite(en->pend.p + pl.v[k].off, 1, pl.v[k].len, en->out);
 		if (en->unbuffered)
@@ -862,6 +863,16 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 		if (en->have_closed && (s->end_inclusive ? *t <= en->closed : *t < en->closed))
 			*t = en->closed + (s->end_inclusive ? 1 : 0);
 	}
+	/*
+	 * Time moves on first: what the new watermark completes is written
+	 * before the event goes in (it cannot belong there), so its groups
+	 * are free again and an early row shows the windows as of the mark.
+	 */
+	if (!en->have_time || *t > en->max_time) {
+		en->max_time = *t;
+		en->have_time = true;
+		win_advance(en, false);
+	}
 	if (s->type == WIN_SLIDING || s->type == WIN_SESSION)
 		rc = sgroup_event(en, *t, d, line, len, &over, e);
 	else
@@ -869,10 +880,7 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 	en->c.events++;
 	if (over)
 		en->c.over_groups++;
-	if (!en->have_time || *t > en->max_time) {
-		en->max_time = *t;
-		en->have_time = true;
-	}
+	/* A snapshot at the watermark itself, or a sliding point, may be due now. */
 	win_advance(en, false);
 	if (rc < 0)
 		return -1;

@@ -22,7 +22,12 @@ rows() {
 	for args in "--tumbling 0" "--hopping 5m/7m" "--hopping 5m" "--tumbling 5m --agg x=median(m)" \
 		"--tumbling 5m --agg x=count_if(m)" "--tumbling 5m --agg x=count_if(m >= )" \
 		"--tumbling 5m --agg avg(m)" "--tumbling 5m --having nope>1" "--preset quakes" \
-		"--tumbling 5m --boundary middle" "--tumbling 5m --late maybe" "--tumbling 1m --hopping 2m/1m"; do
+		"--tumbling 5m --boundary middle" "--tumbling 5m --late maybe" "--tumbling 1m --hopping 2m/1m" \
+		"--sliding 0" "--session 0" "--session 5m/0" "--session 5m/x" "--tumbling 5m --emit early:0" \
+		"--tumbling 5m --emit late" "--snapshot --emit early:1m" "--tumbling 5m --max-groups 0" \
+		"--tumbling 5m --max-groups many" "--sliding 5m --boundary start-inclusive" \
+		"--sliding 5m --offset 1m" "--tumbling 5m --keep-open" "--tumbling 5m --state-every 1m" \
+		"--tumbling 5m --dedupe-horizon 0" "--tumbling 5m --dedupe '.[oops'"; do
 		run --separate-stderr csa-window $args < /dev/null
 		assert_failure 2
 		[[ "$stderr" == *"Try 'csa-window --help'"* ]] || { echo "$args: $stderr"; return 1; }
@@ -34,6 +39,12 @@ rows() {
 	[[ "$stderr" == *"hop 7m is longer than the window 5m"* ]]
 	run --separate-stderr csa-window --tumbling 5m --agg 'x=median(m)' < /dev/null
 	[[ "$stderr" == *"unknown function 'median'"* ]]
+	run --separate-stderr csa-window --sliding 5m --boundary start-inclusive < /dev/null
+	[[ "$stderr" == *"--boundary start-inclusive: only for tumbling and hopping"* ]]
+	run --separate-stderr csa-window --tumbling 5m --max-groups 0 < /dev/null
+	[[ "$stderr" == *"--max-groups: '0' is not a number from 1"* ]]
+	run --separate-stderr csa-window --tumbling 5m --keep-open < /dev/null
+	[[ "$stderr" == *"--keep-open: needs --state FILE"* ]]
 }
 
 @test "tumbling: (start, end] by default, [start, end) with --boundary start-inclusive" {
@@ -191,4 +202,185 @@ PYEOF
 	sleep 1.5
 	[ ! -s "$BATS_TEST_TMPDIR/out2" ]
 	exec 8>&-
+}
+
+# The worked examples of "Common query patterns in Azure Stream Analytics"
+# (learn.microsoft.com), with their documented outputs.
+@test "golden, Stream Analytics docs: TumblingWindow(second, 10) by Make, and HAVING COUNT >= 3" {
+	printf '%s\n' '{"Make":"Make1","Time":"2015-01-01T00:00:01.0000000Z","Weight":1000}' \
+		'{"Make":"Make1","Time":"2015-01-01T00:00:02.0000000Z","Weight":2000}' \
+		'{"Make":"Make2","Time":"2015-01-01T00:00:04.0000000Z","Weight":1500}' > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t Time --tumbling 10s --by Make --agg Count=count < '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.Make) \(.Count)\"'"
+	assert_output "$(printf '%s\n' 'Make1 2' 'Make2 1')"
+	# "Send data to multiple outputs": the alert query.
+	printf '%s\n' Make1:01 Make1:02 Make2:01 Make2:02 Make2:03 | while IFS=: read -r m s; do
+		printf '{"Make":"%s","Time":"2015-01-01T00:00:%s.0000000Z"}\n' "$m" "$s"; done > "$BATS_TEST_TMPDIR/in2"
+	run bash -c "csa-window -t Time --tumbling 10s --by Make --agg Count=count --having 'Count>=3' < '$BATS_TEST_TMPDIR/in2' | jq -r '\"\(.Make) \(.window_end) \(.Count)\"'"
+	assert_output "Make2 2015-01-01T00:00:10.000Z 3"
+}
+
+@test "golden, Stream Analytics docs: TUMBLINGWINDOW(second, 5) by TollId on skewed clocks" {
+	# "Process events with independent time": six rows, (TollId, Count) 1 2, 2 2, 1 1, 3 1,
+	# 2 1, 3 1.  Stream Analytics keeps a clock per TollId (TIMESTAMP BY OVER); one
+	# clock with a 10 s out-of-order tolerance gives the same windows.
+	for r in 1:01 1:05 2:01 2:04 1:10 3:03 2:11 3:07; do
+		printf '{"TollId":%s,"Time":"2015-07-27T00:00:%s.0000000Z"}\n' "${r%%:*}" "${r#*:}"
+	done > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t Time --tumbling 5s --max-delay 10s --by TollId --agg Count=count < '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.window_end[17:19]) \(.TollId) \(.Count)\"'"
+	assert_output "$(printf '%s\n' '05 1 2' '05 2 2' '05 3 1' '10 1 1' '10 3 1' '15 2 1')"
+}
+
+@test "golden, Stream Analytics docs: HOPPINGWINDOW(second, 300, 5), the first ten rows" {
+	# "Periodically output values": the last value every 5 s (here max, as values rise).
+	for r in 00:1 05:2 10:3 15:4 30:5 35:6; do
+		printf '{"Time":"2014-01-01T06:01:%s","Value":%s}\n' "${r%%:*}" "${r#*:}"
+	done > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t Time --hopping 300s/5s --agg 'Last=max(Value)' < '$BATS_TEST_TMPDIR/in' | head -n 10 | jq -r '\"\(.window_end[11:19]) \(.Last)\"'"
+	assert_output "$(printf '%s\n' '06:01:00 1' '06:01:05 2' '06:01:10 3' '06:01:15 4' '06:01:20 4' \
+		'06:01:25 4' '06:01:30 5' '06:01:35 6' '06:01:40 6' '06:01:45 6')"
+}
+
+@test "golden, Stream Analytics docs: SessionWindow(minute, 1, 60) OVER (PARTITION BY user_id)" {
+	for r in 0:00:00:a 0:00:20:b 1:00:55:c 0:01:10:d 1:01:15:e; do
+		IFS=: read -r u m s p <<<"$r"
+		printf '{"user_id":%s,"time":"2017-01-26T00:%s:%s.0000000Z","url":"www.example.com/%s.html"}\n' "$u" "$m" "$s" "$p"
+	done > "$BATS_TEST_TMPDIR/in"
+	epoch='.time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601'
+	run bash -c "csa-window --session 1m/60m --by user_id --agg 'StartTime=min($epoch),EndTime=max($epoch)' '$BATS_TEST_TMPDIR/in' \
+		| jq -r '\"\(.user_id) \(.StartTime | todate) \(.EndTime | todate) \(.EndTime - .StartTime) \(.window_end[11:19])\"'"
+	assert_success
+	# Documented: user 0 from 00:00:00 to 00:01:10, 70 s; user 1 from 00:00:55 to 00:01:15, 20 s.
+	# Each session ends one timeout after its last event.
+	assert_output "$(printf '%s\n' '0 2017-01-26T00:00:00Z 2017-01-26T00:01:10Z 70 00:02:10' \
+		'1 2017-01-26T00:00:55Z 2017-01-26T00:01:15Z 20 00:02:15')"
+}
+
+@test "session: cut at the max-duration checks, so one can last up to twice MAX" {
+	# An event every 2 minutes for 30 minutes, timeout 5m, max 10m: the checks at
+	# :10, :20 and :30 find the session longer than 10m and cut it there.
+	for m in $(seq 0 2 30); do printf '{"t":"2026-01-01T00:%02d:00Z"}\n' "$m"; done > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t t --session 5m/10m '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.window_type) \(.window_start[11:16])-\(.window_end[11:16]) \(.count)\"'"
+	assert_output "$(printf '%s\n' 'session 00:00-00:10 6' 'session 00:10-00:20 5' 'session 00:20-00:30 5')"
+	# Starting at 00:01, the first check at or past 00:11 is 00:20: 19 minutes.
+	for m in $(seq 1 2 29); do printf '{"t":"2026-01-01T00:%02d:00Z"}\n' "$m"; done > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t t --session 5m/10m '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.window_start[11:16])-\(.window_end[11:16]) \(.count)\"'"
+	assert_output "$(printf '%s\n' '00:01-00:20 10' '00:20-00:30 5')"
+	# Without a max duration, one session; a gap over the timeout starts another.
+	{ ev 0; ev 200; ev 400; ev 1000; } > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t t --session 5m '$BATS_TEST_TMPDIR/in' | jq -r '\"\\(.window_start[11:19])-\\(.window_end[11:19]) \\(.count)\"'"
+	assert_output "$(printf '%s\n' '10:00:00-10:11:40 3' '10:16:40-10:21:40 1')"
+}
+
+@test "sliding: a row when an event enters or leaves, none for an empty window" {
+	{ ev 0 '"g":"a"'; ev 4 '"g":"a"'; ev 6 '"g":"b"'; ev 20 '"g":"a"'; } > "$BATS_TEST_TMPDIR/in"
+	run bash -c "csa-window -t t --sliding 10s --by g '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.window_type) \(.window_start[11:19])-\(.window_end[11:19]) \(.g) \(.count)\"'"
+	assert_success
+	# a: enters 0, 4; leaves 10 (4 still in), 14 (empty: no row); enters 20, leaves 30.
+	assert_output "$(printf '%s\n' 'sliding 09:59:50-10:00:00 a 1' 'sliding 09:59:54-10:00:04 a 2' \
+		'sliding 09:59:56-10:00:06 b 1' 'sliding 10:00:00-10:00:10 a 1' \
+		'sliding 10:00:10-10:00:20 a 1')"
+}
+
+@test "--dedupe drops repeats of an id within the horizon, and counts them" {
+	{ ev 1 '"id":"x"'; ev 2 '"id":"y"'; ev 1 '"id":"x"'; ev 3 '"id":"x"'; ev 4 '"id":7'; ev 4 '"id":7'; } > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window -v -t t --tumbling 10s --dedupe id "$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 3 ]
+	[[ "$stderr" == *"3 duplicates"* ]]
+	# Past the horizon the same id is a new event.
+	{ ev 1 '"id":"x"'; ev 100 '"id":"x"'; } > "$BATS_TEST_TMPDIR/in"
+	run csa-window -t t --tumbling 10m --dedupe id --dedupe-horizon 1m "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	run csa-window -t t --tumbling 10m --dedupe id "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 1 ]
+	# An event without the id is reported and skipped.
+	{ ev 1 '"id":"x"'; ev 2; } > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window -t t --tumbling 10m --dedupe id "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[[ "$stderr" == *"in:2: --dedupe: no id (id), skipped"* ]]
+}
+
+@test "--max-groups: events of groups past the bound are left out, said, exit 1; the rest exact" {
+	{ ev 1 '"g":"a"'; ev 2 '"g":"b"'; ev 3 '"g":"c"'; ev 4 '"g":"a"'; ev 5 '"g":"c"'; ev 12 '"g":"c"'; } > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window -t t --tumbling 10s --by g --max-groups 2 "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	# The first window holds a and b; c is left out while they are held.  Once
+	# that window is written, c fits in the next one.
+	[ "$(printf '%s\n' "$output" | jq -r '"\(.window_end[11:19]) \(.g) \(.count)"')" = "$(printf '%s\n' '10:00:10 a 2' '10:00:10 b 1' '10:00:20 c 1')" ]
+	[[ "$stderr" == *"in:3: more than 2 groups (--max-groups)"* ]]
+	[[ "$stderr" == *"2 events of groups past --max-groups 2 were left out"* ]]
+	for w in "--sliding 10s" "--session 10s"; do
+		run --separate-stderr csa-window -t t $w --by g --max-groups 2 "$BATS_TEST_TMPDIR/in"
+		assert_failure 1
+		[ -z "$(printf '%s\n' "$output" | jq -r 'select(.g == "c" and .window_start < "2026-01-01T10:00:05")')" ]
+	done
+}
+
+@test "--emit early:D writes running rows marked early; the final rows are unchanged" {
+	for s in 1 3 5 7 9 11 13 21; do ev "$s" '"v":1'; done > "$BATS_TEST_TMPDIR/in"
+	csa-window -t t --tumbling 10s --agg n=count "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/plain"
+	run bash -c "csa-window -t t --tumbling 10s --agg n=count --emit early:4s '$BATS_TEST_TMPDIR/in'"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -c 'select(.early | not)')" = "$(jq -c . "$BATS_TEST_TMPDIR/plain")" ]
+	# Early rows as the watermark passes 4 s, 8 s and 12 s, for the open window
+	# that changed, with the events up to that mark.
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.early) | "\(.window_end[11:19]) \(.n)"')" = \
+		"$(printf '%s\n' '10:00:10 2' '10:00:10 4' '10:00:20 1')" ]
+}
+
+# run_split SPLIT ARGS...: the first SPLIT lines of $in, stopped with --keep-open,
+# then the rest, resumed from the same --state; all rows to stdout.
+run_split() {
+	local split=$1
+	shift
+	rm -f "$BATS_TEST_TMPDIR/state"
+	head -n "$split" "$BATS_TEST_TMPDIR/in" | csa-window "$@" --state "$BATS_TEST_TMPDIR/state" --keep-open
+	tail -n "+$((split + 1))" "$BATS_TEST_TMPDIR/in" | csa-window "$@" --state "$BATS_TEST_TMPDIR/state"
+}
+
+@test "--state: stopped at any point and resumed, every window type gives the rows of one run" {
+	"$PY" - > "$BATS_TEST_TMPDIR/in" <<'PYEOF'
+import json, random
+random.seed(11)
+t = 1767261600000
+for i in range(300):
+    t += random.choice([0, 100, 700, 1500, 4000])
+    ev = {"t": t + random.choice([0, 0, -900, -2500]), "g": random.choice("abc"),
+          "v": random.choice([None, round(random.uniform(-5, 5), 3)]), "id": "e%d" % (i - (i % 17 == 0))}
+    print(json.dumps(ev))
+PYEOF
+	for w in "--tumbling 5s" "--hopping 6s/2s" "--sliding 4s" "--session 2s/5s" "--snapshot"; do
+		args="-t t --by g --agg n=count,s=sum(v),d=stddev(v),lo=min(v) --max-delay 2s --dedupe id $w"
+		csa-window $args "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/one"
+		[ -s "$BATS_TEST_TMPDIR/one" ]
+		for split in 1 77 150 299; do
+			run_split "$split" $args > "$BATS_TEST_TMPDIR/two"
+			cmp "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two" || { echo "$w split at $split"; return 1; }
+		done
+	done
+}
+
+@test "--state: SIGTERM saves open windows without writing them; another query's state is refused" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	bg sh -c 'exec csa-window -t t --tumbling 10s --state "$2" < "$0" > "$1"' "$BATS_TEST_TMPDIR/fifo" \
+		"$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/state"
+	pid=$!
+	exec 7> "$BATS_TEST_TMPDIR/fifo"
+	{ ev 1; ev 2; ev 11; } >&7
+	wait_for 5 '[ -s "$BATS_TEST_TMPDIR/out" ]'
+	kill -TERM "$pid"
+	wait_for 5 '! kill -0 '"$pid"' 2>/dev/null'
+	exec 7>&-
+	# The window (0, 10] went out; (10, 20] with one event is in the state.
+	[ "$(jq -r '"\(.window_end[11:19]) \(.count)"' "$BATS_TEST_TMPDIR/out")" = "10:00:10 2" ]
+	grep -q '"w":\[' "$BATS_TEST_TMPDIR/state"
+	run bash -c "{ printf '%s\n' '$(ev 12)'; } | csa-window -t t --tumbling 10s --state '$BATS_TEST_TMPDIR/state' | jq -r '\"\(.window_end[11:19]) \(.count)\"'"
+	assert_output "10:00:20 2"
+	run --separate-stderr csa-window -t t --tumbling 5s --state "$BATS_TEST_TMPDIR/state" < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"saved by another query"* ]]
+	echo '{"csa_window_state":1' > "$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr csa-window -t t --tumbling 5s --state "$BATS_TEST_TMPDIR/bad" < /dev/null
+	assert_failure 3
+	[[ "$stderr" == *"bad:1: not a state line"* ]]
 }
