@@ -75,3 +75,6 @@ t_sparse=$(secs csa-window --preset earthquake "$tmp/m1")
 printf 'sparse stream (1M events over 10 weeks): %6.2f s  %8d events/s\n' "$t_sparse" "$(rate "$t_sparse")"
 printf 'peak RSS: %d KB for %d events, %d KB for %d events over 10x the span (%.2fx)\n' \
 	"$p1" "$n" "$p10" $((n * 10)) "$(echo "scale=3; $p10 / $p1" | bc)"
+
+# A row within 1 ms of the event that completes its window.
+CSA_WINDOW="$build/csa-window" /usr/bin/python3 "$top/bench/window-latency.py" 3000
