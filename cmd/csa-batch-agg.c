@@ -1,0 +1,819 @@
+/* csa-batch-agg: the batch layer: deduplicated events into exact, idempotent views. */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agg.h"
+#include "buf.h"
+#include "err.h"
+#include "evstore.h"
+#include "expr.h"
+#include "fsutil.h"
+#include "json.h"
+#include "msg.h"
+#include "ndjson.h"
+#include "num.h"
+#include "sig.h"
+#include "strmap.h"
+#include "timefmt.h"
+#include "window.h"
+
+static const char usage_line[] =
+    "Usage: csa-batch-agg (--preset earthquake | --tumbling SIZE [--view NAME])\n"
+    "                     [--by EXPR] [--agg NAME=FUNC(F)] [--having COND] [--time EXPR]\n"
+    "                     [--id FIELD] [--version FIELD] [--out DIR] [--partition-by FIELD]\n"
+    "                     [--incremental STATE] [--memory-limit SIZE] [-v] [FILE...]\n";
+
+static const char help_text[] =
+    "Deduplicate events (the newest version of each wins; merged ids are one\n"
+    "event; deleted events go) and compute views of them, exactly.\n"
+    "\n"
+    "  -a, --agg NAME=FUNC(F)    an aggregate, as csa-window; repeatable\n"
+    "  -b, --by EXPR             group by a field or jq expression; repeatable\n"
+    "  -h, --help                show this help and exit\n"
+    "      --having COND         keep rows whose COLUMN OP NUMBER holds\n"
+    "      --id FIELD            the event id (default event_id)\n"
+    "      --incremental STATE   add to what earlier runs saw (a SQLite file) and\n"
+    "                            write again only the days that changed\n"
+    "      --memory-limit SIZE   memory for the events before they spill to disk\n"
+    "                            (default 256M)\n"
+    "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
+    "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
+    "      --preset NAME         earthquake: the hourly and daily reference views\n"
+    "  -t, --time EXPR           the event time (default time)\n"
+    "      --tumbling SIZE       one view of windows of SIZE (dividing a day)\n"
+    "  -v, --verbose             report counts on stderr at the end\n"
+    "  -V, --version             show versions and exit\n"
+    "      --version-field FIELD the version; the greatest wins (default updated)\n"
+    "      --view NAME           the view's name (default view)\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad lines were rejected, 2 usage, 3 local I/O.\n"
+    "See csa-batch-agg(1).\n";
+
+enum { MAX_VIEWS = 2, MAX_REPORTED = 10 };
+
+struct view {
+	const char *name;
+	struct win_spec w;
+};
+
+struct options {
+	struct view v[MAX_VIEWS];
+	int nv;
+	struct expr *time, *id, *version, *ids, *status;
+	char **parts;		/* --partition-by columns */
+	int nparts;
+	const char *out, *state;
+	int64_t memory;
+	char **files;
+	int nfiles;
+};
+
+struct run {
+	const struct options *o;
+	struct evstore *st;
+	struct strmap days;	/* touched days, key: the day number */
+	long lines, rejected, rows, files_written, files_removed;
+	int status;
+};
+
+static int
+set_preset(struct options *o, const char *name)
+{
+	static const char *const aggs[MAX_VIEWS] = {
+		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
+		"min_magnitude=min(magnitude),avg_depth_km=avg(depth_km),"
+		"significant_count=count_if(magnitude >= 5.0)",
+		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
+		"tsunami_events=count_if(tsunami_flag == 1)",
+	};
+	struct err e;
+
+	if (strcmp(name, "earthquake") != 0)
+		return msg_usage("--preset: unknown preset '%s' (earthquake)", name);
+	o->nv = 2;
+	o->v[0].name = "hourly";
+	o->v[0].w.size = 3600 * 1000;
+	o->v[1].name = "daily";
+	o->v[1].w.size = 86400 * 1000;
+	for (int i = 0; i < 2; i++)
+		if (win_add_by(&o->v[i].w, "region", &e) < 0 ||
+		    agg_parse(&o->v[i].w.aggs, aggs[i], &e) < 0)
+			return msg_usage("--preset: %s", e.msg);
+	return -1;
+}
+
+static int
+compile(struct expr **x, const char *src, const char *opt)
+{
+	struct err e;
+
+	expr_free(*x);
+	if ((*x = expr_compile(src, &e)) == NULL)
+		return msg_usage("--%s: %s", opt, e.msg);
+	return -1;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_HAVING = 256, OPT_ID, OPT_INCREMENTAL, OPT_MEMORY, OPT_PARTITION, OPT_PRESET,
+		OPT_TUMBLING, OPT_VERSION_FIELD, OPT_VIEW
+	};
+	static const struct option longopts[] = {
+		{ "agg", required_argument, NULL, 'a' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "having", required_argument, NULL, OPT_HAVING },
+		{ "help", no_argument, NULL, 'h' },
+		{ "id", required_argument, NULL, OPT_ID },
+		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
+		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
+		{ "out", required_argument, NULL, 'o' },
+		{ "partition-by", required_argument, NULL, OPT_PARTITION },
+		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "time", required_argument, NULL, 't' },
+		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "version-field", required_argument, NULL, OPT_VERSION_FIELD },
+		{ "view", required_argument, NULL, OPT_VIEW },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct win_spec *w = &o->v[0].w;
+	const char *time_src = "time", *id_src = "event_id", *version_src = "updated";
+	bool custom = false, preset = false;
+	struct err e;
+	int c, rc, verbose = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->memory = 256 << 20;
+	o->v[0].name = "view";
+	while ((c = getopt_long(argc, argv, "a:b:ho:t:vV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			custom = true;
+			if (agg_parse(&w->aggs, optarg, &e) < 0)
+				return msg_usage("--agg: %s", e.msg);
+			break;
+		case 'b':
+			custom = true;
+			if (win_add_by(w, optarg, &e) < 0)
+				return msg_usage("--by: %s", e.msg);
+			break;
+		case 'h':
+			return msg_help(usage_line, help_text);
+		case 'o':
+			o->out = optarg;
+			break;
+		case 't':
+			time_src = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			msg_version("SQLite " SQLITE_VERSION "\nlibjq (jq field expressions)\njsmn\n");
+			return msg_close_stdout();
+		case OPT_HAVING:
+			custom = true;
+			free(w->having.column);
+			if (agg_having_parse(optarg, &w->having, &e) < 0)
+				return msg_usage("%s", e.msg);
+			w->have_having = true;
+			break;
+		case OPT_ID:
+			id_src = optarg;
+			break;
+		case OPT_INCREMENTAL:
+			o->state = optarg;
+			break;
+		case OPT_MEMORY:
+			if (num_parse_size(optarg, &o->memory) < 0 || o->memory < (1 << 20))
+				return msg_usage("--memory-limit: '%s' is not a size of 1M or more",
+				    optarg);
+			break;
+		case OPT_PARTITION: {
+			char **v;
+			int n = agg_split(optarg, &v);
+
+			for (int i = 0; i < n; i++) {
+				o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
+				o->parts[o->nparts++] = v[i];
+			}
+			free(v);
+			break;
+		}
+		case OPT_PRESET:
+			preset = true;
+			if ((rc = set_preset(o, optarg)) >= 0)
+				return rc;
+			break;
+		case OPT_TUMBLING:
+			custom = true;
+			if (tfmt_duration(optarg, &w->size, &e) < 0 || w->size <= 0 ||
+			    86400000 % w->size != 0)
+				return msg_usage("--tumbling: '%s' is not a duration that divides a day "
+				    "(e.g. 5m, 1h, 1d)", optarg);
+			break;
+		case OPT_VERSION_FIELD:
+			version_src = optarg;
+			break;
+		case OPT_VIEW:
+			o->v[0].name = optarg;
+			break;
+		default:
+			return msg_usage("unknown option or missing argument");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (preset == custom)
+		return msg_usage(preset ? "--preset: give the preset or a view of your own, not both"
+		    : "no view: give --preset earthquake, or --tumbling SIZE with --by and --agg");
+	if (!preset) {
+		o->nv = 1;
+		if (w->size == 0)
+			return msg_usage("no window: give --tumbling SIZE");
+		if (w->aggs.n == 0 && agg_parse(&w->aggs, "count=count", &e) < 0)
+			return msg_usage("%s", e.msg);
+		if (strchr(o->v[0].name, '/') || o->v[0].name[0] == '.' || !*o->v[0].name)
+			return msg_usage("--view: '%s' cannot name a directory", o->v[0].name);
+	}
+	for (int i = 0; i < o->nv; i++) {
+		struct win_spec *vw = &o->v[i].w;
+
+		vw->type = WIN_TUMBLING;
+		vw->hop = vw->size;
+		vw->end_inclusive = true;
+		for (int k = 0; k < o->nparts; k++) {
+			bool have = false;
+
+			for (int j = 0; j < vw->nby; j++)
+				have = have || strcmp(vw->by[j].name, o->parts[k]) == 0;
+			if (!have && win_add_by(vw, o->parts[k], &e) < 0)
+				return msg_usage("--partition-by: %s", e.msg);
+		}
+		if (vw->have_having) {
+			bool found = false;
+
+			for (int j = 0; j < vw->aggs.n; j++)
+				found = found || strcmp(vw->aggs.v[j].name, vw->having.column) == 0;
+			if (!found)
+				return msg_usage("--having: no aggregate named '%s'", vw->having.column);
+		}
+	}
+	if (o->nparts && o->out == NULL)
+		return msg_usage("--partition-by: needs --out DIR");
+	if ((rc = compile(&o->time, time_src, "time")) >= 0 ||
+	    (rc = compile(&o->id, id_src, "id")) >= 0 ||
+	    (rc = compile(&o->version, version_src, "version-field")) >= 0 ||
+	    (rc = compile(&o->ids, "ids", "ids")) >= 0 ||
+	    (rc = compile(&o->status, "status", "status")) >= 0)
+		return rc;
+	o->files = argv;
+	o->nfiles = argc;
+	msg_set_verbose(verbose);
+	return -1;
+}
+
+/* What the views compute, so that a state is only used by the same query. */
+static char *
+query_text(const struct options *o)
+{
+	struct buf b = { 0 };
+
+	buf_adds(&b, "id=");
+	buf_adds(&b, expr_source(o->id));
+	buf_adds(&b, " version=");
+	buf_adds(&b, expr_source(o->version));
+	buf_adds(&b, " time=");
+	buf_adds(&b, expr_source(o->time));
+	for (int i = 0; i < o->nv; i++) {
+		const struct win_spec *w = &o->v[i].w;
+		char size[32];
+
+		snprintf(size, sizeof(size), " %lld", (long long)w->size);
+		buf_adds(&b, " view ");
+		buf_adds(&b, o->v[i].name);
+		buf_adds(&b, size);
+		for (int k = 0; k < w->nby; k++) {
+			buf_adds(&b, " by ");
+			buf_adds(&b, expr_source(w->by[k].x));
+		}
+		for (int k = 0; k < w->aggs.n; k++) {
+			buf_adds(&b, " ");
+			buf_adds(&b, w->aggs.v[k].state_json);
+			if (w->aggs.v[k].arg_text)
+				buf_adds(&b, w->aggs.v[k].arg_text);
+		}
+	}
+	buf_addc(&b, '\0');
+	return b.p;
+}
+
+static void
+touch_day(int64_t day, void *arg)
+{
+	struct run *r = arg;
+	bool added;
+
+	strmap_put(&r->days, (const char *)&day, sizeof(day), &added)->a = day;
+}
+
+/* A bad line: counted, and reported for the first few. */
+static int
+reject(struct run *r, const char *file, unsigned long lineno, const char *what)
+{
+	r->rejected++;
+	r->status = msg_worst(r->status, EXIT_DATA);
+	if (r->rejected <= MAX_REPORTED)
+		msg_record(file, lineno, "%s, rejected", what);
+	if (r->rejected == MAX_REPORTED + 1)
+		msg_warn("more bad lines follow; only their count is reported");
+	return 0;
+}
+
+/* A number in [lo, hi] at path, when the field is there. */
+static bool
+in_range(const struct json_doc *d, const char *path, double lo, double hi)
+{
+	int t = json_path(d, 0, path);
+	double x;
+
+	if (t < 0 || json_type(d, t) == JSON_NULL)
+		return true;
+	return json_number(d, t, &x) == 0 && x >= lo && x <= hi;
+}
+
+/* The ids of an event: its own, then those of its "ids" list (",a,b," or an array). */
+static int
+event_ids(const struct expr_val *id, const struct expr_val *list, const struct json_doc *d,
+    const char **ids, size_t *len, int max)
+{
+	int n = 0;
+
+	ids[n] = id->str;
+	len[n++] = id->len;
+	if (list->type == EXPR_STRING) {
+		const char *p = list->str, *end = p + list->len;
+
+		while (p < end && n < max) {
+			const char *c = memchr(p, ',', (size_t)(end - p));
+			size_t k = c ? (size_t)(c - p) : (size_t)(end - p);
+
+			if (k > 0) {
+				ids[n] = p;
+				len[n++] = k;
+			}
+			p += k + 1;
+		}
+	}
+	(void)d;
+	return n;
+}
+
+/* One input line: check it, and put it into the store. */
+static int
+take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const char *file,
+    unsigned long lineno)
+{
+	const struct options *o = r->o;
+	struct expr_val tv, idv, vv, lv, sv;
+	struct err e;
+	int64_t t, version = 0, now = tfmt_now();
+	const char *ids[64];
+	size_t idlen[64];
+	char num[32];
+	int nids;
+
+	r->lines++;
+	if (json_parse(d, line, len, &e) < 0)
+		return reject(r, file, lineno, e.msg);
+	if (json_type(d, 0) != JSON_OBJECT)
+		return reject(r, file, lineno, "not a JSON object");
+	if (expr_eval(o->time, d, line, len, &tv, &e) < 0 ||
+	    !((tv.type == EXPR_NUMBER && tfmt_from_number(tv.num, TFMT_AUTO, &t) == 0) ||
+	    (tv.type == EXPR_STRING && tfmt_parse(tv.str, tv.len, &t, &e) == 0)))
+		return reject(r, file, lineno, tv.type == EXPR_NULL ? "missing time" :
+		    "unparsable time");
+	/* Before 1900, or more than a day ahead of this clock: not a real event time. */
+	if (t < -2208988800000LL || t > now + 86400000)
+		return reject(r, file, lineno, t < 0 ? "absurd time: before 1900" :
+		    "absurd time: more than a day in the future");
+	if (!in_range(d, "latitude", -90, 90))
+		return reject(r, file, lineno, "latitude outside [-90, 90]");
+	if (!in_range(d, "longitude", -180, 180))
+		return reject(r, file, lineno, "longitude outside [-180, 180]");
+	if (expr_eval(o->id, d, line, len, &idv, &e) < 0 ||
+	    (idv.type != EXPR_STRING && idv.type != EXPR_NUMBER))
+		return reject(r, file, lineno, "missing id");
+	if (idv.type == EXPR_NUMBER) {
+		idv.len = (size_t)json_fmt_num(num, sizeof(num), idv.num);
+		idv.str = num;
+	}
+	if (expr_eval(o->version, d, line, len, &vv, &e) == 0 && vv.type == EXPR_NUMBER)
+		version = (int64_t)vv.num;
+	else if (vv.type == EXPR_STRING && tfmt_parse(vv.str, vv.len, &version, &e) < 0)
+		version = 0;
+	if (expr_eval(o->ids, d, line, len, &lv, &e) < 0)
+		lv.type = EXPR_NULL;
+	nids = event_ids(&idv, &lv, d, ids, idlen, 64);
+	if (expr_eval(o->status, d, line, len, &sv, &e) < 0)
+		sv.type = EXPR_NULL;
+	if (evstore_put(r->st, ids, idlen, nids, version, t, sv.type == EXPR_STRING &&
+	    sv.len == 7 && strncasecmp(sv.str, "deleted", 7) == 0, line, len, touch_day, r,
+	    &e) < 0) {
+		msg_error(&e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_input(struct run *r, const char *path)
+{
+	struct ndjson_reader in;
+	struct json_doc d;
+	struct err e;
+	char *line;
+	size_t len;
+	int rc;
+
+	if (ndjson_open(&in, path, 0, &e) < 0) {
+		msg_error(&e);
+		return -1;
+	}
+	in.stop = &sig_stop;
+	json_doc_init(&d);
+	while ((rc = ndjson_next(&in, &line, &len, &e)) != 0) {
+		if (rc < 0) {
+			msg_error(&e);
+			if (e.kind == ERR_IO)
+				break;
+			r->status = msg_worst(r->status, msg_status(e.kind));
+			continue;
+		}
+		if (take_line(r, &d, line, len, in.name, in.lineno) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	json_doc_free(&d);
+	ndjson_close(&in);
+	if (rc < 0)
+		return -1;
+	return sig_stop ? -1 : 0;
+}
+
+/* ---- views ---- */
+
+struct day_view {
+	struct win_engine *en;
+	struct json_doc d;
+	const struct options *o;
+};
+
+static int
+feed(const char *line, size_t len, void *arg)
+{
+	struct day_view *dv = arg;
+	struct expr_val tv;
+	struct err e;
+	int64_t t;
+	bool late;
+
+	/* Lines in the store passed take_line: parse them without checking again. */
+	if (json_parse_valid(&dv->d, line, len, &e) < 0 ||
+	    expr_eval(dv->o->time, &dv->d, line, len, &tv, &e) < 0)
+		return 0;
+	if (!((tv.type == EXPR_NUMBER && tfmt_from_number(tv.num, TFMT_AUTO, &t) == 0) ||
+	    (tv.type == EXPR_STRING && tfmt_parse(tv.str, tv.len, &t, &e) == 0)))
+		return 0;
+	win_event(dv->en, &t, NULL, 0, &dv->d, line, len, &late, &e);
+	return 0;
+}
+
+/* The rows of one view for one day, into *text (caller frees). */
+static int
+view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *len)
+{
+	struct day_view dv = { NULL, { 0 }, r->o };
+	FILE *mem = open_memstream(text, len);
+	struct err e;
+	int rc;
+
+	if (mem == NULL)
+		return -1;
+	json_doc_init(&dv.d);
+	dv.en = win_new(&v->w, mem, false);
+	rc = evstore_scan_day(r->st, day, feed, &dv, &e);
+	win_advance(dv.en, true);
+	win_free(dv.en);
+	json_doc_free(&dv.d);
+	if (fclose(mem) != 0 || rc != 0) {
+		if (rc != 0)
+			msg_error(&e);
+		return -1;
+	}
+	return 0;
+}
+
+/* A partition value as a safe directory name: only [A-Za-z0-9_-] stay. */
+static void
+put_part_value(struct buf *b, const struct json_doc *d, int t)
+{
+	struct buf raw = { 0 };
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (json_string(d, t, &raw) < 0)
+		json_put_token(&raw, d, t);
+	for (size_t i = 0; i < raw.len; i++) {
+		unsigned char c = (unsigned char)raw.p[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-') {
+			buf_addc(b, (char)c);
+		} else {
+			buf_addc(b, '%');
+			buf_addc(b, hex[c >> 4]);
+			buf_addc(b, hex[c & 15]);
+		}
+	}
+	if (raw.len == 0)
+		buf_adds(b, "%00");
+	buf_free(&raw);
+}
+
+static int
+mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s && rc == 0; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				rc = -1;
+			*s = '/';
+		}
+	if (rc == 0 && mkdir(p, 0755) < 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+/* Write rows into their partition files under dir; a file per partition. */
+static int
+write_partitions(struct run *r, const char *dir, const char *text, size_t len,
+    struct strmap *written)
+{
+	struct strmap files;	/* path -> struct buf * of rows */
+	struct strmap_entry *fe;
+	struct json_doc d;
+	struct err e;
+	const char *p = text, *end = text + len;
+	size_t i = 0;
+	int rc = 0;
+
+	strmap_init(&files);
+	json_doc_init(&d);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)(nl - p) + 1;
+		struct buf path = { 0 };
+		bool added;
+
+		buf_adds(&path, dir);
+		if (json_parse_valid(&d, p, n - 1, &e) == 0)
+			for (int k = 0; k < r->o->nparts; k++) {
+				buf_addc(&path, '/');
+				buf_adds(&path, r->o->parts[k]);
+				buf_addc(&path, '=');
+				put_part_value(&path, &d, json_member(&d, 0, r->o->parts[k],
+				    strlen(r->o->parts[k])));
+			}
+		buf_adds(&path, "/part-0.ndjson");
+		fe = strmap_put(&files, path.p, path.len, &added);
+		if (added)
+			fe->p = xcalloc(1, sizeof(struct buf));
+		buf_add(fe->p, p, n);
+		buf_free(&path);
+		p += n;
+	}
+	while ((fe = strmap_next(&files, &i)) != NULL) {
+		struct buf *rows = fe->p;
+		char *slash = strrchr(fe->key, '/');
+		bool added;
+
+		*slash = '\0';
+		if (rc == 0 && mkdirs(fe->key) < 0) {
+			msg_warn("%s: %s", fe->key, strerror(errno));
+			rc = -1;
+		}
+		*slash = '/';
+		if (rc == 0 && fs_write_atomic(fe->key, rows->p, rows->len, &e) < 0) {
+			msg_error(&e);
+			rc = -1;
+		}
+		if (rc == 0) {
+			strmap_put(written, fe->key, fe->klen, &added);
+			r->files_written++;
+		}
+		buf_free(rows);
+		free(rows);
+	}
+	strmap_free(&files);
+	json_doc_free(&d);
+	return rc;
+}
+
+/* Remove the part files under dir that this run did not write (a partition
+ * emptied), and the directories left empty. */
+static void
+remove_stale(struct run *r, const char *dir, int depth, const struct strmap *written)
+{
+	struct dirent *de;
+	DIR *dp;
+
+	if (depth == 0) {
+		struct buf path = { 0 };
+
+		buf_adds(&path, dir);
+		buf_adds(&path, "/part-0.ndjson");
+		if (strmap_get(written, path.p, path.len) == NULL && unlink(path.p) == 0)
+			r->files_removed++;
+		buf_free(&path);
+		return;
+	}
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		struct buf sub = { 0 };
+
+		if (de->d_name[0] == '.' || strchr(de->d_name, '=') == NULL)
+			continue;
+		buf_adds(&sub, dir);
+		buf_addc(&sub, '/');
+		buf_adds(&sub, de->d_name);
+		remove_stale(r, sub.p, depth - 1, written);
+		rmdir(sub.p);	/* only when empty */
+		buf_free(&sub);
+	}
+	closedir(dp);
+}
+
+static int
+write_views(struct run *r)
+{
+	const struct options *o = r->o;
+	int64_t *days = xmalloc(sizeof(*days) * (r->days.count + 1));
+	size_t nd = 0, i = 0;
+	struct strmap_entry *de;
+	int rc = 0;
+
+	while ((de = strmap_next(&r->days, &i)) != NULL)
+		days[nd++] = de->a;
+	for (size_t a = 1; a < nd; a++)	/* few days: insertion sort */
+		for (size_t b = a; b > 0 && days[b - 1] > days[b]; b--) {
+			int64_t x = days[b];
+
+			days[b] = days[b - 1];
+			days[b - 1] = x;
+		}
+	for (size_t k = 0; k < nd && rc == 0; k++) {
+		for (int v = 0; v < o->nv && rc == 0; v++) {
+			char *text = NULL, date[32];
+			size_t len = 0;
+
+			if (view_day(r, &o->v[v], days[k], &text, &len) < 0) {
+				rc = -1;
+			} else if (o->out == NULL) {
+				/* stdout: each row says its view */
+				for (const char *p = text; p < text + len;) {
+					const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+
+					printf("{\"view\":\"%s\",", o->v[v].name);
+					fwrite(p + 1, 1, (size_t)(nl - p), stdout);
+					r->rows++;
+					p = nl + 1;
+				}
+			} else {
+				struct buf dir = { 0 };
+				struct strmap written;
+
+				strmap_init(&written);
+				tfmt_format(days[k] * 86400000, date);
+				date[10] = '\0';
+				buf_adds(&dir, o->out);
+				buf_addc(&dir, '/');
+				buf_adds(&dir, o->v[v].name);
+				buf_adds(&dir, "/date=");
+				buf_adds(&dir, date);
+				for (const char *p = text; p < text + len; p++)
+					r->rows += *p == '\n';
+				if (write_partitions(r, dir.p, text, len, &written) < 0)
+					rc = -1;
+				else
+					remove_stale(r, dir.p, o->nparts, &written);
+				strmap_free(&written);
+				buf_free(&dir);
+			}
+			free(text);
+		}
+	}
+	free(days);
+	return rc;
+}
+
+static int
+run(const struct options *o)
+{
+	struct run r;
+	struct err e;
+	char *query = query_text(o);
+	int64_t events, deleted;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	strmap_init(&r.days);
+	r.st = evstore_open(o->state, query, o->memory / 1024, &e);
+	free(query);
+	if (r.st == NULL) {
+		msg_error(&e);
+		strmap_free(&r.days);
+		return msg_status(e.kind);
+	}
+	for (int i = 0; i == 0 || i < o->nfiles; i++)
+		if (read_input(&r, o->nfiles ? o->files[i] : "-") < 0) {
+			evstore_close(r.st, false, NULL);
+			strmap_free(&r.days);
+			return sig_stop ? EXIT_IO : msg_worst(r.status, EXIT_IO);
+		}
+	/* Without a state every day is new; with one, only the days touched. */
+	if (write_views(&r) < 0) {
+		evstore_close(r.st, false, NULL);
+		strmap_free(&r.days);
+		return EXIT_IO;
+	}
+	if (o->out && msg_worst(0, 0) == 0 && fflush(stdout) != 0)
+		r.status = msg_worst(r.status, EXIT_IO);
+	evstore_counts(r.st, &events, &deleted);
+	/* The state moves on only once the views it implies are written. */
+	if (evstore_close(r.st, true, &e) < 0) {
+		msg_error(&e);
+		r.status = msg_worst(r.status, EXIT_IO);
+	}
+	msg_verbose("%ld lines, %ld rejected, %lld events after dedupe (%lld deleted), "
+	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.rejected,
+	    (long long)events, (long long)deleted, r.days.count, r.rows, r.files_written,
+	    r.files_removed);
+	if (r.rejected)
+		msg_warn("%ld bad lines rejected", r.rejected);
+	strmap_free(&r.days);
+	return r.status;
+}
+
+static void
+options_free(struct options *o)
+{
+	for (int i = 0; i < MAX_VIEWS; i++)
+		win_spec_free(&o->v[i].w);
+	for (int i = 0; i < o->nparts; i++)
+		free(o->parts[i]);
+	free(o->parts);
+	expr_free(o->time);
+	expr_free(o->id);
+	expr_free(o->version);
+	expr_free(o->ids);
+	expr_free(o->status);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	int status;
+
+	msg_init(argv[0]);
+	status = parse_options(argc, argv, &o);
+	if (status >= 0) {
+		options_free(&o);
+		return status;
+	}
+	sig_catch_stop();
+	status = run(&o);
+	status = msg_worst(status, msg_close_stdout());
+	options_free(&o);
+	return status;
+}

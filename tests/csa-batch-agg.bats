@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# csa-batch-agg: dedupe with revisions, merges and deletions; views equal to
+# jq's; idempotent, incremental and atomic output; bad input.
+
+load helpers/common
+
+# The dedupe rule, in jq: per event_id the greatest `updated` wins (ties: the
+# later line), deleted winners go.
+JQ_DEDUPE='to_entries | map(.value + {seq: .key}) | group_by(.event_id) | map(max_by([.updated, .seq]))
+	| map(select((.status // "" | ascii_downcase) != "deleted"))'
+
+utero() {
+	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140321.geojson" > "$BATS_TEST_TMPDIR/a"
+	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson" > "$BATS_TEST_TMPDIR/b"
+	cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" > "$BATS_TEST_TMPDIR/ab"
+}
+
+# hourly_jq FILE: hourly counts and mean magnitudes by region, from jq.
+hourly_jq() {
+	jq -c -s "$JQ_DEDUPE"' | map(. + {e: (((.time + 3599999) / 3600000 | floor) * 3600000)})
+		| group_by([.e, .region]) | .[] | [(.[0].e / 1000 | todate | sub("Z$"; ".000Z")), .[0].region,
+		length, ((map(.magnitude | select(. != null)) | if length > 0 then add / length else null end) // 0 | . * 1e6 | round)]' "$1" | sort
+}
+
+hourly_ours() {
+	jq -c 'select(.view == "hourly") | [.window_end, .region, .event_count, ((.avg_magnitude // 0) * 1e6 | round)]' | sort
+}
+
+@test "bad options exit 2 naming the option" {
+	for args in "" "--preset quakes" "--preset earthquake --tumbling 1h" "--tumbling 7m" "--tumbling 0" \
+		"--tumbling 1h --agg x=median(m)" "--tumbling 1h --partition-by net" "--preset earthquake --memory-limit 10" \
+		"--tumbling 1h --view ../x" "--tumbling 1h --having nope>1"; do
+		run --separate-stderr csa-batch-agg $args < /dev/null
+		assert_failure 2
+		[[ "$stderr" == *"Try 'csa-batch-agg --help'"* ]] || { echo "$args: $stderr"; return 1; }
+	done
+	run --separate-stderr csa-batch-agg --tumbling 7m < /dev/null
+	[[ "$stderr" == *"--tumbling: '7m' is not a duration that divides a day"* ]]
+}
+
+@test "two real snapshots of one feed: revisions win, counts and means equal jq's with the same rule" {
+	utero
+	run --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/ab"
+	assert_success
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/rows"
+	diff <(hourly_ours < "$BATS_TEST_TMPDIR/rows") <(hourly_jq "$BATS_TEST_TMPDIR/ab")
+	# The 13 events whose magnitude changed between the snapshots count with the newer one.
+	jq -r -s 'group_by(.event_id) | map(select(length == 2 and .[0].magnitude != .[1].magnitude)) | .[] | max_by(.updated)
+		| "\(.event_id) \(.magnitude) \(.region) \((((.time + 3599999) / 3600000 | floor) * 3600000) / 1000 | todate)"' \
+		"$BATS_TEST_TMPDIR/ab" > "$BATS_TEST_TMPDIR/changed"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/changed")" -eq 13 ]
+	while read -r id mag region end; do
+		# a one-event hour shows the newer magnitude; every hour holds it between min and max
+		jq -e -s --arg r "$region" --arg e "${end%Z}.000Z" --argjson m "$mag" 'map(select(.view == "hourly"
+			and .region == $r and .window_end == $e)) | length == 1 and (.[0] | .min_magnitude <= $m
+			and .max_magnitude >= $m and (.event_count > 1 or .avg_magnitude == $m))' \
+			"$BATS_TEST_TMPDIR/rows" > /dev/null || { echo "$id"; return 1; }
+	done < "$BATS_TEST_TMPDIR/changed"
+	# Daily events: each event once.
+	[ "$(jq -s 'map(select(.view == "daily") | .event_count) | add' "$BATS_TEST_TMPDIR/rows")" = \
+		"$(jq -s "$JQ_DEDUPE"' | length' "$BATS_TEST_TMPDIR/ab")" ]
+}
+
+@test "hourly counts by region on a whole real week equal jq's" {
+	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/ev"
+	run --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/ev"
+	assert_success
+	diff <(printf '%s\n' "$output" | hourly_ours) <(hourly_jq "$BATS_TEST_TMPDIR/ev")
+}
+
+@test "merged ids are one event, deleted events go, repeated lines count once" {
+	{
+		echo '{"event_id":"x","ids":",x,","updated":1,"time":1767261601000,"region":"r","magnitude":1}'
+		echo '{"event_id":"y","ids":",x,y,","updated":2,"time":1767261602000,"region":"r","magnitude":3}'
+		echo '{"event_id":"x","ids":",x,","updated":1,"time":1767261601000,"region":"r","magnitude":1}'
+		echo '{"event_id":"z","ids":",z,","updated":1,"time":1767261603000,"region":"r","magnitude":5}'
+		echo '{"event_id":"z","ids":",z,","updated":2,"time":1767261603000,"region":"r","status":"DELETED"}'
+		echo '{"event_id":"w","ids":",w,","updated":5,"time":1767261604000,"region":"r","magnitude":2}'
+		echo '{"event_id":"w","ids":",w,","updated":5,"time":1767261604000,"region":"r","magnitude":4}'
+		echo '{"event_id":"w","ids":",w,","updated":4,"time":1767261604000,"region":"r","magnitude":9}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run csa-batch-agg --tumbling 1h --by region --agg 'n=count,s=sum(magnitude)' "$BATS_TEST_TMPDIR/in"
+	assert_success
+	# x and y are one event (y's version is newer: 3); z is deleted; w's tie goes to the later line (4).
+	[ "$(printf '%s\n' "$output" | jq -r '"\(.view) \(.n) \(.s)"')" = "view 2 7" ]
+}
+
+@test "idempotent, and incremental runs equal one full run, even with a revision of an earlier day" {
+	utero
+	# A revision, in a third run, of an event two weeks back: a new magnitude and a new hour.
+	head -n 1 "$BATS_TEST_TMPDIR/a" | jq -c '.updated += 10000000000 | .magnitude = 6.5 | .time += 7200000' \
+		> "$BATS_TEST_TMPDIR/c"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/c")" -eq 1 ]
+	cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/c" > "$BATS_TEST_TMPDIR/all"
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/all"
+	cp -r "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/full0"
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/all"
+	diff -r "$BATS_TEST_TMPDIR/full0" "$BATS_TEST_TMPDIR/full"
+	for f in a b c; do
+		run --separate-stderr csa-batch-agg -v --preset earthquake --incremental "$BATS_TEST_TMPDIR/state" \
+			--out "$BATS_TEST_TMPDIR/inc" "$BATS_TEST_TMPDIR/$f"
+		assert_success
+	done
+	# The third run wrote only the days the revision touched.
+	[[ "$stderr" == *"2 days written"* || "$stderr" == *"1 days written"* ]]
+	diff -r "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/inc"
+	ls "$BATS_TEST_TMPDIR/full/hourly" | grep -q '^date=2014-0[23]-[0-9][0-9]$'
+	# Another query's state is refused.
+	run --separate-stderr csa-batch-agg --tumbling 1h --incremental "$BATS_TEST_TMPDIR/state" < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"saved by another query"* ]]
+}
+
+@test "--partition-by: values cannot escape the directory; emptied partitions go" {
+	{
+		echo '{"event_id":"a","updated":1,"time":1767261601000,"event_type":"../../etc","region":"r"}'
+		echo '{"event_id":"b","updated":1,"time":1767261602000,"event_type":"a/b","region":"r"}'
+		echo '{"event_id":"c","updated":1,"time":1767261603000,"event_type":"quake","region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	csa-batch-agg --tumbling 1d --by region --partition-by event_type --incremental "$BATS_TEST_TMPDIR/st" \
+		--out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	(cd "$BATS_TEST_TMPDIR/out" && find . -name 'part-*' | sort) > "$BATS_TEST_TMPDIR/files"
+	[ "$(cat "$BATS_TEST_TMPDIR/files")" = "$(printf '%s\n' './view/date=2026-01-01/event_type=%2E%2E%2F%2E%2E%2Fetc/part-0.ndjson' \
+		'./view/date=2026-01-01/event_type=a%2Fb/part-0.ndjson' './view/date=2026-01-01/event_type=quake/part-0.ndjson')" ]
+	[ "$(find "$BATS_TEST_TMPDIR" -name 'part-*' | grep -vc "/out/")" -eq 0 ]
+	# c becomes an earthquake of type "a/b": its old partition is removed.
+	echo '{"event_id":"c","updated":2,"time":1767261603000,"event_type":"a/b","region":"r"}' |
+		csa-batch-agg --tumbling 1d --by region --partition-by event_type --incremental "$BATS_TEST_TMPDIR/st" --out "$BATS_TEST_TMPDIR/out"
+	[ ! -e "$BATS_TEST_TMPDIR/out/view/date=2026-01-01/event_type=quake" ]
+	[ "$(jq .count "$BATS_TEST_TMPDIR/out/view/date=2026-01-01/event_type=a%2Fb/part-0.ndjson")" = 2 ]
+}
+
+@test "bad lines: malformed, missing fields, absurd times, bad coordinates: reported, the rest processed, exit 1" {
+	{
+		echo '{"event_id":"ok1","updated":1,"time":1767261601000,"region":"r","latitude":10,"longitude":20}'
+		echo 'not json'
+		echo '[1,2]'
+		echo '{"event_id":"t0","updated":1,"region":"r"}'
+		echo '{"event_id":"t1","updated":1,"time":"soon","region":"r"}'
+		echo '{"event_id":"t2","updated":1,"time":-3000000000000,"region":"r"}'
+		echo '{"event_id":"t3","updated":1,"time":99999999999999,"region":"r"}'
+		echo '{"event_id":"l1","updated":1,"time":1767261601000,"latitude":91,"region":"r"}'
+		echo '{"event_id":"l2","updated":1,"time":1767261601000,"longitude":-180.5,"region":"r"}'
+		echo '{"updated":1,"time":1767261601000,"region":"r"}'
+		echo '{"event_id":"ok2","updated":1,"time":1767261602000,"region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	for want in "in:2: invalid JSON" "in:3: not a JSON object, rejected" "in:4: missing time, rejected" \
+		"in:5: unparsable time, rejected" "in:6: absurd time: before 1900, rejected" \
+		"in:7: absurd time: more than a day in the future, rejected" "in:8: latitude outside [-90, 90], rejected" \
+		"in:9: longitude outside [-180, 180], rejected" "in:10: missing id, rejected" "9 bad lines rejected"; do
+		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
+	done
+	# Past ten, only the count.
+	for i in $(seq 1 15); do echo 'nope'; done > "$BATS_TEST_TMPDIR/many"
+	run --separate-stderr csa-batch-agg --tumbling 1h "$BATS_TEST_TMPDIR/many"
+	assert_failure 1
+	[ "$(printf '%s\n' "$stderr" | grep -c ', rejected$')" -eq 10 ]
+	[[ "$stderr" == *"15 bad lines rejected"* ]]
+}
+
+@test "an unwritable --out exits 3 with the previous views untouched; no temporary file is visible" {
+	utero
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/gold" "$BATS_TEST_TMPDIR/a"
+	(cd "$BATS_TEST_TMPDIR/gold" && find . -type f | sort | xargs md5sum) > "$BATS_TEST_TMPDIR/before"
+	# The first day's hourly directory is a file now: nothing can be written.
+	first=$(ls "$BATS_TEST_TMPDIR/gold/daily" | sort | head -n 1)
+	mv "$BATS_TEST_TMPDIR/gold/hourly/$first" "$BATS_TEST_TMPDIR/saved"
+	touch "$BATS_TEST_TMPDIR/gold/hourly/$first"
+	run --separate-stderr csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/gold" "$BATS_TEST_TMPDIR/ab"
+	assert_failure 3
+	rm "$BATS_TEST_TMPDIR/gold/hourly/$first"
+	mv "$BATS_TEST_TMPDIR/saved" "$BATS_TEST_TMPDIR/gold/hourly/$first"
+	(cd "$BATS_TEST_TMPDIR/gold" && find . -type f | sort | xargs md5sum) > "$BATS_TEST_TMPDIR/after"
+	diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+	# SIGKILL while writing: every visible part file is whole, from one run or the other.
+	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/week"
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/g2" "$BATS_TEST_TMPDIR/week"
+	jq -c '.magnitude += 1' "$BATS_TEST_TMPDIR/week" > "$BATS_TEST_TMPDIR/week2"
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/g2" "$BATS_TEST_TMPDIR/week2" &
+	sleep 0.1
+	kill -KILL $! 2>/dev/null || true
+	wait $! 2>/dev/null || true
+	for f in $(find "$BATS_TEST_TMPDIR/g2" -name 'part-*'); do
+		jq -e -s 'length > 0' "$f" > /dev/null || { echo "$f is not whole"; return 1; }
+	done
+	[ "$(find "$BATS_TEST_TMPDIR/g2" -type f ! -name 'part-0.ndjson' ! -name '.*' | wc -l)" -eq 0 ]
+}
+
+@test "stdout to /dev/full exits 3; | head -n1 leaves stderr empty" {
+	utero
+	run --separate-stderr bash -c "csa-batch-agg --preset earthquake '$BATS_TEST_TMPDIR/ab' > /dev/full"
+	assert_failure 3
+	run --separate-stderr bash -c "csa-batch-agg --preset earthquake '$BATS_TEST_TMPDIR/ab' | head -n1"
+	assert_success
+	[ -z "$stderr" ]
+}
