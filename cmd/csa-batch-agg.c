@@ -299,23 +299,10 @@ query_text(const struct options *o)
 	buf_adds(&b, " time=");
 	buf_adds(&b, expr_source(o->time));
 	for (int i = 0; i < o->nv; i++) {
-		const struct win_spec *w = &o->v[i].w;
-		char size[32];
-
-		snprintf(size, sizeof(size), " %lld", (long long)w->size);
 		buf_adds(&b, " view ");
 		buf_adds(&b, o->v[i].name);
-		buf_adds(&b, size);
-		for (int k = 0; k < w->nby; k++) {
-			buf_adds(&b, " by ");
-			buf_adds(&b, expr_source(w->by[k].x));
-		}
-		for (int k = 0; k < w->aggs.n; k++) {
-			buf_adds(&b, " ");
-			buf_adds(&b, w->aggs.v[k].state_json);
-			if (w->aggs.v[k].arg_text)
-				buf_adds(&b, w->aggs.v[k].arg_text);
-		}
+		buf_addc(&b, ' ');
+		win_describe(&o->v[i].w, &b);
 	}
 	buf_addc(&b, '\0');
 	return b.p;
@@ -355,10 +342,10 @@ in_range(const struct json_doc *d, const char *path, double lo, double hi)
 	return json_number(d, t, &x) == 0 && x >= lo && x <= hi;
 }
 
-/* The ids of an event: its own, then those of its "ids" list (",a,b," or an array). */
+/* The ids of an event: its own, then those of its "ids" list (",a,b,"). */
 static int
-event_ids(const struct expr_val *id, const struct expr_val *list, const struct json_doc *d,
-    const char **ids, size_t *len, int max)
+event_ids(const struct expr_val *id, const struct expr_val *list, const char **ids,
+    size_t *len, int max)
 {
 	int n = 0;
 
@@ -378,7 +365,6 @@ event_ids(const struct expr_val *id, const struct expr_val *list, const struct j
 			p += k + 1;
 		}
 	}
-	(void)d;
 	return n;
 }
 
@@ -388,7 +374,7 @@ take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const
     unsigned long lineno)
 {
 	const struct options *o = r->o;
-	struct expr_val tv, idv, vv, lv, sv;
+	struct expr_val idv, vv, lv, sv;
 	struct err e;
 	int64_t t, version = 0, now = tfmt_now();
 	const char *ids[64];
@@ -401,11 +387,8 @@ take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const
 		return reject(r, file, lineno, e.msg);
 	if (json_type(d, 0) != JSON_OBJECT)
 		return reject(r, file, lineno, "not a JSON object");
-	if (expr_eval(o->time, d, line, len, &tv, &e) < 0 ||
-	    !((tv.type == EXPR_NUMBER && tfmt_from_number(tv.num, TFMT_AUTO, &t) == 0) ||
-	    (tv.type == EXPR_STRING && tfmt_parse(tv.str, tv.len, &t, &e) == 0)))
-		return reject(r, file, lineno, tv.type == EXPR_NULL ? "missing time" :
-		    "unparsable time");
+	if (win_time(o->time, d, line, len, &t, &e) < 0)
+		return reject(r, file, lineno, e.msg);
 	/* Before 1900, or more than a day ahead of this clock: not a real event time. */
 	if (t < -2208988800000LL || t > now + 86400000)
 		return reject(r, file, lineno, t < 0 ? "absurd time: before 1900" :
@@ -421,13 +404,16 @@ take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const
 		idv.len = (size_t)json_fmt_num(num, sizeof(num), idv.num);
 		idv.str = num;
 	}
-	if (expr_eval(o->version, d, line, len, &vv, &e) == 0 && vv.type == EXPR_NUMBER)
+	/* A version is a number or a time; without one, any later version wins. */
+	if (expr_eval(o->version, d, line, len, &vv, &e) < 0)
+		vv.type = EXPR_NULL;
+	if (vv.type == EXPR_NUMBER)
 		version = (int64_t)vv.num;
 	else if (vv.type == EXPR_STRING && tfmt_parse(vv.str, vv.len, &version, &e) < 0)
 		version = 0;
 	if (expr_eval(o->ids, d, line, len, &lv, &e) < 0)
 		lv.type = EXPR_NULL;
-	nids = event_ids(&idv, &lv, d, ids, idlen, 64);
+	nids = event_ids(&idv, &lv, ids, idlen, 64);
 	if (expr_eval(o->status, d, line, len, &sv, &e) < 0)
 		sv.type = EXPR_NULL;
 	if (evstore_put(r->st, ids, idlen, nids, version, t, sv.type == EXPR_STRING &&
@@ -480,26 +466,18 @@ read_input(struct run *r, const char *path)
 struct day_view {
 	struct win_engine *en;
 	struct json_doc d;
-	const struct options *o;
 };
 
 static int
-feed(const char *line, size_t len, void *arg)
+feed(const char *line, size_t len, int64_t t, void *arg)
 {
 	struct day_view *dv = arg;
-	struct expr_val tv;
 	struct err e;
-	int64_t t;
 	bool late;
 
 	/* Lines in the store passed take_line: parse them without checking again. */
-	if (json_parse_valid(&dv->d, line, len, &e) < 0 ||
-	    expr_eval(dv->o->time, &dv->d, line, len, &tv, &e) < 0)
-		return 0;
-	if (!((tv.type == EXPR_NUMBER && tfmt_from_number(tv.num, TFMT_AUTO, &t) == 0) ||
-	    (tv.type == EXPR_STRING && tfmt_parse(tv.str, tv.len, &t, &e) == 0)))
-		return 0;
-	win_event(dv->en, &t, NULL, 0, &dv->d, line, len, &late, &e);
+	if (json_parse_valid(&dv->d, line, len, &e) == 0)
+		win_event(dv->en, &t, NULL, 0, &dv->d, line, len, &late, &e);
 	return 0;
 }
 
@@ -507,7 +485,7 @@ feed(const char *line, size_t len, void *arg)
 static int
 view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *len)
 {
-	struct day_view dv = { NULL, { 0 }, r->o };
+	struct day_view dv = { NULL, { 0 } };
 	FILE *mem = open_memstream(text, len);
 	struct err e;
 	int rc;
@@ -766,8 +744,6 @@ run(const struct options *o)
 		strmap_free(&r.days);
 		return EXIT_IO;
 	}
-	if (o->out && msg_worst(0, 0) == 0 && fflush(stdout) != 0)
-		r.status = msg_worst(r.status, EXIT_IO);
 	evstore_counts(r.st, &events, &deleted);
 	/* The state moves on only once the views it implies are written. */
 	if (evstore_close(r.st, true, &e) < 0) {

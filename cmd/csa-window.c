@@ -412,20 +412,11 @@ static int
 event_time(const struct options *o, const struct json_doc *d, const char *line, size_t len,
     int64_t *t, struct err *e)
 {
-	struct expr_val v;
-
 	if (o->arrival) {
 		*t = tfmt_now();
 		return 0;
 	}
-	if (expr_eval(o->time, d, line, len, &v, e) < 0)
-		return -1;
-	if (v.type == EXPR_NUMBER && tfmt_from_number(v.num, TFMT_AUTO, t) == 0)
-		return 0;
-	if (v.type == EXPR_STRING && tfmt_parse(v.str, v.len, t, e) == 0)
-		return 0;
-	return err_set(e, ERR_DATA, "%s time (%s)", v.type == EXPR_NULL ? "missing" : "unparsable",
-	    expr_source(o->time));
+	return win_time(o->time, d, line, len, t, e);
 }
 
 /* Save the engine's state to --state, whole or not at all. */

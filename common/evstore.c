@@ -9,8 +9,8 @@
 #include "buf.h"
 #include "evstore.h"
 
-enum { S_ROOT, S_ADD_ID, S_MOVE_IDS, S_GET, S_INSERT, S_UPDATE, S_DELETE, S_DAYS, S_SCAN,
-	S_MAX };
+enum { S_ROOT, S_ADD_ID, S_MOVE_IDS, S_GET, S_INSERT, S_UPDATE, S_COPY, S_DELETE, S_DAYS,
+	S_SCAN, S_MAX };
 
 static const char *const sql[S_MAX] = {
 	[S_ROOT] = "SELECT root FROM ids WHERE id = ?1",
@@ -20,10 +20,12 @@ static const char *const sql[S_MAX] = {
 	[S_INSERT] = "INSERT INTO ev(version, seq, t, deleted, line) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_UPDATE] = "UPDATE ev SET version = ?2, seq = ?3, t = ?4, deleted = ?5, line = ?6 "
 	    "WHERE root = ?1",
+	[S_COPY] = "UPDATE ev SET (version, seq, t, deleted, line) = "
+	    "(SELECT version, seq, t, deleted, line FROM ev WHERE root = ?2) WHERE root = ?1",
 	[S_DELETE] = "DELETE FROM ev WHERE root = ?1",
 	[S_DAYS] = "SELECT DISTINCT (t - 1) / 86400000 - ((t - 1) % 86400000 < 0) FROM ev "
 	    "WHERE deleted = 0 ORDER BY 1",
-	[S_SCAN] = "SELECT line FROM ev WHERE deleted = 0 AND t > ?1 AND t <= ?2 "
+	[S_SCAN] = "SELECT line, t FROM ev WHERE deleted = 0 AND t > ?1 AND t <= ?2 "
 	    "ORDER BY t, seq",
 };
 
@@ -235,22 +237,12 @@ tell(const struct ver *v, evstore_day_fn fn, void *arg)
 static int
 merge_roots(struct evstore *s, struct ver *into, const struct ver *from, struct err *e)
 {
-	sqlite3_stmt *st;
-
 	if (newer(from, into)) {
 		/* Keep from's record under into's root: copy the row over. */
-		st = NULL;
-		if (sqlite3_prepare_v2(s->db, "UPDATE ev SET (version, seq, t, deleted, line) = "
-		    "(SELECT version, seq, t, deleted, line FROM ev WHERE root = ?2) WHERE root = ?1",
-		    -1, &st, NULL) != SQLITE_OK)
-			return db_err(s, e, "database");
-		sqlite3_bind_int64(st, 1, into->root);
-		sqlite3_bind_int64(st, 2, from->root);
-		if (step_done(s, st, e) < 0) {
-			sqlite3_finalize(st);
+		sqlite3_bind_int64(s->st[S_COPY], 1, into->root);
+		sqlite3_bind_int64(s->st[S_COPY], 2, from->root);
+		if (step_done(s, s->st[S_COPY], e) < 0)
 			return -1;
-		}
-		sqlite3_finalize(st);
 		into->version = from->version;
 		into->seq = from->seq;
 		into->t = from->t;
@@ -341,7 +333,7 @@ evstore_scan_day(struct evstore *s, int64_t day, evstore_line_fn fn, void *arg, 
 	sqlite3_bind_int64(st, 2, (day + 1) * 86400000);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && frc == 0)
 		frc = fn((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-		    arg);
+		    sqlite3_column_int64(st, 1), arg);
 	sqlite3_reset(st);
 	if (frc != 0)
 		return frc;

@@ -51,8 +51,9 @@ int64_t evstore_day(int64_t t);
 /* Every day that has a live event, in order. */
 int evstore_days(struct evstore *s, evstore_day_fn fn, void *arg, struct err *e);
 
-/* The live events of a day in time order (then in the order they were put). */
-typedef int (*evstore_line_fn)(const char *line, size_t len, void *arg);
+/* The live events of a day, with their times, in time order (then in the
+ * order they were put). */
+typedef int (*evstore_line_fn)(const char *line, size_t len, int64_t t, void *arg);
 int evstore_scan_day(struct evstore *s, int64_t day, evstore_line_fn fn, void *arg,
     struct err *e);
 

@@ -40,7 +40,6 @@ struct sgroup {
 	size_t head, entered, n, cap;
 	bool have_done, carry;
 	int64_t done, cstart, clast, ccut;
-	int64_t due;		/* when its next row is complete */
 	size_t hend;		/* session: index past the head session's events */
 	int64_t hlast, hcut;	/* session: the head session's last event and cut */
 	bool hfc;		/* session: the head session continues the carry */
@@ -564,8 +563,10 @@ sgroup_due(struct win_engine *en, struct sgroup *g, int64_t *due)
 static void
 note_due(struct win_engine *en, struct sgroup *g)
 {
-	if (sgroup_due(en, g, &g->due) && (!en->have_due || g->due < en->next_due)) {
-		en->next_due = g->due;
+	int64_t due;
+
+	if (sgroup_due(en, g, &due) && (!en->have_due || due < en->next_due)) {
+		en->next_due = due;
 		en->have_due = true;
 	}
 }
@@ -926,11 +927,25 @@ win_advance(struct win_engine *en, bool all)
 
 /* ---- state ---- */
 
-/* What the state depends on: window, grouping and aggregates. */
-static void
-put_query(const struct win_engine *en, struct buf *b)
+int
+win_time(struct expr *x, const struct json_doc *d, const char *line, size_t len,
+    int64_t *t, struct err *e)
 {
-	const struct win_spec *s = en->s;
+	struct expr_val v;
+
+	if (expr_eval(x, d, line, len, &v, e) < 0)
+		return -1;
+	if (v.type == EXPR_NUMBER && tfmt_from_number(v.num, TFMT_AUTO, t) == 0)
+		return 0;
+	if (v.type == EXPR_STRING && tfmt_parse(v.str, v.len, t, e) == 0)
+		return 0;
+	return err_set(e, ERR_DATA, "%s time (%s)", v.type == EXPR_NULL ? "missing" : "unparsable",
+	    expr_source(x));
+}
+
+void
+win_describe(const struct win_spec *s, struct buf *b)
+{
 	char q[256];
 
 	snprintf(q, sizeof(q), "%s size=%lld hop=%lld offset=%lld max=%lld %s", type_names[s->type],
@@ -978,7 +993,7 @@ win_save(const struct win_engine *en, struct buf *b)
 	struct strmap_entry *ge;
 	size_t i = 0;
 
-	put_query(en, &q);
+	win_describe(en->s, &q);
 	buf_adds(b, "{\"csa_window_state\":1");
 	json_key(b, "query");
 	json_put_str(b, q.p, q.len);
@@ -1185,7 +1200,7 @@ win_load(struct win_engine *en, const char *text, size_t len, const char *name,
 	int rc = 0;
 
 	json_doc_init(&d);
-	put_query(en, &q);
+	win_describe(en->s, &q);
 	while (p < end && rc == 0) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);

@@ -54,6 +54,18 @@ int win_add_by(struct win_spec *s, const char *text, struct err *e);
 void win_spec_free(struct win_spec *s);
 const char *win_type_name(enum win_type t);
 
+/*
+ * The time of an event from expression x: a number (epoch milliseconds, or
+ * seconds when small) or any string tfmt_parse reads.  ERR_DATA naming the
+ * expression when it is missing or unparsable.
+ */
+int win_time(struct expr *x, const struct json_doc *d, const char *line, size_t len,
+    int64_t *t, struct err *e);
+
+/* Append what rows of s depend on (window, grouping, aggregates), so that
+ * saved state is only read back by the same query. */
+void win_describe(const struct win_spec *s, struct buf *b);
+
 struct win_engine;
 
 /* A new engine writing rows to out (flushed after each emission, and after

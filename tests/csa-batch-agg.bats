@@ -147,8 +147,8 @@ hourly_ours() {
 	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
 	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
-	for want in "in:2: invalid JSON" "in:3: not a JSON object, rejected" "in:4: missing time, rejected" \
-		"in:5: unparsable time, rejected" "in:6: absurd time: before 1900, rejected" \
+	for want in "in:2: invalid JSON" "in:3: not a JSON object, rejected" "in:4: missing time (time), rejected" \
+		"in:5: unparsable time (time), rejected" "in:6: absurd time: before 1900, rejected" \
 		"in:7: absurd time: more than a day in the future, rejected" "in:8: latitude outside [-90, 90], rejected" \
 		"in:9: longitude outside [-180, 180], rejected" "in:10: missing id, rejected" "9 bad lines rejected"; do
 		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
