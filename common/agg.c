@@ -524,3 +524,109 @@ agg_having_parse(const char *text, struct agg_having *h, struct err *e)
 	free(copy);
 	return 0;
 }
+
+/* The index of name in a list of n names, or -1. */
+static int
+name_index(const char *const *names, int n, const struct json_doc *d, int t)
+{
+	for (int k = 0; k < n; k++)
+		if (json_string_eq(d, t, names[k]))
+			return k;
+	return -1;
+}
+
+/* One member of a "_state" object: NAME and {"f":..,"x":..,"op":..,"v":..}. */
+static int
+state_spec(struct agg_spec *s, const struct json_doc *d, int key, struct err *e)
+{
+	int obj = key + 1, f, x, op, v, k;
+
+	memset(s, 0, sizeof(*s));
+	s->name = json_strdup(d, key);
+	if (json_type(d, obj) != JSON_OBJECT)
+		return err_set(e, ERR_DATA, "_state.%s is not an object", s->name);
+	f = json_member(d, obj, "f", 1);
+	if ((k = name_index(fn_names, AGG_COUNT_IF + 1, d, f)) < 0)
+		return err_set(e, ERR_DATA, "_state.%s: no known function in \"f\"", s->name);
+	s->fn = (enum agg_fn)k;
+	x = json_member(d, obj, "x", 1);
+	if (s->fn != AGG_COUNT && (s->arg_text = json_strdup(d, x)) == NULL)
+		return err_set(e, ERR_DATA, "_state.%s: no field in \"x\"", s->name);
+	if (s->fn == AGG_COUNT_IF) {
+		op = json_member(d, obj, "op", 2);
+		v = json_member(d, obj, "v", 1);
+		if ((k = name_index(op_names, 6, d, op)) < 0)
+			return err_set(e, ERR_DATA, "_state.%s: no operator in \"op\"", s->name);
+		s->op = (enum agg_op)k;
+		if (json_number(d, v, &s->rhs_num) == 0)
+			s->rhs_is_num = true;
+		else if ((s->rhs_str = json_strdup(d, v)) == NULL)
+			return err_set(e, ERR_DATA, "_state.%s: no value in \"v\"", s->name);
+	}
+	return 0;
+}
+
+int
+agg_state_specs(struct agg_list *l, const struct json_doc *d, int t, struct err *e)
+{
+	int n = json_size(d, t), key = t + 1;
+
+	if (json_type(d, t) != JSON_OBJECT)
+		return err_set(e, ERR_DATA, "_state is not an object");
+	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
+		l->v = xrealloc(l->v, sizeof(*l->v) * (size_t)(l->n + 1));
+		if (state_spec(&l->v[l->n], d, key, e) < 0) {
+			l->n++;
+			return -1;
+		}
+		render(&l->v[l->n]);
+		l->n++;
+	}
+	assign_slots(l);
+	return 0;
+}
+
+int
+agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
+    struct agg_state *st, struct err *e)
+{
+	static const char *const need[] = {
+		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
+		[AGG_STDDEV] = "mean",
+	};
+	double x = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (json_int64(d, json_member(d, t, "n", 1), &st->n) < 0 || st->n < 0)
+		return err_set(e, ERR_DATA, "_state.%s: no count \"n\"", s->name);
+	if (json_type(d, json_member(d, t, "skipped", 7)) != JSON_NONE &&
+	    json_int64(d, json_member(d, t, "skipped", 7), &st->skipped) < 0)
+		return err_set(e, ERR_DATA, "_state.%s: \"skipped\" is not a count", s->name);
+	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF || st->n == 0)
+		return 0;
+	if (json_number(d, json_member(d, t, need[s->fn], strlen(need[s->fn])), &x) < 0)
+		return err_set(e, ERR_DATA, "_state.%s: no \"%s\"", s->name, need[s->fn]);
+	switch (s->fn) {
+	case AGG_SUM:
+	case AGG_AVG:
+		st->sum = x;
+		st->mean = x / (double)st->n;
+		st->min = st->max = st->mean;
+		break;
+	case AGG_MIN:
+	case AGG_MAX:
+		st->sum = x * (double)st->n;
+		st->mean = st->min = st->max = x;
+		break;
+	case AGG_STDDEV:
+		st->mean = x;
+		st->sum = x * (double)st->n;
+		st->min = st->max = x;
+		if (json_number(d, json_member(d, t, "m2", 2), &st->m2) < 0)
+			return err_set(e, ERR_DATA, "_state.%s: no \"m2\"", s->name);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

@@ -87,6 +87,19 @@ void agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_st
 /* Append "_state":{"name":{"f":...,"x":...,"n":...,...},...}: what a merge needs. */
 void agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *st);
 
+/*
+ * Reading rows back (the serving layer).  agg_state_specs appends to l the
+ * aggregates a row's "_state" object (token t) describes, in its order;
+ * their argument expressions are not compiled (l merges, it does not
+ * evaluate).  ERR_DATA naming the member that is not a state.
+ */
+int agg_state_specs(struct agg_list *l, const struct json_doc *d, int t, struct err *e);
+
+/* The numbers of one aggregate's state object (token t) into *st; ERR_DATA
+ * when a number the function needs is missing. */
+int agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
+    struct agg_state *st, struct err *e);
+
 /* The value of an output column of a row: a group field or an aggregate.
  * 0 and *out when the column exists. */
 int agg_column(const struct agg_list *l, const struct agg_state *st, const char *name,

@@ -1,0 +1,1435 @@
+/* csa-merge: the serving layer: batch and speed views merged into one exact answer. */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agg.h"
+#include "buf.h"
+#include "err.h"
+#include "json.h"
+#include "msg.h"
+#include "ndjson.h"
+#include "strmap.h"
+#include "timefmt.h"
+
+static const char usage_line[] =
+    "Usage: csa-merge [--batch PATH] [--speed PATH] [--view NAME] [--cutoff TIME]\n"
+    "                 [--overlap D] [--by FIELDS] [--every D | --total] [--from TIME]\n"
+    "                 [--to TIME] [--anomalies SIGMA] [--table] [-v]\n";
+
+static const char help_text[] =
+    "Merge the rows of a batch view and of a speed view into one answer: batch\n"
+    "rows up to the cutoff, speed rows after it, recombined exactly from their\n"
+    "mergeable state.\n"
+    "\n"
+    "      --anomalies SIGMA  speed windows whose count is over the batch mean\n"
+    "                         plus SIGMA standard deviations of the same group\n"
+    "  -b, --batch PATH       a batch view file, or a directory of them\n"
+    "      --by FIELDS        group by these group columns only (comma-separated)\n"
+    "      --cutoff TIME      batch up to TIME, speed after (or -6h: before now;\n"
+    "                         default: the latest window end of the batch view)\n"
+    "  -e, --every D          re-aggregate into windows of D (e.g. 1h)\n"
+    "      --from TIME        only windows starting at or after TIME\n"
+    "  -h, --help             show this help and exit\n"
+    "      --overlap D        before the cutoff, speed windows the batch view lacks\n"
+    "                         are kept for D (default 15m)\n"
+    "  -s, --speed PATH       a speed view file, or - for stdin\n"
+    "      --table            an aligned table by total events, not NDJSON\n"
+    "      --to TIME          only windows ending at or before TIME\n"
+    "      --total            one row per group over the whole time\n"
+    "  -v, --verbose          report counts and left-out aggregates on stderr\n"
+    "  -V, --version          show versions and exit\n"
+    "      --view NAME        only batch rows of this view (hourly, daily...)\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad lines were skipped, 2 usage or views that do not\n"
+    "fit together, 3 local I/O.  See csa-merge(1).\n";
+
+enum { LAYER_BATCH, LAYER_SPEED, NLAYERS };
+enum { MAX_REPORTED = 10 };
+enum { FROM_BATCH = 1, FROM_SPEED = 2 };
+
+static const char *const layer_names[NLAYERS] = { "batch", "realtime" };
+
+struct options {
+	const char *path[NLAYERS];
+	const char *view;
+	bool have_cutoff, have_from, have_to, total, table, anomalies;
+	int64_t cutoff, overlap, every, from, to;
+	double sigma;
+	char **by;		/* --by column names; NULL: all group columns */
+	int nby;
+};
+
+/* A speed row kept until the cutoff is known (rows of one window and group merged). */
+struct cell {
+	int64_t start, end;
+	char *cols;		/* every group column: "region":"alaska" */
+	char *bcols;		/* the --by columns */
+	bool early, session;
+	struct agg_state *st;
+};
+
+/* What the batch view holds for one group: its windows, for the overlap
+ * rule, and its counts, for the anomaly baseline. */
+struct history {
+	int64_t *span;		/* start, end pairs */
+	size_t n, cap;
+	double sum, sum2;	/* of the count column */
+};
+
+/* One output row being built. */
+struct bucket {
+	int64_t start, end;
+	char *cols;
+	int from;		/* FROM_BATCH | FROM_SPEED */
+	bool early;
+	struct agg_state *st;	/* the output aggregates */
+};
+
+struct layer {
+	int id;
+	struct agg_list aggs;	/* as the first row's _state describes them */
+	struct buf sig;		/* the first row's aggregate definitions */
+	struct buf gcols;	/* the first row's group column names, comma-separated */
+	char *first;		/* file:line of the first row */
+	char *view;		/* the view its rows name, if any */
+	int count_col;		/* the first count aggregate, or -1 */
+	bool overlapping;	/* hopping or sliding rows */
+	int64_t lo, hi, wlen;	/* earliest start, latest end, window length */
+	int64_t mark;		/* latest end of any row: the default cutoff */
+	bool have_mark;
+	bool mixed_len;
+	long rows, rows_used;
+};
+
+struct run {
+	const struct options *o;
+	struct layer l[NLAYERS];
+	int *map[NLAYERS];	/* output aggregate i is the layer's map[layer][i] */
+	struct agg_list *out;	/* the aggregates of the answer */
+	struct strmap cells;	/* speed: start,end,cols -> struct cell */
+	struct strmap hist;	/* batch: cols -> struct history */
+	struct strmap buckets;	/* start,end,bcols -> struct bucket */
+	int64_t cutoff;
+	bool have_cutoff;
+	long bad;
+	int status;
+	/* scratch */
+	struct json_doc doc;
+	struct buf key, cols, bcols, names, sig;
+	struct agg_state *st;
+	int nst;
+};
+
+static int common_aggs(struct run *r);
+static int read_tree(struct run *r, struct layer *l, const char *path);
+static int check_by(const struct run *r);
+
+/* Why a run stopped early: views that do not fit together are a usage
+ * fault (exit 2), and nothing is written. */
+static int
+misfit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+misfit(const char *fmt, ...)
+{
+	char text[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_warn("%s", text);
+	return -2;
+}
+
+static int
+bad_line(struct run *r, const char *file, unsigned long lineno, const char *what)
+{
+	r->bad++;
+	r->status = msg_worst(r->status, EXIT_DATA);
+	if (r->bad <= MAX_REPORTED)
+		msg_record(file, lineno, "%s, skipped", what);
+	if (r->bad == MAX_REPORTED + 1)
+		msg_warn("more bad lines follow; only their count is reported");
+	return 0;
+}
+
+static int
+parse_time(const char *s, int64_t *ms, bool relative)
+{
+	struct err e;
+	int64_t d;
+
+	if (relative && s[0] == '-' && tfmt_duration(s + 1, &d, &e) == 0) {
+		*ms = tfmt_now() - d;
+		return 0;
+	}
+	return tfmt_parse(s, strlen(s), ms, &e);
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_ANOMALIES = 256, OPT_BY, OPT_CUTOFF, OPT_FROM, OPT_OVERLAP, OPT_TABLE, OPT_TO,
+		OPT_TOTAL, OPT_VIEW
+	};
+	static const struct option longopts[] = {
+		{ "anomalies", required_argument, NULL, OPT_ANOMALIES },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "cutoff", required_argument, NULL, OPT_CUTOFF },
+		{ "every", required_argument, NULL, 'e' },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "help", no_argument, NULL, 'h' },
+		{ "overlap", required_argument, NULL, OPT_OVERLAP },
+		{ "speed", required_argument, NULL, 's' },
+		{ "table", no_argument, NULL, OPT_TABLE },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "total", no_argument, NULL, OPT_TOTAL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "view", required_argument, NULL, OPT_VIEW },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct err e;
+	char *end;
+	int c, verbose = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->overlap = 15 * 60 * 1000;
+	while ((c = getopt_long(argc, argv, "b:e:hs:vV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o->path[LAYER_BATCH] = optarg;
+			break;
+		case 'e':
+			if (tfmt_duration(optarg, &o->every, &e) < 0 || o->every <= 0)
+				return msg_usage("--every: '%s' is not a duration such as 1h", optarg);
+			break;
+		case 'h':
+			return msg_help(usage_line, help_text);
+		case 's':
+			o->path[LAYER_SPEED] = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			msg_version("jsmn\n");
+			return msg_close_stdout();
+		case OPT_ANOMALIES:
+			o->anomalies = true;
+			o->sigma = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->sigma >= 0) || o->sigma > 1e6)
+				return msg_usage("--anomalies: '%s' is not a number of standard "
+				    "deviations", optarg);
+			break;
+		case OPT_BY:
+			for (int i = 0; i < o->nby; i++)
+				free(o->by[i]);
+			free(o->by);
+			o->by = NULL;
+			o->nby = *optarg ? agg_split(optarg, &o->by) : 0;
+			for (int i = 0; i < o->nby; i++)
+				if (!*o->by[i])
+					return msg_usage("--by: an empty column name in '%s'", optarg);
+			if (o->by == NULL)
+				o->by = xcalloc(1, sizeof(*o->by));
+			break;
+		case OPT_CUTOFF:
+			o->have_cutoff = true;
+			if (parse_time(optarg, &o->cutoff, true) < 0)
+				return msg_usage("--cutoff: '%s' is not a time (or -D before now)", optarg);
+			break;
+		case OPT_FROM:
+			o->have_from = true;
+			if (parse_time(optarg, &o->from, true) < 0)
+				return msg_usage("--from: '%s' is not a time", optarg);
+			break;
+		case OPT_OVERLAP:
+			if (tfmt_duration(optarg, &o->overlap, &e) < 0 || o->overlap < 0)
+				return msg_usage("--overlap: '%s' is not a duration", optarg);
+			break;
+		case OPT_TABLE:
+			o->table = true;
+			break;
+		case OPT_TO:
+			o->have_to = true;
+			if (parse_time(optarg, &o->to, true) < 0)
+				return msg_usage("--to: '%s' is not a time", optarg);
+			break;
+		case OPT_TOTAL:
+			o->total = true;
+			break;
+		case OPT_VIEW:
+			o->view = optarg;
+			break;
+		default:
+			return msg_usage("unknown option or missing argument");
+		}
+	}
+	if (optind < argc)
+		return msg_usage("unexpected argument '%s': name views with --batch and --speed",
+		    argv[optind]);
+	if (!o->path[LAYER_BATCH] && !o->path[LAYER_SPEED])
+		return msg_usage("nothing to merge: give --batch PATH, --speed PATH or both");
+	if (o->total && o->every)
+		return msg_usage("--every and --total: give one");
+	if (o->anomalies && (!o->path[LAYER_BATCH] || !o->path[LAYER_SPEED]))
+		return msg_usage("--anomalies: needs --batch (the baseline) and --speed");
+	if (o->anomalies && (o->total || o->every || o->by))
+		return msg_usage("--anomalies: compares speed windows as they are; "
+		    "no --by, --every or --total");
+	msg_set_verbose(verbose);
+	return -1;
+}
+
+/* --- reading rows ------------------------------------------------------ */
+
+static bool
+is_meta(const struct json_doc *d, int key)
+{
+	static const char *const meta[] = {
+		"window_type", "window_start", "window_end", "view", "early", "_state",
+		"data_freshness", "sources", "partial", "is_anomaly", "baseline_mean",
+		"baseline_stddev", "threshold",
+	};
+
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+		if (json_string_eq(d, key, meta[i]))
+			return true;
+	return false;
+}
+
+/* A window bound: an RFC 3339 string. */
+static int
+row_time(const struct json_doc *d, const char *name, int64_t *ms)
+{
+	int t = json_member(d, 0, name, strlen(name));
+	size_t len;
+	const char *s;
+	struct err e;
+
+	if (json_type(d, t) != JSON_STRING)
+		return -1;
+	s = json_raw(d, t, &len);
+	return tfmt_parse(s, len, ms, &e);
+}
+
+/* The raw text of member key of object t, or "". */
+static void
+put_raw(struct buf *b, const struct json_doc *d, int t, const char *key)
+{
+	size_t len = 0;
+	const char *p = json_raw(d, json_member(d, t, key, strlen(key)), &len);
+
+	if (p)
+		buf_add(b, p, len);
+}
+
+/* The aggregate definitions of a _state object as comparable, readable
+ * text: "event_count=count(), avg_magnitude=avg(magnitude), ...". */
+static void
+state_sig(const struct json_doc *d, int state, struct buf *b)
+{
+	int n = json_size(d, state), key = state + 1;
+	size_t len;
+
+	buf_reset(b);
+	buf_addc(b, '\0');
+	b->len = 0;
+	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
+		const char *name = json_raw(d, key, &len);
+
+		if (i)
+			buf_adds(b, ", ");
+		buf_add(b, name, len);
+		buf_addc(b, '=');
+		put_raw(b, d, key + 1, "f");
+		buf_addc(b, '(');
+		put_raw(b, d, key + 1, "x");
+		if (json_member(d, key + 1, "op", 2) >= 0) {
+			buf_addc(b, ' ');
+			put_raw(b, d, key + 1, "op");
+			buf_addc(b, ' ');
+			put_raw(b, d, key + 1, "v");
+		}
+		buf_addc(b, ')');
+	}
+}
+
+static bool
+wanted_by(const struct options *o, const struct json_doc *d, int key)
+{
+	if (o->by == NULL)
+		return true;
+	for (int i = 0; i < o->nby; i++)
+		if (json_string_eq(d, key, o->by[i]))
+			return true;
+	return false;
+}
+
+/* The group columns of the row: all of them into r->cols, the --by ones
+ * into r->bcols, their names into r->names. */
+static void
+group_columns(struct run *r, int state)
+{
+	const struct json_doc *d = &r->doc;
+	int n = json_size(d, 0), key = 1;
+
+	buf_reset(&r->cols);
+	buf_reset(&r->bcols);
+	buf_reset(&r->names);
+	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
+		size_t klen;
+		const char *k = json_raw(d, key, &klen);
+
+		if (is_meta(d, key) || json_member(d, state, k, klen) >= 0)
+			continue;
+		json_sep(&r->cols);
+		json_put_token(&r->cols, d, key);
+		buf_addc(&r->cols, ':');
+		json_put_token(&r->cols, d, key + 1);
+		if (wanted_by(r->o, d, key)) {
+			json_sep(&r->bcols);
+			json_put_token(&r->bcols, d, key);
+			buf_addc(&r->bcols, ':');
+			json_put_token(&r->bcols, d, key + 1);
+		}
+		if (r->names.len)
+			buf_addc(&r->names, ',');
+		buf_add(&r->names, k, klen);
+	}
+}
+
+/* The first row of a layer sets what every other row must match. */
+static int
+first_row(struct run *r, struct layer *l, int state, const char *where)
+{
+	struct err e;
+
+	if (agg_state_specs(&l->aggs, &r->doc, state, &e) < 0)
+		return misfit("%s: %s", where, e.msg);
+	buf_add(&l->sig, r->sig.p, r->sig.len);
+	buf_add(&l->gcols, r->names.p ? r->names.p : "", r->names.len);
+	l->first = xstrdup(where);
+	l->count_col = -1;
+	for (int i = 0; i < l->aggs.n && l->count_col < 0; i++)
+		if (l->aggs.v[i].fn == AGG_COUNT)
+			l->count_col = i;
+	if (r->nst < l->aggs.n) {
+		r->nst = l->aggs.n;
+		r->st = xrealloc(r->st, sizeof(*r->st) * (size_t)r->nst);
+	}
+	return 0;
+}
+
+static struct bucket *
+bucket_at(struct run *r, int64_t start, int64_t end, const char *bcols, size_t blen)
+{
+	struct strmap_entry *be;
+	struct bucket *b;
+	bool added;
+
+	buf_reset(&r->key);
+	if (!r->o->total) {
+		buf_add(&r->key, &start, sizeof(start));
+		buf_add(&r->key, &end, sizeof(end));
+	}
+	buf_add(&r->key, bcols, blen);
+	be = strmap_put(&r->buckets, r->key.p, r->key.len, &added);
+	if (added) {
+		be->p = b = xcalloc(1, sizeof(*b));
+		b->start = start;
+		b->end = end;
+		b->cols = xstrndup(bcols, blen);
+		b->st = xcalloc((size_t)r->out->n, sizeof(*b->st));
+	}
+	b = be->p;
+	if (r->o->total) {
+		b->start = start < b->start ? start : b->start;
+		b->end = end > b->end ? end : b->end;
+	}
+	return b;
+}
+
+/* Where a row's window goes: its own window, a bucket of --every, or the
+ * whole time.  -2 when it does not fit in one bucket. */
+static int
+bucket_span(struct run *r, int64_t *start, int64_t *end, bool session)
+{
+	int64_t d = r->o->every, b;
+
+	if (d == 0)
+		return 0;
+	b = *start >= 0 ? *start / d * d : -((-*start + d - 1) / d) * d;
+	if (*end > b + d && !session) {
+		char s[32], t[32];
+
+		tfmt_format(*start, s);
+		tfmt_format(*end, t);
+		return misfit("--every: the window %s to %s is longer than a bucket, or "
+		    "crosses one; use a larger --every", s, t);
+	}
+	*start = b;
+	*end = b + d;
+	return 0;
+}
+
+/* Add a layer's row (its states in r->st) to its bucket. */
+static int
+add_to_bucket(struct run *r, int layer, int64_t start, int64_t end, bool session, bool early,
+    const char *bcols, size_t blen, const struct agg_state *st)
+{
+	struct bucket *b;
+
+	if (bucket_span(r, &start, &end, session) < 0)
+		return -2;
+	b = bucket_at(r, start, end, bcols, blen);
+	b->from |= layer == LAYER_BATCH ? FROM_BATCH : FROM_SPEED;
+	b->early = b->early || early;
+	for (int i = 0; i < r->out->n; i++)
+		agg_merge(&r->out->v[i], &b->st[i], &st[r->map[layer][i]]);
+	r->l[layer].rows_used++;
+	return 0;
+}
+
+static void
+note_history(struct run *r, struct layer *l, int64_t start, int64_t end)
+{
+	struct strmap_entry *he;
+	struct history *h;
+	bool added;
+
+	he = strmap_put(&r->hist, r->cols.p ? r->cols.p : "", r->cols.len, &added);
+	if (added)
+		he->p = xcalloc(1, sizeof(struct history));
+	h = he->p;
+	if (h->n + 2 > h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 8;
+		h->span = xrealloc(h->span, sizeof(*h->span) * h->cap);
+	}
+	h->span[h->n++] = start;
+	h->span[h->n++] = end;
+	if (l->count_col >= 0 && (!r->have_cutoff || end <= r->cutoff)) {
+		double c = (double)r->st[l->count_col].n;
+
+		h->sum += c;
+		h->sum2 += c * c;
+	}
+}
+
+/* Keep a speed row until the cutoff is known.  A final row replaces early
+ * ones of its window and group; final rows of one window and group (from
+ * several partitions) are merged. */
+static void
+keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool session, bool early)
+{
+	struct strmap_entry *ce;
+	struct cell *c;
+	bool added;
+
+	buf_reset(&r->key);
+	buf_add(&r->key, &start, sizeof(start));
+	buf_add(&r->key, &end, sizeof(end));
+	buf_add(&r->key, r->cols.p ? r->cols.p : "", r->cols.len);
+	ce = strmap_put(&r->cells, r->key.p, r->key.len, &added);
+	if (added) {
+		ce->p = c = xcalloc(1, sizeof(*c));
+		c->start = start;
+		c->end = end;
+		c->session = session;
+		c->cols = xstrdup(r->cols.p ? r->cols.p : "");
+		c->bcols = xstrdup(r->bcols.p ? r->bcols.p : "");
+		c->st = xcalloc((size_t)l->aggs.n, sizeof(*c->st));
+		c->early = early;
+		memcpy(c->st, r->st, sizeof(*c->st) * (size_t)l->aggs.n);
+		return;
+	}
+	c = ce->p;
+	if (early && !c->early)
+		return;
+	if (c->early) {
+		c->early = early;
+		memcpy(c->st, r->st, sizeof(*c->st) * (size_t)l->aggs.n);
+		return;
+	}
+	for (int i = 0; i < l->aggs.n; i++)
+		agg_merge(&l->aggs.v[i], &c->st[i], &r->st[i]);
+}
+
+/* One row: 0 taken or skipped as bad, -2 when it does not fit the others. */
+static int
+take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
+    const char *line, size_t len)
+{
+	const struct options *o = r->o;
+	struct json_doc *d = &r->doc;
+	char where[600];
+	int64_t start, end;
+	int state, t, key;
+	bool early = false, session = false;
+	struct err e;
+
+	if (json_parse(d, line, len, &e) < 0)
+		return bad_line(r, file, lineno, e.msg);
+	if (json_type(d, 0) != JSON_OBJECT)
+		return bad_line(r, file, lineno, "not a JSON object");
+	snprintf(where, sizeof(where), "%s:%lu", file, lineno);
+	t = json_member(d, 0, "view", 4);
+	if (json_type(d, t) == JSON_STRING) {
+		if (o->view && !json_string_eq(d, t, o->view))
+			return 0;
+		if (l->view == NULL) {
+			l->view = json_strdup(d, t);
+		} else if (!json_string_eq(d, t, l->view)) {
+			char *v = json_strdup(d, t);
+
+			misfit("%s: a row of view '%s' among rows of view '%s': name one with "
+			    "--view or give its directory", where, v, l->view);
+			free(v);
+			return -2;
+		}
+	}
+	state = json_member(d, 0, "_state", 6);
+	if (json_type(d, state) != JSON_OBJECT)
+		return misfit("%s: a row without \"_state\" cannot be merged exactly (rows of "
+		    "csa-window and csa-batch-agg carry it)", where);
+	if (row_time(d, "window_start", &start) < 0 || row_time(d, "window_end", &end) < 0 ||
+	    end < start)
+		return bad_line(r, file, lineno, "no window_start and window_end times");
+	json_bool(d, json_member(d, 0, "early", 5), &early);
+	t = json_member(d, 0, "window_type", 11);
+	session = json_string_eq(d, t, "session");
+	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
+		l->overlapping = true;
+	state_sig(d, state, &r->sig);
+	group_columns(r, state);
+	if (l->first == NULL && (first_row(r, l, state, where) < 0 ||
+	    (l->id == LAYER_BATCH && common_aggs(r) < 0)))
+		return -2;
+	if (r->sig.len != l->sig.len || memcmp(r->sig.p, l->sig.p, r->sig.len) != 0)
+		return misfit("%s: its aggregates (%s) differ from those of %s (%s)", where,
+		    r->sig.p, l->first, l->sig.p);
+	if (strcmp(r->names.p ? r->names.p : "", l->gcols.p ? l->gcols.p : "") != 0)
+		return misfit("%s: grouped by (%s), but %s by (%s)", where,
+		    r->names.p ? r->names.p : "", l->first, l->gcols.p ? l->gcols.p : "");
+	key = state + 1;
+	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1))
+		if (agg_state_read(&l->aggs.v[i], d, key + 1, &r->st[i], &e) < 0)
+			return bad_line(r, file, lineno, e.msg);
+	l->rows++;
+	if (!l->have_mark || end > l->mark)
+		l->mark = end;
+	l->have_mark = true;
+	if (l->wlen == 0)
+		l->wlen = end - start;
+	l->mixed_len = l->mixed_len || l->wlen != end - start;
+	if ((o->have_from && start < o->from) || (o->have_to && end > o->to))
+		return 0;
+	if (l->rows == 1 || start < l->lo)
+		l->lo = start;
+	if (l->rows == 1 || end > l->hi)
+		l->hi = end;
+	if (l->id == LAYER_SPEED) {
+		keep_cell(r, l, start, end, session, early);
+		return 0;
+	}
+	if (r->l[LAYER_SPEED].rows)
+		note_history(r, l, start, end);
+	if (r->have_cutoff && end > r->cutoff)
+		return 0;
+	if (o->anomalies)
+		return 0;
+	return add_to_bucket(r, LAYER_BATCH, start, end, session, false,
+	    r->bcols.p ? r->bcols.p : "", r->bcols.len, r->st);
+}
+
+static int
+read_file(struct run *r, struct layer *l, const char *path)
+{
+	struct ndjson_reader rd;
+	struct err e;
+	char *line;
+	size_t len;
+	int rc;
+
+	if (ndjson_open(&rd, path, NDJSON_MAX_LINE_DEFAULT, &e) < 0) {
+		msg_error(&e);
+		return -3;
+	}
+	while ((rc = ndjson_next(&rd, &line, &len, &e)) != 0) {
+		if (rc < 0 && e.kind == ERR_DATA) {
+			bad_line(r, rd.name, rd.lineno, e.msg);
+			continue;
+		}
+		if (rc < 0) {
+			msg_error(&e);
+			ndjson_close(&rd);
+			return -3;
+		}
+		if ((rc = take_row(r, l, rd.name, rd.lineno, line, len)) < 0)
+			break;
+	}
+	ndjson_close(&rd);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+skip_hidden(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+static bool
+is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* A view directory of csa-batch-agg --out: it holds date=... partitions. */
+static bool
+is_view_dir(const char *path)
+{
+	struct dirent **v;
+	int n = scandir(path, &v, skip_hidden, alphasort);
+	bool found = false;
+
+	for (int i = 0; i < n; i++) {
+		found = found || strncmp(v[i]->d_name, "date=", 5) == 0;
+		free(v[i]);
+	}
+	if (n >= 0)
+		free(v);
+	return found;
+}
+
+/* The names of the view directories under path, ", "-separated, each once. */
+static void
+view_names(const char *path, struct buf *names, int *count)
+{
+	struct dirent **v;
+	int n = scandir(path, &v, skip_hidden, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		struct buf sub = { 0 }, item = { 0 };
+
+		buf_printf(&sub, "%s/%s", path, v[i]->d_name);
+		buf_printf(&item, "(%s)", v[i]->d_name);
+		if (is_dir(sub.p) && is_view_dir(sub.p)) {
+			if (names->p == NULL || strstr(names->p, item.p) == NULL) {
+				buf_printf(names, "%s%s", *count ? ", " : "", item.p);
+				++*count;
+			}
+		} else if (is_dir(sub.p)) {
+			view_names(sub.p, names, count);
+		}
+		buf_free(&sub);
+		buf_free(&item);
+		free(v[i]);
+	}
+	if (n >= 0)
+		free(v);
+}
+
+/* A file, or every *.ndjson under a directory in name order (temporary
+ * files of a writer are hidden, so never read).  A directory holding
+ * several views needs --view. */
+static int
+read_path(struct run *r, struct layer *l, const char *path)
+{
+	struct buf views = { 0 };
+	int n = 0, rc;
+
+	if (strcmp(path, "-") != 0 && r->o->view == NULL && is_dir(path))
+		view_names(path, &views, &n);
+	if (n > 1)
+		rc = misfit("%s holds several views %s: name one with --view or give its "
+		    "directory", path, views.p);
+	else
+		rc = read_tree(r, l, path);
+	buf_free(&views);
+	return rc;
+}
+
+static int
+read_tree(struct run *r, struct layer *l, const char *path)
+{
+	struct dirent **names;
+	struct stat sb;
+	int n, rc = 0;
+
+	if (strcmp(path, "-") == 0 || stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return read_file(r, l, path);
+	if ((n = scandir(path, &names, skip_hidden, alphasort)) < 0) {
+		msg_warn("%s: %s", path, strerror(errno));
+		return -3;
+	}
+	for (int i = 0; i < n; i++) {
+		struct buf sub = { 0 };
+		size_t k = strlen(names[i]->d_name);
+
+		buf_adds(&sub, path);
+		buf_addc(&sub, '/');
+		buf_adds(&sub, names[i]->d_name);
+		if (rc == 0 && stat(sub.p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			/* --view: only view directories of that name */
+			if (r->o->view == NULL || strcmp(names[i]->d_name, r->o->view) == 0 ||
+			    !is_view_dir(sub.p))
+				rc = read_tree(r, l, sub.p);
+		} else if (rc == 0 && k > 7 && strcmp(names[i]->d_name + k - 7, ".ndjson") == 0)
+			rc = read_file(r, l, sub.p);
+		buf_free(&sub);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* --- fitting the layers together --------------------------------------- */
+
+/* The aggregates of the answer: those both layers compute the same way. */
+static int
+common_aggs(struct run *r)
+{
+	struct layer *b = &r->l[LAYER_BATCH], *s = &r->l[LAYER_SPEED];
+	struct layer *base = b->first ? b : s;
+	struct agg_list *out = xcalloc(1, sizeof(*out));
+	struct buf left = { 0 };
+	bool both = b->first && s->first;
+
+	r->out = out;
+	for (int layer = 0; layer < NLAYERS; layer++)
+		r->map[layer] = xcalloc((size_t)base->aggs.n + 1, sizeof(int));
+	for (int i = 0; i < base->aggs.n; i++) {
+		const struct agg_spec *a = &base->aggs.v[i];
+		int j = -1;
+
+		if (both) {
+			for (int k = 0; k < s->aggs.n && j < 0; k++)
+				if (strcmp(s->aggs.v[k].name, a->name) == 0)
+					j = k;
+			if (j >= 0 && strcmp(s->aggs.v[j].state_json, a->state_json) != 0)
+				return misfit("aggregate '%s' is not the same in the two views: "
+				    "%s... in %s, %s... in %s", a->name, a->state_json, b->first,
+				    s->aggs.v[j].state_json, s->first);
+			if (j < 0) {
+				buf_printf(&left, " %s (batch)", a->name);
+				continue;
+			}
+		}
+		r->map[LAYER_BATCH][out->n] = i;
+		r->map[LAYER_SPEED][out->n] = j >= 0 ? j : i;
+		out->v = xrealloc(out->v, sizeof(*out->v) * (size_t)(out->n + 1));
+		memset(&out->v[out->n], 0, sizeof(*out->v));
+		out->v[out->n].name = xstrdup(a->name);
+		out->v[out->n].fn = a->fn;
+		out->v[out->n].key_json = xstrdup(a->key_json);
+		out->v[out->n].state_json = xstrdup(a->state_json);
+		out->n++;
+	}
+	for (int k = 0; both && k < s->aggs.n; k++) {
+		bool found = false;
+
+		for (int i = 0; i < out->n; i++)
+			found = found || strcmp(out->v[i].name, s->aggs.v[k].name) == 0;
+		if (!found)
+			buf_printf(&left, " %s (realtime)", s->aggs.v[k].name);
+	}
+	if (left.len)
+		msg_verbose("left out, computed in one layer only:%s", left.p);
+	buf_free(&left);
+	if (out->n == 0)
+		return misfit("the views have no aggregate in common: (%s) against (%s)",
+		    b->sig.p, s->sig.p);
+	if (both && strcmp(b->gcols.p ? b->gcols.p : "",
+	    s->gcols.p ? s->gcols.p : "") != 0)
+		return misfit("the batch rows are grouped by (%s) but the speed rows by (%s)",
+		    b->gcols.p ? b->gcols.p : "", s->gcols.p ? s->gcols.p : "");
+	return check_by(r);
+}
+
+/* --by names must be group columns. */
+static int
+check_by(const struct run *r)
+{
+	const struct layer *l = r->l[LAYER_BATCH].first ? &r->l[LAYER_BATCH] : &r->l[LAYER_SPEED];
+	const char *g = l->gcols.p ? l->gcols.p : "";
+
+	for (int i = 0; i < r->o->nby; i++) {
+		size_t n = strlen(r->o->by[i]);
+		const char *p = g;
+		bool found = false;
+
+		while (*p && !found) {
+			const char *c = strchr(p, ',');
+			size_t k = c ? (size_t)(c - p) : strlen(p);
+
+			found = k == n && strncmp(p, r->o->by[i], n) == 0;
+			p += k + (c != NULL);
+		}
+		if (!found)
+			return misfit("--by: the rows have no group column '%s' (they are grouped "
+			    "by %s)", r->o->by[i], *g ? g : "nothing");
+	}
+	if ((r->o->every || r->o->total) && (r->l[0].overlapping || r->l[1].overlapping))
+		return misfit("hopping and sliding windows overlap: putting them into buckets "
+		    "would count events more than once; merge tumbling rows");
+	return 0;
+}
+
+/* Whether the batch view has a window of the same group covering [start, end]. */
+static bool
+batch_covers(const struct run *r, const struct cell *c)
+{
+	const struct strmap_entry *he = strmap_get(&r->hist, c->cols, strlen(c->cols));
+	const struct history *h;
+
+	if (he == NULL)
+		return false;
+	h = he->p;
+	for (size_t i = 0; i < h->n; i += 2)
+		if (h->span[i] <= c->start && c->end <= h->span[i + 1] &&
+		    (!r->have_cutoff || h->span[i + 1] <= r->cutoff))
+			return true;
+	return false;
+}
+
+/* Whether a speed window is part of the answer: after the cutoff; inside
+ * the overlap when the batch view has no window of its own there. */
+static bool
+speed_wanted(const struct run *r, const struct cell *c)
+{
+	if (!r->have_cutoff || c->end > r->cutoff)
+		return true;
+	if (c->end <= r->cutoff - r->o->overlap)
+		return false;
+	return !batch_covers(r, c);
+}
+
+static int
+add_speed(struct run *r)
+{
+	struct strmap_entry *ce;
+	size_t i = 0;
+
+	while ((ce = strmap_next(&r->cells, &i)) != NULL) {
+		struct cell *c = ce->p;
+
+		if (speed_wanted(r, c) && add_to_bucket(r, LAYER_SPEED, c->start, c->end,
+		    c->session, c->early, c->bcols, strlen(c->bcols), c->st) < 0)
+			return -2;
+	}
+	return 0;
+}
+
+/* --- writing ---------------------------------------------------------- */
+
+/* Whether [start, end] lies inside what the layers used cover. */
+static bool
+covered(const struct run *r, int64_t start, int64_t end)
+{
+	const struct layer *b = &r->l[LAYER_BATCH], *s = &r->l[LAYER_SPEED];
+	int64_t iv[2][2];
+	int n = 0;
+
+	if (b->rows_used)
+		iv[n][0] = b->lo, iv[n][1] = r->have_cutoff && r->cutoff < b->hi ? r->cutoff : b->hi,
+		n++;
+	if (s->rows_used)
+		iv[n][0] = s->lo, iv[n][1] = s->hi, n++;
+	if (n == 2 && iv[1][0] < iv[0][0]) {
+		int64_t a = iv[0][0], z = iv[0][1];
+
+		iv[0][0] = iv[1][0], iv[0][1] = iv[1][1];
+		iv[1][0] = a, iv[1][1] = z;
+	}
+	if (n == 2 && iv[1][0] <= iv[0][1]) {	/* touching or overlapping: one interval */
+		iv[0][1] = iv[1][1] > iv[0][1] ? iv[1][1] : iv[0][1];
+		n = 1;
+	}
+	for (int k = 0; k < n; k++)
+		if (iv[k][0] <= start && end <= iv[k][1])
+			return true;
+	return false;
+}
+
+static void
+put_time(struct buf *b, const char *key, int64_t ms)
+{
+	char t[32];
+
+	json_key(b, key);
+	json_put_str(b, t, tfmt_format(ms, t));
+}
+
+static void
+put_sources(struct buf *b, int from)
+{
+	json_key(b, "data_freshness");
+	json_put_str(b, from == (FROM_BATCH | FROM_SPEED) ? "batch+realtime" :
+	    from == FROM_BATCH ? "batch-only" : "realtime-only",
+	    from == (FROM_BATCH | FROM_SPEED) ? 14 : from == FROM_BATCH ? 10 : 13);
+	json_key(b, "sources");
+	buf_addc(b, '[');
+	for (int layer = 0; layer < NLAYERS; layer++)
+		if (from & (1 << layer))
+			json_put_str(b, layer_names[layer], strlen(layer_names[layer]));
+	buf_addc(b, ']');
+}
+
+static void
+put_bucket(const struct run *r, const struct bucket *k, struct buf *b)
+{
+	buf_addc(b, '{');
+	put_time(b, "window_start", k->start);
+	put_time(b, "window_end", k->end);
+	if (*k->cols) {
+		json_sep(b);
+		buf_adds(b, k->cols);
+	}
+	agg_put_values(b, r->out, k->st);
+	put_sources(b, k->from);
+	if (k->early) {
+		json_key(b, "early");
+		json_put_bool(b, true);
+	}
+	if ((r->o->every || r->o->total) && !covered(r, k->start, k->end)) {
+		json_key(b, "partial");
+		json_put_bool(b, true);
+	}
+	agg_put_state(b, r->out, k->st);
+	buf_adds(b, "}\n");
+}
+
+static int r_count_col;
+
+/* Time order, then group. */
+static int
+cmp_time(const void *a, const void *b)
+{
+	const struct bucket *x = *(struct bucket *const *)a, *y = *(struct bucket *const *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return strcmp(x->cols, y->cols);
+}
+
+/* The table's order: most events first. */
+static int
+cmp_count(const void *a, const void *b)
+{
+	const struct bucket *x = *(struct bucket *const *)a, *y = *(struct bucket *const *)b;
+
+	if (r_count_col >= 0 && x->st[r_count_col].n != y->st[r_count_col].n)
+		return x->st[r_count_col].n > y->st[r_count_col].n ? -1 : 1;
+	return cmp_time(a, b);
+}
+
+/* A column of the table: its heading, its cells, its width. */
+struct column {
+	char *name;
+	char **v;
+	size_t width;
+	bool num, fraction;
+};
+
+/* A value as the table shows it: strings bare, numbers as JSON writes
+ * them (fractions are put to two places once the whole column is known). */
+static char *
+cell_text(const struct json_doc *d, int t, bool *fraction)
+{
+	struct buf v = { 0 };
+	double x;
+
+	if (json_type(d, t) == JSON_STRING)
+		json_string(d, t, &v);
+	else if (json_type(d, t) == JSON_NULL)
+		buf_adds(&v, "-");
+	else
+		json_put_token(&v, d, t);
+	if (json_number(d, t, &x) == 0 && x != floor(x))
+		*fraction = true;
+	return v.p ? buf_steal(&v) : xstrdup("");
+}
+
+/* Numbers of a column with fractions, all to two places, so they line up. */
+static void
+two_places(struct column *c, size_t nrow)
+{
+	c->width = strlen(c->name);
+	for (size_t i = 0; i < nrow; i++) {
+		char *end;
+		double x = c->v[i] ? strtod(c->v[i], &end) : 0;
+		size_t w;
+
+		if (c->v[i] && end != c->v[i] && *end == '\0') {
+			struct buf v = { 0 };
+
+			buf_printf(&v, "%.2f", x);
+			free(c->v[i]);
+			c->v[i] = buf_steal(&v);
+		}
+		w = c->v[i] ? strlen(c->v[i]) : 0;
+		c->width = w > c->width ? w : c->width;
+	}
+}
+
+/* The column named by key t, added when new. */
+static struct column *
+column_of(struct column **col, size_t *ncol, size_t nrow, const struct json_doc *d, int t)
+{
+	struct column *c;
+
+	for (size_t i = 0; i < *ncol; i++)
+		if (json_string_eq(d, t, (*col)[i].name))
+			return &(*col)[i];
+	*col = xrealloc(*col, sizeof(**col) * (*ncol + 1));
+	c = &(*col)[(*ncol)++];
+	c->name = json_strdup(d, t);
+	c->v = xcalloc(nrow, sizeof(char *));
+	c->width = strlen(c->name);
+	c->num = json_type(d, t + 1) == JSON_NUMBER;
+	c->fraction = false;
+	return c;
+}
+
+/* Rows (NDJSON text) as an aligned table: every column any row has, but
+ * the state and the source list (data_freshness says the same). */
+static int
+print_table(const char *text, size_t len, size_t nrow)
+{
+	struct column *col = NULL;
+	struct json_doc d;
+	struct buf line = { 0 };
+	struct err e;
+	size_t ncol = 0, row = 0;
+
+	json_doc_init(&d);
+	for (const char *p = text; p < text + len; p = strchr(p, '\n') + 1, row++) {
+		int n, key = 1;
+
+		if (row == nrow)
+			break;
+		if (json_parse(&d, p, (size_t)(strchr(p, '\n') - p), &e) < 0) {
+			msg_warn("table: %s", e.msg);	/* our own row: a bug */
+			break;
+		}
+		n = json_size(&d, 0);
+		for (int i = 0; i < n; i++, key = json_skip(&d, key + 1)) {
+			struct column *c;
+			size_t w;
+
+			if (json_string_eq(&d, key, "_state") || json_string_eq(&d, key, "sources"))
+				continue;
+			c = column_of(&col, &ncol, nrow, &d, key);
+			c->v[row] = cell_text(&d, key + 1, &c->fraction);
+			w = strlen(c->v[row]);
+			c->width = w > c->width ? w : c->width;
+		}
+	}
+	json_doc_free(&d);
+	for (size_t c = 0; c < ncol; c++)
+		if (col[c].num && col[c].fraction)
+			two_places(&col[c], row);
+	for (size_t i = 0; i <= row && ncol; i++) {
+		buf_reset(&line);
+		for (size_t c = 0; c < ncol; c++) {
+			const char *v = i == 0 ? col[c].name : col[c].v[i - 1];
+
+			buf_printf(&line, col[c].num ? "%s%*s" : "%s%-*s", c ? "  " : "",
+			    (int)col[c].width, v ? v : "");
+		}
+		while (line.len && line.p[line.len - 1] == ' ')
+			line.len--;
+		line.p[line.len] = '\0';
+		puts(line.p);
+	}
+	for (size_t c = 0; c < ncol; c++) {
+		for (size_t i = 0; i < nrow; i++)
+			free(col[c].v[i]);
+		free(col[c].v);
+		free(col[c].name);
+	}
+	free(col);
+	buf_free(&line);
+	return row == nrow ? 0 : -1;
+}
+
+/* NDJSON goes out as it is made; a table needs every row first. */
+static void
+spill(const struct run *r, struct buf *out)
+{
+	if (!r->o->table && out->len >= 1 << 16) {
+		fwrite(out->p, 1, out->len, stdout);
+		buf_reset(out);
+	}
+}
+
+static int
+cmp_cell(const void *a, const void *b)
+{
+	const struct cell *x = *(struct cell *const *)a, *y = *(struct cell *const *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return strcmp(x->cols, y->cols);
+}
+
+/* The speed windows whose count is over the batch baseline of their group:
+ * the group's batch counts per window, empty windows counted as 0, scaled
+ * to the speed window's length. */
+static int
+anomalies(struct run *r, struct buf *out, size_t *nrow)
+{
+	const struct layer *b = &r->l[LAYER_BATCH];
+	int oc = -1;
+	int64_t hi = r->cutoff < b->hi ? r->cutoff : b->hi, k;
+	struct strmap_entry *ce;
+	struct cell **v = xmalloc(sizeof(*v) * (r->cells.count + 1));
+	struct agg_state *st = xcalloc((size_t)r->out->n, sizeof(*st));
+	size_t n = 0, i = 0;
+
+	for (int j = 0; j < r->out->n && oc < 0; j++)
+		if (r->out->v[j].fn == AGG_COUNT)
+			oc = j;
+	k = b->wlen > 0 ? (hi - b->lo) / b->wlen : 0;
+	if (oc < 0 || b->mixed_len || k < 2) {
+		free(v);
+		free(st);
+		return misfit("--anomalies: %s", oc < 0 ? "the views have no count aggregate in "
+		    "common" : b->mixed_len ? "the batch windows are not all of one length" :
+		    "the batch view spans fewer than two windows: no baseline");
+	}
+	while ((ce = strmap_next(&r->cells, &i)) != NULL)
+		if (speed_wanted(r, ce->p))
+			v[n++] = ce->p;
+	qsort(v, n, sizeof(*v), cmp_cell);
+	for (i = 0; i < n; i++) {
+		const struct strmap_entry *he = strmap_get(&r->hist, v[i]->cols, strlen(v[i]->cols));
+		const struct history *h = he ? he->p : NULL;
+		double sum = h ? h->sum : 0, sum2 = h ? h->sum2 : 0;
+		double ratio = (double)(v[i]->end - v[i]->start) / (double)b->wlen;
+		double mean = sum / (double)k;
+		double var = (sum2 - (double)k * mean * mean) / (double)(k - 1);
+		double sd = sqrt(var > 0 ? var : 0) * ratio, limit;
+
+		mean *= ratio;
+		limit = mean + r->o->sigma * sd;
+		for (int j = 0; j < r->out->n; j++)
+			st[j] = v[i]->st[r->map[LAYER_SPEED][j]];
+		if (!((double)st[oc].n > limit))
+			continue;
+		buf_addc(out, '{');
+		put_time(out, "window_start", v[i]->start);
+		put_time(out, "window_end", v[i]->end);
+		if (*v[i]->cols) {
+			json_sep(out);
+			buf_adds(out, v[i]->cols);
+		}
+		agg_put_values(out, r->out, st);
+		json_key(out, "baseline_mean");
+		json_put_num(out, mean);
+		json_key(out, "baseline_stddev");
+		json_put_num(out, sd);
+		json_key(out, "threshold");
+		json_put_num(out, limit);
+		json_key(out, "is_anomaly");
+		json_put_bool(out, true);
+		put_sources(out, FROM_SPEED);
+		agg_put_state(out, r->out, st);
+		buf_adds(out, "}\n");
+		++*nrow;
+		spill(r, out);
+	}
+	free(v);
+	free(st);
+	return 0;
+}
+
+/* The answer's rows, in time order (NDJSON) or by events (table). */
+static void
+answer(struct run *r, struct buf *out, size_t *nrow)
+{
+	struct bucket **v = xmalloc(sizeof(*v) * (r->buckets.count + 1));
+	struct strmap_entry *be;
+	size_t n = 0, i = 0;
+
+	while ((be = strmap_next(&r->buckets, &i)) != NULL)
+		v[n++] = be->p;
+	r_count_col = -1;
+	for (int j = 0; j < r->out->n && r_count_col < 0; j++)
+		if (r->out->v[j].fn == AGG_COUNT)
+			r_count_col = j;
+	qsort(v, n, sizeof(*v), r->o->table ? cmp_count : cmp_time);
+	for (i = 0; i < n; i++) {
+		put_bucket(r, v[i], out);
+		spill(r, out);
+	}
+	*nrow = n;
+	free(v);
+}
+
+/* After the input: the cutoff, the aggregates of the answer, the speed rows. */
+static int
+settle(struct run *r)
+{
+	const struct options *o = r->o;
+	struct layer *b = &r->l[LAYER_BATCH], *s = &r->l[LAYER_SPEED];
+
+	for (int layer = 0; layer < NLAYERS; layer++)
+		if (o->path[layer] && r->l[layer].rows == 0)
+			msg_warn("no %s rows in %s: the answer is %s", layer_names[layer],
+			    o->path[layer], layer == LAYER_BATCH ? "realtime-only" : "batch-only");
+	if (!r->have_cutoff && b->have_mark) {
+		r->cutoff = b->mark;
+		r->have_cutoff = true;
+	}
+	if (!b->first && !s->first)
+		return 0;
+	if (!b->first && common_aggs(r) < 0)
+		return -2;
+	if (o->anomalies)
+		return 0;
+	return add_speed(r);
+}
+
+static void
+layer_free(struct layer *l)
+{
+	agg_list_free(&l->aggs);
+	buf_free(&l->sig);
+	buf_free(&l->gcols);
+	free(l->first);
+	free(l->view);
+}
+
+static void
+run_free(struct run *r)
+{
+	struct strmap_entry *x;
+	size_t i = 0;
+
+	while ((x = strmap_next(&r->cells, &i)) != NULL) {
+		struct cell *c = x->p;
+
+		free(c->cols);
+		free(c->bcols);
+		free(c->st);
+		free(c);
+	}
+	i = 0;
+	while ((x = strmap_next(&r->hist, &i)) != NULL) {
+		free(((struct history *)x->p)->span);
+		free(x->p);
+	}
+	i = 0;
+	while ((x = strmap_next(&r->buckets, &i)) != NULL) {
+		struct bucket *k = x->p;
+
+		free(k->cols);
+		free(k->st);
+		free(k);
+	}
+	strmap_free(&r->cells);
+	strmap_free(&r->hist);
+	strmap_free(&r->buckets);
+	for (int layer = 0; layer < NLAYERS; layer++) {
+		layer_free(&r->l[layer]);
+		free(r->map[layer]);
+	}
+	if (r->out) {
+		agg_list_free(r->out);
+		free(r->out);
+	}
+	json_doc_free(&r->doc);
+	buf_free(&r->key);
+	buf_free(&r->cols);
+	buf_free(&r->bcols);
+	buf_free(&r->names);
+	buf_free(&r->sig);
+	free(r->st);
+}
+
+static int
+run(const struct options *o)
+{
+	static const int order[NLAYERS] = { LAYER_SPEED, LAYER_BATCH };
+	struct buf out = { 0 };
+	struct run r;
+	size_t nrow = 0;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.have_cutoff = o->have_cutoff;
+	r.cutoff = o->cutoff;
+	json_doc_init(&r.doc);
+	strmap_init(&r.cells);
+	strmap_init(&r.hist);
+	strmap_init(&r.buckets);
+	/* Speed first (it may be stdin and is the smaller); batch rows then go
+	 * straight into their buckets. */
+	for (int k = 0; k < NLAYERS && rc == 0; k++) {
+		r.l[order[k]].id = order[k];
+		if (o->path[order[k]])
+			rc = read_path(&r, &r.l[order[k]], o->path[order[k]]);
+	}
+	if (rc == 0)
+		rc = settle(&r);
+	if (rc == 0 && r.out && o->anomalies)
+		rc = anomalies(&r, &out, &nrow);
+	else if (rc == 0 && r.out)
+		answer(&r, &out, &nrow);
+	if (rc == 0 && o->table) {
+		if (print_table(out.p ? out.p : "", out.len, nrow) < 0)
+			rc = -3;
+	} else if (rc == 0) {
+		fwrite(out.p ? out.p : "", 1, out.len, stdout);
+	}
+	msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
+	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
+	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad, nrow);
+	if (r.bad)
+		msg_warn("%ld bad lines skipped", r.bad);
+	buf_free(&out);
+	run_free(&r);
+	if (rc == -3)
+		return EXIT_IO;
+	return rc == -2 ? EXIT_USAGE : r.status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	int status;
+
+	msg_init(argv[0]);
+	status = parse_options(argc, argv, &o);
+	if (status < 0) {
+		status = run(&o);
+		status = msg_worst(status, msg_close_stdout());
+	}
+	for (int i = 0; i < o.nby; i++)
+		free(o.by[i]);
+	free(o.by);
+	return status;
+}

@@ -1,0 +1,330 @@
+#!/usr/bin/env bats
+# csa-merge: the cutoff and the overlap, gaps and partial buckets, exact
+# re-aggregation, anomalies, views that do not fit, and the whole real path
+# (capture -> batch, window -> speed) against jq.
+
+load helpers/common
+
+# ev TIME REGION MAGNITUDE: one event line.
+ev() {
+	printf '{"event_id":"e%s%s","time":"%s","region":"%s","magnitude":%s}\n' "$1" "$2" "$1" "$2" "$3"
+}
+
+AGGS='event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),sd=stddev(magnitude)'
+
+# batch FILE: hourly rows of the events in FILE (csa-batch-agg, one view).
+batch() {
+	csa-batch-agg --tumbling 1h --view hourly --by region --agg "$AGGS" "$1"
+}
+
+# speed FILE: 5-minute rows of the events in FILE (csa-window).
+speed() {
+	csa-window --tumbling 5m --by region --agg "$AGGS" < "$1"
+}
+
+# The small hand-made case: batch through 12:00, speed around the cutoff.
+small_case() {
+	{
+		ev 2026-04-22T10:10:00Z a 1
+		ev 2026-04-22T10:20:00Z a 3
+		ev 2026-04-22T11:30:00Z b 2
+	} > "$BATS_TEST_TMPDIR/old"
+	{
+		ev 2026-04-22T10:12:00Z a 9	# long before the cutoff: batch has the time
+		ev 2026-04-22T11:47:00Z a 4	# in the overlap, batch has no a-window there
+		ev 2026-04-22T11:52:00Z b 5	# in the overlap, inside batch's b-window
+		ev 2026-04-22T12:03:00Z c 6	# after the cutoff
+	} > "$BATS_TEST_TMPDIR/new"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+}
+
+summary() {
+	jq -c '[.window_start[11:16], .window_end[11:16], .region, .event_count, .data_freshness] +
+		(if .partial then ["partial"] else [] end)'
+}
+
+@test "--help, --version, and bad options exit 2 with the Try line" {
+	run csa-merge --help
+	assert_success
+	assert_output --partial "Usage: csa-merge"
+	run csa-merge --version
+	assert_success
+	assert_output --partial "csa-merge (csa-streaming)"
+	for args in "" "--batch x --every 5q" "--batch x --every 1h --total" "--batch x --cutoff yesterday" \
+		"--speed x --anomalies 3" "--batch x --speed y --anomalies lots" "--batch x --overlap -5m" \
+		"--batch x extra" "--batch x --by ,"; do
+		run --separate-stderr csa-merge $args
+		assert_failure 2
+		[[ "$stderr" == *"Try 'csa-merge --help'"* ]] || { echo "$args: $stderr"; return 1; }
+	done
+}
+
+@test "the cutoff is batch's high-water mark; the overlap keeps only what batch lacks" {
+	small_case
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson"
+	assert_success
+	[ -z "$stderr" ]
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["10:00","11:00","a",2,"batch-only"]
+	["11:00","12:00","b",1,"batch-only"]
+	["11:45","11:50","a",1,"realtime-only"]
+	["12:00","12:05","c",1,"realtime-only"]
+	EOF
+	# No overlap: the a-window before the cutoff goes too.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 0
+	run summary <<< "$output"
+	refute_output --partial '"11:45"'
+	assert_output --partial '["12:00","12:05","c",1,"realtime-only"]'
+	# An earlier cutoff: batch only up to 11:00, speed from there.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" \
+		--cutoff 2026-04-22T11:00:00Z
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["10:00","11:00","a",2,"batch-only"]
+	["11:45","11:50","a",1,"realtime-only"]
+	["11:50","11:55","b",1,"realtime-only"]
+	["12:00","12:05","c",1,"realtime-only"]
+	EOF
+}
+
+@test "re-aggregation by hour merges batch and speed exactly and marks partial buckets" {
+	small_case
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["10:00","11:00","a",2,"batch-only"]
+	["11:00","12:00","a",1,"realtime-only"]
+	["11:00","12:00","b",1,"batch-only"]
+	["12:00","13:00","c",1,"realtime-only","partial"]
+	EOF
+	# One row over all time: 1, 3 and 2 from batch, 4 and 6 from speed.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total --by ''
+	echo "$output" | jq -e -s 'length == 1 and .[0].event_count == 5
+		and (.[0].avg_magnitude - 3.2 | fabs) < 1e-12 and .[0].max_magnitude == 6
+		and .[0].data_freshness == "batch+realtime" and .[0].sources == ["batch", "realtime"]
+		and (.[0].partial | not) and (.[0] | has("region") | not)'
+	# The sample standard deviation (as STDEV) of 1, 3, 2, 4, 6 from merged states.
+	echo "$output" | jq -e '(.sd - (3.7 | sqrt) | fabs) < 1e-12'
+	# The merged row can be merged again: its state is the same shape.
+	echo "$output" | jq -e '._state.sd.f == "stddev" and ._state.sd.n == 5'
+}
+
+@test "a gap between batch and speed shows as partial" {
+	ev 2026-04-22T10:10:00Z a 1 > "$BATS_TEST_TMPDIR/old"
+	ev 2026-04-22T13:02:00Z a 2 > "$BATS_TEST_TMPDIR/new"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["10:00","11:00","a",1,"batch-only"]
+	["13:00","14:00","a",1,"realtime-only","partial"]
+	EOF
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	run summary <<< "$output"
+	assert_output '["10:00","13:05","a",2,"batch+realtime","partial"]'
+}
+
+@test "either layer alone: the answer says batch-only or realtime-only" {
+	small_case
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson"
+	assert_success
+	echo "$output" | jq -e -s 'length == 2 and all(.data_freshness == "batch-only")'
+	run --separate-stderr csa-merge -s - < "$BATS_TEST_TMPDIR/speed.ndjson"
+	assert_success
+	echo "$output" | jq -e -s 'length == 4 and all(.data_freshness == "realtime-only")'
+	: > "$BATS_TEST_TMPDIR/empty"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/empty" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	assert_success
+	[[ "$stderr" == *"no batch rows in $BATS_TEST_TMPDIR/empty: the answer is realtime-only"* ]]
+	echo "$output" | jq -e -s 'length == 4'
+}
+
+@test "--from and --to select windows; --table orders by events" {
+	small_case
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" \
+		--from 2026-04-22T11:00:00Z --to 2026-04-22T12:00:00Z
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["11:00","12:00","b",1,"batch-only"]
+	["11:45","11:50","a",1,"realtime-only"]
+	EOF
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total --table
+	assert_line --index 0 --regexp '^window_start +window_end +region +event_count +avg_magnitude +max_magnitude +sd +data_freshness$'
+	assert_line --index 1 --regexp '^2026-04-22T10:00:00.000Z +2026-04-22T11:50:00.000Z +a +3 +2.67 +4 +1.53 +batch\+realtime$'
+	assert_line --index 3 --regexp ' c +1 +6.00 +6 +- +realtime-only$'
+	[ "${#lines[@]}" -eq 4 ]
+}
+
+@test "rows of one window and group merge (partitions); a final row replaces early ones" {
+	small_case
+	# The same batch view from two partitions: every count doubles.
+	mkdir -p "$BATS_TEST_TMPDIR/gold/p0" "$BATS_TEST_TMPDIR/gold/p1"
+	cp "$BATS_TEST_TMPDIR/gold.ndjson" "$BATS_TEST_TMPDIR/gold/p0/part-0.ndjson"
+	cp "$BATS_TEST_TMPDIR/gold.ndjson" "$BATS_TEST_TMPDIR/gold/p1/part-0.ndjson"
+	echo 'not a view' > "$BATS_TEST_TMPDIR/gold/p1/.part-0.ndjson.tmp.1"	# a writer's temp file
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold"
+	echo "$output" | jq -e -s 'map(.event_count) == [4, 2] and .[0].avg_magnitude == 2'
+	# Early rows: the final row of the same window wins.
+	{
+		ev 2026-04-22T10:01:00Z a 1
+		ev 2026-04-22T10:02:00Z a 2
+		ev 2026-04-22T10:03:00Z a 3
+		ev 2026-04-22T10:20:00Z a 3
+	} | csa-window --tumbling 5m --by region --agg "$AGGS" --emit early:1m > "$BATS_TEST_TMPDIR/early.ndjson"
+	grep -q '"early":true' "$BATS_TEST_TMPDIR/early.ndjson"
+	run -0 csa-merge -s "$BATS_TEST_TMPDIR/early.ndjson"
+	echo "$output" | jq -e -s 'map(.event_count) == [3, 1] and all(.early | not)'
+	# Early rows alone: the latest of each window, marked early.
+	grep '"early":true' "$BATS_TEST_TMPDIR/early.ndjson" > "$BATS_TEST_TMPDIR/early-only"
+	want=$(jq -s -c 'group_by(.window_start) | map(last.event_count)' "$BATS_TEST_TMPDIR/early-only")
+	run -0 csa-merge -s "$BATS_TEST_TMPDIR/early-only"
+	echo "$output" | jq -e -s --argjson want "$want" 'map(.event_count) == $want and all(.early)'
+}
+
+@test "views that do not fit together exit 2 saying what differs" {
+	small_case
+	csa-window --tumbling 5m --by region --by net=.event_id --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/by2"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/by2"
+	assert_failure 2
+	[ -z "$output" ]
+	[[ "$stderr" == *"the batch rows are grouped by (region) but the speed rows by (region,net)"* ]]
+
+	csa-window --tumbling 5m --by region --agg 'event_count=count,avg_magnitude=max(magnitude)' \
+		< "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/agg2"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/agg2"
+	assert_failure 2
+	[[ "$stderr" == *"aggregate 'avg_magnitude' is not the same in the two views"* ]]
+	# Within one layer the message lists both sets of aggregates.
+	cat "$BATS_TEST_TMPDIR/speed.ndjson" "$BATS_TEST_TMPDIR/agg2" > "$BATS_TEST_TMPDIR/mixed"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/mixed"
+	assert_failure 2
+	[[ "$stderr" == *"mixed:5: its aggregates (event_count=count(), avg_magnitude=max(magnitude)) differ from those of $BATS_TEST_TMPDIR/mixed:1 (event_count=count(), avg_magnitude=avg(magnitude), max_magnitude=max(magnitude), sd=stddev(magnitude))"* ]]
+
+	# Within one file: a row grouped otherwise, named by file and line.
+	cat "$BATS_TEST_TMPDIR/speed.ndjson" "$BATS_TEST_TMPDIR/by2" > "$BATS_TEST_TMPDIR/mixed"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/mixed"
+	assert_failure 2
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/mixed:5: grouped by (region,net), but $BATS_TEST_TMPDIR/mixed:1 by (region)"* ]]
+
+	jq -c 'del(._state)' "$BATS_TEST_TMPDIR/speed.ndjson" > "$BATS_TEST_TMPDIR/nostate"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/nostate"
+	assert_failure 2
+	[[ "$stderr" == *"nostate:1: a row without \"_state\" cannot be merged exactly"* ]]
+
+	# Two views in one directory, unless one is named.
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/old"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/out"
+	assert_failure 2
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/out holds several views (daily), (hourly): name one with --view"* ]]
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/out" --view hourly
+	echo "$output" | jq -e -s 'length == 2'
+
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --by net
+	assert_failure 2
+	[[ "$stderr" == *"--by: the rows have no group column 'net' (they are grouped by region)"* ]]
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --every 5m
+	assert_failure 2
+	[[ "$stderr" == *"is longer than a bucket"* ]]
+	csa-window --hopping 10m/5m --by region --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/hop"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/hop" --every 1h
+	assert_failure 2
+	[[ "$stderr" == *"hopping and sliding windows overlap"* ]]
+}
+
+@test "malformed lines are reported with file:line and skipped, exit 1" {
+	small_case
+	{
+		head -n 1 "$BATS_TEST_TMPDIR/speed.ndjson"
+		echo '{"window_start": broken'
+		head -n 2 "$BATS_TEST_TMPDIR/speed.ndjson" | tail -n 1 | jq -c '.window_end = "soon"'
+		head -n 2 "$BATS_TEST_TMPDIR/speed.ndjson" | tail -n 1 | jq -c '._state.event_count.n = "x"'
+		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
+	} > "$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/bad"
+	assert_failure 1
+	[[ "$stderr" == *"bad:2: "*"skipped"* ]]
+	[[ "$stderr" == *"bad:3: no window_start and window_end times, skipped"* ]]
+	[[ "$stderr" == *"bad:4: _state.event_count: no count \"n\", skipped"* ]]
+	[[ "$stderr" == *"3 bad lines skipped"* ]]
+	echo "$output" | jq -e -s 'map(.event_count) == [1, 1, 1, 1]'
+}
+
+@test "--anomalies: speed windows over the batch mean plus SIGMA deviations" {
+	# Batch, ten hours: 20-28 events an hour in a; 12 in b in even hours and
+	# none in odd ones (empty hours count as 0).  Speed: a 5-minute window
+	# with 6 events in a (over 2 + 3 * 0.25), one with 2, and 1 event in b
+	# (over b's mean of 0.5, under 0.5 + 3 * 0.53).
+	"$PY" - "$BATS_TEST_TMPDIR" <<-'EOF'
+	import sys
+	d = sys.argv[1]
+	with open(d + "/old", "w") as f:
+	    for h in range(10):
+	        n = [20, 28, 24, 22, 26][h % 5]
+	        for i in range(n):
+	            f.write('{"event_id":"a%d-%d","time":"2026-04-22T%02d:%02d:%02dZ","region":"a","magnitude":1}\n' % (h, i, h, i * 2 + 1, 7))
+	        for i in range(12 if h % 2 == 0 else 0):
+	            f.write('{"event_id":"b%d-%d","time":"2026-04-22T%02d:%02d:30Z","region":"b","magnitude":1}\n' % (h, i, h, i * 5))
+	with open(d + "/new", "w") as f:
+	    for i in range(6):
+	        f.write('{"event_id":"n%d","time":"2026-04-22T10:01:%02dZ","region":"a","magnitude":2}\n' % (i, i))
+	    for i in range(2):
+	        f.write('{"event_id":"m%d","time":"2026-04-22T10:11:%02dZ","region":"a","magnitude":2}\n' % (i, i))
+	    f.write('{"event_id":"k","time":"2026-04-22T10:12:00Z","region":"b","magnitude":2}\n')
+	EOF
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3
+	echo "$output" | jq -e -s 'length == 1 and .[0].region == "a" and .[0].event_count == 6
+		and .[0].is_anomaly and .[0].baseline_mean == 2
+		and (.[0].threshold - (2 + 3 * (80 / 9 | sqrt) / 12) | fabs) < 1e-9'
+	# No margin: the 2-event window is not over its mean of 2, b's one event is.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 0
+	echo "$output" | jq -e -s 'map([.region, .event_count]) == [["a", 6], ["b", 1]]'
+}
+
+@test "real data: capture -> batch for the old part, window for the recent part, merged = jq" {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140321.geojson" > "$BATS_TEST_TMPDIR/a"
+	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson" > "$BATS_TEST_TMPDIR/b"
+	cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" > "$BATS_TEST_TMPDIR/all"
+	# The split: events up to 2014-03-25 are old (revisions and all), the
+	# rest are recent, seen once each by the speed layer.
+	cut=$(date -d 2014-03-25T00:00:00Z +%s)000
+	jq -c "select(.time <= $cut)" "$BATS_TEST_TMPDIR/all" | csa-eh-send
+	csa-eh-send --close-all-windows
+	csa-capture-read "$CSA_HUB/capture" | csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/gold"
+	jq -c -s 'group_by(.event_id) | map(max_by(.updated)) | sort_by(.time) | .[]' "$BATS_TEST_TMPDIR/all" |
+		jq -c "select(.time > $cut)" | csa-window --preset earthquake > "$BATS_TEST_TMPDIR/speed.ndjson"
+	[ -s "$BATS_TEST_TMPDIR/speed.ndjson" ]
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold/hourly" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	echo "$output" | jq -c -s 'map({region, n: .event_count, avg: .avg_magnitude, max: .max_magnitude}) | sort_by(.region)' \
+		> "$BATS_TEST_TMPDIR/ours"
+	jq -c -s 'group_by(.event_id) | map(max_by(.updated)) | map(select((.status // "") != "deleted"))
+		| group_by(.region) | map({region: .[0].region, n: length,
+		avg: (map(.magnitude) | add / length), max: (map(.magnitude) | max)}) | sort_by(.region)' \
+		"$BATS_TEST_TMPDIR/all" > "$BATS_TEST_TMPDIR/jq"
+	jq -e -n --slurpfile a "$BATS_TEST_TMPDIR/ours" --slurpfile b "$BATS_TEST_TMPDIR/jq" '
+		$a[0] as $x | $b[0] as $y | ($x | length) == ($y | length) and ($x | length) > 3 and
+		all(range($x | length); $x[.].region == $y[.].region and $x[.].n == $y[.].n and
+			$x[.].max == $y[.].max and (($x[.].avg - $y[.].avg) | fabs) < 1e-9)'
+	# Both layers took part.
+	echo "$output" | jq -e -s 'any(.data_freshness == "batch+realtime")'
+}
+
+@test "a full disk exits 3; a closed pipe is quiet" {
+	small_case
+	run --separate-stderr sh -c "csa-merge -b '$BATS_TEST_TMPDIR/gold.ndjson' --table > /dev/full"
+	assert_failure 3
+	run --separate-stderr sh -c "csa-merge -b '$BATS_TEST_TMPDIR/gold.ndjson' > /dev/full"
+	assert_failure 3
+	[[ "$stderr" == *"csa-merge: "* ]]
+	run --separate-stderr sh -c "csa-merge -b '$BATS_TEST_TMPDIR/gold.ndjson' -s '$BATS_TEST_TMPDIR/speed.ndjson' | head -n 1"
+	assert_success
+	[ -z "$stderr" ]
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/nothing-here"
+	assert_failure 3
+	[[ "$stderr" == *"nothing-here"* ]]
+}
