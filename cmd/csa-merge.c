@@ -54,7 +54,7 @@ static const char help_text[] =
     "fit together, 3 local I/O.  See csa-merge(1).\n";
 
 enum { LAYER_BATCH, LAYER_SPEED, NLAYERS };
-enum { MAX_REPORTED = 10 };
+enum { MAX_REPORTED = 10, MAX_KINDS = 64 };
 enum { FROM_BATCH = 1, FROM_SPEED = 2 };
 
 static const char *const layer_names[NLAYERS] = { "batch", "realtime" };
@@ -109,6 +109,10 @@ struct layer {
 	bool have_mark;
 	bool mixed_len;
 	long rows, rows_used;
+	/* The kinds of the members of the view's first row, by place. */
+	char *kname[MAX_KINDS];
+	size_t klen[MAX_KINDS];
+	int kind[MAX_KINDS], nkinds;
 };
 
 struct run {
@@ -380,10 +384,39 @@ wanted_by(const struct options *o, const struct json_doc *d, int key)
 	return false;
 }
 
+/* What a top-level member of a row is. */
+enum { COL_GROUP, COL_SKIP, COL_BY };
+
+/* The kind of member key of the row, remembered by its place: rows of one
+ * view have their members in the same order, so the lookups are done once
+ * a place, and again only when a row differs there. */
+static int
+column_kind(struct run *r, struct layer *l, int i, int key, int state)
+{
+	const struct json_doc *d = &r->doc;
+	size_t klen;
+	const char *k = json_raw(d, key, &klen);
+	int kind;
+
+	if (i < l->nkinds && l->klen[i] == klen && memcmp(l->kname[i], k, klen) == 0)
+		return l->kind[i];
+	if (is_meta(d, key) || json_member(d, state, k, klen) >= 0)
+		kind = COL_SKIP;
+	else
+		kind = wanted_by(r->o, d, key) ? COL_BY : COL_GROUP;
+	if (i == l->nkinds && i < MAX_KINDS) {
+		l->kname[i] = xstrndup(k, klen);
+		l->klen[i] = klen;
+		l->kind[i] = kind;
+		l->nkinds++;
+	}
+	return kind;
+}
+
 /* The group columns of the row: all of them into r->cols, the --by ones
  * into r->bcols, their names into r->names. */
 static void
-group_columns(struct run *r, int state)
+group_columns(struct run *r, struct layer *l, int state)
 {
 	const struct json_doc *d = &r->doc;
 	int n = json_size(d, 0), key = 1;
@@ -392,16 +425,18 @@ group_columns(struct run *r, int state)
 	buf_reset(&r->bcols);
 	buf_reset(&r->names);
 	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
+		int kind = column_kind(r, l, i, key, state);
 		size_t klen;
-		const char *k = json_raw(d, key, &klen);
+		const char *k;
 
-		if (is_meta(d, key) || json_member(d, state, k, klen) >= 0)
+		if (kind == COL_SKIP)
 			continue;
+		k = json_raw(d, key, &klen);
 		json_sep(&r->cols);
 		json_put_token(&r->cols, d, key);
 		buf_addc(&r->cols, ':');
 		json_put_token(&r->cols, d, key + 1);
-		if (wanted_by(r->o, d, key)) {
+		if (kind == COL_BY) {
 			json_sep(&r->bcols);
 			json_put_token(&r->bcols, d, key);
 			buf_addc(&r->bcols, ':');
@@ -615,7 +650,7 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
 		l->overlapping = true;
 	state_sig(d, state, &r->sig);
-	group_columns(r, state);
+	group_columns(r, l, state);
 	if (l->first == NULL && (first_row(r, l, state, where) < 0 ||
 	    (l->id == LAYER_BATCH && common_aggs(r) < 0)))
 		return -2;
@@ -646,7 +681,8 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 		keep_cell(r, l, start, end, session, early);
 		return 0;
 	}
-	if (r->l[LAYER_SPEED].rows)
+	if (o->anomalies || (r->cells.count && (r->have_cutoff ? end <= r->cutoff &&
+	    end > r->cutoff - o->overlap : end > l->mark - o->overlap)))
 		note_history(r, l, start, end);
 	if (r->have_cutoff && end > r->cutoff)
 		return 0;
@@ -1319,6 +1355,8 @@ layer_free(struct layer *l)
 	buf_free(&l->gcols);
 	free(l->first);
 	free(l->view);
+	for (int i = 0; i < l->nkinds; i++)
+		free(l->kname[i]);
 }
 
 static void
