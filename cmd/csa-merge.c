@@ -86,13 +86,14 @@ struct history {
 	double sum, sum2;	/* of the count column */
 };
 
-/* One output row being built. */
+/* One output row being built: one allocation, the group columns after
+ * the states. */
 struct bucket {
 	int64_t start, end;
 	char *cols;
 	int from;		/* FROM_BATCH | FROM_SPEED */
 	bool early;
-	struct agg_state *st;	/* the output aggregates */
+	struct agg_state st[];	/* the output aggregates */
 };
 
 struct layer {
@@ -485,11 +486,13 @@ bucket_at(struct run *r, int64_t start, int64_t end, const char *bcols, size_t b
 	buf_add(&r->key, bcols, blen);
 	be = strmap_put(&r->buckets, r->key.p, r->key.len, &added);
 	if (added) {
-		be->p = b = xcalloc(1, sizeof(*b));
+		size_t states = sizeof(struct agg_state) * (size_t)r->out->n;
+
+		be->p = b = xcalloc(1, sizeof(*b) + states + blen + 1);
 		b->start = start;
 		b->end = end;
-		b->cols = xstrndup(bcols, blen);
-		b->st = xcalloc((size_t)r->out->n, sizeof(*b->st));
+		b->cols = (char *)b->st + states;
+		memcpy(b->cols, bcols, blen);
 	}
 	b = be->p;
 	if (r->o->total) {
@@ -1380,11 +1383,7 @@ run_free(struct run *r)
 	}
 	i = 0;
 	while ((x = strmap_next(&r->buckets, &i)) != NULL) {
-		struct bucket *k = x->p;
-
-		free(k->cols);
-		free(k->st);
-		free(k);
+		free(x->p);
 	}
 	strmap_free(&r->cells);
 	strmap_free(&r->hist);
