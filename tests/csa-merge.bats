@@ -77,6 +77,10 @@ summary() {
 	run summary <<< "$output"
 	refute_output --partial '"11:45"'
 	assert_output --partial '["12:00","12:05","c",1,"realtime-only"]'
+	# A cutoff relative to now (long after these windows): batch all, speed
+	# nothing, as every speed window ends before the overlap.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --cutoff -1h
+	echo "$output" | jq -e -s 'map(.data_freshness) == ["batch-only", "batch-only"]'
 	# An earlier cutoff: batch only up to 11:00, speed from there.
 	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" \
 		--cutoff 2026-04-22T11:00:00Z
