@@ -321,12 +321,8 @@ touch_day(int64_t day, void *arg)
 static int
 reject(struct run *r, const char *file, unsigned long lineno, const char *what)
 {
-	r->rejected++;
 	r->status = msg_worst(r->status, EXIT_DATA);
-	if (r->rejected <= MAX_REPORTED)
-		msg_record(file, lineno, "%s, rejected", what);
-	if (r->rejected == MAX_REPORTED + 1)
-		msg_warn("more bad lines follow; only their count is reported");
+	msg_record_counted(&r->rejected, MAX_REPORTED, file, lineno, "%s, rejected", what);
 	return 0;
 }
 

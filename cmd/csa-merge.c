@@ -160,12 +160,8 @@ misfit(const char *fmt, ...)
 static int
 bad_line(struct run *r, const char *file, unsigned long lineno, const char *what)
 {
-	r->bad++;
 	r->status = msg_worst(r->status, EXIT_DATA);
-	if (r->bad <= MAX_REPORTED)
-		msg_record(file, lineno, "%s, skipped", what);
-	if (r->bad == MAX_REPORTED + 1)
-		msg_warn("more bad lines follow; only their count is reported");
+	msg_record_counted(&r->bad, MAX_REPORTED, file, lineno, "%s, skipped", what);
 	return 0;
 }
 
@@ -352,8 +348,7 @@ state_sig(const struct json_doc *d, int state, struct buf *b)
 	size_t len;
 
 	buf_reset(b);
-	buf_addc(b, '\0');
-	b->len = 0;
+	buf_add(b, "", 0);	/* a string even when there is no aggregate */
 	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
 		const char *name = json_raw(d, key, &len);
 
@@ -627,6 +622,16 @@ keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool sessi
 		agg_merge(&l->aggs.v[i], &c->st[i], &r->st[i]);
 }
 
+/* "file:line" of a row, for a message about it (one at a time). */
+static const char *
+row_at(const char *file, unsigned long lineno)
+{
+	static char text[600];
+
+	snprintf(text, sizeof(text), "%s:%lu", file, lineno);
+	return text;
+}
+
 /* One row: 0 taken or skipped as bad, -2 when it does not fit the others. */
 static int
 take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
@@ -634,7 +639,6 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 {
 	const struct options *o = r->o;
 	struct json_doc *d = &r->doc;
-	char where[600];
 	int64_t start, end;
 	int state, t, key;
 	bool early = false, session = false;
@@ -644,7 +648,6 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 		return bad_line(r, file, lineno, e.msg);
 	if (json_type(d, 0) != JSON_OBJECT)
 		return bad_line(r, file, lineno, "not a JSON object");
-	snprintf(where, sizeof(where), "%s:%lu", file, lineno);
 	t = json_member(d, 0, "view", 4);
 	if (json_type(d, t) == JSON_STRING) {
 		if (o->view && !json_string_eq(d, t, o->view))
@@ -655,7 +658,7 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 			char *v = json_strdup(d, t);
 
 			misfit("%s: a row of view '%s' among rows of view '%s': name one with "
-			    "--view or give its directory", where, v, l->view);
+			    "--view or give its directory", row_at(file, lineno), v, l->view);
 			free(v);
 			return -2;
 		}
@@ -663,7 +666,7 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	state = json_member(d, 0, "_state", 6);
 	if (json_type(d, state) != JSON_OBJECT)
 		return misfit("%s: a row without \"_state\" cannot be merged exactly (rows of "
-		    "csa-window and csa-batch-agg carry it)", where);
+		    "csa-window and csa-batch-agg carry it)", row_at(file, lineno));
 	if (row_time(d, "window_start", &start) < 0 || row_time(d, "window_end", &end) < 0 ||
 	    end < start)
 		return bad_line(r, file, lineno, "no window_start and window_end times");
@@ -675,16 +678,18 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	group_columns(r, l, state);
 	if (l->first == NULL) {
 		state_sig(d, state, &r->sig);
-		if (first_row(r, l, state, where) < 0 ||
+		if (first_row(r, l, state, row_at(file, lineno)) < 0 ||
 		    (l->id == LAYER_BATCH && common_aggs(r) < 0))
 			return -2;
 	}
-	if (!same_state(d, state, &l->aggs) && (state_sig(d, state, &r->sig),
-	    r->sig.len != l->sig.len || memcmp(r->sig.p, l->sig.p, r->sig.len) != 0))
-		return misfit("%s: its aggregates (%s) differ from those of %s (%s)", where,
-		    r->sig.p, l->first, l->sig.p);
+	if (!same_state(d, state, &l->aggs)) {
+		state_sig(d, state, &r->sig);
+		if (strcmp(r->sig.p, l->sig.p) != 0)
+			return misfit("%s: its aggregates (%s) differ from those of %s (%s)",
+			    row_at(file, lineno), r->sig.p, l->first, l->sig.p);
+	}
 	if (strcmp(r->names.p ? r->names.p : "", l->gcols.p ? l->gcols.p : "") != 0)
-		return misfit("%s: grouped by (%s), but %s by (%s)", where,
+		return misfit("%s: grouped by (%s), but %s by (%s)", row_at(file, lineno),
 		    r->names.p ? r->names.p : "", l->first, l->gcols.p ? l->gcols.p : "");
 	key = state + 1;
 	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1))
@@ -1000,33 +1005,26 @@ add_speed(struct run *r)
 
 /* --- writing ---------------------------------------------------------- */
 
-/* Whether [start, end] lies inside what the layers used cover. */
+static bool
+inside(int64_t lo, int64_t hi, int64_t start, int64_t end)
+{
+	return lo <= start && end <= hi;
+}
+
+/* Whether [start, end] lies inside what the layers used cover: batch up
+ * to the cutoff, speed from its first window to its last. */
 static bool
 covered(const struct run *r, int64_t start, int64_t end)
 {
 	const struct layer *b = &r->l[LAYER_BATCH], *s = &r->l[LAYER_SPEED];
-	int64_t iv[2][2];
-	int n = 0;
+	int64_t bhi = r->have_cutoff && r->cutoff < b->hi ? r->cutoff : b->hi;
+	bool hb = b->rows_used > 0, hs = s->rows_used > 0;
 
-	if (b->rows_used)
-		iv[n][0] = b->lo, iv[n][1] = r->have_cutoff && r->cutoff < b->hi ? r->cutoff : b->hi,
-		n++;
-	if (s->rows_used)
-		iv[n][0] = s->lo, iv[n][1] = s->hi, n++;
-	if (n == 2 && iv[1][0] < iv[0][0]) {
-		int64_t a = iv[0][0], z = iv[0][1];
-
-		iv[0][0] = iv[1][0], iv[0][1] = iv[1][1];
-		iv[1][0] = a, iv[1][1] = z;
-	}
-	if (n == 2 && iv[1][0] <= iv[0][1]) {	/* touching or overlapping: one interval */
-		iv[0][1] = iv[1][1] > iv[0][1] ? iv[1][1] : iv[0][1];
-		n = 1;
-	}
-	for (int k = 0; k < n; k++)
-		if (iv[k][0] <= start && end <= iv[k][1])
-			return true;
-	return false;
+	if ((hb && inside(b->lo, bhi, start, end)) || (hs && inside(s->lo, s->hi, start, end)))
+		return true;
+	/* Touching or overlapping, the two are one interval. */
+	return hb && hs && s->lo <= bhi && b->lo <= s->hi &&
+	    inside(b->lo < s->lo ? b->lo : s->lo, bhi > s->hi ? bhi : s->hi, start, end);
 }
 
 static void
@@ -1079,17 +1077,24 @@ put_bucket(const struct run *r, const struct bucket *k, struct buf *b)
 
 static int r_count_col;
 
-/* Time order, then group. */
+/* Windows in time order, then by group. */
+static int
+cmp_window(int64_t start1, int64_t end1, const char *cols1, int64_t start2, int64_t end2,
+    const char *cols2)
+{
+	if (start1 != start2)
+		return start1 < start2 ? -1 : 1;
+	if (end1 != end2)
+		return end1 < end2 ? -1 : 1;
+	return strcmp(cols1, cols2);
+}
+
 static int
 cmp_time(const void *a, const void *b)
 {
 	const struct bucket *x = *(struct bucket *const *)a, *y = *(struct bucket *const *)b;
 
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	if (x->end != y->end)
-		return x->end < y->end ? -1 : 1;
-	return strcmp(x->cols, y->cols);
+	return cmp_window(x->start, x->end, x->cols, y->start, y->end, y->cols);
 }
 
 /* The table's order: most events first. */
@@ -1248,11 +1253,7 @@ cmp_cell(const void *a, const void *b)
 {
 	const struct cell *x = *(struct cell *const *)a, *y = *(struct cell *const *)b;
 
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	if (x->end != y->end)
-		return x->end < y->end ? -1 : 1;
-	return strcmp(x->cols, y->cols);
+	return cmp_window(x->start, x->end, x->cols, y->start, y->end, y->cols);
 }
 
 /* The speed windows whose count is over the batch baseline of their group:

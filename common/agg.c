@@ -606,22 +606,20 @@ agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
 		return 0;
 	if (json_number(d, json_member(d, t, need[s->fn], strlen(need[s->fn])), &x) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no \"%s\"", s->name, need[s->fn]);
+	/* Only what merging and the value of this function use. */
 	switch (s->fn) {
 	case AGG_SUM:
 	case AGG_AVG:
 		st->sum = x;
-		st->mean = x / (double)st->n;
-		st->min = st->max = st->mean;
 		break;
 	case AGG_MIN:
+		st->min = x;
+		break;
 	case AGG_MAX:
-		st->sum = x * (double)st->n;
-		st->mean = st->min = st->max = x;
+		st->max = x;
 		break;
 	case AGG_STDDEV:
 		st->mean = x;
-		st->sum = x * (double)st->n;
-		st->min = st->max = x;
 		if (json_number(d, json_member(d, t, "m2", 2), &st->m2) < 0)
 			return err_set(e, ERR_DATA, "_state.%s: no \"m2\"", s->name);
 		break;

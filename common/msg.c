@@ -64,6 +64,24 @@ msg_record(const char *file, unsigned long line, const char *fmt, ...)
 }
 
 void
+msg_record_counted(long *count, long limit, const char *file, unsigned long line,
+    const char *fmt, ...)
+{
+	char where[1100];
+	va_list ap;
+
+	if (++*count > limit) {
+		if (*count == limit + 1)
+			msg_warn("more bad lines follow; only their count is reported");
+		return;
+	}
+	snprintf(where, sizeof(where), "%s:%lu", file, line);
+	va_start(ap, fmt);
+	vprint(where, fmt, ap);
+	va_end(ap);
+}
+
+void
 msg_error(const struct err *e)
 {
 	fprintf(stderr, "%s: %s\n", prog, e->msg[0] ? e->msg : "unknown error");

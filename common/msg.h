@@ -30,6 +30,14 @@ void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_record(const char *file, unsigned long line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * A bad record of a stream that may have many: counted in *count, and
+ * reported as msg_record does while the count is within limit; past it,
+ * one line says the rest are only counted.
+ */
+void msg_record_counted(long *count, long limit, const char *file, unsigned long line,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* "prog: <e->msg>" */
 void msg_error(const struct err *e);
 
