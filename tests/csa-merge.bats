@@ -332,3 +332,15 @@ summary() {
 	assert_failure 3
 	[[ "$stderr" == *"nothing-here"* ]]
 }
+
+@test "past ten bad lines, only their count is reported" {
+	small_case
+	{ for i in $(seq 1 13); do echo "bad $i"; done; cat "$BATS_TEST_TMPDIR/speed.ndjson"; } > "$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/bad"
+	assert_failure 1
+	[ "$(grep -c ', skipped$' <<< "$stderr")" -eq 10 ]
+	[[ "$stderr" == *"bad:10: "* && "$stderr" != *"bad:11: "* ]]
+	[[ "$stderr" == *"more bad lines follow; only their count is reported"* ]]
+	[[ "$stderr" == *"13 bad lines skipped"* ]]
+	echo "$output" | jq -e -s 'length == 4'
+}
