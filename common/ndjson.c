@@ -56,7 +56,8 @@ ndjson_ready(const struct ndjson_reader *r)
 	if (r->eof)
 		return true;
 	return r->buf != NULL &&
-	    memchr(r->buf + r->start, '\n', r->end - r->start) != NULL;
+	    (r->end - r->start > r->maxlen ||
+	    memchr(r->buf + r->start, '\n', r->end - r->start) != NULL);
 }
 
 /* Read more bytes after r->end; 0 at EOF, -1 on error, else bytes read. */
@@ -88,6 +89,21 @@ fill(struct ndjson_reader *r, struct err *e)
 		return err_set(e, ERR_IO, "%s: %s", r->name, strerror(errno));
 	r->end += (size_t)n;
 	return n;
+}
+
+int
+ndjson_fill(struct ndjson_reader *r, struct err *e)
+{
+	ssize_t got;
+
+	if (r->eof)
+		return 0;
+	got = fill(r, e);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		r->eof = true;
+	return got > 0;
 }
 
 static bool

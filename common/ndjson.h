@@ -49,8 +49,16 @@ void ndjson_open_fd(struct ndjson_reader *r, int fd, const char *name,
 int ndjson_next(struct ndjson_reader *r, char **line, size_t *len,
     struct err *e);
 
-/* True when a whole line is already buffered, so ndjson_next won't block. */
+/* True when a whole line is already buffered (or the input has ended, or
+ * an over-long line waits to be skipped), so ndjson_next won't block. */
 bool ndjson_ready(const struct ndjson_reader *r);
+
+/*
+ * For callers that poll(2) the descriptor: read once, whatever is there,
+ * without waiting for a whole line.  1 when bytes came in, 0 at end of
+ * input, -1 with ERR_IO.  Then take lines while ndjson_ready says so.
+ */
+int ndjson_fill(struct ndjson_reader *r, struct err *e);
 
 void ndjson_close(struct ndjson_reader *r);
 
