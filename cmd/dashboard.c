@@ -661,7 +661,7 @@ dash_draw(const struct dash *d, const struct dash_view *v, struct dash_canvas *c
 	int left = bottom - 9, y = 9;
 
 	if (c->cols < 40 || bottom < 9) {
-		put_fmt(c, 0, 0, c->cols, DASH_HEADER, "csa-dashboard: %dx%d is too small",
+		put_fmt(c, 0, 0, c->cols, DASH_HEADER, "too small: %dx%d, want 80x24",
 		    c->cols, c->rows);
 		put_fmt(c, 1, 0, c->cols, DASH_NORMAL, "events %ld", d->events);
 		put_fmt(c, 2, 0, c->cols, DASH_NORMAL, "bad lines %ld", d->bad_lines);
