@@ -15,6 +15,7 @@ setup() {
 
 teardown() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	tmux -L "${SOCK%-b}" kill-server 2>/dev/null || true
 }
 
 # pane: what the tmux pane shows now.
@@ -244,7 +245,8 @@ bucket() {
 	tmux -L "$SOCK" send-keys -t dash q
 	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
 	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 0 ]
-	tmux -L "$SOCK" kill-server
+	# A second server: the first may still be on its way out.
+	SOCK=$SOCK-b
 	tmux -L "$SOCK" -f /dev/null new-session -d -s dash -x 100 -y 30 \
 		"TERM=screen csa-dashboard 2> '$BATS_TEST_TMPDIR/err'; echo \$? > '$BATS_TEST_TMPDIR/status2'; sleep 30" 3>&-
 	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status2" ]'
