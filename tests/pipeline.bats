@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# The whole pipeline as the demo runs it (examples/local-pipeline.sh, on the
+# bundled real feeds), checked against independent counts: jq over the raw
+# events, the Capture files read back, and the two layers against each other.
+
+load helpers/common
+
+setup_file() {
+	W="$BATS_FILE_TMPDIR/w"
+	export W
+	"$CSA_SRCDIR/examples/local-pipeline.sh" "$W" > "$BATS_FILE_TMPDIR/out" 2> "$BATS_FILE_TMPDIR/err"
+}
+
+@test "the pipeline runs every step and says what it did" {
+	run cat "$BATS_FILE_TMPDIR/out"
+	for n in 0 1 2 3 4 5 6 7 8; do
+		assert_output --partial "== $n. "
+	done
+	assert_output --partial "409 events sent"
+	assert_output --partial "245 events sent, of which 52 revise"
+	assert_output --partial " csa-dashboard"
+	# Nothing went wrong on the way.
+	run cat "$BATS_FILE_TMPDIR/err"
+	assert_output ""
+	# The demo is this script after the build.
+	bash -n "$CSA_SRCDIR/scripts/demo"
+	grep -q 'examples/local-pipeline.sh' "$CSA_SRCDIR/scripts/demo"
+}
+
+@test "merged totals per region equal jq's count of the raw events, deduplicated" {
+	csa-merge --batch "$W/gold/hourly" --speed "$W/speed.ndjson" --total --by region |
+		jq -c '[.region, .event_count]' | sort > "$BATS_TEST_TMPDIR/merged"
+	cat "$W/poll1.ndjson" "$W/poll2.ndjson" |
+		jq -c -s 'group_by(.event_id) | map(max_by(.updated)) | group_by(.region) |
+			map([.[0].region, length])[]' | sort > "$BATS_TEST_TMPDIR/jq"
+	[ -s "$BATS_TEST_TMPDIR/jq" ]
+	diff "$BATS_TEST_TMPDIR/jq" "$BATS_TEST_TMPDIR/merged"
+	# Before the second batch run the answer lacked exactly the late events
+	# the demo names: the serving layer's known gap, said out loud.
+	grep -q "Not in these totals: 38 events" "$BATS_FILE_TMPDIR/out"
+}
+
+@test "every event sent is in exactly one capture file" {
+	csa-capture-read --meta "$W/hub/capture" > "$BATS_TEST_TMPDIR/captured"
+	# One line per event sent, no (partition, sequence) twice.
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/captured")" -eq \
+		"$(cat "$W/poll1.ndjson" "$W/poll2.ndjson" | wc -l)" ]
+	[ "$(jq -r '"\(._eh.partition)/\(._eh.sequence_number)"' "$BATS_TEST_TMPDIR/captured" | sort -u | wc -l)" -eq \
+		"$(wc -l < "$BATS_TEST_TMPDIR/captured")" ]
+	# The same events: ids with their versions.
+	jq -r '"\(.event_id) \(.updated)"' "$BATS_TEST_TMPDIR/captured" | sort > "$BATS_TEST_TMPDIR/a"
+	cat "$W/poll1.ndjson" "$W/poll2.ndjson" | jq -r '"\(.event_id) \(.updated)"' | sort > "$BATS_TEST_TMPDIR/b"
+	diff "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	# Each file is a whole Capture file an independent reader opens.
+	local f
+	for f in $(find "$W/hub/capture" -name '*.avro'); do
+		"$PY" -c 'import sys, avro.datafile, avro.io
+r = avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())
+print(sum(1 for _ in r))' "$f" > /dev/null
+	done
+}
+
+@test "the speed and batch layers agree on every hour and region the speed layer saw" {
+	csa-merge --speed "$W/speed.ndjson" --every 1h --by region |
+		jq -c '[.window_start, .region, .event_count]' | sort > "$BATS_TEST_TMPDIR/speed"
+	cat "$W"/gold/hourly/*/*.ndjson |
+		jq -c '[.window_start, .region, .event_count]' | sort > "$BATS_TEST_TMPDIR/batch"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/speed")" -gt 100 ]
+	diff "$BATS_TEST_TMPDIR/batch" "$BATS_TEST_TMPDIR/speed"
+}
