@@ -68,3 +68,19 @@ print(sum(1 for _ in r))' "$f" > /dev/null
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/speed")" -gt 100 ]
 	diff "$BATS_TEST_TMPDIR/batch" "$BATS_TEST_TMPDIR/speed"
 }
+
+@test "clickstream events through the same layers: totals by page equal jq's" {
+	"$CSA_SRCDIR/examples/clickstream-pipeline.sh" "$BATS_TEST_TMPDIR/c" > "$BATS_TEST_TMPDIR/out"
+	local c="$BATS_TEST_TMPDIR/c"
+	[ "$(wc -l < "$c/clicks.ndjson")" -eq 5000 ]
+	jq -c '[.page, .views, .purchases, (.avg_duration_ms * 1000 | round), .data_freshness]' \
+		"$c/merged.ndjson" | sort > "$BATS_TEST_TMPDIR/merged"
+	jq -c -s 'group_by(.page) | map([.[0].page, length,
+		(map(select(.action == "purchase")) | length),
+		(map(.duration_ms) | add / length * 1000 | round), "batch+realtime"])[]' \
+		"$c/clicks.ndjson" | sort > "$BATS_TEST_TMPDIR/jq"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/jq")" -eq 6 ]
+	diff "$BATS_TEST_TMPDIR/jq" "$BATS_TEST_TMPDIR/merged"
+	# The batch view stops at 08:30, where the speed layer takes over.
+	[ "$(cat "$c"/gold/by_page/*/*.ndjson | jq -rs 'map(.window_end) | max')" = 2026-04-22T08:30:00.000Z ]
+}
