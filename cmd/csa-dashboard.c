@@ -19,6 +19,7 @@
 
 #include <curses.h>
 
+#include "buf.h"
 #include "dashboard.h"
 #include "err.h"
 #include "json.h"
@@ -71,6 +72,7 @@ struct run {
 	int64_t last_update;	/* ms of the last line, or -1 */
 	long bad;		/* bad lines seen, for the exit status */
 	long snapshots;		/* plain snapshots written */
+	struct buf line;	/* a snapshot row, as UTF-8 */
 	bool live, quiet_errors, ended, paused, utf8, color;
 	FILE *tty;
 	SCREEN *screen;
@@ -231,36 +233,18 @@ print_snapshot(struct run *r)
 	dash_draw(&r->d, &v, &c);
 	if (r->snapshots++ > 0)
 		putchar('\n');
+	/* The text is UTF-8 whatever the locale: it came so. */
 	for (int y = 0; y < c.rows; y++) {
 		const uint32_t *row = c.ch + (size_t)y * (size_t)c.cols;
 		int n = c.cols;
 
 		while (n > 0 && row[n - 1] == ' ')
 			n--;
-		for (int x = 0; x < n; x++) {
-			char mb[8];
-			uint32_t cp = row[x];
-			int k = 0;
-
-			/* The text is UTF-8 whatever the locale: it came so. */
-			if (cp < 0x80) {
-				mb[k++] = (char)cp;
-			} else if (cp < 0x800) {
-				mb[k++] = (char)(0xc0 | cp >> 6);
-				mb[k++] = (char)(0x80 | (cp & 0x3f));
-			} else if (cp < 0x10000) {
-				mb[k++] = (char)(0xe0 | cp >> 12);
-				mb[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				mb[k++] = (char)(0x80 | (cp & 0x3f));
-			} else {
-				mb[k++] = (char)(0xf0 | cp >> 18);
-				mb[k++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-				mb[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				mb[k++] = (char)(0x80 | (cp & 0x3f));
-			}
-			fwrite(mb, 1, (size_t)k, stdout);
-		}
-		putchar('\n');
+		buf_reset(&r->line);
+		for (int x = 0; x < n; x++)
+			buf_add_utf8(&r->line, row[x]);
+		buf_addc(&r->line, '\n');
+		fwrite(r->line.p, 1, r->line.len, stdout);
 	}
 	fflush(stdout);
 	dash_canvas_free(&c);
@@ -507,6 +491,7 @@ run(const struct options *o)
 		r.status = msg_worst(r.status, EXIT_DATA);
 out:
 	dash_free(&r.d);
+	buf_free(&r.line);
 	json_doc_free(&r.doc);
 	ndjson_close(&r.in);
 	return r.status;

@@ -61,6 +61,7 @@ void
 dash_free(struct dash *d)
 {
 	strmap_free(&d->places);
+	buf_free(&d->scratch);
 	for (int k = 0; k < DASH_WINDOW_KINDS; k++)
 		free(d->windows[k].span);
 	memset(d, 0, sizeof(*d));
@@ -104,6 +105,27 @@ dash_location(const char *place, size_t n, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)n, s);
 }
 
+/* The minute an instant falls in (floor, also before 1970), and its slot. */
+static int64_t
+minute_of(int64_t ms)
+{
+	return ms >= 0 ? ms / 60000 : -((-ms + 59999) / 60000);
+}
+
+static int
+slot_of(int64_t minute)
+{
+	return (int)(((minute % DASH_MINUTES) + DASH_MINUTES) % DASH_MINUTES);
+}
+
+/* A window is active while its span reaches past the newest end of its
+ * kind less its own length. */
+static bool
+active(int64_t start, int64_t end, int64_t newest_end)
+{
+	return end - start > newest_end - end;
+}
+
 /* The kind index of a window_type value. */
 static int
 kind_of(const struct json_doc *doc, int t)
@@ -124,7 +146,7 @@ time_of(const struct json_doc *doc, int t, int64_t *ms)
 	const char *s;
 
 	if (json_number(doc, t, &x) == 0)
-		return tfmt_from_number(x, TFMT_MS, ms) == 0;
+		return tfmt_from_number(x, TFMT_AUTO, ms) == 0;
 	if (json_type(doc, t) != JSON_STRING || !json_string_plain(doc, t))
 		return false;
 	s = json_raw(doc, t, &n);
@@ -150,14 +172,14 @@ count_row(struct dash *d, const struct json_doc *doc, int start_tok)
 		return;
 	if (w->n == 0 || end > w->newest_end)
 		w->newest_end = end;
-	if (end - start <= w->newest_end - end)
-		return;		/* already over */
+	if (!active(start, end, w->newest_end))
+		return;
 	for (int i = 0; i < w->n; i++) {
 		int64_t *s = w->span[i];
 
 		if (s[0] == start && s[1] == end)
 			return;		/* another group of a window we hold */
-		if (s[1] - s[0] > w->newest_end - s[1])
+		if (active(s[0], s[1], w->newest_end))
 			memmove(w->span[keep++], s, sizeof(w->span[0]));
 	}
 	w->n = keep;
@@ -212,11 +234,11 @@ count_minute(struct dash *d, int64_t t)
 		d->newest = t;
 		d->has_newest = true;
 	}
-	minute = t >= 0 ? t / 60000 : -((-t + 59999) / 60000);
-	newest = d->newest >= 0 ? d->newest / 60000 : -((-d->newest + 59999) / 60000);
+	minute = minute_of(t);
+	newest = minute_of(d->newest);
 	if (minute <= newest - DASH_MINUTES)
 		return;
-	slot = (int)(((minute % DASH_MINUTES) + DASH_MINUTES) % DASH_MINUTES);
+	slot = slot_of(minute);
 	if (d->minute_of[slot] != minute) {
 		d->minute_of[slot] = minute;
 		d->minute_count[slot] = 0;
@@ -258,18 +280,18 @@ count_event(struct dash *d, const struct json_doc *doc)
 	}
 	t = json_member(doc, 0, "place", 5);
 	if (json_type(doc, t) == JSON_STRING) {
-		struct buf place = { 0 };
+		struct buf *place = &d->scratch;
 		char where[128];
 		struct strmap_entry *en;
 		bool added;
 
-		json_string(doc, t, &place);
-		dash_location(place.p ? place.p : "", place.len, where, sizeof(where));
+		buf_reset(place);
+		buf_add(place, "", 0);
+		json_string(doc, t, place);
+		dash_location(place->p, place->len, where, sizeof(where));
 		en = strmap_put(&d->places, where, strlen(where), &added);
 		en->a++;
-		snprintf(a.place, sizeof(a.place), "%.*s", (int)place.len,
-		    place.p ? place.p : "");
-		buf_free(&place);
+		snprintf(a.place, sizeof(a.place), "%.*s", (int)place->len, place->p);
 	}
 	if (time_of(doc, json_member(doc, 0, "time", 4), &ms)) {
 		count_minute(d, ms);
@@ -573,10 +595,10 @@ draw_sparkline(const struct dash *d, struct dash_canvas *c, int y)
 	int shown = DASH_MINUTES, x = 0;
 	bool labels = c->cols >= DASH_MINUTES + 10;
 
-	newest = d->newest >= 0 ? d->newest / 60000 : -((-d->newest + 59999) / 60000);
+	newest = minute_of(d->newest);
 	for (int i = 0; i < DASH_MINUTES; i++) {
 		int64_t minute = newest - (DASH_MINUTES - 1) + i;
-		int slot = (int)(((minute % DASH_MINUTES) + DASH_MINUTES) % DASH_MINUTES);
+		int slot = slot_of(minute);
 
 		count[i] = d->has_newest && d->minute_of[slot] == minute ?
 		    d->minute_count[slot] : 0;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "json.h"
 #include "strmap.h"
@@ -54,6 +55,7 @@ struct dash {
 	struct dash_windows windows[DASH_WINDOW_KINDS];
 	struct dash_alert alert[DASH_SIGNIFICANT];	/* newest first */
 	int nalert;
+	struct buf scratch;	/* a place, unescaped; reused line to line */
 };
 
 void dash_init(struct dash *d, double alert_magnitude);

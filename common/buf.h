@@ -23,6 +23,8 @@ void buf_reserve(struct buf *b, size_t more);
 void buf_add(struct buf *b, const void *p, size_t n);
 
 void buf_adds(struct buf *b, const char *s);
+/* Append code point cp as UTF-8. */
+void buf_add_utf8(struct buf *b, unsigned cp);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

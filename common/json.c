@@ -740,33 +740,6 @@ json_raw(const struct json_doc *d, int t, size_t *len)
 	return d->text + d->tok[t].start;
 }
 
-static void
-put_utf8(struct buf *out, unsigned cp)
-{
-	char u[4];
-
-	if (cp < 0x80) {
-		buf_addc(out, (char)cp);
-		return;
-	}
-	if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_add(out, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_add(out, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_add(out, u, 4);
-	}
-}
-
 static unsigned
 hex4(const char *s)
 {
@@ -816,7 +789,7 @@ json_string(const struct json_doc *d, int t, struct buf *out)
 			/* A lone surrogate has no UTF-8 form: U+FFFD stands in. */
 			if (cp >= 0xD800 && cp <= 0xDFFF)
 				cp = 0xFFFD;
-			put_utf8(out, cp);
+			buf_add_utf8(out, cp);
 			break;
 		default:	/* " \ / */
 			buf_addc(out, s[-1]);
