@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 
 #include "buf.h"
@@ -24,8 +25,8 @@
 #define READ_MAX 1024
 
 static const char usage_line[] =
-    "Usage: csa-eh-recv [-emuv] [-H DIR] [-n NAME] [-g GROUP] [-p N] [-c N]\n"
-    "                   [--from earliest|latest|TIME|SEQ]\n"
+    "Usage: csa-eh-recv [-emuv] [-H DIR|kafka://HOST:PORT] [-n NAME] [-g GROUP]\n"
+    "                   [-p N] [-c N] [--from earliest|latest|TIME|SEQ] [-X KEY=VALUE]\n"
     "       csa-eh-recv --list [-H DIR] [-n NAME]\n";
 
 static const char help_text[] =
@@ -38,18 +39,24 @@ static const char help_text[] =
     "  -e, --exit-at-end            exit once caught up\n"
     "      --from WHERE             a new group starts at earliest (default),\n"
     "                               latest, a TIME, or a sequence number\n"
+    "      --connection-string-file FILE\n"
+    "                               Event Hubs: the connection string, from a file\n"
     "  -g, --group NAME             the consumer group (default $Default)\n"
-    "  -H, --hub DIR                the hub directory (default $CSA_HUB, else\n"
-    "                               $XDG_STATE_HOME/csa/hub)\n"
+    "  -H, --hub DIR|kafka://HOST:PORT[,...]\n"
+    "                               the embedded hub's directory or a Kafka cluster\n"
+    "                               (default $CSA_HUB, else $XDG_STATE_HOME/csa/hub;\n"
+    "                               Event Hubs when $EVENTHUB_CONNECTION_STRING is set)\n"
     "  -h, --help                   show this help and exit\n"
     "  -l, --list                   show partitions, groups and captures; exit\n"
     "      --lease D                a member's partition lease (default 10s)\n"
     "  -m, --meta                   add an \"_eh\" object with the hub's metadata\n"
     "  -n, --eventhub NAME          the event hub (default $EVENTHUB_NAME, else events)\n"
     "  -p, --partition N            read partition N only, outside the sharing\n"
+    "      --timeout D              keep trying a remote hub for D (default 30s)\n"
     "  -u, --unbuffered             flush after every event\n"
     "  -v, --verbose                report progress on stderr\n"
     "  -V, --version                show versions and exit\n"
+    "  -X, --kafka-option KEY=VALUE a librdkafka setting (repeatable)\n"
     "\n"
     "Exit status: 0 ok, 1 data errors, 2 usage, 3 local I/O, 4 remote.\n"
     "See csa-eh-recv(1).\n";
@@ -60,6 +67,7 @@ struct options {
 	bool exit_at_end, meta, list, unbuffered;
 	int64_t count;
 	int64_t ckpt_every, ckpt_interval_ms;
+	char *connection_string;	/* from --connection-string-file */
 };
 
 /* earliest, latest, a sequence number (digits), or a time. */
@@ -88,10 +96,14 @@ parse_from(const char *s, struct hub_reader_opts *rd)
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_CKPT_EVERY = 256, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE };
+	enum {
+		OPT_CKPT_EVERY = 256, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE, OPT_CONN_FILE,
+		OPT_TIMEOUT
+	};
 	static const struct option longopts[] = {
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
 		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
+		{ "connection-string-file", required_argument, NULL, OPT_CONN_FILE },
 		{ "count", required_argument, NULL, 'c' },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "exit-at-end", no_argument, NULL, 'e' },
@@ -99,10 +111,12 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
+		{ "kafka-option", required_argument, NULL, 'X' },
 		{ "lease", required_argument, NULL, OPT_LEASE },
 		{ "list", no_argument, NULL, 'l' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "partition", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -120,7 +134,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->count = -1;
 	o->ckpt_every = 1000;
 	o->ckpt_interval_ms = 1000;
-	while ((c = getopt_long(argc, argv, "c:eg:hH:lmn:p:uvV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:eg:hH:lmn:p:uvVX:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (num_parse_int64(optarg, 0, INT64_MAX, &o->count) < 0)
@@ -162,7 +176,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'V': {
 			char libs[128];
 
-			snprintf(libs, sizeof(libs), "SQLite %s\n", sqlite3_libversion());
+			snprintf(libs, sizeof(libs), "SQLite %s\nlibrdkafka %s\n", sqlite3_libversion(),
+			    rd_kafka_version_str());
 			msg_version(libs);
 			return msg_close_stdout();
 		}
@@ -180,6 +195,22 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
 				    "sequence number", optarg);
 			break;
+		case 'X':
+			if (hub_add_kafka_option(&o->hub, optarg, &e) < 0)
+				return msg_usage("%s", e.msg);
+			break;
+		case OPT_CONN_FILE:
+			free(o->connection_string);
+			if ((o->connection_string = hub_read_connection_string(optarg, &e)) == NULL) {
+				msg_error(&e);
+				return msg_status(e.kind);
+			}
+			o->hub.connection_string = o->connection_string;
+			break;
+		case OPT_TIMEOUT:
+			if (tfmt_duration(optarg, &o->hub.timeout_ms, &e) < 0 || o->hub.timeout_ms < 1)
+				return msg_usage("--timeout: '%s' is not a duration", optarg);
+			break;
 		case OPT_LEASE:
 			if (tfmt_duration(optarg, &o->hub.lease_ms, &e) < 0 || o->hub.lease_ms < 100)
 				return msg_usage("--lease: '%s' is not a duration of at least 100ms",
@@ -193,6 +224,8 @@ parse_options(int argc, char **argv, struct options *o)
 	argv += optind;
 	if (argc > 0)
 		return msg_usage("unexpected argument '%s'", argv[0]);
+	o->hub.reader = true;
+	o->hub.group = o->rd.group;
 	msg_set_verbose(verbose);
 	return -1;
 }
@@ -368,6 +401,7 @@ run(const struct options *o)
 		msg_error(&e);
 		return msg_status(e.kind);
 	}
+	msg_verbose("reading %s as group %s", hub_describe(h), o->rd.group);
 	if (o->list) {
 		status = hub_status(h, print_line, NULL, &e) < 0 ? EXIT_IO : EXIT_OK;
 		if (status != EXIT_OK)
@@ -390,12 +424,17 @@ main(int argc, char **argv)
 
 	msg_init(argv[0]);
 	status = parse_options(argc, argv, &o);
-	if (status >= 0)
+	if (status >= 0) {
+		hub_opts_free(&o.hub);
+		free(o.connection_string);
 		return status;
+	}
 	sig_catch_stop();
 	/* A closed pipe is seen as EPIPE, so the group is left cleanly. */
 	signal(SIGPIPE, SIG_IGN);
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
+	hub_opts_free(&o.hub);
+	free(o.connection_string);
 	return status;
 }

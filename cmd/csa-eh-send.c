@@ -11,12 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 
 #include "buf.h"
 #include "capture.h"
 #include "err.h"
 #include "expr.h"
+#include "fsutil.h"
 #include "hub.h"
 #include "json.h"
 #include "msg.h"
@@ -26,7 +28,8 @@
 #include "timefmt.h"
 
 static const char usage_line[] =
-    "Usage: csa-eh-send [-v] [-H DIR] [-n NAME] [-k EXPR] [-b N] [-l MS] [FILE...]\n"
+    "Usage: csa-eh-send [-v] [-H DIR|kafka://HOST:PORT] [-n NAME] [-k EXPR] [-b N]\n"
+    "                   [-l MS] [-X KEY=VALUE] [--transport kafka|https] [FILE...]\n"
     "       csa-eh-send --close-windows | --close-all-windows [-H DIR] [-n NAME]\n";
 
 static const char help_text[] =
@@ -34,13 +37,18 @@ static const char help_text[] =
     "event hub.  Exits 0 only when every accepted event was committed.\n"
     "\n"
     "  -b, --batch-size N        events per committed batch (default 1000)\n"
+    "      --cacert FILE         CA certificates for --transport https\n"
     "      --capture-format FMT  capture path layout (Azure placeholders)\n"
     "      --capture-interval D  capture window length (default 300s)\n"
     "      --capture-size SIZE   capture window size limit (default 10MiB)\n"
     "      --close-all-windows   write every open capture window now, send nothing\n"
     "      --close-windows       write the capture windows that are due, send nothing\n"
-    "  -H, --hub DIR             the hub directory (default $CSA_HUB, else\n"
-    "                            $XDG_STATE_HOME/csa/hub)\n"
+    "      --connection-string-file FILE\n"
+    "                            Event Hubs: the connection string, from a file\n"
+    "  -H, --hub DIR|kafka://HOST:PORT[,...]\n"
+    "                            the embedded hub's directory or a Kafka cluster\n"
+    "                            (default $CSA_HUB, else $XDG_STATE_HOME/csa/hub;\n"
+    "                            Event Hubs when $EVENTHUB_CONNECTION_STRING is set)\n"
     "  -h, --help                show this help and exit\n"
     "  -k, --partition-key EXPR  the partition key: a field or jq expression\n"
     "  -l, --linger-ms MS        longest wait to fill a batch (default 5)\n"
@@ -50,8 +58,11 @@ static const char help_text[] =
     "  -p, --partition N         send every event to partition N\n"
     "      --partitions N        partitions of a new event hub (default 4)\n"
     "      --retention D         keep events for D (default 7d)\n"
+    "      --timeout D           keep trying a remote hub for D (default 30s)\n"
+    "      --transport T         Event Hubs over kafka (default) or https (REST)\n"
     "  -v, --verbose             report batches and capture files on stderr\n"
     "  -V, --version             show versions and exit\n"
+    "  -X, --kafka-option KEY=VALUE  a librdkafka setting (repeatable)\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O,\n"
     "4 remote.  See csa-eh-send(1).\n";
@@ -63,6 +74,7 @@ struct options {
 	int64_t linger_ms;
 	int partition;
 	int close_windows;	/* 0 no, 1 due ones, 2 all */
+	char *connection_string;	/* from --connection-string-file */
 	char **files;
 	int nfiles;
 };
@@ -73,18 +85,22 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_CAPTURE_FORMAT = 256, OPT_CAPTURE_INTERVAL, OPT_CAPTURE_SIZE,
 		OPT_CLOSE_ALL, OPT_CLOSE, OPT_NAMESPACE, OPT_NO_CAPTURE,
-		OPT_PARTITIONS, OPT_RETENTION
+		OPT_PARTITIONS, OPT_RETENTION, OPT_CACERT, OPT_CONN_FILE, OPT_TIMEOUT,
+		OPT_TRANSPORT
 	};
 	static const struct option longopts[] = {
 		{ "batch-size", required_argument, NULL, 'b' },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "capture-format", required_argument, NULL, OPT_CAPTURE_FORMAT },
 		{ "capture-interval", required_argument, NULL, OPT_CAPTURE_INTERVAL },
 		{ "capture-size", required_argument, NULL, OPT_CAPTURE_SIZE },
 		{ "close-all-windows", no_argument, NULL, OPT_CLOSE_ALL },
 		{ "close-windows", no_argument, NULL, OPT_CLOSE },
+		{ "connection-string-file", required_argument, NULL, OPT_CONN_FILE },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
+		{ "kafka-option", required_argument, NULL, 'X' },
 		{ "linger-ms", required_argument, NULL, 'l' },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
@@ -92,6 +108,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition-key", required_argument, NULL, 'k' },
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "retention", required_argument, NULL, OPT_RETENTION },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -105,7 +123,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->batch_size = 1000;
 	o->linger_ms = 5;
 	o->partition = -1;
-	while ((c = getopt_long(argc, argv, "b:hH:k:l:n:p:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:hH:k:l:n:p:vVX:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (num_parse_int64(optarg, 1, 1000000, &o->batch_size) < 0)
@@ -141,11 +159,39 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'V': {
 			char libs[256];
 
-			snprintf(libs, sizeof(libs), "SQLite %s\nlibjq (jq field expressions)\n",
-			    sqlite3_libversion());
+			snprintf(libs, sizeof(libs), "SQLite %s\nlibrdkafka %s\n"
+			    "libjq (jq field expressions)\n", sqlite3_libversion(),
+			    rd_kafka_version_str());
 			msg_version(libs);
 			return msg_close_stdout();
 		}
+		case 'X':
+			if (hub_add_kafka_option(&o->hub, optarg, &e) < 0)
+				return msg_usage("%s", e.msg);
+			break;
+		case OPT_CACERT:
+			o->hub.cacert = optarg;
+			break;
+		case OPT_CONN_FILE:
+			free(o->connection_string);
+			if ((o->connection_string = hub_read_connection_string(optarg, &e)) == NULL) {
+				msg_error(&e);
+				return msg_status(e.kind);
+			}
+			o->hub.connection_string = o->connection_string;
+			break;
+		case OPT_TIMEOUT:
+			if (tfmt_duration(optarg, &o->hub.timeout_ms, &e) < 0 || o->hub.timeout_ms < 1)
+				return msg_usage("--timeout: '%s' is not a duration", optarg);
+			break;
+		case OPT_TRANSPORT:
+			if (strcmp(optarg, "https") == 0)
+				o->hub.https = true;
+			else if (strcmp(optarg, "kafka") == 0)
+				o->hub.https = false;
+			else
+				return msg_usage("--transport: '%s' is not kafka or https", optarg);
+			break;
 		case OPT_CAPTURE_FORMAT:
 			if (capture_check_format(optarg, &e) < 0)
 				return msg_usage("--capture-format: %s", e.msg);
@@ -485,10 +531,16 @@ run(const struct options *o)
 		msg_error(&e);
 		return msg_status(e.kind);
 	}
-	if (o->partition >= hub_partition_count(h)) {
+	msg_verbose("sending to %s", hub_describe(h));
+	if (hub_partition_count(h) > 0 && o->partition >= hub_partition_count(h)) {
 		hub_close(h);
 		return msg_usage("--partition: the event hub has %d partitions",
 		    hub_partition_count(h));
+	}
+	if (o->close_windows && !hub_has_capture(h)) {
+		hub_close(h);
+		return msg_usage("--close-windows: only the embedded hub writes Capture files"
+		    " (Event Hubs Capture runs in Azure)");
 	}
 	if (o->close_windows) {
 		int files = 0;
@@ -537,11 +589,15 @@ main(int argc, char **argv)
 	status = parse_options(argc, argv, &o);
 	if (status >= 0) {
 		expr_free(o.key);
+		hub_opts_free(&o.hub);
+		free(o.connection_string);
 		return status;
 	}
 	sig_catch_stop();
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
 	expr_free(o.key);
+	hub_opts_free(&o.hub);
+	free(o.connection_string);
 	return status;
 }

@@ -288,41 +288,27 @@ get_file(const char *url, struct http_resp *r, struct err *e)
 	return 0;
 }
 
-int
-http_get(const char *url, const struct http_opts *o, struct http_resp *r,
-    struct err *e)
+/*
+ * One request with its retries: a GET, or a POST of body when it is not
+ * NULL.  r is filled in; 0 on 2xx (and 304).
+ */
+static int
+perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *hdrs = NULL;
 	struct xfer x;
 	CURL *curl;
 	int rc = -1;
 
-	memset(r, 0, sizeof(*r));
-	if (is_file_url(url))
-		return get_file(url, r, e);
-	if (start_curl(e) < 0)
-		return -1;
 	curl = cu.easy_init();
 	if (curl == NULL)
 		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle", url);
 	x.curl = curl;
 	x.resp = r;
-	if (o->etag) {
-		char *h = xmalloc(strlen(o->etag) + 32);
-
-		strcpy(h, "If-None-Match: ");
-		strcat(h, o->etag);
-		hdrs = cu.slist_append(hdrs, h);
-		free(h);
-	}
-	if (o->last_modified) {
-		char *h = xmalloc(strlen(o->last_modified) + 32);
-
-		strcpy(h, "If-Modified-Since: ");
-		strcat(h, o->last_modified);
-		hdrs = cu.slist_append(hdrs, h);
-		free(h);
+	if (body) {
+		cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
 	cu.easy_setopt(curl, CURLOPT_URL, url);
 	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
@@ -399,6 +385,57 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		http_sleep(wait, o->stop);
 	}
 	cu.easy_cleanup(curl);
+	return rc;
+}
+
+int
+http_get(const char *url, const struct http_opts *o, struct http_resp *r,
+    struct err *e)
+{
+	struct curl_slist *hdrs = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (is_file_url(url))
+		return get_file(url, r, e);
+	if (start_curl(e) < 0)
+		return -1;
+	if (o->etag) {
+		char *h = xmalloc(strlen(o->etag) + 32);
+
+		strcpy(h, "If-None-Match: ");
+		strcat(h, o->etag);
+		hdrs = cu.slist_append(hdrs, h);
+		free(h);
+	}
+	if (o->last_modified) {
+		char *h = xmalloc(strlen(o->last_modified) + 32);
+
+		strcpy(h, "If-Modified-Since: ");
+		strcat(h, o->last_modified);
+		hdrs = cu.slist_append(hdrs, h);
+		free(h);
+	}
+	rc = perform(url, hdrs, NULL, 0, o, r, e);
+	cu.slist_free_all(hdrs);
+	return rc;
+}
+
+int
+http_post(const char *url, const char *const *headers, const char *body, size_t len,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
+{
+	struct curl_slist *hdrs = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (start_curl(e) < 0)
+		return -1;
+	for (size_t i = 0; headers && headers[i]; i++)
+		hdrs = cu.slist_append(hdrs, headers[i]);
+	/* No "Expect: 100-continue" round trip before the body. */
+	hdrs = cu.slist_append(hdrs, "Expect:");
+	rc = perform(url, hdrs, body ? body : "", len, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
 }

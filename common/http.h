@@ -54,6 +54,14 @@ void http_cleanup(void);
 int http_get(const char *url, const struct http_opts *o, struct http_resp *r,
     struct err *e);
 
+/*
+ * POST body (len bytes) to url with the extra headers (a NULL-terminated
+ * list of "Name: value" lines, which may be NULL); retried as GET is.  The
+ * response is in r either way: r->status tells a 401 from a 404.
+ */
+int http_post(const char *url, const char *const *headers, const char *body, size_t len,
+    const struct http_opts *o, struct http_resp *r, struct err *e);
+
 /* The libcurl version line for --version. */
 const char *http_version(void);
 

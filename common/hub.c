@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "hub.h"
+#include "hub_impl.h"
 
 void
 hub_opts_init(struct hub_opts *o)
@@ -17,6 +19,57 @@ hub_opts_init(struct hub_opts *o)
 	o->capture_interval_ms = -1;
 	o->capture_size = -1;
 	o->lease_ms = -1;
+}
+
+void
+hub_opts_free(struct hub_opts *o)
+{
+	for (int i = 0; i < o->nkafka_options; i++)
+		free(o->kafka_options[i]);
+	free(o->kafka_options);
+	o->kafka_options = NULL;
+	o->nkafka_options = 0;
+}
+
+int
+hub_add_kafka_option(struct hub_opts *o, const char *kv, struct err *e)
+{
+	const char *eq = strchr(kv, '=');
+
+	/* Quote only what has no value: the value may be a secret. */
+	if (eq == NULL)
+		return err_set(e, ERR_USAGE, "--kafka-option: '%.80s' is not KEY=VALUE", kv);
+	if (eq == kv)
+		return err_set(e, ERR_USAGE, "--kafka-option: a setting without a KEY");
+	o->kafka_options = xrealloc(o->kafka_options,
+	    (size_t)(o->nkafka_options + 1) * sizeof(*o->kafka_options));
+	o->kafka_options[o->nkafka_options++] = xstrdup(kv);
+	return 0;
+}
+
+char *
+hub_read_connection_string(const char *path, struct err *e)
+{
+	char *data, *start, *end;
+	size_t len;
+	int rc = fs_read_all(path, &data, &len, e);
+
+	if (rc == 1)
+		err_set(e, ERR_IO, "%s: No such file or directory", path);
+	if (rc != 0)
+		return NULL;
+	for (start = data; *start && strchr(" \t\r\n", *start); start++)
+		continue;
+	for (end = start + strlen(start); end > start && strchr(" \t\r\n", end[-1]); end--)
+		continue;
+	*end = '\0';
+	if (!*start) {
+		free(data);
+		err_set(e, ERR_USAGE, "%s: no connection string in the file", path);
+		return NULL;
+	}
+	memmove(data, start, (size_t)(end - start) + 1);
+	return data;
 }
 
 char *
@@ -90,4 +143,145 @@ int
 hub_partition_for_key(const char *key, size_t len, int partitions)
 {
 	return (int)((hub_murmur2(key, len) & 0x7fffffff) % (uint32_t)partitions);
+}
+
+/*
+ * The event hub's name on Event Hubs: --eventhub, else the connection
+ * string's EntityPath, else $EVENTHUB_NAME.  A string with an EntityPath
+ * only opens that entity, so another name is a mistake said at once.
+ */
+static const char *
+eh_name(const struct hub_opts *o, const struct eh_conn *c, struct err *e)
+{
+	const char *env = getenv("EVENTHUB_NAME");
+	const char *name = o->eventhub && *o->eventhub ? o->eventhub :
+	    c->entity ? c->entity : env && *env ? env : NULL;
+
+	if (name == NULL) {
+		err_set(e, ERR_USAGE, "no event hub named: give --eventhub, EVENTHUB_NAME"
+		    " or EntityPath in the connection string");
+		return NULL;
+	}
+	if (c->entity && strcmp(c->entity, name) != 0) {
+		err_set(e, ERR_USAGE, "the connection string is for event hub '%s', not '%s'",
+		    c->entity, name);
+		return NULL;
+	}
+	return name;
+}
+
+struct hub *
+hub_open(const struct hub_opts *o, struct err *e)
+{
+	const char *loc = o->location && *o->location ? o->location : NULL;
+	const char *cs = o->connection_string, *env;
+	struct hub_opts t = *o;
+	struct eh_conn c;
+	struct hub *h;
+
+	if (loc == NULL && cs == NULL && (env = getenv("EVENTHUB_CONNECTION_STRING")) && *env)
+		cs = env;
+	if (loc == NULL && cs == NULL && (env = getenv("CSA_HUB")) && *env)
+		loc = env;
+	if (loc && strncmp(loc, "kafka://", 8) == 0) {
+		if (o->https) {
+			err_set(e, ERR_USAGE, "--transport https is Event Hubs' REST API:"
+			    " it needs a connection string, not a Kafka cluster");
+			return NULL;
+		}
+		t.eventhub = hub_default_eventhub(o->eventhub);
+		return hub_kafka_open(&t, loc + 8, NULL, e);
+	}
+	if (loc == NULL && cs != NULL) {
+		if (eh_conn_parse(&c, cs, e) < 0)
+			return NULL;
+		if ((t.eventhub = eh_name(o, &c, e)) == NULL)
+			h = NULL;
+		else if (o->https)
+			h = hub_https_open(&t, &c, e);
+		else
+			h = hub_kafka_open(&t, NULL, &c, e);
+		eh_conn_free(&c);
+		return h;
+	}
+	if (o->https) {
+		err_set(e, ERR_USAGE, "--transport https needs an Event Hubs connection string");
+		return NULL;
+	}
+	if (o->nkafka_options > 0) {
+		err_set(e, ERR_USAGE, "--kafka-option: the embedded hub is not Kafka"
+		    " (give --hub kafka://HOST:PORT or a connection string)");
+		return NULL;
+	}
+	return hub_local_open(&t, e);
+}
+
+const char *
+hub_describe(const struct hub *h)
+{
+	return h->what;
+}
+
+void
+hub_close(struct hub *h)
+{
+	if (h)
+		h->ops->close(h);
+}
+
+int
+hub_partition_count(const struct hub *h)
+{
+	return h->ops->partition_count(h);
+}
+
+int
+hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e)
+{
+	return h->ops->send(h, msgs, n, e);
+}
+
+bool
+hub_has_capture(const struct hub *h)
+{
+	return h->ops->close_windows != NULL;
+}
+
+int
+hub_close_windows(struct hub *h, bool all, int *files, struct err *e)
+{
+	*files = 0;
+	return h->ops->close_windows ? h->ops->close_windows(h, all, files, e) : 0;
+}
+
+int
+hub_reader_open(struct hub *h, const struct hub_reader_opts *o, struct err *e)
+{
+	return h->ops->reader_open(h, o, e);
+}
+
+int
+hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms, bool *caught_up,
+    struct err *e)
+{
+	return h->ops->read(h, out, max, timeout_ms, caught_up, e);
+}
+
+int
+hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e)
+{
+	return h->ops->checkpoint(h, last_seq, e);
+}
+
+int
+hub_reader_leave(struct hub *h, struct err *e)
+{
+	return h->ops->reader_leave(h, e);
+}
+
+int
+hub_status(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
+    struct err *e)
+{
+	return h->ops->status(h, fn, arg, e);
 }

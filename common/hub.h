@@ -15,7 +15,9 @@
  * consumer groups that share the partitions and keep checkpoints.
  *
  * Back ends: the embedded hub (a directory with a SQLite database and a
- * Capture tree, hub_local.c).  A struct hub is used by one thread.
+ * Capture tree, hub_local.c); a Kafka cluster or Azure Event Hubs' Kafka
+ * endpoint (hub_kafka.c); Event Hubs' REST API, for sending only
+ * (hub_https.c).  A struct hub is used by one thread.
  */
 struct hub;
 
@@ -35,9 +37,29 @@ struct hub_opts {
 	const char *capture_format;	/* default: the Azure path layout */
 	const char *namespace;		/* {Namespace} in capture paths, default "local" */
 	int64_t lease_ms;		/* partition lease of a group member, default 10 s */
+	/* Remote hubs. */
+	const char *connection_string;	/* Event Hubs; NULL: $EVENTHUB_CONNECTION_STRING */
+	char **kafka_options;		/* KEY=VALUE librdkafka settings, applied last */
+	int nkafka_options;
+	int64_t timeout_ms;		/* how long to keep trying a remote hub (30 s) */
+	bool reader;			/* opened to read, not to send */
+	const char *group;		/* a reader's consumer group (Kafka needs it first) */
+	bool https;			/* Event Hubs' REST API, not its Kafka endpoint */
+	const char *cacert;		/* CA certificates for HTTPS; NULL: the system's */
 };
 
+#define HUB_DEFAULT_TIMEOUT_MS 30000
+
 void hub_opts_init(struct hub_opts *o);
+/* Free what hub_add_kafka_option added. */
+void hub_opts_free(struct hub_opts *o);
+
+/* Add a --kafka-option KEY=VALUE; -1 with ERR_USAGE when it is not that. */
+int hub_add_kafka_option(struct hub_opts *o, const char *kv, struct err *e);
+
+/* The connection string in a file (white space around it dropped); caller
+ * frees.  NULL with ERR_IO, or ERR_USAGE when the file holds nothing. */
+char *hub_read_connection_string(const char *path, struct err *e);
 
 /* One event, sent or received.  Received memory belongs to the hub and is
  * valid until the next hub_read. */
@@ -73,11 +95,21 @@ char *hub_default_location(const char *given);
 /* The event hub that --eventhub, $EVENTHUB_NAME and the default name. */
 const char *hub_default_eventhub(const char *given);
 
-/* Open (creating when needed) an event hub.  NULL with ERR_IO or ERR_USAGE. */
+/*
+ * Open an event hub: a kafka://HOST:PORT,... location is a Kafka cluster;
+ * else a connection string (given, or $EVENTHUB_CONNECTION_STRING when no
+ * location was given) is Event Hubs; else the location is the embedded
+ * hub's directory (created when needed).  NULL with ERR_USAGE, ERR_IO or
+ * ERR_REMOTE.
+ */
 struct hub *hub_open(const struct hub_opts *o, struct err *e);
 void hub_close(struct hub *h);
 
+/* The event hub's partitions; 0 when the back end cannot tell (HTTPS). */
 int hub_partition_count(const struct hub *h);
+
+/* What the hub is, for -v: "embedded hub DIR", "Kafka at HOST:PORT", ... */
+const char *hub_describe(const struct hub *h);
 
 /* Kafka's partition for a key: murmur2 (seed 0x9747b28c), sign bit cleared,
  * modulo the partition count. */
@@ -87,6 +119,9 @@ uint32_t hub_murmur2(const char *key, size_t len);
 /* Commit a batch: all of it or none.  Fills partition, seq, offset and
  * enqueued_ms of each message. */
 int hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e);
+
+/* True when the hub writes Capture files itself (the embedded hub). */
+bool hub_has_capture(const struct hub *h);
 
 /* Close the Capture windows that are due (or all open ones); *files is how
  * many files were written.  Also purges events past retention. */

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "hub.h"
+#include "hub_impl.h"
 #include "json.h"
 #include "timefmt.h"
 
@@ -62,7 +63,8 @@ struct pending_msg {
 	size_t body, key;
 };
 
-struct hub {
+struct lhub {
+	struct hub base;	/* first: a struct hub * is a struct lhub * */
 	sqlite3 *db;
 	char *dir, *capdir, *walpath;
 	int64_t id;
@@ -93,7 +95,7 @@ struct hub {
 };
 
 static int
-db_err(struct hub *h, struct err *e, const char *what)
+db_err(struct lhub *h, struct err *e, const char *what)
 {
 	int code = sqlite3_errcode(h->db);
 
@@ -104,7 +106,7 @@ db_err(struct hub *h, struct err *e, const char *what)
 }
 
 static int
-exec(struct hub *h, const char *sql, struct err *e)
+exec(struct lhub *h, const char *sql, struct err *e)
 {
 	if (sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(h, e, "database");
@@ -112,7 +114,7 @@ exec(struct hub *h, const char *sql, struct err *e)
 }
 
 static sqlite3_stmt *
-prep(struct hub *h, const char *sql, struct err *e)
+prep(struct lhub *h, const char *sql, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -124,7 +126,7 @@ prep(struct hub *h, const char *sql, struct err *e)
 }
 
 static void
-rollback(struct hub *h)
+rollback(struct lhub *h)
 {
 	if (!sqlite3_get_autocommit(h->db))
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
@@ -132,7 +134,7 @@ rollback(struct hub *h)
 
 /* One integer from a query with up to three integer parameters; def when no row. */
 static int64_t
-query_int(struct hub *h, const char *sql, int64_t a, int64_t b, int64_t c, int64_t def)
+query_int(struct lhub *h, const char *sql, int64_t a, int64_t b, int64_t c, int64_t def)
 {
 	sqlite3_stmt *st;
 	int64_t v = def;
@@ -184,7 +186,7 @@ make_dirs(const char *path, struct err *e)
 
 /* Check that the database is ours (or new), then create the tables. */
 static int
-init_schema(struct hub *h, struct err *e)
+init_schema(struct lhub *h, struct err *e)
 {
 	int64_t app, tables;
 
@@ -260,7 +262,7 @@ init_schema(struct hub *h, struct err *e)
 
 /* Find the event hub, creating it or updating the settings given. */
 static int
-init_eventhub(struct hub *h, const struct hub_opts *o, struct err *e)
+init_eventhub(struct lhub *h, const struct hub_opts *o, struct err *e)
 {
 	sqlite3_stmt *st;
 	bool found = false;
@@ -355,12 +357,15 @@ out:
 	return rc;
 }
 
+static const struct hub_ops local_ops;
+
 struct hub *
-hub_open(const struct hub_opts *o, struct err *e)
+hub_local_open(const struct hub_opts *o, struct err *e)
 {
-	struct hub *h = xcalloc(1, sizeof(*h));
+	struct lhub *h = xcalloc(1, sizeof(*h));
 	struct buf path = { 0 };
 
+	h->base.ops = &local_ops;
 	h->ino = -1;
 	h->dir = hub_default_location(o->location);
 	h->name = xstrdup(hub_default_eventhub(o->eventhub));
@@ -390,16 +395,19 @@ hub_open(const struct hub_opts *o, struct err *e)
 	if (make_dirs(h->capdir, e) < 0)
 		goto fail;
 	buf_free(&path);
-	return h;
+	snprintf(h->base.what, sizeof(h->base.what), "embedded hub %s, event hub %s", h->dir,
+	    h->name);
+	return &h->base;
 fail:
 	buf_free(&path);
-	hub_close(h);
+	local_ops.close(&h->base);
 	return NULL;
 }
 
-void
-hub_close(struct hub *h)
+static void
+local_close(struct hub *hb)
 {
+	struct lhub *h = (struct lhub *)hb;
 	if (h == NULL)
 		return;
 	sqlite3_finalize(h->st_insert);
@@ -426,9 +434,10 @@ hub_close(struct hub *h)
 	free(h);
 }
 
-int
-hub_partition_count(const struct hub *h)
+static int
+local_partition_count(const struct hub *hb)
 {
+	const struct lhub *h = (const struct lhub *)hb;
 	return h->partitions;
 }
 
@@ -437,9 +446,10 @@ struct part_state {
 	bool touched;
 };
 
-int
-hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e)
+static int
+local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	struct part_state *ps;
 	int64_t now;
 	int rc = -1;
@@ -534,7 +544,7 @@ out:
  * file was written, 0 when nothing was due, -1 on error.  Called inside an
  * IMMEDIATE transaction, so no other process captures at the same time. */
 static int
-capture_one(struct hub *h, int p, bool all, int64_t now, struct err *e)
+capture_one(struct lhub *h, int p, bool all, int64_t now, struct err *e)
 {
 	sqlite3_stmt *st;
 	int64_t captured, next, last_start = -1, first_enq, start, end, bytes = 0;
@@ -698,7 +708,7 @@ out:
 
 /* Delete events past retention; never one that Capture has not written yet. */
 static int
-purge(struct hub *h, int64_t now, struct err *e)
+purge(struct lhub *h, int64_t now, struct err *e)
 {
 	char sql[400];
 
@@ -711,9 +721,10 @@ purge(struct hub *h, int64_t now, struct err *e)
 	return exec(h, sql, e);
 }
 
-int
-hub_close_windows(struct hub *h, bool all, int *files, struct err *e)
+static int
+local_close_windows(struct hub *hb, bool all, int *files, struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	int64_t now = tfmt_now();
 	int rc = 0;
 
@@ -753,7 +764,7 @@ hub_close_windows(struct hub *h, bool all, int *files, struct err *e)
 
 /* Where a partition starts for this group: after its checkpoint, or --from. */
 static void
-init_position(struct hub *h, int p)
+init_position(struct lhub *h, int p)
 {
 	int64_t ck = -2;
 	sqlite3_stmt *st;
@@ -797,7 +808,7 @@ init_position(struct hub *h, int p)
 
 /* Take the lease of partition p for this member and start reading it. */
 static int
-claim(struct hub *h, int p, int64_t now, struct err *e)
+claim(struct lhub *h, int p, int64_t now, struct err *e)
 {
 	sqlite3_stmt *st = prep(h, "INSERT OR REPLACE INTO leases(hub, grp, part, owner, expires_ms)"
 	    " VALUES(?,?,?,?,?)", e);
@@ -824,7 +835,7 @@ claim(struct hub *h, int p, int64_t now, struct err *e)
  * fair share, and take free or expired ones up to it.
  */
 static int
-balance(struct hub *h, struct err *e)
+balance(struct lhub *h, struct err *e)
 {
 	int64_t now = tfmt_now();
 	int P = h->partitions, active = 1, mine = 0, target;
@@ -934,9 +945,10 @@ out:
 	return rc;
 }
 
-int
-hub_reader_open(struct hub *h, const struct hub_reader_opts *o, struct err *e)
+static int
+local_reader_open(struct hub *hb, const struct hub_reader_opts *o, struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	char host[128] = "localhost";
 	size_t P = (size_t)h->partitions;
 
@@ -974,7 +986,7 @@ hub_reader_open(struct hub *h, const struct hub_reader_opts *o, struct err *e)
 
 /* Read what is there for owned partitions, without waiting. */
 static int
-read_some(struct hub *h, struct hub_msg *out, int max, struct err *e)
+read_some(struct lhub *h, struct hub_msg *out, int max, struct err *e)
 {
 	int n = 0, P = h->partitions;
 
@@ -1036,10 +1048,11 @@ read_some(struct hub *h, struct hub_msg *out, int max, struct err *e)
 	return n;
 }
 
-int
-hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms,
+static int
+local_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms,
     bool *caught_up, struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	int64_t deadline = tfmt_now() + timeout_ms;
 
 	*caught_up = false;
@@ -1074,9 +1087,10 @@ hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms,
 	}
 }
 
-int
-hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e)
+static int
+local_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	sqlite3_stmt *st;
 	bool any = false;
 	int64_t now = tfmt_now();
@@ -1113,9 +1127,10 @@ hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e)
 	return exec(h, "COMMIT", e);
 }
 
-int
-hub_reader_leave(struct hub *h, struct err *e)
+static int
+local_reader_leave(struct hub *hb, struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -1145,10 +1160,11 @@ put_str_or_null(struct buf *b, const char *key, const char *v)
 		json_put_null(b);
 }
 
-int
-hub_status(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
+static int
+local_status(struct hub *hb, void (*fn)(const char *json, void *arg), void *arg,
     struct err *e)
 {
+	struct lhub *h = (struct lhub *)hb;
 	sqlite3_stmt *st;
 	struct buf b = { 0 };
 	int64_t now = tfmt_now();
@@ -1230,3 +1246,15 @@ hub_status(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
 	buf_free(&b);
 	return 0;
 }
+
+static const struct hub_ops local_ops = {
+	.close = local_close,
+	.partition_count = local_partition_count,
+	.send = local_send,
+	.close_windows = local_close_windows,
+	.reader_open = local_reader_open,
+	.read = local_read,
+	.checkpoint = local_checkpoint,
+	.reader_leave = local_reader_leave,
+	.status = local_status,
+};

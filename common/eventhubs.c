@@ -1,0 +1,189 @@
+/* eventhubs.c: Event Hubs connection strings and SAS tokens. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "buf.h"
+#include "hub_impl.h"
+
+/* A copy of the value that follows "key=" in the ;-separated list, or NULL. */
+static char *
+conn_value(const char *s, const char *key)
+{
+	size_t klen = strlen(key);
+
+	while (*s) {
+		const char *end = strchr(s, ';'), *eq;
+
+		if (end == NULL)
+			end = s + strlen(s);
+		while (*s == ' ' || *s == '\t')
+			s++;
+		eq = memchr(s, '=', (size_t)(end - s));
+		if (eq && (size_t)(eq - s) == klen && strncasecmp(s, key, klen) == 0) {
+			struct buf b = { 0 };
+
+			buf_add(&b, eq + 1, (size_t)(end - eq - 1));
+			while (b.len > 0 && (b.p[b.len - 1] == ' ' || b.p[b.len - 1] == '\n' ||
+			    b.p[b.len - 1] == '\r'))
+				b.p[--b.len] = '\0';
+			return buf_steal(&b);
+		}
+		s = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+/* True when every ;-separated part is empty or KEY=VALUE. */
+static bool
+conn_shape_ok(const char *s)
+{
+	bool any = false;
+
+	while (*s) {
+		const char *end = strchr(s, ';'), *eq;
+
+		if (end == NULL)
+			end = s + strlen(s);
+		while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+			s++;
+		if (s < end) {
+			eq = memchr(s, '=', (size_t)(end - s));
+			if (eq == NULL || eq == s)
+				return false;
+			any = true;
+		}
+		s = *end ? end + 1 : end;
+	}
+	return any;
+}
+
+int
+eh_conn_parse(struct eh_conn *c, const char *s, struct err *e)
+{
+	char *endpoint = NULL, *host, *slash, *colon;
+
+	memset(c, 0, sizeof(*c));
+	if (!conn_shape_ok(s)) {
+		err_set(e, ERR_USAGE, "the connection string is not KEY=VALUE pairs separated"
+		    " by ';' (expected Endpoint=sb://NAMESPACE.servicebus.windows.net/;"
+		    "SharedAccessKeyName=...;SharedAccessKey=...)");
+		return -1;
+	}
+	if ((endpoint = conn_value(s, "Endpoint")) == NULL || !*endpoint) {
+		err_set(e, ERR_USAGE, "the connection string has no Endpoint"
+		    " (Endpoint=sb://NAMESPACE.servicebus.windows.net/)");
+		goto fail;
+	}
+	if (strncasecmp(endpoint, "sb://", 5) != 0 || !endpoint[5] || endpoint[5] == '/') {
+		err_set(e, ERR_USAGE, "the connection string's Endpoint does not start with"
+		    " sb://HOST");
+		goto fail;
+	}
+	host = endpoint + 5;
+	if ((slash = strchr(host, '/')) != NULL)
+		*slash = '\0';
+	if ((colon = strchr(host, ':')) != NULL) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+
+		if (*end || port < 1 || port > 65535) {
+			err_set(e, ERR_USAGE, "the connection string's Endpoint has a bad port");
+			goto fail;
+		}
+		c->port = (int)port;
+		*colon = '\0';
+	}
+	c->host = xstrdup(host);
+	c->key_name = conn_value(s, "SharedAccessKeyName");
+	c->key = conn_value(s, "SharedAccessKey");
+	if (c->key_name == NULL || !*c->key_name) {
+		err_set(e, ERR_USAGE, "the connection string for %s has no SharedAccessKeyName",
+		    c->host);
+		goto fail;
+	}
+	if (c->key == NULL || !*c->key) {
+		err_set(e, ERR_USAGE, "the connection string for %s has no SharedAccessKey"
+		    " (key name %s)", c->host, c->key_name);
+		goto fail;
+	}
+	c->entity = conn_value(s, "EntityPath");
+	if (c->entity && !*c->entity) {
+		free(c->entity);
+		c->entity = NULL;
+	}
+	c->raw = xstrdup(s);
+	/* A string read from a file keeps no trailing newline in the password. */
+	for (size_t n = strlen(c->raw); n > 0 && (c->raw[n - 1] == '\n' || c->raw[n - 1] == '\r'); n--)
+		c->raw[n - 1] = '\0';
+	free(endpoint);
+	return 0;
+fail:
+	free(endpoint);
+	eh_conn_free(c);
+	return -1;
+}
+
+void
+eh_conn_free(struct eh_conn *c)
+{
+	free(c->host);
+	free(c->key_name);
+	if (c->key)
+		OPENSSL_cleanse(c->key, strlen(c->key));
+	free(c->key);
+	free(c->entity);
+	if (c->raw)
+		OPENSSL_cleanse(c->raw, strlen(c->raw));
+	free(c->raw);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Percent-encode all but RFC 3986's unreserved characters. */
+static void
+url_encode(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+			buf_addc(b, (char)ch);
+		} else {
+			buf_addc(b, '%');
+			buf_addc(b, hex[ch >> 4]);
+			buf_addc(b, hex[ch & 15]);
+		}
+	}
+}
+
+char *
+eh_sas_token(const struct eh_conn *c, const char *uri, int64_t expiry)
+{
+	struct buf sr = { 0 }, sign = { 0 }, tok = { 0 };
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4 + 1];
+
+	/* The string signed: the encoded resource URI, a newline, the expiry. */
+	url_encode(&sr, uri, strlen(uri));
+	buf_printf(&sign, "%s\n%lld", sr.p, (long long)expiry);
+	HMAC(EVP_sha256(), c->key, (int)strlen(c->key), (const unsigned char *)sign.p,
+	    sign.len, mac, &maclen);
+	EVP_EncodeBlock((unsigned char *)sig, mac, (int)maclen);
+	buf_printf(&tok, "SharedAccessSignature sr=%s&sig=", sr.p);
+	url_encode(&tok, sig, strlen(sig));
+	buf_printf(&tok, "&se=%lld&skn=", (long long)expiry);
+	url_encode(&tok, c->key_name, strlen(c->key_name));
+	buf_free(&sr);
+	buf_free(&sign);
+	return buf_steal(&tok);
+}
