@@ -35,6 +35,7 @@ struct khub {
 	rd_kafka_resp_err_t send_err;
 	/* Reading. */
 	bool consumer, subscribed, assigned_once;
+	bool close_abandoned;		/* leaving timed out: destroy without it */
 	enum hub_from from;
 	int64_t from_value;
 	bool *owned, *eof;
@@ -49,8 +50,18 @@ struct khub {
 };
 
 static const struct hub_ops kafka_ops;
+static rd_kafka_t *abandoned_rk;
+static rd_kafka_topic_t *abandoned_rkt;
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* Settings whose values are never shown. */
+static bool
+is_secret(const char *key)
+{
+	return strstr(key, "password") || strstr(key, "secret") || strstr(key, "key.pem") ||
+	    strcmp(key, "ssl.key.location") == 0 || strstr(key, "oauthbearer.config");
+}
 
 static int
 conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, struct err *e)
@@ -59,6 +70,8 @@ conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, struct err *
 
 	if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		return err_set(e, ERR_USAGE, "Kafka setting %s: %s", key, errstr);
+	if (msg_verbosity() > 1)
+		msg_verbose("kafka setting %s=%s", key, is_secret(key) ? "(hidden)" : value);
 	return 0;
 }
 
@@ -136,6 +149,9 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 	    conf_set(conf, "client.id", o->reader ? "csa-eh-recv" : "csa-eh-send", e) < 0)
 		goto fail;
 	snprintf(num, sizeof(num), "%lld", (long long)k->timeout_ms);
+	/* No request outlives the timeout, so a lost cluster cannot hold up the exit. */
+	if (conf_set(conf, "socket.timeout.ms", num, e) < 0)
+		goto fail;
 	if (!o->reader) {
 		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 		if (conf_set(conf, "partitioner", "murmur2_random", e) < 0 ||
@@ -177,8 +193,7 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 		}
 		memcpy(key, kv, (size_t)(eq - kv));
 		key[eq - kv] = '\0';
-		if (strcmp(key, "sasl.password") == 0 || strstr(key, "secret") ||
-		    strstr(key, "password")) {
+		if (is_secret(key)) {
 			/* The value may be a secret: say only that it was refused. */
 			char errstr[512];
 
@@ -187,6 +202,8 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 				err_set(e, ERR_USAGE, "--kafka-option %s: not accepted", key);
 				goto fail;
 			}
+			if (msg_verbosity() > 1)
+				msg_verbose("kafka setting %s=(hidden)", key);
 		} else if (conf_set(conf, key, eq + 1, e) < 0) {
 			err_prefix(e, "--kafka-option");
 			goto fail;
@@ -250,7 +267,6 @@ hub_kafka_open(const struct hub_opts *o, const char *brokers, const struct eh_co
 {
 	struct khub *k = xcalloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf;
-	rd_kafka_topic_conf_t *tconf;
 	char errstr[512];
 
 	k->base.ops = &kafka_ops;
@@ -283,8 +299,8 @@ hub_kafka_open(const struct hub_opts *o, const char *brokers, const struct eh_co
 		err_set(e, ERR_USAGE, "Kafka client: %s", errstr);
 		goto fail;
 	}
-	tconf = rd_kafka_topic_conf_new();
-	k->rkt = rd_kafka_topic_new(k->rk, k->topic, tconf);
+	/* No topic settings of its own: those given with the client's hold. */
+	k->rkt = rd_kafka_topic_new(k->rk, k->topic, NULL);
 	if (k->rkt == NULL) {
 		err_set(e, ERR_USAGE, "Kafka topic '%s': %s", k->topic,
 		    rd_kafka_err2str(rd_kafka_last_error()));
@@ -313,12 +329,24 @@ kafka_close(struct hub *hb)
 	struct khub *k = (struct khub *)hb;
 
 	release_held(k);
-	if (k->rkt)
-		rd_kafka_topic_destroy(k->rkt);
-	if (k->rk) {
-		if (k->consumer && k->subscribed)
-			rd_kafka_consumer_close(k->rk);
-		rd_kafka_destroy(k->rk);
+	if (k->rk && k->consumer && k->subscribed) {
+		struct err e;
+
+		kafka_ops.reader_leave(&k->base, &e);
+	}
+	if (k->close_abandoned) {
+		/*
+		 * The cluster is gone and librdkafka's destroy would wait out the
+		 * commits still queued for it (40 s and more).  The process is
+		 * about to exit 4: the handle is left as it is, held here.
+		 */
+		abandoned_rk = k->rk;
+		abandoned_rkt = k->rkt;
+	} else {
+		if (k->rkt)
+			rd_kafka_topic_destroy(k->rkt);
+		if (k->rk)
+			rd_kafka_destroy(k->rk);
 	}
 	free(k->topic);
 	free(k->brokers);
@@ -596,7 +624,6 @@ kafka_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms, bool *c
 			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 				if (m->partition >= 0 && m->partition < k->partitions)
 					k->eof[m->partition] = true;
-				k->down_since = 0;
 			} else if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
 			    m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
 			    m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
@@ -615,7 +642,6 @@ kafka_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms, bool *c
 			return err_set(e, ERR_REMOTE, "topic %s now has more than %d partitions:"
 			    " start again to read them all", k->topic, k->partitions);
 		}
-		k->down_since = 0;
 		k->eof[m->partition] = false;
 		if (k->skip_older[m->partition]) {
 			if (rd_kafka_message_timestamp(m, NULL) < k->from_value) {
@@ -640,6 +666,28 @@ kafka_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms, bool *c
 	return n;
 }
 
+/* Commit and wait for the answer, but no longer than the timeout: a commit
+ * to a coordinator that is gone would otherwise wait for it for ever. */
+static rd_kafka_resp_err_t
+commit_within(struct khub *k, rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(k->rk, parts, q, NULL, NULL);
+
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)k->timeout_ms);
+
+		if (ev == NULL) {
+			err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+		} else {
+			err = rd_kafka_event_error(ev);
+			rd_kafka_event_destroy(ev);
+		}
+	}
+	rd_kafka_queue_destroy(q);
+	return err;
+}
+
 static int
 kafka_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 {
@@ -655,7 +703,7 @@ kafka_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 		rd_kafka_topic_partition_list_destroy(parts);
 		return 0;
 	}
-	err = rd_kafka_commit(k->rk, parts, 0);
+	err = commit_within(k, parts);
 	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		for (int i = 0; i < parts->cnt; i++)
 			k->committed[parts->elems[i].partition] = parts->elems[i].offset;
@@ -667,18 +715,25 @@ kafka_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 		msg_verbose("commit refused during a rebalance: %s", rd_kafka_err2str(err));
 	} else {
 		rd_kafka_topic_partition_list_destroy(parts);
-		return err_set(e, ERR_REMOTE, "%s: cannot commit offsets: %s", k->brokers,
-		    rd_kafka_err2str(err));
+		return err_set(e, ERR_REMOTE, "%s: cannot commit offsets: %s%s%s", k->brokers,
+		    rd_kafka_err2str(err), k->down_why[0] ? ": " : "", k->down_why);
 	}
 	rd_kafka_topic_partition_list_destroy(parts);
 	return 0;
 }
 
+/*
+ * Leave the group, serving the last rebalance, but no longer than the
+ * timeout: a group whose coordinator is gone is left by the brokers after
+ * the session timeout instead.
+ */
 static int
 kafka_reader_leave(struct hub *hb, struct err *e)
 {
 	struct khub *k = (struct khub *)hb;
-	rd_kafka_resp_err_t err;
+	int64_t deadline = tfmt_now() + k->timeout_ms;
+	rd_kafka_queue_t *q;
+	rd_kafka_error_t *error;
 
 	release_held(k);
 	if (!k->subscribed) {
@@ -686,9 +741,22 @@ kafka_reader_leave(struct hub *hb, struct err *e)
 		return 0;
 	}
 	k->subscribed = false;
-	if ((err = rd_kafka_consumer_close(k->rk)) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return err_set(e, ERR_REMOTE, "%s: leaving the group: %s", k->brokers,
-		    rd_kafka_err2str(err));
+	q = rd_kafka_queue_new(k->rk);
+	if ((error = rd_kafka_consumer_close_queue(k->rk, q)) != NULL) {
+		err_set(e, ERR_REMOTE, "%s: leaving the group: %s", k->brokers,
+		    rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		rd_kafka_queue_destroy(q);
+		return -1;
+	}
+	while (!rd_kafka_consumer_closed(k->rk) && tfmt_now() < deadline)
+		rd_kafka_queue_poll_callback(q, 100);
+	rd_kafka_queue_destroy(q);
+	if (!rd_kafka_consumer_closed(k->rk)) {
+		k->close_abandoned = true;
+		return err_set(e, ERR_REMOTE, "%s: could not leave the group within %lld s",
+		    k->brokers, (long long)(k->timeout_ms / 1000));
+	}
 	return 0;
 }
 

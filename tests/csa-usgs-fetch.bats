@@ -330,14 +330,7 @@ jq_expected() {
 
 @test "HTTPS with --cacert verifies the server; without it the request fails" {
 	d="$BATS_TEST_TMPDIR/tls"
-	mkdir -p "$d"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=csa test CA" \
-		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-		-keyout "$d/srv.key" -out "$d/srv.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' > "$d/ext"
-	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-		-days 2 -extfile "$d/ext" -out "$d/srv.pem" 2>/dev/null
+	make_test_ca "$d"
 	start_usgs_server "$DATA/usgs" --tls "$d/srv.pem" "$d/srv.key"
 	run --separate-stderr $FETCH --cacert "$d/ca.pem" --url "$SERVER_URL/abruzzi_all_day.geojson"
 	assert_success

@@ -62,6 +62,20 @@ stop_usgs_server() {
 	fi
 }
 
+# make_test_ca DIR: a throw-away CA (DIR/ca.pem) and a server certificate
+# for 127.0.0.1 that it signed (DIR/srv.pem, DIR/srv.key).
+make_test_ca() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=csa test CA" \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$d/srv.key" -out "$d/srv.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' > "$d/ext"
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/ext" -out "$d/srv.pem" 2>/dev/null
+}
+
 # A port on 127.0.0.1 where nothing listens (bound, then released).
 free_port() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
