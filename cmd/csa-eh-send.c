@@ -309,7 +309,7 @@ batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent
 			msg_warn("%zu events of this batch were not sent", b->n);
 			b->n = 0;
 			buf_reset(&b->data);
-			return EXIT_IO;
+			return msg_status(e.kind);
 		}
 		*sent += (long)b->n;
 		msg_verbose("committed %zu events (%ld in all)", b->n, *sent);
@@ -463,7 +463,8 @@ linger_over(const struct batch *b, const struct ndjson_reader *r, const struct o
 	return poll(&pfd, 1, (int)left) == 0;
 }
 
-/* Send one input; returns its status (data errors), or EXIT_IO. */
+/* Send one input; returns its status (data errors), or EXIT_IO and worse
+ * when a batch could not be committed. */
 static int
 send_input(struct ndjson_reader *r, struct sender *s)
 {
@@ -479,7 +480,7 @@ send_input(struct ndjson_reader *r, struct sender *s)
 		struct expr_val key;
 
 		if (linger_over(s->filling, r, o)) {
-			if (sender_hand(s) == EXIT_IO)
+			if (sender_hand(s) >= EXIT_IO)
 				break;
 			continue;
 		}
@@ -512,7 +513,7 @@ send_input(struct ndjson_reader *r, struct sender *s)
 			continue;
 		}
 		batch_add(s->filling, line, len, o->key ? &key : NULL);
-		if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) == EXIT_IO)
+		if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) >= EXIT_IO)
 			break;
 	}
 	json_doc_free(&d);
@@ -569,7 +570,7 @@ run(const struct options *o)
 		r.stop = &sig_stop;
 		status = msg_worst(status, send_input(&r, &s));
 		ndjson_close(&r);
-		if (status == EXIT_IO || sig_stop)
+		if (status >= EXIT_IO || sig_stop)
 			break;
 	}
 	/* What was read is committed, also after a signal. */
