@@ -575,6 +575,10 @@ run(const struct options *o)
 	}
 	/* What was read is committed, also after a signal. */
 	status = msg_worst(status, sender_finish(&s));
+	if (hub_flush(h, &e) < 0) {
+		msg_error(&e);
+		status = msg_worst(status, msg_status(e.kind));
+	}
 	msg_verbose("%ld events sent", s.sent);
 	hub_close(h);
 	return status;

@@ -241,6 +241,12 @@ hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e)
 	return h->ops->send(h, msgs, n, e);
 }
 
+int
+hub_flush(struct hub *h, struct err *e)
+{
+	return h->ops->flush ? h->ops->flush(h, e) : 0;
+}
+
 bool
 hub_has_capture(const struct hub *h)
 {

@@ -116,9 +116,18 @@ const char *hub_describe(const struct hub *h);
 int hub_partition_for_key(const char *key, size_t len, int partitions);
 uint32_t hub_murmur2(const char *key, size_t len);
 
-/* Commit a batch: all of it or none.  Fills partition, seq, offset and
- * enqueued_ms of each message. */
+/*
+ * Send a batch.  The embedded hub and HTTPS commit it before returning, all
+ * of it or none (the embedded hub fills in partition, seq, offset and
+ * enqueued_ms).  Kafka queues it and returns at once, failing with the
+ * first delivery error reported so far: only hub_flush says that every
+ * event was acknowledged.
+ */
 int hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e);
+
+/* Wait until every event sent is acknowledged (or the timeout passed);
+ * -1 with ERR_REMOTE naming how many were not. */
+int hub_flush(struct hub *h, struct err *e);
 
 /* True when the hub writes Capture files itself (the embedded hub). */
 bool hub_has_capture(const struct hub *h);

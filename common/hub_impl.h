@@ -9,6 +9,7 @@ struct hub_ops {
 	void (*close)(struct hub *h);
 	int (*partition_count)(const struct hub *h);
 	int (*send)(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e);
+	int (*flush)(struct hub *h, struct err *e);	/* NULL: send waits */
 	int (*close_windows)(struct hub *h, bool all, int *files, struct err *e);
 	int (*reader_open)(struct hub *h, const struct hub_reader_opts *o, struct err *e);
 	int (*read)(struct hub *h, struct hub_msg *out, int max, int timeout_ms,

@@ -30,8 +30,8 @@ struct khub {
 	char *brokers;			/* for messages: never a secret */
 	int partitions;
 	int64_t timeout_ms;
-	/* Sending: what the delivery reports of the batch in flight said. */
-	size_t delivered, failed;
+	/* Sending: events queued, and what their delivery reports said. */
+	size_t queued, delivered, failed;
 	rd_kafka_resp_err_t send_err;
 	/* Reading. */
 	bool consumer, subscribed, assigned_once;
@@ -47,6 +47,7 @@ struct khub {
 	char down_why[256];
 	rd_kafka_resp_err_t fatal;
 	char fatal_why[512];
+	rd_kafka_resp_err_t commit_err;	/* the first refused commit since the last look */
 };
 
 static const struct hub_ops kafka_ops;
@@ -54,6 +55,8 @@ static rd_kafka_t *abandoned_rk;
 static rd_kafka_topic_t *abandoned_rkt;
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *parts, void *opaque);
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *offsets, void *opaque);
 
 /* Settings whose values are never shown. */
 static bool
@@ -110,13 +113,11 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	msg_verbose("kafka: %s", reason);
 }
 
-/* A delivery report: fill in where the event went, or count it lost. */
+/* A delivery report: count the event delivered, or lost. */
 static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct khub *k = opaque;
-	struct hub_msg *hm = m->_private;
-	rd_kafka_timestamp_type_t tstype;
 
 	(void)rk;
 	if (m->err) {
@@ -125,11 +126,6 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	}
 	k->delivered++;
-	if (hm) {
-		hm->partition = m->partition;
-		hm->seq = hm->offset = m->offset;
-		hm->enqueued_ms = rd_kafka_message_timestamp(m, &tstype);
-	}
 }
 
 /*
@@ -160,6 +156,7 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 			goto fail;
 	} else {
 		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+		rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
 		if (conf_set(conf, "group.id", o->group ? o->group : HUB_DEFAULT_GROUP, e) < 0 ||
 		    conf_set(conf, "enable.auto.commit", "false", e) < 0 ||
 		    conf_set(conf, "enable.auto.offset.store", "false", e) < 0 ||
@@ -364,21 +361,26 @@ kafka_partition_count(const struct hub *hb)
 	return ((const struct khub *)hb)->partitions;
 }
 
+/* The first delivery error reported so far, as a message. */
+static int
+send_failed(struct khub *k, struct err *e)
+{
+	return err_set(e, ERR_REMOTE, "%s: %zu of %zu events not delivered: %s%s%s",
+	    k->brokers, k->failed, k->queued, rd_kafka_err2str(k->send_err),
+	    k->down_why[0] ? ": " : "", k->down_why);
+}
+
 /*
- * Produce the batch and wait for every delivery report: the call returns 0
- * only when the brokers acknowledged every event (acks as configured,
- * default all).
+ * Queue the batch with librdkafka, which batches per partition and sends
+ * while the next lines are read; kafka_flush waits for the acknowledgements.
  */
 static int
 kafka_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 {
 	struct khub *k = (struct khub *)hb;
 	int64_t deadline = tfmt_now() + k->timeout_ms;
-	size_t queued = 0;
 
-	k->delivered = k->failed = 0;
-	k->send_err = RD_KAFKA_RESP_ERR_NO_ERROR;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && k->failed == 0; i++) {
 		struct hub_msg *m = &msgs[i];
 		rd_kafka_resp_err_t err;
 
@@ -389,33 +391,32 @@ kafka_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			    RD_KAFKA_V_VALUE((void *)m->body, m->len),
 			    RD_KAFKA_V_KEY(m->key, m->key ? m->keylen : 0),
-			    RD_KAFKA_V_OPAQUE(m), RD_KAFKA_V_END);
+			    RD_KAFKA_V_END);
 			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || tfmt_now() > deadline)
 				break;
 			rd_kafka_poll(k->rk, 10);
 		}
+		k->queued++;
 		if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			if (k->failed++ == 0)
-				k->send_err = err;
-			continue;
+			k->failed++;
+			k->send_err = err;
 		}
-		queued++;
 	}
-	while (k->delivered + k->failed < n && rd_kafka_outq_len(k->rk) > 0) {
+	rd_kafka_poll(k->rk, 0);
+	return k->failed > 0 || k->fatal ? send_failed(k, e) : 0;
+}
+
+static int
+kafka_flush(struct hub *hb, struct err *e)
+{
+	struct khub *k = (struct khub *)hb;
+
+	/* Delivery reports come within message.timeout.ms, the timeout. */
+	while (rd_kafka_outq_len(k->rk) > 0 && !k->fatal)
 		rd_kafka_flush(k->rk, 100);
-		if (k->fatal)
-			break;
-	}
-	/* Reports still owed after a fatal error count as failures. */
-	if (k->delivered + k->failed < n)
-		k->failed = n - k->delivered;
-	if (k->failed > 0) {
-		return err_set(e, ERR_REMOTE, "%s: %zu of %zu events not delivered: %s%s%s",
-		    k->brokers, k->failed, n, rd_kafka_err2str(k->send_err),
-		    k->down_why[0] ? ": " : "", k->down_why);
-	}
-	(void)queued;
-	return 0;
+	if (k->delivered + k->failed < k->queued)
+		k->failed = k->queued - k->delivered;
+	return k->failed > 0 ? send_failed(k, e) : 0;
 }
 
 /*
@@ -666,28 +667,84 @@ kafka_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms, bool *c
 	return n;
 }
 
+struct commit_wait {
+	bool done;
+	rd_kafka_resp_err_t err;
+};
+
+static void
+commit_done(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+    void *opaque)
+{
+	struct commit_wait *w = opaque;
+
+	(void)rk;
+	(void)offsets;
+	w->done = true;
+	w->err = err;
+}
+
 /* Commit and wait for the answer, but no longer than the timeout: a commit
  * to a coordinator that is gone would otherwise wait for it for ever. */
 static rd_kafka_resp_err_t
 commit_within(struct khub *k, rd_kafka_topic_partition_list_t *parts)
 {
+	int64_t deadline = tfmt_now() + k->timeout_ms;
 	rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
-	rd_kafka_resp_err_t err = rd_kafka_commit_queue(k->rk, parts, q, NULL, NULL);
+	struct commit_wait w = { false, RD_KAFKA_RESP_ERR_NO_ERROR };
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(k->rk, parts, q, commit_done, &w);
 
-	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)k->timeout_ms);
-
-		if (ev == NULL) {
-			err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-		} else {
-			err = rd_kafka_event_error(ev);
-			rd_kafka_event_destroy(ev);
-		}
-	}
+	while (err == RD_KAFKA_RESP_ERR_NO_ERROR && !w.done && tfmt_now() < deadline)
+		rd_kafka_queue_poll_callback(q, 100);
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		err = w.done ? w.err : RD_KAFKA_RESP_ERR__TIMED_OUT;
+	if (!w.done)
+		k->close_abandoned = true;	/* the answer would come to a dead w */
 	rd_kafka_queue_destroy(q);
 	return err;
 }
 
+/* The answer to an asynchronous commit: kept for the next checkpoint. */
+static void
+commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+    void *opaque)
+{
+	struct khub *k = opaque;
+
+	(void)rk;
+	(void)offsets;
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return;
+	if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+	    err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+	    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+		/* The partitions moved on: their next owner starts from the last
+		 * commit, so some events repeat (at least once) and none is lost. */
+		msg_verbose("commit refused during a rebalance: %s", rd_kafka_err2str(err));
+		return;
+	}
+	if (k->commit_err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		k->commit_err = err;
+}
+
+/* The owned partitions' positions as checkpointed, for the last commit. */
+static rd_kafka_topic_partition_list_t *
+owned_positions(const struct khub *k)
+{
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(k->partitions);
+
+	for (int p = 0; p < k->partitions; p++)
+		if (k->owned[p] && k->committed[p] >= 0)
+			rd_kafka_topic_partition_list_add(parts, k->topic, p)->offset = k->committed[p];
+	return parts;
+}
+
+/*
+ * Commit the positions of what was written and flushed.  Commits on the
+ * way are not waited for (a round trip each would halve the rate); the
+ * last one, on leaving, is.  A commit the brokers refused is reported at
+ * the next checkpoint.
+ */
 static int
 kafka_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 {
@@ -695,28 +752,20 @@ kafka_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 	rd_kafka_topic_partition_list_t *parts;
 	rd_kafka_resp_err_t err;
 
+	/* Answers to earlier commits were served by kafka_read's polls. */
+	if (k->commit_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		err = k->commit_err;
+		k->commit_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+		return err_set(e, ERR_REMOTE, "%s: cannot commit offsets: %s%s%s", k->brokers,
+		    rd_kafka_err2str(err), k->down_why[0] ? ": " : "", k->down_why);
+	}
 	parts = rd_kafka_topic_partition_list_new(k->partitions);
 	for (int p = 0; p < k->partitions; p++)
 		if (k->owned[p] && last_seq[p] >= 0 && last_seq[p] + 1 > k->committed[p])
 			rd_kafka_topic_partition_list_add(parts, k->topic, p)->offset = last_seq[p] + 1;
-	if (parts->cnt == 0) {
-		rd_kafka_topic_partition_list_destroy(parts);
-		return 0;
-	}
-	err = commit_within(k, parts);
-	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+	if (parts->cnt > 0 && rd_kafka_commit(k->rk, parts, 1) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		for (int i = 0; i < parts->cnt; i++)
 			k->committed[parts->elems[i].partition] = parts->elems[i].offset;
-	} else if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
-	    err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
-	    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
-		/* The partitions moved on: their next owner starts from the last
-		 * commit, so some events repeat (at least once) and none is lost. */
-		msg_verbose("commit refused during a rebalance: %s", rd_kafka_err2str(err));
-	} else {
-		rd_kafka_topic_partition_list_destroy(parts);
-		return err_set(e, ERR_REMOTE, "%s: cannot commit offsets: %s%s%s", k->brokers,
-		    rd_kafka_err2str(err), k->down_why[0] ? ": " : "", k->down_why);
 	}
 	rd_kafka_topic_partition_list_destroy(parts);
 	return 0;
@@ -731,17 +780,33 @@ static int
 kafka_reader_leave(struct hub *hb, struct err *e)
 {
 	struct khub *k = (struct khub *)hb;
-	int64_t deadline = tfmt_now() + k->timeout_ms;
+	int64_t deadline;
+	rd_kafka_topic_partition_list_t *parts;
+	rd_kafka_resp_err_t err;
 	rd_kafka_queue_t *q;
 	rd_kafka_error_t *error;
+	bool failed = false;
 
 	release_held(k);
+	/* The last checkpoint, waited for: what was written is committed. */
+	parts = owned_positions(k);
+	err = parts->cnt > 0 ? commit_within(k, parts) : RD_KAFKA_RESP_ERR_NO_ERROR;
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		err = k->commit_err;
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS &&
+	    err != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION && err != RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+		err_set(e, ERR_REMOTE, "%s: cannot commit offsets: %s%s%s", k->brokers,
+		    rd_kafka_err2str(err), k->down_why[0] ? ": " : "", k->down_why);
+		failed = true;
+	}
 	if (!k->subscribed) {
 		rd_kafka_assign(k->rk, NULL);
-		return 0;
+		return failed ? -1 : 0;
 	}
 	k->subscribed = false;
 	q = rd_kafka_queue_new(k->rk);
+	deadline = tfmt_now() + k->timeout_ms;
 	if ((error = rd_kafka_consumer_close_queue(k->rk, q)) != NULL) {
 		err_set(e, ERR_REMOTE, "%s: leaving the group: %s", k->brokers,
 		    rd_kafka_error_string(error));
@@ -749,15 +814,25 @@ kafka_reader_leave(struct hub *hb, struct err *e)
 		rd_kafka_queue_destroy(q);
 		return -1;
 	}
-	while (!rd_kafka_consumer_closed(k->rk) && tfmt_now() < deadline)
-		rd_kafka_queue_poll_callback(q, 100);
+	while (!rd_kafka_consumer_closed(k->rk) && tfmt_now() < deadline) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+
+		/* The last rebalance comes as an event here, not as a callback. */
+		if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+			rebalance_cb(k->rk, rd_kafka_event_error(ev),
+			    rd_kafka_event_topic_partition_list(ev), k);
+		if (ev)
+			rd_kafka_event_destroy(ev);
+	}
 	rd_kafka_queue_destroy(q);
 	if (!rd_kafka_consumer_closed(k->rk)) {
 		k->close_abandoned = true;
-		return err_set(e, ERR_REMOTE, "%s: could not leave the group within %lld s",
-		    k->brokers, (long long)(k->timeout_ms / 1000));
+		if (!failed)
+			err_set(e, ERR_REMOTE, "%s: could not leave the group within %lld s",
+			    k->brokers, (long long)(k->timeout_ms / 1000));
+		return -1;
 	}
-	return 0;
+	return failed ? -1 : 0;
 }
 
 /* Partitions with first and last offsets, then the group's commits and lag. */
@@ -844,6 +919,7 @@ static const struct hub_ops kafka_ops = {
 	.close = kafka_close,
 	.partition_count = kafka_partition_count,
 	.send = kafka_send,
+	.flush = kafka_flush,
 	.close_windows = NULL,
 	.reader_open = kafka_reader_open,
 	.read = kafka_read,

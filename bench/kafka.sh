@@ -1,0 +1,59 @@
+#!/bin/bash
+# bench/kafka.sh [EVENTS]: csa-eh-send and csa-eh-recv against a Kafka
+# cluster (librdkafka's mock cluster on 127.0.0.1, 32 partitions), side by
+# side with kcat on the same keyed lines (default 200,000 real USGS events).
+# Both sides wait for every acknowledgement (acks=all) and read every
+# partition to its end.  The mock keeps about 5 MB per partition, which
+# bounds EVENTS.  Needs the build in build/ with its check programs
+# (scripts/test builds them).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+PATH="$build:$build/tests/helpers:$PATH"
+n=${1:-200000}
+tmp=$(mktemp -d)
+mock=
+trap '[ -n "$mock" ] && kill "$mock"; rm -rf "$tmp"' EXIT
+
+gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
+csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/one"
+: > "$tmp/events"
+while [ "$(wc -l < "$tmp/events")" -lt "$n" ]; do cat "$tmp/one" >> "$tmp/events"; done
+head -n "$n" "$tmp/events" > "$tmp/in" && rm "$tmp/events"
+# kcat takes the key in front of the line, after a tab.
+paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
+
+csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 &
+mock=$!
+for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
+b=$(cat "$tmp/brokers")
+
+# measure NAME CMD...: sets NAME_s (wall seconds) and NAME_mb (peak RSS).
+measure() {
+	local name=$1 out; shift
+	/usr/bin/time -o "$tmp/time" -f '%e %M' "$@" > /dev/null
+	out=$(tail -n 1 "$tmp/time")
+	printf -v "${name}_s" '%s' "${out% *}"
+	printf -v "${name}_mb" '%s' "$(( ${out#* } / 1024 ))"
+}
+
+measure send csa-eh-send -H "kafka://$b" -n ours -k event_id -b 10000 "$tmp/in"
+measure kcat_p kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random -l "$tmp/keyed"
+measure recv csa-eh-recv -H "kafka://$b" -n ours -g bench -e
+measure kcat_c kcat -b "$b" -C -t theirs -e -q -f '%s\n'
+
+got=$(kcat -b "$b" -C -t ours -e -q -f '%s\n' | wc -l)
+[ "$got" -eq "$n" ] || { echo "bench: the topic holds $got of $n events (mock retention?)" >&2; exit 1; }
+# The group's join takes the mock cluster about 3 s; shown apart.
+measure join csa-eh-recv -H "kafka://$b" -n ours -g join --from latest -e
+
+rate() { echo "scale=0; $n / $1" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+printf 'events: %d, 32 partitions, keyed by event_id\n' "$n"
+printf 'csa-eh-send -b 10000      %6.2f s %8d events/s  %4d MB   kcat -P %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
+	"$send_s" "$(rate "$send_s")" "$send_mb" "$kcat_p_s" "$(rate "$kcat_p_s")" "$kcat_p_mb" "$(ratio "$kcat_p_s" "$send_s")"
+printf 'csa-eh-recv -e (group)    %6.2f s %8d events/s  %4d MB   kcat -C %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
+	"$recv_s" "$(rate "$recv_s")" "$recv_mb" "$kcat_c_s" "$(rate "$kcat_c_s")" "$kcat_c_mb" "$(ratio "$kcat_c_s" "$recv_s")"
+printf '  of which joining the group (an empty read): %.2f s; without it %.2f s, ratio kcat/ours %sx\n' \
+	"$join_s" "$(echo "$recv_s - $join_s" | bc)" "$(ratio "$kcat_c_s" "$(echo "$recv_s - $join_s" | bc)")"
+echo "(kcat -C reads without a group; kcat -G, in a group, does not exit at the end)"
