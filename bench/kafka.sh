@@ -23,7 +23,7 @@ head -n "$n" "$tmp/events" > "$tmp/in" && rm "$tmp/events"
 # kcat takes the key in front of the line, after a tab.
 paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
 
-csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 &
+csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 theirs2:32 &
 mock=$!
 for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
 b=$(cat "$tmp/brokers")
@@ -39,6 +39,8 @@ measure() {
 
 measure send csa-eh-send -H "kafka://$b" -n ours -k event_id -b 10000 "$tmp/in"
 measure kcat_p kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random -l "$tmp/keyed"
+# What a user of kcat would run to key and check JSON lines as csa-eh-send does.
+measure jq_kcat sh -c "jq -c -r '\"\\(.event_id)\\t\\(tojson)\"' '$tmp/in' | kcat -b '$b' -P -t theirs2 -K '\t' -X partitioner=murmur2_random"
 measure recv csa-eh-recv -H "kafka://$b" -n ours -g bench -e
 measure kcat_c kcat -b "$b" -C -t theirs -e -q -f '%s\n'
 
@@ -52,6 +54,8 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 printf 'events: %d, 32 partitions, keyed by event_id\n' "$n"
 printf 'csa-eh-send -b 10000      %6.2f s %8d events/s  %4d MB   kcat -P %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
 	"$send_s" "$(rate "$send_s")" "$send_mb" "$kcat_p_s" "$(rate "$kcat_p_s")" "$kcat_p_mb" "$(ratio "$kcat_p_s" "$send_s")"
+printf 'jq (key, check) | kcat -P  %6.2f s %8d events/s                                         ratio (jq+kcat)/ours %sx\n' \
+	"$jq_kcat_s" "$(rate "$jq_kcat_s")" "$(ratio "$jq_kcat_s" "$send_s")"
 printf 'csa-eh-recv -e (group)    %6.2f s %8d events/s  %4d MB   kcat -C %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
 	"$recv_s" "$(rate "$recv_s")" "$recv_mb" "$kcat_c_s" "$(rate "$kcat_c_s")" "$kcat_c_mb" "$(ratio "$kcat_c_s" "$recv_s")"
 printf '  of which joining the group (an empty read): %.2f s; without it %.2f s, ratio kcat/ours %sx\n' \

@@ -239,6 +239,9 @@ fetch_partitions(struct khub *k, struct err *e)
 				return 0;
 			}
 			rd_kafka_metadata_destroy(md);
+			/* A reader's request creates nothing: no use asking again. */
+			if (k->consumer && terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+				break;
 		}
 		if (k->fatal) {
 			return err_set(e, ERR_REMOTE, "Kafka at %s: %s", k->brokers,
