@@ -67,7 +67,6 @@ struct options {
 	bool exit_at_end, meta, list, unbuffered;
 	int64_t count;
 	int64_t ckpt_every, ckpt_interval_ms;
-	char *connection_string;	/* from --connection-string-file */
 };
 
 /* earliest, latest, a sequence number (digits), or a time. */
@@ -196,20 +195,11 @@ parse_options(int argc, char **argv, struct options *o)
 				    "sequence number", optarg);
 			break;
 		case 'X':
-			if (hub_add_kafka_option(&o->hub, optarg, &e) < 0)
-				return msg_usage("%s", e.msg);
-			break;
 		case OPT_CONN_FILE:
-			free(o->connection_string);
-			if ((o->connection_string = hub_read_connection_string(optarg, &e)) == NULL) {
-				msg_error(&e);
-				return msg_status(e.kind);
-			}
-			o->hub.connection_string = o->connection_string;
-			break;
 		case OPT_TIMEOUT:
-			if (tfmt_duration(optarg, &o->hub.timeout_ms, &e) < 0 || o->hub.timeout_ms < 1)
-				return msg_usage("--timeout: '%s' is not a duration", optarg);
+			if (hub_remote_option(&o->hub, c == 'X' ? HUB_OPT_KAFKA : c == OPT_CONN_FILE ?
+			    HUB_OPT_CONN_FILE : HUB_OPT_TIMEOUT, optarg, &e) < 0)
+				return e.kind == ERR_USAGE ? msg_usage("%s", e.msg) : msg_fail(&e);
 			break;
 		case OPT_LEASE:
 			if (tfmt_duration(optarg, &o->hub.lease_ms, &e) < 0 || o->hub.lease_ms < 100)
@@ -426,7 +416,6 @@ main(int argc, char **argv)
 	status = parse_options(argc, argv, &o);
 	if (status >= 0) {
 		hub_opts_free(&o.hub);
-		free(o.connection_string);
 		return status;
 	}
 	sig_catch_stop();
@@ -435,6 +424,5 @@ main(int argc, char **argv)
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
 	hub_opts_free(&o.hub);
-	free(o.connection_string);
 	return status;
 }

@@ -74,7 +74,6 @@ struct options {
 	int64_t linger_ms;
 	int partition;
 	int close_windows;	/* 0 no, 1 due ones, 2 all */
-	char *connection_string;	/* from --connection-string-file */
 	char **files;
 	int nfiles;
 };
@@ -166,23 +165,14 @@ parse_options(int argc, char **argv, struct options *o)
 			return msg_close_stdout();
 		}
 		case 'X':
-			if (hub_add_kafka_option(&o->hub, optarg, &e) < 0)
-				return msg_usage("%s", e.msg);
+		case OPT_CONN_FILE:
+		case OPT_TIMEOUT:
+			if (hub_remote_option(&o->hub, c == 'X' ? HUB_OPT_KAFKA : c == OPT_CONN_FILE ?
+			    HUB_OPT_CONN_FILE : HUB_OPT_TIMEOUT, optarg, &e) < 0)
+				return e.kind == ERR_USAGE ? msg_usage("%s", e.msg) : msg_fail(&e);
 			break;
 		case OPT_CACERT:
 			o->hub.cacert = optarg;
-			break;
-		case OPT_CONN_FILE:
-			free(o->connection_string);
-			if ((o->connection_string = hub_read_connection_string(optarg, &e)) == NULL) {
-				msg_error(&e);
-				return msg_status(e.kind);
-			}
-			o->hub.connection_string = o->connection_string;
-			break;
-		case OPT_TIMEOUT:
-			if (tfmt_duration(optarg, &o->hub.timeout_ms, &e) < 0 || o->hub.timeout_ms < 1)
-				return msg_usage("--timeout: '%s' is not a duration", optarg);
 			break;
 		case OPT_TRANSPORT:
 			if (strcmp(optarg, "https") == 0)
@@ -595,7 +585,6 @@ main(int argc, char **argv)
 	if (status >= 0) {
 		expr_free(o.key);
 		hub_opts_free(&o.hub);
-		free(o.connection_string);
 		return status;
 	}
 	sig_catch_stop();
@@ -603,6 +592,5 @@ main(int argc, char **argv)
 	status = msg_worst(status, msg_close_stdout());
 	expr_free(o.key);
 	hub_opts_free(&o.hub);
-	free(o.connection_string);
 	return status;
 }

@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "hub.h"
 #include "hub_impl.h"
+#include "timefmt.h"
 
 void
 hub_opts_init(struct hub_opts *o)
@@ -27,12 +28,14 @@ hub_opts_free(struct hub_opts *o)
 	for (int i = 0; i < o->nkafka_options; i++)
 		free(o->kafka_options[i]);
 	free(o->kafka_options);
+	free(o->connection_string_read);
 	o->kafka_options = NULL;
 	o->nkafka_options = 0;
+	o->connection_string_read = NULL;
 }
 
-int
-hub_add_kafka_option(struct hub_opts *o, const char *kv, struct err *e)
+static int
+add_kafka_option(struct hub_opts *o, const char *kv, struct err *e)
 {
 	const char *eq = strchr(kv, '=');
 
@@ -47,8 +50,9 @@ hub_add_kafka_option(struct hub_opts *o, const char *kv, struct err *e)
 	return 0;
 }
 
-char *
-hub_read_connection_string(const char *path, struct err *e)
+/* The connection string in a file, white space around it dropped. */
+static char *
+read_connection_string(const char *path, struct err *e)
 {
 	char *data, *start, *end;
 	size_t len;
@@ -65,11 +69,33 @@ hub_read_connection_string(const char *path, struct err *e)
 	*end = '\0';
 	if (!*start) {
 		free(data);
-		err_set(e, ERR_USAGE, "%s: no connection string in the file", path);
+		err_set(e, ERR_USAGE, "--connection-string-file: %s holds no connection string",
+		    path);
 		return NULL;
 	}
 	memmove(data, start, (size_t)(end - start) + 1);
 	return data;
+}
+
+int
+hub_remote_option(struct hub_opts *o, enum hub_remote_opt opt, const char *arg,
+    struct err *e)
+{
+	switch (opt) {
+	case HUB_OPT_KAFKA:
+		return add_kafka_option(o, arg, e);
+	case HUB_OPT_CONN_FILE:
+		free(o->connection_string_read);
+		if ((o->connection_string_read = read_connection_string(arg, e)) == NULL)
+			return -1;
+		o->connection_string = o->connection_string_read;
+		return 0;
+	case HUB_OPT_TIMEOUT:
+		if (tfmt_duration(arg, &o->timeout_ms, e) < 0 || o->timeout_ms < 1)
+			return err_set(e, ERR_USAGE, "--timeout: '%s' is not a duration", arg);
+		return 0;
+	}
+	return err_set(e, ERR_USAGE, "internal: unknown hub option");
 }
 
 char *

@@ -39,6 +39,7 @@ struct hub_opts {
 	int64_t lease_ms;		/* partition lease of a group member, default 10 s */
 	/* Remote hubs. */
 	const char *connection_string;	/* Event Hubs; NULL: $EVENTHUB_CONNECTION_STRING */
+	char *connection_string_read;	/* --connection-string-file's, owned */
 	char **kafka_options;		/* KEY=VALUE librdkafka settings, applied last */
 	int nkafka_options;
 	int64_t timeout_ms;		/* how long to keep trying a remote hub (30 s) */
@@ -51,15 +52,20 @@ struct hub_opts {
 #define HUB_DEFAULT_TIMEOUT_MS 30000
 
 void hub_opts_init(struct hub_opts *o);
-/* Free what hub_add_kafka_option added. */
+/* Free what hub_remote_option kept. */
 void hub_opts_free(struct hub_opts *o);
 
-/* Add a --kafka-option KEY=VALUE; -1 with ERR_USAGE when it is not that. */
-int hub_add_kafka_option(struct hub_opts *o, const char *kv, struct err *e);
+/* The options of remote hubs that csa-eh-send and csa-eh-recv share. */
+enum hub_remote_opt {
+	HUB_OPT_KAFKA,		/* -X, --kafka-option KEY=VALUE */
+	HUB_OPT_CONN_FILE,	/* --connection-string-file FILE */
+	HUB_OPT_TIMEOUT		/* --timeout DURATION */
+};
 
-/* The connection string in a file (white space around it dropped); caller
- * frees.  NULL with ERR_IO, or ERR_USAGE when the file holds nothing. */
-char *hub_read_connection_string(const char *path, struct err *e);
+/* Take one of them: 0, or -1 with ERR_USAGE (a bad value; the message
+ * names the option) or ERR_IO (a file that cannot be read). */
+int hub_remote_option(struct hub_opts *o, enum hub_remote_opt opt, const char *arg,
+    struct err *e);
 
 /* One event, sent or received.  Received memory belongs to the hub and is
  * valid until the next hub_read. */

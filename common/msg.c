@@ -88,6 +88,13 @@ msg_error(const struct err *e)
 }
 
 int
+msg_fail(const struct err *e)
+{
+	msg_error(e);
+	return msg_status(e->kind);
+}
+
+int
 msg_usage(const char *fmt, ...)
 {
 	va_list ap;

@@ -41,6 +41,9 @@ void msg_record_counted(long *count, long limit, const char *file, unsigned long
 /* "prog: <e->msg>" */
 void msg_error(const struct err *e);
 
+/* msg_error, then the exit status of e's kind: `return msg_fail(&e);` */
+int msg_fail(const struct err *e);
+
 /*
  * A usage error: "prog: ..." and the Try line.  Returns EXIT_USAGE, so that
  * a caller writes `return msg_usage(...)` or `exit(msg_usage(...))`.
