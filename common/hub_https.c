@@ -37,7 +37,6 @@ struct hhub {
 
 static const struct hub_ops https_ops;
 
-
 struct hub *
 hub_https_open(const struct hub_opts *o, const struct eh_conn *eh, struct err *e)
 {
