@@ -209,3 +209,25 @@ for line in sys.stdin:
 	[[ "$stderr" == *"for event hub 'ehtopic', not 'other'"* ]]
 	[[ "$stderr" != *S3cr3t* ]]
 }
+
+@test "brokers lost under a sender: what was acknowledged stays, the rest is counted, exit 4" {
+	csa-kafka-mock "$BATS_TEST_TMPDIR/b3" gone:2 3>&- &
+	mock=$!
+	echo "$mock" >> "$BATS_TEST_TMPDIR/.bg_pids"
+	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/b3" ]'
+	b3=$(cat "$BATS_TEST_TMPDIR/b3")
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bg csa-eh-send -H "kafka://$b3" -n gone --timeout 3s "$BATS_TEST_TMPDIR/in" \
+		2> "$BATS_TEST_TMPDIR/err"
+	pid=$BG_PID
+	exec 8> "$BATS_TEST_TMPDIR/in"
+	usgs_events | xargs head -n 20 >&8
+	wait_for 20 '[ "$(kcat -b "$b3" -C -t gone -e -q 2>/dev/null | wc -l)" -eq 20 ]'
+	kill "$mock"
+	usgs_events | xargs tail -n 5 >&8
+	exec 8>&-
+	wait_for 40 '! kill -0 $pid'
+	run wait $pid
+	[ "$status" -eq 4 ]
+	grep -q "5 of 25 events not delivered" "$BATS_TEST_TMPDIR/err"
+}
