@@ -296,13 +296,13 @@ batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent
 		}
 		if (hub_send(h, b->msgs, b->n, &e) < 0) {
 			msg_error(&e);
-			msg_warn("%zu events of this batch were not sent", b->n);
+			msg_warn("the batch of %zu events was not committed whole", b->n);
 			b->n = 0;
 			buf_reset(&b->data);
 			return msg_status(e.kind);
 		}
 		*sent += (long)b->n;
-		msg_verbose("committed %zu events (%ld in all)", b->n, *sent);
+		msg_verbose("sent a batch of %zu events (%ld in all)", b->n, *sent);
 	}
 	b->n = 0;
 	buf_reset(&b->data);

@@ -12,54 +12,63 @@
 #include "buf.h"
 #include "hub_impl.h"
 
-/* A copy of the value that follows "key=" in the ;-separated list, or NULL. */
+/*
+ * The next ;-separated part of *s, white space around it dropped: its key
+ * and value (val NULL when it has no '=').  False at the end.
+ */
+static bool
+next_pair(const char **s, const char **key, size_t *klen, const char **val, size_t *vlen)
+{
+	const char *p = *s, *end, *eq;
+
+	for (;;) {
+		if (!*p)
+			return false;
+		end = strchr(p, ';');
+		if (end == NULL)
+			end = p + strlen(p);
+		*s = *end ? end + 1 : end;
+		while (p < end && strchr(" \t\r\n", *p))
+			p++;
+		while (end > p && strchr(" \t\r\n", end[-1]))
+			end--;
+		if (p < end)
+			break;
+		p = *s;
+	}
+	eq = memchr(p, '=', (size_t)(end - p));
+	*key = p;
+	*klen = (size_t)((eq ? eq : end) - p);
+	*val = eq ? eq + 1 : NULL;
+	*vlen = eq ? (size_t)(end - eq - 1) : 0;
+	return true;
+}
+
+/* A copy of the value of key (in any case), or NULL. */
 static char *
 conn_value(const char *s, const char *key)
 {
-	size_t klen = strlen(key);
+	const char *k, *v;
+	size_t kl, vl;
 
-	while (*s) {
-		const char *end = strchr(s, ';'), *eq;
-
-		if (end == NULL)
-			end = s + strlen(s);
-		while (*s == ' ' || *s == '\t')
-			s++;
-		eq = memchr(s, '=', (size_t)(end - s));
-		if (eq && (size_t)(eq - s) == klen && strncasecmp(s, key, klen) == 0) {
-			struct buf b = { 0 };
-
-			buf_add(&b, eq + 1, (size_t)(end - eq - 1));
-			while (b.len > 0 && (b.p[b.len - 1] == ' ' || b.p[b.len - 1] == '\n' ||
-			    b.p[b.len - 1] == '\r'))
-				b.p[--b.len] = '\0';
-			return buf_steal(&b);
-		}
-		s = *end ? end + 1 : end;
-	}
+	while (next_pair(&s, &k, &kl, &v, &vl))
+		if (v && kl == strlen(key) && strncasecmp(k, key, kl) == 0)
+			return xstrndup(v, vl);
 	return NULL;
 }
 
-/* True when every ;-separated part is empty or KEY=VALUE. */
+/* True when there is a part and every part is KEY=VALUE. */
 static bool
 conn_shape_ok(const char *s)
 {
+	const char *k, *v;
+	size_t kl, vl;
 	bool any = false;
 
-	while (*s) {
-		const char *end = strchr(s, ';'), *eq;
-
-		if (end == NULL)
-			end = s + strlen(s);
-		while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-			s++;
-		if (s < end) {
-			eq = memchr(s, '=', (size_t)(end - s));
-			if (eq == NULL || eq == s)
-				return false;
-			any = true;
-		}
-		s = *end ? end + 1 : end;
+	while (next_pair(&s, &k, &kl, &v, &vl)) {
+		if (v == NULL || kl == 0)
+			return false;
+		any = true;
 	}
 	return any;
 }

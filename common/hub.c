@@ -239,6 +239,7 @@ hub_open(const struct hub_opts *o, struct err *e)
 		    " (give --hub kafka://HOST:PORT or a connection string)");
 		return NULL;
 	}
+	t.location = loc;	/* from $CSA_HUB when -H was not given, or NULL */
 	return hub_local_open(&t, e);
 }
 

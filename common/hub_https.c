@@ -15,7 +15,6 @@
 #include "hub_impl.h"
 #include "json.h"
 #include "msg.h"
-#include "timefmt.h"
 
 /* A POST's body stays under Event Hubs' 1 MB limit for a batch. */
 #define BATCH_BYTES_MAX 1000000
@@ -131,8 +130,8 @@ put_message(struct buf *b, const struct hub_msg *m)
 
 /*
  * POST h->body; 201 is done.  http_post tries again after 429, 5xx and
- * network failures (0.5 s, 1 s, 2 s ... up to 8 s between, about 30 s in
- * all); 401 and 403 name the key that was refused.
+ * network failures (about 0.5 s, 1 s, 2 s ... up to 8 s between, until the
+ * timeout); 401 and 403 name the key that was refused.
  */
 static int
 post(struct hhub *h, int partition, size_t count, struct err *e)
@@ -188,7 +187,7 @@ https_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 	size_t i = 0, sent = 0;
 
 	while (i < n) {
-		size_t first = i, count = 0;
+		size_t count = 0;
 		int part = msgs[i].partition;
 
 		buf_reset(&h->body);
@@ -214,10 +213,6 @@ https_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 			buf_free(&one);
 			err_prefix(e, "%zu of %zu events sent", sent, n);
 			return -1;
-		}
-		for (size_t j = first; j < first + count; j++) {
-			msgs[j].seq = msgs[j].offset = -1;
-			msgs[j].enqueued_ms = tfmt_now();
 		}
 		sent += count;
 	}

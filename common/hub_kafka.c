@@ -71,8 +71,10 @@ conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, struct err *
 {
 	char errstr[512];
 
+	/* librdkafka's reason may quote the value: a secret's is not shown. */
 	if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		return err_set(e, ERR_USAGE, "Kafka setting %s: %s", key, errstr);
+		return err_set(e, ERR_USAGE, "Kafka setting %s: %s", key,
+		    is_secret(key) ? "not accepted" : errstr);
 	if (msg_verbosity() > 1)
 		msg_verbose("kafka setting %s=%s", key, is_secret(key) ? "(hidden)" : value);
 	return 0;
@@ -183,25 +185,14 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 		const char *kv = o->kafka_options[i], *eq = strchr(kv, '=');
 		char key[256];
 
-		if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
-			err_set(e, ERR_USAGE, "--kafka-option: '%.*s' is not KEY=VALUE",
-			    eq ? (int)(eq - kv) : 64, kv);
+		/* hub_remote_option took only KEY=VALUE with a KEY. */
+		if ((size_t)(eq - kv) >= sizeof(key)) {
+			err_set(e, ERR_USAGE, "--kafka-option: the key '%.40s...' is too long", kv);
 			goto fail;
 		}
 		memcpy(key, kv, (size_t)(eq - kv));
 		key[eq - kv] = '\0';
-		if (is_secret(key)) {
-			/* The value may be a secret: say only that it was refused. */
-			char errstr[512];
-
-			if (rd_kafka_conf_set(conf, key, eq + 1, errstr, sizeof(errstr)) !=
-			    RD_KAFKA_CONF_OK) {
-				err_set(e, ERR_USAGE, "--kafka-option %s: not accepted", key);
-				goto fail;
-			}
-			if (msg_verbosity() > 1)
-				msg_verbose("kafka setting %s=(hidden)", key);
-		} else if (conf_set(conf, key, eq + 1, e) < 0) {
+		if (conf_set(conf, key, eq + 1, e) < 0) {
 			err_prefix(e, "--kafka-option");
 			goto fail;
 		}

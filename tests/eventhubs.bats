@@ -155,12 +155,10 @@ for i in range(600):
 	run --separate-stderr "$CSA_SRCDIR/examples/eventhubs-pipeline.sh" "$BATS_TEST_TMPDIR/w"
 	assert_failure 2
 	[[ "$stderr" == *EVENTHUB_CONNECTION_STRING* ]]
-	csa-kafka-mock "$BATS_TEST_TMPDIR/brokers" quakes:4 3>&- &
-	echo $! >> "$BATS_TEST_TMPDIR/.bg_pids"
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/brokers" ]'
+	start_kafka_mock "$BATS_TEST_TMPDIR" quakes:4
 	export EVENTHUB_CONNECTION_STRING="Endpoint=sb://127.0.0.1/;SharedAccessKeyName=s;SharedAccessKey=$KEY;EntityPath=quakes"
 	export USGS_FEED_URL="file://$DATA/usgs/utero_4.5_month_20140401.geojson"
-	export KAFKA_OPTIONS="-X bootstrap.servers=$(cat "$BATS_TEST_TMPDIR/brokers") -X security.protocol=plaintext"
+	export KAFKA_OPTIONS="-X bootstrap.servers=$MOCK_BROKERS -X security.protocol=plaintext"
 	run --separate-stderr "$CSA_SRCDIR/examples/eventhubs-pipeline.sh" "$BATS_TEST_TMPDIR/w"
 	assert_success
 	[[ "$stderr" != *"$KEY"* && "$output" != *"$KEY"* ]]
@@ -168,5 +166,5 @@ for i in range(600):
 	want=$(csa-usgs-fetch --url "$USGS_FEED_URL" | jq -s 'map(.event_id) | unique | length')
 	got=$(printf '%s\n' "${lines[@]}" | awk '/^[0-9][0-9][0-9][0-9]-/ { n += $4 } END { print n }')
 	[ "$got" -eq "$want" ]
-	[ "$(kcat -b "$(cat "$BATS_TEST_TMPDIR/brokers")" -C -t quakes -e -q | wc -l)" -eq "$want" ]
+	[ "$(kcat -b "$MOCK_BROKERS" -C -t quakes -e -q | wc -l)" -eq "$want" ]
 }

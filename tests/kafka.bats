@@ -11,10 +11,9 @@ load helpers/common
 FAST_GROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 setup_file() {
-	csa-kafka-mock "$BATS_FILE_TMPDIR/brokers" quakes:4 fromkcat:4 resume:4 latest:4 \
-		bytime:4 meta:3 ehtopic:4 3>&- 2>"$BATS_FILE_TMPDIR/mock.err" &
-	echo $! > "$BATS_FILE_TMPDIR/mock.pid"
-	wait_for 10 '[ -s "$BATS_FILE_TMPDIR/brokers" ]'
+	start_kafka_mock "$BATS_FILE_TMPDIR" quakes:4 fromkcat:4 resume:4 latest:4 \
+		bytime:4 meta:3 ehtopic:4
+	echo "$MOCK_PID" > "$BATS_FILE_TMPDIR/mock.pid"
 }
 
 teardown_file() {
@@ -143,11 +142,8 @@ for line in sys.stdin:
 }
 
 @test "brokers lost under a consumer: it exits 4 after --timeout instead of waiting for them" {
-	csa-kafka-mock "$BATS_TEST_TMPDIR/b2" lost:2 3>&- &
-	mock=$!
-	echo "$mock" >> "$BATS_TEST_TMPDIR/.bg_pids"
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/b2" ]'
-	b2=$(cat "$BATS_TEST_TMPDIR/b2")
+	start_kafka_mock "$BATS_TEST_TMPDIR" lost:2
+	mock=$MOCK_PID b2=$MOCK_BROKERS
 	usgs_events | xargs cat | head -n 20 | csa-eh-send -H "kafka://$b2" -n lost
 	bg csa-eh-recv -H "kafka://$b2" -n lost -g g --timeout 3s \
 		> "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
@@ -211,11 +207,8 @@ for line in sys.stdin:
 }
 
 @test "brokers lost under a sender: what was acknowledged stays, the rest is counted, exit 4" {
-	csa-kafka-mock "$BATS_TEST_TMPDIR/b3" gone:2 3>&- &
-	mock=$!
-	echo "$mock" >> "$BATS_TEST_TMPDIR/.bg_pids"
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/b3" ]'
-	b3=$(cat "$BATS_TEST_TMPDIR/b3")
+	start_kafka_mock "$BATS_TEST_TMPDIR" gone:2
+	mock=$MOCK_PID b3=$MOCK_BROKERS
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	bg csa-eh-send -H "kafka://$b3" -n gone --timeout 3s "$BATS_TEST_TMPDIR/in" \
 		2> "$BATS_TEST_TMPDIR/err"

@@ -76,6 +76,19 @@ make_test_ca() {
 		-days 2 -extfile "$d/ext" -out "$d/srv.pem" 2>/dev/null
 }
 
+# start_kafka_mock DIR TOPIC:PARTITIONS...: librdkafka's mock cluster on
+# 127.0.0.1 (tests/helpers/csa-kafka-mock.c); sets MOCK_PID and
+# MOCK_BROKERS.  In a test, teardown's kill_bg stops it.
+start_kafka_mock() {
+	local dir=$1; shift
+	rm -f "$dir/brokers"
+	csa-kafka-mock "$dir/brokers" "$@" 3>&- 2> "$dir/mock.err" &
+	MOCK_PID=$!
+	[ -z "${BATS_TEST_TMPDIR:-}" ] || echo "$MOCK_PID" >> "$BATS_TEST_TMPDIR/.bg_pids"
+	wait_for 10 '[ -s "$dir/brokers" ]' || { cat "$dir/mock.err" >&2; return 1; }
+	MOCK_BROKERS=$(cat "$dir/brokers")
+}
+
 # A port on 127.0.0.1 where nothing listens (bound, then released).
 free_port() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
