@@ -12,6 +12,7 @@
 struct expr {
 	char *src;
 	char *path;		/* the dotted path without a leading '.', or NULL */
+	int at[8];		/* where each component was found last (json_path_at) */
 	const char *name;
 	jq_state *jq;
 	struct buf scratch;	/* unescaped strings and jq output */
@@ -128,7 +129,7 @@ expr_name(const struct expr *x)
 static int
 eval_path(struct expr *x, const struct json_doc *d, struct expr_val *out)
 {
-	int t = json_path(d, 0, x->path);
+	int t = json_path_at(d, 0, x->path, x->at, (int)(sizeof(x->at) / sizeof(x->at[0])));
 
 	memset(out, 0, sizeof(*out));
 	switch (json_type(d, t)) {

@@ -57,7 +57,7 @@ static _Thread_local bool gap_spaced;
  * white space when sep is 0).  On failure returns the offending offset.
  */
 static int
-check_gap(const char *text, int from, int to, char sep)
+check_gap_spaced(const char *text, int from, int to, char sep)
 {
 	int seen = 0;
 
@@ -75,6 +75,15 @@ check_gap(const char *text, int from, int to, char sep)
 	if (sep && !seen)
 		return to;
 	return -1;
+}
+
+/* The same, answering at once for compact text: nothing, or only sep. */
+static inline int
+check_gap(const char *text, int from, int to, char sep)
+{
+	if (sep == 0 ? to == from : to == from + 1 && text[from] == sep)
+		return -1;
+	return check_gap_spaced(text, from, to, sep);
 }
 
 static bool
@@ -119,11 +128,13 @@ valid_number(const char *s, int n)
 static bool
 valid_primitive(const char *s, int n)
 {
+	if (s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))
+		return valid_number(s, n);
 	if (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0))
 		return true;
 	if (n == 5 && memcmp(s, "false", 5) == 0)
 		return true;
-	return valid_number(s, n);
+	return false;
 }
 
 static int
@@ -138,56 +149,51 @@ hexval(char c)
 	return -1;
 }
 
-/* True when any byte of the word is below 0x20 or is a backslash. */
+/* True when any byte of the word is below 0x20 (exact for the word as a
+ * whole, whatever the other bytes are). */
 static inline bool
-word_special(uint64_t w)
+word_control(uint64_t w)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-	uint64_t bs = w ^ (ones * '\\');
+	const uint64_t ones = 0x0101010101010101ULL;
 
-	/* (x - 0x20) sets the high bit of a byte below 0x20 (when x < 0x80);
-	 * (x - 1) & ~x does it for a zero byte, here a backslash. */
-	return (((w - ones * 0x20) & ~w) | ((bs - ones) & ~bs)) & highs;
+	return ((w - ones * 0x20) & ~w & ones * 0x80) != 0;
 }
 
-/* Offset of the first bad byte of a string body, or -1 when it is valid. */
+/*
+ * Offset of the first bad byte of the string body s[0..n), or -1 when it
+ * is valid.  jsmn has checked every escape (a known letter, or u and four
+ * hex digits); what it lets through is a raw control byte.  The body lies
+ * in a text that starts at lo, at least a quote before s: a short body is
+ * read as the last word ending with it, the bytes before it made harmless.
+ */
 static int
-check_string(const char *s, int n)
+check_string(const char *lo, const char *s, int n)
 {
+	const uint64_t spaces = 0x2020202020202020ULL;
+	uint64_t w;
 	int i = 0;
 
-	/* Most strings have no escapes and no control bytes: skip them a word at a time. */
-	while (i + 8 <= n) {
-		uint64_t w;
-
-		memcpy(&w, s + i, 8);
-		if (word_special(w))
-			break;
-		i += 8;
-	}
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20)
-			return i;
-		if (c != '\\')
-			continue;
-		if (++i >= n)
-			return i - 1;
-		switch (s[i]) {
-		case '"': case '\\': case '/': case 'b':
-		case 'f': case 'n': case 'r': case 't':
-			break;
-		case 'u':
-			for (int k = 1; k <= 4; k++)
-				if (i + k >= n || hexval(s[i + k]) < 0)
-					return i;
-			i += 4;
-			break;
-		default:
-			return i;
+	if (n == 0)
+		return -1;
+	if (n < 8 && s + n - 8 >= lo) {
+		memcpy(&w, s + n - 8, 8);
+		if (!word_control(w | spaces >> (8 * n)))
+			return -1;
+	} else if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&w, s + i, 8);
+			if (word_control(w))
+				break;
+		}
+		if (i + 8 > n) {
+			memcpy(&w, s + n - 8, 8);
+			if (!word_control(w))
+				return -1;
 		}
 	}
+	for (; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return i;
 	return -1;
 }
 
@@ -212,7 +218,7 @@ walk(const struct json_doc *d, int t, int depth, int *bad)
 		return t + 1;
 	switch (tk->type) {
 	case JSMN_STRING: {
-		int off = check_string(d->text + tk->start, tk->end - tk->start);
+		int off = check_string(d->text, d->text + tk->start, tk->end - tk->start);
 
 		if (off >= 0) {
 			*bad = tk->start + off;
@@ -260,7 +266,7 @@ walk(const struct json_doc *d, int t, int depth, int *bad)
 				*bad = tok_begin(child);
 				return -1;
 			}
-			off = check_string(d->text + child->start,
+			off = check_string(d->text, d->text + child->start,
 			    child->end - child->start);
 			if (off >= 0) {
 				*bad = child->start + off;
@@ -585,11 +591,38 @@ json_member(const struct json_doc *d, int t, const char *key, size_t keylen)
 int
 json_path(const struct json_doc *d, int t, const char *path)
 {
-	while (t >= 0 && *path) {
+	return json_path_at(d, t, path, NULL, 0);
+}
+
+int
+json_member_at(const struct json_doc *d, int t, const char *key, size_t keylen, int *at)
+{
+	int c = t + *at, v;
+
+	/* With parent links, a string token whose parent is the object is one
+	 * of its keys: the member where the last row had it is tried first. */
+	if (*at > 0 && c < d->ntok && t >= 0 && d->tok[t].type == JSMN_OBJECT) {
+		const jsmntok_t *k = &d->tok[c];
+
+		if (k->parent == t && k->type == JSMN_STRING &&
+		    (size_t)(k->end - k->start) == keylen &&
+		    memcmp(d->text + k->start, key, keylen) == 0)
+			return c + 1;
+	}
+	v = json_member(d, t, key, keylen);
+	if (v >= 0)
+		*at = v - 1 - t;
+	return v;
+}
+
+int
+json_path_at(const struct json_doc *d, int t, const char *path, int *at, int nat)
+{
+	for (int i = 0; t >= 0 && *path; i++) {
 		const char *dot = strchr(path, '.');
 		size_t n = dot ? (size_t)(dot - path) : strlen(path);
 
-		t = json_member(d, t, path, n);
+		t = i < nat ? json_member_at(d, t, path, n, &at[i]) : json_member(d, t, path, n);
 		path += n;
 		if (*path == '.')
 			path++;

@@ -92,6 +92,14 @@ int json_member(const struct json_doc *d, int t, const char *key, size_t keylen)
 /* Follow a dotted path such as "a.b.c" from token t; -1 when missing. */
 int json_path(const struct json_doc *d, int t, const char *path);
 
+/*
+ * The same lookups, faster for rows that share a layout: *at remembers
+ * where the member was found (per path component for json_path_at, nat of
+ * them, starting at 0) and is tried first next time.
+ */
+int json_member_at(const struct json_doc *d, int t, const char *key, size_t keylen, int *at);
+int json_path_at(const struct json_doc *d, int t, const char *path, int *at, int nat);
+
 /* Element i of array t, or -1. */
 int json_elem(const struct json_doc *d, int t, int i);
 

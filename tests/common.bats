@@ -53,6 +53,29 @@ IN
 	[[ "$output" == error:* ]]
 }
 
+@test "json: a raw control byte is found at every place in strings of every length" {
+	# Strings are checked a word at a time: a bad byte must be seen at the
+	# start, the middle and the end of a word, in short and long strings,
+	# in keys and values, and next to the start of the text.
+	for n in 1 2 3 7 8 9 15 16 17 31; do
+		for ((i = 0; i < n; i++)); do
+			s=$(printf '%*s' "$n" '' | tr ' ' 'a')
+			bad="${s:0:i}"$'\x1f'"${s:i+1}"
+			for doc in "{\"$bad\":1}" "{\"k\":\"$bad\"}" "\"$bad\""; do
+				out=$(printf '%s\n' "$doc" | csa-unit json)
+				[[ "$out" == error:*"invalid JSON at byte"* ]] || { echo "accepted length $n place $i: $doc"; return 1; }
+			done
+		done
+		# The same lengths without a control byte, with UTF-8 and DEL, pass.
+		s=$(printf '%*s' "$n" '' | tr ' ' 'é' | head -c "$n")$'\x7f'
+		out=$(printf '{"%s":"%s"}\n' "$s" "$s" | csa-unit json)
+		[[ "$out" == "{\"$s\":\"$s\"}" ]] || { echo "rejected length $n: $out"; return 1; }
+	done
+	# The byte offset named is the control byte's.
+	run csa-unit json < <(printf '{"abcdefghij":"0123456789\001"}\n')
+	assert_output "error: invalid JSON at byte 26"
+}
+
 @test "json: strings are unescaped to UTF-8, surrogate pairs joined" {
 	run csa-unit get s <<'IN'
 {"s":"caf\u00e9"}
@@ -203,6 +226,31 @@ IN
 	assert_line --index 3 '{"x":[1,2]} true'
 	assert_line --index 4 "false false"
 	assert_line --index 5 "0 true"
+}
+
+@test "expr: rows of another layout are read right after the lookup learned one" {
+	# A path remembers where the last row had its key.  The same place in
+	# the next row may hold an array element or a nested key of that name,
+	# or nothing: each must still give the row's own member.
+	run csa-unit expr a <<'IN'
+{"x":"a","a":1}
+{"q":["a"],"a":2}
+{"q":{"a":9},"a":3}
+{"a":4}
+{"b":{"a":9}}
+{"x":"a","a":5}
+{"q":"a"}
+{"x":1,"y":2,"z":3,"a":6}
+IN
+	assert_success
+	assert_output "$(printf '%s\n' 'path a' '1 true' '2 true' '3 true' '4 true' 'null false' '5 true' 'null false' '6 true')"
+	run csa-unit expr o.a <<'IN'
+{"o":{"a":1}}
+{"p":0,"o":{"b":{"a":9},"a":2}}
+{"o":{"x":"a"}}
+{"o":{"a":3}}
+IN
+	assert_output "$(printf '%s\n' 'path a' '1 true' '2 true' 'null false' '3 true')"
 }
 
 @test "expr: a bad program is an error with libjq's message; runtime errors are data errors" {
