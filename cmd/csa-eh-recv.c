@@ -216,6 +216,7 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("unexpected argument '%s'", argv[0]);
 	o->hub.reader = true;
 	o->hub.group = o->rd.group;
+	o->hub.to_end = o->exit_at_end;
 	msg_set_verbose(verbose);
 	return -1;
 }

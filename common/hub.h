@@ -45,6 +45,7 @@ struct hub_opts {
 	int64_t timeout_ms;		/* how long to keep trying a remote hub (30 s) */
 	bool reader;			/* opened to read, not to send */
 	const char *group;		/* a reader's consumer group (Kafka needs it first) */
+	bool to_end;			/* a reader that stops once caught up (-e) */
 	bool https;			/* Event Hubs' REST API, not its Kafka endpoint */
 	const char *cacert;		/* CA certificates for HTTPS; NULL: the system's */
 };

@@ -165,6 +165,13 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 		    conf_set(conf, "enable.partition.eof", "true", e) < 0 ||
 		    conf_set(conf, "auto.offset.reset", "earliest", e) < 0)
 			goto fail;
+		/*
+		 * A fetch with nothing to return waits fetch.wait.max.ms (500 ms)
+		 * on the broker, and the end of a partition is known only from
+		 * such an answer: a reader that stops there asks for 100 ms.
+		 */
+		if (o->to_end && conf_set(conf, "fetch.wait.max.ms", "100", e) < 0)
+			goto fail;
 	}
 	if (eh) {
 		if (conf_set(conf, "security.protocol", "SASL_SSL", e) < 0 ||

@@ -196,6 +196,14 @@ for line in sys.stdin:
 	[ "${#lines[@]}" -eq 146 ]
 	[[ "$stderr" == *"session.timeout.ms=30000"* ]]
 	[[ "$stderr" != *S3cr3t* ]]
+	# A reader that stops at the end asks brokers to answer empty fetches
+	# sooner; one that goes on (here: for one event) keeps librdkafka's wait.
+	[[ "$stderr" == *"fetch.wait.max.ms=100"* ]]
+	run --separate-stderr csa-eh-recv -vv -g ehreaders2 -c 1 \
+		-X bootstrap.servers="$BROKERS" -X security.protocol=plaintext
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$stderr" != *"fetch.wait.max.ms"* ]]
 	# The same string from a file, and a name that is not the EntityPath.
 	unset EVENTHUB_CONNECTION_STRING
 	printf 'Endpoint=sb://127.0.0.1/;SharedAccessKeyName=sender;SharedAccessKey=%s;EntityPath=ehtopic\n' \
