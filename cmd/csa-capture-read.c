@@ -18,6 +18,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "json.h"
+#include "jsonfast.h"
 #include "msg.h"
 #include "num.h"
 #include "strmap.h"
@@ -387,18 +388,31 @@ put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
 	buf_addc(b, '}');
 }
 
-/*
- * One event as a line: the body compacted when it is JSON; else per --body.
- * Returns 0, or -1 when the body was skipped.
- */
-static int
-format_event(const struct capture_event *ev, const struct input *it, const struct options *o,
-    struct json_doc *d, struct buf *line)
-{
-	struct err e;
-	bool json = ev->body && json_parse(d, ev->body, ev->len, &e) == 0;
+/* What reads the bodies: simdjson first, then jsmn for the others. */
+struct checker {
+	struct json_fast *fast;		/* NULL when it could not be made */
+	struct json_doc doc;
+};
 
-	buf_reset(line);
+/* The body as a line's JSON: compacted when it is JSON; else per --body.
+ * Returns 0, or -1 when the body is to be skipped. */
+static int
+put_body(const struct capture_event *ev, const struct options *o, struct checker *c,
+    struct buf *line)
+{
+	struct json_doc *d = &c->doc;
+	struct err e;
+	bool object, compact, json;
+
+	/* Most bodies are one compact line of JSON already, as simdjson sees
+	 * at once; the others are parsed, checked and compacted by json_parse. */
+	if (c->fast && ev->body &&
+	    json_fast_check(c->fast, ev->body, ev->len, &object, &compact) &&
+	    compact && (!o->meta || object)) {
+		buf_add(line, ev->body, ev->len);
+		return 0;
+	}
+	json = ev->body && json_parse(d, ev->body, ev->len, &e) == 0;
 	if (json && (!o->meta || json_type(d, 0) == JSON_OBJECT)) {
 		if (d->compact)	/* already one compact line: as it is */
 			buf_add(line, ev->body, ev->len);
@@ -418,6 +432,17 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 			json_put_str(line, ev->body, ev->len);
 		buf_addc(line, '}');
 	}
+	return 0;
+}
+
+/* One event as a line.  Returns 0, or -1 when the body was skipped. */
+static int
+format_event(const struct capture_event *ev, const struct input *it, const struct options *o,
+    struct checker *c, struct buf *line)
+{
+	buf_reset(line);
+	if (put_body(ev, o, c, line) < 0)
+		return -1;
 	if (o->meta) {
 		line->len--;	/* reopen the object */
 		put_meta(line, ev, it);
@@ -436,7 +461,7 @@ struct totals {
 /* Read one file; returns its status. */
 static int
 read_file(const struct input *it, const struct options *o, struct totals *t,
-    struct json_doc *d, struct buf *line)
+    struct checker *c, struct buf *line)
 {
 	struct capture_reader *r;
 	struct capture_event ev;
@@ -454,7 +479,7 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 		if ((o->have_since && ev.enqueued_ms < o->since) ||
 		    (o->have_until && ev.enqueued_ms >= o->until))
 			continue;
-		if (format_event(&ev, it, o, d, line) < 0) {
+		if (format_event(&ev, it, o, c, line) < 0) {
 			if (ev.body != NULL && ++skipped <= 3)
 				msg_warn("%s: record %ld (sequence number %lld): body is not JSON, skipped",
 				    it->path, capture_reader_count(r), (long long)ev.seq);
@@ -496,7 +521,7 @@ run(const struct options *o)
 	struct inputs in = { 0 };
 	struct strmap done;
 	struct totals t = { 0 };
-	struct json_doc d;
+	struct checker c;
 	struct buf line = { 0 };
 	bool show = isatty(STDERR_FILENO) && msg_verbosity() == 0;
 	int64_t start = tfmt_now();
@@ -507,7 +532,8 @@ run(const struct options *o)
 	collect(o, &in);
 	if (in.n > 0)
 		qsort(in.v, in.n, sizeof(*in.v), cmp_input);
-	json_doc_init(&d);
+	json_doc_init(&c.doc);
+	c.fast = json_fast_new();
 	show = show && in.n >= 10;
 	for (size_t i = 0; i < in.n; i++) {
 		struct input *it = &in.v[i];
@@ -526,7 +552,7 @@ run(const struct options *o)
 		}
 		if (en)
 			continue;
-		st = read_file(it, o, &t, &d, &line);
+		st = read_file(it, o, &t, &c, &line);
 		status = msg_worst(status, st);
 		if (st == EXIT_OK && o->checkpoint) {
 			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
@@ -553,7 +579,8 @@ run(const struct options *o)
 		free(in.v[i].path);
 	free(in.v);
 	strmap_free(&done);
-	json_doc_free(&d);
+	json_doc_free(&c.doc);
+	json_fast_free(c.fast);
 	buf_free(&line);
 	return status;
 }

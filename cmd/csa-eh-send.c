@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "hub.h"
 #include "json.h"
+#include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "num.h"
@@ -453,12 +454,36 @@ linger_over(const struct batch *b, const struct ndjson_reader *r, const struct o
 	return poll(&pfd, 1, (int)left) == 0;
 }
 
+/*
+ * The common line checked by simdjson alone: an object, with its key (when
+ * there is one) a plain path to a string.  False sends the line the whole
+ * way, json_parse and the expression, which also names what is wrong.
+ */
+static bool
+fast_line(struct json_fast *f, const struct options *o, const char *line, size_t len,
+    struct expr_val *key)
+{
+	bool object;
+
+	memset(key, 0, sizeof(*key));
+	if (f == NULL)
+		return false;
+	if (o->key == NULL)
+		return json_fast_check(f, line, len, &object, NULL) && object;
+	if (expr_path(o->key) == NULL ||
+	    !json_fast_string_at(f, line, len, expr_path(o->key), &key->str, &key->len))
+		return false;
+	key->type = EXPR_STRING;
+	return true;
+}
+
 /* Send one input; returns its status (data errors), or EXIT_IO and worse
  * when a batch could not be committed. */
 static int
 send_input(struct ndjson_reader *r, struct sender *s)
 {
 	const struct options *o = s->o;
+	struct json_fast *fast;
 	struct json_doc d;
 	struct err e;
 	int status = EXIT_OK, rc;
@@ -466,6 +491,7 @@ send_input(struct ndjson_reader *r, struct sender *s)
 	size_t len;
 
 	json_doc_init(&d);
+	fast = json_fast_new();
 	while (!sig_stop) {
 		struct expr_val key;
 
@@ -483,6 +509,12 @@ send_input(struct ndjson_reader *r, struct sender *s)
 			msg_error(&e);
 			status = msg_worst(status, msg_status(e.kind));
 			if (e.kind == ERR_IO)
+				break;
+			continue;
+		}
+		if (fast_line(fast, o, line, len, &key)) {
+			batch_add(s->filling, line, len, o->key ? &key : NULL);
+			if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) >= EXIT_IO)
 				break;
 			continue;
 		}
@@ -507,6 +539,7 @@ send_input(struct ndjson_reader *r, struct sender *s)
 			break;
 	}
 	json_doc_free(&d);
+	json_fast_free(fast);
 	return status;
 }
 

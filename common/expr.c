@@ -115,6 +115,12 @@ expr_is_path(const struct expr *x)
 }
 
 const char *
+expr_path(const struct expr *x)
+{
+	return x->path;
+}
+
+const char *
 expr_source(const struct expr *x)
 {
 	return x->src;

@@ -44,6 +44,10 @@ void expr_free(struct expr *x);
 /* True when src is a plain path, read without libjq. */
 bool expr_is_path(const struct expr *x);
 
+/* A plain path's dotted form without the leading dot ("_eh.offset"), or
+ * NULL for a jq program. */
+const char *expr_path(const struct expr *x);
+
 /* The text the expression was compiled from. */
 const char *expr_source(const struct expr *x);
 

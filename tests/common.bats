@@ -76,6 +76,48 @@ IN
 	assert_output "error: invalid JSON at byte 26"
 }
 
+@test "jsonfast: simdjson never accepts a line, or finds a key, that json_parse would not" {
+	# Real USGS lines, then thousands of them with bytes deleted, inserted,
+	# replaced or repeated: every line simdjson passes must pass json_parse
+	# with the same root type and compactness, and every key it finds must
+	# be the one the path expression finds.
+	"$PY" - "$(usgs_events)" > "$BATS_TEST_TMPDIR/lines" <<'PY'
+import random, sys
+real = [l.rstrip("\n").encode() for l in open(sys.argv[1])]
+rnd = random.Random(8259)
+palette = [b" ", b"\t", b'"', b"\\", b",", b":", b"{", b"}", b"[", b"]", b"0", b"-",
+           b".", b"e", b"\x01", b"\x7f", b"\xc3", b"\xa9", b"\xff", b"u", b"n", b"t"]
+out = list(real)
+for _ in range(20000):
+    l = bytearray(rnd.choice(real))
+    for _ in range(rnd.choice([1, 1, 1, 2, 3])):
+        i = rnd.randrange(len(l))
+        op = rnd.randrange(4)
+        if op == 0:
+            del l[i]
+        elif op == 1:
+            l[i:i] = rnd.choice(palette)
+        elif op == 2:
+            l[i:i + 1] = rnd.choice(palette)
+        else:
+            l[i:i] = l[i:i + rnd.randrange(1, 8)]
+    out.append(bytes(l))
+# What simdjson refuses and json_parse takes: not UTF-8, deep, lone surrogates.
+out.append(b'{"event_id":"ak\xff1","x":1}')
+out.append(b'{"event_id":"a","deep":' + b"[" * 300 + b"]" * 300 + b"}")
+out.append(b'{"event_id":"a","s":"\\ud800"}')
+out.append(b'{"event_id":"a","big":1e400}')
+out.append(b'{ "event_id" : "spaced" }')
+sys.stdout.buffer.write(b"\n".join(l.replace(b"\n", b" ") for l in out) + b"\n")
+PY
+	run csa-unit fast event_id < "$BATS_TEST_TMPDIR/lines"
+	assert_success
+	assert_line --regexp '^20[0-9]{3} lines, [0-9]+ valid, [0-9]+ checked fast, [0-9]+ strings found fast, 0 disagree$'
+	# The mutations reach both answers: many lines pass simdjson, many fail it.
+	read -r n _ valid _ fast _ _ keys _ <<<"${lines[-1]//,/}"
+	(( fast > 1000 && keys > 1000 && n - valid > 5000 && valid > fast ))
+}
+
 @test "json: strings are unescaped to UTF-8, surrogate pairs joined" {
 	run csa-unit get s <<'IN'
 {"s":"caf\u00e9"}

@@ -10,6 +10,7 @@
 #include "expr.h"
 #include "hub.h"
 #include "json.h"
+#include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "timefmt.h"
@@ -285,13 +286,72 @@ cmd_partition(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Each stdin line checked by simdjson (jsonfast) and by json_parse with the
+ * path's expression: a line where jsonfast says more than json_parse does
+ * is printed as a disagreement; then the counts.
+ */
+static int
+cmd_fast(const char *path)
+{
+	struct json_fast *f = json_fast_new();
+	struct ndjson_reader r;
+	struct json_doc d;
+	struct expr *x;
+	struct err e;
+	long n = 0, fast = 0, parsed = 0, keys = 0, bad = 0;
+	char *line;
+	size_t len;
+	int rc;
+
+	if (f == NULL || (x = expr_compile(path, &e)) == NULL)
+		return 2;
+	ndjson_open_fd(&r, 0, "<stdin>", 0);
+	json_doc_init(&d);
+	while ((rc = ndjson_next(&r, &line, &len, &e)) != 0) {
+		bool object = false, compact = false, ok;
+		const char *s;
+		size_t slen;
+		struct expr_val v;
+
+		if (rc < 0)
+			continue;
+		n++;
+		ok = json_parse(&d, line, len, &e) == 0;
+		parsed += ok;
+		if (json_fast_check(f, line, len, &object, &compact)) {
+			fast++;
+			if (!ok || object != (json_type(&d, 0) == JSON_OBJECT) || compact != d.compact) {
+				printf("disagree: line %lu: check\n", r.lineno);
+				bad++;
+			}
+		}
+		if (json_fast_string_at(f, line, len, expr_path(x), &s, &slen)) {
+			keys++;
+			if (!ok || json_type(&d, 0) != JSON_OBJECT ||
+			    expr_eval(x, &d, line, len, &v, &e) < 0 || v.type != EXPR_STRING ||
+			    v.len != slen || memcmp(v.str, s, slen) != 0) {
+				printf("disagree: line %lu: string at %s\n", r.lineno, path);
+				bad++;
+			}
+		}
+	}
+	printf("%ld lines, %ld valid, %ld checked fast, %ld strings found fast, %ld disagree\n",
+	    n, parsed, fast, keys, bad);
+	json_doc_free(&d);
+	ndjson_close(&r);
+	expr_free(x);
+	json_fast_free(f);
+	return bad ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|lines [MAX]\n", stderr);
+		    "duration D...|expr EXPR|fast PATH|lines [MAX]\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
@@ -308,6 +368,8 @@ main(int argc, char **argv)
 		return cmd_duration(argc - 2, argv + 2);
 	if (strcmp(argv[1], "expr") == 0 && argc == 3)
 		return cmd_expr(argv[2]);
+	if (strcmp(argv[1], "fast") == 0 && argc == 3)
+		return cmd_fast(argv[2]);
 	if (strcmp(argv[1], "merge") == 0 && argc == 4)
 		return cmd_merge(argv[2], atol(argv[3]));
 	if (strcmp(argv[1], "partition") == 0 && argc >= 3)

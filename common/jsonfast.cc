@@ -1,0 +1,126 @@
+// jsonfast.cc: whole JSON documents checked by simdjson (see jsonfast.h).
+#include <config.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <simdjson.h>
+
+#include "jsonfast.h"
+
+namespace {
+
+// Deeper documents are left to json_parse, whose own limit is higher.
+constexpr size_t max_depth = 256;
+
+}  // namespace
+
+struct json_fast {
+	simdjson::dom::parser parser;
+	char *pad = nullptr;	// the text, copied with simdjson's padding after it
+	size_t cap = 0;
+	char *minified = nullptr;	// minify's output, to learn whether text was compact
+	size_t mcap = 0;
+};
+
+extern "C" struct json_fast *
+json_fast_new(void)
+{
+	json_fast *f = new (std::nothrow) json_fast;
+
+	if (f == nullptr)
+		return nullptr;
+	if (f->parser.allocate(1 << 16, max_depth) != simdjson::SUCCESS) {
+		delete f;
+		return nullptr;
+	}
+	return f;
+}
+
+extern "C" void
+json_fast_free(struct json_fast *f)
+{
+	if (f == nullptr)
+		return;
+	std::free(f->pad);
+	std::free(f->minified);
+	delete f;
+}
+
+// Grow *p to hold n bytes and the padding; false when memory is short.
+static bool
+reserve(char **p, size_t *cap, size_t n)
+{
+	size_t want = n + simdjson::SIMDJSON_PADDING;
+
+	if (want <= *cap)
+		return true;
+	char *q = static_cast<char *>(std::realloc(*p, want));
+	if (q == nullptr)
+		return false;
+	*p = q;
+	*cap = want;
+	return true;
+}
+
+// Parse text into the parser's document; false when simdjson refuses it.
+static bool
+parse(json_fast *f, const char *text, size_t len, simdjson::dom::element *root)
+{
+	if (!reserve(&f->pad, &f->cap, len))
+		return false;
+	std::memcpy(f->pad, text, len);
+	std::memset(f->pad + len, 0, simdjson::SIMDJSON_PADDING);
+	if (len > f->parser.capacity() &&
+	    f->parser.allocate(len, max_depth) != simdjson::SUCCESS)
+		return false;
+	return f->parser.parse(f->pad, len, false).get(*root) == simdjson::SUCCESS;
+}
+
+extern "C" int
+json_fast_check(struct json_fast *f, const char *text, size_t len, bool *object, bool *compact)
+{
+	simdjson::dom::element root;
+
+	if (!parse(f, text, len, &root))
+		return 0;
+	*object = root.is_object();
+	if (compact != nullptr) {
+		size_t n = 0;
+
+		if (!reserve(&f->minified, &f->mcap, len) ||
+		    simdjson::minify(f->pad, len, f->minified, n) != simdjson::SUCCESS)
+			return 0;
+		*compact = n == len;
+	}
+	return 1;
+}
+
+extern "C" int
+json_fast_string_at(struct json_fast *f, const char *text, size_t len, const char *path,
+    const char **s, size_t *n)
+{
+	simdjson::dom::element el;
+	std::string_view v;
+
+	// Without a backslash, simdjson's unescaped string is the text as written.
+	if (std::memchr(text, '\\', len) != nullptr || !parse(f, text, len, &el) ||
+	    !el.is_object())
+		return 0;
+	for (const char *p = path; *p != '\0';) {
+		const char *dot = std::strchr(p, '.');
+		size_t k = dot != nullptr ? static_cast<size_t>(dot - p) : std::strlen(p);
+
+		if (el.at_key(std::string_view(p, k)).get(el) != simdjson::SUCCESS)
+			return 0;
+		p += k;
+		if (*p == '.')
+			p++;
+	}
+	if (el.get_string().get(v) != simdjson::SUCCESS)
+		return 0;
+	*s = v.data();
+	*n = v.size();
+	return 1;
+}
