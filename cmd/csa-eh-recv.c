@@ -96,13 +96,12 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_CKPT_EVERY = 256, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE, OPT_CONN_FILE,
-		OPT_TIMEOUT
+		OPT_CKPT_EVERY = 256, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE
 	};
 	static const struct option longopts[] = {
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
 		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
-		{ "connection-string-file", required_argument, NULL, OPT_CONN_FILE },
+		{ "connection-string-file", required_argument, NULL, HUB_OPT_CONN_FILE },
 		{ "count", required_argument, NULL, 'c' },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "exit-at-end", no_argument, NULL, 'e' },
@@ -110,12 +109,12 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
-		{ "kafka-option", required_argument, NULL, 'X' },
+		{ "kafka-option", required_argument, NULL, HUB_OPT_KAFKA },
 		{ "lease", required_argument, NULL, OPT_LEASE },
 		{ "list", no_argument, NULL, 'l' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "partition", required_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "timeout", required_argument, NULL, HUB_OPT_TIMEOUT },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -194,11 +193,10 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
 				    "sequence number", optarg);
 			break;
-		case 'X':
-		case OPT_CONN_FILE:
-		case OPT_TIMEOUT:
-			if (hub_remote_option(&o->hub, c == 'X' ? HUB_OPT_KAFKA : c == OPT_CONN_FILE ?
-			    HUB_OPT_CONN_FILE : HUB_OPT_TIMEOUT, optarg, &e) < 0)
+		case HUB_OPT_KAFKA:
+		case HUB_OPT_CONN_FILE:
+		case HUB_OPT_TIMEOUT:
+			if (hub_remote_option(&o->hub, c, optarg, &e) < 0)
 				return e.kind == ERR_USAGE ? msg_usage("%s", e.msg) : msg_fail(&e);
 			break;
 		case OPT_LEASE:

@@ -85,8 +85,7 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_CAPTURE_FORMAT = 256, OPT_CAPTURE_INTERVAL, OPT_CAPTURE_SIZE,
 		OPT_CLOSE_ALL, OPT_CLOSE, OPT_NAMESPACE, OPT_NO_CAPTURE,
-		OPT_PARTITIONS, OPT_RETENTION, OPT_CACERT, OPT_CONN_FILE, OPT_TIMEOUT,
-		OPT_TRANSPORT
+		OPT_PARTITIONS, OPT_RETENTION, OPT_CACERT, OPT_TRANSPORT
 	};
 	static const struct option longopts[] = {
 		{ "batch-size", required_argument, NULL, 'b' },
@@ -96,11 +95,11 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "capture-size", required_argument, NULL, OPT_CAPTURE_SIZE },
 		{ "close-all-windows", no_argument, NULL, OPT_CLOSE_ALL },
 		{ "close-windows", no_argument, NULL, OPT_CLOSE },
-		{ "connection-string-file", required_argument, NULL, OPT_CONN_FILE },
+		{ "connection-string-file", required_argument, NULL, HUB_OPT_CONN_FILE },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
-		{ "kafka-option", required_argument, NULL, 'X' },
+		{ "kafka-option", required_argument, NULL, HUB_OPT_KAFKA },
 		{ "linger-ms", required_argument, NULL, 'l' },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
@@ -108,7 +107,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition-key", required_argument, NULL, 'k' },
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "retention", required_argument, NULL, OPT_RETENTION },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "timeout", required_argument, NULL, HUB_OPT_TIMEOUT },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -165,11 +164,10 @@ parse_options(int argc, char **argv, struct options *o)
 			msg_version(libs);
 			return msg_close_stdout();
 		}
-		case 'X':
-		case OPT_CONN_FILE:
-		case OPT_TIMEOUT:
-			if (hub_remote_option(&o->hub, c == 'X' ? HUB_OPT_KAFKA : c == OPT_CONN_FILE ?
-			    HUB_OPT_CONN_FILE : HUB_OPT_TIMEOUT, optarg, &e) < 0)
+		case HUB_OPT_KAFKA:
+		case HUB_OPT_CONN_FILE:
+		case HUB_OPT_TIMEOUT:
+			if (hub_remote_option(&o->hub, c, optarg, &e) < 0)
 				return e.kind == ERR_USAGE ? msg_usage("%s", e.msg) : msg_fail(&e);
 			break;
 		case OPT_CACERT:

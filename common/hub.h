@@ -56,11 +56,12 @@ void hub_opts_init(struct hub_opts *o);
 /* Free what hub_remote_option kept. */
 void hub_opts_free(struct hub_opts *o);
 
-/* The options of remote hubs that csa-eh-send and csa-eh-recv share. */
+/* The options of remote hubs that csa-eh-send and csa-eh-recv share; the
+ * values are their getopt_long codes, above the commands' own. */
 enum hub_remote_opt {
-	HUB_OPT_KAFKA,		/* -X, --kafka-option KEY=VALUE */
-	HUB_OPT_CONN_FILE,	/* --connection-string-file FILE */
-	HUB_OPT_TIMEOUT		/* --timeout DURATION */
+	HUB_OPT_KAFKA = 'X',		/* -X, --kafka-option KEY=VALUE */
+	HUB_OPT_CONN_FILE = 0x1000,	/* --connection-string-file FILE */
+	HUB_OPT_TIMEOUT			/* --timeout DURATION */
 };
 
 /* Take one of them: 0, or -1 with ERR_USAGE (a bad value; the message
