@@ -18,6 +18,7 @@
 #include "expr.h"
 #include "fsutil.h"
 #include "json.h"
+#include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "num.h"
@@ -96,6 +97,7 @@ struct run {
 	int64_t last_arrival;	/* wall time of the last line, for --idle-timeout */
 	int64_t saved_at;	/* wall time of the last state save */
 	FILE *late_out;
+	struct json_fast *fast;	/* simdjson, for lines it can answer; NULL: jsmn only */
 };
 
 static int
@@ -547,13 +549,15 @@ static int
 run_input(struct run *r, struct ndjson_reader *in)
 {
 	const struct options *o = r->o;
-	struct json_doc d;
+	struct json_doc d, fd;
 	struct err e;
 	char *line;
 	size_t len;
+	bool object;
 	int rc, status = EXIT_OK;
 
 	json_doc_init(&d);
+	json_doc_init(&fd);
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
 		if (o->idle_ms && !ndjson_ready(in) && idle_wait(r, in))
@@ -571,19 +575,25 @@ run_input(struct run *r, struct ndjson_reader *in)
 				break;
 			continue;
 		}
-		if (json_parse(&d, line, len, &e) < 0) {
+		/* simdjson answers most lines; json_parse the rest, and names what is wrong. */
+		if (r->fast != NULL && json_fast_load(r->fast, line, len, &object) == 1) {
+			json_doc_fast(&fd, r->fast, line, len);
+		} else if (json_parse(&d, line, len, &e) < 0) {
 			msg_record(in->name, in->lineno, "%s, skipped", e.msg);
 			r->skipped++;
 			status = msg_worst(status, EXIT_DATA);
 			continue;
+		} else {
+			object = json_type(&d, 0) == JSON_OBJECT;
 		}
-		if (json_type(&d, 0) != JSON_OBJECT) {
+		if (!object) {
 			msg_record(in->name, in->lineno, "not a JSON object, skipped");
 			r->skipped++;
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
-		rc = process(r, &d, line, len, in->name, in->lineno);
+		rc = process(r, fd.fast != NULL ? &fd : &d, line, len, in->name, in->lineno);
+		fd.fast = NULL;
 		if (rc != EXIT_OK)
 			r->skipped++;
 		status = msg_worst(status, rc);
@@ -605,13 +615,16 @@ run(const struct options *o)
 	r.o = o;
 	r.en = win_new(&o->w, stdout, o->unbuffered);
 	r.saved_at = tfmt_now();
+	r.fast = json_fast_new();
 	if (o->state_path && (status = load_state(&r)) != EXIT_OK) {
 		win_free(r.en);
+		json_fast_free(r.fast);
 		return status;
 	}
 	if (o->late_path && (r.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		win_free(r.en);
+		json_fast_free(r.fast);
 		return EXIT_IO;
 	}
 	for (int i = 0; i == 0 || i < o->nfiles; i++) {
@@ -651,6 +664,7 @@ run(const struct options *o)
 		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
 		    o->w.max_groups);
 	win_free(r.en);
+	json_fast_free(r.fast);
 	return status;
 }
 

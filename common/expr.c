@@ -8,6 +8,7 @@
 #include <jq.h>
 
 #include "expr.h"
+#include "jsonfast.h"
 
 struct expr {
 	char *src;
@@ -16,6 +17,7 @@ struct expr {
 	const char *name;
 	jq_state *jq;
 	struct buf scratch;	/* unescaped strings and jq output */
+	struct json_doc tokens;	/* a simdjson document's line, when a path finds a container */
 	struct buf errors;	/* what libjq said while compiling */
 };
 
@@ -67,6 +69,7 @@ expr_compile(const char *src, struct err *e)
 	struct expr *x = xcalloc(1, sizeof(*x));
 
 	x->src = xstrdup(src);
+	json_doc_init(&x->tokens);
 	if (plain_path(src)) {
 		const char *dot;
 
@@ -105,6 +108,7 @@ expr_free(struct expr *x)
 	free(x->path);
 	buf_free(&x->scratch);
 	buf_free(&x->errors);
+	json_doc_free(&x->tokens);
 	free(x);
 }
 
@@ -132,12 +136,42 @@ expr_name(const struct expr *x)
 	return x->name;
 }
 
+/* A path on a document simdjson loaded: 1, or 0 for a container. */
+static int
+eval_fast(const struct expr *x, const struct json_doc *d, struct expr_val *out)
+{
+	static const enum expr_type type[] = {
+		[JSON_FAST_MISSING] = EXPR_NULL, [JSON_FAST_NULL] = EXPR_NULL,
+		[JSON_FAST_FALSE] = EXPR_FALSE, [JSON_FAST_TRUE] = EXPR_TRUE,
+		[JSON_FAST_NUMBER] = EXPR_NUMBER, [JSON_FAST_STRING] = EXPR_STRING,
+	};
+	struct json_fast_val v;
+
+	if (json_fast_value(d->fast, x->path, &v) == 0)
+		return 0;
+	out->type = type[v.type];
+	out->num = v.type == JSON_FAST_NUMBER ? v.num : 0;
+	out->str = v.type == JSON_FAST_STRING ? v.str : NULL;
+	out->len = v.type == JSON_FAST_STRING ? v.len : 0;
+	return 1;
+}
+
 static int
 eval_path(struct expr *x, const struct json_doc *d, struct expr_val *out)
 {
-	int t = json_path_at(d, 0, x->path, x->at, (int)(sizeof(x->at) / sizeof(x->at[0])));
+	int t;
+	struct err e;
 
 	memset(out, 0, sizeof(*out));
+	if (d->fast != NULL) {
+		if (eval_fast(x, d, out))
+			return 0;
+		/* An array or object is copied compact from its tokens. */
+		if (json_parse_valid(&x->tokens, d->text, d->len, &e) < 0)
+			return 0;	/* cannot be: the text was loaded */
+		d = &x->tokens;
+	}
+	t = json_path_at(d, 0, x->path, x->at, (int)(sizeof(x->at) / sizeof(x->at[0])));
 	switch (json_type(d, t)) {
 	case JSON_NONE:
 	case JSON_NULL:

@@ -23,6 +23,16 @@ json_doc_init(struct json_doc *d)
 }
 
 void
+json_doc_fast(struct json_doc *d, const struct json_fast *f, const char *text, size_t len)
+{
+	d->text = text;
+	d->len = len;
+	d->ntok = 0;
+	d->streamed = -1;
+	d->fast = f;
+}
+
+void
 json_doc_free(struct json_doc *d)
 {
 	free(d->tok);
@@ -360,6 +370,7 @@ parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *
 	d->len = len;
 	d->ntok = 0;
 	d->streamed = -1;
+	d->fast = NULL;
 	if (d->cap == 0 || (size_t)d->cap < len / 8) {
 		/*
 		 * A token takes at least two bytes of text in practice, mostly
@@ -594,6 +605,22 @@ json_path(const struct json_doc *d, int t, const char *path)
 	return json_path_at(d, t, path, NULL, 0);
 }
 
+/* Whether object t has the key before token c: json_member finds the
+ * first of duplicate keys, and so must a remembered place. */
+static bool
+key_before(const struct json_doc *d, int t, int c, const char *key, size_t keylen)
+{
+	/* The object's keys are the tokens whose parent it is. */
+	for (int i = t + 1; i < c; i++) {
+		const jsmntok_t *k = &d->tok[i];
+
+		if (k->parent == t && (size_t)(k->end - k->start) == keylen &&
+		    memcmp(d->text + k->start, key, keylen) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 json_member_at(const struct json_doc *d, int t, const char *key, size_t keylen, int *at)
 {
@@ -606,7 +633,8 @@ json_member_at(const struct json_doc *d, int t, const char *key, size_t keylen, 
 
 		if (k->parent == t && k->type == JSMN_STRING &&
 		    (size_t)(k->end - k->start) == keylen &&
-		    memcmp(d->text + k->start, key, keylen) == 0)
+		    memcmp(d->text + k->start, key, keylen) == 0 &&
+		    !key_before(d, t, c, key, keylen))
 			return c + 1;
 	}
 	v = json_member(d, t, key, keylen);

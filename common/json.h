@@ -25,7 +25,12 @@
  * around it, and nothing that RFC 8259 rejects: bad escapes, raw control
  * characters in strings, malformed numbers, missing or doubled separators,
  * trailing data.
+ *
+ * A document may instead be one that simdjson loaded (json_doc_fast, see
+ * jsonfast.h): it has no tokens, only expr_eval reads it.
  */
+struct json_fast;
+
 struct json_doc {
 	const char *text;
 	size_t len;
@@ -34,6 +39,7 @@ struct json_doc {
 	int cap;
 	int streamed;	/* the array json_parse_stream emptied, or -1 */
 	bool compact;	/* after json_parse: no white space between tokens */
+	const struct json_fast *fast;	/* set: simdjson's document of text */
 };
 
 enum json_type {
@@ -48,6 +54,9 @@ enum json_type {
 
 void json_doc_init(struct json_doc *d);
 void json_doc_free(struct json_doc *d);
+
+/* Make d the document f loaded from text[0..len) (json_fast_load). */
+void json_doc_fast(struct json_doc *d, const struct json_fast *f, const char *text, size_t len);
 
 /* Parse text[0..len).  0 on success; -1 and ERR_DATA with the byte offset. */
 int json_parse(struct json_doc *d, const char *text, size_t len, struct err *e);

@@ -1,6 +1,7 @@
 // jsonfast.cc: whole JSON documents checked by simdjson (see jsonfast.h).
 #include <config.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -22,6 +23,7 @@ struct json_fast {
 	size_t cap = 0;
 	char *minified = nullptr;	// minify's output, to learn whether text was compact
 	size_t mcap = 0;
+	simdjson::dom::element root;	// what json_fast_load loaded
 };
 
 extern "C" struct json_fast *
@@ -123,4 +125,76 @@ json_fast_string_at(struct json_fast *f, const char *text, size_t len, const cha
 	*s = v.data();
 	*n = v.size();
 	return 1;
+}
+
+// Whether text may hold the integer -0, which simdjson reads as 0 where
+// strtod gives -0.0 (a string with "-0" in it makes a false alarm).
+static bool
+negative_zero(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while ((p = static_cast<const char *>(memmem(p, static_cast<size_t>(end - p), "-0", 2))) !=
+	    nullptr) {
+		p += 2;
+		if (p == end || !(std::isdigit(static_cast<unsigned char>(*p)) || *p == '.' ||
+		    *p == 'e' || *p == 'E'))
+			return true;
+	}
+	return false;
+}
+
+extern "C" int
+json_fast_load(struct json_fast *f, const char *text, size_t len, bool *object)
+{
+	// A key with escapes matches differently here (simdjson compares it
+	// unescaped, json_member as written): such documents stay with jsmn.
+	if (std::memchr(text, '\\', len) != nullptr || negative_zero(text, len) ||
+	    !parse(f, text, len, &f->root))
+		return 0;
+	*object = f->root.is_object();
+	return 1;
+}
+
+extern "C" int
+json_fast_value(const struct json_fast *f, const char *path, struct json_fast_val *v)
+{
+	simdjson::dom::element el = f->root;
+	std::string_view s;
+
+	for (const char *p = path; *p != '\0';) {
+		const char *dot = std::strchr(p, '.');
+		size_t k = dot != nullptr ? static_cast<size_t>(dot - p) : std::strlen(p);
+
+		// A member of what is not an object is missing, as for json_path.
+		if (!el.is_object() || el.at_key(std::string_view(p, k)).get(el) != simdjson::SUCCESS) {
+			v->type = JSON_FAST_MISSING;
+			return 1;
+		}
+		p += k;
+		if (*p == '.')
+			p++;
+	}
+	switch (el.type()) {
+	case simdjson::dom::element_type::NULL_VALUE:
+		v->type = JSON_FAST_NULL;
+		return 1;
+	case simdjson::dom::element_type::BOOL:
+		v->type = el.get_bool().value_unsafe() ? JSON_FAST_TRUE : JSON_FAST_FALSE;
+		return 1;
+	case simdjson::dom::element_type::INT64:
+	case simdjson::dom::element_type::UINT64:
+	case simdjson::dom::element_type::DOUBLE:
+		v->type = JSON_FAST_NUMBER;
+		v->num = el.get_double().value_unsafe();
+		return 1;
+	case simdjson::dom::element_type::STRING:
+		s = el.get_string().value_unsafe();
+		v->type = JSON_FAST_STRING;
+		v->str = s.data();
+		v->len = s.size();
+		return 1;
+	default:
+		return 0;	// an array or object: its text is json_parse's to give
+	}
 }

@@ -43,6 +43,35 @@ int json_fast_check(struct json_fast *f, const char *text, size_t len, bool *obj
 int json_fast_string_at(struct json_fast *f, const char *text, size_t len, const char *path,
     const char **s, size_t *n);
 
+/*
+ * Documents for field expressions: json_fast_load makes text the document
+ * json_fast_value reads, and says 1 when json_parse would accept it too
+ * (*object: its root is an object), 0 when not known (a backslash anywhere
+ * is "not known": keys with escapes are matched as written elsewhere).  A
+ * caller hands the loaded document to expr_eval with json_doc_fast.
+ */
+int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *object);
+
+enum json_fast_type {
+	JSON_FAST_MISSING, JSON_FAST_NULL, JSON_FAST_FALSE, JSON_FAST_TRUE,
+	JSON_FAST_NUMBER, JSON_FAST_STRING
+};
+
+struct json_fast_val {
+	enum json_fast_type type;
+	double num;
+	const char *str;	/* unescaped, valid until the next load */
+	size_t len;
+};
+
+/*
+ * The value at a dotted path (a.b.c) of the loaded document, as json_path
+ * finds it (the first member of a name; a step into what is not an object
+ * finds nothing): 1, or 0 when it is an array or an object, whose compact
+ * text the caller takes from json_parse.
+ */
+int json_fast_value(const struct json_fast *f, const char *path, struct json_fast_val *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,11 +76,12 @@ IN
 	assert_output "error: invalid JSON at byte 26"
 }
 
-@test "jsonfast: simdjson never accepts a line, or finds a key, that json_parse would not" {
+@test "jsonfast: simdjson never accepts a line, finds a key or a value, that json_parse would not" {
 	# Real USGS lines, then thousands of them with bytes deleted, inserted,
 	# replaced or repeated: every line simdjson passes must pass json_parse
-	# with the same root type and compactness, and every key it finds must
-	# be the one the path expression finds.
+	# with the same root type and compactness, every key it finds must be
+	# the one the path expression finds, and every path must have the same
+	# value (numbers to the bit) on simdjson's document as on jsmn's.
 	"$PY" - "$(usgs_events)" > "$BATS_TEST_TMPDIR/lines" <<'PY'
 import random, sys
 real = [l.rstrip("\n").encode() for l in open(sys.argv[1])]
@@ -108,14 +109,26 @@ out.append(b'{"event_id":"a","deep":' + b"[" * 300 + b"]" * 300 + b"}")
 out.append(b'{"event_id":"a","s":"\\ud800"}')
 out.append(b'{"event_id":"a","big":1e400}')
 out.append(b'{ "event_id" : "spaced" }')
+# Values simdjson must read as strtod does, or leave to json_parse.
+for m in [b"-0", b"-0.0", b"0e5", b"18446744073709551615", b"18446744073709551616",
+          b"-9223372036854775808", b"9007199254740993", b"123456789012345678901234567890",
+          b"1.7976931348623157e308", b"4.9e-324", b"2.2250738585072011e-308", b"1E+2",
+          b"0.1000000000000000055511151231257827", b"-1.5e-7", b"[1, 2]", b'{"b": {"c": [true]}}',
+          b"true", b"null", b'"caf\\u00e9"']:
+    out.append(b'{"event_id":"m","magnitude":' + m + b',"a":{"b":' + m + b'}}')
+out.append(b'{"magnitude":1,"magnitude":2,"a":{"b":3,"b":4}}')
+out.append(b'{"a":7,"magnitude":{"x":1}}')
+out.append(b'{"a":{"b":{"c":1}},"time":[{"t":1}]}')
 sys.stdout.buffer.write(b"\n".join(l.replace(b"\n", b" ") for l in out) + b"\n")
 PY
-	run csa-unit fast event_id < "$BATS_TEST_TMPDIR/lines"
+	run csa-unit fast event_id magnitude time depth_km tsunami_flag alert_level place a.b a \
+	    updated.x < "$BATS_TEST_TMPDIR/lines"
 	assert_success
-	assert_line --regexp '^20[0-9]{3} lines, [0-9]+ valid, [0-9]+ checked fast, [0-9]+ strings found fast, 0 disagree$'
+	assert_line --regexp '^20[0-9]{3} lines, [0-9]+ valid, [0-9]+ checked fast, [0-9]+ strings found fast, [0-9]+ loaded, [0-9]+ values compared, 0 disagree$'
 	# The mutations reach both answers: many lines pass simdjson, many fail it.
-	read -r n _ valid _ fast _ _ keys _ <<<"${lines[-1]//,/}"
+	read -r n _ valid _ fast _ _ keys _ _ _ loaded _ values _ <<<"${lines[-1]//,/}"
 	(( fast > 1000 && keys > 1000 && n - valid > 5000 && valid > fast ))
+	(( loaded > 1000 && values == 10 * loaded ))
 }
 
 @test "json: strings are unescaped to UTF-8, surrogate pairs joined" {
@@ -293,6 +306,13 @@ IN
 {"o":{"a":3}}
 IN
 	assert_output "$(printf '%s\n' 'path a' '1 true' '2 true' 'null false' '3 true')"
+	# Of duplicate keys the first counts, even where the last row had the key
+	# at the place of the second.
+	run csa-unit expr a <<'IN'
+{"x":0,"a":1}
+{"a":2,"a":3}
+IN
+	assert_output "$(printf '%s\n' 'path a' '1 true' '2 true')"
 }
 
 @test "expr: a bad program is an error with libjq's message; runtime errors are data errors" {

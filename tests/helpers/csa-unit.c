@@ -286,33 +286,53 @@ cmd_partition(int argc, char **argv)
 	return 0;
 }
 
+/* Two answers of a path the same, to the bit of a number. */
+static bool
+same_val(const struct expr_val *a, const struct expr_val *b)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->type == EXPR_NUMBER)
+		return memcmp(&a->num, &b->num, sizeof(a->num)) == 0;
+	if (a->type == EXPR_STRING || a->type == EXPR_OTHER)
+		return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+	return true;
+}
+
 /*
- * Each stdin line checked by simdjson (jsonfast) and by json_parse with the
- * path's expression: a line where jsonfast says more than json_parse does
- * is printed as a disagreement; then the counts.
+ * Each stdin line checked by simdjson (jsonfast) and by json_parse, and
+ * the paths evaluated on both documents: a line where jsonfast says more
+ * than json_parse does, or a path answered differently, is printed as a
+ * disagreement; then the counts.  The first path is also looked up as a
+ * string (json_fast_string_at).
  */
 static int
-cmd_fast(const char *path)
+cmd_fast(char **paths, int npaths)
 {
 	struct json_fast *f = json_fast_new();
 	struct ndjson_reader r;
-	struct json_doc d;
-	struct expr *x;
+	struct json_doc d, fd;
+	struct buf copy = { 0 };
+	struct expr *x[16];
 	struct err e;
-	long n = 0, fast = 0, parsed = 0, keys = 0, bad = 0;
+	long n = 0, fast = 0, parsed = 0, keys = 0, loaded = 0, values = 0, bad = 0;
 	char *line;
 	size_t len;
 	int rc;
 
-	if (f == NULL || (x = expr_compile(path, &e)) == NULL)
+	if (f == NULL || npaths > 16)
 		return 2;
+	for (int i = 0; i < npaths; i++)
+		if ((x[i] = expr_compile(paths[i], &e)) == NULL)
+			return 2;
 	ndjson_open_fd(&r, 0, "<stdin>", 0);
 	json_doc_init(&d);
+	json_doc_init(&fd);
 	while ((rc = ndjson_next(&r, &line, &len, &e)) != 0) {
 		bool object = false, compact = false, ok;
 		const char *s;
 		size_t slen;
-		struct expr_val v;
+		struct expr_val v, w;
 
 		if (rc < 0)
 			continue;
@@ -326,21 +346,46 @@ cmd_fast(const char *path)
 				bad++;
 			}
 		}
-		if (json_fast_string_at(f, line, len, expr_path(x), &s, &slen)) {
+		if (json_fast_string_at(f, line, len, expr_path(x[0]), &s, &slen)) {
 			keys++;
 			if (!ok || json_type(&d, 0) != JSON_OBJECT ||
-			    expr_eval(x, &d, line, len, &v, &e) < 0 || v.type != EXPR_STRING ||
+			    expr_eval(x[0], &d, line, len, &v, &e) < 0 || v.type != EXPR_STRING ||
 			    v.len != slen || memcmp(v.str, s, slen) != 0) {
-				printf("disagree: line %lu: string at %s\n", r.lineno, path);
+				printf("disagree: line %lu: string at %s\n", r.lineno, paths[0]);
+				bad++;
+			}
+		}
+		if (!json_fast_load(f, line, len, &object))
+			continue;
+		loaded++;
+		if (!ok || object != (json_type(&d, 0) == JSON_OBJECT)) {
+			printf("disagree: line %lu: load\n", r.lineno);
+			bad++;
+			continue;
+		}
+		json_doc_fast(&fd, f, line, len);
+		for (int i = 0; i < npaths; i++) {
+			/* The slow answer is copied: both borrow the expression's memory. */
+			if (expr_eval(x[i], &d, line, len, &v, &e) < 0)
+				continue;
+			buf_reset(&copy);
+			buf_add(&copy, v.str ? v.str : "", v.len);
+			v.str = copy.p;
+			values++;
+			if (expr_eval(x[i], &fd, line, len, &w, &e) < 0 || !same_val(&v, &w)) {
+				printf("disagree: line %lu: value at %s\n", r.lineno, paths[i]);
 				bad++;
 			}
 		}
 	}
-	printf("%ld lines, %ld valid, %ld checked fast, %ld strings found fast, %ld disagree\n",
-	    n, parsed, fast, keys, bad);
+	printf("%ld lines, %ld valid, %ld checked fast, %ld strings found fast, "
+	    "%ld loaded, %ld values compared, %ld disagree\n",
+	    n, parsed, fast, keys, loaded, values, bad);
+	buf_free(&copy);
 	json_doc_free(&d);
 	ndjson_close(&r);
-	expr_free(x);
+	for (int i = 0; i < npaths; i++)
+		expr_free(x[i]);
 	json_fast_free(f);
 	return bad ? 1 : 0;
 }
@@ -351,7 +396,7 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|fast PATH|lines [MAX]\n", stderr);
+		    "duration D...|expr EXPR|fast PATH...|lines [MAX]\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
@@ -368,8 +413,8 @@ main(int argc, char **argv)
 		return cmd_duration(argc - 2, argv + 2);
 	if (strcmp(argv[1], "expr") == 0 && argc == 3)
 		return cmd_expr(argv[2]);
-	if (strcmp(argv[1], "fast") == 0 && argc == 3)
-		return cmd_fast(argv[2]);
+	if (strcmp(argv[1], "fast") == 0 && argc >= 3)
+		return cmd_fast(argv + 2, argc - 2);
 	if (strcmp(argv[1], "merge") == 0 && argc == 4)
 		return cmd_merge(argv[2], atol(argv[3]));
 	if (strcmp(argv[1], "partition") == 0 && argc >= 3)
