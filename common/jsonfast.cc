@@ -134,10 +134,13 @@ negative_zero(const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
 
-	while ((p = static_cast<const char *>(memmem(p, static_cast<size_t>(end - p), "-0", 2))) !=
+	// memchr, not memmem: dashes are few, and glibc's memmem is slow for
+	// a needle of two bytes.
+	while ((p = static_cast<const char *>(std::memchr(p, '-', static_cast<size_t>(end - p)))) !=
 	    nullptr) {
-		p += 2;
-		if (p == end || !(std::isdigit(static_cast<unsigned char>(*p)) || *p == '.' ||
+		if (++p == end || *p != '0')
+			continue;
+		if (++p == end || !(std::isdigit(static_cast<unsigned char>(*p)) || *p == '.' ||
 		    *p == 'e' || *p == 'E'))
 			return true;
 	}
