@@ -11,6 +11,7 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
+#include "dtoa.h"
 #include "json.h"
 
 #define JSON_MAX_DEPTH 512
@@ -986,50 +987,42 @@ put_digits(char *end, uint64_t v)
 	return n;
 }
 
-/*
- * A number with few decimals (2.31, -0.79, 114.31) written without printf:
- * find the least k <= 8 for which x * 10^k is a whole m with m / 10^k == x
- * exactly; that decimal reads back to x, and no shorter one does.
- * Returns the length, or 0 when x is not such a number.
- */
+/* Digits d[0..k) of 0.D x 10^point as printf's %.{prec}g writes them,
+ * for digits that have no trailing zeros. */
 static int
-fmt_short_decimal(char *out, double x)
+put_g(char *out, bool neg, const char *d, int k, int point, int prec)
 {
-	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8 };
-	double ax = fabs(x);
+	int e = point - 1, n = 0;
 
-	/* Below 1e-4 printf's %g form (1e-05) is the shorter one. */
-	if (!(ax < 1e9) || ax < 1e-4)
-		return 0;
-	for (int k = 0; k <= 8; k++) {
-		double m = nearbyint(ax * pow10[k]);
-		char digits[32], *end = digits + sizeof(digits);
-		int n, len = 0;
-
-		if (m / pow10[k] != ax)
-			continue;
-		n = put_digits(end, (uint64_t)m);
-		if (x < 0)
-			out[len++] = '-';
-		if (k == 0) {
-			memcpy(out + len, end - n, (size_t)n);
-			return len + n;
+	if (neg)
+		out[n++] = '-';
+	if (e >= -4 && e < prec) {
+		if (point <= 0) {	/* 0.00123 */
+			out[n++] = '0';
+			out[n++] = '.';
+			memset(out + n, '0', (size_t)-point);
+			n += -point;
+			memcpy(out + n, d, (size_t)k);
+			return n + k;
 		}
-		if (n <= k) {	/* 0.0031: leading zeros after the point */
-			out[len++] = '0';
-			out[len++] = '.';
-			for (int z = n; z < k; z++)
-				out[len++] = '0';
-			memcpy(out + len, end - n, (size_t)n);
-			return len + n;
+		if (point >= k) {	/* 1200 */
+			memcpy(out + n, d, (size_t)k);
+			memset(out + n + k, '0', (size_t)(point - k));
+			return n + point;
 		}
-		memcpy(out + len, end - n, (size_t)(n - k));
-		len += n - k;
-		out[len++] = '.';
-		memcpy(out + len, end - k, (size_t)k);
-		return len + k;
+		memcpy(out + n, d, (size_t)point);	/* 12.3 */
+		n += point;
+		out[n++] = '.';
+		memcpy(out + n, d + point, (size_t)(k - point));
+		return n + k - point;
 	}
-	return 0;
+	out[n++] = d[0];	/* 1.23e-05, 1.2e+17 */
+	if (k > 1) {
+		out[n++] = '.';
+		memcpy(out + n, d + 1, (size_t)(k - 1));
+		n += k - 1;
+	}
+	return n + sprintf(out + n, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
 }
 
 int
@@ -1050,14 +1043,14 @@ json_fmt_num(char *out, size_t size, double x)
 			memcpy(tmp, "-0", 2);
 			n = 2;
 		}
-	} else if ((n = fmt_short_decimal(tmp, x)) > 0) {
-		/* done */
 	} else {
-		for (int prec = 15; prec <= 17; prec++) {
-			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
-			if (strtod(tmp, NULL) == x)
-				break;
-		}
+		/* The fewest digits that read back as x, in printf's %g form
+		 * with at least 15 places (1e-05 and 1e+300 have exponents). */
+		char d[24];
+		int k, point;
+
+		k = dtoa_shortest(x, d, (int)sizeof(d), &point);
+		n = put_g(tmp, x < 0, d, k, point, k > 15 ? k : 15);
 	}
 	if (size > 0) {
 		size_t k = (size_t)n < size ? (size_t)n : size - 1;

@@ -175,6 +175,43 @@ IN
 	done
 }
 
+@test "json: every number is the shortest that reads back, as python finds it" {
+	# 250,000 doubles of five kinds (any bits, averages, powers of two and
+	# their neighbours, long decimals, integers about 2^53), each given in
+	# C's exact hex form and as we write it.  Python (its own shortest
+	# repr) checks: it reads back to the same double, its digits are
+	# repr's digits, integers under 9e15 have no exponent nor point, and
+	# the exponent form is used as printf's %g would with 15 places or
+	# more.
+	csa-unit numgen 50000 > "$BATS_TEST_TMPDIR/nums"
+	run "$PY" - "$BATS_TEST_TMPDIR/nums" <<'PY'
+import re, sys
+def digits(t):
+    m = re.fullmatch(r"-?(\d+)(?:\.(\d+))?(?:e([-+]\d+))?", t)
+    assert m, t
+    return (m.group(1) + (m.group(2) or "")).lstrip("0").rstrip("0") or "0"
+n = bad = 0
+for line in open(sys.argv[1]):
+    h, ours = line.split()
+    x = float.fromhex(h)
+    n += 1
+    ok = float(ours) == x and digits(ours) == digits(repr(x).replace("e", "e").lower())
+    if x == int(x) and abs(x) < 9e15:
+        ok = ok and "e" not in ours and "." not in ours
+    else:
+        k = len(digits(ours))
+        e = int(f"{x:.{k - 1}e}".split("e")[1])
+        ok = ok and (("e" in ours) == (e < -4 or e >= max(15, k)))
+    if not ok:
+        bad += 1
+        if bad <= 10:
+            print("wrong:", h, ours, repr(x))
+print(f"{n} numbers, {bad} wrong")
+PY
+	assert_success
+	assert_output --regexp '^2[0-9]{5} numbers, 0 wrong$'
+}
+
 @test "time: RFC 3339 and ISO 8601 forms, with offsets and fractions" {
 	run csa-unit time 2026-04-22T14:23:05.123Z "2026-04-22 14:23:05+02:00" \
 		2026-04-22T14:23Z 20260422T142305Z 2026-04-22 2026-04-22T14:23:05.123456789Z \

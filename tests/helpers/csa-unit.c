@@ -1,6 +1,8 @@
 /* csa-unit: a command-line face of common/ for the unit tests in tests/common.bats. */
 #include <config.h>
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,66 @@ cmd_num(int argc, char **argv)
 		printf("%s\n", b.p);
 	}
 	buf_free(&b);
+	return 0;
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * n doubles of each family, each as C's exact hex form and as json_fmt_num
+ * writes it, for a test to read back.  Families: any bit pattern,
+ * quotients (averages), powers of two and their neighbours (where the
+ * rounding interval is lopsided), 15 to 17 digit decimals, integers about
+ * 2^53 and 9e15 and halves near them.
+ */
+static int
+cmd_numgen(long n)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+
+	for (int family = 0; family < 5; family++) {
+		for (long i = 0; i < n; i++) {
+			uint64_t r = xorshift(&seed);
+			char got[40], text[40];
+			double x;
+
+			switch (family) {
+			case 0:
+				memcpy(&x, &r, sizeof(x));
+				break;
+			case 1:
+				x = (double)(int64_t)(r % 2000001 - 1000000) / (double)(1 + (r >> 32) % 997);
+				break;
+			case 2:
+				x = ldexp(1.0, (int)(r % 2098) - 1074);
+				x = (r >> 20) % 3 == 0 ? nextafter(x, 0) : (r >> 20) % 3 == 1 ?
+				    nextafter(x, INFINITY) : x;
+				break;
+			case 3:
+				snprintf(text, sizeof(text), "%llu.%llue%d",
+				    (unsigned long long)(r % 10), (unsigned long long)((r >> 8) % 10000000000000000u),
+				    (int)((r >> 56) % 80) - 40);
+				x = strtod(text, NULL);
+				break;
+			default:
+				x = (double)((r & 1 ? 9007199254740992LL : 9000000000000000LL) +
+				    (int64_t)((r >> 1) % 4001) - 2000);
+				x = r & 2 ? x + 0.5 : x;
+				break;
+			}
+			if (!isfinite(x))
+				continue;
+			json_fmt_num(got, sizeof(got), x);
+			printf("%a %s\n", x, got);
+		}
+	}
 	return 0;
 }
 
@@ -396,7 +458,7 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|fast PATH...|lines [MAX]\n", stderr);
+		    "duration D...|expr EXPR|fast PATH...|numgen N|lines [MAX]\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
@@ -405,6 +467,8 @@ main(int argc, char **argv)
 		return cmd_get(argv[2]);
 	if (strcmp(argv[1], "num") == 0)
 		return cmd_num(argc - 2, argv + 2);
+	if (strcmp(argv[1], "numgen") == 0 && argc == 3)
+		return cmd_numgen(atol(argv[2]));
 	if (strcmp(argv[1], "time") == 0)
 		return cmd_time(argc - 2, argv + 2);
 	if (strcmp(argv[1], "epoch") == 0 && argc >= 3)
