@@ -461,6 +461,7 @@ static bool
 fast_line(struct json_fast *f, const struct options *o, const char *line, size_t len,
     struct expr_val *key)
 {
+	struct json_fast_val v;
 	bool object;
 
 	memset(key, 0, sizeof(*key));
@@ -468,10 +469,12 @@ fast_line(struct json_fast *f, const struct options *o, const char *line, size_t
 		return false;
 	if (o->key == NULL)
 		return json_fast_check(f, line, len, &object, NULL) && object;
-	if (expr_path(o->key) == NULL ||
-	    !json_fast_string_at(f, line, len, expr_path(o->key), &key->str, &key->len))
+	if (expr_path(o->key) == NULL || !json_fast_load(f, line, len, &object) || !object ||
+	    !json_fast_value(f, expr_path(o->key), &v) || v.type != JSON_FAST_STRING)
 		return false;
 	key->type = EXPR_STRING;
+	key->str = v.str;
+	key->len = v.len;
 	return true;
 }
 

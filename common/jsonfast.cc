@@ -99,34 +99,6 @@ json_fast_check(struct json_fast *f, const char *text, size_t len, bool *object,
 	return 1;
 }
 
-extern "C" int
-json_fast_string_at(struct json_fast *f, const char *text, size_t len, const char *path,
-    const char **s, size_t *n)
-{
-	simdjson::dom::element el;
-	std::string_view v;
-
-	// Without a backslash, simdjson's unescaped string is the text as written.
-	if (std::memchr(text, '\\', len) != nullptr || !parse(f, text, len, &el) ||
-	    !el.is_object())
-		return 0;
-	for (const char *p = path; *p != '\0';) {
-		const char *dot = std::strchr(p, '.');
-		size_t k = dot != nullptr ? static_cast<size_t>(dot - p) : std::strlen(p);
-
-		if (el.at_key(std::string_view(p, k)).get(el) != simdjson::SUCCESS)
-			return 0;
-		p += k;
-		if (*p == '.')
-			p++;
-	}
-	if (el.get_string().get(v) != simdjson::SUCCESS)
-		return 0;
-	*s = v.data();
-	*n = v.size();
-	return 1;
-}
-
 // Whether text may hold the integer -0, which simdjson reads as 0 where
 // strtod gives -0.0 (a string with "-0" in it makes a false alarm).
 static bool

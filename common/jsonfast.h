@@ -1,5 +1,6 @@
 /* jsonfast.h: whole JSON documents checked by simdjson, for the commands
- * that only need to know that a line is JSON, and perhaps one string in it. */
+ * that need to know that a line is JSON, and perhaps the values of plain
+ * paths in it. */
 #ifndef CSA_JSONFAST_H
 #define CSA_JSONFAST_H
 
@@ -34,20 +35,11 @@ int json_fast_check(struct json_fast *f, const char *text, size_t len, bool *obj
     bool *compact);
 
 /*
- * 1 when text[0..len) is a JSON object holding a string at the dotted
- * path (a.b.c), and the text has no backslash, so the string is its bytes
- * as written: *s and *n, valid until the next call.  0 otherwise (invalid,
- * not an object, no such member, not a string, escapes): the caller parses
- * with json_parse and evaluates the path itself.
- */
-int json_fast_string_at(struct json_fast *f, const char *text, size_t len, const char *path,
-    const char **s, size_t *n);
-
-/*
  * Documents for field expressions: json_fast_load makes text the document
  * json_fast_value reads, and says 1 when json_parse would accept it too
  * (*object: its root is an object), 0 when not known (a backslash anywhere
- * is "not known": keys with escapes are matched as written elsewhere).  A
+ * is "not known": keys with escapes are matched as written elsewhere; and
+ * so is an integer -0, which simdjson reads as 0).  A
  * caller hands the loaded document to expr_eval with json_doc_fast.
  */
 int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *object);
