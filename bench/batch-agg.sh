@@ -9,15 +9,10 @@
 # disk.  Needs scripts/build and GNU time; DuckDB is skipped when npm
 # cannot install it.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$PATH"
+. "$(dirname "$0")/common.sh"
 n=${1:-10000000}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
-csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/src"
+usgs_events "$tmp/src"
 /usr/bin/python3 "$top/bench/batch-gen.py" "$n" "$tmp/events" < "$tmp/src"
 
 # run NAME CMD...: "seconds peak-KB" of one run

@@ -4,25 +4,17 @@
 # (default 1,000,000) captured by the embedded hub.  python3-avro reads a
 # tenth of the files (it is slow); its rate is per record all the same.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$PATH"
+. "$(dirname "$0")/common.sh"
 n=${1:-1000000}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
-csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/one"
-: > "$tmp/events"
-while [ "$(wc -l < "$tmp/events")" -lt "$n" ]; do cat "$tmp/one" >> "$tmp/events"; done
-head -n "$n" "$tmp/events" | csa-eh-send -H "$tmp/hub" -k region --capture-interval 1h
+repeat_events "$n" "$tmp/events"
+csa-eh-send -H "$tmp/hub" -k region --capture-interval 1h "$tmp/events"
 csa-eh-send -H "$tmp/hub" --close-all-windows
 rm "$tmp/events"
 find "$tmp/hub/capture" -name '*.avro' | sort > "$tmp/files"
 nfiles=$(wc -l < "$tmp/files")
 bytes=$(xargs cat < "$tmp/files" | wc -c)
 
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N); echo "scale=4; ($e - $s) / 1000000000" | bc; }
 got=$(csa-capture-read "$tmp/hub/capture" | wc -l)
 [ "$got" -eq "$n" ] || { echo "bench: read $got of $n" >&2; exit 1; }
 

@@ -6,17 +6,13 @@
 # events/s (default 100,000) through a fifo: the rate reached and the CPU
 # the dashboard used.  Needs scripts/build, tmux and GNU time.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$PATH"
+. "$(dirname "$0")/common.sh"
 n=${1:-1000000}
 rate=${2:-100000}
-tmp=$(mktemp -d)
 sock=csa-bench-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
-csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/src"
+usgs_events "$tmp/src"
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 1 "$tmp/dense" < "$tmp/src"
 head -n $((n / 10)) "$tmp/dense" > "$tmp/tenth"
 
@@ -39,7 +35,6 @@ mlrprog='put -q '\''
   @m[int(floor($time / 60000))] += 1;
   end { emit @n; emit @b; emit @max; emit @p }'\'''
 
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N); echo "scale=3; ($e - $s) / 1000000000" | bc; }
 t_csa=$(secs csa-dashboard --once "$tmp/dense")
 t_jq=$(secs jq -n -c "$jqprog" "$tmp/tenth")
 t_mlr=$(secs sh -c "mlr --ijsonl --ojson $mlrprog '$tmp/tenth'")

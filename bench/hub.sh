@@ -5,20 +5,11 @@
 # (a plain file, the floor); then end-to-end latency at 1,000 and 10,000
 # events/s.  Needs the build in build/ (scripts/build).
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$PATH"
+. "$(dirname "$0")/common.sh"
 n=${1:-1000000}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
-csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/one"
-: > "$tmp/events"
-while [ "$(wc -l < "$tmp/events")" -lt "$n" ]; do cat "$tmp/one" >> "$tmp/events"; done
-head -n "$n" "$tmp/events" > "$tmp/in" && rm "$tmp/events"
+repeat_events "$n" "$tmp/in"
 bytes=$(stat -c %s "$tmp/in")
-secs() { local s e; s=$(date +%s%N); "$@"; e=$(date +%s%N); echo "scale=4; ($e - $s) / 1000000000" | bc; }
 
 t_send=$(secs csa-eh-send -H "$tmp/hub" --no-capture -k region < "$tmp/in")
 t_send_cap=$(secs csa-eh-send -H "$tmp/hub2" -k region --capture-interval 1h < "$tmp/in")

@@ -9,19 +9,12 @@
 # bounds EVENTS.  Needs the build in build/ with its check programs
 # (scripts/test builds them).
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$build/tests/helpers:$PATH"
+. "$(dirname "$0")/common.sh"
 n=${1:-200000}
-tmp=$(mktemp -d)
 mock=
 trap '[ -n "$mock" ] && kill "$mock"; rm -rf "$tmp"' EXIT
 
-gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
-csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/one"
-: > "$tmp/events"
-while [ "$(wc -l < "$tmp/events")" -lt "$n" ]; do cat "$tmp/one" >> "$tmp/events"; done
-head -n "$n" "$tmp/events" > "$tmp/in" && rm "$tmp/events"
+repeat_events "$n" "$tmp/in"
 # kcat takes the key in front of the line, after a tab.
 paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
 

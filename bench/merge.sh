@@ -8,18 +8,12 @@
 # peak memory.  Needs scripts/build and GNU time; DuckDB is skipped when
 # npm cannot install it.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$PATH"
+. "$(dirname "$0")/common.sh"
 nb=${1:-1000000}
 ns=${2:-100000}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 /usr/bin/python3 "$top/bench/merge-gen.py" "$nb" "$ns" "$tmp"
 
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N); echo "scale=3; ($e - $s) / 1000000000" | bc; }
-peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
 t_csa=$(secs csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --every 1h)
 t_total=$(secs csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --total)

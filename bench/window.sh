@@ -7,15 +7,10 @@
 # EVENTS and 10 x EVENTS over a ten times longer span.  Needs scripts/build, hyperfine, GNU time;
 # DuckDB is skipped when npm cannot install it.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-PATH="$build:$PATH"
+. "$(dirname "$0")/common.sh"
 n=${1:-1000000}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
-csa-usgs-fetch --url "file://$tmp/feed.json" > "$tmp/src"
+usgs_events "$tmp/src"
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 1 "$tmp/dense" < "$tmp/src"
 
 jqprog='def bucket: (((.time + 299999) / 300000) | floor) * 300000;
@@ -38,7 +33,6 @@ mlrprog='put -q '\''
   if ($tsunami_flag == 1) { @ts[@b][$region] += 1 }
   end { emit (@n, @sm, @nm, @mx, @mn, @sd, @nd, @sig, @ts), "b", "region" }'\'''
 
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N); echo "scale=3; ($e - $s) / 1000000000" | bc; }
 t_csa=$(secs csa-window --preset earthquake "$tmp/dense")
 head -n $((n / 10)) "$tmp/dense" > "$tmp/tenth"
 t_jq=$(secs jq -n -c "$jqprog" "$tmp/tenth")
@@ -68,7 +62,6 @@ printf 'Miller (a tenth)                %6.2f s  %8d events/s  %5sx csa per even
 # Memory must not grow with the stream: 1M and 10M events, 10x the span.
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 10 "$tmp/m1" < "$tmp/src"
 /usr/bin/python3 "$top/bench/window-gen.py" $((n * 10)) 100 "$tmp/m10" < "$tmp/src"
-peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 p1=$(peak csa-window --preset earthquake "$tmp/m1")
 p10=$(peak csa-window --preset earthquake "$tmp/m10")
 t_sparse=$(secs csa-window --preset earthquake "$tmp/m1")

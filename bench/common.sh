@@ -1,0 +1,36 @@
+# bench/common.sh: sourced by the bench scripts (bash, set -eu).  Sets top
+# (the source tree), build ($BUILD, else build/), PATH with the build and
+# its test helpers first, and tmp, a scratch directory removed at exit (a
+# script that sets its own EXIT trap removes it there).  Then:
+#   usgs_events FILE      the real week feed's events, once, into FILE
+#   repeat_events N FILE  the same events repeated to N lines
+#   secs CMD...           wall seconds of CMD, its output thrown away
+#   peak CMD...           CMD's peak RSS in KB (GNU time)
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+PATH="$build:$build/tests/helpers:$PATH"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+usgs_events() {
+	gzip -dc "$top/tests/data/usgs/brynnabridges_all_week.geojson.gz" > "$tmp/feed.json"
+	csa-usgs-fetch --url "file://$tmp/feed.json" > "$1"
+}
+
+repeat_events() {
+	usgs_events "$tmp/one"
+	: > "$2.all"
+	while [ "$(wc -l < "$2.all")" -lt "$1" ]; do cat "$tmp/one" >> "$2.all"; done
+	head -n "$1" "$2.all" > "$2"
+	rm "$2.all"
+}
+
+secs() {
+	local s e
+	s=$(date +%s%N)
+	"$@" > /dev/null
+	e=$(date +%s%N)
+	echo "scale=4; ($e - $s) / 1000000000" | bc
+}
+
+peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
