@@ -18,6 +18,14 @@ teardown() {
 	tmux -L "${SOCK%-b}" kill-server 2>/dev/null || true
 }
 
+# in_tmux W H CMD [STATUS]: run the shell command CMD in a detached W x H
+# tmux pane on $SOCK; its exit status goes to STATUS (a file name in the
+# test's directory, default "status").
+in_tmux() {
+	tmux -L "$SOCK" -f /dev/null new-session -d -s dash -x "$1" -y "$2" \
+		"$3; echo \$? > '$BATS_TEST_TMPDIR/${4:-status}'; sleep 30" 3>&-
+}
+
 # pane: what the tmux pane shows now.
 pane() {
 	tmux -L "$SOCK" capture-pane -p -t dash
@@ -170,8 +178,7 @@ bucket() {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	events "$(bryn_json)" > "$BATS_TEST_TMPDIR/ev"
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	tmux -L "$SOCK" -f /dev/null new-session -d -s dash -x 100 -y 30 \
-		"TERM=screen LC_ALL=C.UTF-8 csa-dashboard < '$BATS_TEST_TMPDIR/fifo'; echo \$? > '$BATS_TEST_TMPDIR/status'; sleep 30" 3>&-
+	in_tmux 100 30 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard < '$BATS_TEST_TMPDIR/fifo'"
 	exec 8> "$BATS_TEST_TMPDIR/fifo"
 	cat "$BATS_TEST_TMPDIR/ev" >&8
 	wait_for 20 'pane | grep -q "^events $(wc -l < "$BATS_TEST_TMPDIR/ev")  "'
@@ -213,8 +220,7 @@ bucket() {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	events "$DATA/usgs/utero_4.5_month_20140401.geojson" > "$BATS_TEST_TMPDIR/ev"
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	tmux -L "$SOCK" -f /dev/null new-session -d -s dash -x 100 -y 30 \
-		"TERM=screen csa-dashboard -i 100ms < '$BATS_TEST_TMPDIR/fifo'; echo \$? > '$BATS_TEST_TMPDIR/status'; sleep 30" 3>&-
+	in_tmux 100 30 "TERM=screen csa-dashboard -i 100ms < '$BATS_TEST_TMPDIR/fifo'"
 	exec 8> "$BATS_TEST_TMPDIR/fifo"
 	head -n 400 "$BATS_TEST_TMPDIR/ev" >&8
 	wait_for 10 'pane | grep -q "^events 400  "'
@@ -239,16 +245,14 @@ bucket() {
 
 @test "tmux: NO_COLOR, a tiny terminal, and stdin being the terminal" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
-	tmux -L "$SOCK" -f /dev/null new-session -d -s dash -x 30 -y 6 \
-		"TERM=screen NO_COLOR=1 csa-dashboard < /dev/null; echo \$? > '$BATS_TEST_TMPDIR/status'; sleep 30" 3>&-
+	in_tmux 30 6 "TERM=screen NO_COLOR=1 csa-dashboard < /dev/null"
 	wait_for 10 'pane | grep -q "too small"'
 	tmux -L "$SOCK" send-keys -t dash q
 	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
 	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 0 ]
 	# A second server: the first may still be on its way out.
 	SOCK=$SOCK-b
-	tmux -L "$SOCK" -f /dev/null new-session -d -s dash -x 100 -y 30 \
-		"TERM=screen csa-dashboard 2> '$BATS_TEST_TMPDIR/err'; echo \$? > '$BATS_TEST_TMPDIR/status2'; sleep 30" 3>&-
+	in_tmux 100 30 "TERM=screen csa-dashboard 2> '$BATS_TEST_TMPDIR/err'" status2
 	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status2" ]'
 	[ "$(cat "$BATS_TEST_TMPDIR/status2")" = 2 ]
 	grep -q "standard input is the terminal" "$BATS_TEST_TMPDIR/err"
