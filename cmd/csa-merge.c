@@ -86,14 +86,28 @@ struct history {
 	double sum, sum2;	/* of the count column */
 };
 
-/* One output row being built: one allocation, the group columns after
- * the states. */
+/* One output row being built. */
 struct bucket {
 	int64_t start, end;
-	char *cols;
+	const char *cols;	/* the --by columns, as kept in run.groups */
+	int group;		/* their number there; after reading, their rank */
 	int from;		/* FROM_BATCH | FROM_SPEED */
 	bool early;
 	struct agg_state st[];	/* the output aggregates */
+};
+
+/*
+ * The buckets: with --every 1h a million batch rows are a million buckets,
+ * so they are carved from large blocks and found through a table keyed by
+ * window and group number, not by a copied string key each.
+ */
+struct bucket_table {
+	struct bucket **slot;
+	size_t cap, count;	/* cap: a power of two, or 0 */
+	char **block;
+	size_t nblock, room;	/* room: bytes left in the last block */
+	size_t size;		/* of one bucket with its states */
+	bool by_group;		/* --total: one bucket a group, its span grows */
 };
 
 struct layer {
@@ -123,7 +137,8 @@ struct run {
 	struct agg_list *out;	/* the aggregates of the answer */
 	struct strmap cells;	/* speed: start,end,cols -> struct cell */
 	struct strmap hist;	/* batch: cols -> struct history */
-	struct strmap buckets;	/* start,end,bcols -> struct bucket */
+	struct strmap groups;	/* --by columns -> their number (a) */
+	struct bucket_table buckets;
 	int64_t cutoff;
 	bool have_cutoff;
 	long bad;
@@ -486,31 +501,106 @@ first_row(struct run *r, struct layer *l, int state, const char *where)
 	return 0;
 }
 
+static uint64_t
+bucket_hash(int64_t start, int64_t end, int group)
+{
+	uint64_t h = (uint64_t)start * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uint64_t)end * 0xc2b2ae3d27d4eb4fULL + (uint64_t)group;
+	return h ^ h >> 29;
+}
+
+/* The slot of the bucket for start, end, group, or the empty one for it. */
+static struct bucket **
+bucket_slot(const struct bucket_table *t, int64_t start, int64_t end, int group)
+{
+	size_t mask = t->cap - 1;
+
+	if (t->by_group)
+		start = end = 0;
+	for (size_t i = bucket_hash(start, end, group) & mask;; i = (i + 1) & mask) {
+		struct bucket *b = t->slot[i];
+
+		if (b == NULL || (b->group == group &&
+		    (t->by_group || (b->start == start && b->end == end))))
+			return &t->slot[i];
+	}
+}
+
+static void
+bucket_grow(struct bucket_table *t)
+{
+	struct bucket **old = t->slot;
+	size_t oldcap = t->cap;
+
+	t->cap = oldcap ? oldcap * 2 : 1024;
+	t->slot = xcalloc(t->cap, sizeof(*t->slot));
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			*bucket_slot(t, old[i]->start, old[i]->end, old[i]->group) = old[i];
+	free(old);
+}
+
+/* A new zeroed bucket from the blocks. */
+static struct bucket *
+bucket_new(struct bucket_table *t)
+{
+	enum { BLOCK = 1 << 20 };
+	struct bucket *b;
+
+	if (t->room < t->size) {
+		size_t n = t->size > BLOCK ? t->size : BLOCK;
+
+		t->block = xrealloc(t->block, sizeof(*t->block) * (t->nblock + 1));
+		t->block[t->nblock++] = xcalloc(1, n);
+		t->room = n;
+	}
+	b = (struct bucket *)(t->block[t->nblock - 1] + (BLOCK > t->size ? BLOCK : t->size) -
+	    t->room);
+	t->room -= t->size;
+	return b;
+}
+
+static void
+bucket_table_free(struct bucket_table *t)
+{
+	for (size_t i = 0; i < t->nblock; i++)
+		free(t->block[i]);
+	free(t->block);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
 static struct bucket *
 bucket_at(struct run *r, int64_t start, int64_t end, const char *bcols, size_t blen)
 {
-	struct strmap_entry *be;
-	struct bucket *b;
+	struct bucket_table *t = &r->buckets;
+	struct strmap_entry *ge;
+	struct bucket **slot, *b;
 	bool added;
+	int group;
 
-	buf_reset(&r->key);
-	if (!r->o->total) {
-		buf_add(&r->key, &start, sizeof(start));
-		buf_add(&r->key, &end, sizeof(end));
-	}
-	buf_add(&r->key, bcols, blen);
-	be = strmap_put(&r->buckets, r->key.p, r->key.len, &added);
-	if (added) {
-		size_t states = sizeof(struct agg_state) * (size_t)r->out->n;
-
-		be->p = b = xcalloc(1, sizeof(*b) + states + blen + 1);
+	ge = strmap_put(&r->groups, bcols, blen, &added);
+	if (added)
+		ge->a = (int64_t)r->groups.count - 1;
+	group = (int)ge->a;
+	if ((t->count + 1) * 2 > t->cap)
+		bucket_grow(t);
+	slot = bucket_slot(t, start, end, group);
+	if (*slot == NULL) {
+		if (t->size == 0) {
+			t->size = sizeof(*b) + sizeof(struct agg_state) * (size_t)r->out->n;
+			t->size = (t->size + 15) / 16 * 16;
+		}
+		*slot = b = bucket_new(t);
+		t->count++;
 		b->start = start;
 		b->end = end;
-		b->cols = (char *)b->st + states;
-		memcpy(b->cols, bcols, blen);
+		b->cols = ge->key;
+		b->group = group;
 	}
-	b = be->p;
-	if (r->o->total) {
+	b = *slot;
+	if (t->by_group) {
 		b->start = start < b->start ? start : b->start;
 		b->end = end > b->end ? end : b->end;
 	}
@@ -1089,12 +1179,43 @@ cmp_window(int64_t start1, int64_t end1, const char *cols1, int64_t start2, int6
 	return strcmp(cols1, cols2);
 }
 
+/* Buckets in time order, then by group (ranked by group_ranks). */
 static int
 cmp_time(const void *a, const void *b)
 {
 	const struct bucket *x = *(struct bucket *const *)a, *y = *(struct bucket *const *)b;
 
-	return cmp_window(x->start, x->end, x->cols, y->start, y->end, y->cols);
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return (x->group > y->group) - (x->group < y->group);
+}
+
+static int
+cmp_group(const void *a, const void *b)
+{
+	return strcmp((*(const struct strmap_entry *const *)a)->key,
+	    (*(const struct strmap_entry *const *)b)->key);
+}
+
+/* rank[group number] = its place among the groups in strcmp order, so
+ * that sorting the buckets compares numbers only.  Caller frees. */
+static int *
+group_ranks(const struct run *r)
+{
+	struct strmap_entry **g = xmalloc(sizeof(*g) * (r->groups.count + 1));
+	int *rank = xmalloc(sizeof(*rank) * (r->groups.count + 1));
+	struct strmap_entry *ge;
+	size_t n = 0, i = 0;
+
+	while ((ge = strmap_next(&r->groups, &i)) != NULL)
+		g[n++] = ge;
+	qsort(g, n, sizeof(*g), cmp_group);
+	for (i = 0; i < n; i++)
+		rank[g[i]->a] = (int)i;
+	free(g);
+	return rank;
 }
 
 /* The table's order: most events first. */
@@ -1332,17 +1453,22 @@ static void
 answer(struct run *r, struct buf *out, size_t *nrow)
 {
 	struct bucket **v = xmalloc(sizeof(*v) * (r->buckets.count + 1));
-	struct strmap_entry *be;
-	size_t n = 0, i = 0;
+	int *rank = group_ranks(r);
+	size_t n = 0;
 
-	while ((be = strmap_next(&r->buckets, &i)) != NULL)
-		v[n++] = be->p;
+	for (size_t i = 0; i < r->buckets.cap; i++)
+		if (r->buckets.slot[i]) {
+			v[n] = r->buckets.slot[i];
+			v[n]->group = rank[v[n]->group];
+			n++;
+		}
+	free(rank);
 	r_count_col = -1;
 	for (int j = 0; j < r->out->n && r_count_col < 0; j++)
 		if (r->out->v[j].fn == AGG_COUNT)
 			r_count_col = j;
 	qsort(v, n, sizeof(*v), r->o->table ? cmp_count : cmp_time);
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		put_bucket(r, v[i], out);
 		spill(r, out);
 	}
@@ -1405,13 +1531,10 @@ run_free(struct run *r)
 		free(((struct history *)x->p)->span);
 		free(x->p);
 	}
-	i = 0;
-	while ((x = strmap_next(&r->buckets, &i)) != NULL) {
-		free(x->p);
-	}
 	strmap_free(&r->cells);
 	strmap_free(&r->hist);
-	strmap_free(&r->buckets);
+	strmap_free(&r->groups);
+	bucket_table_free(&r->buckets);
 	for (int layer = 0; layer < NLAYERS; layer++) {
 		layer_free(&r->l[layer]);
 		free(r->map[layer]);
@@ -1445,7 +1568,8 @@ run(const struct options *o)
 	json_doc_init(&r.doc);
 	strmap_init(&r.cells);
 	strmap_init(&r.hist);
-	strmap_init(&r.buckets);
+	strmap_init(&r.groups);
+	r.buckets.by_group = o->total;
 	/* Speed first (it may be stdin and is the smaller); batch rows then go
 	 * straight into their buckets. */
 	for (int k = 0; k < NLAYERS && rc == 0; k++) {
