@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,11 +329,10 @@ is_meta(const struct json_doc *d, int key)
 	return false;
 }
 
-/* A window bound: an RFC 3339 string. */
+/* A window bound (token t): an RFC 3339 string. */
 static int
-row_time(const struct json_doc *d, const char *name, int64_t *ms)
+row_time(const struct json_doc *d, int t, int64_t *ms)
 {
-	int t = json_member(d, 0, name, strlen(name));
 	size_t len;
 	const char *s;
 	struct err e;
@@ -712,6 +712,44 @@ keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool sessi
 		agg_merge(&l->aggs.v[i], &c->st[i], &r->st[i]);
 }
 
+/* The members of a row that say what it is: tokens of their values, or -1. */
+struct row_meta {
+	int view, state, start, end, early, type;
+};
+
+/* One pass over the row's members for its meta members, the first of a
+ * name counting, as json_member finds it. */
+static void
+row_meta(const struct json_doc *d, struct row_meta *m)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		size_t off;
+	} role[] = {
+		{ "view", 4, offsetof(struct row_meta, view) },
+		{ "early", 5, offsetof(struct row_meta, early) },
+		{ "_state", 6, offsetof(struct row_meta, state) },
+		{ "window_end", 10, offsetof(struct row_meta, end) },
+		{ "window_type", 11, offsetof(struct row_meta, type) },
+		{ "window_start", 12, offsetof(struct row_meta, start) },
+	};
+	int n = json_size(d, 0), key = 1;
+
+	m->view = m->state = m->start = m->end = m->early = m->type = -1;
+	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
+		size_t klen;
+		const char *k = json_raw(d, key, &klen);
+
+		for (size_t j = 0; j < sizeof(role) / sizeof(role[0]); j++) {
+			int *at = (int *)((char *)m + role[j].off);
+
+			if (klen == role[j].len && memcmp(k, role[j].name, klen) == 0 && *at < 0)
+				*at = key + 1;
+		}
+	}
+}
+
 /* "file:line" of a row, for a message about it (one at a time). */
 static const char *
 row_at(const char *file, unsigned long lineno)
@@ -729,6 +767,7 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 {
 	const struct options *o = r->o;
 	struct json_doc *d = &r->doc;
+	struct row_meta m;
 	int64_t start, end;
 	int state, t, key;
 	bool early = false, session = false;
@@ -738,7 +777,8 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 		return bad_line(r, file, lineno, e.msg);
 	if (json_type(d, 0) != JSON_OBJECT)
 		return bad_line(r, file, lineno, "not a JSON object");
-	t = json_member(d, 0, "view", 4);
+	row_meta(d, &m);
+	t = m.view;
 	if (json_type(d, t) == JSON_STRING) {
 		if (o->view && !json_string_eq(d, t, o->view))
 			return 0;
@@ -753,15 +793,14 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 			return -2;
 		}
 	}
-	state = json_member(d, 0, "_state", 6);
+	state = m.state;
 	if (json_type(d, state) != JSON_OBJECT)
 		return misfit("%s: a row without \"_state\" cannot be merged exactly (rows of "
 		    "csa-window and csa-batch-agg carry it)", row_at(file, lineno));
-	if (row_time(d, "window_start", &start) < 0 || row_time(d, "window_end", &end) < 0 ||
-	    end < start)
+	if (row_time(d, m.start, &start) < 0 || row_time(d, m.end, &end) < 0 || end < start)
 		return bad_line(r, file, lineno, "no window_start and window_end times");
-	json_bool(d, json_member(d, 0, "early", 5), &early);
-	t = json_member(d, 0, "window_type", 11);
+	json_bool(d, m.early, &early);
+	t = m.type;
 	session = json_string_eq(d, t, "session");
 	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
 		l->overlapping = true;

@@ -594,18 +594,35 @@ agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
 		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
 		[AGG_STDDEV] = "mean",
 	};
+	const char *want = (size_t)s->fn < sizeof(need) / sizeof(need[0]) ? need[s->fn] : NULL;
+	size_t wlen = want ? strlen(want) : 0;
+	int n = json_size(d, t), key = t + 1, count = -1, skipped = -1, value = -1, m2 = -1;
 	double x = 0;
 
+	/* One pass over the members; the first of a name counts, as for
+	 * json_member (a row's state is read a million times a run). */
+	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
+		size_t klen;
+		const char *k = json_raw(d, key, &klen);
+
+		if (klen == 1 && *k == 'n' && count < 0)
+			count = key + 1;
+		else if (klen == 7 && memcmp(k, "skipped", 7) == 0 && skipped < 0)
+			skipped = key + 1;
+		else if (want && klen == wlen && memcmp(k, want, wlen) == 0 && value < 0)
+			value = key + 1;
+		else if (klen == 2 && memcmp(k, "m2", 2) == 0 && m2 < 0)
+			m2 = key + 1;
+	}
 	memset(st, 0, sizeof(*st));
-	if (json_int64(d, json_member(d, t, "n", 1), &st->n) < 0 || st->n < 0)
+	if (json_int64(d, count, &st->n) < 0 || st->n < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no count \"n\"", s->name);
-	if (json_type(d, json_member(d, t, "skipped", 7)) != JSON_NONE &&
-	    json_int64(d, json_member(d, t, "skipped", 7), &st->skipped) < 0)
+	if (skipped >= 0 && json_int64(d, skipped, &st->skipped) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: \"skipped\" is not a count", s->name);
 	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF || st->n == 0)
 		return 0;
-	if (json_number(d, json_member(d, t, need[s->fn], strlen(need[s->fn])), &x) < 0)
-		return err_set(e, ERR_DATA, "_state.%s: no \"%s\"", s->name, need[s->fn]);
+	if (json_number(d, value, &x) < 0)
+		return err_set(e, ERR_DATA, "_state.%s: no \"%s\"", s->name, want);
 	/* Only what merging and the value of this function use. */
 	switch (s->fn) {
 	case AGG_SUM:
@@ -620,7 +637,7 @@ agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
 		break;
 	case AGG_STDDEV:
 		st->mean = x;
-		if (json_number(d, json_member(d, t, "m2", 2), &st->m2) < 0)
+		if (json_number(d, m2, &st->m2) < 0)
 			return err_set(e, ERR_DATA, "_state.%s: no \"m2\"", s->name);
 		break;
 	default:
