@@ -106,7 +106,9 @@ struct bucket_table {
 	struct bucket **slot;
 	size_t cap, count;	/* cap: a power of two, or 0 */
 	char **block;
-	size_t nblock, room;	/* room: bytes left in the last block */
+	size_t nblock;
+	char *next;		/* where the next bucket goes in the last block */
+	size_t room;		/* bytes left there */
 	size_t size;		/* of one bucket with its states */
 	bool by_group;		/* --total: one bucket a group, its span grows */
 };
@@ -552,11 +554,11 @@ bucket_new(struct bucket_table *t)
 		size_t n = t->size > BLOCK ? t->size : BLOCK;
 
 		t->block = xrealloc(t->block, sizeof(*t->block) * (t->nblock + 1));
-		t->block[t->nblock++] = xcalloc(1, n);
+		t->next = t->block[t->nblock++] = xcalloc(1, n);
 		t->room = n;
 	}
-	b = (struct bucket *)(t->block[t->nblock - 1] + (BLOCK > t->size ? BLOCK : t->size) -
-	    t->room);
+	b = (struct bucket *)t->next;
+	t->next += t->size;
 	t->room -= t->size;
 	return b;
 }

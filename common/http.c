@@ -388,6 +388,18 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
 	return rc;
 }
 
+/* hdrs with "name: value" appended (curl copies the line). */
+static struct curl_slist *
+add_header(struct curl_slist *hdrs, const char *name, const char *value)
+{
+	struct buf line = { 0 };
+
+	buf_printf(&line, "%s: %s", name, value);
+	hdrs = cu.slist_append(hdrs, line.p);
+	buf_free(&line);
+	return hdrs;
+}
+
 int
 http_get(const char *url, const struct http_opts *o, struct http_resp *r,
     struct err *e)
@@ -400,22 +412,10 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		return get_file(url, r, e);
 	if (start_curl(e) < 0)
 		return -1;
-	if (o->etag) {
-		char *h = xmalloc(strlen(o->etag) + 32);
-
-		strcpy(h, "If-None-Match: ");
-		strcat(h, o->etag);
-		hdrs = cu.slist_append(hdrs, h);
-		free(h);
-	}
-	if (o->last_modified) {
-		char *h = xmalloc(strlen(o->last_modified) + 32);
-
-		strcpy(h, "If-Modified-Since: ");
-		strcat(h, o->last_modified);
-		hdrs = cu.slist_append(hdrs, h);
-		free(h);
-	}
+	if (o->etag)
+		hdrs = add_header(hdrs, "If-None-Match", o->etag);
+	if (o->last_modified)
+		hdrs = add_header(hdrs, "If-Modified-Since", o->last_modified);
 	rc = perform(url, hdrs, NULL, 0, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
