@@ -6,6 +6,8 @@
 #   repeat_events N FILE  the same events repeated to N lines
 #   secs CMD...           wall seconds of CMD, its output thrown away
 #   peak CMD...           CMD's peak RSS in KB (GNU time)
+#   json_floor MODE FILE  bench/json-floor.cc's seconds (built once into
+#                         tmp); empty when it cannot be built
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 PATH="$build:$build/tests/helpers:$PATH"
@@ -34,3 +36,10 @@ secs() {
 }
 
 peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
+
+json_floor() {
+	[ -x "$tmp/json-floor" ] ||
+		g++ -O2 -std=c++17 -o "$tmp/json-floor" "$top/bench/json-floor.cc" -lsimdjson 2> /dev/null ||
+		return 0
+	"$tmp/json-floor" "$@"
+}

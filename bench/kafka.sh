@@ -58,3 +58,9 @@ printf 'csa-eh-recv -e (group)    %6.2f s %8d events/s  %4d MB   kcat -G %6.2f s
 printf '  of which joining the group (an empty read): %.2f s; without it %.2f s\n' \
 	"$join_s" "$(echo "$recv_s - $join_s" | bc)"
 printf 'kcat -C -e (no group, for reference)  %.2f s\n' "$kcat_c_s"
+# What checking every line costs before anything is sent: simdjson parsing
+# each line alone (bench/json-floor.cc), which kcat -P does not do.
+check=$(json_floor lines "$tmp/in")
+if [ -n "$check" ]; then
+	printf 'checking each line as JSON alone (simdjson): %.2f s\n' "$check"
+fi

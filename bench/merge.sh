@@ -17,6 +17,10 @@ ns=${2:-100000}
 
 t_csa=$(secs csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --every 1h)
 t_total=$(secs csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --total)
+# The floor: simdjson reading both views, then reading them and formatting
+# every number, with no merging and no output (bench/json-floor.cc).
+floor=$(json_floor rows "$tmp/batch.ndjson")
+floor_s=$(json_floor rows "$tmp/speed.ndjson")
 m_csa=$(peak csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --every 1h)
 
 # jq: the same merge from state, on a tenth of each view.
@@ -65,4 +69,9 @@ printf 'csa-merge --every 1h        %6.2f s  %8d rows/s  peak RSS %d KB\n' "$t_c
 printf 'csa-merge --total           %6.2f s  %8d rows/s\n' "$t_total" "$(rate "$t_total")"
 printf 'jq (a tenth)                %6.2f s  %8d rows/s  %5sx csa per row\n' "$t_jq" "$(rate "$t_jq" $((rows / 10)))" "$(ratio "$t_jq" 10)"
 [ -n "$t_duck" ] && printf 'DuckDB (1 thread)           %6.2f s  %8d rows/s  %5sx csa time\n' "$t_duck" "$(rate "$t_duck")" "$(ratio "$t_duck")"
+if [ -n "$floor" ]; then
+	set -- $floor $floor_s
+	printf 'floor: simdjson parse    %6.2f s; with every number formatted %.2f s (no merge, no output)\n' \
+		"$(echo "$1 + $3" | bc)" "$(echo "$2 + $4" | bc)"
+fi
 exit 0

@@ -1,0 +1,155 @@
+// bench/json-floor.cc: how fast the fastest JSON parser in Debian reads a
+// file of NDJSON, as a floor for our commands' figures: no command can
+// read its input faster than this on the same machine.
+//
+//   json-floor rows FILE    map FILE, parse every line (simdjson's
+//                           parse_many), visit every member two levels
+//                           down, then again formatting every number
+//                           (std::to_chars, shortest): what csa-merge must
+//                           at least do to read views and write rows
+//   json-floor lines FILE   parse each line on its own, as csa-eh-send
+//                           checks a line before it is sent
+//
+// Prints the seconds of each pass on one line.  Built by the bench scripts
+// (g++ -O2 -std=c++17 ... -lsimdjson); not part of the package.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <simdjson.h>
+
+namespace {
+
+double
+seconds()
+{
+	return std::chrono::duration<double>(
+	    std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The file mapped, with simdjson's padding readable after it: an anonymous
+// mapping one page and the padding longer, the file mapped over its start.
+const char *
+map_padded(const char *path, size_t *len)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		std::perror(path);
+		return nullptr;
+	}
+	*len = static_cast<size_t>(sb.st_size);
+	void *base = mmap(nullptr, *len + simdjson::SIMDJSON_PADDING + 4096,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED || (*len > 0 && mmap(base, *len, PROT_READ,
+	    MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED)) {
+		std::perror(path);
+		return nullptr;
+	}
+	close(fd);
+	return static_cast<const char *>(base);
+}
+
+struct tally {
+	long docs = 0, numbers = 0;
+	size_t printed = 0;
+};
+
+void
+visit(simdjson::dom::element el, int depth, bool format, tally *t)
+{
+	char out[32];
+
+	if (el.is_number()) {
+		t->numbers++;
+		if (format)
+			t->printed += static_cast<size_t>(std::to_chars(out, out + sizeof(out),
+			    el.get_double().value_unsafe()).ptr - out);
+	} else if (el.is_object() && depth < 3) {
+		simdjson::dom::object o = el.get_object().value_unsafe();
+
+		for (auto member : o)
+			visit(member.value, depth + 1, format, t);
+	}
+}
+
+bool
+rows(const char *text, size_t len, bool format, tally *t)
+{
+	simdjson::dom::parser parser;
+	simdjson::dom::document_stream docs;
+
+	if (parser.parse_many(reinterpret_cast<const uint8_t *>(text), len, 1 << 20).get(docs))
+		return false;
+	for (auto doc : docs) {
+		simdjson::dom::element el;
+
+		if (doc.get(el))
+			return false;
+		visit(el, 0, format, t);
+		t->docs++;
+	}
+	return true;
+}
+
+bool
+lines(const char *text, size_t len, tally *t)
+{
+	simdjson::dom::parser parser;
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = static_cast<const char *>(std::memchr(p, '\n',
+		    static_cast<size_t>(end - p)));
+		size_t n = static_cast<size_t>((nl ? nl : end) - p);
+		simdjson::dom::element el;
+
+		// The bytes after a line are the next line: readable, as the
+		// padding must be.
+		if (parser.parse(p, n, false).get(el) || !el.is_object())
+			return false;
+		t->docs++;
+		p += n + 1;
+	}
+	return true;
+}
+
+}  // namespace
+
+int
+main(int argc, char **argv)
+{
+	size_t len;
+	const char *text;
+	tally t;
+	double t0, t1, t2;
+
+	if (argc != 3 || (std::strcmp(argv[1], "rows") != 0 && std::strcmp(argv[1], "lines") != 0)) {
+		std::fprintf(stderr, "usage: json-floor rows|lines FILE\n");
+		return 2;
+	}
+	if ((text = map_padded(argv[2], &len)) == nullptr)
+		return 1;
+	t0 = seconds();
+	if (std::strcmp(argv[1], "lines") == 0) {
+		if (!lines(text, len, &t))
+			return 1;
+		std::printf("%.3f\n", seconds() - t0);
+		return 0;
+	}
+	if (!rows(text, len, false, &t))
+		return 1;
+	t1 = seconds();
+	if (!rows(text, len, true, &t))
+		return 1;
+	t2 = seconds();
+	std::printf("%.3f %.3f\n", t1 - t0, t2 - t1);
+	return 0;
+}
