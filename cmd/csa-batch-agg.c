@@ -438,6 +438,13 @@ read_input(struct run *r, const char *path)
 	in.stop = &sig_stop;
 	json_doc_init(&d);
 	while ((rc = ndjson_next(&in, &line, &len, &e)) != 0) {
+		if (rc < 0 && e.kind == ERR_DATA) {
+			/* A line over the limit: rejected as bad lines are; the
+			 * reader's message names it. */
+			r->status = msg_worst(r->status, EXIT_DATA);
+			msg_error_counted(&r->rejected, MAX_REPORTED, &e);
+			continue;
+		}
 		if (rc < 0) {
 			msg_error(&e);
 			if (e.kind == ERR_IO)

@@ -188,9 +188,10 @@ take_lines(struct run *r)
 		if (rc < 0) {
 			/* A line over the limit was skipped whole. */
 			r->d.bad_lines++;
-			if (!r->quiet_errors)
-				msg_error(&e);
-			r->bad++;
+			if (r->quiet_errors)
+				r->bad++;
+			else
+				msg_error_counted(&r->bad, BAD_REPORTED, &e);
 			continue;
 		}
 		if (!dash_line(&r->d, &r->doc, line, len, &e)) {

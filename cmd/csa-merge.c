@@ -869,7 +869,9 @@ read_file(struct run *r, struct layer *l, const char *path)
 	}
 	while ((rc = ndjson_next(&rd, &line, &len, &e)) != 0) {
 		if (rc < 0 && e.kind == ERR_DATA) {
-			bad_line(r, rd.name, rd.lineno, e.msg);
+			/* A line over the limit; the reader's message names it. */
+			r->status = msg_worst(r->status, EXIT_DATA);
+			msg_error_counted(&r->bad, MAX_REPORTED, &e);
 			continue;
 		}
 		if (rc < 0) {

@@ -573,6 +573,7 @@ run_input(struct run *r, struct ndjson_reader *in)
 			status = msg_worst(status, msg_status(e.kind));
 			if (e.kind == ERR_IO)
 				break;
+			r->skipped++;	/* a line over the limit */
 			continue;
 		}
 		/* simdjson answers most lines; json_parse the rest, and names what is wrong. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,18 @@ msg_record(const char *file, unsigned long line, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Count one more bad line; true when it is past the limit and so only
+ * counted (the first past it says so). */
+static bool
+past_limit(long *count, long limit)
+{
+	if (++*count <= limit)
+		return false;
+	if (*count == limit + 1)
+		msg_warn("more bad lines follow; only their count is reported");
+	return true;
+}
+
 void
 msg_record_counted(long *count, long limit, const char *file, unsigned long line,
     const char *fmt, ...)
@@ -70,15 +83,19 @@ msg_record_counted(long *count, long limit, const char *file, unsigned long line
 	char where[1100];
 	va_list ap;
 
-	if (++*count > limit) {
-		if (*count == limit + 1)
-			msg_warn("more bad lines follow; only their count is reported");
+	if (past_limit(count, limit))
 		return;
-	}
 	snprintf(where, sizeof(where), "%s:%lu", file, line);
 	va_start(ap, fmt);
 	vprint(where, fmt, ap);
 	va_end(ap);
+}
+
+void
+msg_error_counted(long *count, long limit, const struct err *e)
+{
+	if (!past_limit(count, limit))
+		msg_error(e);
 }
 
 void

@@ -38,6 +38,10 @@ void msg_record(const char *file, unsigned long line, const char *fmt, ...)
 void msg_record_counted(long *count, long limit, const char *file, unsigned long line,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The same for an error that already names where it is (the readers'
+ * "file:line: line longer than ..."). */
+void msg_error_counted(long *count, long limit, const struct err *e);
+
 /* "prog: <e->msg>" */
 void msg_error(const struct err *e);
 

@@ -142,6 +142,7 @@ hourly_ours() {
 		echo '{"event_id":"l1","updated":1,"time":1767261601000,"latitude":91,"region":"r"}'
 		echo '{"event_id":"l2","updated":1,"time":1767261601000,"longitude":-180.5,"region":"r"}'
 		echo '{"updated":1,"time":1767261601000,"region":"r"}'
+		head -c 1100000 /dev/zero | tr '\0' 'a'; echo
 		echo '{"event_id":"ok2","updated":1,"time":1767261602000,"region":"r"}'
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
@@ -150,7 +151,8 @@ hourly_ours() {
 	for want in "in:2: invalid JSON" "in:3: not a JSON object, rejected" "in:4: missing time (time), rejected" \
 		"in:5: unparsable time (time), rejected" "in:6: absurd time: before 1900, rejected" \
 		"in:7: absurd time: more than a day in the future, rejected" "in:8: latitude outside [-90, 90], rejected" \
-		"in:9: longitude outside [-180, 180], rejected" "in:10: missing id, rejected" "9 bad lines rejected"; do
+		"in:9: longitude outside [-180, 180], rejected" "in:10: missing id, rejected" \
+		"in:11: line longer than 1048576 bytes" "10 bad lines rejected"; do
 		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
 	done
 	# Past ten, only the count.

@@ -162,6 +162,21 @@ bucket() {
 	[[ "$stderr" == *"mixed:14: line longer than"* ]]
 }
 
+@test "over-long lines are named as other bad lines are: the first ten, then counted" {
+	events "$DATA/usgs/utero_4.5_month_20140401.geojson" | head -n 5 > "$BATS_TEST_TMPDIR/ev"
+	{
+		for _ in $(seq 1 12); do head -c 1100000 /dev/zero | tr '\0' 'a'; echo; done
+		cat "$BATS_TEST_TMPDIR/ev"
+	} > "$BATS_TEST_TMPDIR/long"
+	run --separate-stderr csa-dashboard --once "$BATS_TEST_TMPDIR/long"
+	assert_failure 1
+	assert_output --partial "events 5  "
+	assert_output --partial "bad lines 12"
+	[ "$(grep -c 'line longer than' <<< "$stderr")" -eq 10 ]
+	[[ "$stderr" == *"long:10: line longer than"* && "$stderr" != *"long:11: "* ]]
+	[[ "$stderr" == *"more bad lines follow; only their count is reported"* ]]
+}
+
 @test "with --interval and a file for output, a snapshot every interval" {
 	events "$DATA/usgs/utero_4.5_month_20140401.geojson" > "$BATS_TEST_TMPDIR/ev"
 	{ head -n 100 "$BATS_TEST_TMPDIR/ev"; sleep 1; tail -n +101 "$BATS_TEST_TMPDIR/ev"; sleep 1; } |

@@ -333,6 +333,22 @@ summary() {
 	[[ "$stderr" == *"nothing-here"* ]]
 }
 
+@test "a line over the 1 MiB limit is named once, skipped, and the rest merged" {
+	small_case
+	{
+		head -n 1 "$BATS_TEST_TMPDIR/speed.ndjson"
+		head -c 1100000 /dev/zero | tr '\0' 'a'; echo
+		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
+	} > "$BATS_TEST_TMPDIR/long"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/long"
+	assert_failure 1
+	[[ "$stderr" == *"long:2: line longer than 1048576 bytes"* ]]
+	# The place is said once, as for every other bad line.
+	[ "$(grep -o 'long:2:' <<< "$stderr" | wc -l)" -eq 1 ]
+	[[ "$stderr" == *"1 bad lines skipped"* ]]
+	echo "$output" | jq -e -s 'length == 4'
+}
+
 @test "past ten bad lines, only their count is reported" {
 	small_case
 	{ for i in $(seq 1 13); do echo "bad $i"; done; cat "$BATS_TEST_TMPDIR/speed.ndjson"; } > "$BATS_TEST_TMPDIR/bad"

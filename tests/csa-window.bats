@@ -164,6 +164,13 @@ PYEOF
 	[[ "$stderr" == *"in:3: missing time (t), skipped"* ]]
 	[[ "$stderr" == *"in:4: not a JSON object, skipped"* ]]
 	[[ "$stderr" == *"in:5: unparsable time"* ]]
+	# A line over the 1 MiB limit is one more skipped line, in -v's count too.
+	{ ev 1; head -c 1100000 /dev/zero | tr '\0' 'a'; echo; ev 2; } > "$BATS_TEST_TMPDIR/long"
+	run --separate-stderr csa-window --tumbling 5s -t t -v "$BATS_TEST_TMPDIR/long"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	[[ "$stderr" == *"long:2: line longer than 1048576 bytes"* ]]
+	[[ "$stderr" == *", 1 lines skipped"* ]]
 }
 
 @test "--where, --by with names and jq expressions, several keys, and --having" {
