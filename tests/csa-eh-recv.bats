@@ -31,6 +31,20 @@ send_n() {
 	[[ "$stderr" == *"no partition 9"* ]]
 }
 
+@test "a reader may start before any sender: a missing hub is created, and -v names it" {
+	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/later" -e -v
+	assert_success
+	assert_output ""
+	[[ "$stderr" == *"reading embedded hub $BATS_TEST_TMPDIR/later"* ]]
+	[[ "$stderr" == *"0 events received"* ]]
+	[ -f "$BATS_TEST_TMPDIR/later/hub.db" ]
+	# The sender then fills the same hub, and the group reads it all.
+	"$PY" "$HELPERS/gen_events.py" a 5 16 | csa-eh-send -H "$BATS_TEST_TMPDIR/later"
+	run csa-eh-recv -H "$BATS_TEST_TMPDIR/later" -e
+	assert_success
+	[ "${#lines[@]}" -eq 5 ]
+}
+
 @test "--meta adds _eh: partition, sequence_number, offset, enqueued_time, partition_key" {
 	ev=$(usgs_events)
 	before=$(date -u +%s)
