@@ -66,8 +66,15 @@ collect_error(void *data, jv msg)
 struct expr *
 expr_compile(const char *src, struct err *e)
 {
-	struct expr *x = xcalloc(1, sizeof(*x));
+	struct expr *x;
 
+	/* jq would take it as '.', the whole event: never what was meant. */
+	if (src[strspn(src, " \t\n\r")] == '\0') {
+		err_set(e, ERR_USAGE, "an empty expression: name a field (region, ._eh.partition) "
+		    "or write a jq expression");
+		return NULL;
+	}
+	x = xcalloc(1, sizeof(*x));
 	x->src = xstrdup(src);
 	json_doc_init(&x->tokens);
 	if (plain_path(src)) {

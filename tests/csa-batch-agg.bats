@@ -36,6 +36,9 @@ hourly_ours() {
 	done
 	run --separate-stderr csa-batch-agg --tumbling 7m < /dev/null
 	[[ "$stderr" == *"--tumbling: '7m' is not a duration that divides a day"* ]]
+	run --separate-stderr csa-batch-agg --tumbling 1h --by '' < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"--by: an empty expression"* ]]
 }
 
 @test "two real snapshots of one feed: revisions win, counts and means equal jq's with the same rule" {

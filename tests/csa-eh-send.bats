@@ -24,6 +24,9 @@ teardown() {
 	run --separate-stderr csa-eh-send --partition-key '.a |||' </dev/null
 	assert_failure 2
 	[[ "$stderr" == *"--partition-key"*"syntax error"* ]]
+	run --separate-stderr csa-eh-send -k '' </dev/null
+	assert_failure 2
+	[[ "$stderr" == *"--partition-key: an empty expression"* ]]
 }
 
 @test "real events go in and come out byte for byte" {

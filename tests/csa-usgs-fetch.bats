@@ -66,6 +66,10 @@ jq_expected() {
 	[ -z "$output" ]
 	# One line for the message, one for the Try line.
 	[ "$(wc -l <<<"$stderr")" -eq 2 ]
+	run --separate-stderr csa-usgs-fetch --where '' --url "file://$DATA/usgs/abruzzi_all_day.geojson"
+	assert_failure 2
+	[[ "$stderr" == *"--where: an empty expression"* ]]
+	[ -z "$output" ]
 }
 
 @test "every field of all 3236 events equals jq's projection of the source" {

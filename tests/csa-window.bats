@@ -43,6 +43,12 @@ rows() {
 	[[ "$stderr" == *"--boundary start-inclusive: only for tumbling and hopping"* ]]
 	run --separate-stderr csa-window --tumbling 5m --max-groups 0 < /dev/null
 	[[ "$stderr" == *"--max-groups: '0' is not a number from 1"* ]]
+	# An empty expression would be jq's '.', the whole event; never meant.
+	for args in "--by=" "--by=region," "--by=r=" "--time=" "--where= " "--dedupe="; do
+		run --separate-stderr csa-window --tumbling 5m "$args" < /dev/null
+		assert_failure 2
+		[[ "$stderr" == *"${args%%=*}: an empty expression"* ]] || { echo "$args: $stderr"; return 1; }
+	done
 	run --separate-stderr csa-window --tumbling 5m --keep-open < /dev/null
 	[[ "$stderr" == *"--keep-open: needs --state FILE"* ]]
 }
