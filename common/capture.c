@@ -460,8 +460,11 @@ capture_reader_open(const char *path, struct err *e)
 	}
 	rc = avro_file_reader(path, &r->file);
 	if (rc != 0) {
+		/* The magic was right: the header or the first block (which
+		 * avro-c reads on opening) is damaged or cut short. */
 		r->file = NULL;
-		err_set(e, ERR_DATA, "%s: not an Avro file (%s)", path, avro_strerror());
+		err_set(e, ERR_DATA, "%s: an Avro file damaged or cut short in its header or "
+		    "first block; no records read (%s)", path, avro_strerror());
 		goto fail;
 	}
 	r->schema = avro_file_reader_get_writer_schema(r->file);

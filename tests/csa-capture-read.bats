@@ -202,6 +202,17 @@ PYEOF
 	done
 	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/text.avro"
 	[[ "$stderr" == *"not an Avro file"* ]]
+	# Cut inside its first block, the file is still an Avro file: it is
+	# called damaged, not something else.
+	# avro-c 1.11 leaks what it opened when that block cannot be read, in
+	# frames LeakSanitizer cannot name for tests/lsan.supp: leak detection
+	# is off for this one run (ASan and UBSan still watch it).
+	head -c $(( $(stat -c %s "$big") / 5 )) "$big" > "$BATS_TEST_TMPDIR/short.avro"
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/short.avro"
+	assert_failure 1
+	[[ "$stderr" == *"short.avro: an Avro file damaged or cut short in its header or first block"* ]]
+	[[ "$stderr" != *"not an Avro file"* ]]
 	run --separate-stderr csa-capture-read "$other"
 	[[ "$stderr" == *"not an Event Hubs Capture file"* ]]
 	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/badsync.avro"
