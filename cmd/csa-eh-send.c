@@ -452,32 +452,6 @@ linger_over(const struct batch *b, const struct ndjson_reader *r, const struct o
 	return poll(&pfd, 1, (int)left) == 0;
 }
 
-/*
- * The common line checked by simdjson alone: an object, with its key (when
- * there is one) a plain path to a string.  False sends the line the whole
- * way, json_parse and the expression, which also names what is wrong.
- */
-static bool
-fast_line(struct json_fast *f, const struct options *o, const char *line, size_t len,
-    struct expr_val *key)
-{
-	struct json_fast_val v;
-	bool object;
-
-	memset(key, 0, sizeof(*key));
-	if (f == NULL)
-		return false;
-	if (o->key == NULL)
-		return json_fast_check(f, line, len, &object, NULL) && object;
-	if (expr_path(o->key) == NULL || !json_fast_load(f, line, len, &object) || !object ||
-	    !json_fast_value(f, expr_path(o->key), &v) || v.type != JSON_FAST_STRING)
-		return false;
-	key->type = EXPR_STRING;
-	key->str = v.str;
-	key->len = v.len;
-	return true;
-}
-
 /* Send one input; returns its status (data errors), or EXIT_IO and worse
  * when a batch could not be committed. */
 static int
@@ -485,16 +459,19 @@ send_input(struct ndjson_reader *r, struct sender *s)
 {
 	const struct options *o = s->o;
 	struct json_fast *fast;
-	struct json_doc d;
+	struct json_doc d, fd;
 	struct err e;
 	int status = EXIT_OK, rc;
 	char *line;
 	size_t len;
 
 	json_doc_init(&d);
+	json_doc_init(&fd);
 	fast = json_fast_new();
 	while (!sig_stop) {
+		const struct json_doc *doc = &d;
 		struct expr_val key;
+		bool object;
 
 		if (linger_over(s->filling, r, o)) {
 			if (sender_hand(s) >= EXIT_IO)
@@ -513,24 +490,32 @@ send_input(struct ndjson_reader *r, struct sender *s)
 				break;
 			continue;
 		}
-		if (fast_line(fast, o, line, len, &key)) {
-			batch_add(s->filling, line, len, o->key ? &key : NULL);
-			if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) >= EXIT_IO)
-				break;
-			continue;
-		}
-		if (json_parse(&d, line, len, &e) < 0) {
+		/*
+		 * simdjson answers most lines (a key is then read from its
+		 * document, as csa-window reads fields); json_parse the rest,
+		 * and names what is wrong.
+		 */
+		if (fast != NULL && o->key == NULL &&
+		    json_fast_check(fast, line, len, &object, NULL) == 1) {
+			/* no document needed */
+		} else if (fast != NULL && o->key != NULL &&
+		    json_fast_load(fast, line, len, &object) == 1) {
+			json_doc_fast(&fd, fast, line, len);
+			doc = &fd;
+		} else if (json_parse(&d, line, len, &e) < 0) {
 			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
 			status = msg_worst(status, EXIT_DATA);
 			continue;
+		} else {
+			object = json_type(&d, 0) == JSON_OBJECT;
 		}
-		if (json_type(&d, 0) != JSON_OBJECT) {
+		if (!object) {
 			msg_record(r->name, r->lineno, "not a JSON object, skipped");
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
 		memset(&key, 0, sizeof(key));
-		if (o->key && expr_eval(o->key, &d, line, len, &key, &e) < 0) {
+		if (o->key && expr_eval(o->key, doc, line, len, &key, &e) < 0) {
 			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
 			status = msg_worst(status, EXIT_DATA);
 			continue;

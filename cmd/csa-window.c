@@ -550,6 +550,7 @@ run_input(struct run *r, struct ndjson_reader *in)
 {
 	const struct options *o = r->o;
 	struct json_doc d, fd;
+	const struct json_doc *doc;
 	struct err e;
 	char *line;
 	size_t len;
@@ -577,8 +578,10 @@ run_input(struct run *r, struct ndjson_reader *in)
 			continue;
 		}
 		/* simdjson answers most lines; json_parse the rest, and names what is wrong. */
+		doc = &d;
 		if (r->fast != NULL && json_fast_load(r->fast, line, len, &object) == 1) {
 			json_doc_fast(&fd, r->fast, line, len);
+			doc = &fd;
 		} else if (json_parse(&d, line, len, &e) < 0) {
 			msg_record(in->name, in->lineno, "%s, skipped", e.msg);
 			r->skipped++;
@@ -593,8 +596,7 @@ run_input(struct run *r, struct ndjson_reader *in)
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
-		rc = process(r, fd.fast != NULL ? &fd : &d, line, len, in->name, in->lineno);
-		fd.fast = NULL;
+		rc = process(r, doc, line, len, in->name, in->lineno);
 		if (rc != EXIT_OK)
 			r->skipped++;
 		status = msg_worst(status, rc);
