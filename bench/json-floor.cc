@@ -1,6 +1,6 @@
 // bench/json-floor.cc: how fast the fastest JSON parser in Debian reads a
-// file of NDJSON, as a floor for our commands' figures: no command can
-// read its input faster than this on the same machine.
+// file of NDJSON, as a floor for our commands' figures: a command that
+// parses its input with it cannot go faster on the same machine.
 //
 //   json-floor rows FILE    map FILE, parse every line (simdjson's
 //                           parse_many), visit every member two levels
