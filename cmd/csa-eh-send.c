@@ -229,6 +229,8 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--close-windows sends nothing: no FILE is read");
 	o->files = argv;
 	o->nfiles = argc;
+	o->hub.batch_size = (int)o->batch_size;
+	o->hub.linger_ms = o->linger_ms;
 	msg_set_verbose(verbose);
 	return -1;
 }
@@ -242,8 +244,28 @@ struct batch {
 	int64_t first_ms;
 };
 
+/* The key's text: a string as it is, another value as JSON (in t); NULL
+ * for none. */
 static void
-batch_add(struct batch *b, const char *line, size_t len, const struct expr_val *key)
+key_text(const struct expr_val *key, struct buf *t, const char **p, size_t *n)
+{
+	*p = NULL;
+	*n = 0;
+	if (key == NULL || key->type == EXPR_NULL)
+		return;
+	if (key->type == EXPR_STRING || key->type == EXPR_OTHER) {
+		*p = key->str;
+		*n = key->len;
+		return;
+	}
+	buf_reset(t);
+	expr_put(t, key);
+	*p = t->p;
+	*n = t->len;
+}
+
+static void
+batch_add(struct batch *b, const char *line, size_t len, const char *key, size_t keylen)
 {
 	struct hub_msg *m;
 
@@ -262,20 +284,10 @@ batch_add(struct batch *b, const char *line, size_t len, const struct expr_val *
 	buf_add(&b->data, line, len);
 	m->len = len;
 	b->key_off[b->n] = (size_t)-1;
-	if (key && key->type != EXPR_NULL) {
+	if (key) {
 		b->key_off[b->n] = b->data.len;
-		if (key->type == EXPR_STRING || key->type == EXPR_OTHER) {
-			buf_add(&b->data, key->str, key->len);
-			m->keylen = key->len;
-		} else {
-			/* Numbers and booleans: their JSON text is the key. */
-			struct buf t = { 0 };
-
-			expr_put(&t, key);
-			buf_add(&b->data, t.p, t.len);
-			m->keylen = t.len;
-			buf_free(&t);
-		}
+		buf_add(&b->data, key, keylen);
+		m->keylen = keylen;
 	}
 	b->n++;
 }
@@ -326,11 +338,16 @@ batch_free(struct batch *b)
 /*
  * Batches are filled on the main thread and committed on a second one, so
  * that parsing the next batch overlaps the SQLite work of the last.  Two
- * batches take turns; only the committer touches the hub.
+ * batches take turns; only the committer touches the hub.  A hub that
+ * queues copies and batches them itself (Kafka) is handed each line at
+ * once on the main thread instead, as kcat -P does: no batch, no copy of
+ * our own, no second thread.
  */
 struct sender {
 	struct hub *h;
 	const struct options *o;
+	bool direct;		/* each line straight to hub_send */
+	struct buf keytext;	/* a key that is not a string, as JSON */
 	struct batch slot[2];
 	struct batch *filling;	/* the main thread's */
 	struct batch *handed;	/* the committer's, NULL when it is idle */
@@ -378,6 +395,9 @@ sender_start(struct sender *s, struct hub *h, const struct options *o)
 	s->h = h;
 	s->o = o;
 	s->filling = &s->slot[0];
+	s->direct = hub_queues(h);
+	if (s->direct)
+		return 0;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	/* Signals go to the main thread, whose blocking read they must cut. */
@@ -401,6 +421,8 @@ sender_hand(struct sender *s)
 {
 	int status;
 
+	if (s->direct)
+		return s->status;
 	pthread_mutex_lock(&s->mu);
 	while (s->handed != NULL)
 		pthread_cond_wait(&s->cv, &s->mu);
@@ -418,6 +440,9 @@ sender_hand(struct sender *s)
 static int
 sender_finish(struct sender *s)
 {
+	buf_free(&s->keytext);
+	if (s->direct)
+		return s->status;
 	sender_hand(s);
 	pthread_mutex_lock(&s->mu);
 	while (s->handed != NULL)
@@ -452,6 +477,28 @@ linger_over(const struct batch *b, const struct ndjson_reader *r, const struct o
 	return poll(&pfd, 1, (int)left) == 0;
 }
 
+/* Hand one event to a hub that queues it; returns its status. */
+static int
+send_now(struct sender *s, const char *line, size_t len, const char *key, size_t keylen)
+{
+	struct hub_msg m;
+	struct err e;
+
+	memset(&m, 0, sizeof(m));
+	m.body = line;
+	m.len = len;
+	m.key = key;
+	m.keylen = keylen;
+	m.partition = s->o->partition;
+	if (hub_send(s->h, &m, 1, &e) < 0) {
+		msg_error(&e);
+		s->status = msg_worst(s->status, msg_status(e.kind));
+	} else {
+		s->sent++;
+	}
+	return s->status;
+}
+
 /* Send one input; returns its status (data errors), or EXIT_IO and worse
  * when a batch could not be committed. */
 static int
@@ -471,6 +518,8 @@ send_input(struct ndjson_reader *r, struct sender *s)
 	while (!sig_stop) {
 		const struct json_doc *doc = &d;
 		struct expr_val key;
+		const char *keyp;
+		size_t keylen;
 		bool object;
 
 		if (linger_over(s->filling, r, o)) {
@@ -520,7 +569,13 @@ send_input(struct ndjson_reader *r, struct sender *s)
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
-		batch_add(s->filling, line, len, o->key ? &key : NULL);
+		key_text(o->key ? &key : NULL, &s->keytext, &keyp, &keylen);
+		if (s->direct) {
+			if (send_now(s, line, len, keyp, keylen) >= EXIT_IO)
+				break;
+			continue;
+		}
+		batch_add(s->filling, line, len, keyp, keylen);
 		if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) >= EXIT_IO)
 			break;
 	}

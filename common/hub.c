@@ -20,6 +20,7 @@ hub_opts_init(struct hub_opts *o)
 	o->capture_interval_ms = -1;
 	o->capture_size = -1;
 	o->lease_ms = -1;
+	o->linger_ms = -1;
 }
 
 void
@@ -272,6 +273,12 @@ int
 hub_flush(struct hub *h, struct err *e)
 {
 	return h->ops->flush ? h->ops->flush(h, e) : 0;
+}
+
+bool
+hub_queues(const struct hub *h)
+{
+	return h->ops->flush != NULL;
 }
 
 bool

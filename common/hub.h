@@ -48,6 +48,10 @@ struct hub_opts {
 	bool to_end;			/* a reader that stops once caught up (-e) */
 	bool https;			/* Event Hubs' REST API, not its Kafka endpoint */
 	const char *cacert;		/* CA certificates for HTTPS; NULL: the system's */
+	/* A Kafka sender's batches (librdkafka's batch.num.messages and
+	 * linger.ms); 0 and -1: librdkafka's defaults. */
+	int batch_size;
+	int64_t linger_ms;
 };
 
 #define HUB_DEFAULT_TIMEOUT_MS 30000
@@ -132,6 +136,10 @@ uint32_t hub_murmur2(const char *key, size_t len);
  * event was acknowledged.
  */
 int hub_send(struct hub *h, struct hub_msg *msgs, size_t n, struct err *e);
+
+/* True when hub_send only queues copies of the events (Kafka), which the
+ * back end batches itself: a sender may hand over each line as it comes. */
+bool hub_queues(const struct hub *h);
 
 /* Wait until every event sent is acknowledged (or the timeout passed);
  * -1 with ERR_REMOTE naming how many were not. */

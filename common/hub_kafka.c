@@ -156,6 +156,13 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 		    conf_set(conf, "message.timeout.ms", num, e) < 0 ||
 		    conf_set(conf, "compression.codec", "none", e) < 0)
 			goto fail;
+		/* csa-eh-send's -b and -l: librdkafka forms the batches. */
+		snprintf(num, sizeof(num), "%d", o->batch_size);
+		if (o->batch_size > 0 && conf_set(conf, "batch.num.messages", num, e) < 0)
+			goto fail;
+		snprintf(num, sizeof(num), "%lld", (long long)o->linger_ms);
+		if (o->linger_ms >= 0 && conf_set(conf, "linger.ms", num, e) < 0)
+			goto fail;
 	} else {
 		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 		rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
@@ -379,7 +386,7 @@ static int
 kafka_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 {
 	struct khub *k = (struct khub *)hb;
-	int64_t deadline = tfmt_now() + k->timeout_ms;
+	int64_t deadline = 0;	/* set when librdkafka's queue is first full */
 
 	for (size_t i = 0; i < n && k->failed == 0; i++) {
 		struct hub_msg *m = &msgs[i];
@@ -393,7 +400,11 @@ kafka_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 			    RD_KAFKA_V_VALUE((void *)m->body, m->len),
 			    RD_KAFKA_V_KEY(m->key, m->key ? m->keylen : 0),
 			    RD_KAFKA_V_END);
-			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || tfmt_now() > deadline)
+			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				break;
+			if (deadline == 0)
+				deadline = tfmt_now() + k->timeout_ms;
+			else if (tfmt_now() > deadline)
 				break;
 			rd_kafka_poll(k->rk, 10);
 		}

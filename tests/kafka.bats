@@ -156,6 +156,20 @@ for line in sys.stdin:
 	grep -q "lost the Kafka brokers at $b2" "$BATS_TEST_TMPDIR/err"
 }
 
+@test "-b and -l are librdkafka's batch settings, -X after them; keys that are not strings are their JSON" {
+	# Lines go to librdkafka as they are read; it forms the batches.
+	run --separate-stderr csa-eh-send -vv -H "$HUB" -n batches -b 50 -l 20 -k n \
+		-X linger.ms=7 <<< $'{"n":12}\n{"n":2.5}\n{"n":true}\n{"n":"s"}\n{"m":1}'
+	assert_success
+	[[ "$stderr" == *"batch.num.messages=50"* ]]
+	# -X comes later, and librdkafka keeps the last value set.
+	[[ "$stderr" == *"linger.ms=20"*"linger.ms=7"* ]]
+	[[ "$stderr" == *"5 events sent"* ]]
+	kcat -b "$BROKERS" -C -t batches -e -q -f '%k|%s\n' | sort > "$BATS_TEST_TMPDIR/got"
+	printf '%s\n' '12|{"n":12}' '2.5|{"n":2.5}' 'true|{"n":true}' 's|{"n":"s"}' '|{"m":1}' |
+		sort | diff - "$BATS_TEST_TMPDIR/got"
+}
+
 @test "--kafka-option: librdkafka refuses a bad setting with exit 2; the embedded hub takes none" {
 	run --separate-stderr csa-eh-send -H "$HUB" -n quakes -X no.such.setting=1 <<< '{}'
 	assert_failure 2
