@@ -18,7 +18,7 @@ repeat_events "$n" "$tmp/in"
 # kcat takes the key in front of the line, after a tab.
 paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
 
-csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 theirs2:32 &
+csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 theirs2:32 plain:32 plain2:32 &
 mock=$!
 for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
 b=$(cat "$tmp/brokers")
@@ -34,6 +34,9 @@ measure() {
 
 measure send csa-eh-send -H "kafka://$b" -n ours -k event_id -b 10000 "$tmp/in"
 measure kcat_p kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random -l "$tmp/keyed"
+# Without keys: kcat only reads lines, csa-eh-send still checks each one.
+measure send_nk csa-eh-send -H "kafka://$b" -n plain -b 10000 "$tmp/in"
+measure kcat_nk kcat -b "$b" -P -t plain2 -l "$tmp/in"
 # What a user of kcat would run to key and check JSON lines as csa-eh-send does.
 measure jq_kcat sh -c "jq -c -r '\"\\(.event_id)\\t\\(tojson)\"' '$tmp/in' | kcat -b '$b' -P -t theirs2 -K '\t' -X partitioner=murmur2_random"
 measure recv csa-eh-recv -H "kafka://$b" -n ours -g bench -e
@@ -51,6 +54,8 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 printf 'events: %d, 32 partitions, keyed by event_id\n' "$n"
 printf 'csa-eh-send -b 10000      %6.2f s %8d events/s  %4d MB   kcat -P %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
 	"$send_s" "$(rate "$send_s")" "$send_mb" "$kcat_p_s" "$(rate "$kcat_p_s")" "$kcat_p_mb" "$(ratio "$kcat_p_s" "$send_s")"
+printf 'csa-eh-send, no key       %6.2f s %8d events/s  %4d MB   kcat -P %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
+	"$send_nk_s" "$(rate "$send_nk_s")" "$send_nk_mb" "$kcat_nk_s" "$(rate "$kcat_nk_s")" "$kcat_nk_mb" "$(ratio "$kcat_nk_s" "$send_nk_s")"
 printf 'jq (key, check) | kcat -P  %6.2f s %8d events/s                                         ratio (jq+kcat)/ours %sx\n' \
 	"$jq_kcat_s" "$(rate "$jq_kcat_s")" "$(ratio "$jq_kcat_s" "$send_s")"
 printf 'csa-eh-recv -e (group)    %6.2f s %8d events/s  %4d MB   kcat -G %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
