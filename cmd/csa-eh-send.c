@@ -493,8 +493,8 @@ send_now(struct sender *s, const char *line, size_t len, const char *key, size_t
 	if (hub_send(s->h, &m, 1, &e) < 0) {
 		msg_error(&e);
 		s->status = msg_worst(s->status, msg_status(e.kind));
-	} else {
-		s->sent++;
+	} else if (++s->sent % s->o->batch_size == 0) {
+		msg_verbose("handed %ld events to librdkafka", s->sent);
 	}
 	return s->status;
 }
