@@ -12,8 +12,9 @@
  * Every option that names a field takes an expression.  A plain path
  * (region, .region, ._eh.enqueued_time) is looked up in the parsed line
  * with no copy (jsmn's tokens, or simdjson's document when the line was
- * loaded with json_fast_load and json_doc_fast); anything else is compiled once with libjq and run on each
- * line (the flexible path, some microseconds a line).
+ * loaded with json_fast_load and json_doc_fast); anything else is
+ * compiled once with libjq and run on each line (the flexible path, some
+ * microseconds a line).
  *
  * A value handed out by expr_eval borrows memory from the expression and
  * from the document: it stays valid until the next expr_eval on the same
