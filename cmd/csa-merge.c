@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "json.h"
+#include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "strmap.h"
@@ -87,6 +88,30 @@ struct history {
 	double sum, sum2;	/* of the count column */
 };
 
+/* A member of an aggregate's state definition as the first row has it:
+ * JSON_FAST_MISSING, _STRING (text as written) or _NUMBER. */
+struct expect {
+	enum json_fast_type type;
+	char *text;
+	size_t len;
+	double num;
+	size_t name_len;	/* of the aggregate's name, in its first expect */
+};
+
+static const char *const def_names[] = { "f", "x", "op", "v" };
+static const size_t def_lens[] = { 1, 1, 2, 1 };
+enum { NDEFS = 4 };
+
+/* The members of a row that say what it is, by their names. */
+enum { ROLE_NONE, ROLE_VIEW, ROLE_EARLY, ROLE_STATE, ROLE_END, ROLE_TYPE, ROLE_START, NROLES };
+
+/* A row as the rest of the reading needs it (its group columns and
+ * states are in run.cols, run.bcols and run.st). */
+struct row {
+	int64_t start, end;
+	bool early, session;
+};
+
 /* One output row being built. */
 struct bucket {
 	int64_t start, end;
@@ -131,6 +156,11 @@ struct layer {
 	char *kname[MAX_KINDS];
 	size_t klen[MAX_KINDS];
 	int kind[MAX_KINDS], nkinds;
+	/* For rows read by simdjson (fast_row): the role of each place, and
+	 * the definitions each aggregate's state must repeat. */
+	bool fast;
+	int role[MAX_KINDS];
+	struct expect *expect;	/* 4 an aggregate: f, x, op, v */
 };
 
 struct run {
@@ -145,7 +175,9 @@ struct run {
 	int64_t cutoff;
 	bool have_cutoff;
 	long bad;
+	long fast_rows;		/* read by fast_row */
 	int status;
+	struct json_fast *fast;	/* simdjson, for rows like the first; NULL: jsmn only */
 	/* scratch */
 	struct json_doc doc;
 	struct buf key, cols, bcols, names, sig;
@@ -356,6 +388,22 @@ put_raw(struct buf *b, const struct json_doc *d, int t, const char *key)
 		buf_add(b, p, len);
 }
 
+/* A definition member of a state, for state_sig: a string or other
+ * token as written, a number as JSON writes it (so 5 and 5.0 are one
+ * threshold, as they are to fast_row), nothing when missing. */
+static void
+put_def(struct buf *b, const struct json_doc *d, int t, const char *key)
+{
+	int v = json_member(d, t, key, strlen(key));
+	char num[40];
+	double x;
+
+	if (json_number(d, v, &x) == 0)
+		buf_add(b, num, (size_t)json_fmt_num(num, sizeof(num), x));
+	else
+		put_raw(b, d, t, key);
+}
+
 /* The aggregate definitions of a _state object as comparable, readable
  * text: "event_count=count(), avg_magnitude=avg(magnitude), ...". */
 static void
@@ -373,14 +421,14 @@ state_sig(const struct json_doc *d, int state, struct buf *b)
 			buf_adds(b, ", ");
 		buf_add(b, name, len);
 		buf_addc(b, '=');
-		put_raw(b, d, key + 1, "f");
+		put_def(b, d, key + 1, "f");
 		buf_addc(b, '(');
-		put_raw(b, d, key + 1, "x");
+		put_def(b, d, key + 1, "x");
 		if (json_member(d, key + 1, "op", 2) >= 0) {
 			buf_addc(b, ' ');
-			put_raw(b, d, key + 1, "op");
+			put_def(b, d, key + 1, "op");
 			buf_addc(b, ' ');
-			put_raw(b, d, key + 1, "v");
+			put_def(b, d, key + 1, "v");
 		}
 		buf_addc(b, ')');
 	}
@@ -481,6 +529,64 @@ group_columns(struct run *r, struct layer *l, int state)
 	}
 }
 
+static int
+role_of(const char *k, size_t klen)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} role[NROLES] = {
+		[ROLE_VIEW] = { "view", 4 }, [ROLE_EARLY] = { "early", 5 },
+		[ROLE_STATE] = { "_state", 6 }, [ROLE_END] = { "window_end", 10 },
+		[ROLE_TYPE] = { "window_type", 11 }, [ROLE_START] = { "window_start", 12 },
+	};
+
+	for (int j = ROLE_NONE + 1; j < NROLES; j++)
+		if (klen == role[j].len && memcmp(k, role[j].name, klen) == 0)
+			return j;
+	return ROLE_NONE;
+}
+
+/* What fast_row needs from the first row (state: its _state token): the
+ * role of each place, the first of a name taking it, and each aggregate's
+ * definition members.  Definitions written with escapes, or with values
+ * other than strings and numbers, leave every row to take_row. */
+static void
+fast_setup(struct run *r, struct layer *l, int state)
+{
+	const struct json_doc *d = &r->doc;
+	bool seen[NROLES] = { false };
+	int key = state + 1;
+
+	for (int k = 0; k < l->nkinds; k++) {
+		int role = role_of(l->kname[k], l->klen[k]);
+
+		l->role[k] = seen[role] ? ROLE_NONE : role;
+		seen[role] = true;
+	}
+	l->fast = r->fast != NULL && l->nkinds < MAX_KINDS;
+	l->expect = xcalloc((size_t)l->aggs.n * NDEFS, sizeof(*l->expect));
+	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1)) {
+		l->expect[i * NDEFS].name_len = strlen(l->aggs.v[i].name);
+		for (int j = 0; j < NDEFS; j++) {
+			struct expect *x = &l->expect[i * NDEFS + j];
+			int t = json_member(d, key + 1, def_names[j], strlen(def_names[j]));
+
+			if (t < 0) {
+				x->type = JSON_FAST_MISSING;
+			} else if (json_number(d, t, &x->num) == 0) {
+				x->type = JSON_FAST_NUMBER;
+			} else if (json_type(d, t) == JSON_STRING && json_string_plain(d, t)) {
+				x->type = JSON_FAST_STRING;
+				x->text = json_strdup(d, t);
+				x->len = strlen(x->text);
+			} else {
+				l->fast = false;
+			}
+		}
+	}
+}
+
 /* The first row of a layer sets what every other row must match. */
 static int
 first_row(struct run *r, struct layer *l, int state, const char *where)
@@ -500,6 +606,7 @@ first_row(struct run *r, struct layer *l, int state, const char *where)
 		r->nst = l->aggs.n;
 		r->st = xrealloc(r->st, sizeof(*r->st) * (size_t)r->nst);
 	}
+	fast_setup(r, l, state);
 	return 0;
 }
 
@@ -762,17 +869,16 @@ row_at(const char *file, unsigned long lineno)
 	return text;
 }
 
-/* One row: 0 taken or skipped as bad, -2 when it does not fit the others. */
+/* A row read by jsmn, whatever its shape: 1 read into *w, 0 left out
+ * (--view) or skipped as bad, -2 when it does not fit the others. */
 static int
-take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
-    const char *line, size_t len)
+read_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
+    const char *line, size_t len, struct row *w)
 {
 	const struct options *o = r->o;
 	struct json_doc *d = &r->doc;
 	struct row_meta m;
-	int64_t start, end;
 	int state, t, key;
-	bool early = false, session = false;
 	struct err e;
 
 	if (json_parse(d, line, len, &e) < 0)
@@ -799,11 +905,13 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	if (json_type(d, state) != JSON_OBJECT)
 		return misfit("%s: a row without \"_state\" cannot be merged exactly (rows of "
 		    "csa-window and csa-batch-agg carry it)", row_at(file, lineno));
-	if (row_time(d, m.start, &start) < 0 || row_time(d, m.end, &end) < 0 || end < start)
+	if (row_time(d, m.start, &w->start) < 0 || row_time(d, m.end, &w->end) < 0 ||
+	    w->end < w->start)
 		return bad_line(r, file, lineno, "no window_start and window_end times");
-	json_bool(d, m.early, &early);
+	w->early = false;
+	json_bool(d, m.early, &w->early);
 	t = m.type;
-	session = json_string_eq(d, t, "session");
+	w->session = json_string_eq(d, t, "session");
 	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
 		l->overlapping = true;
 	group_columns(r, l, state);
@@ -826,6 +934,143 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1))
 		if (agg_state_read(&l->aggs.v[i], d, key + 1, &r->st[i], &e) < 0)
 			return bad_line(r, file, lineno, e.msg);
+	return 1;
+}
+
+/* A group column (item x) onto b as json_put_token writes it: only
+ * strings and literals, whose text the item keeps. */
+static bool
+fast_column(struct buf *b, const struct json_fast_item *x)
+{
+	static const char *const literal[] = {
+		[JSON_FAST_NULL] = "null", [JSON_FAST_FALSE] = "false", [JSON_FAST_TRUE] = "true",
+	};
+
+	json_sep(b);
+	buf_addc(b, '"');
+	buf_add(b, x->key, x->klen);
+	buf_adds(b, "\":");
+	switch (x->v.type) {
+	case JSON_FAST_STRING:
+		buf_addc(b, '"');
+		buf_add(b, x->v.str, x->v.len);
+		buf_addc(b, '"');
+		return true;
+	case JSON_FAST_NULL:
+	case JSON_FAST_FALSE:
+	case JSON_FAST_TRUE:
+		buf_adds(b, literal[x->v.type]);
+		return true;
+	default:
+		return false;	/* a number's text is not kept; an object's is long */
+	}
+}
+
+/* Whether state member t (an aggregate's) defines it as the first row's
+ * did: the same f, x, op and v, the first of each name counting. */
+static bool
+fast_defined(const struct layer *l, int agg, const struct json_fast_item *it, int t)
+{
+	const struct json_fast_item *def[NDEFS] = { NULL };
+
+	for (int i = t + 1; i < it[t].end; i = it[i].end)
+		for (int j = 0; j < NDEFS; j++)
+			if (def[j] == NULL && it[i].klen == def_lens[j] &&
+			    it[i].key[0] == def_names[j][0] &&
+			    memcmp(it[i].key, def_names[j], def_lens[j]) == 0)
+				def[j] = &it[i];
+	for (int j = 0; j < NDEFS; j++) {
+		const struct expect *x = &l->expect[agg * NDEFS + j];
+		enum json_fast_type type = def[j] ? def[j]->v.type : JSON_FAST_MISSING;
+
+		if (type != x->type || (type == JSON_FAST_NUMBER && def[j]->v.num != x->num) ||
+		    (type == JSON_FAST_STRING && (def[j]->v.len != x->len ||
+		    memcmp(def[j]->v.str, x->text, x->len) != 0)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A row read by simdjson when it is laid out as the layer's first row
+ * was, as nearly all rows of a view are: 1 read into *w, 2 left out by
+ * --view, 0 for read_row to read it.  Anything unusual goes to read_row,
+ * faults included, so that they are reported in one way only.
+ */
+static int
+fast_row(struct run *r, struct layer *l, const char *line, size_t len, struct row *w)
+{
+	const struct json_fast_item *it, *role[NROLES] = { NULL }, *x;
+	int n, i, k, state;
+	bool object;
+	struct err e;
+
+	if (!l->fast || json_fast_load(r->fast, line, len, &object) != 1 || !object ||
+	    (n = json_fast_items(r->fast, &it)) < 0)
+		return 0;
+	buf_reset(&r->cols);
+	buf_reset(&r->bcols);
+	for (i = 0, k = 0; i < n; i = it[i].end, k++) {
+		if (k == l->nkinds || it[i].klen != l->klen[k] ||
+		    memcmp(it[i].key, l->kname[k], it[i].klen) != 0)
+			return 0;
+		if (l->role[k] != ROLE_NONE)
+			role[l->role[k]] = &it[i];
+		else if (l->kind[k] != COL_SKIP && (!fast_column(&r->cols, &it[i]) ||
+		    (l->kind[k] == COL_BY && !fast_column(&r->bcols, &it[i]))))
+			return 0;
+	}
+	if (k != l->nkinds)
+		return 0;
+	if ((x = role[ROLE_VIEW]) != NULL && x->v.type == JSON_FAST_STRING) {
+		if (r->o->view && (strlen(r->o->view) != x->v.len ||
+		    memcmp(r->o->view, x->v.str, x->v.len) != 0))
+			return 2;
+		if (l->view == NULL || strlen(l->view) != x->v.len ||
+		    memcmp(l->view, x->v.str, x->v.len) != 0)
+			return 0;
+	}
+	if (role[ROLE_STATE] == NULL || role[ROLE_STATE]->v.type != JSON_FAST_OBJECT ||
+	    role[ROLE_STATE]->size != l->aggs.n || role[ROLE_START] == NULL ||
+	    role[ROLE_START]->v.type != JSON_FAST_STRING || role[ROLE_END] == NULL ||
+	    role[ROLE_END]->v.type != JSON_FAST_STRING)
+		return 0;
+	x = role[ROLE_START];
+	if (tfmt_parse(x->v.str, x->v.len, &w->start, &e) < 0)
+		return 0;
+	x = role[ROLE_END];
+	if (tfmt_parse(x->v.str, x->v.len, &w->end, &e) < 0 || w->end < w->start)
+		return 0;
+	w->early = role[ROLE_EARLY] && role[ROLE_EARLY]->v.type == JSON_FAST_TRUE;
+	w->session = false;
+	if ((x = role[ROLE_TYPE]) != NULL && x->v.type == JSON_FAST_STRING) {
+		w->session = x->v.len == 7 && memcmp(x->v.str, "session", 7) == 0;
+		if ((x->v.len == 7 && memcmp(x->v.str, "hopping", 7) == 0) ||
+		    (x->v.len == 7 && memcmp(x->v.str, "sliding", 7) == 0))
+			l->overlapping = true;
+	}
+	state = (int)(role[ROLE_STATE] - it);
+	for (int a = 0, t = state + 1; a < l->aggs.n; a++, t = it[t].end) {
+		const struct agg_spec *s = &l->aggs.v[a];
+
+		if (it[t].v.type != JSON_FAST_OBJECT ||
+		    it[t].klen != l->expect[a * NDEFS].name_len ||
+		    memcmp(it[t].key, s->name, it[t].klen) != 0 || !fast_defined(l, a, it, t) ||
+		    agg_state_take(s, it, t, &r->st[a]) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A row read, into the answer or kept for it: 0, or -2 when it does not
+ * fit in one bucket. */
+static int
+use_row(struct run *r, struct layer *l, const struct row *w)
+{
+	const struct options *o = r->o;
+	int64_t start = w->start, end = w->end;
+	bool early = w->early, session = w->session;
+
 	l->rows++;
 	if (!l->have_mark || end > l->mark)
 		l->mark = end;
@@ -852,6 +1097,23 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 		return 0;
 	return add_to_bucket(r, LAYER_BATCH, start, end, session, false,
 	    r->bcols.p ? r->bcols.p : "", r->bcols.len, r->st);
+}
+
+/* One row: 0 taken or skipped as bad, -2 when it does not fit the others. */
+static int
+take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
+    const char *line, size_t len)
+{
+	struct row w;
+	int rc = fast_row(r, l, line, len, &w);
+
+	if (rc == 2)
+		return 0;
+	if (rc == 1)
+		r->fast_rows++;
+	else if ((rc = read_row(r, l, file, lineno, line, len, &w)) != 1)
+		return rc;
+	return use_row(r, l, &w);
 }
 
 static int
@@ -1546,6 +1808,9 @@ settle(struct run *r)
 static void
 layer_free(struct layer *l)
 {
+	for (int i = 0; l->expect && i < l->aggs.n * NDEFS; i++)
+		free(l->expect[i].text);
+	free(l->expect);
 	agg_list_free(&l->aggs);
 	buf_free(&l->sig);
 	buf_free(&l->gcols);
@@ -1587,6 +1852,7 @@ run_free(struct run *r)
 		free(r->out);
 	}
 	json_doc_free(&r->doc);
+	json_fast_free(r->fast);
 	buf_free(&r->key);
 	buf_free(&r->cols);
 	buf_free(&r->bcols);
@@ -1609,6 +1875,7 @@ run(const struct options *o)
 	r.have_cutoff = o->have_cutoff;
 	r.cutoff = o->cutoff;
 	json_doc_init(&r.doc);
+	r.fast = json_fast_new();
 	strmap_init(&r.cells);
 	strmap_init(&r.hist);
 	strmap_init(&r.groups);
@@ -1635,6 +1902,7 @@ run(const struct options *o)
 	msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
 	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
 	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad, nrow);
+	msg_verbose("%ld rows read by simdjson, the others by jsmn", r.fast_rows);
 	if (r.bad)
 		msg_warn("%ld bad lines skipped", r.bad);
 	buf_free(&out);

@@ -484,6 +484,71 @@ agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *s
 	buf_addc(b, '}');
 }
 
+/* An integer of up to 18 digits, which json_int64 reads exactly too. */
+static bool
+plain_count(const struct json_fast_item *x)
+{
+	return x && x->integer && x->i > -1000000000000000000 && x->i < 1000000000000000000;
+}
+
+int
+agg_state_take(const struct agg_spec *s, const struct json_fast_item *it, int t,
+    struct agg_state *st)
+{
+	static const char *const need[] = {
+		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
+		[AGG_STDDEV] = "mean",
+	};
+	const char *want = (size_t)s->fn < sizeof(need) / sizeof(need[0]) ? need[s->fn] : NULL;
+	size_t wlen = want ? strlen(want) : 0;
+	const struct json_fast_item *count = NULL, *skipped = NULL, *value = NULL, *m2 = NULL;
+
+	/* The first member of a name counts, as in agg_state_read. */
+	for (int i = t + 1; i < it[t].end; i = it[i].end) {
+		size_t klen = it[i].klen;
+		const char *k = it[i].key;
+
+		if (klen == 1 && *k == 'n' && count == NULL)
+			count = &it[i];
+		else if (klen == 7 && memcmp(k, "skipped", 7) == 0 && skipped == NULL)
+			skipped = &it[i];
+		else if (want && klen == wlen && memcmp(k, want, wlen) == 0 && value == NULL)
+			value = &it[i];
+		else if (klen == 2 && memcmp(k, "m2", 2) == 0 && m2 == NULL)
+			m2 = &it[i];
+	}
+	memset(st, 0, sizeof(*st));
+	if (!plain_count(count) || count->i < 0 || (skipped && !plain_count(skipped)))
+		return -1;
+	st->n = count->i;
+	st->skipped = skipped ? skipped->i : 0;
+	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF || st->n == 0)
+		return 0;
+	if (value == NULL || value->v.type != JSON_FAST_NUMBER)
+		return -1;
+	switch (s->fn) {
+	case AGG_SUM:
+	case AGG_AVG:
+		st->sum = value->v.num;
+		break;
+	case AGG_MIN:
+		st->min = value->v.num;
+		break;
+	case AGG_MAX:
+		st->max = value->v.num;
+		break;
+	case AGG_STDDEV:
+		if (m2 == NULL || m2->v.type != JSON_FAST_NUMBER)
+			return -1;
+		st->mean = value->v.num;
+		st->m2 = m2->v.num;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 int
 agg_column(const struct agg_list *l, const struct agg_state *st, const char *name,
     double *out, bool *isnull)

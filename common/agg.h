@@ -9,6 +9,7 @@
 #include "err.h"
 #include "expr.h"
 #include "json.h"
+#include "jsonfast.h"
 
 /*
  * An aggregate is NAME=FUNC(ARG): count, sum(F), avg(F), min(F), max(F),
@@ -99,6 +100,14 @@ int agg_state_specs(struct agg_list *l, const struct json_doc *d, int t, struct 
  * when a number the function needs is missing. */
 int agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
     struct agg_state *st, struct err *e);
+
+/*
+ * agg_state_read for a row laid flat by json_fast_items, its state object
+ * at item t: 0, or -1 when a number is missing or not plain (n written as
+ * 21.0, say), for agg_state_read to read the row and say what is wrong.
+ */
+int agg_state_take(const struct agg_spec *s, const struct json_fast_item *it, int t,
+    struct agg_state *st);
 
 /* The value of an output column of a row: a group field or an aggregate.
  * 0 and *out when the column exists. */

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -24,6 +25,7 @@ struct json_fast {
 	char *minified = nullptr;	// minify's output, to learn whether text was compact
 	size_t mcap = 0;
 	simdjson::dom::element root;	// what json_fast_load loaded
+	std::vector<json_fast_item> items;	// json_fast_items' answer
 };
 
 extern "C" struct json_fast *
@@ -172,4 +174,74 @@ json_fast_value(const struct json_fast *f, const char *path, struct json_fast_va
 	default:
 		return 0;	// an array or object: its text is json_parse's to give
 	}
+}
+
+// The members of o onto f->items, objects opened; their count.
+static int
+flatten(json_fast *f, simdjson::dom::object o)
+{
+	int count = 0;
+
+	for (simdjson::dom::key_value_pair m : o) {
+		size_t at = f->items.size();
+		json_fast_item it = {};
+
+		it.key = m.key.data();
+		it.klen = m.key.size();
+		switch (m.value.type()) {
+		case simdjson::dom::element_type::NULL_VALUE:
+			it.v.type = JSON_FAST_NULL;
+			break;
+		case simdjson::dom::element_type::BOOL:
+			it.v.type = m.value.get_bool().value_unsafe() ? JSON_FAST_TRUE :
+			    JSON_FAST_FALSE;
+			break;
+		case simdjson::dom::element_type::INT64:
+			it.v.type = JSON_FAST_NUMBER;
+			it.integer = true;
+			it.i = m.value.get_int64().value_unsafe();
+			it.v.num = static_cast<double>(it.i);
+			break;
+		case simdjson::dom::element_type::UINT64:
+		case simdjson::dom::element_type::DOUBLE:
+			it.v.type = JSON_FAST_NUMBER;
+			it.v.num = m.value.get_double().value_unsafe();
+			break;
+		case simdjson::dom::element_type::STRING: {
+			std::string_view s = m.value.get_string().value_unsafe();
+
+			it.v.type = JSON_FAST_STRING;
+			it.v.str = s.data();
+			it.v.len = s.size();
+			break;
+		}
+		case simdjson::dom::element_type::ARRAY:
+			it.v.type = JSON_FAST_ARRAY;
+			break;
+		case simdjson::dom::element_type::OBJECT:
+			it.v.type = JSON_FAST_OBJECT;
+			break;
+		}
+		f->items.push_back(it);
+		if (it.v.type == JSON_FAST_OBJECT)
+			f->items[at].size = flatten(f, m.value.get_object().value_unsafe());
+		f->items[at].end = static_cast<int>(f->items.size());
+		count++;
+	}
+	return count;
+}
+
+extern "C" int
+json_fast_items(struct json_fast *f, const struct json_fast_item **items)
+{
+	if (!f->root.is_object())
+		return -1;
+	try {
+		f->items.clear();
+		flatten(f, f->root.get_object().value_unsafe());
+	} catch (const std::bad_alloc &) {
+		return -1;
+	}
+	*items = f->items.data();
+	return static_cast<int>(f->items.size());
 }

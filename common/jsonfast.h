@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,7 +47,8 @@ int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *obje
 
 enum json_fast_type {
 	JSON_FAST_MISSING, JSON_FAST_NULL, JSON_FAST_FALSE, JSON_FAST_TRUE,
-	JSON_FAST_NUMBER, JSON_FAST_STRING
+	JSON_FAST_NUMBER, JSON_FAST_STRING,
+	JSON_FAST_OBJECT, JSON_FAST_ARRAY	/* json_fast_items only */
 };
 
 struct json_fast_val {
@@ -63,6 +65,25 @@ struct json_fast_val {
  * text the caller takes from json_parse.
  */
 int json_fast_value(const struct json_fast *f, const char *path, struct json_fast_val *v);
+
+/*
+ * The loaded document's root object laid flat, for commands that read
+ * many rows of one shape (csa-merge): its members in order, each object
+ * followed by its own members, at any depth; arrays are items but not
+ * opened.  The number of items, with *items valid until the next load;
+ * -1 when the root is not an object or memory is short.
+ */
+struct json_fast_item {
+	const char *key;	/* as written: json_fast_load refused escapes */
+	size_t klen;
+	struct json_fast_val v;
+	int size;		/* an object's members */
+	int end;		/* the index after this item and all it holds */
+	bool integer;		/* a number written as an integer that fits int64 */
+	int64_t i;		/* its value */
+};
+
+int json_fast_items(struct json_fast *f, const struct json_fast_item **items);
 
 #ifdef __cplusplus
 }

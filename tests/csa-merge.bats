@@ -289,7 +289,10 @@ summary() {
 	echo "$output" | jq -e -s 'map([.region, .event_count]) == [["a", 6], ["b", 1]]'
 }
 
-@test "real data: capture -> batch for the old part, window for the recent part, merged = jq" {
+# real_views: two real USGS snapshots, the old part through the hub,
+# capture and csa-batch-agg ($BATS_TEST_TMPDIR/gold/hourly), the recent
+# part through csa-window (speed.ndjson); all the events in "all".
+real_views() {
 	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
 	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140321.geojson" > "$BATS_TEST_TMPDIR/a"
 	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson" > "$BATS_TEST_TMPDIR/b"
@@ -303,6 +306,10 @@ summary() {
 	jq -c -s 'group_by(.event_id) | map(max_by(.updated)) | sort_by(.time) | .[]' "$BATS_TEST_TMPDIR/all" |
 		jq -c "select(.time > $cut)" | csa-window --preset earthquake > "$BATS_TEST_TMPDIR/speed.ndjson"
 	[ -s "$BATS_TEST_TMPDIR/speed.ndjson" ]
+}
+
+@test "real data: capture -> batch for the old part, window for the recent part, merged = jq" {
+	real_views
 	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold/hourly" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
 	echo "$output" | jq -c -s 'map({region, n: .event_count, avg: .avg_magnitude, max: .max_magnitude}) | sort_by(.region)' \
 		> "$BATS_TEST_TMPDIR/ours"
@@ -316,6 +323,45 @@ summary() {
 			$x[.].max == $y[.].max and (($x[.].avg - $y[.].avg) | fabs) < 1e-9)'
 	# Both layers took part.
 	echo "$output" | jq -e -s 'any(.data_freshness == "batch+realtime")'
+}
+
+@test "rows read by simdjson and rows read by jsmn give the same answer, byte for byte" {
+	real_views
+	cd "$BATS_TEST_TMPDIR"
+	# merge NAME BATCH SPEED: the answer in NAME, -v's report in NAME.err.
+	merge() {
+		csa-merge -v -b "$2" -s "$3" --by region --every 1h > "$1" 2> "$1.err"
+	}
+	find gold/hourly -type f -name "*.ndjson" | sort | xargs cat > gold.ndjson
+	merge plain gold.ndjson speed.ndjson
+	rows=$(($(wc -l < gold.ndjson) + $(wc -l < speed.ndjson)))
+	[ "$rows" -gt 100 ]
+	# All but the first row of each view took the fast way.
+	grep -q "csa-merge: $((rows - 2)) rows read by simdjson" plain.err
+	jq -e -s 'length > 50 and any(.data_freshness == "batch-only") and
+		any(.data_freshness == "realtime-only")' plain
+
+	# An escape anywhere sends a row to jsmn: the answer is the same.
+	for f in gold.ndjson speed.ndjson; do
+		sed 's/"window_type":"tumbling"/"window_type":"tumb\\u006cing"/' "$f" > "$f.esc"
+	done
+	grep -q 'tumb\\u006cing' speed.ndjson.esc
+	merge escaped gold.ndjson.esc speed.ndjson.esc
+	grep -q "csa-merge: 0 rows read by simdjson" escaped.err
+	cmp plain escaped
+
+	# Counts written as 21.0 are jsmn's to read; a threshold written 5.0
+	# is the 5 of the first row, to both readers; _state moved first and
+	# "early": false said makes another layout, which the fast way learns
+	# from the first row.
+	sed -E '2~2s/("n":[0-9]+)/\1.0/g; 3~3s/"v":5,/"v":5.0,/' gold.ndjson > gold.odd
+	grep -q '"n":[0-9]*\.0' gold.odd
+	grep -q '"v":5\.0,' gold.odd
+	jq -c '{_state} + . + {early: false}' speed.ndjson > speed.moved
+	merge odd gold.odd speed.moved
+	cmp plain odd
+	n=$(sed -n 's/^csa-merge: \([0-9]*\) rows read by simdjson.*/\1/p' odd.err)
+	[ "$n" -gt 0 ] && [ "$n" -lt $((rows - 2)) ]
 }
 
 @test "a full disk exits 3; a closed pipe is quiet" {
