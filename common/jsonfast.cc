@@ -184,47 +184,47 @@ flatten(json_fast *f, simdjson::dom::object o)
 
 	for (simdjson::dom::key_value_pair m : o) {
 		size_t at = f->items.size();
-		json_fast_item it = {};
+		json_fast_item *it = &f->items.emplace_back();
+		simdjson::dom::element_type type = m.value.type();
 
-		it.key = m.key.data();
-		it.klen = m.key.size();
-		switch (m.value.type()) {
+		it->key = m.key.data();
+		it->klen = m.key.size();
+		switch (type) {
 		case simdjson::dom::element_type::NULL_VALUE:
-			it.v.type = JSON_FAST_NULL;
+			it->v.type = JSON_FAST_NULL;
 			break;
 		case simdjson::dom::element_type::BOOL:
-			it.v.type = m.value.get_bool().value_unsafe() ? JSON_FAST_TRUE :
+			it->v.type = m.value.get_bool().value_unsafe() ? JSON_FAST_TRUE :
 			    JSON_FAST_FALSE;
 			break;
 		case simdjson::dom::element_type::INT64:
-			it.v.type = JSON_FAST_NUMBER;
-			it.integer = true;
-			it.i = m.value.get_int64().value_unsafe();
-			it.v.num = static_cast<double>(it.i);
+			it->v.type = JSON_FAST_NUMBER;
+			it->integer = true;
+			it->i = m.value.get_int64().value_unsafe();
+			it->v.num = static_cast<double>(it->i);
 			break;
 		case simdjson::dom::element_type::UINT64:
 		case simdjson::dom::element_type::DOUBLE:
-			it.v.type = JSON_FAST_NUMBER;
-			it.v.num = m.value.get_double().value_unsafe();
+			it->v.type = JSON_FAST_NUMBER;
+			it->v.num = m.value.get_double().value_unsafe();
 			break;
 		case simdjson::dom::element_type::STRING: {
 			std::string_view s = m.value.get_string().value_unsafe();
 
-			it.v.type = JSON_FAST_STRING;
-			it.v.str = s.data();
-			it.v.len = s.size();
+			it->v.type = JSON_FAST_STRING;
+			it->v.str = s.data();
+			it->v.len = s.size();
 			break;
 		}
 		case simdjson::dom::element_type::ARRAY:
-			it.v.type = JSON_FAST_ARRAY;
+			it->v.type = JSON_FAST_ARRAY;
 			break;
 		case simdjson::dom::element_type::OBJECT:
-			it.v.type = JSON_FAST_OBJECT;
+			it->v.type = JSON_FAST_OBJECT;
+			// it may move as the items grow: by index from here.
+			f->items[at].size = flatten(f, m.value.get_object().value_unsafe());
 			break;
 		}
-		f->items.push_back(it);
-		if (it.v.type == JSON_FAST_OBJECT)
-			f->items[at].size = flatten(f, m.value.get_object().value_unsafe());
 		f->items[at].end = static_cast<int>(f->items.size());
 		count++;
 	}
