@@ -1,4 +1,4 @@
-/* dtoa.h: decimal digits of doubles, from libdouble-conversion. */
+/* dtoa.h: decimal digits of doubles, from the C++ library. */
 #ifndef CSA_DTOA_H
 #define CSA_DTOA_H
 
