@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,12 +94,14 @@ struct expect {
 	char *text;
 	size_t len;
 	double num;
-	size_t name_len;	/* of the aggregate's name, in its first expect */
 };
 
-static const char *const def_names[] = { "f", "x", "op", "v" };
-static const size_t def_lens[] = { 1, 1, 2, 1 };
+/* The members of a state that define its aggregate. */
 enum { NDEFS = 4 };
+static const struct {
+	const char *name;
+	size_t len;
+} defs[NDEFS] = { { "f", 1 }, { "x", 1 }, { "op", 2 }, { "v", 1 } };
 
 /* The members of a row that say what it is, by their names. */
 enum { ROLE_NONE, ROLE_VIEW, ROLE_EARLY, ROLE_STATE, ROLE_END, ROLE_TYPE, ROLE_START, NROLES };
@@ -566,11 +567,10 @@ fast_setup(struct run *r, struct layer *l, int state)
 	}
 	l->fast = r->fast != NULL && l->nkinds < MAX_KINDS;
 	l->expect = xcalloc((size_t)l->aggs.n * NDEFS, sizeof(*l->expect));
-	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1)) {
-		l->expect[i * NDEFS].name_len = strlen(l->aggs.v[i].name);
+	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1))
 		for (int j = 0; j < NDEFS; j++) {
 			struct expect *x = &l->expect[i * NDEFS + j];
-			int t = json_member(d, key + 1, def_names[j], strlen(def_names[j]));
+			int t = json_member(d, key + 1, defs[j].name, defs[j].len);
 
 			if (t < 0) {
 				x->type = JSON_FAST_MISSING;
@@ -584,7 +584,6 @@ fast_setup(struct run *r, struct layer *l, int state)
 				l->fast = false;
 			}
 		}
-	}
 }
 
 /* The first row of a layer sets what every other row must match. */
@@ -821,41 +820,22 @@ keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool sessi
 		agg_merge(&l->aggs.v[i], &c->st[i], &r->st[i]);
 }
 
-/* The members of a row that say what it is: tokens of their values, or -1. */
-struct row_meta {
-	int view, state, start, end, early, type;
-};
-
-/* One pass over the row's members for its meta members, the first of a
- * name counting, as json_member finds it. */
+/* The tokens of the values of a row's role members (meta[ROLE_...]), or
+ * -1; the first member of a name counts, as json_member finds it. */
 static void
-row_meta(const struct json_doc *d, struct row_meta *m)
+row_meta(const struct json_doc *d, int meta[NROLES])
 {
-	static const struct {
-		const char *name;
-		size_t len;
-		size_t off;
-	} role[] = {
-		{ "view", 4, offsetof(struct row_meta, view) },
-		{ "early", 5, offsetof(struct row_meta, early) },
-		{ "_state", 6, offsetof(struct row_meta, state) },
-		{ "window_end", 10, offsetof(struct row_meta, end) },
-		{ "window_type", 11, offsetof(struct row_meta, type) },
-		{ "window_start", 12, offsetof(struct row_meta, start) },
-	};
 	int n = json_size(d, 0), key = 1;
 
-	m->view = m->state = m->start = m->end = m->early = m->type = -1;
+	for (int j = 0; j < NROLES; j++)
+		meta[j] = -1;
 	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
 		size_t klen;
 		const char *k = json_raw(d, key, &klen);
+		int role = role_of(k, klen);
 
-		for (size_t j = 0; j < sizeof(role) / sizeof(role[0]); j++) {
-			int *at = (int *)((char *)m + role[j].off);
-
-			if (klen == role[j].len && memcmp(k, role[j].name, klen) == 0 && *at < 0)
-				*at = key + 1;
-		}
+		if (role != ROLE_NONE && meta[role] < 0)
+			meta[role] = key + 1;
 	}
 }
 
@@ -877,16 +857,15 @@ read_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 {
 	const struct options *o = r->o;
 	struct json_doc *d = &r->doc;
-	struct row_meta m;
-	int state, t, key;
+	int m[NROLES], state, t, key;
 	struct err e;
 
 	if (json_parse(d, line, len, &e) < 0)
 		return bad_line(r, file, lineno, e.msg);
 	if (json_type(d, 0) != JSON_OBJECT)
 		return bad_line(r, file, lineno, "not a JSON object");
-	row_meta(d, &m);
-	t = m.view;
+	row_meta(d, m);
+	t = m[ROLE_VIEW];
 	if (json_type(d, t) == JSON_STRING) {
 		if (o->view && !json_string_eq(d, t, o->view))
 			return 0;
@@ -901,16 +880,16 @@ read_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 			return -2;
 		}
 	}
-	state = m.state;
+	state = m[ROLE_STATE];
 	if (json_type(d, state) != JSON_OBJECT)
 		return misfit("%s: a row without \"_state\" cannot be merged exactly (rows of "
 		    "csa-window and csa-batch-agg carry it)", row_at(file, lineno));
-	if (row_time(d, m.start, &w->start) < 0 || row_time(d, m.end, &w->end) < 0 ||
+	if (row_time(d, m[ROLE_START], &w->start) < 0 || row_time(d, m[ROLE_END], &w->end) < 0 ||
 	    w->end < w->start)
 		return bad_line(r, file, lineno, "no window_start and window_end times");
 	w->early = false;
-	json_bool(d, m.early, &w->early);
-	t = m.type;
+	json_bool(d, m[ROLE_EARLY], &w->early);
+	t = m[ROLE_TYPE];
 	w->session = json_string_eq(d, t, "session");
 	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
 		l->overlapping = true;
@@ -935,6 +914,21 @@ read_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 		if (agg_state_read(&l->aggs.v[i], d, key + 1, &r->st[i], &e) < 0)
 			return bad_line(r, file, lineno, e.msg);
 	return 1;
+}
+
+/* Whether item x's name is name[0..len). */
+static bool
+item_named(const struct json_fast_item *x, const char *name, size_t len)
+{
+	return x->klen == len && memcmp(x->key, name, len) == 0;
+}
+
+/* Whether item x (or NULL) is the string s. */
+static bool
+item_is(const struct json_fast_item *x, const char *s)
+{
+	return x != NULL && x->v.type == JSON_FAST_STRING && x->v.len == strlen(s) &&
+	    memcmp(x->v.str, s, x->v.len) == 0;
 }
 
 /* A group column (item x) onto b as json_put_token writes it: only
@@ -975,9 +969,7 @@ fast_defined(const struct layer *l, int agg, const struct json_fast_item *it, in
 
 	for (int i = t + 1; i < it[t].end; i = it[i].end)
 		for (int j = 0; j < NDEFS; j++)
-			if (def[j] == NULL && it[i].klen == def_lens[j] &&
-			    it[i].key[0] == def_names[j][0] &&
-			    memcmp(it[i].key, def_names[j], def_lens[j]) == 0)
+			if (def[j] == NULL && item_named(&it[i], defs[j].name, defs[j].len))
 				def[j] = &it[i];
 	for (int j = 0; j < NDEFS; j++) {
 		const struct expect *x = &l->expect[agg * NDEFS + j];
@@ -1011,8 +1003,7 @@ fast_row(struct run *r, struct layer *l, const char *line, size_t len, struct ro
 	buf_reset(&r->cols);
 	buf_reset(&r->bcols);
 	for (i = 0, k = 0; i < n; i = it[i].end, k++) {
-		if (k == l->nkinds || it[i].klen != l->klen[k] ||
-		    memcmp(it[i].key, l->kname[k], it[i].klen) != 0)
+		if (k == l->nkinds || !item_named(&it[i], l->kname[k], l->klen[k]))
 			return 0;
 		if (l->role[k] != ROLE_NONE)
 			role[l->role[k]] = &it[i];
@@ -1023,11 +1014,9 @@ fast_row(struct run *r, struct layer *l, const char *line, size_t len, struct ro
 	if (k != l->nkinds)
 		return 0;
 	if ((x = role[ROLE_VIEW]) != NULL && x->v.type == JSON_FAST_STRING) {
-		if (r->o->view && (strlen(r->o->view) != x->v.len ||
-		    memcmp(r->o->view, x->v.str, x->v.len) != 0))
+		if (r->o->view && !item_is(x, r->o->view))
 			return 2;
-		if (l->view == NULL || strlen(l->view) != x->v.len ||
-		    memcmp(l->view, x->v.str, x->v.len) != 0)
+		if (l->view == NULL || !item_is(x, l->view))
 			return 0;
 	}
 	if (role[ROLE_STATE] == NULL || role[ROLE_STATE]->v.type != JSON_FAST_OBJECT ||
@@ -1042,20 +1031,16 @@ fast_row(struct run *r, struct layer *l, const char *line, size_t len, struct ro
 	if (tfmt_parse(x->v.str, x->v.len, &w->end, &e) < 0 || w->end < w->start)
 		return 0;
 	w->early = role[ROLE_EARLY] && role[ROLE_EARLY]->v.type == JSON_FAST_TRUE;
-	w->session = false;
-	if ((x = role[ROLE_TYPE]) != NULL && x->v.type == JSON_FAST_STRING) {
-		w->session = x->v.len == 7 && memcmp(x->v.str, "session", 7) == 0;
-		if ((x->v.len == 7 && memcmp(x->v.str, "hopping", 7) == 0) ||
-		    (x->v.len == 7 && memcmp(x->v.str, "sliding", 7) == 0))
-			l->overlapping = true;
-	}
+	x = role[ROLE_TYPE];
+	w->session = item_is(x, "session");
+	if (item_is(x, "hopping") || item_is(x, "sliding"))
+		l->overlapping = true;
 	state = (int)(role[ROLE_STATE] - it);
 	for (int a = 0, t = state + 1; a < l->aggs.n; a++, t = it[t].end) {
 		const struct agg_spec *s = &l->aggs.v[a];
 
 		if (it[t].v.type != JSON_FAST_OBJECT ||
-		    it[t].klen != l->expect[a * NDEFS].name_len ||
-		    memcmp(it[t].key, s->name, it[t].klen) != 0 || !fast_defined(l, a, it, t) ||
+		    !item_named(&it[t], s->name, strlen(s->name)) || !fast_defined(l, a, it, t) ||
 		    agg_state_take(s, it, t, &r->st[a]) < 0)
 			return 0;
 	}

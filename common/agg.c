@@ -484,6 +484,59 @@ agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *s
 	buf_addc(b, '}');
 }
 
+/* What a state's members are to agg_state_read and agg_state_take. */
+enum { MEMBER_N, MEMBER_SKIPPED, MEMBER_VALUE, MEMBER_M2, NMEMBERS, MEMBER_OTHER = -1 };
+
+/* The member that holds a function's value besides n: NULL for counts. */
+static const char *
+value_member(enum agg_fn fn)
+{
+	static const char *const name[] = {
+		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
+		[AGG_STDDEV] = "mean",
+	};
+
+	return (size_t)fn < sizeof(name) / sizeof(name[0]) ? name[fn] : NULL;
+}
+
+static int
+member_of(const char *k, size_t klen, const char *want, size_t wlen)
+{
+	if (klen == 1 && *k == 'n')
+		return MEMBER_N;
+	if (klen == 7 && memcmp(k, "skipped", 7) == 0)
+		return MEMBER_SKIPPED;
+	if (want && klen == wlen && memcmp(k, want, wlen) == 0)
+		return MEMBER_VALUE;
+	if (klen == 2 && memcmp(k, "m2", 2) == 0)
+		return MEMBER_M2;
+	return MEMBER_OTHER;
+}
+
+/* The value x (and m2) into what merging and the value of s use. */
+static void
+set_value(const struct agg_spec *s, struct agg_state *st, double x, double m2)
+{
+	switch (s->fn) {
+	case AGG_SUM:
+	case AGG_AVG:
+		st->sum = x;
+		break;
+	case AGG_MIN:
+		st->min = x;
+		break;
+	case AGG_MAX:
+		st->max = x;
+		break;
+	case AGG_STDDEV:
+		st->mean = x;
+		st->m2 = m2;
+		break;
+	default:
+		break;
+	}
+}
+
 /* An integer of up to 18 digits, which json_int64 reads exactly too. */
 static bool
 plain_count(const struct json_fast_item *x)
@@ -495,57 +548,32 @@ int
 agg_state_take(const struct agg_spec *s, const struct json_fast_item *it, int t,
     struct agg_state *st)
 {
-	static const char *const need[] = {
-		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
-		[AGG_STDDEV] = "mean",
-	};
-	const char *want = (size_t)s->fn < sizeof(need) / sizeof(need[0]) ? need[s->fn] : NULL;
+	const char *want = value_member(s->fn);
 	size_t wlen = want ? strlen(want) : 0;
-	const struct json_fast_item *count = NULL, *skipped = NULL, *value = NULL, *m2 = NULL;
+	const struct json_fast_item *m[NMEMBERS] = { NULL };
+	const struct json_fast_item *value, *m2;
 
 	/* The first member of a name counts, as in agg_state_read. */
 	for (int i = t + 1; i < it[t].end; i = it[i].end) {
-		size_t klen = it[i].klen;
-		const char *k = it[i].key;
+		int k = member_of(it[i].key, it[i].klen, want, wlen);
 
-		if (klen == 1 && *k == 'n' && count == NULL)
-			count = &it[i];
-		else if (klen == 7 && memcmp(k, "skipped", 7) == 0 && skipped == NULL)
-			skipped = &it[i];
-		else if (want && klen == wlen && memcmp(k, want, wlen) == 0 && value == NULL)
-			value = &it[i];
-		else if (klen == 2 && memcmp(k, "m2", 2) == 0 && m2 == NULL)
-			m2 = &it[i];
+		if (k != MEMBER_OTHER && m[k] == NULL)
+			m[k] = &it[i];
 	}
 	memset(st, 0, sizeof(*st));
-	if (!plain_count(count) || count->i < 0 || (skipped && !plain_count(skipped)))
+	if (!plain_count(m[MEMBER_N]) || m[MEMBER_N]->i < 0 ||
+	    (m[MEMBER_SKIPPED] && !plain_count(m[MEMBER_SKIPPED])))
 		return -1;
-	st->n = count->i;
-	st->skipped = skipped ? skipped->i : 0;
+	st->n = m[MEMBER_N]->i;
+	st->skipped = m[MEMBER_SKIPPED] ? m[MEMBER_SKIPPED]->i : 0;
 	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF || st->n == 0)
 		return 0;
-	if (value == NULL || value->v.type != JSON_FAST_NUMBER)
+	value = m[MEMBER_VALUE];
+	m2 = m[MEMBER_M2];
+	if (value == NULL || value->v.type != JSON_FAST_NUMBER || (s->fn == AGG_STDDEV &&
+	    (m2 == NULL || m2->v.type != JSON_FAST_NUMBER)))
 		return -1;
-	switch (s->fn) {
-	case AGG_SUM:
-	case AGG_AVG:
-		st->sum = value->v.num;
-		break;
-	case AGG_MIN:
-		st->min = value->v.num;
-		break;
-	case AGG_MAX:
-		st->max = value->v.num;
-		break;
-	case AGG_STDDEV:
-		if (m2 == NULL || m2->v.type != JSON_FAST_NUMBER)
-			return -1;
-		st->mean = value->v.num;
-		st->m2 = m2->v.num;
-		break;
-	default:
-		break;
-	}
+	set_value(s, st, value->v.num, m2 ? m2->v.num : 0);
 	return 0;
 }
 
@@ -655,58 +683,32 @@ int
 agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
     struct agg_state *st, struct err *e)
 {
-	static const char *const need[] = {
-		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
-		[AGG_STDDEV] = "mean",
-	};
-	const char *want = (size_t)s->fn < sizeof(need) / sizeof(need[0]) ? need[s->fn] : NULL;
+	const char *want = value_member(s->fn);
 	size_t wlen = want ? strlen(want) : 0;
-	int n = json_size(d, t), key = t + 1, count = -1, skipped = -1, value = -1, m2 = -1;
-	double x = 0;
+	int n = json_size(d, t), key = t + 1, m[NMEMBERS] = { -1, -1, -1, -1 };
+	double x = 0, m2 = 0;
 
 	/* One pass over the members; the first of a name counts, as for
 	 * json_member (a row's state is read a million times a run). */
 	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
 		size_t klen;
 		const char *k = json_raw(d, key, &klen);
+		int which = member_of(k, klen, want, wlen);
 
-		if (klen == 1 && *k == 'n' && count < 0)
-			count = key + 1;
-		else if (klen == 7 && memcmp(k, "skipped", 7) == 0 && skipped < 0)
-			skipped = key + 1;
-		else if (want && klen == wlen && memcmp(k, want, wlen) == 0 && value < 0)
-			value = key + 1;
-		else if (klen == 2 && memcmp(k, "m2", 2) == 0 && m2 < 0)
-			m2 = key + 1;
+		if (which != MEMBER_OTHER && m[which] < 0)
+			m[which] = key + 1;
 	}
 	memset(st, 0, sizeof(*st));
-	if (json_int64(d, count, &st->n) < 0 || st->n < 0)
+	if (json_int64(d, m[MEMBER_N], &st->n) < 0 || st->n < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no count \"n\"", s->name);
-	if (skipped >= 0 && json_int64(d, skipped, &st->skipped) < 0)
+	if (m[MEMBER_SKIPPED] >= 0 && json_int64(d, m[MEMBER_SKIPPED], &st->skipped) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: \"skipped\" is not a count", s->name);
 	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF || st->n == 0)
 		return 0;
-	if (json_number(d, value, &x) < 0)
+	if (json_number(d, m[MEMBER_VALUE], &x) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no \"%s\"", s->name, want);
-	/* Only what merging and the value of this function use. */
-	switch (s->fn) {
-	case AGG_SUM:
-	case AGG_AVG:
-		st->sum = x;
-		break;
-	case AGG_MIN:
-		st->min = x;
-		break;
-	case AGG_MAX:
-		st->max = x;
-		break;
-	case AGG_STDDEV:
-		st->mean = x;
-		if (json_number(d, m2, &st->m2) < 0)
-			return err_set(e, ERR_DATA, "_state.%s: no \"m2\"", s->name);
-		break;
-	default:
-		break;
-	}
+	if (s->fn == AGG_STDDEV && json_number(d, m[MEMBER_M2], &m2) < 0)
+		return err_set(e, ERR_DATA, "_state.%s: no \"m2\"", s->name);
+	set_value(s, st, x, m2);
 	return 0;
 }
