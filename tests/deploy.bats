@@ -12,6 +12,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${UNIT_PGID:-}" ] || kill -KILL -- "-$UNIT_PGID" 2>/dev/null || true
 	kill_bg
 	stop_usgs_server
 }
@@ -22,16 +23,23 @@ unit_exec() {
 }
 
 # start_unit UNIT: run its ExecStart in a process group of its own, as
-# systemd runs a service in a cgroup; sets UNIT_PGID.
+# systemd runs a service in a cgroup; sets UNIT_PGID.  setsid makes the
+# job a group leader only once it has run: until then the job is still in
+# the test runner's group, which stop_unit must never signal.
 start_unit() {
+	UNIT_PGID=
 	bg setsid /bin/bash -c "$(unit_exec "$1")"
-	wait_for 5 'UNIT_PGID=$(ps -o pgid= "$BG_PID" | tr -d " "); [ -n "$UNIT_PGID" ]'
+	wait_for 5 '[ "$(ps -o pgid= "$BG_PID" | tr -d " ")" = "$BG_PID" ]'
+	UNIT_PGID=$BG_PID
 }
 
-# stop_unit: SIGTERM to the whole group (KillMode=control-group), and wait.
+# stop_unit: SIGTERM to the unit's group (KillMode=control-group), and
+# wait.  It signals only a group that start_unit saw the unit lead.
 stop_unit() {
+	[ -n "$UNIT_PGID" ] && [ "$UNIT_PGID" != "$(ps -o pgid= $$ | tr -d " ")" ]
 	kill -TERM -- "-$UNIT_PGID"
 	wait_for 30 '! pgrep -g "$UNIT_PGID" > /dev/null'
+	UNIT_PGID=
 }
 
 hub_events() {
