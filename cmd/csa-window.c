@@ -421,7 +421,11 @@ event_time(const struct options *o, const struct json_doc *d, const char *line, 
 	return win_time(o->time, d, line, len, t, e);
 }
 
-/* Save the engine's state to --state, whole or not at all. */
+/*
+ * Save the engine's state to --state, whole or not at all.  The state says
+ * which windows were written, so their rows go out first; if they cannot,
+ * the previous state stays, and the exit (msg_close_stdout) says why.
+ */
 static int
 save_state(struct run *r)
 {
@@ -429,6 +433,8 @@ save_state(struct run *r)
 	struct err e;
 	int rc = EXIT_OK;
 
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return EXIT_IO;
 	win_save(r->en, &b);
 	if (fs_write_atomic(r->o->state_path, b.p, b.len, &e) < 0) {
 		msg_error(&e);

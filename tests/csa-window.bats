@@ -420,3 +420,22 @@ PYEOF
 	assert_failure 3
 	[[ "$stderr" == *"bad:1: not a state line"* ]]
 }
+
+@test "--state: a write error keeps the previous state, so a rerun writes every row" {
+	csa-usgs-fetch --url "file://$(bryn_json)" | jq -c -s 'sort_by(.time) | .[]' > "$BATS_TEST_TMPDIR/in"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/in")
+	csa-window --preset earthquake < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/whole"
+	st=$BATS_TEST_TMPDIR/state
+	head -n $((n / 2)) "$BATS_TEST_TMPDIR/in" | csa-window --preset earthquake --state "$st" --keep-open > "$BATS_TEST_TMPDIR/first"
+	cp "$st" "$BATS_TEST_TMPDIR/state.before"
+	# The second half to a full disk: exit 3, and the state is as it was.
+	run --separate-stderr bash -c "tail -n +$((n / 2 + 1)) '$BATS_TEST_TMPDIR/in' |
+		csa-window --preset earthquake --state '$st' --state-every 1ms > /dev/full"
+	assert_failure 3
+	[[ "$stderr" == *"write error"* ]]
+	cmp "$st" "$BATS_TEST_TMPDIR/state.before"
+	# Run again to a file: the two parts are the rows of one uninterrupted run.
+	tail -n +$((n / 2 + 1)) "$BATS_TEST_TMPDIR/in" | csa-window --preset earthquake --state "$st" > "$BATS_TEST_TMPDIR/second"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/whole")" -gt 1000 ]
+	cat "$BATS_TEST_TMPDIR/first" "$BATS_TEST_TMPDIR/second" | cmp - "$BATS_TEST_TMPDIR/whole"
+}
