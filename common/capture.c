@@ -249,7 +249,7 @@ capture_writer_open(const char *path, struct err *e)
 		for (size_t i = 0; i < sizeof(w->sync); i++)
 			w->sync[i] = (char)(rand() & 0xff);
 	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
 		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
 		goto fail;

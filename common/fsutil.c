@@ -1,12 +1,16 @@
 /* fsutil.c: atomic replacement and whole-file reads. */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,20 +33,71 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The file name part of path, and its directory (caller frees). */
+static const char *
+split_path(const char *path, char **dir)
+{
+	char *copy = xstrdup(path);
+
+	*dir = xstrdup(dirname(copy));
+	free(copy);
+	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+}
+
+char *
+fs_temp_name(const char *path)
+{
+	char *dir, *tmp;
+	const char *base = split_path(path, &dir);
+	uint64_t r;
+	size_t n = strlen(dir) + strlen(base) + 48;
+
+	/* Unpredictable, so nobody can plant a link at the name beforehand. */
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint64_t)random() << 32 ^ (uint64_t)random();
+	tmp = xmalloc(n);
+	snprintf(tmp, n, "%s/.%s.tmp.%ld.%016llx", dir, base, (long)getpid(),
+	    (unsigned long long)r);
+	free(dir);
+	return tmp;
+}
+
+void
+fs_temp_sweep(const char *path)
+{
+	char *dir;
+	const char *base = split_path(path, &dir);
+	size_t blen = strlen(base);
+	struct dirent *de;
+	DIR *dp = opendir(dir);
+
+	while (dp != NULL && (de = readdir(dp)) != NULL) {
+		const char *p = de->d_name;
+		char *end;
+		long pid;
+
+		if (p[0] != '.' || strncmp(p + 1, base, blen) != 0 ||
+		    strncmp(p + 1 + blen, ".tmp.", 5) != 0)
+			continue;
+		pid = strtol(p + blen + 6, &end, 10);
+		if (end == p + blen + 6 || *end != '.' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		unlinkat(dirfd(dp), p, 0);
+	}
+	if (dp != NULL)
+		closedir(dp);
+	free(dir);
+}
+
 int
 fs_write_atomic(const char *path, const char *data, size_t len, struct err *e)
 {
-	char *copy = xstrdup(path), *dir, *tmp;
-	const char *base;
+	char *dir, *tmp = fs_temp_name(path);
 	int fd, dfd, saved;
-	size_t n;
 
-	dir = dirname(copy);
-	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	n = strlen(dir) + strlen(base) + 40;
-	tmp = xmalloc(n);
-	snprintf(tmp, n, "%s/.%s.tmp.%ld", dir, base, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	split_path(path, &dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
 		goto fail;
@@ -65,12 +120,13 @@ fs_write_atomic(const char *path, const char *data, size_t len, struct err *e)
 		fsync(dfd);
 		close(dfd);
 	}
+	fs_temp_sweep(path);
 	free(tmp);
-	free(copy);
+	free(dir);
 	return 0;
 fail:
 	free(tmp);
-	free(copy);
+	free(dir);
 	return -1;
 }
 

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "capture.h"
+#include "fsutil.h"
 #include "hub.h"
 #include "hub_impl.h"
 #include "json.h"
@@ -550,7 +551,8 @@ capture_one(struct lhub *h, int p, bool all, int64_t now, struct err *e)
 	int64_t captured, next, last_start = -1, first_enq, start, end, bytes = 0;
 	int64_t first_seq = -1, last_seq = -1, count = 0;
 	bool by_size = false;
-	struct buf rel = { 0 }, full = { 0 }, tmp = { 0 };
+	struct buf rel = { 0 }, full = { 0 };
+	char *tmp = NULL;
 	struct capture_writer *w = NULL;
 	int rc = -1;
 
@@ -625,10 +627,10 @@ capture_one(struct lhub *h, int p, bool all, int64_t now, struct err *e)
 		*slash = '\0';
 		if (make_dirs(full.p, e) < 0)
 			goto out;
-		buf_printf(&tmp, "%s/.%s.tmp.%ld", full.p, slash + 1, (long)getpid());
 		*slash = '/';
 	}
-	w = capture_writer_open(tmp.p, e);
+	tmp = fs_temp_name(full.p);
+	w = capture_writer_open(tmp, e);
 	if (w == NULL)
 		goto out;
 	st = prep(h, "SELECT seq, offset, enqueued_ms, pkey, body FROM events WHERE hub = ?"
@@ -663,11 +665,12 @@ capture_one(struct lhub *h, int p, bool all, int64_t now, struct err *e)
 	if (rc < 0)
 		goto out;
 	rc = -1;
-	if (rename(tmp.p, full.p) != 0) {
+	if (rename(tmp, full.p) != 0) {
 		err_set(e, ERR_IO, "%s: %s", full.p, strerror(errno));
-		unlink(tmp.p);
+		unlink(tmp);
 		goto out;
 	}
+	fs_temp_sweep(full.p);
 	st = prep(h, "UPDATE partitions SET captured_seq = ?, last_capture = ?,"
 	    " last_capture_start_ms = ? WHERE hub = ? AND part = ?", e);
 	if (st == NULL)
@@ -702,7 +705,7 @@ out:
 	capture_writer_abort(w);
 	buf_free(&rel);
 	buf_free(&full);
-	buf_free(&tmp);
+	free(tmp);
 	return rc;
 }
 

@@ -439,3 +439,19 @@ PYEOF
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/whole")" -gt 1000 ]
 	cat "$BATS_TEST_TMPDIR/first" "$BATS_TEST_TMPDIR/second" | cmp - "$BATS_TEST_TMPDIR/whole"
 }
+
+@test "--state: its temporary file is new, unguessable and never a link; dead runs' leftovers go" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	st=$BATS_TEST_TMPDIR/speed.state
+	# Left by a killed run (no process 999999999 can exist), and by a live one.
+	echo junk > "$BATS_TEST_TMPDIR/.speed.state.tmp.999999999.00000000deadbeef"
+	echo junk > "$BATS_TEST_TMPDIR/.speed.state.tmp.$$.00000000deadbeef"
+	run --separate-stderr strace -f -e trace=openat -o "$BATS_TEST_TMPDIR/trace" \
+		csa-window -t t --tumbling 10s --state "$st" --keep-open <<< '{"t":1}'
+	assert_success
+	grep -E '\.speed\.state\.tmp\.[0-9]+\.[0-9a-f]{16}", O_WRONLY\|O_CREAT\|O_EXCL\|O_NOFOLLOW' "$BATS_TEST_TMPDIR/trace"
+	[ -s "$st" ]
+	[ ! -e "$BATS_TEST_TMPDIR/.speed.state.tmp.999999999.00000000deadbeef" ]
+	[ -e "$BATS_TEST_TMPDIR/.speed.state.tmp.$$.00000000deadbeef" ]
+	[ "$(ls -A "$BATS_TEST_TMPDIR" | grep -c '^\.speed\.state\.tmp')" -eq 1 ]
+}
