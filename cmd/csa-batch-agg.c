@@ -535,29 +535,11 @@ put_part_value(struct buf *b, const struct json_doc *d, int t)
 	buf_free(&raw);
 }
 
-static int
-mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; *s && rc == 0; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				rc = -1;
-			*s = '/';
-		}
-	if (rc == 0 && mkdir(p, 0755) < 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
-}
-
-/* Write rows into their partition files under dir; a file per partition. */
+/* Write rows aside into their partition files under dir, a file per
+ * partition, to be switched in with the run's other files. */
 static int
 write_partitions(struct run *r, const char *dir, const char *text, size_t len,
-    struct strmap *written)
+    struct strmap *written, struct fs_stage *stage)
 {
 	struct strmap files;	/* path -> struct buf * of rows */
 	struct strmap_entry *fe;
@@ -598,12 +580,12 @@ write_partitions(struct run *r, const char *dir, const char *text, size_t len,
 		bool added;
 
 		*slash = '\0';
-		if (rc == 0 && mkdirs(fe->key) < 0) {
-			msg_warn("%s: %s", fe->key, strerror(errno));
+		if (rc == 0 && fs_stage_mkdirs(stage, fe->key, &e) < 0) {
+			msg_error(&e);
 			rc = -1;
 		}
 		*slash = '/';
-		if (rc == 0 && fs_write_atomic(fe->key, rows->p, rows->len, &e) < 0) {
+		if (rc == 0 && fs_stage_add(stage, fe->key, rows->p, rows->len, &e) < 0) {
 			msg_error(&e);
 			rc = -1;
 		}
@@ -661,6 +643,9 @@ write_views(struct run *r)
 	int64_t *days = xmalloc(sizeof(*days) * (r->days.count + 1));
 	size_t nd = 0, i = 0;
 	struct strmap_entry *de;
+	struct strmap written, dirs;	/* files written; day directories */
+	struct fs_stage stage = { 0 };
+	struct err e;
 	int rc = 0;
 
 	while ((de = strmap_next(&r->days, &i)) != NULL)
@@ -672,6 +657,8 @@ write_views(struct run *r)
 			days[b] = days[b - 1];
 			days[b - 1] = x;
 		}
+	strmap_init(&written);
+	strmap_init(&dirs);
 	for (size_t k = 0; k < nd && rc == 0; k++) {
 		for (int v = 0; v < o->nv && rc == 0; v++) {
 			char *text = NULL, date[32];
@@ -691,9 +678,8 @@ write_views(struct run *r)
 				}
 			} else {
 				struct buf dir = { 0 };
-				struct strmap written;
+				bool added;
 
-				strmap_init(&written);
 				tfmt_format(days[k] * 86400000, date);
 				date[10] = '\0';
 				buf_adds(&dir, o->out);
@@ -703,17 +689,32 @@ write_views(struct run *r)
 				buf_adds(&dir, date);
 				for (const char *p = text; p < text + len; p++)
 					r->rows += *p == '\n';
-				if (write_partitions(r, dir.p, text, len, &written) < 0)
+				if (write_partitions(r, dir.p, text, len, &written, &stage) < 0)
 					rc = -1;
-				else
-					remove_stale(r, dir.p, o->nparts, &written);
-				strmap_free(&written);
+				strmap_put(&dirs, dir.p, dir.len, &added);
 				buf_free(&dir);
 			}
 			free(text);
 		}
 	}
 	free(days);
+	/*
+	 * All or nothing: every file was written aside; only now are they
+	 * switched in, by renames that need no space, and then the files of
+	 * emptied partitions removed.
+	 */
+	if (rc < 0) {
+		fs_stage_abort(&stage);
+	} else if (fs_stage_commit(&stage, &e) < 0) {
+		msg_error(&e);
+		rc = -1;
+	} else {
+		i = 0;
+		while ((de = strmap_next(&dirs, &i)) != NULL)
+			remove_stale(r, de->key, o->nparts, &written);
+	}
+	strmap_free(&written);
+	strmap_free(&dirs);
 	return rc;
 }
 

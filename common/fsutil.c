@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,44 +91,133 @@ fs_temp_sweep(const char *path)
 	free(dir);
 }
 
-int
-fs_write_atomic(const char *path, const char *data, size_t len, struct err *e)
+/* fsync the directory of path, so a rename in it lasts. */
+static void
+sync_dir(const char *path)
 {
-	char *dir, *tmp = fs_temp_name(path);
-	int fd, dfd, saved;
+	char *dir;
+	int dfd;
 
 	split_path(path, &dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
-		goto fail;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		saved = errno;
-		unlink(tmp);
-		err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
-		goto fail;
-	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
-	fs_temp_sweep(path);
-	free(tmp);
 	free(dir);
+}
+
+static void
+stage_free(struct fs_stage *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->tmp[i]);
+		free(s->path[i]);
+	}
+	for (size_t i = 0; i < s->nmade; i++)
+		free(s->made[i]);
+	free(s->tmp);
+	free(s->path);
+	free(s->made);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+fs_stage_mkdirs(struct fs_stage *s, const char *path, struct err *e)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *c = p + 1; rc == 0; c++) {
+		bool last = *c == '\0';
+
+		if (*c != '/' && !last)
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (s->nmade == s->capmade) {
+				s->capmade = s->capmade ? 2 * s->capmade : 16;
+				s->made = xrealloc(s->made, s->capmade * sizeof(*s->made));
+			}
+			s->made[s->nmade++] = xstrdup(p);
+		} else if (errno != EEXIST) {
+			rc = err_set(e, ERR_IO, "%s: %s", p, strerror(errno));
+		}
+		if (last)
+			break;
+		*c = '/';
+	}
+	free(p);
+	return rc;
+}
+
+int
+fs_stage_add(struct fs_stage *s, const char *path, const char *data, size_t len,
+    struct err *e)
+{
+	char *tmp = fs_temp_name(path);
+	int fd, saved;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return err_set(e, ERR_IO, "%s: %s", path, strerror(saved));
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->tmp = xrealloc(s->tmp, s->cap * sizeof(*s->tmp));
+		s->path = xrealloc(s->path, s->cap * sizeof(*s->path));
+	}
+	s->tmp[s->n] = tmp;
+	s->path[s->n++] = xstrdup(path);
 	return 0;
-fail:
-	free(tmp);
-	free(dir);
-	return -1;
+}
+
+int
+fs_stage_commit(struct fs_stage *s, struct err *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (rc == 0 && rename(s->tmp[i], s->path[i]) != 0)
+			rc = err_set(e, ERR_IO, "%s: %s", s->path[i], strerror(errno));
+		if (rc < 0)
+			unlink(s->tmp[i]);
+	}
+	for (size_t i = 0; i < s->n && rc == 0; i++) {
+		sync_dir(s->path[i]);
+		fs_temp_sweep(s->path[i]);
+	}
+	stage_free(s);
+	return rc;
+}
+
+void
+fs_stage_abort(struct fs_stage *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		unlink(s->tmp[i]);
+	for (size_t i = s->nmade; i > 0; i--)
+		rmdir(s->made[i - 1]);
+	stage_free(s);
+}
+
+int
+fs_write_atomic(const char *path, const char *data, size_t len, struct err *e)
+{
+	struct fs_stage s = { 0 };
+
+	if (fs_stage_add(&s, path, data, len, e) < 0)
+		return -1;
+	return fs_stage_commit(&s, e);
 }
 
 int

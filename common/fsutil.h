@@ -25,6 +25,29 @@ char *fs_temp_name(const char *path);
 /* Remove the temporary files of path whose process no longer runs. */
 void fs_temp_sweep(const char *path);
 
+/*
+ * Several files replaced together: fs_stage_add writes and syncs each one
+ * aside (as fs_write_atomic does), and fails with nothing replaced;
+ * fs_stage_commit then renames them all into place, which takes no new
+ * space; fs_stage_abort removes what was written aside.  Commit and abort
+ * free the stage.  A crash during the commit can leave some files new and
+ * some old.
+ */
+struct fs_stage {
+	char **tmp, **path;
+	size_t n, cap;
+	char **made;		/* directories fs_stage_mkdirs created */
+	size_t nmade, capmade;
+};
+
+/* mkdir -p path; an abort removes again the directories it created. */
+int fs_stage_mkdirs(struct fs_stage *s, const char *path, struct err *e);
+
+int fs_stage_add(struct fs_stage *s, const char *path, const char *data, size_t len,
+    struct err *e);
+int fs_stage_commit(struct fs_stage *s, struct err *e);
+void fs_stage_abort(struct fs_stage *s);
+
 /* Read a whole file into a NUL-terminated buffer; caller frees *data.
  * 0, 1 when the file does not exist (and *data is NULL), -1 with ERR_IO. */
 int fs_read_all(const char *path, char **data, size_t *len, struct err *e);

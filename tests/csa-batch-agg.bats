@@ -222,3 +222,37 @@ hourly_ours() {
 		[ "$small" -lt $((full - 8000)) ]
 	fi
 }
+
+@test "a disk that fills while views are written leaves every view and the state as they were" {
+	csa-usgs-fetch --url "file://$(bryn_json)" | jq -c -s 'sort_by(.time) | .[]' > "$BATS_TEST_TMPDIR/in"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/in")
+	head -n $((n / 2)) "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/one"
+	tail -n +$((n / 2 + 1)) "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/two"
+	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/in"
+	mkdir "$BATS_TEST_TMPDIR/disk"
+	# The views on a 2 MB disk, the state beside it; the second run finds
+	# 80 KB free, room for a few of the files it writes but not all.
+	run on_small_fs 2m "$BATS_TEST_TMPDIR/disk" '
+		set -u
+		t=$0 gold=$0/disk/gold
+		csa-batch-agg --preset earthquake --incremental "$t/state" --out "$gold" "$t/one" || exit 10
+		cp -r "$gold" "$t/before" && cp "$t/state" "$t/state.before"
+		fill_fs "$t/disk" 80
+		csa-batch-agg --preset earthquake --incremental "$t/state" --out "$gold" "$t/two" 2> "$t/err"
+		echo "status $?"
+		diff -r "$t/before" "$gold" && echo "views unchanged"
+		echo "leftovers $(find "$gold" -name ".*.tmp.*" | wc -l)"
+		cmp "$t/state" "$t/state.before" && echo "state unchanged"
+		rm "$t/disk/.filler"
+		csa-batch-agg --preset earthquake --incremental "$t/state" --out "$gold" "$t/two" || exit 11
+		diff -r "$t/want" "$gold" && echo "rerun complete"' "$BATS_TEST_TMPDIR"
+	echo "$output"
+	cat "$BATS_TEST_TMPDIR/err"
+	assert_success
+	assert_line "status 3"
+	grep -q "No space left on device" "$BATS_TEST_TMPDIR/err"
+	assert_line "views unchanged"
+	assert_line "state unchanged"
+	assert_line "rerun complete"
+	assert_line "leftovers 0"
+}

@@ -130,3 +130,23 @@ kill_bg() {
 	done < "$BATS_TEST_TMPDIR/.bg_pids"
 	rm -f "$BATS_TEST_TMPDIR/.bg_pids"
 }
+
+# on_small_fs SIZE DIR SCRIPT [ARGS...]: run bash SCRIPT in a mount namespace
+# of its own in which DIR is an empty tmpfs of SIZE, so a test can fill a
+# disk without touching the machine's; nothing is left mounted after it.
+# Skips the test where no mount namespace can be made.
+on_small_fs() {
+	local size=$1 dir=$2 un="unshare --mount"
+	shift 2
+	[ "$(id -u)" -eq 0 ] || un="unshare --mount --map-root-user"
+	$un true 2>/dev/null || skip "no mount namespace can be made here (unshare)"
+	export -f fill_fs
+	$un bash -c 'mount -t tmpfs -o size="$1" tmpfs "$2" && shift 2 && exec bash -c "$@"' \
+		on_small_fs "$size" "$dir" "$@"
+}
+
+# fill_fs DIR KB: fill DIR's file system, then free KB kilobytes of it.
+fill_fs() {
+	dd if=/dev/zero of="$1/.filler" bs=64k 2>/dev/null || true
+	truncate -s "-$2K" "$1/.filler"
+}
