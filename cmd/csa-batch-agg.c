@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,9 @@
 #include "strmap.h"
 #include "timefmt.h"
 #include "window.h"
+
+/* A directory name's limit, and the longest --partition-by field name. */
+enum { PART_NAME_MAX = 255, PART_FIELD_MAX = 64 };
 
 static const char usage_line[] =
     "Usage: csa-batch-agg (--preset earthquake | --tumbling SIZE [--view NAME])\n"
@@ -209,6 +213,15 @@ parse_options(int argc, char **argv, struct options *o)
 			for (int i = 0; i < n; i++) {
 				o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
 				o->parts[o->nparts++] = v[i];
+				if (!*v[i] || strlen(v[i]) > PART_FIELD_MAX || strchr(v[i], '/') ||
+				    v[i][0] == '.') {
+					for (int j = i + 1; j < n; j++)
+						free(v[j]);
+					free(v);
+					return msg_usage("--partition-by: '%s' cannot name a directory"
+					    " (1 to %d bytes, no '/', not starting with '.')", o->parts[o->nparts - 1],
+					    PART_FIELD_MAX);
+				}
 			}
 			free(v);
 			break;
@@ -509,18 +522,27 @@ view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *
 	return 0;
 }
 
-/* A partition value as a safe directory name: only [A-Za-z0-9_-] stay. */
+/*
+ * A partition value as a safe directory name of at most room bytes: only
+ * [A-Za-z0-9_-] stay, every other byte is %XX.  A name that would be longer
+ * keeps what fits of it and ends in "~" and a 64-bit FNV-1a hash of the
+ * whole value; "~" is never left bare otherwise, so it cannot clash with a
+ * name that was not shortened.
+ */
 static void
-put_part_value(struct buf *b, const struct json_doc *d, int t)
+put_part_value(struct buf *b, const struct json_doc *d, int t, size_t room)
 {
 	struct buf raw = { 0 };
 	static const char hex[] = "0123456789ABCDEF";
+	size_t start = b->len, keep = 0;
+	uint64_t h = 14695981039346656037ULL;
 
 	if (json_string(d, t, &raw) < 0)
 		json_put_token(&raw, d, t);
 	for (size_t i = 0; i < raw.len; i++) {
 		unsigned char c = (unsigned char)raw.p[i];
 
+		h = (h ^ c) * 1099511628211ULL;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		    c == '_' || c == '-') {
 			buf_addc(b, (char)c);
@@ -529,9 +551,15 @@ put_part_value(struct buf *b, const struct json_doc *d, int t)
 			buf_addc(b, hex[c >> 4]);
 			buf_addc(b, hex[c & 15]);
 		}
+		if (b->len - start <= room - 17)
+			keep = b->len - start;	/* whole bytes that fit before "~hash" */
 	}
 	if (raw.len == 0)
 		buf_adds(b, "%00");
+	if (b->len - start > room) {
+		b->len = start + keep;
+		buf_printf(b, "~%016llx", (unsigned long long)h);
+	}
 	buf_free(&raw);
 }
 
@@ -564,7 +592,7 @@ write_partitions(struct run *r, const char *dir, const char *text, size_t len,
 				buf_adds(&path, r->o->parts[k]);
 				buf_addc(&path, '=');
 				put_part_value(&path, &d, json_member(&d, 0, r->o->parts[k],
-				    strlen(r->o->parts[k])));
+				    strlen(r->o->parts[k])), PART_NAME_MAX - strlen(r->o->parts[k]) - 1);
 			}
 		buf_adds(&path, "/part-0.ndjson");
 		fe = strmap_put(&files, path.p, path.len, &added);

@@ -133,6 +133,35 @@ hourly_ours() {
 	[ "$(jq .count "$BATS_TEST_TMPDIR/out/view/date=2026-01-01/event_type=a%2Fb/part-0.ndjson")" = 2 ]
 }
 
+@test "--partition-by: a value too long for a directory name is shortened, still one partition per value" {
+	long=$(printf 'é%.0s' $(seq 300))
+	{
+		printf '{"event_id":"a","updated":1,"time":1767261601000,"event_type":"%sA","region":"r"}\n' "$long"
+		printf '{"event_id":"b","updated":1,"time":1767261602000,"event_type":"%sB","region":"r"}\n' "$long"
+		printf '{"event_id":"c","updated":1,"time":1767261603000,"event_type":"%sB","region":"r"}\n' "$long"
+		echo '{"event_id":"d","updated":1,"time":1767261604000,"event_type":"x~y","region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --tumbling 1d --by region --partition-by event_type \
+		--out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ -z "$stderr" ]
+	cd "$BATS_TEST_TMPDIR/out/view/date=2026-01-01"
+	ls > "$BATS_TEST_TMPDIR/dirs"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/dirs")" -eq 3 ]
+	# Every name fits in 255 bytes; the two long ones differ only in their hash.
+	[ "$(awk '{ print length($0) }' "$BATS_TEST_TMPDIR/dirs" | sort -n | tail -n 1)" -le 255 ]
+	[ "$(grep -c '^event_type=\(%C3\|%A9\)*~[0-9a-f]\{16\}$' "$BATS_TEST_TMPDIR/dirs")" -eq 2 ]
+	grep -qx 'event_type=x%7Ey' "$BATS_TEST_TMPDIR/dirs"
+	# Each partition holds the rows of its own value, counted as jq counts them.
+	for f in */part-0.ndjson; do jq -c '[.event_type, .count]' "$f"; done | sort > "$BATS_TEST_TMPDIR/got"
+	jq -c -s 'group_by(.event_type) | .[] | [.[0].event_type, length]' "$BATS_TEST_TMPDIR/in" | sort |
+		diff - "$BATS_TEST_TMPDIR/got"
+	# A field name that cannot name a directory is a usage error.
+	run --separate-stderr csa-batch-agg --tumbling 1d --by region --partition-by "$(printf 'f%.0s' $(seq 65))" < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"--partition-by: 'fff"*"cannot name a directory"* ]]
+}
+
 @test "bad lines: malformed, missing fields, absurd times, bad coordinates: reported, the rest processed, exit 1" {
 	{
 		echo '{"event_id":"ok1","updated":1,"time":1767261601000,"region":"r","latitude":10,"longitude":20}'
