@@ -120,10 +120,19 @@ capture_path(const char *fmt, const char *ns, const char *eventhub, int partitio
 		p = close + 1;
 	}
 	buf_adds(out, ".avro");
-	if (out->p[0] == '/' || strstr(out->p, "..") != NULL)
-		return err_set(e, ERR_USAGE, "capture format '%s': the path must stay inside capture/",
-		    fmt);
-	return 0;
+	/* Nothing may lead out of capture/: no "/" first, no ".." segment
+	 * ("v1..2" is a name, not a way up). */
+	for (const char *s = out->p; *out->p != '/'; s++) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			break;
+		s += n;
+		if (*s == '\0')
+			return 0;
+	}
+	return err_set(e, ERR_USAGE, "capture format '%s': the path must stay inside capture/",
+	    fmt);
 }
 
 int

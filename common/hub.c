@@ -1,6 +1,7 @@
 /* hub.c: what every hub back end shares: names, defaults and partitioning. */
 #include <config.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,27 @@ hub_default_eventhub(const char *given)
 	return HUB_DEFAULT_EVENTHUB;
 }
 
+int
+hub_check_name(const char *name, bool kafka, struct err *e)
+{
+	size_t n = strlen(name), max = kafka ? 249 : 256;
+	bool ok = n >= 1 && n <= max;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)name[i]) || strchr("._-", name[i]) != NULL;
+	if (ok && kafka)
+		ok = strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+	else if (ok)
+		ok = isalnum((unsigned char)name[0]) && isalnum((unsigned char)name[n - 1]);
+	if (ok)
+		return 0;
+	if (kafka)
+		return err_set(e, ERR_USAGE, "invalid topic name '%s': Kafka takes 1 to 249"
+		    " letters, digits, '.', '_' and '-'", name);
+	return err_set(e, ERR_USAGE, "invalid event hub name '%s': Event Hubs takes 1 to 256"
+	    " letters, digits, '.', '_' and '-', starting and ending with a letter or digit", name);
+}
+
 /* Kafka's murmur2, as its Java client and librdkafka compute it. */
 uint32_t
 hub_murmur2(const char *key, size_t len)
@@ -217,12 +239,15 @@ hub_open(const struct hub_opts *o, struct err *e)
 			return NULL;
 		}
 		t.eventhub = hub_default_eventhub(o->eventhub);
+		if (hub_check_name(t.eventhub, true, e) < 0)
+			return NULL;
 		return hub_kafka_open(&t, loc + 8, NULL, e);
 	}
 	if (loc == NULL && cs != NULL) {
 		if (eh_conn_parse(&c, cs, e) < 0)
 			return NULL;
-		if ((t.eventhub = eh_name(o, &c, e)) == NULL)
+		if ((t.eventhub = eh_name(o, &c, e)) == NULL ||
+		    hub_check_name(t.eventhub, false, e) < 0)
 			h = NULL;
 		else if (o->https)
 			h = hub_https_open(&t, &c, e);
@@ -241,6 +266,9 @@ hub_open(const struct hub_opts *o, struct err *e)
 		return NULL;
 	}
 	t.location = loc;	/* from $CSA_HUB when -H was not given, or NULL */
+	t.eventhub = hub_default_eventhub(o->eventhub);
+	if (hub_check_name(t.eventhub, false, e) < 0)
+		return NULL;
 	return hub_local_open(&t, e);
 }
 

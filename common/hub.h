@@ -108,6 +108,13 @@ char *hub_default_location(const char *given);
 const char *hub_default_eventhub(const char *given);
 
 /*
+ * Check an event hub's name once, where it enters: Event Hubs' rule (1 to
+ * 256 letters, digits, '.', '_', '-', starting and ending with a letter or
+ * digit) for the embedded hub and Event Hubs, Kafka's for a Kafka topic.
+ */
+int hub_check_name(const char *name, bool kafka, struct err *e);
+
+/*
  * Open an event hub: a kafka://HOST:PORT,... location is a Kafka cluster;
  * else a connection string (given, or $EVENTHUB_CONNECTION_STRING when no
  * location was given) is Event Hubs; else the location is the embedded

@@ -371,10 +371,7 @@ hub_local_open(const struct hub_opts *o, struct err *e)
 	h->dir = hub_default_location(o->location);
 	h->name = xstrdup(hub_default_eventhub(o->eventhub));
 	h->lease_ms = o->lease_ms > 0 ? o->lease_ms : DEFAULT_LEASE_MS;
-	if (strchr(h->name, '/') || strcmp(h->name, "..") == 0 || strcmp(h->name, ".") == 0) {
-		err_set(e, ERR_USAGE, "invalid event hub name '%s'", h->name);
-		goto fail;
-	}
+	/* hub_open checked the name (hub_check_name). */
 	if (o->capture_format && capture_check_format(o->capture_format, e) < 0)
 		goto fail;
 	if (make_dirs(h->dir, e) < 0)

@@ -258,3 +258,37 @@ teardown() {
 	[ "$rc" -eq 0 ]
 	[ "$(csa-eh-recv -e | wc -l)" -eq 20 ]
 }
+
+@test "event hub names follow Event Hubs' rule wherever they enter; v1..2 is a name and its Capture works" {
+	csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/ev"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/ev")
+	csa-eh-send -n v1..2 -k region < "$BATS_TEST_TMPDIR/ev"
+	run --separate-stderr csa-eh-send -n v1..2 --close-all-windows
+	assert_success
+	ls "$CSA_HUB/capture/local/v1..2" > /dev/null
+	csa-capture-read "$CSA_HUB/capture" | jq -r .event_id | sort > "$BATS_TEST_TMPDIR/got"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/got")" -eq "$n" ]
+	jq -r .event_id "$BATS_TEST_TMPDIR/ev" | sort | diff - "$BATS_TEST_TMPDIR/got"
+	# Names Event Hubs refuses are refused at once, by the sender, the
+	# receiver, and for Event Hubs itself, before anything is written.
+	long=$(printf 'a%.0s' $(seq 257))
+	for name in a/b .. .x x. -x x- 'a b' 'ü' "$long"; do
+		for cmd in "csa-eh-send -H $BATS_TEST_TMPDIR/hub2" "csa-eh-recv -H $BATS_TEST_TMPDIR/hub2 -e"; do
+			run --separate-stderr $cmd --eventhub "$name" <<< '{"a":1}'
+			assert_failure 2
+			[[ "$stderr" == *"invalid event hub name '$name': Event Hubs takes 1 to 256"* ]] ||
+				{ echo "$cmd $name: $stderr"; return 1; }
+		done
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/hub2" ]
+	EVENTHUB_CONNECTION_STRING="Endpoint=sb://ns.example/;SharedAccessKeyName=a;SharedAccessKey=b" \
+		run --separate-stderr csa-eh-send -n 'x/y' <<< '{}'
+	assert_failure 2
+	[[ "$stderr" == *"invalid event hub name 'x/y'"* ]]
+	# A Kafka topic follows Kafka's rule: _private is one, 'a b' is not.
+	run --separate-stderr csa-eh-send -H kafka://127.0.0.1:9 -n 'a b' <<< '{}'
+	assert_failure 2
+	[[ "$stderr" == *"invalid topic name 'a b'"* ]]
+	# The longest name Event Hubs allows is taken.
+	csa-eh-send -H "$BATS_TEST_TMPDIR/hub3" -n "$(printf 'b%.0s' $(seq 256))" <<< '{"a":1}'
+}
