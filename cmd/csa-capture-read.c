@@ -162,7 +162,30 @@ parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* The files read before, with size and mtime, from --checkpoint. */
+/*
+ * A checkpoint entry: the file's path, with its size and mtime in a and b,
+ * and in p the number of records read from it, when known (caller frees).
+ */
+static void
+set_records(struct strmap_entry *en, int64_t records)
+{
+	if (en->p == NULL)
+		en->p = xmalloc(sizeof(int64_t));
+	*(int64_t *)en->p = records;
+}
+
+static void
+free_done(struct strmap *done)
+{
+	struct strmap_entry *en;
+	size_t i = 0;
+
+	while ((en = strmap_next(done, &i)) != NULL)
+		free(en->p);
+	strmap_free(done);
+}
+
+/* The files read before, with size, mtime and records, from --checkpoint. */
 static int
 load_checkpoint(const char *path, struct strmap *done)
 {
@@ -198,9 +221,14 @@ load_checkpoint(const char *path, struct strmap *done)
 			    json_int64(&d, json_member(&d, 0, "size", 4), &size) == 0 &&
 			    json_int64(&d, json_member(&d, 0, "mtime", 5), &mtime) == 0) {
 				struct strmap_entry *en = strmap_put(done, file, strlen(file), NULL);
+				int64_t records;
 
 				en->a = size;
 				en->b = mtime;
+				/* Entries of older versions have no count. */
+				if (json_int64(&d, json_member(&d, 0, "records", 7), &records) == 0 &&
+				    records >= 0)
+					set_records(en, records);
 				free(file);
 			} else {
 				msg_record(path, line, "not a checkpoint entry, ignored");
@@ -231,6 +259,10 @@ save_checkpoint(const char *path, const struct strmap *done)
 		json_put_int(&b, en->a);
 		json_key(&b, "mtime");
 		json_put_int(&b, en->b);
+		if (en->p != NULL) {
+			json_key(&b, "records");
+			json_put_int(&b, *(int64_t *)en->p);
+		}
 		buf_adds(&b, "}\n");
 	}
 	rc = fs_write_atomic(path, b.p ? b.p : "", b.len, &e);
@@ -458,10 +490,11 @@ struct totals {
 	int64_t bytes;
 };
 
-/* Read one file; returns its status. */
+/* Read one file, past its first skip records; returns its status, and in
+ * *records how many it holds. */
 static int
 read_file(const struct input *it, const struct options *o, struct totals *t,
-    struct checker *c, struct buf *line)
+    struct checker *c, struct buf *line, long skip, int64_t *records)
 {
 	struct capture_reader *r;
 	struct capture_event ev;
@@ -476,6 +509,8 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 		return EXIT_DATA;
 	}
 	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
+		if (capture_reader_count(r) <= skip)
+			continue;
 		if ((o->have_since && ev.enqueued_ms < o->since) ||
 		    (o->have_until && ev.enqueued_ms >= o->until))
 			continue;
@@ -500,6 +535,7 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 		status = EXIT_DATA;
 	}
 	msg_verbose("%s: %ld records", it->path, capture_reader_count(r));
+	*records = capture_reader_count(r);
 	capture_reader_close(r);
 	t->files++;
 	t->bytes += it->size;
@@ -538,27 +574,40 @@ run(const struct options *o)
 	for (size_t i = 0; i < in.n; i++) {
 		struct input *it = &in.v[i];
 		struct strmap_entry *en = strmap_get(&done, it->path, strlen(it->path));
+		int64_t skip = 0, records = 0;
 		int st;
 
 		if (o->partition >= 0 && it->info.partition != o->partition)
 			continue;
 		if (skip_by_path_time(&in, i, o))
 			continue;
-		if (en && (en->a != it->size || en->b != it->mtime)) {
+		if (en && en->a == it->size && en->b == it->mtime)
+			continue;
+		/*
+		 * A file written again since it was read: the embedded hub
+		 * rewrites a window's file, with the same records first, when
+		 * a crash kept it from recording the first one.  Read what was
+		 * added; without a count (an older checkpoint), say so.
+		 */
+		if (en && en->p == NULL) {
 			msg_warn("%s: changed since it was read (by --checkpoint); not read again",
 			    it->path);
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
-		if (en)
-			continue;
-		st = read_file(it, o, &t, &c, &line);
+		if (en) {
+			skip = *(int64_t *)en->p;
+			msg_warn("%s: changed since it was read (by --checkpoint); reading the records"
+			    " after the %lld read before", it->path, (long long)skip);
+		}
+		st = read_file(it, o, &t, &c, &line, skip, &records);
 		status = msg_worst(status, st);
 		if (st == EXIT_OK && o->checkpoint) {
 			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
 
 			n->a = it->size;
 			n->b = it->mtime;
+			set_records(n, records);
 		}
 		if (show)
 			progress(&t, in.n, start);
@@ -578,7 +627,7 @@ run(const struct options *o)
 	for (size_t i = 0; i < in.n; i++)
 		free(in.v[i].path);
 	free(in.v);
-	strmap_free(&done);
+	free_done(&done);
 	json_doc_free(&c.doc);
 	json_fast_free(c.fast);
 	buf_free(&line);

@@ -159,10 +159,47 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	"$PY" "$HELPERS/make_capture.py" "$d/b.avro" --count 3
 	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
 	[ "${#lines[@]}" -eq 3 ]
+	# a.avro written again with two records more: those two are read.
 	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 7
 	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	assert_success
+	[[ "$stderr" == *"a.avro: changed since it was read (by --checkpoint); reading the records after the 5 read before"* ]]
+	[ "${#lines[@]}" -eq 2 ]
+	diff <(printf '%s\n' "${lines[@]}") <(csa-capture-read "$d/a.avro" | tail -n 2)
+	# A checkpoint of an older version has no count: the file is not read.
+	sed -i 's/,"records":[0-9]*//' "$BATS_TEST_TMPDIR/ck"
+	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 9
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
 	assert_failure 1
-	[[ "$stderr" == *"a.avro: changed since it was read"* ]]
+	[[ "$stderr" == *"a.avro: changed since it was read (by --checkpoint); not read again"* ]]
+}
+
+@test "--checkpoint: a Capture file the hub wrote again after a crash gives the reader the events added" {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+	csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/ev"
+	head -n 10 "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/first"
+	sed -n 11,20p "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/second"
+	csa-eh-send -p 0 < "$BATS_TEST_TMPDIR/first"
+	csa-eh-send --close-all-windows
+	csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture" > "$BATS_TEST_TMPDIR/got"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/got")" -eq 10 ]
+	# What a crash between the file's rename and the hub's commit leaves:
+	# the file in place, the hub not knowing it was written.
+	file=$(find "$CSA_HUB/capture" -name '*.avro')
+	sqlite3 "$CSA_HUB/hub.db" "UPDATE partitions SET captured_seq = 0, last_capture = NULL,
+		last_capture_start_ms = NULL WHERE part = 0;
+		DELETE FROM captures;"
+	# Ten more events in the same capture window: the same file, written again.
+	csa-eh-send -p 0 < "$BATS_TEST_TMPDIR/second"
+	touch -d '1 hour ago' "$file"
+	csa-eh-send --close-all-windows
+	[ "$(find "$CSA_HUB/capture" -name '*.avro')" = "$file" ]
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture"
+	assert_success
+	[[ "$stderr" == *"changed since it was read"*"after the 10 read before"* ]]
+	# Every event reached the reader once.
+	printf '%s\n' "${lines[@]}" >> "$BATS_TEST_TMPDIR/got"
+	diff <(head -n 20 "$BATS_TEST_TMPDIR/ev" | sort) <(sort "$BATS_TEST_TMPDIR/got")
 }
 
 @test "damaged files: named with how many records came before; the other files still read; exit 1" {
