@@ -26,7 +26,8 @@
 
 static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--body skip|base64|string] [--path-format FMT]\n"
-    "                        [--since T] [--until T] [-p N] [--checkpoint FILE] PATH...\n";
+    "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
+    "                        PATH...\n";
 
 static const char help_text[] =
     "Read Event Hubs Capture Avro files (and directories of them, recursively)\n"
@@ -38,6 +39,8 @@ static const char help_text[] =
     "  -h, --help              show this help and exit\n"
     "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
     "  -p, --partition N       read only partition N's files\n"
+    "      --pending           save the checkpoint to FILE.pending, for the script\n"
+    "                          to move into place once the next stage succeeded\n"
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
     "      --since TIME        only events enqueued at or after TIME\n"
     "  -u, --unbuffered        flush after every event\n"
@@ -52,7 +55,7 @@ enum body_mode { BODY_SKIP, BODY_BASE64, BODY_STRING };
 
 struct options {
 	enum body_mode body;
-	bool meta, unbuffered;
+	bool meta, unbuffered, pending;
 	int partition;
 	int64_t since, until;
 	bool have_since, have_until;
@@ -73,7 +76,7 @@ struct input {
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_BODY = 256, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_SINCE, OPT_UNTIL };
+	enum { OPT_BODY = 256, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_PENDING, OPT_SINCE, OPT_UNTIL };
 	static const struct option longopts[] = {
 		{ "body", required_argument, NULL, OPT_BODY },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
@@ -81,6 +84,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "meta", no_argument, NULL, 'm' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
+		{ "pending", no_argument, NULL, OPT_PENDING },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "until", required_argument, NULL, OPT_UNTIL },
@@ -136,6 +140,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_PATH_FORMAT:
 			fmt = optarg;
 			break;
+		case OPT_PENDING:
+			o->pending = true;
+			break;
 		case OPT_SINCE:
 		case OPT_UNTIL:
 			if (tfmt_parse(optarg, strlen(optarg), c == OPT_SINCE ? &o->since : &o->until,
@@ -154,6 +161,8 @@ parse_options(int argc, char **argv, struct options *o)
 	argv += optind;
 	if (argc == 0)
 		return msg_usage("no file or directory to read");
+	if (o->pending && o->checkpoint == NULL)
+		return msg_usage("--pending: needs --checkpoint FILE");
 	if ((o->fmt = capture_pathfmt_compile(fmt, &e)) == NULL)
 		return msg_usage("--path-format: %s", e.msg);
 	o->paths = argv;
@@ -242,13 +251,15 @@ load_checkpoint(const char *path, struct strmap *done)
 	return status;
 }
 
+/* Save the checkpoint to its file, or with --pending beside it. */
 static int
-save_checkpoint(const char *path, const struct strmap *done)
+save_checkpoint(const struct options *o, const struct strmap *done)
 {
 	struct strmap_entry *en;
 	struct buf b = { 0 };
 	struct err e;
 	size_t i = 0;
+	char *path = fs_state_target(o->checkpoint, o->pending);
 	int rc;
 
 	while ((en = strmap_next(done, &i)) != NULL) {
@@ -267,6 +278,7 @@ save_checkpoint(const char *path, const struct strmap *done)
 	}
 	rc = fs_write_atomic(path, b.p ? b.p : "", b.len, &e);
 	buf_free(&b);
+	free(path);
 	if (rc < 0) {
 		msg_error(&e);
 		return EXIT_IO;
@@ -621,8 +633,16 @@ run(const struct options *o)
 	t.unreadable += in.unreadable;
 	if (t.unreadable > 0)
 		status = msg_worst(status, t.files == 0 ? EXIT_IO : EXIT_DATA);
-	if (o->checkpoint && fflush(stdout) == 0 && !ferror(stdout))
-		status = msg_worst(status, save_checkpoint(o->checkpoint, &done));
+	/* The checkpoint vouches for what went out: written, and on disk
+	 * when it went to a file. */
+	if (o->checkpoint && fflush(stdout) == 0 && !ferror(stdout)) {
+		if (fs_sync_if_file(STDOUT_FILENO) < 0) {
+			msg_warn("write error: %s", strerror(errno));
+			status = msg_worst(status, EXIT_IO);
+		} else {
+			status = msg_worst(status, save_checkpoint(o, &done));
+		}
+	}
 	msg_verbose("%ld files, %ld records", t.files, t.records);
 	for (size_t i = 0; i < in.n; i++)
 		free(in.v[i].path);

@@ -30,7 +30,7 @@
 #define WARN_LIMIT 20		/* skipped features named one by one per poll */
 
 static const char usage_line[] =
-    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i SECS] [-s FILE] [-w EXPR]\n"
+    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i SECS] [-s FILE [--pending]] [-w EXPR]\n"
     "                      [--starttime T] [--endtime T] [--minmagnitude M] [--updatedafter T]\n";
 
 static const char help_text[] =
@@ -44,6 +44,8 @@ static const char help_text[] =
     "  -h, --help              show this help and exit\n"
     "  -i, --interval SECS     poll every SECS (or 30s, 5m ...) until stopped\n"
     "      --minmagnitude M    FDSN backfill: magnitude at least M\n"
+    "      --pending           save the state to FILE.pending, for the script to\n"
+    "                          move into place once the next stage succeeded\n"
     "      --retries N         retries of a failed request (default 3)\n"
     "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
     "  -s, --state FILE        remember seen events across runs in FILE\n"
@@ -63,6 +65,7 @@ static const char help_text[] =
 struct options {
 	bool all;
 	bool unbuffered;
+	bool pending;
 	const char *feed;
 	const char *url;
 	const char *state_path;
@@ -106,7 +109,7 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_CACERT = 256, OPT_ENDTIME, OPT_MINMAG, OPT_RETRIES,
+		OPT_CACERT = 256, OPT_ENDTIME, OPT_MINMAG, OPT_PENDING, OPT_RETRIES,
 		OPT_RETRY_DELAY, OPT_STATE_DAYS, OPT_STARTTIME, OPT_TIMEOUT,
 		OPT_UPDATEDAFTER, OPT_URL
 	};
@@ -118,6 +121,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "minmagnitude", required_argument, NULL, OPT_MINMAG },
+		{ "pending", no_argument, NULL, OPT_PENDING },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "state", required_argument, NULL, 's' },
@@ -202,6 +206,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->have_minmag = o->fdsn = true;
 			break;
 		}
+		case OPT_PENDING:
+			o->pending = true;
+			break;
 		case OPT_RETRIES:
 			if (num_parse_int64(optarg, 0, 100, &n) < 0)
 				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
@@ -254,6 +261,11 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--feed cannot be combined with FDSN options (--starttime ...)");
 	if (o->have_start && o->have_end && o->starttime > o->endtime)
 		return msg_usage("--starttime is after --endtime");
+	if (o->pending && o->state_path == NULL)
+		return msg_usage("--pending: needs --state FILE");
+	if (o->pending && o->interval_ms)
+		return msg_usage("--pending: one poll a run, without --interval: the next poll"
+		    " would start from a state the next stage has not taken yet");
 	msg_set_verbose(verbose);
 	return -1;
 }
@@ -795,7 +807,11 @@ keep_recent(const struct strmap_entry *en, void *arg)
 	return en->b >= ((struct prune *)arg)->cutoff;
 }
 
-/* Write the state file atomically, dropping entries not seen for state_days. */
+/*
+ * Write the state file atomically (beside it with --pending), dropping
+ * entries not seen for state_days.  The state vouches for the events
+ * written: they go out first, and to disk when stdout is a file.
+ */
 static int
 state_save(struct state *st, const struct options *o)
 {
@@ -804,10 +820,18 @@ state_save(struct state *st, const struct options *o)
 	struct buf b = { 0 };
 	struct err e;
 	size_t i = 0;
+	char *path;
 	int rc;
 
-	if (o->state_path == NULL || !st->dirty)
+	/* With --pending the script moves the file, so it is always there. */
+	if (o->state_path == NULL || !(st->dirty || o->pending))
 		return EXIT_OK;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return EXIT_IO;	/* msg_close_stdout says why */
+	if (fs_sync_if_file(STDOUT_FILENO) < 0) {
+		msg_warn("write error: %s", strerror(errno));
+		return EXIT_IO;
+	}
 	strmap_filter(&st->seen, keep_recent, &pr);
 	if (st->url) {
 		buf_addc(&b, '{');
@@ -829,7 +853,9 @@ state_save(struct state *st, const struct options *o)
 		buf_printf(&b, "\",\"updated\":%lld,\"seen\":%lld}\n",
 		    (long long)en->a, (long long)en->b);
 	}
-	rc = fs_write_atomic(o->state_path, b.p ? b.p : "", b.len, &e);
+	path = fs_state_target(o->state_path, o->pending);
+	rc = fs_write_atomic(path, b.p ? b.p : "", b.len, &e);
+	free(path);
 	buf_free(&b);
 	if (rc < 0) {
 		msg_error(&e);

@@ -423,8 +423,9 @@ event_time(const struct options *o, const struct json_doc *d, const char *line, 
 
 /*
  * Save the engine's state to --state, whole or not at all.  The state says
- * which windows were written, so their rows go out first; if they cannot,
- * the previous state stays, and the exit (msg_close_stdout) says why.
+ * which windows were written, so their rows go out first (and to disk when
+ * stdout is a file); if they cannot, the previous state stays, and the exit
+ * (msg_close_stdout) says why.
  */
 static int
 save_state(struct run *r)
@@ -435,6 +436,10 @@ save_state(struct run *r)
 
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return EXIT_IO;
+	if (fs_sync_if_file(STDOUT_FILENO) < 0) {
+		msg_warn("write error: %s", strerror(errno));
+		return EXIT_IO;
+	}
 	win_save(r->en, &b);
 	if (fs_write_atomic(r->o->state_path, b.p, b.len, &e) < 0) {
 		msg_error(&e);

@@ -220,6 +220,29 @@ fs_write_atomic(const char *path, const char *data, size_t len, struct err *e)
 	return fs_stage_commit(&s, e);
 }
 
+char *
+fs_state_target(const char *path, bool pending)
+{
+	struct buf b = { 0 };
+
+	buf_adds(&b, path);
+	if (pending)
+		buf_adds(&b, ".pending");
+	return buf_steal(&b);
+}
+
+int
+fs_sync_if_file(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	return fsync(fd);
+}
+
 int
 fs_read_all(const char *path, char **data, size_t *len, struct err *e)
 {

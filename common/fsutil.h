@@ -2,6 +2,7 @@
 #ifndef CSA_FSUTIL_H
 #define CSA_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -47,6 +48,17 @@ int fs_stage_add(struct fs_stage *s, const char *path, const char *data, size_t 
     struct err *e);
 int fs_stage_commit(struct fs_stage *s, struct err *e);
 void fs_stage_abort(struct fs_stage *s);
+
+/*
+ * Where a state or checkpoint is saved: path itself, or with pending,
+ * "path.pending", for the script to move into place once the next stage
+ * has taken the output (caller frees).
+ */
+char *fs_state_target(const char *path, bool pending);
+
+/* fsync fd when it is a regular file (output that a state vouches for);
+ * a pipe or terminal is left alone.  0, or -1 with errno. */
+int fs_sync_if_file(int fd);
 
 /* Read a whole file into a NUL-terminated buffer; caller frees *data.
  * 0, 1 when the file does not exist (and *data is NULL), -1 with ERR_IO. */

@@ -279,3 +279,26 @@ PYEOF
 	assert_success
 	[ -z "$stderr" ]
 }
+
+@test "--pending: the new checkpoint goes beside the old one, which stays" {
+	d="$BATS_TEST_TMPDIR/d"
+	mkdir -p "$d"
+	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
+	csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d" > /dev/null
+	cp "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/before"
+	"$PY" "$HELPERS/make_capture.py" "$d/b.avro" --count 3
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" --pending "$d"
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	cmp "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/before"
+	# Not moved: the next run reads b.avro again.
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" --pending "$d"
+	[ "${#lines[@]}" -eq 3 ]
+	mv "$BATS_TEST_TMPDIR/ck.pending" "$BATS_TEST_TMPDIR/ck"
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	assert_success
+	[ -z "$output" ]
+	run --separate-stderr csa-capture-read --pending "$d"
+	assert_failure 2
+	[[ "$stderr" == *"--pending: needs --checkpoint FILE"* ]]
+}

@@ -440,3 +440,31 @@ jq_expected() {
 	assert_failure 3
 	[[ "$stderr" == *"nope.geojson"* ]]
 }
+
+@test "--pending: the new state goes beside the old one, always, and only with one poll a run" {
+	state="$BATS_TEST_TMPDIR/state"
+	url="file://$DATA/usgs/utero_4.5_month_20140321.geojson"
+	$FETCH --state "$state" --url "$url" > /dev/null
+	cp "$state" "$BATS_TEST_TMPDIR/before"
+	# A later feed: its events come out, the state stays, the new one waits.
+	run --separate-stderr $FETCH --state "$state" --pending --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson"
+	assert_success
+	[ "${#lines[@]}" -gt 0 ]
+	cmp "$state" "$BATS_TEST_TMPDIR/before"
+	[ -s "$state.pending" ]
+	# Moved into place, it is the state a plain run would have saved.
+	mv "$state.pending" "$state"
+	cp "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/plain"
+	$FETCH --state "$BATS_TEST_TMPDIR/plain" --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson" > /dev/null
+	diff <(jq -c 'del(.seen)' "$state" | sort) <(jq -c 'del(.seen)' "$BATS_TEST_TMPDIR/plain" | sort)
+	# Nothing new: the pending file is written all the same, for the mv.
+	run $FETCH --state "$state" --pending --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson"
+	assert_success
+	[ -z "$output" ]
+	[ -s "$state.pending" ]
+	for args in "--pending" "--pending --interval 60 --state $state"; do
+		run --separate-stderr $FETCH $args --url "$url"
+		assert_failure 2
+		[[ "$stderr" == *"--pending: "* ]] || { echo "$args: $stderr"; return 1; }
+	done
+}
