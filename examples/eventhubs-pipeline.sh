@@ -41,8 +41,9 @@ step() { printf '\n== %s\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
 
 step "1. Ingest: $feed -> Event Hubs, keyed by region"
-csa-usgs-fetch --state "$work/usgs.state" --url "$feed" |
+csa-usgs-fetch --state "$work/usgs.state" --pending --url "$feed" |
 	tee -a "$work/sent.ndjson" | csa-eh-send -v -k region "${kafka[@]}"
+mv "$work/usgs.state.pending" "$work/usgs.state"
 say "$(wc -l < "$work/sent.ndjson") events sent so far"
 
 step "2. Speed layer: consumer group 'speed', 5-minute windows by region"

@@ -35,8 +35,10 @@ url="http://127.0.0.1:$(cat "$work/port")"
 say "serving $data at $url"
 
 step "1. Ingest: the feed as of 2014-03-21, polled into the embedded hub (4 partitions, keyed by region)"
-csa-usgs-fetch --state "$work/usgs.state" --url "$url/utero_4.5_month_20140321.geojson" |
+csa-usgs-fetch --state "$work/usgs.state" --pending --url "$url/utero_4.5_month_20140321.geojson" |
 	tee "$work/poll1.ndjson" | csa-eh-send -k region
+# The state moves on only once the hub has the events (csa(7)).
+mv "$work/usgs.state.pending" "$work/usgs.state"
 say "$(wc -l < "$work/poll1.ndjson") events sent; the hub now holds:"
 csa-eh-recv --list | indent
 
@@ -46,14 +48,16 @@ say "$(find "$hub/capture" -name '*.avro' | wc -l) capture files, e.g."
 find "$hub/capture" -name '*.avro' | sort | head -n 2 | sed "s|^$hub/||" | indent
 
 step "3. Batch layer (cron, every 6 hours): capture files -> deduplicated hourly and daily views"
-csa-capture-read --checkpoint "$work/capture.ckpt" "$hub/capture" |
+csa-capture-read --checkpoint "$work/capture.ckpt" --pending "$hub/capture" |
 	csa-batch-agg --preset earthquake --incremental "$work/gold.state" --out "$work/gold"
+mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
 say "$(find "$work/gold/hourly" -name '*.ndjson' | wc -l) hourly and $(find "$work/gold/daily" -name '*.ndjson' | wc -l) daily partitions;" \
 	"high-water mark $(cat "$work"/gold/hourly/*/*.ndjson | jq -rs 'map(.window_end) | max')"
 
 step "4. Ingest: eleven days later (2014-04-01); the state file lets only new and revised events through"
-csa-usgs-fetch --state "$work/usgs.state" --url "$url/utero_4.5_month_20140401.geojson" |
+csa-usgs-fetch --state "$work/usgs.state" --pending --url "$url/utero_4.5_month_20140401.geojson" |
 	tee "$work/poll2.ndjson" | csa-eh-send -k region
+mv "$work/usgs.state.pending" "$work/usgs.state"
 say "$(wc -l < "$work/poll2.ndjson") events sent, of which $(jq -s --slurpfile old "$work/poll1.ndjson" \
 	'($old | map(.event_id)) as $ids | map(select(.event_id | IN($ids[]))) | length' "$work/poll2.ndjson") revise events already sent"
 
@@ -82,8 +86,9 @@ now=$(jq -r '.metadata.generated / 1000 | todate' "$data/utero_4.5_month_2014040
 
 step "8. The next batch run reads only the new capture files; the totals are complete, from batch alone"
 csa-eh-send --close-all-windows
-csa-capture-read --checkpoint "$work/capture.ckpt" "$hub/capture" |
+csa-capture-read --checkpoint "$work/capture.ckpt" --pending "$hub/capture" |
 	csa-batch-agg --preset earthquake --incremental "$work/gold.state" --out "$work/gold"
+mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
 csa-merge --batch "$work/gold/hourly" --speed "$work/speed.ndjson" --total --by region |
 	jq -r '"\(.region)\t\(.event_count) events\t\(.data_freshness)"' | column -t -s "$(printf '\t')" | indent
 

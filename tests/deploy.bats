@@ -60,8 +60,9 @@ hub_events() {
 	want=$(csa-usgs-fetch --url "$USGS_FEED" | wc -l)
 	start_unit csa-ingest.service
 	wait_for 20 '[ "$(hub_events)" = "$want" ]'
+	# The poll is committed (its pending state moved) once the hub has it.
+	wait_for 20 '[ -s "$CSA_DIR/usgs.state" ] && [ ! -e "$CSA_DIR/usgs.state.pending" ]'
 	stop_unit
-	[ -s "$CSA_DIR/usgs.state" ]
 	start_unit csa-speed.service
 	wait_for 20 '[ -s "$CSA_DIR/speed.ndjson" ]'
 	# Every event is read: the group's lag reaches 0.
@@ -80,8 +81,10 @@ hub_events() {
 	[ "$(wc -l < "$CSA_DIR/speed.ndjson")" -eq "$rows" ]
 }
 
-@test "the crontab's jobs, run in their order, give the serving layer every event once" {
-	# cron's view: the variables of the crontab, with this test's paths.
+# load_crontab: cron's view of examples/crontab: its variables exported
+# (with this test's paths), and its three jobs' commands in JOB0..JOB2.
+load_crontab() {
+	local line jobs
 	while IFS= read -r line; do
 		case "$line" in
 		CSA_DIR=* | CSA_HUB=* | USGS_FEED=*) ;;
@@ -91,7 +94,19 @@ hub_events() {
 	mapfile -t jobs < <(grep -E '^[^#A-Z[:space:]]' "$CSA_SRCDIR/examples/crontab")
 	[ "${#jobs[@]}" -eq 3 ]
 	[[ "${jobs[0]}" == '* * * * *'* && "${jobs[1]}" == '*/5 * * * *'* && "${jobs[2]}" == '0 */6 * * *'* ]]
-	run_job() { "$SHELL" -c "$(printf '%s\n' "${jobs[$1]}" | cut -f2-)"; }
+	for line in 0 1 2; do
+		export "JOB$line=$(printf '%s\n' "${jobs[$line]}" | cut -f2-)"
+	done
+}
+
+# run_job N: the crontab's job N, as cron runs it.
+run_job() {
+	local job="JOB$1"
+	"$SHELL" -c "${!job}"
+}
+
+@test "the crontab's jobs, run in their order, give the serving layer every event once" {
+	load_crontab
 	# One-second capture windows, so that the five-minute job finds them due.
 	csa-eh-send --capture-interval 1s < /dev/null
 	USGS_FEED="$SERVER_URL/utero_4.5_month_20140321.geojson" run_job 0
@@ -142,4 +157,60 @@ for a, b in zip(one, parts):
             assert a[k] == b[k], (k, a, b)
 PY
 	done
+}
+
+@test "the crontab's jobs with the hub's and the views' disk full: nothing is lost, the next run takes it all" {
+	load_crontab
+	export -f run_job
+	export SERVER_URL
+	mkdir -p "$CSA_DIR/disk"
+	# The hub and the views on a 4 MB disk of their own; the states beside.
+	export CSA_HUB="$CSA_DIR/disk/hub"
+	ln -s disk/gold "$CSA_DIR/gold"
+	# Three real polls: a small one (it fits in a pipe, so the fetcher is
+	# done before the sender fails), then a month's feed and its revision.
+	feeds="ernestocd_significant_month utero_4.5_month_20140321 utero_4.5_month_20140401"
+	sent=0
+	for f in $feeds; do
+		n=$(csa-usgs-fetch -s "$BATS_TEST_TMPDIR/ref.state" --url "$SERVER_URL/$f.geojson" | wc -l)
+		sent=$((sent + n))
+	done
+	want=$(for f in $feeds; do csa-usgs-fetch --url "$SERVER_URL/$f.geojson"; done |
+		jq -s 'map(.event_id) | unique | length')
+	# A sender that starts late, so that the fetcher has finished and
+	# saved whatever it saves before the sender finds the disk full.
+	mkdir "$BATS_TEST_TMPDIR/slow"
+	printf '#!/bin/sh\nsleep 0.5\nexec %s "$@"\n' "$(command -v csa-eh-send)" > "$BATS_TEST_TMPDIR/slow/csa-eh-send"
+	chmod +x "$BATS_TEST_TMPDIR/slow/csa-eh-send"
+	export feeds slow="$BATS_TEST_TMPDIR/slow"
+	run on_small_fs 4m "$CSA_DIR/disk" '
+		set -u
+		mkdir "$CSA_DIR/disk/gold"
+		: > "$CSA_DIR/speed.ndjson"	# the speed service has written nothing yet
+		csa-eh-send --capture-interval 1s < /dev/null || exit 10
+		set -- $feeds
+		# Ingest onto a full hub: the sender fails, and the state stays.
+		fill_fs "$CSA_DIR/disk" 0
+		PATH="$slow:$PATH" USGS_FEED="$SERVER_URL/$1.geojson" run_job 0 && exit 11
+		[ ! -e "$CSA_DIR/usgs.state" ] || exit 12
+		rm "$CSA_DIR/disk/.filler"
+		for f; do USGS_FEED="$SERVER_URL/$f.geojson" run_job 0 || exit 13; done
+		echo "hub $(csa-eh-recv -g check -e | wc -l)"
+		sleep 1.1
+		run_job 1 || exit 15
+		# The batch job with its views disk full: it fails, and the
+		# capture checkpoint stays where it was.
+		fill_fs "$CSA_DIR/disk" 0
+		run_job 2 && exit 16
+		[ ! -e "$CSA_DIR/capture.ckpt" ] || exit 17
+		rm "$CSA_DIR/disk/.filler"
+		run_job 2 || exit 18
+		echo "gold $(cat "$CSA_DIR"/gold/daily/*/*.ndjson | jq -s "map(.event_count) | add")"
+		echo "serving $(jq -s "map(.event_count) | add" "$CSA_DIR/serving.ndjson")"'
+	echo "$output"
+	cat "$CSA_DIR/batch.log" 2>/dev/null || true
+	assert_success
+	assert_line "hub $sent"
+	assert_line "gold $want"
+	assert_line "serving $want"
 }
