@@ -31,11 +31,15 @@
 /* A directory name's limit, and the longest --partition-by field name. */
 enum { PART_NAME_MAX = 255, PART_FIELD_MAX = 64 };
 
+/* What --max-groups counts on by default: --memory-limit / GROUP_BYTES. */
+enum { GROUP_BYTES = 2048 };
+
 static const char usage_line[] =
     "Usage: csa-batch-agg (--preset earthquake | --tumbling SIZE [--view NAME])\n"
     "                     [--by EXPR] [--agg NAME=FUNC(F)] [--having COND] [--time EXPR]\n"
     "                     [--id FIELD] [--version FIELD] [--out DIR] [--partition-by FIELD]\n"
-    "                     [--incremental STATE] [--memory-limit SIZE] [-v] [FILE...]\n";
+    "                     [--incremental STATE] [--memory-limit SIZE] [--max-groups N] [-v]\n"
+    "                     [FILE...]\n";
 
 static const char help_text[] =
     "Deduplicate events (the newest version of each wins; merged ids are one\n"
@@ -48,6 +52,8 @@ static const char help_text[] =
     "      --id FIELD            the event id (default event_id)\n"
     "      --incremental STATE   add to what earlier runs saw (a SQLite file) and\n"
     "                            write again only the days that changed\n"
+    "      --max-groups N        the most groups one day of a view may have; more\n"
+    "                            is an error (default: the memory limit / 2K)\n"
     "      --memory-limit SIZE   memory for the events before they spill to disk\n"
     "                            (default 256M)\n"
     "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
@@ -78,6 +84,7 @@ struct options {
 	int nparts;
 	const char *out, *state;
 	int64_t memory;
+	int64_t max_groups;	/* group states of one day of a view */
 	char **files;
 	int nfiles;
 };
@@ -131,7 +138,8 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_HAVING = 256, OPT_ID, OPT_INCREMENTAL, OPT_MEMORY, OPT_PARTITION, OPT_PRESET,
+		OPT_HAVING = 256, OPT_ID, OPT_INCREMENTAL, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION,
+		OPT_PRESET,
 		OPT_TUMBLING, OPT_VERSION_FIELD, OPT_VIEW
 	};
 	static const struct option longopts[] = {
@@ -141,6 +149,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
+		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
 		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
 		{ "out", required_argument, NULL, 'o' },
 		{ "partition-by", required_argument, NULL, OPT_PARTITION },
@@ -200,6 +209,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_INCREMENTAL:
 			o->state = optarg;
+			break;
+		case OPT_MAX_GROUPS:
+			if (num_parse_int64(optarg, 1, 1L << 40, &o->max_groups) < 0)
+				return msg_usage("--max-groups: '%s' is not a number from 1 to 2^40",
+				    optarg);
 			break;
 		case OPT_MEMORY:
 			if (num_parse_size(optarg, &o->memory) < 0 || o->memory < (1 << 20))
@@ -262,9 +276,12 @@ parse_options(int argc, char **argv, struct options *o)
 		if (strchr(o->v[0].name, '/') || o->v[0].name[0] == '.' || !*o->v[0].name)
 			return msg_usage("--view: '%s' cannot name a directory", o->v[0].name);
 	}
+	if (o->max_groups == 0)
+		o->max_groups = o->memory / GROUP_BYTES;
 	for (int i = 0; i < o->nv; i++) {
 		struct win_spec *vw = &o->v[i].w;
 
+		vw->max_groups = (long)o->max_groups;
 		vw->type = WIN_TUMBLING;
 		vw->hop = vw->size;
 		vw->end_inclusive = true;
@@ -503,6 +520,7 @@ view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *
 {
 	struct day_view dv = { NULL, { 0 } };
 	FILE *mem = open_memstream(text, len);
+	struct win_counts c;
 	struct err e;
 	int rc;
 
@@ -512,9 +530,20 @@ view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *
 	dv.en = win_new(&v->w, mem, false);
 	rc = evstore_scan_day(r->st, day, feed, &dv, &e);
 	win_advance(dv.en, true);
+	win_counts(dv.en, &c);
 	win_free(dv.en);
+	if (c.over_groups > 0) {
+		/* A view leaving groups out would not be the ground truth. */
+		char date[32];
+
+		tfmt_format(day * 86400000, date);
+		date[10] = '\0';
+		msg_warn("view %s, %s: more than %ld groups (--max-groups; each takes about"
+		    " 2 KB): give a larger --max-groups, or --memory-limit", v->name, date,
+		    v->w.max_groups);
+	}
 	json_doc_free(&dv.d);
-	if (fclose(mem) != 0 || rc != 0) {
+	if (fclose(mem) != 0 || rc != 0 || c.over_groups > 0) {
 		if (rc != 0)
 			msg_error(&e);
 		return -1;

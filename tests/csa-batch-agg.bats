@@ -285,3 +285,25 @@ hourly_ours() {
 	assert_line "rerun complete"
 	assert_line "leftovers 0"
 }
+
+@test "--max-groups bounds the groups of a day's view; past it the run fails and writes nothing" {
+	"$PY" -c '
+import json
+for i in range(3000):
+    print(json.dumps({"event_id": "e%d" % i, "updated": 1, "time": 1767261601000 + i * 1000, "user": "u%d" % (i % 1500)}))
+' > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --tumbling 1h --by user --max-groups 1000 --out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	assert_failure 3
+	[[ "$stderr" == *"view view, 2026-01-01: more than 1000 groups (--max-groups"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/out" ]
+	# By default a group may take 2 KB of --memory-limit: 1M allows 512.
+	run --separate-stderr csa-batch-agg --tumbling 1h --by user --memory-limit 1M --out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	assert_failure 3
+	[[ "$stderr" == *"more than 512 groups"* ]]
+	# Enough room: every group, counted as jq counts it.
+	csa-batch-agg --tumbling 1h --by user --max-groups 1500 --out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	cat "$BATS_TEST_TMPDIR"/out/view/*/part-0.ndjson | jq -r '"\(.user) \(.count)"' | sort > "$BATS_TEST_TMPDIR/got"
+	jq -r -s 'group_by(.user) | .[] | "\(.[0].user) \(length)"' "$BATS_TEST_TMPDIR/in" | sort | diff - "$BATS_TEST_TMPDIR/got"
+	run --separate-stderr csa-batch-agg --tumbling 1h --max-groups 0 < /dev/null
+	assert_failure 2
+}
