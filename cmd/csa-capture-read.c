@@ -191,7 +191,7 @@ load_checkpoint(const char *path, struct strmap *done)
 		line++;
 		if (n > 0) {
 			int64_t size, mtime;
-			char *file;
+			char *file = NULL;
 
 			if (json_parse(&d, p, n, &e) == 0 &&
 			    (file = json_strdup(&d, json_member(&d, 0, "file", 4))) != NULL &&
@@ -203,6 +203,7 @@ load_checkpoint(const char *path, struct strmap *done)
 				en->b = mtime;
 				free(file);
 			} else {
+				free(file);	/* a name without its size or mtime */
 				msg_record(path, line, "not a checkpoint entry, ignored");
 				status = EXIT_DATA;
 			}

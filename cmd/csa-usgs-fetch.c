@@ -765,6 +765,11 @@ state_load(struct state *st, const char *path)
 			} else if (json_type(&d, json_member(&d, 0, "url", 3)) == JSON_STRING) {
 				int t;
 
+				/* A later line of validators replaces an earlier one. */
+				free(st->url);
+				free(st->etag);
+				free(st->last_modified);
+				st->etag = st->last_modified = NULL;
 				st->url = json_strdup(&d, json_member(&d, 0, "url", 3));
 				if ((t = json_member(&d, 0, "etag", 4)) >= 0)
 					st->etag = json_strdup(&d, t);
