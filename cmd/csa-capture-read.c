@@ -223,7 +223,7 @@ load_checkpoint(const char *path, struct strmap *done)
 		line++;
 		if (n > 0) {
 			int64_t size, mtime;
-			char *file;
+			char *file = NULL;
 
 			if (json_parse(&d, p, n, &e) == 0 &&
 			    (file = json_strdup(&d, json_member(&d, 0, "file", 4))) != NULL &&
@@ -240,6 +240,7 @@ load_checkpoint(const char *path, struct strmap *done)
 					set_records(en, records);
 				free(file);
 			} else {
+				free(file);	/* a name without its size or mtime */
 				msg_record(path, line, "not a checkpoint entry, ignored");
 				status = EXIT_DATA;
 			}

@@ -1269,10 +1269,12 @@ common_aggs(struct run *r)
 			for (int k = 0; k < s->aggs.n && j < 0; k++)
 				if (strcmp(s->aggs.v[k].name, a->name) == 0)
 					j = k;
-			if (j >= 0 && strcmp(s->aggs.v[j].state_json, a->state_json) != 0)
+			if (j >= 0 && strcmp(s->aggs.v[j].state_json, a->state_json) != 0) {
+				buf_free(&left);
 				return misfit("aggregate '%s' is not the same in the two views: "
 				    "%s... in %s, %s... in %s", a->name, a->state_json, b->first,
 				    s->aggs.v[j].state_json, s->first);
+			}
 			if (j < 0) {
 				buf_printf(&left, " %s (batch)", a->name);
 				continue;

@@ -22,6 +22,7 @@
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
+#include "usgs.h"
 
 #define FEED_BASE "https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/"
 #define FDSN_QUERY "https://earthquake.usgs.gov/fdsnws/event/1/query"
@@ -270,120 +271,15 @@ parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* The reference partition rule: a coarse region from the epicentre. */
-static const char *
-region_of(double lat, double lon)
-{
-	if (lat > 50)
-		return "alaska";
-	if (lat >= 18 && lat <= 23 && lon >= -161 && lon <= -154)
-		return "hawaii";
-	if (lon < -115)
-		return "us-west";
-	if (lon < -90)
-		return "us-central";
-	return "us-east";
-}
-
-/* The parts of a feature that make an event, found in one pass over it. */
-enum prop {
-	P_MAG, P_PLACE, P_TIME, P_UPDATED, P_TYPE, P_TSUNAMI, P_ALERT, P_STATUS,
-	P_MAGTYPE, P_NET, P_IDS, P_TITLE, P_URL, P_COUNT
-};
-
-#define KEY(s) { s, sizeof(s) - 1 }
-static const struct {
-	const char *name;
-	size_t len;
-} prop_keys[P_COUNT] = {
-	KEY("mag"), KEY("place"), KEY("time"), KEY("updated"), KEY("type"),
-	KEY("tsunami"), KEY("alert"), KEY("status"), KEY("magType"), KEY("net"),
-	KEY("ids"), KEY("title"), KEY("url")
-};
-#undef KEY
-
-struct feature {
-	int id, coords;
-	int prop[P_COUNT];	/* token of each property, -1 when absent */
-};
-
-/* Fill ft from feature token f with one pass over its members. */
-static void
-scan_feature(const struct json_doc *d, int f, struct feature *ft)
-{
-	int props = -1, geom = -1, n, c;
-
-	ft->id = ft->coords = -1;
-	for (int i = 0; i < P_COUNT; i++)
-		ft->prop[i] = -1;
-	if (json_type(d, f) != JSON_OBJECT)
-		return;
-	n = d->tok[f].size;
-	c = f + 1;
-	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
-		size_t k;
-		const char *key = json_raw(d, c, &k);
-
-		if (k == 2 && memcmp(key, "id", 2) == 0)
-			ft->id = c + 1;
-		else if (k == 10 && memcmp(key, "properties", 10) == 0)
-			props = c + 1;
-		else if (k == 8 && memcmp(key, "geometry", 8) == 0)
-			geom = c + 1;
-	}
-	ft->coords = json_member(d, geom, "coordinates", 11);
-	if (json_type(d, props) != JSON_OBJECT)
-		return;
-	n = d->tok[props].size;
-	c = props + 1;
-	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
-		size_t k;
-		const char *key = json_raw(d, c, &k);
-
-		for (int p = 0; p < P_COUNT; p++)
-			if (prop_keys[p].len == k && memcmp(prop_keys[p].name, key, k) == 0) {
-				ft->prop[p] = c + 1;
-				break;
-			}
-	}
-}
-
-/* Describe a feature for a message: its id, else its title or url, else its index. */
-static void
-feature_name(const struct json_doc *d, const struct feature *ft, long index,
-    char *out, size_t size)
-{
-	char *s = NULL;
-
-	if (json_type(d, ft->id) == JSON_STRING)
-		s = json_strdup(d, ft->id);
-	else if (json_type(d, ft->prop[P_TITLE]) == JSON_STRING)
-		s = json_strdup(d, ft->prop[P_TITLE]);
-	else if (json_type(d, ft->prop[P_URL]) == JSON_STRING)
-		s = json_strdup(d, ft->prop[P_URL]);
-	if (s)
-		snprintf(out, size, "feature %ld (%s)", index + 1, s);
-	else
-		snprintf(out, size, "feature %ld", index + 1);
-	free(s);
-}
-
-/* A slice of the batch buffer: raw JSON string text, without quotes. */
-struct span {
-	size_t off, len;
-};
-
 /*
  * One feature of a document.  Nothing is decided or written until all of
  * the document proved valid, so each feature waits here, as the place of
  * its text in the document; its event is built when it is written.
  */
 struct pending {
-	int64_t time, updated;
+	struct usgs_event ev;	/* its times, and its ids in the event line */
 	long index;		/* position in the document, from 0 */
-	struct span src;	/* the feature's text; len 0 when skipped */
-	struct span id, ids;	/* in the event line, once built */
-	const char *why;	/* why the feature was skipped */
+	struct usgs_span src;	/* the feature's text; len 0 when skipped */
 	char *name;		/* how to name it in a warning (the first few) */
 };
 
@@ -394,98 +290,13 @@ struct batch {
 	long skipped;
 };
 
-/* Write "name": and token t (null when t is -1); returns where t's text went. */
-static struct span
-put_field(struct buf *b, const char *name, const struct json_doc *d, int t)
-{
-	struct span sp;
-
-	json_key(b, name);
-	sp.off = b->len;
-	if (t < 0)
-		json_put_null(b);
-	else
-		json_put_token(b, d, t);
-	sp.len = b->len - sp.off;
-	if (json_type(d, t) == JSON_STRING) {	/* the text inside the quotes */
-		sp.off++;
-		sp.len -= 2;
-	} else {
-		sp.len = 0;
-	}
-	return sp;
-}
-
-/* Can the feature be an event?  0 with its times, or -1 with the reason. */
-static int
-check_feature(const struct json_doc *d, const struct feature *ft, struct pending *pe,
-    double *lon, double *lat)
-{
-	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
-		return pe->why = "no id", -1;
-	if (json_type(d, ft->coords) != JSON_ARRAY ||
-	    json_number(d, json_elem(d, ft->coords, 0), lon) < 0 ||
-	    json_number(d, json_elem(d, ft->coords, 1), lat) < 0)
-		return pe->why = "no geometry", -1;
-	if (json_int64(d, ft->prop[P_TIME], &pe->time) < 0)
-		return pe->why = "no time", -1;
-	if (json_int64(d, ft->prop[P_UPDATED], &pe->updated) < 0)
-		pe->updated = pe->time;
-	return 0;
-}
-
-/*
- * Write the event line of a scanned feature into b (replacing what was
- * there), filling in pe.  Returns 0, or -1 when the feature cannot be an
- * event.
- */
-static int
-build_event(const struct json_doc *d, const struct feature *ft, const char *ingested,
-    struct buf *b, struct pending *pe)
-{
-	int depth = json_elem(d, ft->coords, 2);
-	int tu = json_type(d, ft->prop[P_UPDATED]) == JSON_NUMBER ? ft->prop[P_UPDATED] :
-	    ft->prop[P_TIME];
-	double lon, lat;
-	const char *region;
-
-	if (check_feature(d, ft, pe, &lon, &lat) < 0)
-		return -1;
-	region = region_of(lat, lon);
-	buf_reset(b);
-	buf_addc(b, '{');
-	pe->id = put_field(b, "event_id", d, ft->id);
-	put_field(b, "magnitude", d, ft->prop[P_MAG]);
-	put_field(b, "place", d, ft->prop[P_PLACE]);
-	put_field(b, "time", d, ft->prop[P_TIME]);
-	put_field(b, "updated", d, tu);
-	put_field(b, "longitude", d, json_elem(d, ft->coords, 0));
-	put_field(b, "latitude", d, json_elem(d, ft->coords, 1));
-	put_field(b, "depth_km", d, json_type(d, depth) == JSON_NUMBER ? depth : -1);
-	put_field(b, "event_type", d, ft->prop[P_TYPE]);
-	put_field(b, "tsunami_flag", d, ft->prop[P_TSUNAMI]);
-	put_field(b, "alert_level", d, ft->prop[P_ALERT]);
-	put_field(b, "status", d, ft->prop[P_STATUS]);
-	put_field(b, "mag_type", d, ft->prop[P_MAGTYPE]);
-	put_field(b, "net", d, ft->prop[P_NET]);
-	pe->ids = put_field(b, "ids", d, ft->prop[P_IDS]);
-	json_key(b, "source");
-	json_put_str(b, "usgs", 4);
-	json_key(b, "region");
-	json_put_str(b, region, strlen(region));
-	json_key(b, "ingested_at");
-	json_put_str(b, ingested, strlen(ingested));
-	buf_addc(b, '}');
-	return 0;
-}
-
 /* json_parse_stream's callback: one feature becomes one pending event. */
 static int
 on_feature(const struct json_doc *d, int f, void *arg)
 {
 	struct batch *bt = arg;
 	struct pending *pe;
-	struct feature ft;
+	struct usgs_feature ft;
 	double lon, lat;
 
 	if (bt->n == bt->cap) {
@@ -495,12 +306,12 @@ on_feature(const struct json_doc *d, int f, void *arg)
 	pe = &bt->p[bt->n];
 	memset(pe, 0, sizeof(*pe));
 	pe->index = (long)bt->n++;
-	scan_feature(d, f, &ft);
-	if (check_feature(d, &ft, pe, &lon, &lat) < 0) {
+	usgs_scan(d, f, &ft);
+	if (usgs_check(d, &ft, &pe->ev, &lon, &lat) < 0) {
 		char name[300];
 
 		if (++bt->skipped <= WARN_LIMIT) {
-			feature_name(d, &ft, pe->index, name, sizeof(name));
+			usgs_name(d, &ft, pe->index, name, sizeof(name));
 			pe->name = xstrdup(name);
 		}
 		return 0;
@@ -526,10 +337,10 @@ static void
 each_id(const char *base, const struct pending *pe,
     void (*fn)(const char *, size_t, void *), void *arg)
 {
-	const char *s = base + pe->ids.off;
-	size_t n = pe->ids.len;
+	const char *s = base + pe->ev.ids.off;
+	size_t n = pe->ev.ids.len;
 
-	fn(base + pe->id.off, pe->id.len, arg);
+	fn(base + pe->ev.id.off, pe->ev.id.len, arg);
 	while (n > 0) {
 		const char *comma = memchr(s, ',', n);
 		size_t k = comma ? (size_t)(comma - s) : n;
@@ -584,8 +395,8 @@ cmp_pending(const void *a, const void *b)
 {
 	const struct pending *x = a, *y = b;
 
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
+	if (x->ev.time != y->ev.time)
+		return x->ev.time < y->ev.time ? -1 : 1;
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
@@ -599,7 +410,7 @@ sort_pending(struct batch *bt)
 		int c = cmp_pending(&bt->p[i - 1], &bt->p[i]);
 
 		asc = asc && c <= 0;
-		desc = desc && bt->p[i - 1].time > bt->p[i].time;
+		desc = desc && bt->p[i - 1].ev.time > bt->p[i].ev.time;
 	}
 	if (desc) {
 		for (size_t i = 0, j = bt->n - 1; i < j; i++, j--) {
@@ -646,7 +457,7 @@ emit_batch(struct batch *bt, const char *src, const struct options *o,
 	/* Skipped features are named in document order, before any event. */
 	for (size_t i = 0; i < bt->n; i++)
 		if (bt->p[i].name)
-			msg_warn("%s: %s: %s, skipped", src, bt->p[i].name, bt->p[i].why);
+			msg_warn("%s: %s: %s, skipped", src, bt->p[i].name, bt->p[i].ev.why);
 	if (bt->skipped > WARN_LIMIT)
 		msg_warn("%s: %ld more features skipped", src, bt->skipped - WARN_LIMIT);
 	sort_pending(bt);
@@ -659,7 +470,7 @@ emit_batch(struct batch *bt, const char *src, const struct options *o,
 		struct pending *pe = &bt->p[i];
 		struct lookup lk = { &st->seen, false, 0 };
 		struct record rec = { st, 0, now };
-		struct feature ft;
+		struct usgs_feature ft;
 		struct err e;
 		bool fresh, revised;
 
@@ -668,13 +479,13 @@ emit_batch(struct batch *bt, const char *src, const struct options *o,
 		/* The document was valid, so each feature parses alone. */
 		if (json_parse_valid(&fd, bt->text + pe->src.off, pe->src.len, &e) < 0)
 			continue;
-		scan_feature(&fd, 0, &ft);
-		if (build_event(&fd, &ft, ingested, &line, pe) < 0)
+		usgs_scan(&fd, 0, &ft);
+		if (usgs_event(&fd, &ft, ingested, &line, &pe->ev) < 0)
 			continue;
-		rec.updated = pe->updated;
+		rec.updated = pe->ev.updated;
 		each_id(line.p, pe, lookup_id, &lk);
 		fresh = !lk.hit;
-		revised = lk.hit && pe->updated > lk.updated;
+		revised = lk.hit && pe->ev.updated > lk.updated;
 		each_id(line.p, pe, record_id, &rec);
 		if (!fresh && !revised && !o->all)
 			continue;
@@ -777,6 +588,11 @@ state_load(struct state *st, const char *path)
 			} else if (json_type(&d, json_member(&d, 0, "url", 3)) == JSON_STRING) {
 				int t;
 
+				/* A later line of validators replaces an earlier one. */
+				free(st->url);
+				free(st->etag);
+				free(st->last_modified);
+				st->etag = st->last_modified = NULL;
 				st->url = json_strdup(&d, json_member(&d, 0, "url", 3));
 				if ((t = json_member(&d, 0, "etag", 4)) >= 0)
 					st->etag = json_strdup(&d, t);

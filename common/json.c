@@ -359,6 +359,23 @@ json_parse_valid(struct json_doc *d, const char *text, size_t len, struct err *e
 	return parse(d, text, len, false, e);
 }
 
+/* Run jsmn over text[0..len) from the start, growing d's tokens as needed. */
+static int
+tokenize(struct json_doc *d, jsmn_parser *parser, const char *text, size_t len)
+{
+	int r;
+
+	jsmn_init(parser);
+	for (;;) {
+		r = jsmn_parse(parser, text, len, d->tok, (unsigned)d->cap);
+		if (r != JSMN_ERROR_NOMEM)
+			return r;
+		/* jsmn resumes where it stopped once it has more tokens. */
+		d->cap *= 2;
+		d->tok = xrealloc(d->tok, sizeof(*d->tok) * (size_t)d->cap);
+	}
+}
+
 static int
 parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *e)
 {
@@ -382,14 +399,20 @@ parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *
 		free(d->tok);
 		d->tok = xmalloc(sizeof(*d->tok) * (size_t)d->cap);
 	}
-	jsmn_init(&parser);
-	for (;;) {
-		r = jsmn_parse(&parser, text, len, d->tok, (unsigned)d->cap);
-		if (r != JSMN_ERROR_NOMEM)
-			break;
-		/* jsmn resumes where it stopped once it has more tokens. */
-		d->cap *= 2;
-		d->tok = xrealloc(d->tok, sizeof(*d->tok) * (size_t)d->cap);
+	r = tokenize(d, &parser, text, len);
+	if (r == JSMN_ERROR_PART && parser.toksuper == -1) {
+		/*
+		 * Strict jsmn ends a primitive only at a delimiter, so a number
+		 * or literal at the very end of a top-level text ("42", "true",
+		 * what simdjson accepts) reads as truncated: tokenize it again
+		 * with a space after it.  The tokens lie within text.
+		 */
+		char *spaced = xmalloc(len + 1);
+
+		memcpy(spaced, text, len);
+		spaced[len] = ' ';
+		r = tokenize(d, &parser, spaced, len + 1);
+		free(spaced);
 	}
 	if (r <= 0)
 		return jsmn_error(r, &parser, len, e);
@@ -764,6 +787,18 @@ json_int64(const struct json_doc *d, int t, int64_t *out)
 			v = v * 10 + (s[j] - '0');
 		if (j == n) {
 			*out = neg ? -v : v;
+			return 0;
+		}
+	} else if (n - i == 19) {
+		/* 19 digits: exact when it fits, as simdjson reads it (a double
+		 * would round it). */
+		uint64_t u = 0;
+		int j;
+
+		for (j = i; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+			u = u * 10 + (uint64_t)(s[j] - '0');
+		if (j == n && u <= (uint64_t)INT64_MAX + neg) {
+			*out = neg ? (int64_t)(0 - u) : (int64_t)u;
 			return 0;
 		}
 	}

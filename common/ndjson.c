@@ -119,7 +119,8 @@ int
 ndjson_next(struct ndjson_reader *r, char **line, size_t *len, struct err *e)
 {
 	for (;;) {
-		char *s = r->buf + r->start;
+		/* Before the first fill buf is NULL, and NULL + 0 is undefined. */
+		char *s = r->buf ? r->buf + r->start : NULL;
 		size_t avail = r->end - r->start;
 		char *nl = avail ? memchr(s, '\n', avail) : NULL;
 		size_t n;

@@ -17,6 +17,26 @@ IN
 	assert_line --index 3 '"just a string"'
 }
 
+@test "json: a bare number or literal is a document; 19-digit integers are exact" {
+	# Both found by tests/fuzz/fuzz-json: simdjson took them, jsmn did not.
+	run csa-unit json <<'IN'
+42
+true
+-1.5e3
+IN
+	assert_success
+	assert_output "$(printf '42\ntrue\n-1.5e3')"
+	run csa-unit get a <<'IN'
+{"a":1392826239473776202}
+{"a":-9223372036854775808}
+{"a":9223372036854775808}
+IN
+	assert_success
+	assert_line --index 0 'int 1392826239473776202'
+	assert_line --index 1 'int -9223372036854775808'
+	assert_line --index 2 'number 9.2233720368547758e+18'
+}
+
 @test "json: everything RFC 8259 rejects is rejected" {
 	bad=(
 		'{"a":1} x'          # trailing garbage

@@ -1,0 +1,178 @@
+/* usgs.c: a USGS GeoJSON feature projected onto the event line of csa(7);
+ * csa-usgs-fetch's, kept apart so that tests/fuzz reaches it too. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "usgs.h"
+
+/* The reference producer's rule, so that its queries keep their meaning. */
+const char *
+usgs_region(double lat, double lon)
+{
+	if (lat > 50)
+		return "alaska";
+	if (lat >= 18 && lat <= 23 && lon >= -161 && lon <= -154)
+		return "hawaii";
+	if (lon < -115)
+		return "us-west";
+	if (lon < -90)
+		return "us-central";
+	return "us-east";
+}
+
+/* The names of enum usgs_prop, as the USGS writes them. */
+#define KEY(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} prop_keys[USGS_NPROPS] = {
+	KEY("mag"), KEY("place"), KEY("time"), KEY("updated"), KEY("type"),
+	KEY("tsunami"), KEY("alert"), KEY("status"), KEY("magType"), KEY("net"),
+	KEY("ids"), KEY("title"), KEY("url")
+};
+#undef KEY
+
+/* One pass over the members: a feed has thousands of features. */
+void
+usgs_scan(const struct json_doc *d, int f, struct usgs_feature *ft)
+{
+	int props = -1, geom = -1, n, c;
+
+	ft->id = ft->coords = -1;
+	for (int i = 0; i < USGS_NPROPS; i++)
+		ft->prop[i] = -1;
+	if (json_type(d, f) != JSON_OBJECT)
+		return;
+	n = d->tok[f].size;
+	c = f + 1;
+	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
+		size_t k;
+		const char *key = json_raw(d, c, &k);
+
+		if (k == 2 && memcmp(key, "id", 2) == 0)
+			ft->id = c + 1;
+		else if (k == 10 && memcmp(key, "properties", 10) == 0)
+			props = c + 1;
+		else if (k == 8 && memcmp(key, "geometry", 8) == 0)
+			geom = c + 1;
+	}
+	ft->coords = json_member(d, geom, "coordinates", 11);
+	if (json_type(d, props) != JSON_OBJECT)
+		return;
+	n = d->tok[props].size;
+	c = props + 1;
+	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
+		size_t k;
+		const char *key = json_raw(d, c, &k);
+
+		for (int p = 0; p < USGS_NPROPS; p++)
+			if (prop_keys[p].len == k && memcmp(prop_keys[p].name, key, k) == 0) {
+				ft->prop[p] = c + 1;
+				break;
+			}
+	}
+}
+
+/* For warnings about a feature that was skipped. */
+void
+usgs_name(const struct json_doc *d, const struct usgs_feature *ft, long index,
+    char *out, size_t size)
+{
+	char *s = NULL;
+
+	if (json_type(d, ft->id) == JSON_STRING)
+		s = json_strdup(d, ft->id);
+	else if (json_type(d, ft->prop[USGS_TITLE]) == JSON_STRING)
+		s = json_strdup(d, ft->prop[USGS_TITLE]);
+	else if (json_type(d, ft->prop[USGS_URL]) == JSON_STRING)
+		s = json_strdup(d, ft->prop[USGS_URL]);
+	if (s)
+		snprintf(out, size, "feature %ld (%s)", index + 1, s);
+	else
+		snprintf(out, size, "feature %ld", index + 1);
+	free(s);
+}
+
+/* Write "name": and token t (null when t is -1); returns where t's text went. */
+static struct usgs_span
+put_field(struct buf *b, const char *name, const struct json_doc *d, int t)
+{
+	struct usgs_span sp;
+
+	json_key(b, name);
+	sp.off = b->len;
+	if (t < 0)
+		json_put_null(b);
+	else
+		json_put_token(b, d, t);
+	sp.len = b->len - sp.off;
+	if (json_type(d, t) == JSON_STRING) {	/* the text inside the quotes */
+		sp.off++;
+		sp.len -= 2;
+	} else {
+		sp.len = 0;
+	}
+	return sp;
+}
+
+/* An event needs an id, an epicentre and a time. */
+int
+usgs_check(const struct json_doc *d, const struct usgs_feature *ft, struct usgs_event *pe,
+    double *lon, double *lat)
+{
+	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
+		return pe->why = "no id", -1;
+	if (json_type(d, ft->coords) != JSON_ARRAY ||
+	    json_number(d, json_elem(d, ft->coords, 0), lon) < 0 ||
+	    json_number(d, json_elem(d, ft->coords, 1), lat) < 0)
+		return pe->why = "no geometry", -1;
+	if (json_int64(d, ft->prop[USGS_TIME], &pe->time) < 0)
+		return pe->why = "no time", -1;
+	if (json_int64(d, ft->prop[USGS_UPDATED], &pe->updated) < 0)
+		pe->updated = pe->time;
+	return 0;
+}
+
+/* The names follow the reference producer (DESIGN.md, Events). */
+int
+usgs_event(const struct json_doc *d, const struct usgs_feature *ft, const char *ingested,
+    struct buf *b, struct usgs_event *pe)
+{
+	int depth = json_elem(d, ft->coords, 2);
+	int tu = json_type(d, ft->prop[USGS_UPDATED]) == JSON_NUMBER ? ft->prop[USGS_UPDATED] :
+	    ft->prop[USGS_TIME];
+	double lon, lat;
+	const char *region;
+
+	if (usgs_check(d, ft, pe, &lon, &lat) < 0)
+		return -1;
+	region = usgs_region(lat, lon);
+	buf_reset(b);
+	buf_addc(b, '{');
+	pe->id = put_field(b, "event_id", d, ft->id);
+	put_field(b, "magnitude", d, ft->prop[USGS_MAG]);
+	put_field(b, "place", d, ft->prop[USGS_PLACE]);
+	put_field(b, "time", d, ft->prop[USGS_TIME]);
+	put_field(b, "updated", d, tu);
+	put_field(b, "longitude", d, json_elem(d, ft->coords, 0));
+	put_field(b, "latitude", d, json_elem(d, ft->coords, 1));
+	put_field(b, "depth_km", d, json_type(d, depth) == JSON_NUMBER ? depth : -1);
+	put_field(b, "event_type", d, ft->prop[USGS_TYPE]);
+	put_field(b, "tsunami_flag", d, ft->prop[USGS_TSUNAMI]);
+	put_field(b, "alert_level", d, ft->prop[USGS_ALERT]);
+	put_field(b, "status", d, ft->prop[USGS_STATUS]);
+	put_field(b, "mag_type", d, ft->prop[USGS_MAGTYPE]);
+	put_field(b, "net", d, ft->prop[USGS_NET]);
+	pe->ids = put_field(b, "ids", d, ft->prop[USGS_IDS]);
+	json_key(b, "source");
+	json_put_str(b, "usgs", 4);
+	json_key(b, "region");
+	json_put_str(b, region, strlen(region));
+	json_key(b, "ingested_at");
+	json_put_str(b, ingested, strlen(ingested));
+	buf_addc(b, '}');
+	return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * fuzz-merge: view rows as csa-merge reads them (simdjson's fast_row and
+ * jsmn's read_row, agg_state_read of common/agg.c), a batch view and a
+ * speed view merged and written out.  The input is the batch view, a blank
+ * line, then the speed view (the same rows serve both when there is no
+ * blank line).  A bad or misfit row is reported, never a crash.  The
+ * command's own run() is compiled in; its answer goes to /dev/null.
+ */
+#include <config.h>
+
+#include "fuzz.h"
+
+#define main csa_merge_main
+int csa_merge_main(int argc, char **argv);
+#include "../../cmd/csa-merge.c"
+#undef main
+
+static struct options opts;
+static char *batch_path, *speed_path;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *args[] = {
+	    (char *)"csa-merge", (char *)"--batch", NULL, (char *)"--speed", NULL, NULL };
+
+	(void)argc;
+	(void)argv;
+	fuzz_init();
+	batch_path = strdup(fuzz_path("batch.ndjson"));
+	speed_path = strdup(fuzz_path("speed.ndjson"));
+	args[2] = batch_path;
+	args[4] = speed_path;
+	msg_init(args[0]);
+	fuzz_quiet_stdio();
+	FUZZ_ASSERT(parse_options(5, args, &opts) < 0, "the options");
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *blank = memmem(data, size, "\n\n", 2);
+	size_t n = blank ? (size_t)(blank - data) + 1 : size;
+
+	fuzz_file("batch.ndjson", data, n);
+	if (blank)
+		fuzz_file("speed.ndjson", blank + 2, size - n - 1);
+	else
+		fuzz_file("speed.ndjson", data, size);
+	run(&opts);
+	return 0;
+}
