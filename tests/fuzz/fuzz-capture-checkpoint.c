@@ -1,6 +1,7 @@
 /*
  * fuzz-capture-checkpoint: a --checkpoint file as csa-capture-read reads
- * it (load_checkpoint: the files read before, with size and mtime), and
+ * it (load_checkpoint: the files read before, with size, mtime and the
+ * records read), and
  * written back as save_checkpoint writes it; damage is reported, never a
  * crash, and what was loaded loads again the same.  The command's own code
  * is compiled in.
@@ -28,22 +29,25 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = fuzz_file("checkpoint", data, size);
+	struct options o = { 0 };
 	struct strmap done, again;
 	struct strmap_entry *en, *en2;
 	size_t i = 0;
 
 	load_checkpoint(path, &done);
-	path = fuzz_path("checkpoint.saved");
-	FUZZ_ASSERT(save_checkpoint(path, &done) == EXIT_OK, "save_checkpoint");
+	o.checkpoint = path = fuzz_path("checkpoint.saved");
+	FUZZ_ASSERT(save_checkpoint(&o, &done) == EXIT_OK, "save_checkpoint");
 	FUZZ_ASSERT(load_checkpoint(path, &again) == EXIT_OK, "a saved checkpoint is damaged");
 	FUZZ_ASSERT(again.count == done.count, "%zu files loaded, %zu after saving", done.count,
 	    again.count);
 	while ((en = strmap_next(&done, &i)) != NULL) {
 		en2 = strmap_get(&again, en->key, en->klen);
-		FUZZ_ASSERT(en2 != NULL && en2->a == en->a && en2->b == en->b,
+		FUZZ_ASSERT(en2 != NULL && en2->a == en->a && en2->b == en->b &&
+		    (en->p == NULL) == (en2->p == NULL) &&
+		    (en->p == NULL || *(int64_t *)en->p == *(int64_t *)en2->p),
 		    "%.*s: not saved as loaded", (int)en->klen, en->key);
 	}
-	strmap_free(&done);
-	strmap_free(&again);
+	free_done(&done);
+	free_done(&again);
 	return 0;
 }
