@@ -364,6 +364,57 @@ jq_expected() {
 	grep -q ' 304 ' "$SERVER_LOG"
 }
 
+# quiet_feed N DIR/NAME: the real feed's metadata (generated moved on by N
+# seconds, as each USGS poll sees it) with no features, as the hour feeds
+# are most of the time.
+quiet_feed() {
+	jq -c --argjson n "$1" '.metadata.generated += $n * 1000 | .metadata.count = 0 |
+		.features = [] | del(.bbox)' "$DATA/usgs/abruzzi_all_day.geojson" > "$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+@test "a feed with no features emits nothing and exits 0, over file: and HTTP" {
+	feed="$BATS_TEST_TMPDIR/feed"
+	mkdir -p "$feed"
+	quiet_feed 0 "$feed/significant_hour.geojson"
+	run --separate-stderr $FETCH --url "file://$feed/significant_hour.geojson"
+	assert_success
+	[ -z "$output" ] && [ -z "$stderr" ]
+	start_usgs_server "$feed"
+	run --separate-stderr $FETCH --state "$BATS_TEST_TMPDIR/state" -v \
+		--url "$SERVER_URL/significant_hour.geojson"
+	assert_success
+	[ -z "$output" ]
+	[[ "$stderr" == *"0 features polled, 0 emitted"* ]]
+}
+
+@test "--interval: a poller survives quiet polls and emits the events that come later" {
+	feed="$BATS_TEST_TMPDIR/feed"
+	mkdir -p "$feed"
+	quiet_feed 0 "$feed/all_hour.geojson"
+	start_usgs_server "$feed"
+	out="$BATS_TEST_TMPDIR/out" err="$BATS_TEST_TMPDIR/err"
+	bg sh -c 'exec csa-usgs-fetch --interval 1 --url "$0" > "$1" 2>"$2"' \
+		"$SERVER_URL/all_hour.geojson" "$out" "$err"
+	pid=$BG_PID
+	# Three quiet polls, each a new document (200, not 304), as USGS sends.
+	for n in 1 2 3; do
+		wait_for 10 '[ "$(grep -c " 200 " "$SERVER_LOG")" -ge $n ]'
+		quiet_feed "$n" "$feed/all_hour.geojson"
+	done
+	wait_for 10 '[ "$(grep -c " 200 " "$SERVER_LOG")" -ge 4 ]'
+	kill -0 "$pid"
+	[ ! -s "$out" ]
+	cp "$DATA/usgs/abruzzi_all_day.geojson" "$feed/all_hour.geojson"
+	wait_for 10 '[ "$(wc -l < "$out")" -eq 146 ]'
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ ! -s "$err" ]
+	diff <(ours_sorted < "$out") <(jq_expected "$DATA/usgs/abruzzi_all_day.geojson")
+}
+
 @test "FDSN backfill splits a range over the limit and emits each event once, in time order" {
 	src="$DATA/usgs/valeriovolpati_query.geojson"
 	start_usgs_server "$DATA/usgs" --fdsn "$src" --max-allowed 300
