@@ -819,6 +819,9 @@ json_string(const struct json_doc *d, int t, struct buf *out)
 	s = d->text + d->tok[t].start;
 	end = d->text + d->tok[t].end;
 	buf_reserve(out, (size_t)(end - s));
+	/* The empty string "" appends nothing: terminate here, or a fresh
+	 * buffer would be handed out without its NUL. */
+	out->p[out->len] = '\0';
 	while (s < end) {
 		const char *bs = memchr(s, '\\', (size_t)(end - s));
 		unsigned cp;

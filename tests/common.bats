@@ -137,6 +137,8 @@ PY
 {"s":"\ud83d\ude00"}
 {"s":"lone \ud800 surrogate"}
 {"s":"tab\there"}
+{"s":""}
+{"s":"","t":"after"}
 {"s":"plain"}
 IN
 	assert_success
@@ -145,6 +147,8 @@ IN
 	assert_line --index 2 "lone � surrogate"
 	assert_line --index 3 "$(printf 'tab\there')"
 	assert_line --index 4 "plain"
+	# The empty string is a terminated empty string, not an unended buffer.
+	[[ "$output" == *$'\there\n\n\nplain' ]]
 }
 
 @test "json: dotted paths and typed getters" {

@@ -165,6 +165,19 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	[[ "$stderr" == *"a.avro: changed since it was read"* ]]
 }
 
+@test "--checkpoint: an entry with an empty file name is read like any other" {
+	d="$BATS_TEST_TMPDIR/d"
+	mkdir -p "$d"
+	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	[ "${#lines[@]}" -eq 5 ]
+	{ echo '{"file":"","size":0,"mtime":0}'; cat "$BATS_TEST_TMPDIR/ck"; } > "$BATS_TEST_TMPDIR/ck2"
+	mv "$BATS_TEST_TMPDIR/ck2" "$BATS_TEST_TMPDIR/ck"
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	assert_success
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
 @test "damaged files: named with how many records came before; the other files still read; exit 1" {
 	good=$(mk good.avro --count 20)
 	big=$(mk big.avro --count 300 --block 100)

@@ -238,6 +238,24 @@ summary() {
 	[[ "$stderr" == *"hopping and sliding windows overlap"* ]]
 }
 
+@test "empty strings as a group value and as a view name are values like any other" {
+	{
+		ev 2026-04-22T10:10:00Z '' 1
+		ev 2026-04-22T10:20:00Z a 3
+	} > "$BATS_TEST_TMPDIR/old"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --table
+	assert_success
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" =~ ^2026-04-22T10:00:00.000Z\ +2026-04-22T11:00:00.000Z\ +1\ +1\  ]]
+	jq -c '.view = ""' "$BATS_TEST_TMPDIR/gold.ndjson" > "$BATS_TEST_TMPDIR/blank.ndjson"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/blank.ndjson"
+	assert_success
+	[ -z "$stderr" ]
+	echo "$output" | jq -e -s 'map(.region) == ["", "a"]'
+}
+
 @test "malformed lines are reported with file:line and skipped, exit 1" {
 	small_case
 	{
