@@ -336,18 +336,26 @@ scan_feature(const struct json_doc *d, int f, struct feature *ft)
 	}
 }
 
-/* Describe a feature for a message: its id, else its title or url, else its index. */
+/* Whether token t is a string with something in it. */
+static bool
+nonblank(const struct json_doc *d, int t)
+{
+	return json_type(d, t) == JSON_STRING && d->tok[t].end > d->tok[t].start;
+}
+
+/* Describe a feature for a message: its id, else its title or url, else
+ * its index (an empty string names nothing). */
 static void
 feature_name(const struct json_doc *d, const struct feature *ft, long index,
     char *out, size_t size)
 {
 	char *s = NULL;
 
-	if (json_type(d, ft->id) == JSON_STRING)
+	if (nonblank(d, ft->id))
 		s = json_strdup(d, ft->id);
-	else if (json_type(d, ft->prop[P_TITLE]) == JSON_STRING)
+	else if (nonblank(d, ft->prop[P_TITLE]))
 		s = json_strdup(d, ft->prop[P_TITLE]);
-	else if (json_type(d, ft->prop[P_URL]) == JSON_STRING)
+	else if (nonblank(d, ft->prop[P_URL]))
 		s = json_strdup(d, ft->prop[P_URL]);
 	if (s)
 		snprintf(out, size, "feature %ld (%s)", index + 1, s);
@@ -409,7 +417,7 @@ static int
 check_feature(const struct json_doc *d, const struct feature *ft, struct pending *pe,
     double *lon, double *lat)
 {
-	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
+	if (!nonblank(d, ft->id))
 		return pe->why = "no id", -1;
 	if (json_type(d, ft->coords) != JSON_ARRAY ||
 	    json_number(d, json_elem(d, ft->coords, 0), lon) < 0 ||

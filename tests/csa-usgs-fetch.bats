@@ -332,6 +332,37 @@ jq_expected() {
 	[[ "$stderr" == *"($id10): no geometry"* ]]
 }
 
+@test "an empty id is no id: the feature is named by its title and skipped, exit 1" {
+	src="$DATA/usgs/abruzzi_all_day.geojson"
+	jq -c '.features[1].id = "" | .features[2].id = "" | .features[2].properties.title = ""' \
+		"$src" > "$BATS_TEST_TMPDIR/blank.json"
+	title=$(jq -r '.features[1].properties.title' "$src")
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/blank.json"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 144 ]
+	[[ "$stderr" == *"feature 2 ($title): no id, skipped"* ]]
+	url=$(jq -r '.features[2].properties.url' "$src")
+	[[ "$stderr" == *"feature 3 ($url): no id, skipped"* ]]
+}
+
+@test "an empty ETag is no validator: the next poll asks again and emits nothing new" {
+	start_usgs_server "$DATA/usgs"
+	state="$BATS_TEST_TMPDIR/state"
+	url="$SERVER_URL/abruzzi_all_day.geojson?etag=empty"
+	run --separate-stderr $FETCH --state "$state" --url "$url"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ]
+	run --separate-stderr $FETCH --state "$state" --url "$url"
+	assert_success
+	[ -z "$output" ] && [ -z "$stderr" ]
+	[ "$(grep -c ' 200 /abruzzi_all_day.geojson?etag=empty' "$SERVER_LOG")" -eq 2 ]
+	# A state file that holds an empty etag (as earlier versions wrote) reads as well.
+	printf '{"url":"%s","etag":"","last_modified":""}\n' "$url" > "$state"
+	run --separate-stderr $FETCH --state "$state" --url "$url"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ] && [ -z "$stderr" ]
+}
+
 @test "HTTPS with --cacert verifies the server; without it the request fails" {
 	d="$BATS_TEST_TMPDIR/tls"
 	make_test_ca "$d"
