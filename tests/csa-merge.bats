@@ -274,6 +274,20 @@ summary() {
 	echo "$output" | jq -e -s 'map(.event_count) == [1, 1, 1, 1]'
 }
 
+@test "a line nested 500,000 deep is one bad line, skipped at once; the rest merged" {
+	small_case
+	{
+		head -n 1 "$BATS_TEST_TMPDIR/speed.ndjson"
+		cat "$(deep_line)"
+		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
+	} > "$BATS_TEST_TMPDIR/deep"
+	run --separate-stderr timeout -k 5 60 csa-merge -s "$BATS_TEST_TMPDIR/deep"
+	assert_failure 1
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/deep:2: $DEEP_MSG, skipped"* ]]
+	[[ "$stderr" == *"1 bad lines skipped"* ]]
+	echo "$output" | jq -e -s 'length == 4'
+}
+
 @test "--anomalies: speed windows over the batch mean plus SIGMA deviations" {
 	# Batch, ten hours: 20-28 events an hour in a; 12 in b in even hours and
 	# none in odd ones (empty hours count as 0).  Speed: a 5-minute window

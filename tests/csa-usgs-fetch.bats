@@ -307,6 +307,18 @@ jq_expected() {
 	[[ "$stderr" == *"not a GeoJSON FeatureCollection"* ]]
 }
 
+@test "a feed with a feature nested 500,000 deep is invalid JSON, found at once" {
+	"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["features"][3]["properties"]["deep"] = "DEEP"
+print(json.dumps(d).replace("\"DEEP\"", "[" * 500000 + "]" * 500000))' \
+		"$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/deep.json"
+	run --separate-stderr timeout -k 5 60 $FETCH --url "file://$BATS_TEST_TMPDIR/deep.json"
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" == *"deep.json: invalid JSON: nested deeper than 512 levels at byte"* ]]
+}
+
 @test "the malformed real feed: every feature skipped with a warning naming it, exit 1" {
 	run --separate-stderr $FETCH --url "file://$DATA/usgs/malformed/sudoivan_all_day.json"
 	assert_failure 1
