@@ -426,13 +426,13 @@ parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *
 
 	if (len > (size_t)INT32_MAX - 2)
 		return err_set(e, ERR_DATA, "JSON text too large");
-	if (check && (deep = too_deep(text, len)) >= 0)
-		return deep_error(deep, e);
 	d->text = text;
 	d->len = len;
 	d->ntok = 0;
 	d->streamed = -1;
 	d->fast = NULL;
+	if (check && (deep = too_deep(text, len)) >= 0)
+		return deep_error(deep, e);	/* d is left empty, as on any error */
 	if (d->cap == 0 || (size_t)d->cap < len / 8) {
 		/*
 		 * A token takes at least two bytes of text in practice, mostly
@@ -545,12 +545,12 @@ json_parse_stream(struct json_doc *d, const char *text, size_t len,
 	*nelem = -1;
 	if (len > (size_t)INT32_MAX - 2)
 		return err_set(e, ERR_DATA, "JSON text too large");
-	if ((deep = too_deep(text, len)) >= 0)
-		return deep_error(deep, e);
 	d->text = text;
 	d->len = len;
 	d->ntok = 0;
 	d->streamed = -1;
+	if ((deep = too_deep(text, len)) >= 0)
+		return deep_error(deep, e);
 	if (d->cap < 4096) {
 		free(d->tok);
 		d->cap = 4096;
