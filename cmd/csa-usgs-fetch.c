@@ -406,6 +406,10 @@ sort_pending(struct batch *bt)
 {
 	bool asc = true, desc = true;
 
+	/* A quiet feed (no features) is the common case of the hour feeds:
+	 * nothing to order, and no last element to swap with. */
+	if (bt->n < 2)
+		return;
 	for (size_t i = 1; i < bt->n && (asc || desc); i++) {
 		int c = cmp_pending(&bt->p[i - 1], &bt->p[i]);
 

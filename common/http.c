@@ -199,6 +199,15 @@ on_header(char *p, size_t size, size_t n, void *data)
 		free(r->last_modified);
 		r->last_modified = v;
 	}
+	/* An empty header is no validator: there is nothing to send back. */
+	if (r->etag && *r->etag == '\0') {
+		free(r->etag);
+		r->etag = NULL;
+	}
+	if (r->last_modified && *r->last_modified == '\0') {
+		free(r->last_modified);
+		r->last_modified = NULL;
+	}
 	return len;
 }
 

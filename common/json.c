@@ -14,6 +14,7 @@
 #include "dtoa.h"
 #include "json.h"
 
+/* Arrays and objects nest at most this deep (the root is level 1). */
 #define JSON_MAX_DEPTH 512
 
 void
@@ -210,8 +211,9 @@ check_string(const char *lo, const char *s, int n)
 
 /*
  * Walk the value at token t, checking every primitive, every string and
- * every gap between tokens.  Returns the next token index, or -1 with the
- * offending byte offset in *bad.
+ * every gap between tokens; depth is the number of containers around t.
+ * Returns the next token index, or -1 with the offending byte offset in
+ * *bad.
  */
 static int
 walk(const struct json_doc *d, int t, int depth, int *bad)
@@ -250,7 +252,9 @@ walk(const struct json_doc *d, int t, int depth, int *bad)
 		*bad = tk->start;
 		return -1;
 	}
-	if (depth > JSON_MAX_DEPTH) {
+	/* too_deep let nothing deeper through: this only keeps the
+	 * recursion bounded whatever the caller checked. */
+	if (depth >= JSON_MAX_DEPTH) {
 		*bad = tk->start;
 		return -1;
 	}
@@ -334,6 +338,60 @@ check_document(struct json_doc *d, struct err *e)
 	return 0;
 }
 
+/*
+ * The offset of the bracket that opens a level deeper than JSON_MAX_DEPTH,
+ * or -1.  jsmn must not see such text: at each closing bracket it climbs
+ * from the newest token to the container it closes, so a deep nest costs
+ * it time quadratic in the depth (minutes for a 1 MB line).  This counts
+ * levels in one pass, skipping strings; on text that is not JSON its
+ * answer is only a bound, and jsmn finds the real fault.
+ */
+static long
+too_deep(const char *s, size_t len)
+{
+	size_t opens = 0;
+	int depth = 0;
+
+	/* Fewer brackets than levels allowed cannot nest too deep: most
+	 * lines stop at their length or at this count, which the compiler
+	 * vectorizes (some 15 GB/s). */
+	if (len <= JSON_MAX_DEPTH)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		opens += (s[i] == '[') | (s[i] == '{');
+	if (opens <= JSON_MAX_DEPTH)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '"':
+			/* To the closing quote, stepping over escapes. */
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			break;
+		case '[':
+		case '{':
+			if (++depth > JSON_MAX_DEPTH)
+				return (long)i;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		default:
+			break;
+		}
+	}
+	return -1;
+}
+
+static int
+deep_error(long off, struct err *e)
+{
+	return err_set(e, ERR_DATA, "invalid JSON: nested deeper than %d levels at byte %ld",
+	    JSON_MAX_DEPTH, off + 1);
+}
+
 static int
 jsmn_error(int r, const jsmn_parser *parser, size_t len, struct err *e)
 {
@@ -380,6 +438,7 @@ static int
 parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *e)
 {
 	jsmn_parser parser;
+	long deep;
 	int r;
 
 	if (len > (size_t)INT32_MAX - 2)
@@ -389,6 +448,8 @@ parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *
 	d->ntok = 0;
 	d->streamed = -1;
 	d->fast = NULL;
+	if (check && (deep = too_deep(text, len)) >= 0)
+		return deep_error(deep, e);	/* d is left empty, as on any error */
 	if (d->cap == 0 || (size_t)d->cap < len / 8) {
 		/*
 		 * A token takes at least two bytes of text in practice, mostly
@@ -470,7 +531,7 @@ drain_stream(struct json_doc *d, jsmn_parser *p, struct stream *s, int *bad)
 			*bad = off;
 			return -1;
 		}
-		next = walk(d, c, 1, bad);
+		next = walk(d, c, 2, bad);	/* inside the root and the array */
 		if (next < 0)
 			return -1;
 		s->last_end = tok_end(tk);
@@ -502,6 +563,7 @@ json_parse_stream(struct json_doc *d, const char *text, size_t len,
 	struct stream s = { key, -1, 0, 0, fn, arg };
 	jsmn_parser parser;
 	int r, bad = -1, off;
+	long deep;
 
 	*nelem = -1;
 	if (len > (size_t)INT32_MAX - 2)
@@ -510,6 +572,8 @@ json_parse_stream(struct json_doc *d, const char *text, size_t len,
 	d->len = len;
 	d->ntok = 0;
 	d->streamed = -1;
+	if ((deep = too_deep(text, len)) >= 0)
+		return deep_error(deep, e);
 	if (d->cap < 4096) {
 		free(d->tok);
 		d->cap = 4096;
@@ -854,6 +918,9 @@ json_string(const struct json_doc *d, int t, struct buf *out)
 	s = d->text + d->tok[t].start;
 	end = d->text + d->tok[t].end;
 	buf_reserve(out, (size_t)(end - s));
+	/* The empty string "" appends nothing: terminate here, or a fresh
+	 * buffer would be handed out without its NUL. */
+	out->p[out->len] = '\0';
 	while (s < end) {
 		const char *bs = memchr(s, '\\', (size_t)(end - s));
 		unsigned cp;

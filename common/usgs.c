@@ -76,18 +76,26 @@ usgs_scan(const struct json_doc *d, int f, struct usgs_feature *ft)
 	}
 }
 
-/* For warnings about a feature that was skipped. */
+/* Whether token t is a string with something in it. */
+static bool
+nonblank(const struct json_doc *d, int t)
+{
+	return json_type(d, t) == JSON_STRING && d->tok[t].end > d->tok[t].start;
+}
+
+/* For warnings about a feature that was skipped: its id, else its title or
+ * url, else its index (an empty string names nothing). */
 void
 usgs_name(const struct json_doc *d, const struct usgs_feature *ft, long index,
     char *out, size_t size)
 {
 	char *s = NULL;
 
-	if (json_type(d, ft->id) == JSON_STRING)
+	if (nonblank(d, ft->id))
 		s = json_strdup(d, ft->id);
-	else if (json_type(d, ft->prop[USGS_TITLE]) == JSON_STRING)
+	else if (nonblank(d, ft->prop[USGS_TITLE]))
 		s = json_strdup(d, ft->prop[USGS_TITLE]);
-	else if (json_type(d, ft->prop[USGS_URL]) == JSON_STRING)
+	else if (nonblank(d, ft->prop[USGS_URL]))
 		s = json_strdup(d, ft->prop[USGS_URL]);
 	if (s)
 		snprintf(out, size, "feature %ld (%s)", index + 1, s);
@@ -123,7 +131,7 @@ int
 usgs_check(const struct json_doc *d, const struct usgs_feature *ft, struct usgs_event *pe,
     double *lon, double *lat)
 {
-	if (json_type(d, ft->id) != JSON_STRING || d->tok[ft->id].end == d->tok[ft->id].start)
+	if (!nonblank(d, ft->id))
 		return pe->why = "no id", -1;
 	if (json_type(d, ft->coords) != JSON_ARRAY ||
 	    json_number(d, json_elem(d, ft->coords, 0), lon) < 0 ||

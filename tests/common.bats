@@ -73,6 +73,33 @@ IN
 	[[ "$output" == error:* ]]
 }
 
+@test "json: 512 levels of nesting are read, 513 are rejected at the bracket too deep" {
+	nest() {	# nest N OPEN CLOSE [INNER]
+		"$PY" -c 'import sys; n = int(sys.argv[1]); print(sys.argv[2] * n + sys.argv[4] + sys.argv[3] * n)' "$@"
+	}
+	{
+		nest 512 '[' ']' ''
+		nest 512 '{"a":' '}' 1
+		nest 511 '[' ']' '{"s":"[[[[{{{{\"]]]]"}'
+		# Brackets in strings do not count, escaped quotes do not end them.
+		"$PY" -c 'print("[\"" + "\\\"[" * 600 + "\"]")'
+		nest 513 '[' ']' ''
+		nest 513 '{"a":' '}' 1
+		nest 512 '[' ']' '{}'
+		nest 500000 '[' ']' ''
+		nest 500000 '[' '' ''
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr timeout -k 5 60 csa-unit json < "$BATS_TEST_TMPDIR/in"
+	assert_success
+	for i in 0 1 2 3; do [[ "${lines[$i]}" != error:* ]] || { echo "$i: ${lines[$i]}"; return 1; }; done
+	assert_line --index 4 "error: invalid JSON: nested deeper than 512 levels at byte 513"
+	assert_line --index 5 "error: invalid JSON: nested deeper than 512 levels at byte 2561"
+	assert_line --index 6 "error: invalid JSON: nested deeper than 512 levels at byte 513"
+	assert_line --index 7 "error: $DEEP_MSG"
+	assert_line --index 8 "error: $DEEP_MSG"
+	[ "${#lines[@]}" -eq 9 ]
+}
+
 @test "json: a raw control byte is found at every place in strings of every length" {
 	# Strings are checked a word at a time: a bad byte must be seen at the
 	# start, the middle and the end of a word, in short and long strings,
@@ -157,6 +184,8 @@ PY
 {"s":"\ud83d\ude00"}
 {"s":"lone \ud800 surrogate"}
 {"s":"tab\there"}
+{"s":""}
+{"s":"","t":"after"}
 {"s":"plain"}
 IN
 	assert_success
@@ -165,6 +194,8 @@ IN
 	assert_line --index 2 "lone � surrogate"
 	assert_line --index 3 "$(printf 'tab\there')"
 	assert_line --index 4 "plain"
+	# The empty string is a terminated empty string, not an unended buffer.
+	[[ "$output" == *$'\there\n\n\nplain' ]]
 }
 
 @test "json: dotted paths and typed getters" {

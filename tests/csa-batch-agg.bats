@@ -195,6 +195,18 @@ hourly_ours() {
 	[[ "$stderr" == *"15 bad lines rejected"* ]]
 }
 
+@test "a line nested 500,000 deep is one bad line, rejected at once; the rest counted" {
+	{
+		echo '{"event_id":"ok1","updated":1,"time":1767261601000,"region":"r"}'
+		cat "$(deep_line)"
+		echo '{"event_id":"ok2","updated":1,"time":1767261602000,"region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr timeout -k 5 60 csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:2: $DEEP_MSG, rejected"* ]]
+}
+
 @test "an unwritable --out exits 3 with the previous views untouched; no temporary file is visible" {
 	utero
 	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/gold" "$BATS_TEST_TMPDIR/a"

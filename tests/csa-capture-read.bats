@@ -91,6 +91,17 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	printf '%s\n' "$output" | jq -r 'select(.body_base64) | .body_base64' | head -1 | base64 -d | grep -q '^plain text 2, not JSON$'
 }
 
+@test "a body nested 500,000 deep is not JSON, found at once: skipped, or kept as a string" {
+	f=$(mk deep.avro --count 5 --deep 2)
+	run --separate-stderr timeout -k 5 60 csa-capture-read "$f"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "$stderr" == *"deep.avro: record 3"*"body is not JSON, skipped"* ]]
+	run --separate-stderr timeout -k 5 60 csa-capture-read --body string "$f"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.body) | .body | length')" -eq 1000000 ]
+}
+
 @test "files written by our hub's Capture read back equal to what was sent" {
 	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
 	ev=$(usgs_events)
@@ -200,6 +211,19 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	# Every event reached the reader once.
 	printf '%s\n' "${lines[@]}" >> "$BATS_TEST_TMPDIR/got"
 	diff <(head -n 20 "$BATS_TEST_TMPDIR/ev" | sort) <(sort "$BATS_TEST_TMPDIR/got")
+}
+
+@test "--checkpoint: an entry with an empty file name is read like any other" {
+	d="$BATS_TEST_TMPDIR/d"
+	mkdir -p "$d"
+	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
+	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	[ "${#lines[@]}" -eq 5 ]
+	{ echo '{"file":"","size":0,"mtime":0}'; cat "$BATS_TEST_TMPDIR/ck"; } > "$BATS_TEST_TMPDIR/ck2"
+	mv "$BATS_TEST_TMPDIR/ck2" "$BATS_TEST_TMPDIR/ck"
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	assert_success
+	[ -z "$output" ] && [ -z "$stderr" ]
 }
 
 @test "damaged files: named with how many records came before; the other files still read; exit 1" {

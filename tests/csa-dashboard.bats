@@ -162,6 +162,17 @@ bucket() {
 	[[ "$stderr" == *"mixed:14: line longer than"* ]]
 }
 
+@test "a line nested 500,000 deep is one bad line, counted at once; good lines still count" {
+	events "$DATA/usgs/utero_4.5_month_20140401.geojson" | head -n 20 > "$BATS_TEST_TMPDIR/ev"
+	{ head -n 10 "$BATS_TEST_TMPDIR/ev"; cat "$(deep_line)"; tail -n 10 "$BATS_TEST_TMPDIR/ev"; } \
+		> "$BATS_TEST_TMPDIR/mixed"
+	run --separate-stderr timeout -k 5 60 csa-dashboard --once "$BATS_TEST_TMPDIR/mixed"
+	assert_failure 1
+	assert_output --partial "events 20  "
+	assert_output --partial "bad lines 1"
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/mixed:11: $DEEP_MSG"* ]]
+}
+
 @test "over-long lines are named as other bad lines are: the first ten, then counted" {
 	events "$DATA/usgs/utero_4.5_month_20140401.geojson" | head -n 5 > "$BATS_TEST_TMPDIR/ev"
 	{

@@ -56,6 +56,17 @@ teardown() {
 	[ "$(csa-eh-recv -e | wc -l)" -eq 6 ]
 }
 
+@test "a line nested 500,000 deep is one bad line, rejected at once; the good lines are sent" {
+	ev=$(usgs_events)
+	{ head -n 2 "$ev"; cat "$(deep_line)"; sed -n 3,4p "$ev"; } > "$BATS_TEST_TMPDIR/in"
+	# timeout (then KILL, as a long parse may not see TERM): a regression
+	# fails here instead of hanging the suite.
+	run --separate-stderr timeout -k 5 60 csa-eh-send "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:3: $DEEP_MSG, skipped"* ]]
+	[ "$(csa-eh-recv -e | wc -l)" -eq 4 ]
+}
+
 @test "a key always lands in the partition librdkafka's murmur2 partitioner picks" {
 	ev=$(usgs_events)
 	run csa-eh-send --partitions 5 -k region < "$ev"

@@ -238,6 +238,24 @@ summary() {
 	[[ "$stderr" == *"hopping and sliding windows overlap"* ]]
 }
 
+@test "empty strings as a group value and as a view name are values like any other" {
+	{
+		ev 2026-04-22T10:10:00Z '' 1
+		ev 2026-04-22T10:20:00Z a 3
+	} > "$BATS_TEST_TMPDIR/old"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --table
+	assert_success
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" =~ ^2026-04-22T10:00:00.000Z\ +2026-04-22T11:00:00.000Z\ +1\ +1\  ]]
+	jq -c '.view = ""' "$BATS_TEST_TMPDIR/gold.ndjson" > "$BATS_TEST_TMPDIR/blank.ndjson"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/blank.ndjson"
+	assert_success
+	[ -z "$stderr" ]
+	echo "$output" | jq -e -s 'map(.region) == ["", "a"]'
+}
+
 @test "malformed lines are reported with file:line and skipped, exit 1" {
 	small_case
 	{
@@ -254,6 +272,20 @@ summary() {
 	[[ "$stderr" == *"bad:4: _state.event_count: no count \"n\", skipped"* ]]
 	[[ "$stderr" == *"3 bad lines skipped"* ]]
 	echo "$output" | jq -e -s 'map(.event_count) == [1, 1, 1, 1]'
+}
+
+@test "a line nested 500,000 deep is one bad line, skipped at once; the rest merged" {
+	small_case
+	{
+		head -n 1 "$BATS_TEST_TMPDIR/speed.ndjson"
+		cat "$(deep_line)"
+		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
+	} > "$BATS_TEST_TMPDIR/deep"
+	run --separate-stderr timeout -k 5 60 csa-merge -s "$BATS_TEST_TMPDIR/deep"
+	assert_failure 1
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/deep:2: $DEEP_MSG, skipped"* ]]
+	[[ "$stderr" == *"1 bad lines skipped"* ]]
+	echo "$output" | jq -e -s 'length == 4'
 }
 
 @test "--anomalies: speed windows over the batch mean plus SIGMA deviations" {

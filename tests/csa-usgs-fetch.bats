@@ -307,6 +307,18 @@ jq_expected() {
 	[[ "$stderr" == *"not a GeoJSON FeatureCollection"* ]]
 }
 
+@test "a feed with a feature nested 500,000 deep is invalid JSON, found at once" {
+	"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["features"][3]["properties"]["deep"] = "DEEP"
+print(json.dumps(d).replace("\"DEEP\"", "[" * 500000 + "]" * 500000))' \
+		"$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/deep.json"
+	run --separate-stderr timeout -k 5 60 $FETCH --url "file://$BATS_TEST_TMPDIR/deep.json"
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" == *"deep.json: invalid JSON: nested deeper than 512 levels at byte"* ]]
+}
+
 @test "the malformed real feed: every feature skipped with a warning naming it, exit 1" {
 	run --separate-stderr $FETCH --url "file://$DATA/usgs/malformed/sudoivan_all_day.json"
 	assert_failure 1
@@ -330,6 +342,37 @@ jq_expected() {
 	[ "$(grep -c 'no geometry, skipped' <<<"$stderr")" -eq 2 ]
 	id10=$(jq -r '.features[10].id' "$DATA/usgs/abruzzi_all_day.geojson")
 	[[ "$stderr" == *"($id10): no geometry"* ]]
+}
+
+@test "an empty id is no id: the feature is named by its title and skipped, exit 1" {
+	src="$DATA/usgs/abruzzi_all_day.geojson"
+	jq -c '.features[1].id = "" | .features[2].id = "" | .features[2].properties.title = ""' \
+		"$src" > "$BATS_TEST_TMPDIR/blank.json"
+	title=$(jq -r '.features[1].properties.title' "$src")
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/blank.json"
+	assert_failure 1
+	[ "${#lines[@]}" -eq 144 ]
+	[[ "$stderr" == *"feature 2 ($title): no id, skipped"* ]]
+	url=$(jq -r '.features[2].properties.url' "$src")
+	[[ "$stderr" == *"feature 3 ($url): no id, skipped"* ]]
+}
+
+@test "an empty ETag is no validator: the next poll asks again and emits nothing new" {
+	start_usgs_server "$DATA/usgs"
+	state="$BATS_TEST_TMPDIR/state"
+	url="$SERVER_URL/abruzzi_all_day.geojson?etag=empty"
+	run --separate-stderr $FETCH --state "$state" --url "$url"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ]
+	run --separate-stderr $FETCH --state "$state" --url "$url"
+	assert_success
+	[ -z "$output" ] && [ -z "$stderr" ]
+	[ "$(grep -c ' 200 /abruzzi_all_day.geojson?etag=empty' "$SERVER_LOG")" -eq 2 ]
+	# A state file that holds an empty etag (as earlier versions wrote) reads as well.
+	printf '{"url":"%s","etag":"","last_modified":""}\n' "$url" > "$state"
+	run --separate-stderr $FETCH --state "$state" --url "$url"
+	assert_success
+	[ "${#lines[@]}" -eq 146 ] && [ -z "$stderr" ]
 }
 
 @test "HTTPS with --cacert verifies the server; without it the request fails" {
@@ -362,6 +405,57 @@ jq_expected() {
 	[ "$rc" -eq 0 ]
 	[ "$(wc -l < "$out")" -eq 146 ]
 	grep -q ' 304 ' "$SERVER_LOG"
+}
+
+# quiet_feed N DIR/NAME: the real feed's metadata (generated moved on by N
+# seconds, as each USGS poll sees it) with no features, as the hour feeds
+# are most of the time.
+quiet_feed() {
+	jq -c --argjson n "$1" '.metadata.generated += $n * 1000 | .metadata.count = 0 |
+		.features = [] | del(.bbox)' "$DATA/usgs/abruzzi_all_day.geojson" > "$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+@test "a feed with no features emits nothing and exits 0, over file: and HTTP" {
+	feed="$BATS_TEST_TMPDIR/feed"
+	mkdir -p "$feed"
+	quiet_feed 0 "$feed/significant_hour.geojson"
+	run --separate-stderr $FETCH --url "file://$feed/significant_hour.geojson"
+	assert_success
+	[ -z "$output" ] && [ -z "$stderr" ]
+	start_usgs_server "$feed"
+	run --separate-stderr $FETCH --state "$BATS_TEST_TMPDIR/state" -v \
+		--url "$SERVER_URL/significant_hour.geojson"
+	assert_success
+	[ -z "$output" ]
+	[[ "$stderr" == *"0 features polled, 0 emitted"* ]]
+}
+
+@test "--interval: a poller survives quiet polls and emits the events that come later" {
+	feed="$BATS_TEST_TMPDIR/feed"
+	mkdir -p "$feed"
+	quiet_feed 0 "$feed/all_hour.geojson"
+	start_usgs_server "$feed"
+	out="$BATS_TEST_TMPDIR/out" err="$BATS_TEST_TMPDIR/err"
+	bg sh -c 'exec csa-usgs-fetch --interval 1 --url "$0" > "$1" 2>"$2"' \
+		"$SERVER_URL/all_hour.geojson" "$out" "$err"
+	pid=$BG_PID
+	# Three quiet polls, each a new document (200, not 304), as USGS sends.
+	for n in 1 2 3; do
+		wait_for 10 '[ "$(grep -c " 200 " "$SERVER_LOG")" -ge $n ]'
+		quiet_feed "$n" "$feed/all_hour.geojson"
+	done
+	wait_for 10 '[ "$(grep -c " 200 " "$SERVER_LOG")" -ge 4 ]'
+	kill -0 "$pid"
+	[ ! -s "$out" ]
+	cp "$DATA/usgs/abruzzi_all_day.geojson" "$feed/all_hour.geojson"
+	wait_for 10 '[ "$(wc -l < "$out")" -eq 146 ]'
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ ! -s "$err" ]
+	diff <(ours_sorted < "$out") <(jq_expected "$DATA/usgs/abruzzi_all_day.geojson")
 }
 
 @test "FDSN backfill splits a range over the limit and emits each event once, in time order" {

@@ -179,6 +179,14 @@ PYEOF
 	[[ "$stderr" == *", 1 lines skipped"* ]]
 }
 
+@test "a line nested 500,000 deep is one bad line, rejected at once; the rest counted" {
+	{ ev 1; cat "$(deep_line)"; ev 2; } > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr timeout -k 5 60 csa-window --tumbling 5s -t t "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:2: $DEEP_MSG, skipped"* ]]
+}
+
 @test "--where, --by with names and jq expressions, several keys, and --having" {
 	csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/ev"
 	run csa-window --tumbling 1d --where '.magnitude >= 2' \

@@ -150,3 +150,13 @@ fill_fs() {
 	dd if=/dev/zero of="$1/.filler" bs=64k 2>/dev/null || true
 	truncate -s "-$2K" "$1/.filler"
 }
+
+# deep_line: a file holding one line of 500,000 nested arrays (1 MB, under
+# the line limit, far past the 512 levels JSON may nest here), and
+# DEEP_MSG, what every reader says of it.  Readers once took minutes on it.
+deep_line() {
+	local out="$BATS_FILE_TMPDIR/deep"
+	[ -f "$out" ] || "$PY" -c 'print("[" * 500000 + "]" * 500000)' > "$out"
+	echo "$out"
+}
+DEEP_MSG="invalid JSON: nested deeper than 512 levels at byte 513"

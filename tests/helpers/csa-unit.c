@@ -58,9 +58,8 @@ cmd_get(const char *path)
 		"array", "object" };
 	struct ndjson_reader r;
 	struct json_doc d;
-	struct buf s = { 0 };
 	struct err e;
-	char *line;
+	char *line, *str;
 	size_t len;
 	int64_t i;
 	double x;
@@ -77,10 +76,10 @@ cmd_get(const char *path)
 		t = json_path(&d, 0, path);
 		switch (json_type(&d, t)) {
 		case JSON_STRING:
-			buf_reset(&s);
-			json_string(&d, t, &s);
-			fwrite(s.p, 1, s.len, stdout);
-			putchar('\n');
+			/* As the commands take strings: NUL-terminated copies. */
+			str = json_strdup(&d, t);
+			puts(str);
+			free(str);
 			break;
 		case JSON_NUMBER:
 			if (json_int64(&d, t, &i) == 0)
@@ -92,7 +91,6 @@ cmd_get(const char *path)
 			printf("%s\n", names[json_type(&d, t)]);
 		}
 	}
-	buf_free(&s);
 	json_doc_free(&d);
 	ndjson_close(&r);
 	return 0;

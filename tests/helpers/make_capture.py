@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """make_capture.py OUT [--codec null|deflate|snappy] [--schema 5|4|other]
-[--bodies json|pretty|text|mixed] [--count N] [--block N]: write a Capture
+[--bodies json|pretty|text|mixed] [--count N] [--block N] [--deep I]: write a Capture
 file with python3-avro, independently of csa's writer.  Records: sequence
 numbers 0..N-1, Offset 100*i, EnqueuedTimeUtc from 12/9/2022 5:10:16 PM
 on, one second apart, x-opt-enqueued-time to match.  --block sets how
-many records go in a block (default all in one)."""
+many records go in a block (default all in one).  --deep I makes record I's
+body 500,000 nested arrays (1 MB), deeper than JSON readers go."""
 import argparse, datetime, json
 import avro.datafile, avro.io, avro.schema
 
@@ -15,6 +16,7 @@ P.add_argument("--schema", default="5")
 P.add_argument("--bodies", default="json")
 P.add_argument("--count", type=int, default=10)
 P.add_argument("--block", type=int, default=0)
+P.add_argument("--deep", type=int, default=-1)
 a = P.parse_args()
 
 props = '["long","double","string","bytes","null"]' if a.schema == "5" else '["long","double","string","bytes"]'
@@ -30,6 +32,8 @@ schema = avro.schema.parse(text)
 t0 = datetime.datetime(2022, 12, 9, 17, 10, 16)
 
 def body(i):
+    if i == a.deep:
+        return b"[" * 500000 + b"]" * 500000
     doc = {"i": i, "name": "event %d" % i, "v": i * 1.5, "tags": ["a", "b"]}
     kind = a.bodies if a.bodies != "mixed" else ("json", "pretty", "text")[i % 3]
     if kind == "json":

@@ -10,6 +10,7 @@ Injected faults, as query parameters of any file request:
   fail=CODE&times=N   the first N requests of this URL answer CODE
   retry_after=S       send Retry-After: S with the injected answer
   truncate=N          send only the first N bytes of the body
+  etag=empty          send an empty ETag header (and never answer 304)
 The server writes its port to PORTFILE once it listens, and one line per
 request to LOGFILE: "<epoch seconds> <status> <path?query>".
 """
@@ -112,10 +113,10 @@ class Handler(BaseHTTPRequestHandler):
                 body = gzip.decompress(body)
         etag = '"%s"' % hashlib.sha1(body).hexdigest()[:16]
         mtime = int(os.path.getmtime(full))
-        headers["ETag"] = etag
+        headers["ETag"] = etag if q.get("etag") != "empty" else ""
         headers["Last-Modified"] = email.utils.formatdate(mtime, usegmt=True)
         inm = self.headers.get("If-None-Match")
-        if inm is not None and inm == etag:
+        if inm is not None and headers["ETag"] and inm == headers["ETag"]:
             return self.answer(304, b"", {"ETag": etag})
         if "truncate" in q:
             body = body[: int(q["truncate"])]
