@@ -34,6 +34,7 @@ static const char usage_line[] =
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
     "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
     "                  [--state FILE] [--state-every D] [--keep-open] [--idle-timeout D]\n"
+    "                  [--partition EXPR] [--partition-count N]\n"
     "                  [-uv] [FILE...]\n";
 
 static const char help_text[] =
@@ -61,6 +62,9 @@ static const char help_text[] =
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --max-groups N        hold at most N groups; events past it are left out\n"
     "      --offset D            shift window alignment from the epoch by D\n"
+    "      --partition EXPR      the input partition of an event, each with its own\n"
+    "                            event time (default _eh.partition)\n"
+    "      --partition-count N   start the clock once N partitions have been seen\n"
     "      --preset NAME         earthquake: the reference speed query\n"
     "      --session T[/MAX]     sessions: events less than T apart, cut at MAX\n"
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
@@ -84,7 +88,8 @@ struct options {
 	bool arrival;
 	bool keep_open;
 	const char *late_path, *state_path;
-	struct expr *time, *where, *dedupe;
+	struct expr *time, *where, *dedupe, *partition;
+	int partition_count;
 	bool unbuffered;
 	char **files;
 	int nfiles;
@@ -168,7 +173,8 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
 		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
-		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_OFFSET, OPT_PRESET, OPT_SESSION, OPT_SLIDING,
+		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
+		OPT_PRESET, OPT_SESSION, OPT_SLIDING,
 		OPT_SNAPSHOT, OPT_STATE, OPT_STATE_EVERY, OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
@@ -189,6 +195,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "partition", required_argument, NULL, OPT_PARTITION },
+		{ "partition-count", required_argument, NULL, OPT_PARTITION_COUNT },
 		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "sliding", required_argument, NULL, OPT_SLIDING },
@@ -204,7 +212,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct win_spec *w = &o->w;
-	const char *time_src = "time";
+	const char *time_src = "time", *partition_src = "_eh.partition";
 	bool start_inclusive = false, offset_given = false;
 	struct err e;
 	int c, rc, verbose = 0, types = 0;
@@ -318,6 +326,15 @@ parse_options(int argc, char **argv, struct options *o)
 				return rc;
 			offset_given = true;
 			break;
+		case OPT_PARTITION:
+			partition_src = optarg;
+			break;
+		case OPT_PARTITION_COUNT:
+			if (num_parse_int64(optarg, 1, INT32_MAX, &n) < 0)
+				return msg_usage("--partition-count: '%s' is not a number from 1 to %d",
+				    optarg, INT32_MAX);
+			o->partition_count = (int)n;
+			break;
 		case OPT_PRESET:
 			types++;
 			if ((rc = set_preset(o, optarg)) >= 0)
@@ -403,6 +420,8 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
 		return msg_usage("--time: %s", e.msg);
+	if ((o->partition = expr_compile(partition_src, &e)) == NULL)
+		return msg_usage("--partition: %s", e.msg);
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
@@ -464,6 +483,31 @@ load_state(struct run *r)
 	return EXIT_OK;
 }
 
+/*
+ * Tell the engine the event's partition (--partition): a string or a
+ * number; missing, null or anything else is none.  The wall time is read
+ * only for events that have one: a single stream does not pay for it.
+ */
+static int
+set_partition(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    struct err *e)
+{
+	struct expr_val v;
+	char num[32];
+
+	if (expr_eval(r->o->partition, d, line, len, &v, e) < 0)
+		return -1;
+	if (v.type == EXPR_NUMBER) {
+		v.len = (size_t)json_fmt_num(num, sizeof(num), v.num);
+		v.str = num;
+	} else if (v.type != EXPR_STRING) {
+		win_partition(r->en, NULL, 0, win_partitions(r->en) > 0 ? tfmt_now() : 0);
+		return 0;
+	}
+	win_partition(r->en, v.str, v.len, tfmt_now());
+	return 0;
+}
+
 /* One event: where, time, dedupe, windows; returns its status. */
 static int
 process(struct run *r, const struct json_doc *d, const char *line, size_t len,
@@ -506,6 +550,10 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 			id.len = (size_t)json_fmt_num(num, sizeof(num), id.num);
 			id.str = num;
 		}
+	}
+	if (set_partition(r, d, line, len, &e) < 0) {
+		msg_record(file, lineno, "--partition: %s, skipped", e.msg);
+		return EXIT_DATA;
 	}
 	rc = win_event(r->en, &t, o->dedupe ? id.str : NULL, o->dedupe ? id.len : 0, d, line,
 	    len, &late, &e);
@@ -623,6 +671,7 @@ run(const struct options *o)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.en = win_new(&o->w, stdout, o->unbuffered);
+	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.fast = json_fast_new();
 	if (o->state_path && (status = load_state(&r)) != EXIT_OK) {
@@ -667,8 +716,9 @@ run(const struct options *o)
 	}
 	win_counts(r.en, &c);
 	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
-	    "%ld duplicates, %ld over --max-groups, %ld lines skipped", c.events, c.rows,
-	    c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups, r.skipped);
+	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions",
+	    c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups,
+	    r.skipped, win_partitions(r.en));
 	if (c.over_groups)
 		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
 		    o->w.max_groups);
@@ -684,6 +734,7 @@ options_free(struct options *o)
 	expr_free(o->time);
 	expr_free(o->where);
 	expr_free(o->dedupe);
+	expr_free(o->partition);
 }
 
 int

@@ -45,6 +45,15 @@ struct sgroup {
 	bool hfc;		/* session: the head session continues the carry */
 };
 
+/* An input partition: its own event time, and when it last spoke. */
+struct part {
+	char *key;
+	size_t klen;
+	int64_t max;		/* its largest event time; INT64_MIN before its first */
+	int64_t last;		/* wall time of its last event */
+	bool idle;
+};
+
 struct win_engine {
 	const struct win_spec *s;
 	FILE *out;
@@ -54,7 +63,14 @@ struct win_engine {
 	struct strmap sgroups;	/* sliding and session: key -> struct sgroup * */
 	struct strmap seen;	/* dedupe: id -> a = event time */
 	int64_t pruned_at;
-	int64_t max_time, closed, next_due, next_early;
+	int64_t max_time, closed, next_due, next_early;	/* max_time: the clock */
+	struct part *parts;	/* none: one stream */
+	int nparts, capparts, cur;	/* cur: the event's partition, -1 for none */
+	struct strmap partmap;	/* key -> a = index in parts */
+	int64_t part_idle, now, newest_at, swept_at;	/* wall times */
+	int part_expect;
+	bool holding;		/* partitions not seen yet hold the clock */
+	bool started;		/* win_partition has been called */
 	bool have_time, have_closed, have_due, have_early;
 	long live;		/* group states held, for max_groups */
 	struct win_counts c;
@@ -136,6 +152,9 @@ win_new(const struct win_spec *s, FILE *out, bool unbuffered)
 	en->unbuffered = unbuffered;
 	strmap_init(&en->sgroups);
 	strmap_init(&en->seen);
+	strmap_init(&en->partmap);
+	en->cur = -1;
+	en->part_idle = 60000;
 	en->vals = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->vals));
 	en->tmp = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->tmp));
 	return en;
@@ -181,6 +200,10 @@ win_free(struct win_engine *en)
 		sgroup_free(ge->p);
 	strmap_free(&en->sgroups);
 	strmap_free(&en->seen);
+	for (int k = 0; k < en->nparts; k++)
+		free(en->parts[k].key);
+	free(en->parts);
+	strmap_free(&en->partmap);
 	free(en->vals);
 	free(en->tmp);
 	buf_free(&en->row);
@@ -801,6 +824,147 @@ sgroup_event(struct win_engine *en, int64_t t, const struct json_doc *d, const c
 	return sgroup_add(en, ge->p, t, d, line, len, e);
 }
 
+/* ---- event time per partition ---- */
+
+void
+win_set_partitions(struct win_engine *en, int64_t idle_ms, int expect)
+{
+	en->part_idle = idle_ms > 0 ? idle_ms : 60000;
+	en->part_expect = expect;
+}
+
+int
+win_partitions(const struct win_engine *en)
+{
+	return en->nparts;
+}
+
+static int
+part_add(struct win_engine *en, const char *key, size_t len, int64_t max, int64_t now)
+{
+	struct strmap_entry *pe;
+	struct part *p;
+	bool added;
+
+	pe = strmap_put(&en->partmap, key, len, &added);
+	if (!added)
+		return (int)pe->a;
+	if (en->nparts == en->capparts) {
+		en->capparts = en->capparts ? en->capparts * 2 : 8;
+		en->parts = xrealloc(en->parts, sizeof(*en->parts) * (size_t)en->capparts);
+	}
+	p = &en->parts[en->nparts];
+	p->key = xstrndup(key, len);
+	p->klen = len;
+	p->max = max;
+	p->last = now;
+	p->idle = false;
+	pe->a = en->nparts;
+	en->newest_at = now;
+	return en->nparts++;
+}
+
+void
+win_partition(struct win_engine *en, const char *key, size_t len, int64_t now)
+{
+	const struct part *c;
+
+	if (key == NULL && en->nparts == 0)
+		return;	/* one stream */
+	if (!en->started) {
+		/* Partitions restored from a state have been quiet only from now. */
+		for (int k = 0; k < en->nparts; k++)
+			en->parts[k].last = now;
+		en->newest_at = en->swept_at = now;
+		en->started = true;
+	}
+	en->now = now;
+	if (key == NULL)
+		key = "";	/* events without a partition, among events with one */
+	c = en->cur >= 0 ? &en->parts[en->cur] : NULL;
+	if (c == NULL || c->klen != len || memcmp(c->key, key, len) != 0) {
+		if (en->nparts == 0) {
+			/* The first partition: what came before was one stream of its own. */
+			if (en->have_time)
+				part_add(en, "", 0, en->max_time, now);
+			else
+				en->holding = true;
+		}
+		en->cur = part_add(en, key, len, INT64_MIN, now);
+	}
+	en->parts[en->cur].last = now;
+}
+
+/* The least time over the partitions that are not idle (all: over every
+ * one); false when none has had an event. */
+static bool
+part_min(const struct win_engine *en, bool all, int64_t *min)
+{
+	bool any = false;
+
+	for (int k = 0; k < en->nparts; k++) {
+		const struct part *p = &en->parts[k];
+
+		if (p->max == INT64_MIN || (p->idle && !all))
+			continue;
+		if (!any || p->max < *min)
+			*min = p->max;
+		any = true;
+	}
+	return any;
+}
+
+/* Mark the partitions idle that have been quiet for the idle time; true
+ * when one changed. */
+static bool
+part_sweep(struct win_engine *en)
+{
+	bool changed = false;
+
+	for (int k = 0; k < en->nparts; k++) {
+		struct part *p = &en->parts[k];
+		bool idle = k != en->cur && en->now - p->last >= en->part_idle;
+
+		changed = changed || idle != p->idle;
+		p->idle = idle;
+	}
+	return changed;
+}
+
+/*
+ * An event at t in the current partition: its time moves on, and the
+ * clock with it when it was the one holding the clock back.  The least
+ * over the partitions is looked for again only then, or when one went
+ * idle or came back, so most events cost a comparison.
+ */
+static void
+part_time(struct win_engine *en, int64_t t)
+{
+	struct part *p = &en->parts[en->cur];
+	int64_t old = p->max, m;
+	bool again = p->idle || old == INT64_MIN || !en->have_time || old <= en->max_time;
+
+	p->idle = false;
+	if (t > p->max)
+		p->max = t;
+	if (en->holding) {
+		if (!(en->part_expect > 0 && en->nparts >= en->part_expect) &&
+		    en->now - en->newest_at < en->part_idle)
+			return;
+		en->holding = false;
+		again = true;
+	}
+	if (en->now - en->swept_at >= (en->part_idle < 4000 ? en->part_idle / 4 : 1000)) {
+		en->swept_at = en->now;
+		again = part_sweep(en) || again;
+	}
+	if (again && part_min(en, false, &m) && (!en->have_time || m > en->max_time)) {
+		en->max_time = m;
+		en->have_time = true;
+		win_advance(en, false);
+	}
+}
+
 /* ---- events ---- */
 
 static bool
@@ -869,7 +1033,9 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 	 * before the event goes in (it cannot belong there), so its groups
 	 * are free again and an early row shows the windows as of the mark.
 	 */
-	if (!en->have_time || *t > en->max_time) {
+	if (en->cur >= 0) {
+		part_time(en, *t);
+	} else if (!en->have_time || *t > en->max_time) {
 		en->max_time = *t;
 		en->have_time = true;
 		win_advance(en, false);
@@ -891,7 +1057,24 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 void
 win_idle(struct win_engine *en, int64_t ms)
 {
-	if (!en->have_time || ms <= 0)
+	int64_t m;
+
+	if (ms <= 0)
+		return;
+	if (en->nparts > 0) {
+		/* The whole input is quiet: every partition moves on, none holds. */
+		for (int k = 0; k < en->nparts; k++)
+			if (en->parts[k].max != INT64_MIN)
+				en->parts[k].max += ms;
+		en->holding = false;
+		if (!en->have_time && part_min(en, true, &m)) {
+			en->max_time = m;
+			en->have_time = true;
+			win_advance(en, false);
+			return;
+		}
+	}
+	if (!en->have_time)
 		return;
 	en->max_time += ms;
 	win_advance(en, false);
@@ -1005,8 +1188,23 @@ win_save(const struct win_engine *en, struct buf *b)
 	json_put_int(b, en->closed);
 	json_key(b, "have_closed");
 	json_put_bool(b, en->have_closed);
+	if (en->holding) {
+		json_key(b, "holding");
+		json_put_bool(b, true);
+	}
 	buf_adds(b, "}\n");
 	buf_free(&q);
+	for (int k = 0; k < en->nparts; k++) {
+		const struct part *p = &en->parts[k];
+
+		if (p->max == INT64_MIN)
+			continue;
+		buf_adds(b, "{\"part\":");
+		json_put_str(b, p->key, p->klen);
+		json_key(b, "t");
+		json_put_int(b, p->max);
+		buf_adds(b, "}\n");
+	}
 	for (int k = 0; k < en->nw; k++) {
 		const struct window *w = &en->w[k];
 
@@ -1109,13 +1307,20 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 {
 	const int n = en->s->aggs.n;
 	int w = json_member(d, 0, "w", 1), g = json_member(d, 0, "g", 1);
-	int id = json_member(d, 0, "id", 2);
+	int id = json_member(d, 0, "id", 2), part = json_member(d, 0, "part", 4);
 	struct strmap_entry *ge;
 	bool added;
 	int64_t a, b;
 
 	buf_reset(key);
 	buf_reset(cols);
+	if (part >= 0) {
+		if (json_string(d, part, key) < 0 || get_int(d, 0, "t", &a) < 0 ||
+		    strmap_get(&en->partmap, key->p ? key->p : "", key->len) != NULL)
+			return -1;
+		part_add(en, key->p ? key->p : "", key->len, a, 0);
+		return 0;
+	}
 	if (id >= 0) {
 		if (json_string(d, id, key) < 0 || get_int(d, 0, "t", &a) < 0)
 			return -1;
@@ -1227,6 +1432,7 @@ win_load(struct win_engine *en, const char *text, size_t len, const char *name,
 				json_bool(&d, json_member(&d, 0, "have_time", 9), &en->have_time);
 				json_bool(&d, json_member(&d, 0, "have_closed", 11),
 				    &en->have_closed);
+				json_bool(&d, json_member(&d, 0, "holding", 7), &en->holding);
 			}
 		} else if (load_line(en, &d, &key, &cols) < 0) {
 			rc = err_set(e, ERR_IO, "%s:%lu: a damaged state line", name, lineno);
