@@ -599,6 +599,27 @@ idle_wait(struct run *r, const struct ndjson_reader *in)
 	return true;
 }
 
+/*
+ * With partitions, wait for input only until a partition goes idle (or
+ * the wait for unseen ones ends), then let the engine act on it, so a
+ * quiet partition stops holding rows back even when nothing else comes.
+ * True when it waited in vain, false when input is there or nothing is due.
+ */
+static bool
+partition_wait(struct run *r, const struct ndjson_reader *in)
+{
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+	int64_t wake = win_wake(r->en), now;
+
+	if (wake < 0)
+		return false;
+	now = tfmt_now();
+	if (wake > now && poll(&pfd, 1, (int)(wake - now < 60000 ? wake - now : 60000)) != 0)
+		return false;	/* input, end of input, or a signal */
+	win_tick(r->en, tfmt_now());
+	return true;
+}
+
 static int
 run_input(struct run *r, struct ndjson_reader *in)
 {
@@ -615,6 +636,8 @@ run_input(struct run *r, struct ndjson_reader *in)
 	json_doc_init(&fd);
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
+		if (!ndjson_ready(in) && partition_wait(r, in))
+			continue;
 		if (o->idle_ms && !ndjson_ready(in) && idle_wait(r, in))
 			continue;
 		if ((rc = ndjson_next(in, &line, &len, &e)) == 0)

@@ -51,7 +51,7 @@ struct part {
 	size_t klen;
 	int64_t max;		/* its largest event time; INT64_MIN before its first */
 	int64_t last;		/* wall time of its last event */
-	bool idle;
+	int hpos;		/* where in the heap; -1: idle, or no event yet */
 };
 
 struct win_engine {
@@ -67,6 +67,7 @@ struct win_engine {
 	struct part *parts;	/* none: one stream */
 	int nparts, capparts, cur;	/* cur: the event's partition, -1 for none */
 	struct strmap partmap;	/* key -> a = index in parts */
+	int *heap, nheap;	/* partitions not idle, least time first */
 	int64_t part_idle, now, newest_at, swept_at;	/* wall times */
 	int part_expect;
 	bool holding;		/* partitions not seen yet hold the clock */
@@ -154,7 +155,7 @@ win_new(const struct win_spec *s, FILE *out, bool unbuffered)
 	strmap_init(&en->seen);
 	strmap_init(&en->partmap);
 	en->cur = -1;
-	en->part_idle = 60000;
+	en->part_idle = WIN_PART_IDLE;
 	en->vals = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->vals));
 	en->tmp = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->tmp));
 	return en;
@@ -203,6 +204,7 @@ win_free(struct win_engine *en)
 	for (int k = 0; k < en->nparts; k++)
 		free(en->parts[k].key);
 	free(en->parts);
+	free(en->heap);
 	strmap_free(&en->partmap);
 	free(en->vals);
 	free(en->tmp);
@@ -829,7 +831,7 @@ sgroup_event(struct win_engine *en, int64_t t, const struct json_doc *d, const c
 void
 win_set_partitions(struct win_engine *en, int64_t idle_ms, int expect)
 {
-	en->part_idle = idle_ms > 0 ? idle_ms : 60000;
+	en->part_idle = idle_ms > 0 ? idle_ms : WIN_PART_IDLE;
 	en->part_expect = expect;
 }
 
@@ -837,6 +839,73 @@ int
 win_partitions(const struct win_engine *en)
 {
 	return en->nparts;
+}
+
+/* The heap of partitions that are not idle, ordered by their time, so the
+ * clock is at its top: an event costs O(log partitions), not a scan. */
+static bool
+heap_less(const struct win_engine *en, int i, int j)
+{
+	return en->parts[en->heap[i]].max < en->parts[en->heap[j]].max;
+}
+
+static void
+heap_swap(struct win_engine *en, int i, int j)
+{
+	int k = en->heap[i];
+
+	en->heap[i] = en->heap[j];
+	en->heap[j] = k;
+	en->parts[en->heap[i]].hpos = i;
+	en->parts[en->heap[j]].hpos = j;
+}
+
+static void
+heap_up(struct win_engine *en, int i)
+{
+	while (i > 0 && heap_less(en, i, (i - 1) / 2)) {
+		heap_swap(en, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct win_engine *en, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < en->nheap && heap_less(en, l, m))
+			m = l;
+		if (r < en->nheap && heap_less(en, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(en, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_insert(struct win_engine *en, int k)
+{
+	en->heap[en->nheap] = k;
+	en->parts[k].hpos = en->nheap++;
+	heap_up(en, en->nheap - 1);
+}
+
+static void
+heap_remove(struct win_engine *en, int k)
+{
+	int i = en->parts[k].hpos;
+
+	en->parts[k].hpos = -1;
+	if (i != --en->nheap) {
+		en->heap[i] = en->heap[en->nheap];
+		en->parts[en->heap[i]].hpos = i;
+		heap_down(en, i);
+		heap_up(en, i);
+	}
 }
 
 static int
@@ -852,15 +921,18 @@ part_add(struct win_engine *en, const char *key, size_t len, int64_t max, int64_
 	if (en->nparts == en->capparts) {
 		en->capparts = en->capparts ? en->capparts * 2 : 8;
 		en->parts = xrealloc(en->parts, sizeof(*en->parts) * (size_t)en->capparts);
+		en->heap = xrealloc(en->heap, sizeof(*en->heap) * (size_t)en->capparts);
 	}
 	p = &en->parts[en->nparts];
 	p->key = xstrndup(key, len);
 	p->klen = len;
 	p->max = max;
 	p->last = now;
-	p->idle = false;
+	p->hpos = -1;
 	pe->a = en->nparts;
 	en->newest_at = now;
+	if (max != INT64_MIN)
+		heap_insert(en, en->nparts);
 	return en->nparts++;
 }
 
@@ -895,74 +967,106 @@ win_partition(struct win_engine *en, const char *key, size_t len, int64_t now)
 	en->parts[en->cur].last = now;
 }
 
-/* The least time over the partitions that are not idle (all: over every
- * one); false when none has had an event. */
+/* The largest time over every partition; false when none has had an event. */
 static bool
-part_min(const struct win_engine *en, bool all, int64_t *min)
+part_max(const struct win_engine *en, int64_t *max)
 {
-	bool any = false;
-
-	for (int k = 0; k < en->nparts; k++) {
-		const struct part *p = &en->parts[k];
-
-		if (p->max == INT64_MIN || (p->idle && !all))
-			continue;
-		if (!any || p->max < *min)
-			*min = p->max;
-		any = true;
-	}
-	return any;
+	*max = INT64_MIN;
+	for (int k = 0; k < en->nparts; k++)
+		if (en->parts[k].max > *max)
+			*max = en->parts[k].max;
+	return *max != INT64_MIN;
 }
 
-/* Mark the partitions idle that have been quiet for the idle time; true
- * when one changed. */
-static bool
-part_sweep(struct win_engine *en)
+/* Move the clock to m unless it is there or past it. */
+static void
+clock_to(struct win_engine *en, int64_t m)
 {
-	bool changed = false;
-
-	for (int k = 0; k < en->nparts; k++) {
-		struct part *p = &en->parts[k];
-		bool idle = k != en->cur && en->now - p->last >= en->part_idle;
-
-		changed = changed || idle != p->idle;
-		p->idle = idle;
+	if (!en->have_time || m > en->max_time) {
+		en->max_time = m;
+		en->have_time = true;
+		win_advance(en, false);
 	}
-	return changed;
 }
 
 /*
- * An event at t in the current partition: its time moves on, and the
- * clock with it when it was the one holding the clock back.  The least
- * over the partitions is looked for again only then, or when one went
- * idle or came back, so most events cost a comparison.
+ * Wall time is en->now: end the wait for unseen partitions when its time
+ * has come, take out of the heap the partitions quiet for the idle time
+ * (but `except`, the one whose event is being taken), and move the clock
+ * to the least time over the others; when every partition is idle,
+ * nothing holds it back, and it moves to the largest.  The clock never
+ * goes back.
  */
 static void
-part_time(struct win_engine *en, int64_t t)
+part_clock(struct win_engine *en, int except)
 {
-	struct part *p = &en->parts[en->cur];
-	int64_t old = p->max, m;
-	bool again = p->idle || old == INT64_MIN || !en->have_time || old <= en->max_time;
+	int64_t m;
 
-	p->idle = false;
-	if (t > p->max)
-		p->max = t;
 	if (en->holding) {
 		if (!(en->part_expect > 0 && en->nparts >= en->part_expect) &&
 		    en->now - en->newest_at < en->part_idle)
 			return;
 		en->holding = false;
-		again = true;
 	}
-	if (en->now - en->swept_at >= (en->part_idle < 4000 ? en->part_idle / 4 : 1000)) {
-		en->swept_at = en->now;
-		again = part_sweep(en) || again;
+	en->swept_at = en->now;
+	for (int k = 0; k < en->nparts; k++)
+		if (k != except && en->parts[k].hpos >= 0 &&
+		    en->now - en->parts[k].last >= en->part_idle)
+			heap_remove(en, k);
+	if (en->nheap > 0)
+		clock_to(en, en->parts[en->heap[0]].max);
+	else if (part_max(en, &m))
+		clock_to(en, m);
+}
+
+/*
+ * An event at t in the current partition: its time moves on in the heap
+ * (where it goes back in when it was idle), and the clock follows the top.
+ * Idleness is looked at every quarter of the idle time.
+ */
+static void
+part_time(struct win_engine *en, int64_t t)
+{
+	struct part *p = &en->parts[en->cur];
+
+	if (t > p->max) {
+		p->max = t;
+		if (p->hpos >= 0)
+			heap_down(en, p->hpos);
 	}
-	if (again && part_min(en, false, &m) && (!en->have_time || m > en->max_time)) {
-		en->max_time = m;
-		en->have_time = true;
-		win_advance(en, false);
+	if (p->hpos < 0)
+		heap_insert(en, en->cur);
+	if (en->holding || en->now - en->swept_at >= en->part_idle / 4)
+		part_clock(en, en->cur);
+	else
+		clock_to(en, en->parts[en->heap[0]].max);
+}
+
+int64_t
+win_wake(const struct win_engine *en)
+{
+	int64_t wake = -1;
+
+	if (en->nparts == 0)
+		return -1;
+	if (en->holding)
+		return en->newest_at + en->part_idle;
+	for (int k = 0; k < en->nheap; k++) {
+		const struct part *p = &en->parts[en->heap[k]];
+
+		if (wake < 0 || p->last + en->part_idle < wake)
+			wake = p->last + en->part_idle;
 	}
+	return wake;
+}
+
+void
+win_tick(struct win_engine *en, int64_t now)
+{
+	if (en->nparts == 0 || now < en->now)
+		return;
+	en->now = now;
+	part_clock(en, -1);
 }
 
 /* ---- events ---- */
@@ -1067,12 +1171,12 @@ win_idle(struct win_engine *en, int64_t ms)
 			if (en->parts[k].max != INT64_MIN)
 				en->parts[k].max += ms;
 		en->holding = false;
-		if (!en->have_time && part_min(en, true, &m)) {
-			en->max_time = m;
-			en->have_time = true;
-			win_advance(en, false);
-			return;
+		if (part_max(en, &m)) {
+			if (en->have_time && en->max_time + ms > m)
+				m = en->max_time + ms;
+			clock_to(en, m);
 		}
+		return;
 	}
 	if (!en->have_time)
 		return;

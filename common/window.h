@@ -96,6 +96,7 @@ int win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
  * idle_ms.
  */
 void win_set_partitions(struct win_engine *en, int64_t idle_ms, int expect);
+#define WIN_PART_IDLE 5000	/* the idle time when none is given */
 
 /* The partition of the next event (key[0..len), or NULL for none) and the
  * wall time it was read at. */
@@ -103,6 +104,13 @@ void win_partition(struct win_engine *en, const char *key, size_t len, int64_t n
 
 /* Partitions seen (0: one stream). */
 int win_partitions(const struct win_engine *en);
+
+/* The wall time at which a partition goes idle or the wait for unseen ones
+ * ends, when nothing comes before; -1 for none.  Then call win_tick. */
+int64_t win_wake(const struct win_engine *en);
+
+/* Wall time has come to now with no event: apply idleness, write what is due. */
+void win_tick(struct win_engine *en, int64_t now);
 
 /* Move event time on by ms with no event (the idle timeout). */
 void win_idle(struct win_engine *en, int64_t ms);
