@@ -1175,8 +1175,7 @@ json_reopen(struct buf *b, const char *text, size_t len, const char *key,
 		int v = k + 1;
 
 		if (!json_string_eq(d, k, key)) {
-			json_sep(b);
-			json_put_token(b, d, k);
+			json_put_token(b, d, k);	/* with its ',' */
 			buf_addc(b, ':');
 			json_put_token(b, d, v);
 		}
