@@ -1047,8 +1047,8 @@ win_wake(const struct win_engine *en)
 {
 	int64_t wake = -1;
 
-	if (en->nparts == 0)
-		return -1;
+	if (en->nparts == 0 || !en->started)
+		return -1;	/* one stream, or wall time starts with the first event */
 	if (en->holding)
 		return en->newest_at + en->part_idle;
 	for (int k = 0; k < en->nheap; k++) {
@@ -1063,7 +1063,7 @@ win_wake(const struct win_engine *en)
 void
 win_tick(struct win_engine *en, int64_t now)
 {
-	if (en->nparts == 0 || now < en->now)
+	if (en->nparts == 0 || !en->started || now < en->now)
 		return;
 	en->now = now;
 	part_clock(en, -1);
