@@ -90,6 +90,7 @@ struct options {
 	const char *late_path, *state_path;
 	struct expr *time, *where, *dedupe, *partition;
 	int partition_count;
+	bool partition_given;
 	bool unbuffered;
 	char **files;
 	int nfiles;
@@ -103,6 +104,9 @@ struct run {
 	int64_t saved_at;	/* wall time of the last state save */
 	FILE *late_out;
 	struct json_fast *fast;	/* simdjson, for lines it can answer; NULL: jsmn only */
+	int part_of[1024];	/* the engine's index of partition n, + 1 (0: not yet) */
+	bool first;		/* no event has been taken yet */
+	bool one_stream;	/* the first had no partition: no more looking */
 };
 
 static int
@@ -212,7 +216,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct win_spec *w = &o->w;
-	const char *time_src = "time", *partition_src = "_eh.partition";
+	static const char default_partition[] = "_eh.partition";
+	const char *time_src = "time", *partition_src = default_partition;
 	bool start_inclusive = false, offset_given = false;
 	struct err e;
 	int c, rc, verbose = 0, types = 0;
@@ -422,6 +427,7 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--time: %s", e.msg);
 	if ((o->partition = expr_compile(partition_src, &e)) == NULL)
 		return msg_usage("--partition: %s", e.msg);
+	o->partition_given = partition_src != default_partition;
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
@@ -484,6 +490,50 @@ load_state(struct run *r)
 }
 
 /*
+ * csa-eh-recv and csa-capture-read end each line with
+ * "_eh":{"partition":N}}; read N there, as a plain path would find it, at
+ * a fraction of the cost of looking the member up.  False for any other
+ * line (with -m, say), which then takes the lookup.
+ */
+static bool
+tail_partition(const char *line, size_t len, int *n)
+{
+	static const char pat[] = "\"_eh\":{\"partition\":";
+	const size_t plen = sizeof(pat) - 1;
+	size_t end = len, d;
+
+	while (end > 0 && isspace((unsigned char)line[end - 1]))
+		end--;
+	if (end < plen + 4 || line[end - 1] != '}' || line[end - 2] != '}')
+		return false;
+	for (d = end - 2; d > end - 6 && isdigit((unsigned char)line[d - 1]); d--)
+		;
+	if (d == end - 2 || d < plen + 1 || memcmp(line + d - plen, pat, plen) != 0 ||
+	    (line[d - plen - 1] != ',' && line[d - plen - 1] != '{'))
+		return false;
+	*n = 0;
+	for (size_t k = d; k < end - 2; k++)
+		*n = *n * 10 + (line[k] - '0');
+	return *n < 1024;
+}
+
+/* Partition number n: the engine's index, from the cache after the first. */
+static void
+set_partition_number(struct run *r, int n)
+{
+	char num[16];
+	int i;
+
+	if (r->part_of[n] > 0) {
+		win_partition_index(r->en, r->part_of[n] - 1, tfmt_now_coarse());
+		return;
+	}
+	snprintf(num, sizeof(num), "%d", n);
+	i = win_partition(r->en, num, strlen(num), tfmt_now_coarse());
+	r->part_of[n] = i + 1;
+}
+
+/*
  * Tell the engine the event's partition (--partition): a string or a
  * number; missing, null or anything else is none.  The wall time is read
  * only for events that have one: a single stream does not pay for it.
@@ -494,17 +544,35 @@ set_partition(struct run *r, const struct json_doc *d, const char *line, size_t 
 {
 	struct expr_val v;
 	char num[32];
+	int n;
 
+	if (r->one_stream)
+		return 0;
+	if (!r->o->partition_given && tail_partition(line, len, &n)) {
+		r->first = false;
+		set_partition_number(r, n);
+		return 0;
+	}
 	if (expr_eval(r->o->partition, d, line, len, &v, e) < 0)
 		return -1;
+	/* Without --partition, input whose first event has no _eh.partition
+	 * is one stream: it does not pay for a lookup that fails each time. */
+	if (r->first && !r->o->partition_given && v.type != EXPR_NUMBER &&
+	    v.type != EXPR_STRING)
+		r->one_stream = true;
+	r->first = false;
+	if (v.type == EXPR_NUMBER && v.num >= 0 && v.num < 1024 && v.num == (int)v.num) {
+		set_partition_number(r, (int)v.num);	/* hub partitions: small numbers */
+		return 0;
+	}
 	if (v.type == EXPR_NUMBER) {
 		v.len = (size_t)json_fmt_num(num, sizeof(num), v.num);
 		v.str = num;
 	} else if (v.type != EXPR_STRING) {
-		win_partition(r->en, NULL, 0, win_partitions(r->en) > 0 ? tfmt_now() : 0);
+		win_partition(r->en, NULL, 0, win_partitions(r->en) > 0 ? tfmt_now_coarse() : 0);
 		return 0;
 	}
-	win_partition(r->en, v.str, v.len, tfmt_now());
+	win_partition(r->en, v.str, v.len, tfmt_now_coarse());
 	return 0;
 }
 
@@ -697,6 +765,7 @@ run(const struct options *o)
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.fast = json_fast_new();
+	r.first = true;
 	if (o->state_path && (status = load_state(&r)) != EXIT_OK) {
 		win_free(r.en);
 		json_fast_free(r.fast);

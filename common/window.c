@@ -67,7 +67,11 @@ struct win_engine {
 	struct part *parts;	/* none: one stream */
 	int nparts, capparts, cur;	/* cur: the event's partition, -1 for none */
 	struct strmap partmap;	/* key -> a = index in parts */
-	int *heap, nheap;	/* partitions not idle, least time first */
+	struct hent {
+		int64_t max;	/* parts[k].max, here for quick comparisons */
+		int k;
+	} *heap;		/* partitions not idle, least time first */
+	int nheap;
 	int64_t part_idle, now, newest_at, swept_at;	/* wall times */
 	int part_expect;
 	bool holding;		/* partitions not seen yet hold the clock */
@@ -846,18 +850,18 @@ win_partitions(const struct win_engine *en)
 static bool
 heap_less(const struct win_engine *en, int i, int j)
 {
-	return en->parts[en->heap[i]].max < en->parts[en->heap[j]].max;
+	return en->heap[i].max < en->heap[j].max;
 }
 
 static void
 heap_swap(struct win_engine *en, int i, int j)
 {
-	int k = en->heap[i];
+	struct hent h = en->heap[i];
 
 	en->heap[i] = en->heap[j];
-	en->heap[j] = k;
-	en->parts[en->heap[i]].hpos = i;
-	en->parts[en->heap[j]].hpos = j;
+	en->heap[j] = h;
+	en->parts[en->heap[i].k].hpos = i;
+	en->parts[en->heap[j].k].hpos = j;
 }
 
 static void
@@ -889,7 +893,8 @@ heap_down(struct win_engine *en, int i)
 static void
 heap_insert(struct win_engine *en, int k)
 {
-	en->heap[en->nheap] = k;
+	en->heap[en->nheap].max = en->parts[k].max;
+	en->heap[en->nheap].k = k;
 	en->parts[k].hpos = en->nheap++;
 	heap_up(en, en->nheap - 1);
 }
@@ -902,7 +907,7 @@ heap_remove(struct win_engine *en, int k)
 	en->parts[k].hpos = -1;
 	if (i != --en->nheap) {
 		en->heap[i] = en->heap[en->nheap];
-		en->parts[en->heap[i]].hpos = i;
+		en->parts[en->heap[i].k].hpos = i;
 		heap_down(en, i);
 		heap_up(en, i);
 	}
@@ -937,12 +942,20 @@ part_add(struct win_engine *en, const char *key, size_t len, int64_t max, int64_
 }
 
 void
+win_partition_index(struct win_engine *en, int i, int64_t now)
+{
+	en->now = now;
+	en->cur = i;
+	en->parts[i].last = now;
+}
+
+int
 win_partition(struct win_engine *en, const char *key, size_t len, int64_t now)
 {
 	const struct part *c;
 
 	if (key == NULL && en->nparts == 0)
-		return;	/* one stream */
+		return -1;	/* one stream */
 	if (!en->started) {
 		/* Partitions restored from a state have been quiet only from now. */
 		for (int k = 0; k < en->nparts; k++)
@@ -965,6 +978,7 @@ win_partition(struct win_engine *en, const char *key, size_t len, int64_t now)
 		en->cur = part_add(en, key, len, INT64_MIN, now);
 	}
 	en->parts[en->cur].last = now;
+	return en->cur;
 }
 
 /* The largest time over every partition; false when none has had an event. */
@@ -1014,7 +1028,7 @@ part_clock(struct win_engine *en, int except)
 		    en->now - en->parts[k].last >= en->part_idle)
 			heap_remove(en, k);
 	if (en->nheap > 0)
-		clock_to(en, en->parts[en->heap[0]].max);
+		clock_to(en, en->heap[0].max);
 	else if (part_max(en, &m))
 		clock_to(en, m);
 }
@@ -1031,15 +1045,17 @@ part_time(struct win_engine *en, int64_t t)
 
 	if (t > p->max) {
 		p->max = t;
-		if (p->hpos >= 0)
+		if (p->hpos >= 0) {
+			en->heap[p->hpos].max = t;
 			heap_down(en, p->hpos);
+		}
 	}
 	if (p->hpos < 0)
 		heap_insert(en, en->cur);
 	if (en->holding || en->now - en->swept_at >= en->part_idle / 4)
 		part_clock(en, en->cur);
 	else
-		clock_to(en, en->parts[en->heap[0]].max);
+		clock_to(en, en->heap[0].max);
 }
 
 int64_t
@@ -1052,7 +1068,7 @@ win_wake(const struct win_engine *en)
 	if (en->holding)
 		return en->newest_at + en->part_idle;
 	for (int k = 0; k < en->nheap; k++) {
-		const struct part *p = &en->parts[en->heap[k]];
+		const struct part *p = &en->parts[en->heap[k].k];
 
 		if (wake < 0 || p->last + en->part_idle < wake)
 			wake = p->last + en->part_idle;
@@ -1170,6 +1186,8 @@ win_idle(struct win_engine *en, int64_t ms)
 		for (int k = 0; k < en->nparts; k++)
 			if (en->parts[k].max != INT64_MIN)
 				en->parts[k].max += ms;
+		for (int k = 0; k < en->nheap; k++)
+			en->heap[k].max += ms;
 		en->holding = false;
 		if (part_max(en, &m)) {
 			if (en->have_time && en->max_time + ms > m)

@@ -99,8 +99,13 @@ void win_set_partitions(struct win_engine *en, int64_t idle_ms, int expect);
 #define WIN_PART_IDLE 5000	/* the idle time when none is given */
 
 /* The partition of the next event (key[0..len), or NULL for none) and the
- * wall time it was read at. */
-void win_partition(struct win_engine *en, const char *key, size_t len, int64_t now);
+ * wall time it was read at.  Returns the partition's index, which stays
+ * the same for the engine's life, or -1 for one stream. */
+int win_partition(struct win_engine *en, const char *key, size_t len, int64_t now);
+
+/* The same for the partition with index i that win_partition returned,
+ * without looking its key up. */
+void win_partition_index(struct win_engine *en, int i, int64_t now);
 
 /* Partitions seen (0: one stream). */
 int win_partitions(const struct win_engine *en);
