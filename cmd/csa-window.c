@@ -546,8 +546,8 @@ set_partition(struct run *r, const struct json_doc *d, const char *line, size_t 
 	char num[32];
 	int n;
 
-	if (r->one_stream)
-		return 0;
+	if (r->one_stream || r->o->arrival)
+		return 0;	/* arrival times come in the order read: one stream */
 	if (!r->o->partition_given && tail_partition(line, len, &n)) {
 		r->first = false;
 		set_partition_number(r, n);
