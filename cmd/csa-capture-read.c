@@ -25,14 +25,16 @@
 #include "timefmt.h"
 
 static const char usage_line[] =
-    "Usage: csa-capture-read [-muv] [--body skip|base64|string] [--path-format FMT]\n"
+    "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
     "                        PATH...\n";
 
 static const char help_text[] =
     "Read Event Hubs Capture Avro files (and directories of them, recursively)\n"
-    "and write each event's body as one line of compact JSON.\n"
+    "and write each event's body as one line of compact JSON, with its partition\n"
+    "in \"_eh\".\n"
     "\n"
+    "      --bare              the bodies alone, without \"_eh\"\n"
     "      --body WHAT         a body that is not JSON: skip (default, with a\n"
     "                          warning), base64 or string\n"
     "      --checkpoint FILE   remember the files read; read only new ones\n"
@@ -55,7 +57,7 @@ enum body_mode { BODY_SKIP, BODY_BASE64, BODY_STRING };
 
 struct options {
 	enum body_mode body;
-	bool meta, unbuffered, pending;
+	bool meta, bare, unbuffered, pending;
 	int partition;
 	int64_t since, until;
 	bool have_since, have_until;
@@ -68,6 +70,7 @@ struct options {
 /* A file to read, with what its path says. */
 struct input {
 	char *path;
+	size_t next;		/* the next file of its partition in the order read, or 0 */
 	bool named;		/* given on the command line */
 	struct capture_pathinfo info;
 	int64_t size, mtime;
@@ -76,8 +79,12 @@ struct input {
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_BODY = 256, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_PENDING, OPT_SINCE, OPT_UNTIL };
+	enum {
+		OPT_BARE = 256, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_PENDING, OPT_SINCE,
+		OPT_UNTIL
+	};
 	static const struct option longopts[] = {
+		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "body", required_argument, NULL, OPT_BODY },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "help", no_argument, NULL, 'h' },
@@ -124,6 +131,9 @@ parse_options(int argc, char **argv, struct options *o)
 			msg_version(libs);
 			return msg_close_stdout();
 		}
+		case OPT_BARE:
+			o->bare = true;
+			break;
 		case OPT_BODY:
 			if (strcmp(optarg, "skip") == 0)
 				o->body = BODY_SKIP;
@@ -163,6 +173,8 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("no file or directory to read");
 	if (o->pending && o->checkpoint == NULL)
 		return msg_usage("--pending: needs --checkpoint FILE");
+	if (o->bare && o->meta)
+		return msg_usage("--bare and --meta: choose one");
 	if ((o->fmt = capture_pathfmt_compile(fmt, &e)) == NULL)
 		return msg_usage("--path-format: %s", e.msg);
 	o->paths = argv;
@@ -355,11 +367,32 @@ cmp_input(const void *a, const void *b)
 {
 	const struct input *x = a, *y = b;
 
-	if (x->info.partition != y->info.partition)
-		return x->info.partition < y->info.partition ? -1 : 1;
 	if (x->info.time_ms != y->info.time_ms)
 		return x->info.time_ms < y->info.time_ms ? -1 : 1;
+	if (x->info.partition != y->info.partition)
+		return x->info.partition < y->info.partition ? -1 : 1;
 	return strcmp(x->path, y->path);
+}
+
+/*
+ * Files are read in order of the time in their path, then of partition,
+ * so the partitions come interleaved as a consumer of the hub sees them
+ * and csa-window's event time per partition holds for a replay of any
+ * length.  Link each file to the next of its partition, for --since.
+ */
+static void
+link_partitions(struct inputs *in)
+{
+	size_t last[1025];	/* partitions 0 to 1023, and none (-1) */
+
+	memset(last, 0, sizeof(last));
+	for (size_t i = in->n; i-- > 0;) {
+		int p = in->v[i].info.partition;
+		size_t *l = &last[p >= 0 && p < 1024 ? p : 1024];
+
+		in->v[i].next = *l;
+		*l = i;
+	}
 }
 
 /* A file whose next file in the partition starts before --since, or which
@@ -373,8 +406,10 @@ skip_by_path_time(const struct inputs *in, size_t i, const struct options *o)
 		return false;
 	if (o->have_until && it->info.time_ms >= o->until)
 		return true;
-	if (o->have_since && i + 1 < in->n && in->v[i + 1].info.partition == it->info.partition &&
-	    in->v[i + 1].info.time_ms >= 0 && in->v[i + 1].info.time_ms <= o->since)
+	if (o->have_since && it->next > 0 &&
+	    in->v[it->next].info.partition == it->info.partition &&
+	    in->v[it->next].info.time_ms >= 0 &&
+	    in->v[it->next].info.time_ms <= o->since)
 		return true;
 	return false;
 }
@@ -437,13 +472,15 @@ put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
 struct checker {
 	struct json_fast *fast;		/* NULL when it could not be made */
 	struct json_doc doc;
+	struct buf tmp;
 };
 
 /* The body as a line's JSON: compacted when it is JSON; else per --body.
- * Returns 0, or -1 when the body is to be skipped. */
+ * *obj tells whether the line is an object.  Returns 0, or -1 when the
+ * body is to be skipped. */
 static int
 put_body(const struct capture_event *ev, const struct options *o, struct checker *c,
-    struct buf *line)
+    struct buf *line, bool *obj)
 {
 	struct json_doc *d = &c->doc;
 	struct err e;
@@ -455,10 +492,13 @@ put_body(const struct capture_event *ev, const struct options *o, struct checker
 	    json_fast_check(c->fast, ev->body, ev->len, &object, &compact) &&
 	    compact && (!o->meta || object)) {
 		buf_add(line, ev->body, ev->len);
+		*obj = object;
 		return 0;
 	}
 	json = ev->body && json_parse(d, ev->body, ev->len, &e) == 0;
+	*obj = true;	/* but for JSON that is not an object, as it is */
 	if (json && (!o->meta || json_type(d, 0) == JSON_OBJECT)) {
+		*obj = json_type(d, 0) == JSON_OBJECT;
 		if (d->compact)	/* already one compact line: as it is */
 			buf_add(line, ev->body, ev->len);
 		else
@@ -480,17 +520,39 @@ put_body(const struct capture_event *ev, const struct options *o, struct checker
 	return 0;
 }
 
-/* One event as a line.  Returns 0, or -1 when the body was skipped. */
+/*
+ * One event as a line: with its partition in "_eh" (all the metadata with
+ * --meta, nothing with --bare or when the path does not tell the
+ * partition); an "_eh" the body brought along is replaced.  Returns 0, or
+ * -1 when the body was skipped.
+ */
 static int
 format_event(const struct capture_event *ev, const struct input *it, const struct options *o,
     struct checker *c, struct buf *line)
 {
+	bool obj;
+
 	buf_reset(line);
-	if (put_body(ev, o, c, line) < 0)
+	if (put_body(ev, o, c, line, &obj) < 0)
 		return -1;
-	if (o->meta) {
-		line->len--;	/* reopen the object */
-		put_meta(line, ev, it);
+	if (o->meta || (obj && !o->bare && it->info.partition >= 0)) {
+		if (memmem(line->p, line->len, "\"_eh\"", 5) != NULL) {
+			buf_reset(&c->tmp);
+			buf_add(&c->tmp, line->p, line->len);
+			buf_reset(line);
+			json_reopen(line, c->tmp.p, c->tmp.len, "_eh", &c->doc);
+		} else {
+			line->len--;	/* reopen the object */
+		}
+		if (o->meta) {
+			put_meta(line, ev, it);
+		} else {
+			json_key(line, "_eh");
+			buf_addc(line, '{');
+			json_key(line, "partition");
+			json_put_int(line, it->info.partition);
+			buf_addc(line, '}');
+		}
 		buf_addc(line, '}');
 	}
 	buf_addc(line, '\n');
@@ -581,7 +643,9 @@ run(const struct options *o)
 	collect(o, &in);
 	if (in.n > 0)
 		qsort(in.v, in.n, sizeof(*in.v), cmp_input);
+	link_partitions(&in);
 	json_doc_init(&c.doc);
+	memset(&c.tmp, 0, sizeof(c.tmp));
 	c.fast = json_fast_new();
 	show = show && in.n >= 10;
 	for (size_t i = 0; i < in.n; i++) {
@@ -650,6 +714,7 @@ run(const struct options *o)
 	free(in.v);
 	free_done(&done);
 	json_doc_free(&c.doc);
+	buf_free(&c.tmp);
 	json_fast_free(c.fast);
 	buf_free(&line);
 	return status;

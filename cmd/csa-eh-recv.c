@@ -25,14 +25,16 @@
 #define READ_MAX 1024
 
 static const char usage_line[] =
-    "Usage: csa-eh-recv [-emuv] [-H DIR|kafka://HOST:PORT] [-n NAME] [-g GROUP]\n"
+    "Usage: csa-eh-recv [-emuv] [--bare] [-H DIR|kafka://HOST:PORT] [-n NAME] [-g GROUP]\n"
     "                   [-p N] [-c N] [--from earliest|latest|TIME|SEQ] [-X KEY=VALUE]\n"
     "       csa-eh-recv --list [-H DIR] [-n NAME]\n";
 
 static const char help_text[] =
     "Write the events of an event hub to standard output, one per line, as a\n"
-    "member of a consumer group.  Checkpoints only what was written.\n"
+    "member of a consumer group, with its partition in \"_eh\".  Checkpoints only\n"
+    "what was written.\n"
     "\n"
+    "      --bare                   the bodies as sent, without \"_eh\"\n"
     "  -c, --count N                exit after N events\n"
     "      --checkpoint-every N     checkpoint after N events (default 1000)\n"
     "      --checkpoint-interval D  checkpoint at least every D (default 1s)\n"
@@ -64,7 +66,7 @@ static const char help_text[] =
 struct options {
 	struct hub_opts hub;
 	struct hub_reader_opts rd;
-	bool exit_at_end, meta, list, unbuffered;
+	bool exit_at_end, meta, bare, list, unbuffered;
 	int64_t count;
 	int64_t ckpt_every, ckpt_interval_ms;
 };
@@ -96,9 +98,10 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_CKPT_EVERY = 256, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE
+		OPT_BARE = 256, OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE
 	};
 	static const struct option longopts[] = {
+		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
 		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
 		{ "connection-string-file", required_argument, NULL, HUB_OPT_CONN_FILE },
@@ -179,6 +182,9 @@ parse_options(int argc, char **argv, struct options *o)
 			msg_version(libs);
 			return msg_close_stdout();
 		}
+		case OPT_BARE:
+			o->bare = true;
+			break;
 		case OPT_CKPT_EVERY:
 			if (num_parse_int64(optarg, 1, INT64_MAX, &o->ckpt_every) < 0)
 				return msg_usage("--checkpoint-every: '%s' is not a count", optarg);
@@ -212,6 +218,8 @@ parse_options(int argc, char **argv, struct options *o)
 	argv += optind;
 	if (argc > 0)
 		return msg_usage("unexpected argument '%s'", argv[0]);
+	if (o->bare && o->meta)
+		return msg_usage("--bare and --meta: choose one");
 	o->hub.reader = true;
 	o->hub.group = o->rd.group;
 	o->hub.to_end = o->exit_at_end;
@@ -227,30 +235,29 @@ print_line(const char *json, void *arg)
 }
 
 /*
- * Write one event: its body, or with --meta the body with an "_eh" member
- * added (a body that is not a JSON object goes under "body", as a string).
+ * Write one event: its body with an "_eh" member holding its partition (so
+ * that csa-window keeps event time per partition), all of the hub's
+ * metadata with --meta, or nothing added with --bare.  An "_eh" the body
+ * brought from an earlier hub is replaced.  A body that is not a JSON
+ * object is written as it is, or with --meta under "body", as a string.
  */
 static void
-write_event(const struct hub_msg *m, bool meta, struct buf *b)
+write_event(const struct hub_msg *m, const struct options *o, struct buf *b,
+    struct json_doc *d)
 {
 	const char *body = m->body;
-	size_t len = m->len, end;
+	size_t len = m->len;
 	char t[32];
 
 	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
 		len--;
-	if (!meta) {
+	buf_reset(b);
+	if (o->bare || (json_reopen(b, body, len, "_eh", d) < 0 && !o->meta)) {
 		fwrite(body, 1, len, stdout);
 		putchar('\n');
 		return;
 	}
-	buf_reset(b);
-	end = len;
-	while (end > 0 && (body[end - 1] == ' ' || body[end - 1] == '\t'))
-		end--;
-	if (len > 1 && body[0] == '{' && body[end - 1] == '}') {
-		buf_add(b, body, end - 1);
-	} else {
+	if (b->len == 0) {
 		buf_adds(b, "{\"body\":");
 		json_put_str(b, body, len);
 	}
@@ -258,6 +265,11 @@ write_event(const struct hub_msg *m, bool meta, struct buf *b)
 	buf_addc(b, '{');
 	json_key(b, "partition");
 	json_put_int(b, m->partition);
+	if (!o->meta) {
+		buf_adds(b, "}}\n");
+		fwrite(b->p, 1, b->len, stdout);
+		return;
+	}
 	json_key(b, "sequence_number");
 	json_put_int(b, m->seq);
 	json_key(b, "offset");
@@ -312,6 +324,7 @@ consume(struct hub *h, const struct options *o)
 	struct hub_msg *msgs = xcalloc(READ_MAX, sizeof(*msgs));
 	struct progress pr;
 	struct buf line = { 0 };
+	struct json_doc doc;
 	struct err e;
 	int64_t total = 0;
 	int status = EXIT_OK;
@@ -323,6 +336,7 @@ consume(struct hub *h, const struct options *o)
 		pr.written[p] = pr.flushed[p] = -1;
 	pr.since_ckpt = 0;
 	pr.last_ckpt = tfmt_now();
+	json_doc_init(&doc);
 	while (!sig_stop && (o->count < 0 || total < o->count)) {
 		int max = READ_MAX, n, wait;
 		bool caught_up;
@@ -346,7 +360,7 @@ consume(struct hub *h, const struct options *o)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			write_event(&msgs[i], o->meta, &line);
+			write_event(&msgs[i], o, &line, &doc);
 			pr.written[msgs[i].partition] = msgs[i].seq;
 			if (o->unbuffered && flush_out(&pr) < 0)
 				break;
@@ -376,6 +390,7 @@ consume(struct hub *h, const struct options *o)
 	free(pr.written);
 	free(pr.flushed);
 	buf_free(&line);
+	json_doc_free(&doc);
 	return status;
 }
 

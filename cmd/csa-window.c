@@ -34,6 +34,7 @@ static const char usage_line[] =
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
     "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
     "                  [--state FILE] [--state-every D] [--keep-open] [--idle-timeout D]\n"
+    "                  [--partition EXPR] [--partition-count N]\n"
     "                  [-uv] [FILE...]\n";
 
 static const char help_text[] =
@@ -61,6 +62,9 @@ static const char help_text[] =
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --max-groups N        hold at most N groups; events past it are left out\n"
     "      --offset D            shift window alignment from the epoch by D\n"
+    "      --partition EXPR      the input partition of an event, each with its own\n"
+    "                            event time (default _eh.partition)\n"
+    "      --partition-count N   start the clock once N partitions have been seen\n"
     "      --preset NAME         earthquake: the reference speed query\n"
     "      --session T[/MAX]     sessions: events less than T apart, cut at MAX\n"
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
@@ -84,7 +88,9 @@ struct options {
 	bool arrival;
 	bool keep_open;
 	const char *late_path, *state_path;
-	struct expr *time, *where, *dedupe;
+	struct expr *time, *where, *dedupe, *partition;
+	int partition_count;
+	bool partition_given;
 	bool unbuffered;
 	char **files;
 	int nfiles;
@@ -98,6 +104,9 @@ struct run {
 	int64_t saved_at;	/* wall time of the last state save */
 	FILE *late_out;
 	struct json_fast *fast;	/* simdjson, for lines it can answer; NULL: jsmn only */
+	int part_of[1024];	/* the engine's index of partition n, + 1 (0: not yet) */
+	bool first;		/* no event has been taken yet */
+	bool one_stream;	/* the first had no partition: no more looking */
 };
 
 static int
@@ -168,7 +177,8 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
 		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
-		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_OFFSET, OPT_PRESET, OPT_SESSION, OPT_SLIDING,
+		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
+		OPT_PRESET, OPT_SESSION, OPT_SLIDING,
 		OPT_SNAPSHOT, OPT_STATE, OPT_STATE_EVERY, OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
@@ -189,6 +199,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "partition", required_argument, NULL, OPT_PARTITION },
+		{ "partition-count", required_argument, NULL, OPT_PARTITION_COUNT },
 		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "sliding", required_argument, NULL, OPT_SLIDING },
@@ -204,7 +216,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct win_spec *w = &o->w;
-	const char *time_src = "time";
+	static const char default_partition[] = "_eh.partition";
+	const char *time_src = "time", *partition_src = default_partition;
 	bool start_inclusive = false, offset_given = false;
 	struct err e;
 	int c, rc, verbose = 0, types = 0;
@@ -318,6 +331,15 @@ parse_options(int argc, char **argv, struct options *o)
 				return rc;
 			offset_given = true;
 			break;
+		case OPT_PARTITION:
+			partition_src = optarg;
+			break;
+		case OPT_PARTITION_COUNT:
+			if (num_parse_int64(optarg, 1, INT32_MAX, &n) < 0)
+				return msg_usage("--partition-count: '%s' is not a number from 1 to %d",
+				    optarg, INT32_MAX);
+			o->partition_count = (int)n;
+			break;
 		case OPT_PRESET:
 			types++;
 			if ((rc = set_preset(o, optarg)) >= 0)
@@ -403,6 +425,9 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
 		return msg_usage("--time: %s", e.msg);
+	if ((o->partition = expr_compile(partition_src, &e)) == NULL)
+		return msg_usage("--partition: %s", e.msg);
+	o->partition_given = partition_src != default_partition;
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
@@ -469,6 +494,93 @@ load_state(struct run *r)
 	return EXIT_OK;
 }
 
+/*
+ * csa-eh-recv and csa-capture-read end each line with
+ * "_eh":{"partition":N}}; read N there, as a plain path would find it, at
+ * a fraction of the cost of looking the member up.  False for any other
+ * line (with -m, say), which then takes the lookup.
+ */
+static bool
+tail_partition(const char *line, size_t len, int *n)
+{
+	static const char pat[] = "\"_eh\":{\"partition\":";
+	const size_t plen = sizeof(pat) - 1;
+	size_t end = len, d;
+
+	while (end > 0 && isspace((unsigned char)line[end - 1]))
+		end--;
+	if (end < plen + 4 || line[end - 1] != '}' || line[end - 2] != '}')
+		return false;
+	for (d = end - 2; d > end - 6 && isdigit((unsigned char)line[d - 1]); d--)
+		;
+	if (d == end - 2 || d < plen + 1 || memcmp(line + d - plen, pat, plen) != 0 ||
+	    (line[d - plen - 1] != ',' && line[d - plen - 1] != '{'))
+		return false;
+	*n = 0;
+	for (size_t k = d; k < end - 2; k++)
+		*n = *n * 10 + (line[k] - '0');
+	return *n < 1024;
+}
+
+/* Partition number n: the engine's index, from the cache after the first. */
+static void
+set_partition_number(struct run *r, int n)
+{
+	char num[16];
+	int i;
+
+	if (r->part_of[n] > 0) {
+		win_partition_index(r->en, r->part_of[n] - 1, tfmt_now_coarse());
+		return;
+	}
+	snprintf(num, sizeof(num), "%d", n);
+	i = win_partition(r->en, num, strlen(num), tfmt_now_coarse());
+	r->part_of[n] = i + 1;
+}
+
+/*
+ * Tell the engine the event's partition (--partition): a string or a
+ * number; missing, null or anything else is none.  The wall time is read
+ * only for events that have one: a single stream does not pay for it.
+ */
+static int
+set_partition(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    struct err *e)
+{
+	struct expr_val v;
+	char num[32];
+	int n;
+
+	if (r->one_stream || r->o->arrival)
+		return 0;	/* arrival times come in the order read: one stream */
+	if (!r->o->partition_given && tail_partition(line, len, &n)) {
+		r->first = false;
+		set_partition_number(r, n);
+		return 0;
+	}
+	if (expr_eval(r->o->partition, d, line, len, &v, e) < 0)
+		return -1;
+	/* Without --partition, input whose first event has no _eh.partition
+	 * is one stream: it does not pay for a lookup that fails each time. */
+	if (r->first && !r->o->partition_given && v.type != EXPR_NUMBER &&
+	    v.type != EXPR_STRING)
+		r->one_stream = true;
+	r->first = false;
+	if (v.type == EXPR_NUMBER && v.num >= 0 && v.num < 1024 && v.num == (int)v.num) {
+		set_partition_number(r, (int)v.num);	/* hub partitions: small numbers */
+		return 0;
+	}
+	if (v.type == EXPR_NUMBER) {
+		v.len = (size_t)json_fmt_num(num, sizeof(num), v.num);
+		v.str = num;
+	} else if (v.type != EXPR_STRING) {
+		win_partition(r->en, NULL, 0, win_partitions(r->en) > 0 ? tfmt_now_coarse() : 0);
+		return 0;
+	}
+	win_partition(r->en, v.str, v.len, tfmt_now_coarse());
+	return 0;
+}
+
 /* One event: where, time, dedupe, windows; returns its status. */
 static int
 process(struct run *r, const struct json_doc *d, const char *line, size_t len,
@@ -511,6 +623,10 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 			id.len = (size_t)json_fmt_num(num, sizeof(num), id.num);
 			id.str = num;
 		}
+	}
+	if (set_partition(r, d, line, len, &e) < 0) {
+		msg_record(file, lineno, "--partition: %s, skipped", e.msg);
+		return EXIT_DATA;
 	}
 	rc = win_event(r->en, &t, o->dedupe ? id.str : NULL, o->dedupe ? id.len : 0, d, line,
 	    len, &late, &e);
@@ -556,6 +672,27 @@ idle_wait(struct run *r, const struct ndjson_reader *in)
 	return true;
 }
 
+/*
+ * With partitions, wait for input only until a partition goes idle (or
+ * the wait for unseen ones ends), then let the engine act on it, so a
+ * quiet partition stops holding rows back even when nothing else comes.
+ * True when it waited in vain, false when input is there or nothing is due.
+ */
+static bool
+partition_wait(struct run *r, const struct ndjson_reader *in)
+{
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+	int64_t wake = win_wake(r->en), now;
+
+	if (wake < 0)
+		return false;
+	now = tfmt_now();
+	if (wake > now && poll(&pfd, 1, (int)(wake - now < 60000 ? wake - now : 60000)) != 0)
+		return false;	/* input, end of input, or a signal */
+	win_tick(r->en, tfmt_now());
+	return true;
+}
+
 static int
 run_input(struct run *r, struct ndjson_reader *in)
 {
@@ -572,6 +709,8 @@ run_input(struct run *r, struct ndjson_reader *in)
 	json_doc_init(&fd);
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
+		if (!ndjson_ready(in) && partition_wait(r, in))
+			continue;
 		if (o->idle_ms && !ndjson_ready(in) && idle_wait(r, in))
 			continue;
 		if ((rc = ndjson_next(in, &line, &len, &e)) == 0)
@@ -628,8 +767,10 @@ run(const struct options *o)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.en = win_new(&o->w, stdout, o->unbuffered);
+	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.fast = json_fast_new();
+	r.first = true;
 	if (o->state_path && (status = load_state(&r)) != EXIT_OK) {
 		win_free(r.en);
 		json_fast_free(r.fast);
@@ -672,8 +813,9 @@ run(const struct options *o)
 	}
 	win_counts(r.en, &c);
 	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
-	    "%ld duplicates, %ld over --max-groups, %ld lines skipped", c.events, c.rows,
-	    c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups, r.skipped);
+	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions",
+	    c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups,
+	    r.skipped, win_partitions(r.en));
 	if (c.over_groups)
 		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
 		    o->w.max_groups);
@@ -689,6 +831,7 @@ options_free(struct options *o)
 	expr_free(o->time);
 	expr_free(o->where);
 	expr_free(o->dedupe);
+	expr_free(o->partition);
 }
 
 int

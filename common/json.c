@@ -1,6 +1,8 @@
 /* json.c: strict JSON parsing on jsmn's tokenizer, and compact writing. */
 #include <config.h>
 
+#include <ctype.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1244,4 +1246,42 @@ json_put_token(struct buf *b, const struct json_doc *d, int t)
 		return;
 	}
 	put_token(b, d, t);
+}
+
+int
+json_reopen(struct buf *b, const char *text, size_t len, const char *key,
+    struct json_doc *d)
+{
+	const size_t klen = strlen(key);
+	size_t start = 0, end = len;
+	struct err e;
+	int k, n;
+
+	while (start < end && isspace((unsigned char)text[start]))
+		start++;
+	while (end > start && isspace((unsigned char)text[end - 1]))
+		end--;
+	if (end - start < 2 || text[start] != '{' || text[end - 1] != '}')
+		return -1;
+	/* The usual line has no such member: copied without parsing. */
+	if (memmem(text + start, end - start, key, klen) == NULL ||
+	    json_parse(d, text, len, &e) < 0 || json_type(d, 0) != JSON_OBJECT ||
+	    json_member(d, 0, key, klen) < 0) {
+		buf_add(b, text + start, end - start - 1);
+		return 0;
+	}
+	buf_addc(b, '{');
+	k = 1;
+	n = json_size(d, 0);
+	for (int i = 0; i < n; i++) {
+		int v = k + 1;
+
+		if (!json_string_eq(d, k, key)) {
+			json_put_token(b, d, k);	/* with its ',' */
+			buf_addc(b, ':');
+			json_put_token(b, d, v);
+		}
+		k = json_skip(d, v);
+	}
+	return 0;
 }

@@ -153,6 +153,16 @@ void json_put_null(struct buf *b);
 /* Token t of d, re-written compactly (white space between tokens dropped). */
 void json_put_token(struct buf *b, const struct json_doc *d, int t);
 
+/*
+ * Append the object text[0..len) to b without its closing brace, so that
+ * members can follow, and without a top-level member `key` (when a line
+ * carries an earlier hub's "_eh", the new one replaces it).  The text is
+ * copied as it is unless that member is there (then it is re-written
+ * compactly; d is scratch).  -1, b unchanged, when text is not {...}.
+ */
+int json_reopen(struct buf *b, const char *text, size_t len, const char *key,
+    struct json_doc *d);
+
 /* Format x like json_put_num into out (at least 32 bytes); returns length. */
 int json_fmt_num(char *out, size_t size, double x);
 

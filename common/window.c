@@ -45,6 +45,15 @@ struct sgroup {
 	bool hfc;		/* session: the head session continues the carry */
 };
 
+/* An input partition: its own event time, and when it last spoke. */
+struct part {
+	char *key;
+	size_t klen;
+	int64_t max;		/* its largest event time; INT64_MIN before its first */
+	int64_t last;		/* wall time of its last event */
+	int hpos;		/* where in the heap; -1: idle, or no event yet */
+};
+
 struct win_engine {
 	const struct win_spec *s;
 	FILE *out;
@@ -54,7 +63,19 @@ struct win_engine {
 	struct strmap sgroups;	/* sliding and session: key -> struct sgroup * */
 	struct strmap seen;	/* dedupe: id -> a = event time */
 	int64_t pruned_at;
-	int64_t max_time, closed, next_due, next_early;
+	int64_t max_time, closed, next_due, next_early;	/* max_time: the clock */
+	struct part *parts;	/* none: one stream */
+	int nparts, capparts, cur;	/* cur: the event's partition, -1 for none */
+	struct strmap partmap;	/* key -> a = index in parts */
+	struct hent {
+		int64_t max;	/* parts[k].max, here for quick comparisons */
+		int k;
+	} *heap;		/* partitions not idle, least time first */
+	int nheap;
+	int64_t part_idle, now, newest_at, swept_at;	/* wall times */
+	int part_expect;
+	bool holding;		/* partitions not seen yet hold the clock */
+	bool started;		/* win_partition has been called */
 	bool have_time, have_closed, have_due, have_early;
 	long live;		/* group states held, for max_groups */
 	struct win_counts c;
@@ -136,6 +157,9 @@ win_new(const struct win_spec *s, FILE *out, bool unbuffered)
 	en->unbuffered = unbuffered;
 	strmap_init(&en->sgroups);
 	strmap_init(&en->seen);
+	strmap_init(&en->partmap);
+	en->cur = -1;
+	en->part_idle = WIN_PART_IDLE;
 	en->vals = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->vals));
 	en->tmp = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->tmp));
 	return en;
@@ -181,6 +205,11 @@ win_free(struct win_engine *en)
 		sgroup_free(ge->p);
 	strmap_free(&en->sgroups);
 	strmap_free(&en->seen);
+	for (int k = 0; k < en->nparts; k++)
+		free(en->parts[k].key);
+	free(en->parts);
+	free(en->heap);
+	strmap_free(&en->partmap);
 	free(en->vals);
 	free(en->tmp);
 	buf_free(&en->row);
@@ -801,6 +830,261 @@ sgroup_event(struct win_engine *en, int64_t t, const struct json_doc *d, const c
 	return sgroup_add(en, ge->p, t, d, line, len, e);
 }
 
+/* ---- event time per partition ---- */
+
+void
+win_set_partitions(struct win_engine *en, int64_t idle_ms, int expect)
+{
+	en->part_idle = idle_ms > 0 ? idle_ms : WIN_PART_IDLE;
+	en->part_expect = expect;
+}
+
+int
+win_partitions(const struct win_engine *en)
+{
+	return en->nparts;
+}
+
+/* The heap of partitions that are not idle, ordered by their time, so the
+ * clock is at its top: an event costs O(log partitions), not a scan. */
+static bool
+heap_less(const struct win_engine *en, int i, int j)
+{
+	return en->heap[i].max < en->heap[j].max;
+}
+
+static void
+heap_swap(struct win_engine *en, int i, int j)
+{
+	struct hent h = en->heap[i];
+
+	en->heap[i] = en->heap[j];
+	en->heap[j] = h;
+	en->parts[en->heap[i].k].hpos = i;
+	en->parts[en->heap[j].k].hpos = j;
+}
+
+static void
+heap_up(struct win_engine *en, int i)
+{
+	while (i > 0 && heap_less(en, i, (i - 1) / 2)) {
+		heap_swap(en, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct win_engine *en, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < en->nheap && heap_less(en, l, m))
+			m = l;
+		if (r < en->nheap && heap_less(en, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(en, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_insert(struct win_engine *en, int k)
+{
+	en->heap[en->nheap].max = en->parts[k].max;
+	en->heap[en->nheap].k = k;
+	en->parts[k].hpos = en->nheap++;
+	heap_up(en, en->nheap - 1);
+}
+
+static void
+heap_remove(struct win_engine *en, int k)
+{
+	int i = en->parts[k].hpos;
+
+	en->parts[k].hpos = -1;
+	if (i != --en->nheap) {
+		en->heap[i] = en->heap[en->nheap];
+		en->parts[en->heap[i].k].hpos = i;
+		heap_down(en, i);
+		heap_up(en, i);
+	}
+}
+
+static int
+part_add(struct win_engine *en, const char *key, size_t len, int64_t max, int64_t now)
+{
+	struct strmap_entry *pe;
+	struct part *p;
+	bool added;
+
+	pe = strmap_put(&en->partmap, key, len, &added);
+	if (!added)
+		return (int)pe->a;
+	if (en->nparts == en->capparts) {
+		en->capparts = en->capparts ? en->capparts * 2 : 8;
+		en->parts = xrealloc(en->parts, sizeof(*en->parts) * (size_t)en->capparts);
+		en->heap = xrealloc(en->heap, sizeof(*en->heap) * (size_t)en->capparts);
+	}
+	p = &en->parts[en->nparts];
+	p->key = xstrndup(key, len);
+	p->klen = len;
+	p->max = max;
+	p->last = now;
+	p->hpos = -1;
+	pe->a = en->nparts;
+	en->newest_at = now;
+	if (max != INT64_MIN)
+		heap_insert(en, en->nparts);
+	return en->nparts++;
+}
+
+void
+win_partition_index(struct win_engine *en, int i, int64_t now)
+{
+	en->now = now;
+	en->cur = i;
+	en->parts[i].last = now;
+}
+
+int
+win_partition(struct win_engine *en, const char *key, size_t len, int64_t now)
+{
+	const struct part *c;
+
+	if (key == NULL && en->nparts == 0)
+		return -1;	/* one stream */
+	if (!en->started) {
+		/* Partitions restored from a state have been quiet only from now. */
+		for (int k = 0; k < en->nparts; k++)
+			en->parts[k].last = now;
+		en->newest_at = en->swept_at = now;
+		en->started = true;
+	}
+	en->now = now;
+	if (key == NULL)
+		key = "";	/* events without a partition, among events with one */
+	c = en->cur >= 0 ? &en->parts[en->cur] : NULL;
+	if (c == NULL || c->klen != len || memcmp(c->key, key, len) != 0) {
+		if (en->nparts == 0) {
+			/* The first partition: what came before was one stream of its own. */
+			if (en->have_time)
+				part_add(en, "", 0, en->max_time, now);
+			else
+				en->holding = true;
+		}
+		en->cur = part_add(en, key, len, INT64_MIN, now);
+	}
+	en->parts[en->cur].last = now;
+	return en->cur;
+}
+
+/* The largest time over every partition; false when none has had an event. */
+static bool
+part_max(const struct win_engine *en, int64_t *max)
+{
+	*max = INT64_MIN;
+	for (int k = 0; k < en->nparts; k++)
+		if (en->parts[k].max > *max)
+			*max = en->parts[k].max;
+	return *max != INT64_MIN;
+}
+
+/* Move the clock to m unless it is there or past it. */
+static void
+clock_to(struct win_engine *en, int64_t m)
+{
+	if (!en->have_time || m > en->max_time) {
+		en->max_time = m;
+		en->have_time = true;
+		win_advance(en, false);
+	}
+}
+
+/*
+ * Wall time is en->now: end the wait for unseen partitions when its time
+ * has come, take out of the heap the partitions quiet for the idle time
+ * (but `except`, the one whose event is being taken), and move the clock
+ * to the least time over the others; when every partition is idle,
+ * nothing holds it back, and it moves to the largest.  The clock never
+ * goes back.
+ */
+static void
+part_clock(struct win_engine *en, int except)
+{
+	int64_t m;
+
+	if (en->holding) {
+		if (!(en->part_expect > 0 && en->nparts >= en->part_expect) &&
+		    en->now - en->newest_at < en->part_idle)
+			return;
+		en->holding = false;
+	}
+	en->swept_at = en->now;
+	for (int k = 0; k < en->nparts; k++)
+		if (k != except && en->parts[k].hpos >= 0 &&
+		    en->now - en->parts[k].last >= en->part_idle)
+			heap_remove(en, k);
+	if (en->nheap > 0)
+		clock_to(en, en->heap[0].max);
+	else if (part_max(en, &m))
+		clock_to(en, m);
+}
+
+/*
+ * An event at t in the current partition: its time moves on in the heap
+ * (where it goes back in when it was idle), and the clock follows the top.
+ * Idleness is looked at every quarter of the idle time.
+ */
+static void
+part_time(struct win_engine *en, int64_t t)
+{
+	struct part *p = &en->parts[en->cur];
+
+	if (t > p->max) {
+		p->max = t;
+		if (p->hpos >= 0) {
+			en->heap[p->hpos].max = t;
+			heap_down(en, p->hpos);
+		}
+	}
+	if (p->hpos < 0)
+		heap_insert(en, en->cur);
+	if (en->holding || en->now - en->swept_at >= en->part_idle / 4)
+		part_clock(en, en->cur);
+	else
+		clock_to(en, en->heap[0].max);
+}
+
+int64_t
+win_wake(const struct win_engine *en)
+{
+	int64_t wake = -1;
+
+	if (en->nparts == 0 || !en->started)
+		return -1;	/* one stream, or wall time starts with the first event */
+	if (en->holding)
+		return en->newest_at + en->part_idle;
+	for (int k = 0; k < en->nheap; k++) {
+		const struct part *p = &en->parts[en->heap[k].k];
+
+		if (wake < 0 || p->last + en->part_idle < wake)
+			wake = p->last + en->part_idle;
+	}
+	return wake;
+}
+
+void
+win_tick(struct win_engine *en, int64_t now)
+{
+	if (en->nparts == 0 || !en->started || now < en->now)
+		return;
+	en->now = now;
+	part_clock(en, -1);
+}
+
 /* ---- events ---- */
 
 static bool
@@ -869,7 +1153,9 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 	 * before the event goes in (it cannot belong there), so its groups
 	 * are free again and an early row shows the windows as of the mark.
 	 */
-	if (!en->have_time || *t > en->max_time) {
+	if (en->cur >= 0) {
+		part_time(en, *t);
+	} else if (!en->have_time || *t > en->max_time) {
 		en->max_time = *t;
 		en->have_time = true;
 		win_advance(en, false);
@@ -891,7 +1177,26 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 void
 win_idle(struct win_engine *en, int64_t ms)
 {
-	if (!en->have_time || ms <= 0)
+	int64_t m;
+
+	if (ms <= 0)
+		return;
+	if (en->nparts > 0) {
+		/* The whole input is quiet: every partition moves on, none holds. */
+		for (int k = 0; k < en->nparts; k++)
+			if (en->parts[k].max != INT64_MIN)
+				en->parts[k].max += ms;
+		for (int k = 0; k < en->nheap; k++)
+			en->heap[k].max += ms;
+		en->holding = false;
+		if (part_max(en, &m)) {
+			if (en->have_time && en->max_time + ms > m)
+				m = en->max_time + ms;
+			clock_to(en, m);
+		}
+		return;
+	}
+	if (!en->have_time)
 		return;
 	en->max_time += ms;
 	win_advance(en, false);
@@ -1005,8 +1310,23 @@ win_save(const struct win_engine *en, struct buf *b)
 	json_put_int(b, en->closed);
 	json_key(b, "have_closed");
 	json_put_bool(b, en->have_closed);
+	if (en->holding) {
+		json_key(b, "holding");
+		json_put_bool(b, true);
+	}
 	buf_adds(b, "}\n");
 	buf_free(&q);
+	for (int k = 0; k < en->nparts; k++) {
+		const struct part *p = &en->parts[k];
+
+		if (p->max == INT64_MIN)
+			continue;
+		buf_adds(b, "{\"part\":");
+		json_put_str(b, p->key, p->klen);
+		json_key(b, "t");
+		json_put_int(b, p->max);
+		buf_adds(b, "}\n");
+	}
 	for (int k = 0; k < en->nw; k++) {
 		const struct window *w = &en->w[k];
 
@@ -1109,13 +1429,20 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 {
 	const int n = en->s->aggs.n;
 	int w = json_member(d, 0, "w", 1), g = json_member(d, 0, "g", 1);
-	int id = json_member(d, 0, "id", 2);
+	int id = json_member(d, 0, "id", 2), part = json_member(d, 0, "part", 4);
 	struct strmap_entry *ge;
 	bool added;
 	int64_t a, b;
 
 	buf_reset(key);
 	buf_reset(cols);
+	if (part >= 0) {
+		if (json_string(d, part, key) < 0 || get_int(d, 0, "t", &a) < 0 ||
+		    strmap_get(&en->partmap, key->p ? key->p : "", key->len) != NULL)
+			return -1;
+		part_add(en, key->p ? key->p : "", key->len, a, 0);
+		return 0;
+	}
 	if (id >= 0) {
 		if (json_string(d, id, key) < 0 || get_int(d, 0, "t", &a) < 0)
 			return -1;
@@ -1227,6 +1554,7 @@ win_load(struct win_engine *en, const char *text, size_t len, const char *name,
 				json_bool(&d, json_member(&d, 0, "have_time", 9), &en->have_time);
 				json_bool(&d, json_member(&d, 0, "have_closed", 11),
 				    &en->have_closed);
+				json_bool(&d, json_member(&d, 0, "holding", 7), &en->holding);
 			}
 		} else if (load_line(en, &d, &key, &cols) < 0) {
 			rc = err_set(e, ERR_IO, "%s:%lu: a damaged state line", name, lineno);

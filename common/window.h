@@ -84,6 +84,39 @@ enum { WIN_TAKEN = 0, WIN_DUPLICATE = 1, WIN_DROPPED = 2, WIN_OVER_GROUPS = 3 };
 int win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
     const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e);
 
+/*
+ * Event time per input partition.  Without a call to win_partition the
+ * input is one stream: its clock is the largest time seen.  Once events
+ * name their partition, each partition keeps its own largest time, and the
+ * clock (the watermark plus max_delay) is the least of them over the
+ * partitions that are not idle: a partition from which nothing has come
+ * for idle_ms of wall time stops holding it back until its next event.
+ * Partitions not seen yet hold the clock at its start until `expect` of
+ * them have been seen (0: no count given), or no new one has come for
+ * idle_ms.
+ */
+void win_set_partitions(struct win_engine *en, int64_t idle_ms, int expect);
+#define WIN_PART_IDLE 5000	/* the idle time when none is given */
+
+/* The partition of the next event (key[0..len), or NULL for none) and the
+ * wall time it was read at.  Returns the partition's index, which stays
+ * the same for the engine's life, or -1 for one stream. */
+int win_partition(struct win_engine *en, const char *key, size_t len, int64_t now);
+
+/* The same for the partition with index i that win_partition returned,
+ * without looking its key up. */
+void win_partition_index(struct win_engine *en, int i, int64_t now);
+
+/* Partitions seen (0: one stream). */
+int win_partitions(const struct win_engine *en);
+
+/* The wall time at which a partition goes idle or the wait for unseen ones
+ * ends, when nothing comes before; -1 for none.  Then call win_tick. */
+int64_t win_wake(const struct win_engine *en);
+
+/* Wall time has come to now with no event: apply idleness, write what is due. */
+void win_tick(struct win_engine *en, int64_t now);
+
 /* Move event time on by ms with no event (the idle timeout). */
 void win_idle(struct win_engine *en, int64_t ms);
 

@@ -107,7 +107,7 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	ev=$(usgs_events)
 	csa-eh-send -k region < "$ev"
 	csa-eh-send --close-all-windows
-	run --separate-stderr csa-capture-read "$CSA_HUB/capture"
+	run --separate-stderr csa-capture-read --bare "$CSA_HUB/capture"
 	assert_success
 	diff <(printf '%s\n' "$output" | sort) <(sort "$ev")
 	# Per partition in sequence order, with the partition from the path.
@@ -117,7 +117,7 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 		<(csa-eh-recv -e -m | jq -c '[._eh.partition, .region]' | sort -u)
 }
 
-@test "a custom --path-format gives partition and time; files sort by partition, then time" {
+@test "a custom --path-format gives partition and time; files sort by time, then partition" {
 	d="$BATS_TEST_TMPDIR/cap"
 	mkdir -p "$d"
 	cp "$CAP/msmetering_p9--2022-12-09--17-10-12.avro" "$d/p9--2022-12-09--17-10-12.avro"
@@ -126,7 +126,7 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	run csa-capture-read -m --path-format 'p{PartitionId}--{Year}-{Month}-{Day}--{Hour}-{Minute}-{Second}' "$d"
 	assert_success
 	[ "$(printf '%s\n' "$output" | jq -r '"\(._eh.partition) \(._eh.file | split("/") | last)"' | uniq | tr '\n' ,)" = \
-		"2 p2--2022-12-09--17-00-00.avro,2 p2--2022-12-09--18-00-00.avro,9 p9--2022-12-09--17-10-12.avro," ]
+		"2 p2--2022-12-09--17-00-00.avro,9 p9--2022-12-09--17-10-12.avro,2 p2--2022-12-09--18-00-00.avro," ]
 	run csa-capture-read -p 9 --path-format 'p{PartitionId}--{Year}-{Month}-{Day}--{Hour}-{Minute}-{Second}' "$d"
 	[ "${#lines[@]}" -eq 20 ]
 }

@@ -34,7 +34,7 @@ teardown() {
 	run --separate-stderr csa-eh-send < "$ev"
 	assert_success
 	[ -z "$stderr" ]
-	diff <(sort "$ev") <(csa-eh-recv -e | sort)
+	diff <(sort "$ev") <(csa-eh-recv -e --bare | sort)
 }
 
 @test "files named on the command line are sent in order, after each other" {
@@ -43,7 +43,7 @@ teardown() {
 	tail -n 5 "$ev" > "$BATS_TEST_TMPDIR/b"
 	run csa-eh-send -p 0 "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 	assert_success
-	diff <(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b") <(csa-eh-recv -e)
+	diff <(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b") <(csa-eh-recv -e --bare)
 }
 
 @test "a bad line is reported with file:line and skipped; the good lines are sent; exit 1" {

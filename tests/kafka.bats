@@ -72,9 +72,9 @@ for line in sys.stdin:
 @test "a group that stops and resumes loses nothing and repeats nothing; --list shows no lag" {
 	ev=$(usgs_events)
 	csa-eh-send -H "$HUB" -n resume -k event_id "$ev"
-	csa-eh-recv -H "$HUB" -n resume -g g $FAST_GROUP -c 50 > "$BATS_TEST_TMPDIR/1"
-	csa-eh-recv -H "$HUB" -n resume -g g $FAST_GROUP -c 50 > "$BATS_TEST_TMPDIR/2"
-	csa-eh-recv -H "$HUB" -n resume -g g $FAST_GROUP -e > "$BATS_TEST_TMPDIR/3"
+	csa-eh-recv --bare -H "$HUB" -n resume -g g $FAST_GROUP -c 50 > "$BATS_TEST_TMPDIR/1"
+	csa-eh-recv --bare -H "$HUB" -n resume -g g $FAST_GROUP -c 50 > "$BATS_TEST_TMPDIR/2"
+	csa-eh-recv --bare -H "$HUB" -n resume -g g $FAST_GROUP -e > "$BATS_TEST_TMPDIR/3"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/1")" -eq 50 ]
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/2")" -eq 50 ]
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/3")" -eq 46 ]
@@ -89,7 +89,7 @@ for line in sys.stdin:
 @test "--from latest reads only what is sent after the member joined" {
 	ev=$(usgs_events)
 	head -n 100 "$ev" | csa-eh-send -H "$HUB" -n latest
-	bg csa-eh-recv -v -H "$HUB" -n latest -g new --from latest -c 5 \
+	bg csa-eh-recv --bare -v -H "$HUB" -n latest -g new --from latest -c 5 \
 		> "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
 	pid=$BG_PID
 	wait_for 20 'grep -q "assigned 4 partitions" "$BATS_TEST_TMPDIR/err"'
@@ -107,7 +107,7 @@ for line in sys.stdin:
 	since=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 	sleep 0.1
 	tail -n 86 "$ev" | csa-eh-send -H "$HUB" -n bytime -k event_id
-	run --separate-stderr csa-eh-recv -H "$HUB" -n bytime -g since --from "$since" -e
+	run --separate-stderr csa-eh-recv --bare -H "$HUB" -n bytime -g since --from "$since" -e
 	assert_success
 	printf '%s\n' "${lines[@]}" | sort | diff <(tail -n 86 "$ev" | sort) -
 }
