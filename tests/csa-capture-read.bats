@@ -192,7 +192,7 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	sed -n 11,20p "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/second"
 	csa-eh-send -p 0 < "$BATS_TEST_TMPDIR/first"
 	csa-eh-send --close-all-windows
-	csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture" > "$BATS_TEST_TMPDIR/got"
+	csa-capture-read --bare --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture" > "$BATS_TEST_TMPDIR/got"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/got")" -eq 10 ]
 	# What a crash between the file's rename and the hub's commit leaves:
 	# the file in place, the hub not knowing it was written.
@@ -205,7 +205,7 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	touch -d '1 hour ago' "$file"
 	csa-eh-send --close-all-windows
 	[ "$(find "$CSA_HUB/capture" -name '*.avro')" = "$file" ]
-	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture"
+	run --separate-stderr csa-capture-read --bare --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture"
 	assert_success
 	[[ "$stderr" == *"changed since it was read"*"after the 10 read before"* ]]
 	# Every event reached the reader once.
