@@ -26,7 +26,8 @@
 
 static const char usage_line[] =
     "Usage: csa-eh-recv [-emuv] [--bare] [-H DIR|kafka://HOST:PORT] [-n NAME] [-g GROUP]\n"
-    "                   [-p N] [-c N] [--from earliest|latest|TIME|SEQ] [-X KEY=VALUE]\n"
+    "                   [-p N] [-c N] [--from earliest|latest|TIME|SEQ] [--positions FILE]\n"
+    "                   [-X KEY=VALUE]\n"
     "       csa-eh-recv --list [-H DIR] [-n NAME]\n";
 
 static const char help_text[] =
@@ -54,6 +55,8 @@ static const char help_text[] =
     "  -m, --meta                   add an \"_eh\" object with the hub's metadata\n"
     "  -n, --eventhub NAME          the event hub (default $EVENTHUB_NAME, else events)\n"
     "  -p, --partition N            read partition N only, outside the sharing\n"
+    "      --positions FILE         resume after the positions in FILE (a csa-window\n"
+    "                               state) and checkpoint no further\n"
     "      --timeout D              keep trying a remote hub for D (default 30s)\n"
     "  -u, --unbuffered             flush after every event\n"
     "  -v, --verbose                report progress on stderr\n"
@@ -67,6 +70,7 @@ struct options {
 	struct hub_opts hub;
 	struct hub_reader_opts rd;
 	bool exit_at_end, meta, bare, list, unbuffered;
+	const char *positions;	/* --positions: a csa-window state */
 	int64_t count;
 	int64_t ckpt_every, ckpt_interval_ms;
 };
@@ -98,7 +102,8 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_BARE = 256, OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE
+		OPT_BARE = 256, OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE,
+		OPT_POSITIONS
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
@@ -117,6 +122,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "list", no_argument, NULL, 'l' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "partition", required_argument, NULL, 'p' },
+		{ "positions", required_argument, NULL, OPT_POSITIONS },
 		{ "timeout", required_argument, NULL, HUB_OPT_TIMEOUT },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -210,6 +216,9 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--lease: '%s' is not a duration of at least 100ms",
 				    optarg);
 			break;
+		case OPT_POSITIONS:
+			o->positions = optarg;
+			break;
 		default:
 			return msg_usage("unknown option or missing argument");
 		}
@@ -220,6 +229,8 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("unexpected argument '%s'", argv[0]);
 	if (o->bare && o->meta)
 		return msg_usage("--bare and --meta: choose one");
+	if (o->bare && o->positions)
+		return msg_usage("--bare and --positions: the positions need \"_eh\"");
 	o->hub.reader = true;
 	o->hub.group = o->rd.group;
 	o->hub.to_end = o->exit_at_end;
@@ -265,6 +276,10 @@ write_event(const struct hub_msg *m, const struct options *o, struct buf *b,
 	buf_addc(b, '{');
 	json_key(b, "partition");
 	json_put_int(b, m->partition);
+	if (o->positions && !o->meta) {
+		json_key(b, "sequence_number");	/* for the positions csa-window keeps */
+		json_put_int(b, m->seq);
+	}
 	if (!o->meta) {
 		buf_adds(b, "}}\n");
 		fwrite(b->p, 1, b->len, stdout);
@@ -410,7 +425,8 @@ run(const struct options *o)
 		status = hub_status(h, print_line, NULL, &e) < 0 ? EXIT_IO : EXIT_OK;
 		if (status != EXIT_OK)
 			msg_error(&e);
-	} else if (hub_reader_open(h, &o->rd, &e) < 0) {
+	} else if (hub_reader_open(h, &o->rd, &e) < 0 ||
+	    (o->positions && hub_reader_positions(h, o->positions, &e) < 0)) {
 		msg_error(&e);
 		status = msg_status(e.kind);
 	} else {

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -22,6 +24,7 @@
 #include "msg.h"
 #include "ndjson.h"
 #include "num.h"
+#include "positions.h"
 #include "sig.h"
 #include "timefmt.h"
 #include "window.h"
@@ -33,7 +36,8 @@ static const char usage_line[] =
     "                  [--time EXPR | --arrival-time] [--max-delay D] [--late adjust|drop]\n"
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
     "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
-    "                  [--state FILE] [--state-every D] [--keep-open] [--idle-timeout D]\n"
+    "                  [--state FILE] [--state-every D] [--keep-open | --no-keep-open]\n"
+    "                  [--out FILE] [--idle-timeout D]\n"
     "                  [--partition EXPR] [--partition-count N]\n"
     "                  [-uv] [FILE...]\n";
 
@@ -57,6 +61,10 @@ static const char help_text[] =
     "      --idle-timeout D      with no input for D, move time on by the wall time\n"
     "      --keep-open           at the end of input, save open windows to --state\n"
     "                            instead of writing them\n"
+    "      --no-keep-open        at the end of input, write open windows even with\n"
+    "                            --state and --out\n"
+    "  -o, --out FILE            append rows to FILE; with --state, exactly once\n"
+    "                            across a crash (see csa-window(1))\n"
     "      --late WHAT           a late event: adjust its time (default) or drop it\n"
     "      --late-output FILE    also write late events to FILE\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
@@ -86,9 +94,10 @@ struct options {
 	struct win_spec w;
 	int64_t idle_ms, state_every;
 	bool arrival;
-	bool keep_open;
-	const char *late_path, *state_path;
+	bool keep_open, no_keep_open;
+	const char *late_path, *state_path, *out_path;
 	struct expr *time, *where, *dedupe, *partition;
+	struct expr *eh_part, *eh_seq;	/* _eh.partition, _eh.sequence_number */
 	int partition_count;
 	bool partition_given;
 	bool unbuffered;
@@ -107,6 +116,10 @@ struct run {
 	int part_of[1024];	/* the engine's index of partition n, + 1 (0: not yet) */
 	bool first;		/* no event has been taken yet */
 	bool one_stream;	/* the first had no partition: no more looking */
+	FILE *out;		/* the rows: stdout or --out */
+	struct positions pos;	/* the last sequence number taken per partition */
+	long already;		/* events skipped as taken before the last save */
+	bool no_seq_warned;
 };
 
 static int
@@ -177,7 +190,7 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
 		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
-		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
+		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_NO_KEEP_OPEN, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
 		OPT_PRESET, OPT_SESSION, OPT_SLIDING,
 		OPT_SNAPSHOT, OPT_STATE, OPT_STATE_EVERY, OPT_TUMBLING
 	};
@@ -198,7 +211,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "late-output", required_argument, NULL, OPT_LATE_OUTPUT },
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
+		{ "no-keep-open", no_argument, NULL, OPT_NO_KEEP_OPEN },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "out", required_argument, NULL, 'o' },
 		{ "partition", required_argument, NULL, OPT_PARTITION },
 		{ "partition-count", required_argument, NULL, OPT_PARTITION_COUNT },
 		{ "preset", required_argument, NULL, OPT_PRESET },
@@ -226,7 +241,7 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	w->end_inclusive = true;
 	w->dedupe_horizon = 3600 * 1000;
-	while ((c = getopt_long(argc, argv, "a:b:ht:uvVw:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:b:ho:t:uvVw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (agg_parse(&w->aggs, optarg, &e) < 0)
@@ -238,6 +253,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			return msg_help(usage_line, help_text);
+		case 'o':
+			o->out_path = optarg;
+			break;
 		case 't':
 			time_src = optarg;
 			break;
@@ -326,6 +344,9 @@ parse_options(int argc, char **argv, struct options *o)
 				    optarg, INT32_MAX);
 			w->max_groups = (long)n;
 			break;
+		case OPT_NO_KEEP_OPEN:
+			o->no_keep_open = true;
+			break;
 		case OPT_OFFSET:
 			if ((rc = duration_opt("offset", optarg, &w->offset, false)) >= 0)
 				return rc;
@@ -411,6 +432,11 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--emit early: only for tumbling and hopping windows");
 	if (o->keep_open && o->state_path == NULL)
 		return msg_usage("--keep-open: needs --state FILE to keep the windows in");
+	if (o->keep_open && o->no_keep_open)
+		return msg_usage("--keep-open and --no-keep-open: choose one");
+	/* A service's end of input is a stop, not the end of time. */
+	if (o->state_path && o->out_path && !o->no_keep_open)
+		o->keep_open = true;
 	if (o->state_every && o->state_path == NULL)
 		return msg_usage("--state-every: needs --state FILE");
 	if (w->aggs.n == 0 && agg_parse(&w->aggs, "count=count", &e) < 0)
@@ -427,6 +453,9 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--time: %s", e.msg);
 	if ((o->partition = expr_compile(partition_src, &e)) == NULL)
 		return msg_usage("--partition: %s", e.msg);
+	if (o->state_path && ((o->eh_part = expr_compile("_eh.partition", &e)) == NULL ||
+	    (o->eh_seq = expr_compile("_eh.sequence_number", &e)) == NULL))
+		return msg_usage("%s", e.msg);
 	o->partition_given = partition_src != default_partition;
 	o->files = argv;
 	o->nfiles = argc;
@@ -446,33 +475,95 @@ event_time(const struct options *o, const struct json_doc *d, const char *line, 
 	return win_time(o->time, d, line, len, t, e);
 }
 
+/* The name of the rows' file in messages. */
+static const char *
+out_name(const struct run *r)
+{
+	return r->o->out_path ? r->o->out_path : "standard output";
+}
+
 /*
  * Save the engine's state to --state, whole or not at all.  The state says
  * which windows were written, so their rows go out first (and to disk when
- * stdout is a file); if they cannot, the previous state stays, and the exit
- * (msg_close_stdout) says why.
+ * they go to a file); if they cannot, the previous state stays, and the
+ * exit says why.  Its second line holds the positions of the events it
+ * counts and, with --out, the length of the rows it vouches for.
  */
 static int
 save_state(struct run *r)
 {
-	struct buf b = { 0 };
+	struct buf b = { 0 }, w = { 0 };
 	struct err e;
+	const char *nl;
+	off_t len;
 	int rc = EXIT_OK;
 
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (fflush(r->out) != 0 || ferror(r->out))
 		return EXIT_IO;
-	if (fs_sync_if_file(STDOUT_FILENO) < 0) {
-		msg_warn("write error: %s", strerror(errno));
+	if (fs_sync_if_file(fileno(r->out)) < 0) {
+		msg_warn("%s: write error: %s", out_name(r), strerror(errno));
 		return EXIT_IO;
 	}
-	win_save(r->en, &b);
+	if (r->o->out_path) {
+		if ((len = ftello(r->out)) < 0) {
+			msg_warn("%s: %s", r->o->out_path, strerror(errno));
+			return EXIT_IO;
+		}
+		r->pos.out_length = (int64_t)len;
+	}
+	win_save(r->en, &w);
+	nl = memchr(w.p, '\n', w.len);
+	buf_add(&b, w.p, (size_t)(nl - w.p) + 1);
+	pos_put(&r->pos, &b);
+	buf_add(&b, nl + 1, w.len - (size_t)(nl - w.p) - 1);
 	if (fs_write_atomic(r->o->state_path, b.p, b.len, &e) < 0) {
 		msg_error(&e);
 		rc = EXIT_IO;
 	}
 	buf_free(&b);
+	buf_free(&w);
 	r->saved_at = tfmt_now();
 	return rc;
+}
+
+/*
+ * --out: open the rows' file for appending; after a state that vouches for
+ * a length, cut off what a killed run wrote after its last save.
+ */
+static int
+open_out(struct run *r)
+{
+	const char *path = r->o->out_path;
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		msg_warn("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_IO;
+	}
+	if (r->pos.out_length >= 0 && S_ISREG(st.st_mode)) {
+		if (st.st_size < r->pos.out_length) {
+			msg_warn("%s: %lld bytes, shorter than the %lld that %s vouches for; "
+			    "was it changed?", path, (long long)st.st_size,
+			    (long long)r->pos.out_length, r->o->state_path);
+			close(fd);
+			return EXIT_IO;
+		}
+		if (st.st_size > r->pos.out_length && ftruncate(fd, r->pos.out_length) < 0) {
+			msg_warn("%s: %s", path, strerror(errno));
+			close(fd);
+			return EXIT_IO;
+		}
+	}
+	if ((r->out = fdopen(fd, "a")) == NULL) {
+		msg_warn("%s: %s", path, strerror(errno));
+		close(fd);
+		return EXIT_IO;
+	}
+	setvbuf(r->out, NULL, _IOFBF, 64 * 1024);
+	return EXIT_OK;
 }
 
 static int
@@ -489,6 +580,11 @@ load_state(struct run *r)
 		msg_error(&e);
 		free(text);
 		return msg_status(e.kind);
+	}
+	if (pos_find(&r->pos, text, len) < 0) {
+		msg_warn("%s: a damaged positions line", r->o->state_path);
+		free(text);
+		return EXIT_IO;
 	}
 	free(text);
 	return EXIT_OK;
@@ -520,6 +616,87 @@ tail_partition(const char *line, size_t len, int *n)
 	for (size_t k = d; k < end - 2; k++)
 		*n = *n * 10 + (line[k] - '0');
 	return *n < 1024;
+}
+
+/*
+ * The digits that end at line[end - 1], preceded by the literal key; their
+ * value (a number below 2^53) in *v and where the key starts in *at.
+ */
+static bool
+tail_number(const char *line, size_t end, const char *key, int64_t *v, size_t *at)
+{
+	size_t klen = strlen(key), d = end;
+
+	while (d > 0 && end - d < 16 && isdigit((unsigned char)line[d - 1]))
+		d--;
+	if (d == end || d < klen || memcmp(line + d - klen, key, klen) != 0)
+		return false;
+	*v = 0;
+	for (size_t k = d; k < end; k++)
+		*v = *v * 10 + (line[k] - '0');
+	*at = d - klen;
+	return true;
+}
+
+/*
+ * The hub position of an event: csa-eh-recv --positions ends a line with
+ * "_eh":{"partition":P,"sequence_number":S}}, read there; any other line
+ * (with --meta, say) takes the lookup.  False when it has none.
+ */
+static bool
+eh_position(struct run *r, const struct json_doc *d, const char *line, size_t len, int *p,
+    int64_t *seq)
+{
+	struct expr_val v;
+	struct err e;
+	size_t end = len, at;
+	int64_t n;
+
+	while (end > 0 && isspace((unsigned char)line[end - 1]))
+		end--;
+	if (end > 2 && line[end - 1] == '}' && line[end - 2] == '}' &&
+	    tail_number(line, end - 2, "\"sequence_number\":", seq, &at) && at > 0 &&
+	    line[at - 1] == ',' &&
+	    tail_number(line, at - 1, "\"_eh\":{\"partition\":", &n, &at) && n < POS_MAX) {
+		*p = (int)n;
+		return true;
+	}
+	if (expr_eval(r->o->eh_seq, d, line, len, &v, &e) < 0 || v.type != EXPR_NUMBER ||
+	    v.num < 0 || v.num != (double)(int64_t)v.num)
+		return false;
+	*seq = (int64_t)v.num;
+	if (expr_eval(r->o->eh_part, d, line, len, &v, &e) < 0 || v.type != EXPR_NUMBER ||
+	    v.num < 0 || v.num >= POS_MAX || v.num != (int)v.num)
+		return false;
+	*p = (int)v.num;
+	return true;
+}
+
+/*
+ * With --state: true when the event was taken before the state was saved
+ * (its sequence number is at or below its partition's position), so it is
+ * skipped; else its position is recorded as taken.
+ */
+static bool
+taken_before(struct run *r, const struct json_doc *d, const char *line, size_t len)
+{
+	int64_t seq;
+	int p;
+
+	if (!eh_position(r, d, line, len, &p, &seq)) {
+		if (r->o->out_path && !r->no_seq_warned) {
+			r->no_seq_warned = true;
+			msg_warn("events without _eh.partition and _eh.sequence_number: the "
+			    "state cannot say where to resume (csa-eh-recv --positions adds them)");
+		}
+		return false;
+	}
+	if (seq <= r->pos.last[p]) {
+		r->already++;
+		return true;
+	}
+	r->pos.last[p] = seq;
+	return false;
 }
 
 /* Partition number n: the engine's index, from the cache after the first. */
@@ -593,6 +770,8 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 	bool late;
 	int rc;
 
+	if (o->state_path && taken_before(r, d, line, len))
+		return EXIT_OK;
 	if (o->where) {
 		struct expr_val v;
 
@@ -750,7 +929,7 @@ run_input(struct run *r, struct ndjson_reader *in)
 		if (rc != EXIT_OK)
 			r->skipped++;
 		status = msg_worst(status, rc);
-		if (ferror(stdout))
+		if (ferror(r->out))
 			break;
 	}
 	json_doc_free(&d);
@@ -766,16 +945,21 @@ run(const struct options *o)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.out = stdout;
+	pos_init(&r.pos);
 	r.en = win_new(&o->w, stdout, o->unbuffered);
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.fast = json_fast_new();
 	r.first = true;
-	if (o->state_path && (status = load_state(&r)) != EXIT_OK) {
+	if ((o->state_path && (status = load_state(&r)) != EXIT_OK) ||
+	    (o->out_path && (status = open_out(&r)) != EXIT_OK)) {
 		win_free(r.en);
 		json_fast_free(r.fast);
 		return status;
 	}
+	if (o->out_path)
+		win_set_out(r.en, r.out);
 	if (o->late_path && (r.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		win_free(r.en);
@@ -794,7 +978,7 @@ run(const struct options *o)
 		in.stop = &sig_stop;
 		status = msg_worst(status, run_input(&r, &in));
 		ndjson_close(&in);
-		if (sig_stop || ferror(stdout))
+		if (sig_stop || ferror(r.out))
 			break;
 	}
 	/*
@@ -804,18 +988,23 @@ run(const struct options *o)
 	if (!(o->state_path && (sig_stop || o->keep_open)))
 		win_advance(r.en, true);
 	else
-		fflush(stdout);
+		fflush(r.out);
 	if (o->state_path)
 		status = msg_worst(status, save_state(&r));
+	if (o->out_path && (ferror(r.out) | fclose(r.out)) != 0) {
+		msg_warn("%s: write error: %s", o->out_path, strerror(errno));
+		status = msg_worst(status, EXIT_IO);
+	}
 	if (r.late_out && fclose(r.late_out) != 0) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
 	win_counts(r.en, &c);
 	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
-	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions",
+	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions, "
+	    "%ld taken before the state was saved",
 	    c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups,
-	    r.skipped, win_partitions(r.en));
+	    r.skipped, win_partitions(r.en), r.already);
 	if (c.over_groups)
 		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
 		    o->w.max_groups);
@@ -832,6 +1021,8 @@ options_free(struct options *o)
 	expr_free(o->where);
 	expr_free(o->dedupe);
 	expr_free(o->partition);
+	expr_free(o->eh_part);
+	expr_free(o->eh_seq);
 }
 
 int

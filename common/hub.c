@@ -9,6 +9,7 @@
 #include "fsutil.h"
 #include "hub.h"
 #include "hub_impl.h"
+#include "positions.h"
 #include "timefmt.h"
 
 void
@@ -278,11 +279,22 @@ hub_describe(const struct hub *h)
 	return h->what;
 }
 
+/* What hub_reader_positions keeps: the file, and what it held at the start. */
+struct hub_follow {
+	char *path;
+	struct positions start;
+};
+
 void
 hub_close(struct hub *h)
 {
-	if (h)
-		h->ops->close(h);
+	if (h == NULL)
+		return;
+	if (h->follow) {
+		free(h->follow->path);
+		free(h->follow);
+	}
+	h->ops->close(h);
 }
 
 int
@@ -329,16 +341,71 @@ hub_reader_open(struct hub *h, const struct hub_reader_opts *o, struct err *e)
 }
 
 int
+hub_reader_positions(struct hub *h, const char *path, struct err *e)
+{
+	struct hub_follow *f = xcalloc(1, sizeof(*f));
+
+	if (pos_read_file(path, &f->start, e) < 0) {
+		free(f);
+		return -1;
+	}
+	f->path = xstrdup(path);
+	h->follow = f;
+	return 0;
+}
+
+/* Keep of out[0..n) the events after the followed positions; the count kept. */
+static int
+drop_taken(const struct hub_follow *f, struct hub_msg *out, int n)
+{
+	int kept = 0;
+
+	for (int i = 0; i < n; i++) {
+		int p = out[i].partition;
+
+		if (p >= 0 && p < POS_MAX && out[i].seq <= f->start.last[p])
+			continue;
+		out[kept++] = out[i];
+	}
+	return kept;
+}
+
+int
 hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms, bool *caught_up,
     struct err *e)
 {
-	return h->ops->read(h, out, max, timeout_ms, caught_up, e);
+	for (;;) {
+		int n = h->ops->read(h, out, max, timeout_ms, caught_up, e);
+
+		if (n <= 0 || h->follow == NULL)
+			return n;
+		if ((n = drop_taken(h->follow, out, n)) > 0)
+			return n;
+		/* All taken already: read on, so a caller waits only when nothing is new. */
+	}
 }
 
 int
 hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e)
 {
-	return h->ops->checkpoint(h, last_seq, e);
+	struct positions now;
+	int64_t *capped;
+	int P, rc;
+
+	if (h->follow == NULL)
+		return h->ops->checkpoint(h, last_seq, e);
+	if (pos_read_file(h->follow->path, &now, e) < 0)
+		return -1;
+	P = hub_partition_count(h);
+	capped = xmalloc(sizeof(*capped) * (size_t)(P > 0 ? P : 1));
+	for (int p = 0; p < P; p++) {
+		int64_t owned = p < POS_MAX ? now.last[p] : -1;
+
+		capped[p] = last_seq[p] < owned ? last_seq[p] : owned;
+	}
+	rc = h->ops->checkpoint(h, capped, e);
+	free(capped);
+	return rc;
 }
 
 int

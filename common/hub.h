@@ -177,6 +177,18 @@ int hub_read(struct hub *h, struct hub_msg *out, int max, int timeout_ms,
  */
 int hub_checkpoint(struct hub *h, const int64_t *last_seq, struct err *e);
 
+/*
+ * Follow the positions a later stage owns (the positions line of a
+ * csa-window state, common/positions.h) in file path: from now on
+ * hub_read gives of each partition only events after the position the
+ * file held at this call, and hub_checkpoint records no partition beyond
+ * what the file holds at that moment (a partition it does not name: no
+ * checkpoint).  So the group's checkpoint never passes what that stage
+ * has durably taken, and a restart resumes just after it.  A missing file
+ * is no positions.  -1 with ERR_IO when the file cannot be read.
+ */
+int hub_reader_positions(struct hub *h, const char *path, struct err *e);
+
 /* Leave the group: give up this member's leases now. */
 int hub_reader_leave(struct hub *h, struct err *e);
 

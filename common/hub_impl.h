@@ -24,6 +24,7 @@ struct hub_ops {
 struct hub {
 	const struct hub_ops *ops;
 	char what[256];		/* hub_describe: never a secret */
+	struct hub_follow *follow;	/* hub_reader_positions, in hub.c; NULL: none */
 };
 
 /* An Event Hubs namespace, from a connection string. */

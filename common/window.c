@@ -191,6 +191,12 @@ window_free_groups(struct window *w)
 }
 
 void
+win_set_out(struct win_engine *en, FILE *out)
+{
+	en->out = out;
+}
+
+void
 win_free(struct win_engine *en)
 {
 	struct strmap_entry *ge;
@@ -1436,6 +1442,8 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 
 	buf_reset(key);
 	buf_reset(cols);
+	if (json_member(d, 0, "positions", 9) >= 0)
+		return 0;	/* the command's, read by pos_find */
 	if (part >= 0) {
 		if (json_string(d, part, key) < 0 || get_int(d, 0, "t", &a) < 0 ||
 		    strmap_get(&en->partmap, key->p ? key->p : "", key->len) != NULL)

@@ -72,6 +72,8 @@ struct win_engine;
  * each row when unbuffered).  Caller frees with win_free. */
 struct win_engine *win_new(const struct win_spec *s, FILE *out, bool unbuffered);
 void win_free(struct win_engine *en);
+/* Write rows to out from now on (the engine does not close either). */
+void win_set_out(struct win_engine *en, FILE *out);
 
 /*
  * Take one event with time *t.  Returns WIN_TAKEN, WIN_DUPLICATE (its id
@@ -130,6 +132,9 @@ struct win_counts {
 void win_counts(const struct win_engine *en, struct win_counts *c);
 
 /*
+ * A line of a state that starts {"positions": belongs to the command
+ * (common/positions.h): win_load passes over it.
+ *
  * The engine's state (open windows, the events sliding and session windows
  * hold, the watermark, the dedupe ids) as NDJSON, for --state.  The first
  * line names the query, so a state is only read back by the same query.
