@@ -495,7 +495,7 @@ save_state(struct run *r)
 	struct buf b = { 0 }, w = { 0 };
 	struct err e;
 	const char *nl;
-	off_t len;
+	struct stat st;
 	int rc = EXIT_OK;
 
 	if (fflush(r->out) != 0 || ferror(r->out))
@@ -505,11 +505,12 @@ save_state(struct run *r)
 		return EXIT_IO;
 	}
 	if (r->o->out_path) {
-		if ((len = ftello(r->out)) < 0) {
+		if (fstat(fileno(r->out), &st) < 0) {
 			msg_warn("%s: %s", r->o->out_path, strerror(errno));
 			return EXIT_IO;
 		}
-		r->pos.out_length = (int64_t)len;
+		/* Appended to: its length is the end of the rows written. */
+		r->pos.out_length = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
 	}
 	win_save(r->en, &w);
 	nl = memchr(w.p, '\n', w.len);

@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Exactly-once speed views across kill -9: the real week feed (3236
+# events) sits in the embedded hub keyed by region; the speed layer as the
+# systemd unit spells it (csa-eh-recv --positions STATE | csa-window --state
+# STATE --out FILE) is killed with SIGKILL at 20 random moments and started
+# again each time; its file must end byte-equal to an uninterrupted run's.
+
+load helpers/common
+
+# The keyed week fills two of the hub's four partitions: the window starts
+# its clock once it has seen both.  Saving and checkpointing often, and
+# delivering event by event, puts many saves inside every run.
+WIN="--preset earthquake --partition-count 2 --state-every 10ms"
+RECV="-e -u --lease 500ms --checkpoint-every 10 --checkpoint-interval 10ms"
+
+# pace: copy lines at about 2 per millisecond, as a live feed comes, so
+# that a replay lasts long enough for 20 kills; its pipe buffers hold
+# events the reader has written and the window has not yet taken.
+pace() {
+	"$PY" -c 'import sys, time
+for i, line in enumerate(sys.stdin):
+    sys.stdout.write(line)
+    sys.stdout.flush()
+    if i % 2:
+        time.sleep(0.001)' 2> /dev/null
+}
+
+setup_file() {
+	local t0 t1
+	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_FILE_TMPDIR/week.ndjson"
+	csa-eh-send -H "$BATS_FILE_TMPDIR/hub" -k region < "$BATS_FILE_TMPDIR/week.ndjson"
+	jq -s -c 'sort_by(.time) | .[]' "$BATS_FILE_TMPDIR/week.ndjson" |
+		csa-window --preset earthquake > "$BATS_FILE_TMPDIR/sorted.out"
+	# The uninterrupted run; its length in time scales the random moments.
+	cd "$BATS_FILE_TMPDIR"
+	t0=$(date +%s%N)
+	csa-eh-recv -H hub -g ref --positions ref.state $RECV | pace |
+		csa-window $WIN --state ref.state --out ref.out
+	t1=$(date +%s%N)
+	echo $(( (t1 - t0) / 1000000 + 1 )) > run.ms
+}
+
+setup() {
+	HUB=$BATS_FILE_TMPDIR/hub
+	T=$BATS_TEST_TMPDIR
+	REF=$BATS_FILE_TMPDIR/ref.out
+	RUN_MS=$(cat "$BATS_FILE_TMPDIR/run.ms")
+	LAST=$(csa-eh-recv -H "$HUB" -l | jq -s -c 'map(select(.partition != null and
+		.last_seq >= 0) | {key: "\(.partition)", value: .last_seq}) | from_entries')
+}
+
+teardown() {
+	kill_bg
+}
+
+# done_reading: the state holds the last event of every partition.
+done_reading() {
+	[ "$(sed -n 2p "$T/state" | jq -c .positions)" = "$LAST" ]
+}
+
+# pipeline: start csa-eh-recv | csa-window in the background, with their
+# process ids in RPID and WPID.
+pipeline() {
+	rm -f "$T/rpid"
+	sh -c 'echo $$ > "$1/rpid"; shift; exec "$@"' sh "$T" \
+		csa-eh-recv -H "$HUB" -g "speed$BATS_TEST_NUMBER" --positions "$T/state" $RECV 2>> "$T/err" | pace |
+		csa-window $WIN --state "$T/state" --out "$T/out" 2>> "$T/err" &
+	WPID=$!
+	echo "$WPID" >> "$T/.bg_pids"
+	wait_for 60 '[ -s "$T/rpid" ]'
+	RPID=$(cat "$T/rpid")
+}
+
+# crash_loop window|recv: 20 times, start the pipeline and kill the one
+# named with SIGKILL at a random moment, up to a fourteenth of an uninterrupted
+# run's time (so that the kills spread over the replay); then run it to
+# the end.
+crash_loop() {
+	local victim=$1 i ms killed=0
+	for i in $(seq 20); do
+		pipeline
+		ms=$(( RANDOM % (RUN_MS / 14 + 1) ))
+		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+		if [ "$victim" = window ]; then
+			kill -KILL "$WPID" 2>/dev/null && killed=$((killed + 1))
+		elif kill -KILL "$RPID" 2>/dev/null; then
+			killed=$((killed + 1))
+			sleep 0.6	# until its lease has run out
+		fi
+		# The other one ends by itself: a closed pipe, or end of input.
+		wait_for 120 '! kill -0 "$WPID" && ! kill -0 "$RPID"'
+		wait "$WPID" 2>/dev/null || true
+	done
+	echo "# $killed of 20 kills hit a running $victim" >&3
+	# A killed reader's lease runs out after --lease: run until all is read.
+	for i in $(seq 60); do
+		done_reading && break
+		pipeline
+		wait "$WPID"
+		sleep 0.2
+	done
+	done_reading || { sed -n 2p "$T/state"; echo "$LAST"; cat "$T/err"; false; }
+}
+
+# check: the file equals the uninterrupted run's, byte for byte; after the
+# windows still open are written, it equals the rows of the sorted week.
+check() {
+	cmp "$REF" "$T/out"
+	[ "$(wc -l < "$T/out")" -gt 2000 ]
+	csa-window $WIN --state "$T/state" --out "$T/out" --no-keep-open < /dev/null
+	cmp "$BATS_FILE_TMPDIR/sorted.out" "$T/out"
+	! grep -v 'lease\|events without' "$T/err" || true
+}
+
+@test "csa-window killed at 20 random moments: its view is written exactly once" {
+	crash_loop window
+	check
+}
+
+@test "csa-eh-recv killed at 20 random moments: the view is written exactly once" {
+	crash_loop recv
+	check
+}
+
+@test "a state saved after rows that the file no longer holds is refused" {
+	cd "$T"
+	csa-eh-recv -H "$HUB" -g short --positions state -e |
+		csa-window $WIN --state state --out out
+	: > out
+	run csa-window $WIN --state state --out out < /dev/null
+	[ "$status" -eq 3 ]
+	assert_output --partial "shorter than the"
+}
