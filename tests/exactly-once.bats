@@ -4,6 +4,9 @@
 # systemd unit spells it (csa-eh-recv --positions STATE | csa-window --state
 # STATE --out FILE) is killed with SIGKILL at 20 random moments and started
 # again each time; its file must end byte-equal to an uninterrupted run's.
+# No timing is asserted: the kill moments scale with an uninterrupted run's
+# time, and each test is bounded by BATS_TEST_TIMEOUT (Makefile.am) and by
+# the counted loops below (about 20 s in all on an idle machine).
 
 load helpers/common
 
@@ -72,14 +75,14 @@ pipeline() {
 }
 
 # crash_loop window|recv: 20 times, start the pipeline and kill the one
-# named with SIGKILL at a random moment, up to a fourteenth of an uninterrupted
+# named with SIGKILL at a random moment, up to an 18th of an uninterrupted
 # run's time (so that the kills spread over the replay); then run it to
 # the end.
 crash_loop() {
 	local victim=$1 i ms killed=0
 	for i in $(seq 20); do
 		pipeline
-		ms=$(( RANDOM % (RUN_MS / 14 + 1) ))
+		ms=$(( RANDOM % (RUN_MS / 18 + 1) ))
 		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 		if [ "$victim" = window ]; then
 			kill -KILL "$WPID" 2>/dev/null && killed=$((killed + 1))
@@ -130,4 +133,18 @@ check() {
 	run csa-window $WIN --state state --out out < /dev/null
 	[ "$status" -eq 3 ]
 	assert_output --partial "shorter than the"
+}
+
+@test "--out on a full disk: exit 3, and no state vouches for rows not written" {
+	cd "$T"
+	run csa-window $WIN --state state --out /dev/full < "$BATS_FILE_TMPDIR/week.ndjson"
+	[ "$status" -eq 3 ]
+	assert_output --partial "/dev/full: write error"
+	[ ! -e state ]
+}
+
+@test "--keep-open and --no-keep-open together are a usage error" {
+	run csa-window --preset earthquake --state "$T/s" --out "$T/o" --keep-open --no-keep-open
+	[ "$status" -eq 2 ]
+	assert_output --partial "Try 'csa-window --help'"
 }
