@@ -592,36 +592,8 @@ load_state(struct run *r)
 }
 
 /*
- * csa-eh-recv and csa-capture-read end each line with
- * "_eh":{"partition":N}}; read N there, as a plain path would find it, at
- * a fraction of the cost of looking the member up.  False for any other
- * line (with -m, say), which then takes the lookup.
- */
-static bool
-tail_partition(const char *line, size_t len, int *n)
-{
-	static const char pat[] = "\"_eh\":{\"partition\":";
-	const size_t plen = sizeof(pat) - 1;
-	size_t end = len, d;
-
-	while (end > 0 && isspace((unsigned char)line[end - 1]))
-		end--;
-	if (end < plen + 4 || line[end - 1] != '}' || line[end - 2] != '}')
-		return false;
-	for (d = end - 2; d > end - 6 && isdigit((unsigned char)line[d - 1]); d--)
-		;
-	if (d == end - 2 || d < plen + 1 || memcmp(line + d - plen, pat, plen) != 0 ||
-	    (line[d - plen - 1] != ',' && line[d - plen - 1] != '{'))
-		return false;
-	*n = 0;
-	for (size_t k = d; k < end - 2; k++)
-		*n = *n * 10 + (line[k] - '0');
-	return *n < 1024;
-}
-
-/*
  * The digits that end at line[end - 1], preceded by the literal key; their
- * value (a number below 2^53) in *v and where the key starts in *at.
+ * value in *v and where the key starts in *at.
  */
 static bool
 tail_number(const char *line, size_t end, const char *key, int64_t *v, size_t *at)
@@ -640,28 +612,57 @@ tail_number(const char *line, size_t end, const char *key, int64_t *v, size_t *a
 }
 
 /*
- * The hub position of an event: csa-eh-recv --positions ends a line with
- * "_eh":{"partition":P,"sequence_number":S}}, read there; any other line
- * (with --meta, say) takes the lookup.  False when it has none.
+ * csa-eh-recv and csa-capture-read end each line with
+ * "_eh":{"partition":P}} (csa-eh-recv --positions: with
+ * ,"sequence_number":S before the braces); read them there, as a plain
+ * path would find them, at a fraction of the cost of looking the members
+ * up.  1: P and S, 0: P only, -1: any other line (with -m, say), which
+ * then takes the lookup.
  */
+static int
+tail_eh(const char *line, size_t len, int *part, int64_t *seq)
+{
+	size_t end = len, at;
+	int64_t v;
+	int rc = 0;
+
+	while (end > 0 && isspace((unsigned char)line[end - 1]))
+		end--;
+	if (end < 4 || line[end - 1] != '}' || line[end - 2] != '}')
+		return -1;
+	end -= 2;
+	if (tail_number(line, end, "\"sequence_number\":", seq, &at)) {
+		if (at == 0 || line[at - 1] != ',')
+			return -1;
+		end = at - 1;
+		rc = 1;
+	}
+	if (!tail_number(line, end, "\"_eh\":{\"partition\":", &v, &at) || at == 0 ||
+	    (line[at - 1] != ',' && line[at - 1] != '{') || v >= POS_MAX)
+		return -1;
+	*part = (int)v;
+	return rc;
+}
+
+/* The partition from the tail of the line, when it is there. */
+static bool
+tail_partition(const char *line, size_t len, int *n)
+{
+	int64_t seq;
+
+	return tail_eh(line, len, n, &seq) >= 0;
+}
+
+/* The hub position of an event, from its tail or by lookup; false for none. */
 static bool
 eh_position(struct run *r, const struct json_doc *d, const char *line, size_t len, int *p,
     int64_t *seq)
 {
 	struct expr_val v;
 	struct err e;
-	size_t end = len, at;
-	int64_t n;
 
-	while (end > 0 && isspace((unsigned char)line[end - 1]))
-		end--;
-	if (end > 2 && line[end - 1] == '}' && line[end - 2] == '}' &&
-	    tail_number(line, end - 2, "\"sequence_number\":", seq, &at) && at > 0 &&
-	    line[at - 1] == ',' &&
-	    tail_number(line, at - 1, "\"_eh\":{\"partition\":", &n, &at) && n < POS_MAX) {
-		*p = (int)n;
+	if (tail_eh(line, len, p, seq) == 1)
 		return true;
-	}
 	if (expr_eval(r->o->eh_seq, d, line, len, &v, &e) < 0 || v.type != EXPR_NUMBER ||
 	    v.num < 0 || v.num != (double)(int64_t)v.num)
 		return false;
