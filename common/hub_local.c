@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,8 +549,12 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 			goto out;
 		}
 	}
-	if (exec(h, "COMMIT", e) == 0)
+	if (exec(h, "COMMIT", e) == 0) {
 		rc = 0;
+		/* The readers' wake-up (they watch the WAL for it): sent only now
+		 * that the batch is visible; the WAL's own writes come before. */
+		utimensat(AT_FDCWD, h->walpath, NULL, 0);
+	}
 out:
 	sqlite3_reset(h->st_insert);
 	sqlite3_reset(h->st_parts);
@@ -1062,8 +1067,10 @@ local_reader_open(struct hub *hb, const struct hub_reader_opts *o, struct err *e
 	h->pos = xcalloc(P, sizeof(*h->pos));
 	h->ckpt = xcalloc(P, sizeof(*h->ckpt));
 	h->reading = true;
+	/* Senders touch the WAL after each commit (local_send): that is the
+	 * wake-up.  Its writes before the commit would wake a reader too early. */
 	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (h->ino >= 0 && inotify_add_watch(h->ino, h->walpath, IN_MODIFY) < 0) {
+	if (h->ino >= 0 && inotify_add_watch(h->ino, h->walpath, IN_ATTRIB) < 0) {
 		close(h->ino);
 		h->ino = -1;	/* fall back on polling */
 	}
