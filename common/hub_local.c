@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #define DEFAULT_LEASE_MS 10000LL
 #define CAPTURE_CHECK_MS 1000	/* senders look for due windows this often */
 #define PURGE_CHECK_MS 60000
+#define WAL_CHECKPOINT_PAGES 1000	/* SQLite's own auto-checkpoint threshold */
 
 /*
  * The live members of each consumer group, so that a member that holds no
@@ -88,6 +90,12 @@ struct lhub {
 	char *capture_format, *ns;
 	int64_t lease_ms;
 	int rr;				/* round robin for keyless events */
+	/* A sender's WAL checkpoints run on a thread of their own. */
+	sqlite3 *ckdb;
+	pthread_t ckthread;
+	pthread_mutex_t ckmu;
+	pthread_cond_t ckcv;
+	bool ckstarted, ckdue, ckstop;
 	int64_t last_capture_check, last_purge;
 	sqlite3_stmt *st_insert, *st_parts, *st_upd_part, *st_read, *st_lease;
 
@@ -122,6 +130,21 @@ db_err(struct lhub *h, struct err *e, const char *what)
 		return err_set(e, ERR_IO, "%s: not a hub database (%s)", h->dir,
 		    sqlite3_errmsg(h->db));
 	return err_set(e, ERR_IO, "%s: %s: %s", h->dir, what, sqlite3_errmsg(h->db));
+}
+
+/*
+ * Wait for another process's lock in steps of a millisecond, for about a
+ * minute.  SQLite's own busy_timeout sleeps up to 25 ms at a time, and a
+ * reader that waits so long to checkpoint delivers late.
+ */
+static int
+busy_wait(void *arg, int count)
+{
+	(void)arg;
+	if (count >= 60000)
+		return 0;
+	sqlite3_sleep(1);
+	return 1;
 }
 
 static int
@@ -209,8 +232,7 @@ init_schema(struct lhub *h, struct err *e)
 {
 	int64_t app, tables;
 
-	if (exec(h, "PRAGMA busy_timeout=60000", e) < 0)
-		return -1;
+	sqlite3_busy_handler(h->db, busy_wait, NULL);
 	/* One snapshot: another process may be creating this hub right now. */
 	if (exec(h, "BEGIN", e) < 0)
 		return -1;
@@ -427,6 +449,16 @@ local_close(struct hub *hb)
 	struct lhub *h = (struct lhub *)hb;
 	if (h == NULL)
 		return;
+	if (h->ckstarted) {
+		pthread_mutex_lock(&h->ckmu);
+		h->ckstop = true;
+		pthread_cond_signal(&h->ckcv);
+		pthread_mutex_unlock(&h->ckmu);
+		pthread_join(h->ckthread, NULL);
+		pthread_mutex_destroy(&h->ckmu);
+		pthread_cond_destroy(&h->ckcv);
+	}
+	sqlite3_close(h->ckdb);
 	sqlite3_finalize(h->st_insert);
 	sqlite3_finalize(h->st_parts);
 	sqlite3_finalize(h->st_upd_part);
@@ -462,6 +494,81 @@ local_partition_count(const struct hub *hb)
 	return h->partitions;
 }
 
+/* The checkpointer: copy the WAL into the database when told to. */
+static void *
+checkpointer(void *arg)
+{
+	struct lhub *h = arg;
+
+	pthread_mutex_lock(&h->ckmu);
+	for (;;) {
+		while (!h->ckdue && !h->ckstop)
+			pthread_cond_wait(&h->ckcv, &h->ckmu);
+		if (h->ckstop)
+			break;
+		h->ckdue = false;
+		pthread_mutex_unlock(&h->ckmu);
+		/* PASSIVE: never waits for, nor holds up, readers and writers. */
+		sqlite3_wal_checkpoint_v2(h->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&h->ckmu);
+	}
+	pthread_mutex_unlock(&h->ckmu);
+	return NULL;
+}
+
+/* After each commit of the sender: past the threshold, wake the checkpointer. */
+static int
+wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct lhub *h = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= WAL_CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&h->ckmu);
+		h->ckdue = true;
+		pthread_cond_signal(&h->ckcv);
+		pthread_mutex_unlock(&h->ckmu);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * A checkpoint syncs the WAL and the database (tens of milliseconds on a
+ * busy disk), and SQLite runs it inside the commit that crossed the
+ * threshold, where it holds up every event behind it.  A sender hands it
+ * to a thread with a connection of its own instead.  Without the thread,
+ * SQLite's automatic checkpoints stay.
+ */
+static void
+start_checkpointer(struct lhub *h)
+{
+	char *path = sqlite3_db_filename(h->db, "main") ?
+	    xstrdup(sqlite3_db_filename(h->db, "main")) : NULL;
+
+	if (path == NULL || sqlite3_open_v2(path, &h->ckdb, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(h->ckdb);
+		h->ckdb = NULL;
+		free(path);
+		return;
+	}
+	free(path);
+	sqlite3_busy_handler(h->ckdb, busy_wait, NULL);
+	sqlite3_exec(h->ckdb, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_init(&h->ckmu, NULL);
+	pthread_cond_init(&h->ckcv, NULL);
+	if (pthread_create(&h->ckthread, NULL, checkpointer, h) != 0) {
+		pthread_mutex_destroy(&h->ckmu);
+		pthread_cond_destroy(&h->ckcv);
+		sqlite3_close(h->ckdb);
+		h->ckdb = NULL;
+		return;
+	}
+	h->ckstarted = true;
+	sqlite3_wal_hook(h->db, wal_grew, h);	/* replaces the automatic checkpoint */
+}
+
 struct part_state {
 	int64_t next_seq, next_offset, last_enqueued;
 	bool touched;
@@ -486,6 +593,7 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 		    " last_enqueued_ms = ? WHERE hub = ? AND part = ?", e);
 		if (!h->st_insert || !h->st_parts || !h->st_upd_part)
 			return -1;
+		start_checkpointer(h);
 	}
 	ps = xcalloc((size_t)h->partitions, sizeof(*ps));
 	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
@@ -1067,6 +1175,9 @@ local_reader_open(struct hub *hb, const struct hub_reader_opts *o, struct err *e
 	h->pos = xcalloc(P, sizeof(*h->pos));
 	h->ckpt = xcalloc(P, sizeof(*h->ckpt));
 	h->reading = true;
+	/* Readers write little (checkpoints, leases): the senders' checkpointer
+	 * copies the WAL back, so a reader never stops to do it. */
+	sqlite3_wal_autocheckpoint(h->db, 0);
 	/* Senders touch the WAL after each commit (local_send): that is the
 	 * wake-up.  Its writes before the commit would wake a reader too early. */
 	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
