@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -133,17 +134,20 @@ db_err(struct lhub *h, struct err *e, const char *what)
 }
 
 /*
- * Wait for another process's lock in steps of a millisecond, for about a
- * minute.  SQLite's own busy_timeout sleeps up to 25 ms at a time, and a
- * reader that waits so long to checkpoint delivers late.
+ * Wait for another process's lock: in steps of 0.2 ms at first (a
+ * sender's commit holds it for well under a millisecond), then of 1 ms,
+ * for about a minute in all.  SQLite's own busy_timeout sleeps up to 25 ms
+ * at a time, and a reader that waits so long to checkpoint delivers late.
  */
 static int
 busy_wait(void *arg, int count)
 {
+	struct timespec ts = { 0, count < 100 ? 200000 : 1000000 };
+
 	(void)arg;
 	if (count >= 60000)
 		return 0;
-	sqlite3_sleep(1);
+	nanosleep(&ts, NULL);
 	return 1;
 }
 
