@@ -107,7 +107,8 @@ struct lhub {
 	bool *owned;
 	bool *draining;			/* owned, no longer read, released at the next checkpoint */
 	int64_t *gen;			/* the generation of each lease this member holds */
-	int64_t *held;			/* -e: expiry of a lease another member held when first seen */
+	int64_t *held;			/* expiry of a lease another member holds, else 0 */
+	int64_t *held_first;		/* -e: that expiry when first seen */
 	int64_t held_until;		/* -e: how long to wait for those leases; 0: not waiting */
 	bool gave_up;			/* -e: stopped waiting for leases held by live members */
 	bool to_end;			/* a reader that stops once caught up (-e) */
@@ -484,6 +485,7 @@ local_close(struct hub *hb)
 	free(h->draining);
 	free(h->gen);
 	free(h->held);
+	free(h->held_first);
 	free(h->pos);
 	free(h->ckpt);
 	free(h->pend);
@@ -1105,10 +1107,11 @@ balance(struct lhub *h, struct err *e)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int p = sqlite3_column_int(st, 0);
 		const char *who = (const char *)sqlite3_column_text(st, 1);
-		bool ours = strcmp(who, h->owner) == 0 && sqlite3_column_int64(st, 3) == h->gen[p];
+		bool ours;
 
 		if (p < 0 || p >= P)
 			continue;
+		ours = strcmp(who, h->owner) == 0 && sqlite3_column_int64(st, 3) == h->gen[p];
 		if (h->owned[p] && !ours)
 			h->owned[p] = h->draining[p] = false;	/* taken over after it expired */
 		if (!ours && *who && sqlite3_column_int64(st, 2) > now)
@@ -1176,6 +1179,7 @@ local_reader_open(struct hub *hb, const struct hub_reader_opts *o, struct err *e
 	h->draining = xcalloc(P, sizeof(*h->draining));
 	h->gen = xcalloc(P, sizeof(*h->gen));
 	h->held = xcalloc(P, sizeof(*h->held));
+	h->held_first = xcalloc(P, sizeof(*h->held_first));
 	h->pos = xcalloc(P, sizeof(*h->pos));
 	h->ckpt = xcalloc(P, sizeof(*h->ckpt));
 	h->reading = true;
@@ -1315,9 +1319,11 @@ wait_for_held(struct lhub *h, int64_t now)
 		if (h->owned[p] || h->held[p] == 0)
 			continue;
 		any = true;
-		if (h->held_until == 0 && h->held[p] > until)
-			until = h->held[p];
-		renewed = renewed && h->held_until != 0 && h->held[p] > h->held_until;
+		if (h->held_first[p] == 0)
+			h->held_first[p] = h->held[p];
+		if (h->held_first[p] > until)
+			until = h->held_first[p];
+		renewed = renewed && h->held[p] > h->held_first[p];
 	}
 	if (!any)
 		return false;
@@ -1326,6 +1332,7 @@ wait_for_held(struct lhub *h, int64_t now)
 		h->held_until = until < now + h->lease_ms ? until : now + h->lease_ms;
 		return true;
 	}
+	/* Every lease we wait for was renewed since: their owners are alive. */
 	if (renewed || now > h->held_until + 100) {
 		h->gave_up = true;
 		return false;
