@@ -420,3 +420,37 @@ PYEOF
 	assert_failure 3
 	[[ "$stderr" == *"bad:1: not a state line"* ]]
 }
+
+@test "--by gives a key with backslashes and quotes back exactly, as jq reads it" {
+	printf '%s\n' '{"k":"C:\\dir \"x\"","t":1767261601000}' '{"k":"a\\\\b\\n\t\u0001","t":1767261602000}' \
+		> "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window --tumbling 5m -t t --by k "$BATS_TEST_TMPDIR/in"
+	assert_success
+	# Every row is JSON, and its k equals the input's k as jq decodes both.
+	diff <(printf '%s\n' "$output" | jq -c .k | sort) <(jq -c .k "$BATS_TEST_TMPDIR/in" | sort)
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.k | startswith("C:")) | .k')" = 'C:\dir "x"' ]
+}
+
+@test "--dedupe-horizon is inclusive: the same id exactly one horizon apart counts once" {
+	# At t and t+60 s, in either order, 1m apart: one event; 61 s apart: two.
+	for pair in "1 61" "61 1" "1 62" "62 1"; do
+		set -- $pair
+		{ ev "$1" '"id":"x"'; ev "$2" '"id":"x"'; } > "$BATS_TEST_TMPDIR/in"
+		want=$(( ${1} - ${2} <= 60 && ${2} - ${1} <= 60 ? 1 : 2 ))
+		run csa-window -t t --tumbling 10m --max-delay 5m --dedupe id --dedupe-horizon 1m "$BATS_TEST_TMPDIR/in"
+		assert_success
+		[ "$(printf '%s\n' "$output" | jq -r .count)" = "$want" ] || { echo "$pair: $output"; return 1; }
+	done
+}
+
+@test "count_if with a string != counts what jq's != counts, case and nulls included" {
+	csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/ev"
+	run --separate-stderr csa-window --tumbling 1d --agg 'n=count,nr=count_if(status != "reviewed"),nq=count_if(event_type != earthquake),eq=count_if(status == "reviewed")' "$BATS_TEST_TMPDIR/ev"
+	assert_success
+	want=$(jq -r -s 'group_by(((.time + 86399999) / 86400000) | floor) | .[]
+		| "\(length) \(map(select(.status != "reviewed")) | length) \(map(select(.event_type != "earthquake")) | length) \(map(select(.status == "reviewed")) | length)"' \
+		"$BATS_TEST_TMPDIR/ev")
+	[ "$(printf '%s\n' "$output" | jq -r '"\(.n) \(.nr) \(.nq) \(.eq)"')" = "$want" ]
+	# The real feed mixes cases, so != "reviewed" is neither 0 nor all.
+	printf '%s\n' "$want" | awk '$2 == 0 || $2 == $1 { exit 1 }'
+}
