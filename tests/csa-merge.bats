@@ -131,6 +131,22 @@ summary() {
 	assert_output '["10:00","13:05","a",2,"batch+realtime","partial"]'
 }
 
+@test "batch and speed that exactly touch (11:00-12:00, 12:00-12:05) are one interval: nothing partial" {
+	ev 2026-04-22T11:30:00Z a 1 > "$BATS_TEST_TMPDIR/old"
+	ev 2026-04-22T12:03:00Z a 2 > "$BATS_TEST_TMPDIR/new"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["11:00","12:00","a",1,"batch-only"]
+	["12:00","12:05","a",1,"realtime-only"]
+	EOF
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	run summary <<< "$output"
+	assert_output '["11:00","12:05","a",2,"batch+realtime"]'
+}
+
 @test "either layer alone: the answer says batch-only or realtime-only" {
 	small_case
 	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson"
