@@ -423,10 +423,11 @@ PYEOF
 
 @test "--by gives a key with backslashes and quotes back exactly, as jq reads it" {
 	printf '%s\n' '{"k":"C:\\dir \"x\"","t":1767261601000}' '{"k":"a\\\\b\\n\t\u0001","t":1767261602000}' \
-		> "$BATS_TEST_TMPDIR/in"
+		'{"k":"two\nlines\r\b\f\t/","t":1767261603000}' > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr csa-window --tumbling 5m -t t --by k "$BATS_TEST_TMPDIR/in"
 	assert_success
 	# Every row is JSON, and its k equals the input's k as jq decodes both.
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 3 ]
 	diff <(printf '%s\n' "$output" | jq -c .k | sort) <(jq -c .k "$BATS_TEST_TMPDIR/in" | sort)
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.k | startswith("C:")) | .k')" = 'C:\dir "x"' ]
 }
