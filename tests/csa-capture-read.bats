@@ -115,7 +115,8 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	csa-eh-recv -e -m | jq -c "$meta" | sort > "$BATS_TEST_TMPDIR/recv"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/cap")" -eq "$(wc -l < "$(usgs_events)")" ]
 	diff "$BATS_TEST_TMPDIR/cap" "$BATS_TEST_TMPDIR/recv"
-	# In the files, x-opt-enqueued-time is the epoch ms of EnqueuedTimeUtc, as python3-avro reads them.
+	# In the files, as python3-avro reads them, x-opt-enqueued-time is the epoch
+	# ms of EnqueuedTimeUtc, x-opt-sequence-number and x-opt-offset the record's.
 	"$PY" -c 'import avro' 2>/dev/null || skip "python3-avro is missing"
 	find "$CSA_HUB/capture" -type f -name '*.avro' > "$BATS_TEST_TMPDIR/files"
 	n=$(xargs "$PY" -c '
@@ -127,9 +128,12 @@ n = 0
 for path in sys.argv[1:]:
     for r in DataFileReader(open(path, "rb"), DatumReader()):
         text = datetime.strptime(r["EnqueuedTimeUtc"], "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=timezone.utc)
-        ms = r["SystemProperties"]["x-opt-enqueued-time"]
+        sp = r["SystemProperties"]
+        ms = sp["x-opt-enqueued-time"]
         if ms // 1000 != int(text.timestamp()):
             sys.exit("%s: %s != %s" % (path, ms, r["EnqueuedTimeUtc"]))
+        if sp["x-opt-sequence-number"] != r["SequenceNumber"] or sp["x-opt-offset"] != r["Offset"]:
+            sys.exit("%s: x-opt-sequence-number or x-opt-offset differ: %s" % (path, r))
         n += 1
 print(n)
 ' < "$BATS_TEST_TMPDIR/files")
