@@ -191,6 +191,24 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	[[ "$stderr" == *"15 bad lines rejected"* ]]
 }
 
+@test "coordinates on the edges (latitude +-90, longitude +-180) are valid; just past them not" {
+	{
+		echo '{"event_id":"n","updated":1,"time":1767261601000,"latitude":90,"longitude":180,"region":"r"}'
+		echo '{"event_id":"s","updated":1,"time":1767261601000,"latitude":-90,"longitude":-180,"region":"r"}'
+		echo '{"event_id":"n2","updated":1,"time":1767261601000,"latitude":90.000001,"longitude":0,"region":"r"}'
+		echo '{"event_id":"s2","updated":1,"time":1767261601000,"latitude":-90.000001,"longitude":0,"region":"r"}'
+		echo '{"event_id":"e2","updated":1,"time":1767261601000,"latitude":0,"longitude":180.000001,"region":"r"}'
+		echo '{"event_id":"w2","updated":1,"time":1767261601000,"latitude":0,"longitude":-180.000001,"region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	for want in "in:3: latitude outside" "in:4: latitude outside" "in:5: longitude outside" "in:6: longitude outside"; do
+		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
+	done
+	[[ "$stderr" != *"in:1:"* && "$stderr" != *"in:2:"* ]]
+}
+
 @test "an unwritable --out exits 3 with the previous views untouched; no temporary file is visible" {
 	utero
 	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/gold" "$BATS_TEST_TMPDIR/a"
