@@ -161,6 +161,26 @@ jq_expected() {
 	[ -z "$output" ]
 }
 
+@test "a feature without updated is versioned by its time: the same time given as updated is no revision" {
+	# feed U: one feature, with properties.updated = U, or none when U is null
+	feed() {
+		jq -n --argjson u "$1" '{type: "FeatureCollection", features: [{type: "Feature", id: "nu1",
+			properties: ({mag: 1, place: "p", time: 1767261600000, type: "earthquake"}
+				+ (if $u == null then {} else {updated: $u} end)),
+			geometry: {type: "Point", coordinates: [-120, 40, 5]}}]}'
+	}
+	feed null > "$BATS_TEST_TMPDIR/f1.json"
+	feed 1767261600000 > "$BATS_TEST_TMPDIR/f2.json"
+	feed 1767261600001 > "$BATS_TEST_TMPDIR/f3.json"
+	state="$BATS_TEST_TMPDIR/state"
+	run -0 $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/f1.json"
+	[ "$(printf '%s\n' "$output" | jq -c '[.event_id, .updated]')" = '["nu1",1767261600000]' ]
+	run -0 $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/f2.json"
+	[ -z "$output" ]
+	run -0 $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/f3.json"
+	[ "$(printf '%s\n' "$output" | jq -c '[.event_id, .updated]')" = '["nu1",1767261600001]' ]
+}
+
 @test "an event whose id changed but whose ids list holds a seen id is a revision" {
 	state="$BATS_TEST_TMPDIR/state"
 	feed() {
