@@ -455,3 +455,25 @@ PYEOF
 	# The real feed mixes cases, so != "reviewed" is neither 0 nor all.
 	printf '%s\n' "$want" | awk '$2 == 0 || $2 == $1 { exit 1 }'
 }
+
+@test "times before 1970 fall in the windows python's floor division gives" {
+	printf '%s\n' '{"t":"1969-12-31T23:30:00Z"}' '{"t":"1969-12-31T23:00:00Z"}' '{"t":"1960-06-15T12:34:56.789Z"}' \
+		'{"t":"1969-12-31T23:59:59.999Z"}' > "$BATS_TEST_TMPDIR/in"
+	for boundary in end-inclusive start-inclusive; do
+		run -0 csa-window --tumbling 1h -t t --max-delay 20000d --boundary "$boundary" "$BATS_TEST_TMPDIR/in"
+		got=$(printf '%s\n' "$output" | jq -r '"\(.window_start) \(.count)"' | sort)
+		want=$("$PY" - "$BATS_TEST_TMPDIR/in" "$boundary" <<-'PYEOF'
+		import collections, json, sys
+		from datetime import datetime, timezone, timedelta
+		e, h = datetime(1970, 1, 1, tzinfo=timezone.utc), 3600000
+		n = collections.Counter()
+		for line in open(sys.argv[1]):
+		    ms = (datetime.fromisoformat(json.loads(line)["t"].replace("Z", "+00:00")) - e) // timedelta(milliseconds=1)
+		    n[-(-ms // h) * h - h if sys.argv[2] == "end-inclusive" else ms // h * h] += 1
+		for start, c in sorted(n.items()):
+		    print((e + timedelta(milliseconds=start)).strftime("%Y-%m-%dT%H:%M:%S.000Z"), c)
+		PYEOF
+		)
+		[ "$got" = "$(printf '%s\n' "$want" | sort)" ] || { echo "$boundary: got $got, want $want"; return 1; }
+	done
+}
