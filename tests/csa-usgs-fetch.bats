@@ -241,25 +241,25 @@ jq_expected() {
 	assert_output --partial " 304 /abruzzi_all_day.geojson"
 }
 
-@test "region: a point on each edge of the rule (lat 50, 18, 23; lon -161, -154, -115, -90) and just past it" {
-	# lon lat region, as csa-usgs-fetch(1) states the rule: lat > 50 alaska;
-	# 18 <= lat <= 23 and -161 <= lon <= -154 hawaii; lon < -115 us-west;
-	# lon < -90 us-central; else us-east.
+@test "region: a point on each edge of the rule (lat 50, 18, 22; lon -162, -154, -115, -90) and just past it" {
+	# lon lat region, as the reference producer's get_partition_key states
+	# the rule: lat > 50 alaska; 18 < lat < 22 and -162 < lon < -154 hawaii;
+	# lon < -115 us-west; lon < -90 us-central; else us-east.
 	cat > "$BATS_TEST_TMPDIR/edges" <<-'EOF'
 	-150 50 us-west
 	-150 50.0001 alaska
 	-80 50 us-east
 	-80 50.0001 alaska
-	-157 18 hawaii
-	-157 17.9999 us-west
-	-157 23 hawaii
-	-157 23.0001 us-west
-	-161 20 hawaii
-	-161.0001 20 us-west
-	-154 20 hawaii
-	-153.9999 20 us-west
-	-161 18 hawaii
-	-154 23 hawaii
+	-157 18 us-west
+	-157 18.0001 hawaii
+	-157 22 us-west
+	-157 21.9999 hawaii
+	-162 20 us-west
+	-161.9999 20 hawaii
+	-154 20 us-west
+	-154.0001 20 hawaii
+	-161.9999 18.0001 hawaii
+	-154.0001 21.9999 hawaii
 	-115 40 us-central
 	-115.0001 40 us-west
 	-90 40 us-east
