@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "hub.h"
 #include "json.h"
 #include "msg.h"
@@ -138,6 +140,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->rd.group = HUB_DEFAULT_GROUP;
 	o->rd.from = HUB_FROM_EARLIEST;
 	o->rd.partition = -1;
+	o->rd.hangup_fd = STDOUT_FILENO;
 	o->count = -1;
 	o->ckpt_every = 1000;
 	o->ckpt_interval_ms = 1000;
@@ -246,29 +249,28 @@ print_line(const char *json, void *arg)
 }
 
 /*
- * Write one event: its body with an "_eh" member holding its partition (so
- * that csa-window keeps event time per partition), all of the hub's
- * metadata with --meta, or nothing added with --bare.  An "_eh" the body
- * brought from an earlier hub is replaced.  A body that is not a JSON
- * object is written as it is, or with --meta under "body", as a string.
+ * Add one event to the output: its body with an "_eh" member holding its
+ * partition (so that csa-window keeps event time per partition), all of the
+ * hub's metadata with --meta, or nothing added with --bare.  An "_eh" the
+ * body brought from an earlier hub is replaced.  A body that is not a JSON
+ * object is added as it is, or with --meta under "body", as a string.
  */
 static void
-write_event(const struct hub_msg *m, const struct options *o, struct buf *b,
+put_event(const struct hub_msg *m, const struct options *o, struct buf *b,
     struct json_doc *d)
 {
 	const char *body = m->body;
-	size_t len = m->len;
+	size_t len = m->len, start = b->len;
 	char t[32];
 
 	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
 		len--;
-	buf_reset(b);
 	if (o->bare || (json_reopen(b, body, len, "_eh", d) < 0 && !o->meta)) {
-		fwrite(body, 1, len, stdout);
-		putchar('\n');
+		buf_add(b, body, len);
+		buf_addc(b, '\n');
 		return;
 	}
-	if (b->len == 0) {
+	if (b->len == start) {
 		buf_adds(b, "{\"body\":");
 		json_put_str(b, body, len);
 	}
@@ -282,7 +284,6 @@ write_event(const struct hub_msg *m, const struct options *o, struct buf *b,
 	}
 	if (!o->meta) {
 		buf_adds(b, "}}\n");
-		fwrite(b->p, 1, b->len, stdout);
 		return;
 	}
 	json_key(b, "sequence_number");
@@ -298,23 +299,65 @@ write_event(const struct hub_msg *m, const struct options *o, struct buf *b,
 	else
 		json_put_null(b);
 	buf_adds(b, "}}\n");
-	fwrite(b->p, 1, b->len, stdout);
 }
 
-/* Positions of what was written, and of what is known to be flushed. */
+/* Output is written in chunks of about this size, or per event with -u. */
+#define OUT_CHUNK 32768
+
+/*
+ * The output and how far it got.  Events go into out; written[p] is the
+ * last event of partition p put there, flushed[p] the last that reached
+ * stdout.  closed: the reader went away (quiet); failed: a write error.
+ */
 struct progress {
+	struct buf out;
 	int64_t *written, *flushed;
 	int partitions;
 	long since_ckpt;
 	int64_t last_ckpt;
+	bool closed, failed;
 };
 
-/* Flush stdout; only then do the written positions count as delivered. */
+/*
+ * Write out what is buffered; only then do the written positions count as
+ * delivered.  A reader that went away ends the run quietly (as SIGPIPE
+ * would, but with a checkpoint of what it did take); any other failure is
+ * a write error, exit 3.
+ */
 static int
 flush_out(struct progress *pr)
 {
-	if (fflush(stdout) != 0 || ferror(stdout))
+	size_t done, at = 0;
+	int err = 0;
+
+	if (pr->closed || pr->failed)
 		return -1;
+	/*
+	 * Whole lines of at most PIPE_BUF bytes per write, which a pipe takes
+	 * in one piece: another writer of the same pipe (a second
+	 * csa-eh-recv, csa-window -u) can then never split one of our lines.
+	 */
+	while (err == 0 && at < pr->out.len) {
+		size_t n = pr->out.len - at;
+
+		if (n > PIPE_BUF) {
+			const char *nl = memrchr(pr->out.p + at, '\n', PIPE_BUF);
+
+			n = nl ? (size_t)(nl - (pr->out.p + at)) + 1 : PIPE_BUF;
+		}
+		err = fs_write_all(STDOUT_FILENO, pr->out.p + at, n, &done);
+		at += done;
+	}
+	buf_reset(&pr->out);
+	if (err == EPIPE) {
+		pr->closed = true;
+		return -1;
+	}
+	if (err != 0) {
+		msg_warn("write error: %s", strerror(err));
+		pr->failed = true;
+		return -1;
+	}
 	memcpy(pr->flushed, pr->written, sizeof(*pr->written) * (size_t)pr->partitions);
 	return 0;
 }
@@ -333,23 +376,39 @@ checkpoint(struct hub *h, struct progress *pr)
 	return EXIT_OK;
 }
 
+/* With -e: say which partitions another live member kept from us. */
+static int
+report_missing(struct hub *h, const struct options *o)
+{
+	int n, parts[64];
+	struct buf list = { 0 };
+
+	if ((n = hub_reader_missing(h, parts, 64)) <= 0)
+		return EXIT_OK;
+	for (int i = 0; i < n; i++)
+		buf_printf(&list, "%s%d", i ? ", " : "", parts[i]);
+	msg_warn("partition%s %s of group '%s' %s held by another live member: not read",
+	    n > 1 ? "s" : "", list.p, o->rd.group, n > 1 ? "are" : "is");
+	buf_free(&list);
+	return EXIT_DATA;
+}
+
 static int
 consume(struct hub *h, const struct options *o)
 {
 	struct hub_msg *msgs = xcalloc(READ_MAX, sizeof(*msgs));
-	struct progress pr;
-	struct buf line = { 0 };
+	struct progress pr = { 0 };
 	struct json_doc doc;
 	struct err e;
 	int64_t total = 0;
 	int status = EXIT_OK;
+	bool at_end = false;
 
 	pr.partitions = hub_partition_count(h);
 	pr.written = xmalloc(sizeof(int64_t) * (size_t)pr.partitions);
 	pr.flushed = xmalloc(sizeof(int64_t) * (size_t)pr.partitions);
 	for (int p = 0; p < pr.partitions; p++)
 		pr.written[p] = pr.flushed[p] = -1;
-	pr.since_ckpt = 0;
 	pr.last_ckpt = tfmt_now();
 	json_doc_init(&doc);
 	while (!sig_stop && (o->count < 0 || total < o->count)) {
@@ -374,13 +433,18 @@ consume(struct hub *h, const struct options *o)
 			status = msg_status(e.kind);
 			break;
 		}
+		/* Waiting is when a closed output shows: q in csa-dashboard. */
+		if (n == 0 && fs_hung_up(STDOUT_FILENO)) {
+			pr.closed = true;
+			break;
+		}
 		for (int i = 0; i < n; i++) {
-			write_event(&msgs[i], o, &line, &doc);
+			put_event(&msgs[i], o, &pr.out, &doc);
 			pr.written[msgs[i].partition] = msgs[i].seq;
-			if (o->unbuffered && flush_out(&pr) < 0)
+			if ((o->unbuffered || pr.out.len >= OUT_CHUNK) && flush_out(&pr) < 0)
 				break;
 		}
-		if (ferror(stdout))
+		if (pr.closed || pr.failed)
 			break;
 		total += n;
 		pr.since_ckpt += n;
@@ -390,12 +454,18 @@ consume(struct hub *h, const struct options *o)
 				break;
 			status = msg_worst(status, checkpoint(h, &pr));
 		}
-		if (n == 0 && caught_up && o->exit_at_end)
+		if (n == 0 && caught_up && o->exit_at_end) {
+			at_end = true;
 			break;
+		}
 	}
 	/* Whatever stopped us, checkpoint only what reached stdout. */
 	flush_out(&pr);
 	status = msg_worst(status, checkpoint(h, &pr));
+	if (pr.failed)
+		status = msg_worst(status, EXIT_IO);
+	if (at_end)
+		status = msg_worst(status, report_missing(h, o));
 	if (hub_reader_leave(h, &e) < 0) {
 		msg_error(&e);
 		status = msg_worst(status, EXIT_IO);
@@ -404,7 +474,7 @@ consume(struct hub *h, const struct options *o)
 	free(msgs);
 	free(pr.written);
 	free(pr.flushed);
-	buf_free(&line);
+	buf_free(&pr.out);
 	json_doc_free(&doc);
 	return status;
 }

@@ -1,10 +1,11 @@
-/* fsutil.c: atomic replacement and whole-file reads. */
+/* fsutil.c: atomic replacement, whole-file reads, and writes that wait for room. */
 #include <config.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -299,4 +300,37 @@ fs_read_all(const char *path, char **data, size_t *len, struct err *e)
 	*len = b.len;
 	*data = buf_steal(&b);
 	return 0;
+}
+
+int
+fs_write_all(int fd, const char *data, size_t len, size_t *done)
+{
+	*done = 0;
+	while (*done < len) {
+		ssize_t n = write(fd, data + *done, len - *done);
+
+		if (n >= 0) {
+			*done += (size_t)n;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			/* POLLERR or POLLHUP come back too: the next write says which. */
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return errno;
+			continue;
+		}
+		if (errno != EINTR)
+			return errno;
+	}
+	return 0;
+}
+
+bool
+fs_hung_up(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = 0 };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLERR | POLLHUP)) != 0;
 }

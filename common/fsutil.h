@@ -1,4 +1,4 @@
-/* fsutil.h: files written whole or not at all. */
+/* fsutil.h: files written whole or not at all; output that is never half lost. */
 #ifndef CSA_FSUTIL_H
 #define CSA_FSUTIL_H
 
@@ -63,5 +63,19 @@ int fs_sync_if_file(int fd);
 /* Read a whole file into a NUL-terminated buffer; caller frees *data.
  * 0, 1 when the file does not exist (and *data is NULL), -1 with ERR_IO. */
 int fs_read_all(const char *path, char **data, size_t *len, struct err *e);
+
+/*
+ * Write all of data[0..len) to fd.  O_NONBLOCK belongs to the open file
+ * description, which every writer of a pipe shares, so another process may
+ * have set it on our output: EAGAIN then means "full", and we wait for room
+ * with poll(POLLOUT) rather than fail; the flags are left as they are.
+ * 0, or an errno value (EPIPE: the reader went away); *done says how many
+ * bytes went out either way.
+ */
+int fs_write_all(int fd, const char *data, size_t len, size_t *done);
+
+/* True when fd's reader went away (a pipe or socket closed at the other
+ * end, a terminal hung up), found out without writing to it. */
+bool fs_hung_up(int fd);
 
 #endif

@@ -415,6 +415,12 @@ hub_reader_leave(struct hub *h, struct err *e)
 }
 
 int
+hub_reader_missing(struct hub *h, int *parts, int max)
+{
+	return h->ops->reader_missing ? h->ops->reader_missing(h, parts, max) : 0;
+}
+
+int
 hub_status(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
     struct err *e)
 {

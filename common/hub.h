@@ -99,6 +99,8 @@ struct hub_reader_opts {
 	enum hub_from from;
 	int64_t from_value;
 	int partition;		/* one partition only, without a lease; -1: share */
+	int hangup_fd;		/* stop waiting when this descriptor (the output) reports
+				 * an error or hang-up; 0 or less: none */
 };
 
 /* The location that --hub, $CSA_HUB and the default name; caller frees. */
@@ -191,6 +193,14 @@ int hub_reader_positions(struct hub *h, const char *path, struct err *e);
 
 /* Leave the group: give up this member's leases now. */
 int hub_reader_leave(struct hub *h, struct err *e);
+
+/*
+ * After a reader that stops once caught up (hub_opts.to_end) has caught
+ * up: the partitions it left unread because another live member of its
+ * group held them, up to max into parts; their count.  0 when the back end
+ * cannot tell.
+ */
+int hub_reader_missing(struct hub *h, int *parts, int max);
 
 /*
  * The state of the hub, one JSON object per call of fn: partitions with

@@ -16,6 +16,7 @@ struct hub_ops {
 	    bool *caught_up, struct err *e);
 	int (*checkpoint)(struct hub *h, const int64_t *last_seq, struct err *e);
 	int (*reader_leave)(struct hub *h, struct err *e);
+	int (*reader_missing)(struct hub *h, int *parts, int max);	/* NULL: 0 */
 	int (*status)(struct hub *h, void (*fn)(const char *json, void *arg), void *arg,
 	    struct err *e);
 };

@@ -2,12 +2,15 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -34,6 +37,16 @@
 #define DEFAULT_LEASE_MS 10000LL
 #define CAPTURE_CHECK_MS 1000	/* senders look for due windows this often */
 #define PURGE_CHECK_MS 60000
+#define WAL_CHECKPOINT_PAGES 1000	/* SQLite's own auto-checkpoint threshold */
+
+/*
+ * The live members of each consumer group, so that a member that holds no
+ * partition yet still counts when the others work out their fair share.
+ * Added after the first schema: hubs made before it get it on first use.
+ */
+#define MEMBERS_SQL "CREATE TABLE IF NOT EXISTS members(" \
+    " hub INT, grp TEXT, owner TEXT, expires_ms INT NOT NULL," \
+    " PRIMARY KEY(hub, grp, owner)) WITHOUT ROWID;"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS eventhubs("
@@ -53,11 +66,12 @@ static const char schema_sql[] =
     " PRIMARY KEY(hub, grp, part)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS leases("
     " hub INT, grp TEXT, part INT, owner TEXT NOT NULL, expires_ms INT NOT NULL,"
-    " PRIMARY KEY(hub, grp, part)) WITHOUT ROWID;"
+    " gen INT NOT NULL DEFAULT 0, PRIMARY KEY(hub, grp, part)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS captures("
     " hub INT, part INT, first_seq INT, last_seq INT NOT NULL, window_start_ms INT NOT NULL,"
     " path TEXT NOT NULL, events INT NOT NULL, bytes INT NOT NULL, created_ms INT NOT NULL,"
-    " PRIMARY KEY(hub, part, first_seq)) WITHOUT ROWID;";
+    " PRIMARY KEY(hub, part, first_seq)) WITHOUT ROWID;"
+    MEMBERS_SQL;
 
 /* Offsets into the arena, turned into pointers once the arena stops moving. */
 struct pending_msg {
@@ -77,14 +91,28 @@ struct lhub {
 	char *capture_format, *ns;
 	int64_t lease_ms;
 	int rr;				/* round robin for keyless events */
+	/* A sender's WAL checkpoints run on a thread of their own. */
+	sqlite3 *ckdb;
+	pthread_t ckthread;
+	pthread_mutex_t ckmu;
+	pthread_cond_t ckcv;
+	bool ckstarted, ckdue, ckstop;
 	int64_t last_capture_check, last_purge;
-	sqlite3_stmt *st_insert, *st_parts, *st_upd_part, *st_read;
+	sqlite3_stmt *st_insert, *st_parts, *st_upd_part, *st_read, *st_lease;
 
 	/* The reader, once hub_reader_open was called. */
 	bool reading;
 	struct hub_reader_opts ro;
 	char *group, *owner;
 	bool *owned;
+	bool *draining;			/* owned, no longer read, released at the next checkpoint */
+	int64_t *gen;			/* the generation of each lease this member holds */
+	int64_t *held;			/* expiry of a lease another member holds, else 0 */
+	int64_t *held_first;		/* -e: that expiry when first seen */
+	int64_t held_until;		/* -e: how long to wait for those leases; 0: not waiting */
+	bool gave_up;			/* -e: stopped waiting for leases held by live members */
+	bool to_end;			/* a reader that stops once caught up (-e) */
+	int short_of;			/* partitions below this member's fair share */
 	int64_t *pos;			/* next sequence number to read */
 	int64_t *ckpt;			/* last checkpointed sequence number, or -1 */
 	int64_t next_balance;
@@ -104,6 +132,24 @@ db_err(struct lhub *h, struct err *e, const char *what)
 		return err_set(e, ERR_IO, "%s: not a hub database (%s)", h->dir,
 		    sqlite3_errmsg(h->db));
 	return err_set(e, ERR_IO, "%s: %s: %s", h->dir, what, sqlite3_errmsg(h->db));
+}
+
+/*
+ * Wait for another process's lock: in steps of 0.2 ms at first (a
+ * sender's commit holds it for well under a millisecond), then of 1 ms,
+ * for about a minute in all.  SQLite's own busy_timeout sleeps up to 25 ms
+ * at a time, and a reader that waits so long to checkpoint delivers late.
+ */
+static int
+busy_wait(void *arg, int count)
+{
+	struct timespec ts = { 0, count < 100 ? 200000 : 1000000 };
+
+	(void)arg;
+	if (count >= 60000)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
 }
 
 static int
@@ -191,8 +237,7 @@ init_schema(struct lhub *h, struct err *e)
 {
 	int64_t app, tables;
 
-	if (exec(h, "PRAGMA busy_timeout=60000", e) < 0)
-		return -1;
+	sqlite3_busy_handler(h->db, busy_wait, NULL);
 	/* One snapshot: another process may be creating this hub right now. */
 	if (exec(h, "BEGIN", e) < 0)
 		return -1;
@@ -371,6 +416,7 @@ hub_local_open(const struct hub_opts *o, struct err *e)
 	h->dir = hub_default_location(o->location);
 	h->name = xstrdup(hub_default_eventhub(o->eventhub));
 	h->lease_ms = o->lease_ms > 0 ? o->lease_ms : DEFAULT_LEASE_MS;
+	h->to_end = o->to_end;
 	/* hub_open checked the name (hub_check_name). */
 	if (o->capture_format && capture_check_format(o->capture_format, e) < 0)
 		goto fail;
@@ -408,10 +454,21 @@ local_close(struct hub *hb)
 	struct lhub *h = (struct lhub *)hb;
 	if (h == NULL)
 		return;
+	if (h->ckstarted) {
+		pthread_mutex_lock(&h->ckmu);
+		h->ckstop = true;
+		pthread_cond_signal(&h->ckcv);
+		pthread_mutex_unlock(&h->ckmu);
+		pthread_join(h->ckthread, NULL);
+		pthread_mutex_destroy(&h->ckmu);
+		pthread_cond_destroy(&h->ckcv);
+	}
+	sqlite3_close(h->ckdb);
 	sqlite3_finalize(h->st_insert);
 	sqlite3_finalize(h->st_parts);
 	sqlite3_finalize(h->st_upd_part);
 	sqlite3_finalize(h->st_read);
+	sqlite3_finalize(h->st_lease);
 	if (h->db)
 		sqlite3_close(h->db);
 	if (h->ino >= 0)
@@ -425,6 +482,10 @@ local_close(struct hub *hb)
 	free(h->group);
 	free(h->owner);
 	free(h->owned);
+	free(h->draining);
+	free(h->gen);
+	free(h->held);
+	free(h->held_first);
 	free(h->pos);
 	free(h->ckpt);
 	free(h->pend);
@@ -437,6 +498,81 @@ local_partition_count(const struct hub *hb)
 {
 	const struct lhub *h = (const struct lhub *)hb;
 	return h->partitions;
+}
+
+/* The checkpointer: copy the WAL into the database when told to. */
+static void *
+checkpointer(void *arg)
+{
+	struct lhub *h = arg;
+
+	pthread_mutex_lock(&h->ckmu);
+	for (;;) {
+		while (!h->ckdue && !h->ckstop)
+			pthread_cond_wait(&h->ckcv, &h->ckmu);
+		if (h->ckstop)
+			break;
+		h->ckdue = false;
+		pthread_mutex_unlock(&h->ckmu);
+		/* PASSIVE: never waits for, nor holds up, readers and writers. */
+		sqlite3_wal_checkpoint_v2(h->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&h->ckmu);
+	}
+	pthread_mutex_unlock(&h->ckmu);
+	return NULL;
+}
+
+/* After each commit of the sender: past the threshold, wake the checkpointer. */
+static int
+wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct lhub *h = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= WAL_CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&h->ckmu);
+		h->ckdue = true;
+		pthread_cond_signal(&h->ckcv);
+		pthread_mutex_unlock(&h->ckmu);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * A checkpoint syncs the WAL and the database (tens of milliseconds on a
+ * busy disk), and SQLite runs it inside the commit that crossed the
+ * threshold, where it holds up every event behind it.  A sender hands it
+ * to a thread with a connection of its own instead.  Without the thread,
+ * SQLite's automatic checkpoints stay.
+ */
+static void
+start_checkpointer(struct lhub *h)
+{
+	char *path = sqlite3_db_filename(h->db, "main") ?
+	    xstrdup(sqlite3_db_filename(h->db, "main")) : NULL;
+
+	if (path == NULL || sqlite3_open_v2(path, &h->ckdb, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(h->ckdb);
+		h->ckdb = NULL;
+		free(path);
+		return;
+	}
+	free(path);
+	sqlite3_busy_handler(h->ckdb, busy_wait, NULL);
+	sqlite3_exec(h->ckdb, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	pthread_mutex_init(&h->ckmu, NULL);
+	pthread_cond_init(&h->ckcv, NULL);
+	if (pthread_create(&h->ckthread, NULL, checkpointer, h) != 0) {
+		pthread_mutex_destroy(&h->ckmu);
+		pthread_cond_destroy(&h->ckcv);
+		sqlite3_close(h->ckdb);
+		h->ckdb = NULL;
+		return;
+	}
+	h->ckstarted = true;
+	sqlite3_wal_hook(h->db, wal_grew, h);	/* replaces the automatic checkpoint */
 }
 
 struct part_state {
@@ -463,6 +599,7 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 		    " last_enqueued_ms = ? WHERE hub = ? AND part = ?", e);
 		if (!h->st_insert || !h->st_parts || !h->st_upd_part)
 			return -1;
+		start_checkpointer(h);
 	}
 	ps = xcalloc((size_t)h->partitions, sizeof(*ps));
 	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
@@ -526,8 +663,12 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 			goto out;
 		}
 	}
-	if (exec(h, "COMMIT", e) == 0)
+	if (exec(h, "COMMIT", e) == 0) {
 		rc = 0;
+		/* The readers' wake-up (they watch the WAL for it): sent only now
+		 * that the batch is visible; the WAL's own writes come before. */
+		utimensat(AT_FDCWD, h->walpath, NULL, 0);
+	}
 out:
 	sqlite3_reset(h->st_insert);
 	sqlite3_reset(h->st_parts);
@@ -806,12 +947,56 @@ init_position(struct lhub *h, int p)
 		h->pos[p] = first;	/* purged by retention: start at the oldest kept */
 }
 
-/* Take the lease of partition p for this member and start reading it. */
+/*
+ * Consumer groups.  A member reads a partition only while it holds the
+ * partition's lease: a row (owner, expiry, generation) that it renews every
+ * third of the lease time.  A lease is taken only when it is released or
+ * expired, and taking it raises its generation; the member's reads and
+ * checkpoints check owner and generation in the same transaction as their
+ * work, so a member that lost a partition can neither deliver nor
+ * checkpoint it again.  A member that has more than its fair share (worked
+ * out from the live members in the members table) stops reading the
+ * extra partitions at once and releases them at its next checkpoint, after
+ * recording what it wrote: the next owner starts exactly there.
+ */
+
+/* Hubs made before generations and the members table get them here. */
+static int
+upgrade_group_tables(struct lhub *h, struct err *e)
+{
+	static const char has_gen[] =
+	    "SELECT count(*) FROM pragma_table_info('leases') WHERE name = 'gen'";
+	static const char has_members[] =
+	    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'members'";
+
+	if (query_int(h, has_gen, 0, 0, 0, 0) > 0 && query_int(h, has_members, 0, 0, 0, 0) > 0)
+		return 0;
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	/* Look again under the write lock: another member may be doing it. */
+	if ((query_int(h, has_gen, 0, 0, 0, 0) == 0 &&
+	    exec(h, "ALTER TABLE leases ADD COLUMN gen INT NOT NULL DEFAULT 0", e) < 0) ||
+	    exec(h, MEMBERS_SQL, e) < 0) {
+		rollback(h);
+		return -1;
+	}
+	return exec(h, "COMMIT", e);
+}
+
+/*
+ * Take the lease of partition p if nobody holds it (never taken, released,
+ * or expired), with the next generation, and start reading it where the
+ * group's checkpoint says.  1 when taken, 0 when another member holds it.
+ * Called inside balance's IMMEDIATE transaction.
+ */
 static int
 claim(struct lhub *h, int p, int64_t now, struct err *e)
 {
-	sqlite3_stmt *st = prep(h, "INSERT OR REPLACE INTO leases(hub, grp, part, owner, expires_ms)"
-	    " VALUES(?,?,?,?,?)", e);
+	sqlite3_stmt *st = prep(h, "INSERT INTO leases(hub, grp, part, owner, expires_ms, gen)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT(hub, grp, part) DO UPDATE SET"
+	    " owner = ?4, expires_ms = ?5, gen = gen + 1 WHERE owner = '' OR expires_ms <= ?6"
+	    " RETURNING gen", e);
+	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -820,128 +1005,154 @@ claim(struct lhub *h, int p, int64_t now, struct err *e)
 	sqlite3_bind_int(st, 3, p);
 	sqlite3_bind_text(st, 4, h->owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now + h->lease_ms);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return db_err(h, e, "lease");
-	}
+	sqlite3_bind_int64(st, 6, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		h->gen[p] = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(h, e, "lease");
+	if (rc == SQLITE_DONE)
+		return 0;
 	h->owned[p] = true;
+	h->draining[p] = false;
 	init_position(h, p);
-	return 0;
+	return 1;
+}
+
+/* Run one statement with the hub, the group and this member bound as ?1 ?2 ?3
+ * and an integer as ?4; false on failure. */
+static bool
+group_exec(struct lhub *h, const char *sql, int64_t v, struct err *e)
+{
+	sqlite3_stmt *st = prep(h, sql, e);
+	bool ok;
+
+	if (st == NULL)
+		return false;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, h->owner, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		sqlite3_bind_int64(st, 4, v);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok)
+		db_err(h, e, "consumer group");
+	return ok;
 }
 
 /*
- * Renew this member's leases, notice those lost, give up extras above a
- * fair share, and take free or expired ones up to it.
+ * This member's fair share: the live members sorted by name split the
+ * partitions, the first P % n of them taking one more.  A reader with -e
+ * counts for nobody and takes whatever is free.
+ */
+static int
+fair_share(struct lhub *h, int64_t now, struct err *e)
+{
+	sqlite3_stmt *st;
+	int n = 0, rank = 0;
+
+	if (h->to_end)
+		return h->partitions;
+	if (!group_exec(h, "INSERT OR REPLACE INTO members(hub, grp, owner, expires_ms)"
+	    " VALUES(?1, ?2, ?3, ?4)", now + h->lease_ms, e) ||
+	    !group_exec(h, "DELETE FROM members WHERE hub = ?1 AND grp = ?2 AND owner <> ?3"
+	    " AND expires_ms <= ?4", now, e))
+		return -1;
+	st = prep(h, "SELECT owner FROM members WHERE hub = ? AND grp = ? ORDER BY owner", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(st, 0), h->owner) == 0)
+			rank = n;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (n == 0)
+		n = 1;
+	return h->partitions / n + (rank < h->partitions % n);
+}
+
+/*
+ * Renew this member's leases, notice those lost, stop reading the ones
+ * above its fair share (released at the next checkpoint), and take free or
+ * expired ones up to it.
  */
 static int
 balance(struct lhub *h, struct err *e)
 {
 	int64_t now = tfmt_now();
-	int P = h->partitions, active = 1, mine = 0, target;
-	char **owner = xcalloc((size_t)P, sizeof(*owner));
-	int64_t *expires = xcalloc((size_t)P, sizeof(*expires));
+	int P = h->partitions, mine = 0, share;
 	sqlite3_stmt *st;
 	int rc = -1;
+	bool waiting = false;
 
 	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	if ((share = fair_share(h, now, e)) < 0)
 		goto out;
-	st = prep(h, "UPDATE leases SET expires_ms = ? WHERE hub = ? AND grp = ? AND owner = ?", e);
-	if (st == NULL)
+	if (!group_exec(h, "UPDATE leases SET expires_ms = ?4 WHERE hub = ?1 AND grp = ?2"
+	    " AND owner = ?3", now + h->lease_ms, e))
 		goto out;
-	sqlite3_bind_int64(st, 1, now + h->lease_ms);
-	sqlite3_bind_int64(st, 2, h->id);
-	sqlite3_bind_text(st, 3, h->group, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, h->owner, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-	st = prep(h, "SELECT part, owner, expires_ms FROM leases WHERE hub = ? AND grp = ?", e);
+	for (int p = 0; p < P; p++)
+		h->held[p] = 0;
+	st = prep(h, "SELECT part, owner, expires_ms, gen FROM leases WHERE hub = ? AND grp = ?", e);
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, h->id);
 	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int p = sqlite3_column_int(st, 0);
+		const char *who = (const char *)sqlite3_column_text(st, 1);
+		bool ours;
 
 		if (p < 0 || p >= P)
 			continue;
-		owner[p] = xstrdup((const char *)sqlite3_column_text(st, 1));
-		expires[p] = sqlite3_column_int64(st, 2);
+		ours = strcmp(who, h->owner) == 0 && sqlite3_column_int64(st, 3) == h->gen[p];
+		if (h->owned[p] && !ours)
+			h->owned[p] = h->draining[p] = false;	/* taken over after it expired */
+		if (!ours && *who && sqlite3_column_int64(st, 2) > now)
+			h->held[p] = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
-	/* Count the live members: distinct owners of unexpired leases. */
-	for (int p = 0; p < P; p++) {
-		bool seen = false;
-
-		if (owner[p] == NULL || expires[p] <= now || strcmp(owner[p], h->owner) == 0)
-			continue;
-		for (int q = 0; q < p; q++)
-			if (owner[q] && expires[q] > now && strcmp(owner[q], owner[p]) == 0)
-				seen = true;
-		active += !seen;
-	}
-	for (int p = 0; p < P; p++) {
-		bool have = owner[p] && expires[p] > now && strcmp(owner[p], h->owner) == 0;
-
-		h->owned[p] = have;
-		mine += have;
-	}
-	target = (P + active - 1) / active;
-	for (int p = P - 1; p >= 0 && mine > target; p--) {
-		if (!h->owned[p])
-			continue;
-		st = prep(h, "DELETE FROM leases WHERE hub = ? AND grp = ? AND part = ? AND owner = ?", e);
-		if (st == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, h->id);
-		sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, p);
-		sqlite3_bind_text(st, 4, h->owner, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-		h->owned[p] = false;
-		mine--;
-	}
-	for (int p = 0; p < P && mine < target; p++) {
-		if (h->owned[p] || (owner[p] && expires[p] > now))
-			continue;
-		if (claim(h, p, now, e) < 0)
-			goto out;
-		mine++;
-	}
-	/*
-	 * No free partition but still below a fair share: take one from the
-	 * member that holds the most, as Event Hubs' processor does.  It sees
-	 * the loss at its next renewal; what it delivered after its last
-	 * checkpoint comes again (at least once).
-	 */
-	if (mine < target - (P % active != 0)) {
-		int victim = -1, most = 0;
-
-		for (int p = 0; p < P; p++) {
-			int count = 0;
-
-			if (h->owned[p] || owner[p] == NULL || expires[p] <= now)
-				continue;
-			for (int q = 0; q < P; q++)
-				count += owner[q] && expires[q] > now && strcmp(owner[q], owner[p]) == 0;
-			if (count > most) {
-				most = count;
-				victim = p;
-			}
+	for (int p = 0; p < P; p++)
+		mine += h->owned[p] && !h->draining[p];
+	/* Above the share: stop reading the last ones; below: read them again. */
+	for (int p = P - 1; p >= 0 && mine > share; p--) {
+		if (h->owned[p] && !h->draining[p]) {
+			h->draining[p] = true;
+			mine--;
 		}
-		if (victim >= 0 && most > target - 1 && claim(h, victim, now, e) < 0)
-			goto out;
 	}
+	for (int p = 0; p < P && mine < share; p++) {
+		if (h->draining[p]) {
+			h->draining[p] = false;
+			mine++;
+		}
+	}
+	for (int p = 0; p < P && mine < share; p++) {
+		int got;
+
+		if (h->owned[p] || h->held[p] > 0)
+			continue;
+		if ((got = claim(h, p, now, e)) < 0)
+			goto out;
+		mine += got;
+	}
+	h->short_of = share - mine;
 	rc = exec(h, "COMMIT", e);
+	for (int p = 0; p < P; p++)
+		waiting = waiting || h->draining[p] || (h->to_end && h->held[p] > 0);
+	/* While partitions change hands, look often; else renew at a third. */
 	h->next_balance = now + h->lease_ms / 3;
+	if ((h->short_of > 0 || waiting) && h->lease_ms / 3 > 100)
+		h->next_balance = now + 100;
 out:
 	if (rc < 0)
 		rollback(h);
-	for (int p = 0; p < P; p++)
-		free(owner[p]);
-	free(owner);
-	free(expires);
 	return rc;
 }
 
@@ -965,11 +1176,20 @@ local_reader_open(struct hub *hb, const struct hub_reader_opts *o, struct err *e
 		h->owner = buf_steal(&b);
 	}
 	h->owned = xcalloc(P, sizeof(*h->owned));
+	h->draining = xcalloc(P, sizeof(*h->draining));
+	h->gen = xcalloc(P, sizeof(*h->gen));
+	h->held = xcalloc(P, sizeof(*h->held));
+	h->held_first = xcalloc(P, sizeof(*h->held_first));
 	h->pos = xcalloc(P, sizeof(*h->pos));
 	h->ckpt = xcalloc(P, sizeof(*h->ckpt));
 	h->reading = true;
+	/* Readers write little (checkpoints, leases): the senders' checkpointer
+	 * copies the WAL back, so a reader never stops to do it. */
+	sqlite3_wal_autocheckpoint(h->db, 0);
+	/* Senders touch the WAL after each commit (local_send): that is the
+	 * wake-up.  Its writes before the commit would wake a reader too early. */
 	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (h->ino >= 0 && inotify_add_watch(h->ino, h->walpath, IN_MODIFY) < 0) {
+	if (h->ino >= 0 && inotify_add_watch(h->ino, h->walpath, IN_ATTRIB) < 0) {
 		close(h->ino);
 		h->ino = -1;	/* fall back on polling */
 	}
@@ -981,19 +1201,33 @@ local_reader_open(struct hub *hb, const struct hub_reader_opts *o, struct err *e
 		h->next_balance = INT64_MAX;
 		return exec(h, "COMMIT", e);
 	}
+	if (upgrade_group_tables(h, e) < 0)
+		return -1;
 	return balance(h, e);
 }
 
-/* Read what is there for owned partitions, without waiting. */
+/*
+ * Read what is there for owned partitions, without waiting.  In the same
+ * read transaction, each partition's lease is checked first: a partition
+ * that another member took over is dropped, never read.
+ */
 static int
 read_some(struct lhub *h, struct hub_msg *out, int max, struct err *e)
 {
 	int n = 0, P = h->partitions;
+	bool shared = h->ro.partition < 0;
+	int64_t now = tfmt_now();
 
 	if (h->st_read == NULL) {
 		h->st_read = prep(h, "SELECT seq, offset, enqueued_ms, pkey, body FROM events"
 		    " WHERE hub = ? AND part = ? AND seq >= ? ORDER BY seq LIMIT ?", e);
 		if (h->st_read == NULL)
+			return -1;
+	}
+	if (shared && h->st_lease == NULL) {
+		h->st_lease = prep(h, "SELECT owner = ?4 AND gen = ?5 AND expires_ms > ?6 FROM leases"
+		    " WHERE hub = ?1 AND grp = ?2 AND part = ?3", e);
+		if (h->st_lease == NULL)
 			return -1;
 	}
 	if (h->pend_cap < max) {
@@ -1006,8 +1240,27 @@ read_some(struct lhub *h, struct hub_msg *out, int max, struct err *e)
 	for (int k = 0; k < P && n < max; k++) {
 		int p = (h->next_part + k) % P;
 
-		if (!h->owned[p])
+		if (!h->owned[p] || h->draining[p])
 			continue;
+		if (shared) {
+			bool held;
+
+			sqlite3_reset(h->st_lease);
+			sqlite3_bind_int64(h->st_lease, 1, h->id);
+			sqlite3_bind_text(h->st_lease, 2, h->group, -1, SQLITE_STATIC);
+			sqlite3_bind_int(h->st_lease, 3, p);
+			sqlite3_bind_text(h->st_lease, 4, h->owner, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(h->st_lease, 5, h->gen[p]);
+			sqlite3_bind_int64(h->st_lease, 6, now);
+			held = sqlite3_step(h->st_lease) == SQLITE_ROW &&
+			    sqlite3_column_int(h->st_lease, 0) != 0;
+			sqlite3_reset(h->st_lease);
+			if (!held) {
+				h->owned[p] = false;
+				h->next_balance = now;
+				continue;
+			}
+		}
 		sqlite3_reset(h->st_read);
 		sqlite3_bind_int64(h->st_read, 1, h->id);
 		sqlite3_bind_int(h->st_read, 2, p);
@@ -1048,6 +1301,45 @@ read_some(struct lhub *h, struct hub_msg *out, int max, struct err *e)
 	return n;
 }
 
+/*
+ * With -e, after the owned partitions ran dry: true while it is worth
+ * waiting for partitions that another member holds.  A dead member's lease
+ * runs out (within this member's lease time, at most); a live member
+ * renews its leases, and then waiting is pointless.
+ */
+static bool
+wait_for_held(struct lhub *h, int64_t now)
+{
+	int64_t until = 0;
+	bool any = false, renewed = true;
+
+	if (!h->to_end || h->ro.partition >= 0 || h->gave_up)
+		return false;
+	for (int p = 0; p < h->partitions; p++) {
+		if (h->owned[p] || h->held[p] == 0)
+			continue;
+		any = true;
+		if (h->held_first[p] == 0)
+			h->held_first[p] = h->held[p];
+		if (h->held_first[p] > until)
+			until = h->held_first[p];
+		renewed = renewed && h->held[p] > h->held_first[p];
+	}
+	if (!any)
+		return false;
+	if (h->held_until == 0) {
+		/* The latest expiry seen first, and no later than one lease. */
+		h->held_until = until < now + h->lease_ms ? until : now + h->lease_ms;
+		return true;
+	}
+	/* Every lease we wait for was renewed since: their owners are alive. */
+	if (renewed || now > h->held_until + 100) {
+		h->gave_up = true;
+		return false;
+	}
+	return true;
+}
+
 static int
 local_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms,
     bool *caught_up, struct err *e)
@@ -1058,32 +1350,40 @@ local_read(struct hub *hb, struct hub_msg *out, int max, int timeout_ms,
 	*caught_up = false;
 	for (;;) {
 		int64_t now = tfmt_now(), wait;
-		struct pollfd pfd;
-		int n;
+		struct pollfd pfd[2];
+		int n, nfd = 0, ready;
+		bool held;
 
 		if (now >= h->next_balance && balance(h, e) < 0)
 			return -1;
 		n = read_some(h, out, max, e);
 		if (n != 0)
 			return n;
-		*caught_up = true;
-		if (now >= deadline)
+		held = wait_for_held(h, now);
+		*caught_up = !held;
+		if (now >= deadline && !held)
 			return 0;
-		wait = deadline - now;
-		if (h->next_balance - now < wait)
+		wait = held ? 0 : deadline - now;
+		if (held || h->next_balance - now < wait)
 			wait = h->next_balance - now > 0 ? h->next_balance - now : 0;
 		if (h->ino < 0 && wait > 20)
 			wait = 20;	/* no inotify: poll the database */
-		pfd.fd = h->ino;
-		pfd.events = POLLIN;
-		if (poll(&pfd, h->ino >= 0 ? 1 : 0, (int)wait) > 0) {
+		if (h->ino >= 0)
+			pfd[nfd++] = (struct pollfd){ .fd = h->ino, .events = POLLIN };
+		if (h->ro.hangup_fd > 0)
+			pfd[nfd++] = (struct pollfd){ .fd = h->ro.hangup_fd, .events = 0 };
+		ready = poll(pfd, (nfds_t)nfd, (int)wait);
+		if (ready < 0 && errno == EINTR)
+			return 0;	/* a signal: let the caller look at its flags */
+		if (ready > 0 && h->ino >= 0 && pfd[0].revents) {
 			char drain[4096];
 
 			while (read(h->ino, drain, sizeof(drain)) > 0)
 				;
 		}
-		if (errno == EINTR && wait > 0)
-			return 0;	/* a signal: let the caller look at its flags */
+		/* The reader of our output went away: the caller will see it. */
+		if (ready > 0 && h->ro.hangup_fd > 0 && pfd[nfd - 1].revents)
+			return 0;
 	}
 }
 
@@ -1091,62 +1391,120 @@ static int
 local_checkpoint(struct hub *hb, const int64_t *last_seq, struct err *e)
 {
 	struct lhub *h = (struct lhub *)hb;
-	sqlite3_stmt *st;
-	bool any = false;
+	sqlite3_stmt *st, *held = NULL;
+	bool any = false, shared = h->ro.partition < 0;
 	int64_t now = tfmt_now();
+	int rc = -1;
 
 	for (int p = 0; p < h->partitions; p++)
-		any = any || (h->owned[p] && last_seq[p] > h->ckpt[p]);
+		any = any || (h->owned[p] && (last_seq[p] > h->ckpt[p] || h->draining[p]));
 	if (!any)
 		return 0;
 	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
 		return -1;
 	st = prep(h, "INSERT OR REPLACE INTO checkpoints(hub, grp, part, seq, updated_ms)"
 	    " VALUES(?,?,?,?,?)", e);
-	if (st == NULL) {
-		rollback(h);
-		return -1;
-	}
+	if (shared)
+		held = prep(h, "SELECT 1 FROM leases WHERE hub = ? AND grp = ? AND part = ?"
+		    " AND owner = ? AND gen = ?", e);
+	if (st == NULL || (shared && held == NULL))
+		goto out;
 	for (int p = 0; p < h->partitions; p++) {
-		if (!h->owned[p] || last_seq[p] <= h->ckpt[p])
+		/* Only what this ownership delivered: an older position is stale. */
+		int64_t seq = last_seq[p] < h->pos[p] ? last_seq[p] : h->pos[p] - 1;
+
+		if (!h->owned[p] || (seq <= h->ckpt[p] && !h->draining[p]))
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, h->id);
-		sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, p);
-		sqlite3_bind_int64(st, 4, last_seq[p]);
-		sqlite3_bind_int64(st, 5, now);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			rollback(h);
-			return db_err(h, e, "checkpoint");
+		if (shared) {
+			sqlite3_reset(held);
+			sqlite3_bind_int64(held, 1, h->id);
+			sqlite3_bind_text(held, 2, h->group, -1, SQLITE_STATIC);
+			sqlite3_bind_int(held, 3, p);
+			sqlite3_bind_text(held, 4, h->owner, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(held, 5, h->gen[p]);
+			if (sqlite3_step(held) != SQLITE_ROW) {
+				/* Another member holds it now: its position is not ours to move. */
+				h->owned[p] = h->draining[p] = false;
+				continue;
+			}
 		}
-		h->ckpt[p] = last_seq[p];
+		if (seq > h->ckpt[p]) {
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, h->id);
+			sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, p);
+			sqlite3_bind_int64(st, 4, seq);
+			sqlite3_bind_int64(st, 5, now);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				db_err(h, e, "checkpoint");
+				goto out;
+			}
+			h->ckpt[p] = seq;
+		}
+		if (h->draining[p]) {
+			sqlite3_stmt *rel = prep(h, "UPDATE leases SET owner = '', expires_ms = 0"
+			    " WHERE hub = ? AND grp = ? AND part = ? AND owner = ? AND gen = ?", e);
+			bool ok;
+
+			if (rel == NULL)
+				goto out;
+			sqlite3_bind_int64(rel, 1, h->id);
+			sqlite3_bind_text(rel, 2, h->group, -1, SQLITE_STATIC);
+			sqlite3_bind_int(rel, 3, p);
+			sqlite3_bind_text(rel, 4, h->owner, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(rel, 5, h->gen[p]);
+			ok = sqlite3_step(rel) == SQLITE_DONE;
+			sqlite3_finalize(rel);
+			if (!ok) {
+				db_err(h, e, "lease");
+				goto out;
+			}
+			h->owned[p] = h->draining[p] = false;
+		}
 	}
+	rc = exec(h, "COMMIT", e);
+out:
 	sqlite3_finalize(st);
-	return exec(h, "COMMIT", e);
+	sqlite3_finalize(held);
+	if (rc < 0)
+		rollback(h);
+	return rc;
 }
 
+/* Leave the group: release every lease (keeping its generation) at once. */
 static int
 local_reader_leave(struct hub *hb, struct err *e)
 {
 	struct lhub *h = (struct lhub *)hb;
-	sqlite3_stmt *st;
-	int rc;
 
 	if (!h->reading || h->ro.partition >= 0)
 		return 0;
-	st = prep(h, "DELETE FROM leases WHERE hub = ? AND grp = ? AND owner = ?", e);
-	if (st == NULL)
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, h->id);
-	sqlite3_bind_text(st, 2, h->group, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, h->owner, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(h, e, "leaving the group");
-	sqlite3_finalize(st);
+	if (!group_exec(h, "UPDATE leases SET owner = '', expires_ms = 0 WHERE hub = ?1"
+	    " AND grp = ?2 AND owner = ?3", 0, e) ||
+	    !group_exec(h, "DELETE FROM members WHERE hub = ?1 AND grp = ?2 AND owner = ?3", 0, e)) {
+		rollback(h);
+		return -1;
+	}
 	for (int p = 0; p < h->partitions; p++)
-		h->owned[p] = false;
-	return rc;
+		h->owned[p] = h->draining[p] = false;
+	return exec(h, "COMMIT", e);
+}
+
+/* With -e: the partitions left unread because another member held them. */
+static int
+local_reader_missing(struct hub *hb, int *parts, int max)
+{
+	struct lhub *h = (struct lhub *)hb;
+	int n = 0;
+
+	if (!h->reading || h->ro.partition >= 0)
+		return 0;
+	for (int p = 0; p < h->partitions && n < max; p++)
+		if (!h->owned[p] && h->held[p] > 0)
+			parts[n++] = p;
+	return n;
 }
 
 /* "key":"value", or "key":null when v is NULL. */
@@ -1256,5 +1614,6 @@ static const struct hub_ops local_ops = {
 	.read = local_read,
 	.checkpoint = local_checkpoint,
 	.reader_leave = local_reader_leave,
+	.reader_missing = local_reader_missing,
 	.status = local_status,
 };

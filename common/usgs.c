@@ -14,7 +14,7 @@ usgs_region(double lat, double lon)
 {
 	if (lat > 50)
 		return "alaska";
-	if (lat >= 18 && lat <= 23 && lon >= -161 && lon <= -154)
+	if (lat > 18 && lat < 22 && lon > -162 && lon < -154)
 		return "hawaii";
 	if (lon < -115)
 		return "us-west";

@@ -317,9 +317,26 @@ PY
 	assert_line --index 0 "1562383193040 2019-07-06T03:19:53.040Z"
 }
 
+@test "time: an epoch number below 1e11 is seconds, from 1e11 on milliseconds" {
+	# The edge on both sides, as numbers and as digit strings; python computes the instants.
+	run csa-unit epoch auto 99999999999 100000000000 -99999999999.5 -100000000000
+	want=$("$PY" -c '
+from datetime import datetime, timezone, timedelta
+e = datetime(1970, 1, 1, tzinfo=timezone.utc)
+for ms in (99999999999 * 1000, 100000000000):
+    print(ms, (e + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
+	[ "$(printf '%s\n' "$output" | sed -n 1,2p)" = "$want" ]
+	# Seconds that far back are before the earliest time; milliseconds are not.
+	assert_line --index 2 --partial "error"
+	assert_line --index 3 "-100000000000 1966-10-31T14:13:20.000Z"
+	run csa-unit time 99999999999 100000000000
+	[ "$output" = "$want" ]
+}
+
 @test "time: Event Hubs Capture EnqueuedTimeUtc" {
 	run csa-unit time "12/9/2022 5:10:16 PM" "12/9/2022 12:00:01 AM" "12/9/2022 12:30:00 PM" \
-		"1/31/2017 9:05:00 am" "7/4/2017 17:00:00" "2/30/2022 1:00:00 PM" "12/9/2022 13:00:00 PM"
+		"1/31/2017 9:05:00 am" "7/4/2017 17:00:00" "2/30/2022 1:00:00 PM" "12/9/2022 13:00:00 PM" \
+		"12/9/2022 13:00:00 AM" "12/9/2022 0:30:00 AM"
 	assert_line --index 0 "1670605816000 2022-12-09T17:10:16.000Z"
 	assert_line --index 1 "1670544001000 2022-12-09T00:00:01.000Z"
 	assert_line --index 2 "1670589000000 2022-12-09T12:30:00.000Z"
@@ -327,6 +344,9 @@ PY
 	assert_line --index 4 "1499187600000 2017-07-04T17:00:00.000Z"
 	assert_line --index 5 --partial "error"
 	assert_line --index 6 --partial "error"
+	# A 12-hour clock has no hour 13 nor 0, AM or PM.
+	assert_line --index 7 --partial "error"
+	assert_line --index 8 --partial "error"
 }
 
 @test "durations: units, compounds, signs, and bad values" {

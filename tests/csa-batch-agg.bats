@@ -88,6 +88,31 @@ hourly_ours() {
 	[ "$(printf '%s\n' "$output" | jq -r '"\(.view) \(.n) \(.s)"')" = "view 2 7" ]
 }
 
+@test "updated as RFC 3339 strings: the later instant wins, whatever the line order or offset" {
+	# Each event twice; python picks the winner by the instant the strings name.
+	{
+		echo '{"event_id":"a","updated":"2026-01-01T10:00:05Z","time":1767261601000,"region":"r","magnitude":1}'
+		echo '{"event_id":"a","updated":"2026-01-01T10:00:03Z","time":1767261601000,"region":"r","magnitude":10}'
+		echo '{"event_id":"b","updated":"2026-01-01T10:00:05.250Z","time":1767261602000,"region":"r","magnitude":100}'
+		echo '{"event_id":"b","updated":"2026-01-01T11:00:05.100+01:00","time":1767261602000,"region":"r","magnitude":1000}'
+		echo '{"event_id":"c","updated":"2026-01-01T10:00:03Z","time":1767261603000,"region":"r","magnitude":10000}'
+		echo '{"event_id":"c","updated":"2026-01-01T10:00:04Z","time":1767261603000,"region":"r","magnitude":100000}'
+	} > "$BATS_TEST_TMPDIR/in"
+	want=$("$PY" -c '
+import json, sys
+from datetime import datetime
+best = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    u = datetime.fromisoformat(e["updated"].replace("Z", "+00:00"))
+    if e["event_id"] not in best or u >= best[e["event_id"]][0]:
+        best[e["event_id"]] = (u, e["magnitude"])
+print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
+	[ "$want" = 100101 ]
+	run -0 csa-batch-agg --tumbling 1h --by region --agg 'n=count,s=sum(magnitude)' "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r '"\(.n) \(.s)"')" = "3 $want" ]
+}
+
 @test "idempotent, and incremental runs equal one full run, even with a revision of an earlier day" {
 	utero
 	# A revision, in a third run, of an event two weeks back: a new magnitude and a new hour.
@@ -205,6 +230,24 @@ hourly_ours() {
 	assert_failure 1
 	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
 	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:2: $DEEP_MSG, rejected"* ]]
+}
+
+@test "coordinates on the edges (latitude +-90, longitude +-180) are valid; just past them not" {
+	{
+		echo '{"event_id":"n","updated":1,"time":1767261601000,"latitude":90,"longitude":180,"region":"r"}'
+		echo '{"event_id":"s","updated":1,"time":1767261601000,"latitude":-90,"longitude":-180,"region":"r"}'
+		echo '{"event_id":"n2","updated":1,"time":1767261601000,"latitude":90.000001,"longitude":0,"region":"r"}'
+		echo '{"event_id":"s2","updated":1,"time":1767261601000,"latitude":-90.000001,"longitude":0,"region":"r"}'
+		echo '{"event_id":"e2","updated":1,"time":1767261601000,"latitude":0,"longitude":180.000001,"region":"r"}'
+		echo '{"event_id":"w2","updated":1,"time":1767261601000,"latitude":0,"longitude":-180.000001,"region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	for want in "in:3: latitude outside" "in:4: latitude outside" "in:5: longitude outside" "in:6: longitude outside"; do
+		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
+	done
+	[[ "$stderr" != *"in:1:"* && "$stderr" != *"in:2:"* ]]
 }
 
 @test "an unwritable --out exits 3 with the previous views untouched; no temporary file is visible" {

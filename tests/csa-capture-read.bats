@@ -117,6 +117,40 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 		<(csa-eh-recv -e -m | jq -c '[._eh.partition, .region]' | sort -u)
 }
 
+@test "our hub's Capture: partition, sequence number and enqueued time equal what csa-eh-recv reads" {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+	csa-eh-send -k region < "$(usgs_events)"
+	csa-eh-send --close-all-windows
+	meta='[._eh.partition, ._eh.sequence_number, ._eh.enqueued_time]'
+	csa-capture-read -m "$CSA_HUB/capture" | jq -c "$meta" | sort > "$BATS_TEST_TMPDIR/cap"
+	csa-eh-recv -e -m | jq -c "$meta" | sort > "$BATS_TEST_TMPDIR/recv"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/cap")" -eq "$(wc -l < "$(usgs_events)")" ]
+	diff "$BATS_TEST_TMPDIR/cap" "$BATS_TEST_TMPDIR/recv"
+	# In the files, as python3-avro reads them, x-opt-enqueued-time is the epoch
+	# ms of EnqueuedTimeUtc, x-opt-sequence-number and x-opt-offset the record's.
+	"$PY" -c 'import avro' 2>/dev/null || skip "python3-avro is missing"
+	find "$CSA_HUB/capture" -type f -name '*.avro' > "$BATS_TEST_TMPDIR/files"
+	n=$(xargs "$PY" -c '
+import sys
+from datetime import datetime, timezone
+from avro.datafile import DataFileReader
+from avro.io import DatumReader
+n = 0
+for path in sys.argv[1:]:
+    for r in DataFileReader(open(path, "rb"), DatumReader()):
+        text = datetime.strptime(r["EnqueuedTimeUtc"], "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=timezone.utc)
+        sp = r["SystemProperties"]
+        ms = sp["x-opt-enqueued-time"]
+        if ms // 1000 != int(text.timestamp()):
+            sys.exit("%s: %s != %s" % (path, ms, r["EnqueuedTimeUtc"]))
+        if sp["x-opt-sequence-number"] != r["SequenceNumber"] or sp["x-opt-offset"] != r["Offset"]:
+            sys.exit("%s: x-opt-sequence-number or x-opt-offset differ: %s" % (path, r))
+        n += 1
+print(n)
+' < "$BATS_TEST_TMPDIR/files")
+	[ "$n" -eq "$(wc -l < "$BATS_TEST_TMPDIR/cap")" ]
+}
+
 @test "a custom --path-format gives partition and time; files sort by time, then partition" {
 	d="$BATS_TEST_TMPDIR/cap"
 	mkdir -p "$d"

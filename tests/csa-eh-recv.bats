@@ -198,3 +198,165 @@ send_n() {
 	# What went into the closed pipe is at most what one flush holds.
 	[ "$(csa-eh-recv -e | wc -l)" -ge 2000 ]
 }
+
+# lines FILE...: how many lines the files hold together.
+lines_in() {
+	cat "$@" 2>/dev/null | wc -l
+}
+
+@test "rebalance: 2, then 3 members, one leaving, during a 100,000-event send: every event exactly once" {
+	local t=$BATS_TEST_TMPDIR
+	csa-eh-send < /dev/null
+	member() {
+		bg sh -c 'exec csa-eh-recv -g rb --lease 3s --meta > "$0" 2> "$0.err"' "$t/$1"
+	}
+	# The send is paced (a pause every 2,000 events) so the joins and the
+	# leave happen while it runs.
+	bg sh -c '"$0" "$1" r 100000 16 2000 0.1 | csa-eh-send -b 500' "$PY" "$HELPERS/gen_events.py"
+	sender=$BG_PID
+	member m1
+	m1=$BG_PID
+	wait_for 60 '[ "$(lines_in "$t/m1")" -ge 5000 ]'
+	member m2
+	m2=$BG_PID
+	wait_for 60 '[ "$(lines_in "$t"/m[12])" -ge 30000 ]'
+	member m3
+	m3=$BG_PID
+	wait_for 60 '[ "$(lines_in "$t"/m[123])" -ge 60000 ]'
+	kill -TERM "$m2"
+	wait "$m2"
+	wait "$sender"
+	wait_for 120 '[ "$(lines_in "$t"/m[123])" -ge 100000 ]'
+	kill -TERM "$m1" "$m3"
+	wait "$m1"
+	wait "$m3"
+	for m in m1 m2 m3; do
+		echo "$m: $(lines_in "$t/$m") events, partitions $(jq -r ._eh.partition "$t/$m" | sort -u | tr '\n' ' ')"
+		[ ! -s "$t/$m.err" ] || { cat "$t/$m.err"; return 1; }
+	done
+	jq -r .n "$t"/m[123] | sort > "$t/all"
+	echo "repeated: $(uniq -d "$t/all" | wc -l)"
+	[ -z "$(uniq -d "$t/all")" ]
+	[ "$(wc -l < "$t/all")" -eq 100000 ]
+	# Every member had a share at some point: partitions did change hands.
+	[ -s "$t/m2" ] && [ -s "$t/m3" ]
+	# And nothing is left to read.
+	run csa-eh-recv --list
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.group == "rb")] | all(.lag == 0)' >/dev/null
+}
+
+@test "-e right after a member died waits for its leases to run out, then reads those partitions too" {
+	send_n 20000
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	# A reader of the fifo that never reads: the member stops when it is full.
+	exec 8<> "$BATS_TEST_TMPDIR/pipe"
+	bg sh -c 'exec csa-eh-recv -g d --lease 2s > "$0"' "$BATS_TEST_TMPDIR/pipe"
+	pid=$BG_PID
+	wait_for 20 '[ "$(csa-eh-recv --list | jq -r "select(.group == \"d\" and .owner != null) | .partition" | wc -l)" -eq 4 ]'
+	kill -KILL "$pid"
+	exec 8<&-
+	run --separate-stderr csa-eh-recv -e -g d
+	assert_success
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -gt 0 ]
+	run csa-eh-recv --list
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.group == "d")] | length == 4 and all(.lag == 0)' >/dev/null
+}
+
+@test "-e with partitions held by a live member names them on stderr and exits 1" {
+	send_n 1000
+	bg sh -c 'exec csa-eh-recv -g live --lease 1s > "$0"' "$BATS_TEST_TMPDIR/out"
+	pid=$BG_PID
+	wait_for 20 '[ "$(csa-eh-recv --list | jq -r "select(.group == \"live\" and .owner != null) | .partition" | wc -l)" -eq 4 ]'
+	run --separate-stderr csa-eh-recv -e -g live
+	assert_failure 1
+	assert_output ""
+	[[ "$stderr" == *"partitions 0, 1, 2, 3 of group 'live' are held by another live member"* ]]
+	kill -TERM "$pid"
+	wait "$pid"
+}
+
+@test "stdout made non-blocking by another process: EAGAIN waits for room, nothing lost, exit 0" {
+	send_n 20000
+	# O_NONBLOCK belongs to the pipe's open file description: whoever shares
+	# it (here a wrapper before exec) sets it for every writer.
+	run --separate-stderr bash -c 'set -o pipefail
+		"$0" -c "import os, sys; os.set_blocking(1, False); os.execvp(sys.argv[1], sys.argv[1:])" \
+			csa-eh-recv -e -g nb | (sleep 1; cat) | wc -l' "$PY"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$output" -eq 20000 ]
+}
+
+# checkpointed GROUP: how many events the group's checkpoints cover.
+checkpointed() {
+	csa-eh-recv --list | jq -s --arg g "$1" '[.[] | select(.group == $g) | (.checkpoint // -1) + 1] | add'
+}
+
+@test "| (read l; sleep 1) with events still arriving: exit 0, stderr empty, checkpoint no further than written" {
+	local t=$BATS_TEST_TMPDIR
+	send_n 5 early
+	( csa-eh-recv -g g1 2> "$t/err"; echo $? > "$t/rc" ) | (read -r l; echo "$l" > "$t/first"; sleep 1) &
+	pipeline=$!
+	sleep 0.3
+	send_n 2 more
+	# More keep coming while the reader is gone.
+	for i in 1 2 3 4 5 6; do sleep 0.5; send_n 1 "late$i"; done
+	wait_for 20 '[ -s "$t/rc" ]'
+	wait "$pipeline"
+	[ "$(cat "$t/rc")" -eq 0 ]
+	[ ! -s "$t/err" ]
+	[ -s "$t/first" ]
+	# What the group did not checkpoint comes again, and that is the rest.
+	done_n=$(checkpointed g1)
+	[ "$done_n" -ge 1 ]
+	[ $((done_n + $(csa-eh-recv -e -g g1 | wc -l))) -eq 13 ]
+}
+
+@test "a reader that goes away while csa-eh-recv waits for events ends it within seconds, quietly" {
+	local t=$BATS_TEST_TMPDIR
+	send_n 5
+	( csa-eh-recv -g idle 2> "$t/err"; echo $? > "$t/rc" ) | (read -r l; sleep 0.5) &
+	pipeline=$!
+	# No event is sent after the reader left: only the hang-up can end it.
+	wait_for 10 '[ -s "$t/rc" ]'
+	wait "$pipeline"
+	[ "$(cat "$t/rc")" -eq 0 ]
+	[ ! -s "$t/err" ]
+	[ "$(checkpointed idle)" -le 5 ]
+	[ $(($(checkpointed idle) + $(csa-eh-recv -e -g idle | wc -l))) -eq 5 ]
+}
+
+@test "tmux: q in csa-dashboard ends csa-eh-recv | csa-dashboard within seconds" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	local t=$BATS_TEST_TMPDIR sock="csa-recv-$$-$BATS_TEST_NUMBER"
+	csa-eh-send -k region < "$(usgs_events)"
+	# The dashboard quits on q; csa-eh-recv, waiting for events that do not
+	# come, must see its reader gone and end too.
+	tmux -L "$sock" -f /dev/null new-session -d -s dash -x 100 -y 30 \
+		"( csa-eh-recv -g dash 2> '$t/err'; echo \$? > '$t/rc' ) | TERM=screen csa-dashboard; sleep 30" 3>&-
+	wait_for 20 'tmux -L "$sock" capture-pane -p -t dash | grep -q "^events $(wc -l < "$(usgs_events)")  "'
+	tmux -L "$sock" send-keys -t dash q
+	wait_for 5 '[ -s "$t/rc" ]' || { tmux -L "$sock" kill-server; echo "csa-eh-recv still runs"; return 1; }
+	tmux -L "$sock" kill-server 2>/dev/null || true
+	[ "$(cat "$t/rc")" -eq 0 ]
+	[ ! -s "$t/err" ]
+	[ "$(checkpointed dash)" -le "$(wc -l < "$(usgs_events)")" ]
+}
+
+@test "two groups into one dashboard (the man page's speed-and-events view): 100,000 events, no bad or lost line" {
+	local t=$BATS_TEST_TMPDIR
+	ev=$(usgs_events)
+	n=$(wc -l < "$ev")
+	for i in $(seq 1 $((100000 / n + 1))); do cat "$ev"; done | head -n 100000 > "$t/big"
+	csa-eh-send -k region < "$t/big"
+	run --separate-stderr bash -c '( csa-eh-recv -e -g dash &
+		csa-eh-recv -e -g dash-speed | csa-window -u --hopping 5m/30s --by region; wait ) |
+		csa-dashboard --once'
+	assert_success
+	[ -z "$stderr" ]
+	[[ "$output" == *"events 100000 "*"bad lines 0"* ]] || { printf '%s\n' "$output" | head -3; return 1; }
+	# And the rows made it whole: as many as csa-window writes alone.
+	rows=$(csa-eh-recv -e -g alone | csa-window --hopping 5m/30s --by region | wc -l)
+	[[ "$output" == *"($rows rows)"* ]]
+}

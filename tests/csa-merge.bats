@@ -131,6 +131,60 @@ summary() {
 	assert_output '["10:00","13:05","a",2,"batch+realtime","partial"]'
 }
 
+@test "batch and speed that exactly touch (11:00-12:00, 12:00-12:05) are one interval: nothing partial" {
+	ev 2026-04-22T11:30:00Z a 1 > "$BATS_TEST_TMPDIR/old"
+	ev 2026-04-22T12:03:00Z a 2 > "$BATS_TEST_TMPDIR/new"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	run summary <<< "$output"
+	assert_output - <<-'EOF'
+	["11:00","12:00","a",1,"batch-only"]
+	["12:00","12:05","a",1,"realtime-only"]
+	EOF
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	run summary <<< "$output"
+	assert_output '["11:00","12:05","a",2,"batch+realtime"]'
+}
+
+@test "the edges of the cutoff and the overlap: a speed window ending at either, or starting with a batch window" {
+	# Batch: hour 11:00-12:00 for a, b and z; the cutoff is 12:00.
+	{
+		ev 2026-04-22T11:00:00Z z 0
+		ev 2026-04-22T11:02:00Z a 1
+		ev 2026-04-22T11:57:00Z b 2
+		ev 2026-04-22T11:59:00Z z 0
+	} > "$BATS_TEST_TMPDIR/old"
+	{
+		ev 2026-04-22T11:02:00Z a 1	# 11:00-11:05 starts with batch's a-hour: batch has it
+		ev 2026-04-22T11:43:00Z c 3	# 11:40-11:45: batch lacks c; ends at 12:00 - 15m
+		ev 2026-04-22T11:57:00Z b 2	# 11:55-12:00 ends at the cutoff: batch has it
+		ev 2026-04-22T12:03:00Z d 4	# after the cutoff
+	} > "$BATS_TEST_TMPDIR/new"
+	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
+	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+	batch_rows='["10:00","11:00","z",1,"batch-only"]
+["11:00","12:00","a",1,"batch-only"]
+["11:00","12:00","b",1,"batch-only"]
+["11:00","12:00","z",1,"batch-only"]'
+	# The default overlap, 15m: (11:40, 11:45] lies before it.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	run summary <<< "$output"
+	assert_output "$batch_rows
+[\"12:00\",\"12:05\",\"d\",1,\"realtime-only\"]"
+	# An overlap of 1h takes c, which batch lacks, and still not a or b.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 1h
+	run summary <<< "$output"
+	assert_output "$batch_rows
+[\"11:40\",\"11:45\",\"c\",1,\"realtime-only\"]
+[\"12:00\",\"12:05\",\"d\",1,\"realtime-only\"]"
+	# Without overlap, nothing before the cutoff comes from speed.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 0
+	run summary <<< "$output"
+	assert_output "$batch_rows
+[\"12:00\",\"12:05\",\"d\",1,\"realtime-only\"]"
+}
+
 @test "either layer alone: the answer says batch-only or realtime-only" {
 	small_case
 	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson"

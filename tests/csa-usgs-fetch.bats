@@ -161,6 +161,26 @@ jq_expected() {
 	[ -z "$output" ]
 }
 
+@test "a feature without updated is versioned by its time: the same time given as updated is no revision" {
+	# feed U: one feature, with properties.updated = U, or none when U is null
+	feed() {
+		jq -n --argjson u "$1" '{type: "FeatureCollection", features: [{type: "Feature", id: "nu1",
+			properties: ({mag: 1, place: "p", time: 1767261600000, type: "earthquake"}
+				+ (if $u == null then {} else {updated: $u} end)),
+			geometry: {type: "Point", coordinates: [-120, 40, 5]}}]}'
+	}
+	feed null > "$BATS_TEST_TMPDIR/f1.json"
+	feed 1767261600000 > "$BATS_TEST_TMPDIR/f2.json"
+	feed 1767261600001 > "$BATS_TEST_TMPDIR/f3.json"
+	state="$BATS_TEST_TMPDIR/state"
+	run -0 $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/f1.json"
+	[ "$(printf '%s\n' "$output" | jq -c '[.event_id, .updated]')" = '["nu1",1767261600000]' ]
+	run -0 $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/f2.json"
+	[ -z "$output" ]
+	run -0 $FETCH --state "$state" --url "file://$BATS_TEST_TMPDIR/f3.json"
+	[ "$(printf '%s\n' "$output" | jq -c '[.event_id, .updated]')" = '["nu1",1767261600001]' ]
+}
+
 @test "an event whose id changed but whose ids list holds a seen id is a revision" {
 	state="$BATS_TEST_TMPDIR/state"
 	feed() {
@@ -219,6 +239,47 @@ jq_expected() {
 	[[ "$stderr" == *"not modified"* ]]
 	run tail -n 1 "$SERVER_LOG"
 	assert_output --partial " 304 /abruzzi_all_day.geojson"
+}
+
+@test "region: a point on each edge of the rule (lat 50, 18, 22; lon -162, -154, -115, -90) and just past it" {
+	# lon lat region, as the reference producer's get_partition_key states
+	# the rule: lat > 50 alaska; 18 < lat < 22 and -162 < lon < -154 hawaii;
+	# lon < -115 us-west; lon < -90 us-central; else us-east.
+	cat > "$BATS_TEST_TMPDIR/edges" <<-'EOF'
+	-150 50 us-west
+	-150 50.0001 alaska
+	-80 50 us-east
+	-80 50.0001 alaska
+	-157 18 us-west
+	-157 18.0001 hawaii
+	-157 22 us-west
+	-157 21.9999 hawaii
+	-162 20 us-west
+	-161.9999 20 hawaii
+	-154 20 us-west
+	-154.0001 20 hawaii
+	-161.9999 18.0001 hawaii
+	-154.0001 21.9999 hawaii
+	-115 40 us-central
+	-115.0001 40 us-west
+	-90 40 us-east
+	-90.0001 40 us-central
+	EOF
+	mkdir "$BATS_TEST_TMPDIR/feed"
+	jq -R -s '{type: "FeatureCollection", features: [split("\n")[] | select(. != "") | split(" ") | {
+		type: "Feature", id: "edge\(.[0])_\(.[1])",
+		properties: {mag: 1, place: .[2], time: 1767261600000, updated: 1767261600000, type: "earthquake"},
+		geometry: {type: "Point", coordinates: [(.[0] | tonumber), (.[1] | tonumber), 5]}}]}' \
+		"$BATS_TEST_TMPDIR/edges" > "$BATS_TEST_TMPDIR/feed/edges.geojson"
+	start_usgs_server "$BATS_TEST_TMPDIR/feed"
+	run --separate-stderr $FETCH --url "$SERVER_URL/edges.geojson"
+	assert_success
+	[ "${#lines[@]}" -eq "$(wc -l < "$BATS_TEST_TMPDIR/edges")" ]
+	# Each event's region is the one written next to its point (carried in place).
+	printf '%s\n' "$output" | jq -r 'select(.region != .place) | "\(.longitude) \(.latitude): \(.region), want \(.place)"' > "$BATS_TEST_TMPDIR/wrong"
+	[ ! -s "$BATS_TEST_TMPDIR/wrong" ] || { cat "$BATS_TEST_TMPDIR/wrong"; return 1; }
+	# Every region of the rule was hit.
+	[ "$(printf '%s\n' "$output" | jq -r .region | sort -u | tr '\n' ' ')" = "alaska hawaii us-central us-east us-west " ]
 }
 
 @test "a gzip-encoded feed over HTTP gives all 3236 events" {

@@ -465,3 +465,60 @@ PYEOF
 	[ -e "$BATS_TEST_TMPDIR/.speed.state.tmp.$$.00000000deadbeef" ]
 	[ "$(ls -A "$BATS_TEST_TMPDIR" | grep -c '^\.speed\.state\.tmp')" -eq 1 ]
 }
+
+@test "--by gives a key with backslashes and quotes back exactly, as jq reads it" {
+	printf '%s\n' '{"k":"C:\\dir \"x\"","t":1767261601000}' '{"k":"a\\\\b\\n\t\u0001","t":1767261602000}' \
+		'{"k":"two\nlines\r\b\f\t/","t":1767261603000}' > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window --tumbling 5m -t t --by k "$BATS_TEST_TMPDIR/in"
+	assert_success
+	# Every row is JSON, and its k equals the input's k as jq decodes both.
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 3 ]
+	diff <(printf '%s\n' "$output" | jq -c .k | sort) <(jq -c .k "$BATS_TEST_TMPDIR/in" | sort)
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.k | startswith("C:")) | .k')" = 'C:\dir "x"' ]
+}
+
+@test "--dedupe-horizon is inclusive: the same id exactly one horizon apart counts once" {
+	# At t and t+60 s, in either order, 1m apart: one event; 61 s apart: two.
+	for pair in "1 61" "61 1" "1 62" "62 1"; do
+		set -- $pair
+		{ ev "$1" '"id":"x"'; ev "$2" '"id":"x"'; } > "$BATS_TEST_TMPDIR/in"
+		want=$(( ${1} - ${2} <= 60 && ${2} - ${1} <= 60 ? 1 : 2 ))
+		run csa-window -t t --tumbling 10m --max-delay 5m --dedupe id --dedupe-horizon 1m "$BATS_TEST_TMPDIR/in"
+		assert_success
+		[ "$(printf '%s\n' "$output" | jq -r .count)" = "$want" ] || { echo "$pair: $output"; return 1; }
+	done
+}
+
+@test "count_if with a string != counts what jq's != counts, case and nulls included" {
+	csa-usgs-fetch --url "file://$DATA/usgs/abruzzi_all_day.geojson" > "$BATS_TEST_TMPDIR/ev"
+	run --separate-stderr csa-window --tumbling 1d --agg 'n=count,nr=count_if(status != "reviewed"),nq=count_if(event_type != earthquake),eq=count_if(status == "reviewed")' "$BATS_TEST_TMPDIR/ev"
+	assert_success
+	want=$(jq -r -s 'group_by(((.time + 86399999) / 86400000) | floor) | .[]
+		| "\(length) \(map(select(.status != "reviewed")) | length) \(map(select(.event_type != "earthquake")) | length) \(map(select(.status == "reviewed")) | length)"' \
+		"$BATS_TEST_TMPDIR/ev")
+	[ "$(printf '%s\n' "$output" | jq -r '"\(.n) \(.nr) \(.nq) \(.eq)"')" = "$want" ]
+	# The real feed mixes cases, so != "reviewed" is neither 0 nor all.
+	printf '%s\n' "$want" | awk '$2 == 0 || $2 == $1 { exit 1 }'
+}
+
+@test "times before 1970 fall in the windows python's floor division gives" {
+	printf '%s\n' '{"t":"1969-12-31T23:30:00Z"}' '{"t":"1969-12-31T23:00:00Z"}' '{"t":"1960-06-15T12:34:56.789Z"}' \
+		'{"t":"1969-12-31T23:59:59.999Z"}' > "$BATS_TEST_TMPDIR/in"
+	for boundary in end-inclusive start-inclusive; do
+		run -0 csa-window --tumbling 1h -t t --max-delay 20000d --boundary "$boundary" "$BATS_TEST_TMPDIR/in"
+		got=$(printf '%s\n' "$output" | jq -r '"\(.window_start) \(.count)"' | sort)
+		want=$("$PY" - "$BATS_TEST_TMPDIR/in" "$boundary" <<-'PYEOF'
+		import collections, json, sys
+		from datetime import datetime, timezone, timedelta
+		e, h = datetime(1970, 1, 1, tzinfo=timezone.utc), 3600000
+		n = collections.Counter()
+		for line in open(sys.argv[1]):
+		    ms = (datetime.fromisoformat(json.loads(line)["t"].replace("Z", "+00:00")) - e) // timedelta(milliseconds=1)
+		    n[-(-ms // h) * h - h if sys.argv[2] == "end-inclusive" else ms // h * h] += 1
+		for start, c in sorted(n.items()):
+		    print((e + timedelta(milliseconds=start)).strftime("%Y-%m-%dT%H:%M:%S.000Z"), c)
+		PYEOF
+		)
+		[ "$got" = "$(printf '%s\n' "$want" | sort)" ] || { echo "$boundary: got $got, want $want"; return 1; }
+	done
+}

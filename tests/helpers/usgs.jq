@@ -3,7 +3,7 @@
 def region:
   .geometry.coordinates as [$lon, $lat]
   | if $lat > 50 then "alaska"
-    elif ($lat >= 18 and $lat <= 23 and $lon >= -161 and $lon <= -154) then "hawaii"
+    elif ($lat > 18 and $lat < 22 and $lon > -162 and $lon < -154) then "hawaii"
     elif $lon < -115 then "us-west"
     elif $lon < -90 then "us-central"
     else "us-east" end;
