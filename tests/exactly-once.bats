@@ -148,3 +148,22 @@ check() {
 	[ "$status" -eq 2 ]
 	assert_output --partial "Try 'csa-window --help'"
 }
+
+@test "csa-eh-recv --positions: resumes after the positions, checkpoints no further" {
+	echo '{"positions":{"1":100},"out_length":0}' > "$T/state"
+	csa-eh-recv -H "$HUB" -g cap --positions "$T/state" -e > "$T/events"
+	# Partition 1 after 100, and all of partition 2, with their numbers.
+	[ "$(jq -s -c '[.[] | select(._eh.partition == 1)][0]._eh' "$T/events")" = \
+		'{"partition":1,"sequence_number":101}' ]
+	[ "$(wc -l < "$T/events")" -eq $(( 3236 - 101 )) ]
+	# The checkpoint is the window's position, not what was written.
+	[ "$(csa-eh-recv -H "$HUB" -l | jq -s -c 'map(select(.group == "cap")) |
+		map({key: "\(.partition)", value: .checkpoint}) | from_entries')" = \
+		'{"0":null,"1":100,"2":null,"3":null}' ]
+}
+
+@test "csa-eh-recv --bare --positions: usage error" {
+	run csa-eh-recv -H "$HUB" --bare --positions "$T/state"
+	[ "$status" -eq 2 ]
+	assert_output --partial "Try 'csa-eh-recv --help'"
+}
