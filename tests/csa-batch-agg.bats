@@ -316,6 +316,7 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	mkdir "$BATS_TEST_TMPDIR/disk"
 	# The views on a 2 MB disk, the state beside it; the second run finds
 	# 80 KB free, room for a few of the files it writes but not all.
+	need_small_fs
 	run on_small_fs 2m "$BATS_TEST_TMPDIR/disk" '
 		set -u
 		t=$0 gold=$0/disk/gold

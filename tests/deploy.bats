@@ -184,6 +184,7 @@ PY
 	printf '#!/bin/sh\nsleep 0.5\nexec %s "$@"\n' "$(command -v csa-eh-send)" > "$BATS_TEST_TMPDIR/slow/csa-eh-send"
 	chmod +x "$BATS_TEST_TMPDIR/slow/csa-eh-send"
 	export feeds slow="$BATS_TEST_TMPDIR/slow"
+	need_small_fs
 	run on_small_fs 4m "$CSA_DIR/disk" '
 		set -u
 		mkdir "$CSA_DIR/disk/gold"

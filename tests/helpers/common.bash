@@ -131,15 +131,28 @@ kill_bg() {
 	rm -f "$BATS_TEST_TMPDIR/.bg_pids"
 }
 
+# small_fs_unshare: the unshare command that makes a mount namespace here,
+# or nothing (status 1) where none can be made (no user namespaces, or a
+# chroot whose / is not a mount point).
+small_fs_unshare() {
+	local un="unshare --mount"
+	[ "$(id -u)" -eq 0 ] || un="unshare --mount --map-root-user"
+	$un true 2>/dev/null && echo "$un"
+}
+
+# need_small_fs: skip the test where on_small_fs cannot work.  Call it in
+# the test itself, before `run on_small_fs`: a skip inside `run` is lost.
+need_small_fs() {
+	small_fs_unshare > /dev/null || skip "no mount namespace can be made here (unshare)"
+}
+
 # on_small_fs SIZE DIR SCRIPT [ARGS...]: run bash SCRIPT in a mount namespace
 # of its own in which DIR is an empty tmpfs of SIZE, so a test can fill a
 # disk without touching the machine's; nothing is left mounted after it.
-# Skips the test where no mount namespace can be made.
 on_small_fs() {
-	local size=$1 dir=$2 un="unshare --mount"
+	local size=$1 dir=$2 un
 	shift 2
-	[ "$(id -u)" -eq 0 ] || un="unshare --mount --map-root-user"
-	$un true 2>/dev/null || skip "no mount namespace can be made here (unshare)"
+	un=$(small_fs_unshare) || { echo "on_small_fs: no mount namespace here" >&2; return 1; }
 	export -f fill_fs
 	$un bash -c 'mount -t tmpfs -o size="$1" tmpfs "$2" && shift 2 && exec bash -c "$@"' \
 		on_small_fs "$size" "$dir" "$@"
