@@ -211,9 +211,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->state = optarg;
 			break;
 		case OPT_MAX_GROUPS:
-			if (num_parse_int64(optarg, 1, 1L << 40, &o->max_groups) < 0)
-				return msg_usage("--max-groups: '%s' is not a number from 1 to 2^40",
-				    optarg);
+			if (num_parse_int64(optarg, 1, INT32_MAX, &o->max_groups) < 0)
+				return msg_usage("--max-groups: '%s' is not a number from 1 to %d",
+				    optarg, INT32_MAX);
 			break;
 		case OPT_MEMORY:
 			if (num_parse_size(optarg, &o->memory) < 0 || o->memory < (1 << 20))

@@ -362,4 +362,10 @@ for i in range(3000):
 	jq -r -s 'group_by(.user) | .[] | "\(.[0].user) \(length)"' "$BATS_TEST_TMPDIR/in" | sort | diff - "$BATS_TEST_TMPDIR/got"
 	run --separate-stderr csa-batch-agg --tumbling 1h --max-groups 0 < /dev/null
 	assert_failure 2
+	# The same bounds and words as csa-window's --max-groups.
+	for cmd in "csa-batch-agg --tumbling 1h" "csa-window --tumbling 1h"; do
+		run --separate-stderr $cmd --max-groups 2147483648 < /dev/null
+		assert_failure 2
+		[[ "$stderr" == *"--max-groups: '2147483648' is not a number from 1 to 2147483647"* ]]
+	done
 }
