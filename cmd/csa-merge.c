@@ -77,6 +77,8 @@ struct cell {
 	char *bcols;		/* the --by columns */
 	bool early, session;
 	struct agg_state *st;
+	uint64_t *ids;		/* the _id of each final row merged in */
+	size_t nids;
 };
 
 /* What the batch view holds for one group: its windows, for the overlap
@@ -104,13 +106,16 @@ static const struct {
 } defs[NDEFS] = { { "f", 1 }, { "x", 1 }, { "op", 2 }, { "v", 1 } };
 
 /* The members of a row that say what it is, by their names. */
-enum { ROLE_NONE, ROLE_VIEW, ROLE_EARLY, ROLE_STATE, ROLE_END, ROLE_TYPE, ROLE_START, NROLES };
+enum { ROLE_NONE, ROLE_VIEW, ROLE_EARLY, ROLE_STATE, ROLE_END, ROLE_TYPE, ROLE_START, ROLE_ID,
+	NROLES };
 
 /* A row as the rest of the reading needs it (its group columns and
  * states are in run.cols, run.bcols and run.st). */
 struct row {
 	int64_t start, end;
 	bool early, session;
+	bool have_id;
+	uint64_t id;		/* _id: the same window, group and events */
 };
 
 /* One output row being built. */
@@ -177,6 +182,7 @@ struct run {
 	bool have_cutoff;
 	long bad;
 	long fast_rows;		/* read by fast_row */
+	long repeats;		/* speed rows whose _id was merged already */
 	int status;
 	struct json_fast *fast;	/* simdjson, for rows like the first; NULL: jsmn only */
 	/* scratch */
@@ -353,7 +359,7 @@ static bool
 is_meta(const struct json_doc *d, int key)
 {
 	static const char *const meta[] = {
-		"window_type", "window_start", "window_end", "view", "early", "_state",
+		"window_type", "window_start", "window_end", "view", "early", "_state", "_id",
 		"data_freshness", "sources", "partial", "is_anomaly", "baseline_mean",
 		"baseline_stddev", "threshold",
 	};
@@ -540,6 +546,7 @@ role_of(const char *k, size_t klen)
 		[ROLE_VIEW] = { "view", 4 }, [ROLE_EARLY] = { "early", 5 },
 		[ROLE_STATE] = { "_state", 6 }, [ROLE_END] = { "window_end", 10 },
 		[ROLE_TYPE] = { "window_type", 11 }, [ROLE_START] = { "window_start", 12 },
+		[ROLE_ID] = { "_id", 3 },
 	};
 
 	for (int j = ROLE_NONE + 1; j < NROLES; j++)
@@ -781,15 +788,41 @@ note_history(struct run *r, struct layer *l, int64_t start, int64_t end)
 	}
 }
 
-/* Keep a speed row until the cutoff is known.  A final row replaces early
- * ones of its window and group; final rows of one window and group (from
- * several partitions) are merged. */
+/* Whether cell c has merged a final row with this _id. */
+static bool
+cell_has(const struct cell *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->nids; i++)
+		if (c->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Remember that cell c holds the final row w (its _id, when it has one). */
 static void
-keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool session, bool early)
+cell_note(struct cell *c, const struct row *w)
+{
+	if (!w->have_id)
+		return;
+	c->ids = xrealloc(c->ids, sizeof(*c->ids) * (c->nids + 1));
+	c->ids[c->nids++] = w->id;
+}
+
+/*
+ * Keep a speed row until the cutoff is known.  A final row replaces early
+ * ones of its window and group; final rows of one window and group are
+ * merged (parts of it from several partitions, or from before and after a
+ * handoff), except a row whose _id was merged already: the same events
+ * again (a row written twice after a crash or a redelivery) count once.
+ */
+static void
+keep_cell(struct run *r, struct layer *l, const struct row *w)
 {
 	struct strmap_entry *ce;
 	struct cell *c;
 	bool added;
+	int64_t start = w->start, end = w->end;
+	bool early = w->early;
 
 	buf_reset(&r->key);
 	buf_add(&r->key, &start, sizeof(start));
@@ -800,12 +833,14 @@ keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool sessi
 		ce->p = c = xcalloc(1, sizeof(*c));
 		c->start = start;
 		c->end = end;
-		c->session = session;
+		c->session = w->session;
 		c->cols = xstrdup(r->cols.p ? r->cols.p : "");
 		c->bcols = xstrdup(r->bcols.p ? r->bcols.p : "");
 		c->st = xcalloc((size_t)l->aggs.n, sizeof(*c->st));
 		c->early = early;
 		memcpy(c->st, r->st, sizeof(*c->st) * (size_t)l->aggs.n);
+		if (!early)
+			cell_note(c, w);
 		return;
 	}
 	c = ce->p;
@@ -814,8 +849,15 @@ keep_cell(struct run *r, struct layer *l, int64_t start, int64_t end, bool sessi
 	if (c->early) {
 		c->early = early;
 		memcpy(c->st, r->st, sizeof(*c->st) * (size_t)l->aggs.n);
+		if (!early)
+			cell_note(c, w);
 		return;
 	}
+	if (w->have_id && cell_has(c, w->id)) {
+		r->repeats++;
+		return;
+	}
+	cell_note(c, w);
 	for (int i = 0; i < l->aggs.n; i++)
 		agg_merge(&l->aggs.v[i], &c->st[i], &r->st[i]);
 }
@@ -837,6 +879,24 @@ row_meta(const struct json_doc *d, int meta[NROLES])
 		if (role != ROLE_NONE && meta[role] < 0)
 			meta[role] = key + 1;
 	}
+}
+
+/* A row's _id (16 hex digits, as csa-window writes it) into *id. */
+static bool
+row_id(const char *s, size_t len, uint64_t *id)
+{
+	*id = 0;
+	if (len != 16)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int v = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
+		    s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
+
+		if (v < 0)
+			return false;
+		*id = *id << 4 | (uint64_t)v;
+	}
+	return true;
 }
 
 /* "file:line" of a row, for a message about it (one at a time). */
@@ -889,6 +949,16 @@ read_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 		return bad_line(r, file, lineno, "no window_start and window_end times");
 	w->early = false;
 	json_bool(d, m[ROLE_EARLY], &w->early);
+	w->have_id = false;
+	if (m[ROLE_ID] >= 0) {
+		const char *id;
+		size_t idlen;
+
+		if (json_type(d, m[ROLE_ID]) != JSON_STRING ||
+		    (id = json_raw(d, m[ROLE_ID], &idlen)) == NULL || !row_id(id, idlen, &w->id))
+			return bad_line(r, file, lineno, "_id is not 16 hex digits");
+		w->have_id = true;
+	}
 	t = m[ROLE_TYPE];
 	w->session = json_string_eq(d, t, "session");
 	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
@@ -1031,6 +1101,12 @@ fast_row(struct run *r, struct layer *l, const char *line, size_t len, struct ro
 	if (tfmt_parse(x->v.str, x->v.len, &w->end, &e) < 0 || w->end < w->start)
 		return 0;
 	w->early = role[ROLE_EARLY] && role[ROLE_EARLY]->v.type == JSON_FAST_TRUE;
+	w->have_id = false;
+	if ((x = role[ROLE_ID]) != NULL) {
+		if (x->v.type != JSON_FAST_STRING || !row_id(x->v.str, x->v.len, &w->id))
+			return 0;
+		w->have_id = true;
+	}
 	x = role[ROLE_TYPE];
 	w->session = item_is(x, "session");
 	if (item_is(x, "hopping") || item_is(x, "sliding"))
@@ -1054,7 +1130,6 @@ use_row(struct run *r, struct layer *l, const struct row *w)
 {
 	const struct options *o = r->o;
 	int64_t start = w->start, end = w->end;
-	bool early = w->early, session = w->session;
 
 	l->rows++;
 	if (!l->have_mark || end > l->mark)
@@ -1070,7 +1145,7 @@ use_row(struct run *r, struct layer *l, const struct row *w)
 	if (l->rows == 1 || end > l->hi)
 		l->hi = end;
 	if (l->id == LAYER_SPEED) {
-		keep_cell(r, l, start, end, session, early);
+		keep_cell(r, l, w);
 		return 0;
 	}
 	if (o->anomalies || (r->cells.count && (r->have_cutoff ? end <= r->cutoff &&
@@ -1080,7 +1155,7 @@ use_row(struct run *r, struct layer *l, const struct row *w)
 		return 0;
 	if (o->anomalies)
 		return 0;
-	return add_to_bucket(r, LAYER_BATCH, start, end, session, false,
+	return add_to_bucket(r, LAYER_BATCH, start, end, w->session, false,
 	    r->bcols.p ? r->bcols.p : "", r->bcols.len, r->st);
 }
 
@@ -1819,6 +1894,7 @@ run_free(struct run *r)
 		free(c->cols);
 		free(c->bcols);
 		free(c->st);
+		free(c->ids);
 		free(c);
 	}
 	i = 0;
@@ -1890,6 +1966,8 @@ run(const struct options *o)
 	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
 	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad, nrow);
 	msg_verbose("%ld rows read by simdjson, the others by jsmn", r.fast_rows);
+	if (r.repeats)
+		msg_verbose("%ld speed rows repeated (the same _id) counted once", r.repeats);
 	if (r.bad)
 		msg_warn("%ld bad lines skipped", r.bad);
 	buf_free(&out);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "timefmt.h"
 #include "window.h"
@@ -12,6 +13,7 @@
 struct group {
 	char *cols;		/* ,"region":"us-west" ... ready to write */
 	bool dirty;		/* changed since its last early row */
+	uint64_t digest;	/* the sum of its events' hashes (row_id) */
 	struct agg_state st[];
 };
 
@@ -24,6 +26,7 @@ struct window {
 /* One event held by a sliding or session window, with its own states. */
 struct ev {
 	int64_t t;
+	uint64_t h;		/* the hash of its line (row_id) */
 	struct agg_state st[];
 };
 
@@ -82,6 +85,7 @@ struct win_engine {
 	struct buf row, key, cols, pend;
 	struct expr_val *vals;
 	struct agg_state *tmp;
+	uint64_t h, tmp_digest;	/* the event's hash; the digest of en->tmp */
 };
 
 static const char *const type_names[] = {
@@ -307,9 +311,11 @@ row_begin(struct win_engine *en, int64_t start, int64_t end, bool early)
 /* Append the row of one group to en->row, unless --having rejects it. */
 static bool
 put_row(struct win_engine *en, int64_t start, int64_t end, const char *cols,
-    const struct agg_state *st, bool early)
+    const struct agg_state *st, uint64_t digest, bool early)
 {
 	const struct win_spec *s = en->s;
+	size_t at = en->row.len;
+	char id[17];
 
 	if (s->have_having) {
 		double val;
@@ -321,7 +327,17 @@ put_row(struct win_engine *en, int64_t start, int64_t end, const char *cols,
 	}
 	row_begin(en, start, end, early);
 	buf_adds(&en->row, cols);
+	/*
+	 * The row's identity: its window and group as written, with the sum
+	 * of the hashes of the lines it holds, so that the same events give
+	 * the same _id in any order and on any run, and a part of them
+	 * (another partition's share, or the rest after a handoff) another.
+	 */
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)XXH3_64bits_withSeed(
+	    en->row.p + at, en->row.len - at, digest));
 	agg_put_values(&en->row, &s->aggs, st);
+	json_key(&en->row, "_id");
+	json_put_str(&en->row, id, 16);
 	agg_put_state(&en->row, &s->aggs, st);
 	buf_adds(&en->row, "}\n");
 	if (early)
@@ -425,7 +441,7 @@ emit_window(struct win_engine *en, struct window *w, bool early)
 		if (early && !g->dirty)
 			continue;
 		g->dirty = false;
-		if (put_row(en, w->start, w->end, g->cols, g->st, early))
+		if (put_row(en, w->start, w->end, g->cols, g->st, g->digest, early))
 			write_row(en);
 		if (!early) {
 			free(g->cols);
@@ -477,6 +493,7 @@ fixed_add(struct win_engine *en, int64_t t, const struct json_doc *d, const char
 			continue;
 		}
 		g->dirty = true;
+		g->digest += en->h;
 		if (agg_add_all(&s->aggs, g->st, en->vals, d, line, len, e) < 0)
 			rc = -1;
 		if (s->type == WIN_SNAPSHOT)
@@ -616,6 +633,7 @@ sgroup_add(struct win_engine *en, struct sgroup *g, int64_t t, const struct json
 	int rc;
 
 	x->t = t;
+	x->h = en->h;
 	rc = agg_add_all(&en->s->aggs, x->st, en->vals, d, line, len, e);
 	if (g->head > 0 && g->head * 2 >= g->n) {
 		/* Reuse the room of the events already gone. */
@@ -658,9 +676,12 @@ merge_events(struct win_engine *en, const struct sgroup *g, size_t from, size_t 
 	const struct agg_list *aggs = &en->s->aggs;
 
 	memset(en->tmp, 0, sizeof(*en->tmp) * (size_t)aggs->n);
-	for (size_t k = from; k < to; k++)
+	en->tmp_digest = 0;
+	for (size_t k = from; k < to; k++) {
 		for (int i = 0; i < aggs->n; i++)
 			agg_merge(&aggs->v[i], &en->tmp[i], &g->ev[k]->st[i]);
+		en->tmp_digest += g->ev[k]->h;
+	}
 }
 
 /* A row waiting in en->pend: its end and key, for ordering. */
@@ -706,7 +727,7 @@ sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 			free(g->ev[g->head++]);
 		if (g->head < g->entered) {
 			merge_events(en, g, g->head, g->entered);
-			if (put_row(en, p - size, p, g->cols, en->tmp, false))
+			if (put_row(en, p - size, p, g->cols, en->tmp, en->tmp_digest, false))
 				pend_row(en, pl, p, ge);
 		}
 		g->done = p;
@@ -736,7 +757,7 @@ session_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 		if (!all && !(mark > end))
 			break;
 		merge_events(en, g, g->head, g->hend);
-		if (put_row(en, start, end, g->cols, en->tmp, false))
+		if (put_row(en, start, end, g->cols, en->tmp, en->tmp_digest, false))
 			pend_row(en, pl, end, ge);
 		while (g->head < g->hend)
 			free(g->ev[g->head++]);
@@ -1135,6 +1156,7 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 	}
 	if (group_of(en, d, line, len, e) < 0)
 		return -1;
+	en->h = line ? XXH3_64bits(line, len) : 0;
 	if (s->type == WIN_SLIDING || s->type == WIN_SESSION) {
 		/* Late: behind the watermark, where rows may have been written. */
 		is_late = en->have_time && *t < mark_of(en);
@@ -1277,6 +1299,36 @@ win_describe(const struct win_spec *s, struct buf *b)
 	}
 }
 
+/* A digest of event hashes (row_id), as 16 hex digits. */
+static void
+put_digest(struct buf *b, uint64_t h)
+{
+	char t[17];
+
+	snprintf(t, sizeof(t), "%016llx", (unsigned long long)h);
+	json_put_str(b, t, 16);
+}
+
+/* Read put_digest's text at token t; a state saved before digests has
+ * none, and its rows' identities start again from 0. */
+static int
+get_digest(const struct json_doc *d, int t, uint64_t *h)
+{
+	char text[17], *end;
+	size_t len;
+	const char *p;
+
+	*h = 0;
+	if (t < 0)
+		return 0;
+	if (json_type(d, t) != JSON_STRING || (p = json_raw(d, t, &len)) == NULL || len != 16)
+		return -1;
+	memcpy(text, p, 16);
+	text[16] = '\0';
+	*h = strtoull(text, &end, 16);
+	return *end == '\0' ? 0 : -1;
+}
+
 static void
 put_states(struct buf *b, const struct agg_state *st, int n)
 {
@@ -1350,6 +1402,8 @@ win_save(const struct win_engine *en, struct buf *b)
 			json_put_str(b, g->cols, strlen(g->cols));
 			json_key(b, "s");
 			put_states(b, g->st, n);
+			json_key(b, "d");
+			put_digest(b, g->digest);
 			buf_adds(b, "}\n");
 		}
 	}
@@ -1383,6 +1437,7 @@ win_save(const struct win_engine *en, struct buf *b)
 			buf_addc(b, '[');
 			json_put_int(b, g->ev[k]->t);
 			put_states(b, g->ev[k]->st, n);
+			put_digest(b, g->ev[k]->h);
 			buf_addc(b, ']');
 		}
 		buf_adds(b, "]}\n");
@@ -1477,6 +1532,8 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 		gr->cols = xstrdup(cols->p);
 		ge->p = gr;
 		en->live++;
+		if (get_digest(d, json_member(d, 0, "d", 1), &gr->digest) < 0)
+			return -1;
 		return get_states(d, json_member(d, 0, "s", 1), gr->st, n);
 	}
 	if (g >= 0) {
@@ -1509,8 +1566,11 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 			struct ev *e1 = xcalloc(1, ev_size(en));
 
 			sg->ev[sg->n++] = e1;
-			if (json_size(d, x) != 2 || json_int64(d, json_elem(d, x, 0), &e1->t) < 0 ||
+			if (json_size(d, x) < 2 || json_size(d, x) > 3 ||
+			    json_int64(d, json_elem(d, x, 0), &e1->t) < 0 ||
 			    get_states(d, json_elem(d, x, 1), e1->st, n) < 0 ||
+			    get_digest(d, json_size(d, x) == 3 ? json_elem(d, x, 2) : -1,
+			    &e1->h) < 0 ||
 			    (k > 0 && e1->t < sg->ev[k - 1]->t))
 				return -1;
 			if (sg->have_done && e1->t <= sg->done)

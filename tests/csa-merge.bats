@@ -242,6 +242,53 @@ summary() {
 	echo "$output" | jq -e -s --argjson want "$want" 'map(.event_count) == $want and all(.early)'
 }
 
+@test "row identity: a repeated row counts once; parts of a window from different partitions add up" {
+	cd "$BATS_TEST_TMPDIR"
+	csa-usgs-fetch --url "file://$(bryn_json)" | jq -s -c 'sort_by(.time) | .[]' > week
+	# Two partitions, each read by its own member with its own csa-window.
+	awk 'NR % 2' week > p0
+	awk 'NR % 2 == 0' week > p1
+	csa-window --preset earthquake < p0 > r0
+	csa-window --preset earthquake < p1 > r1
+	# The same events give the same rows, _id and all, on every run.
+	csa-window --preset earthquake < p0 | cmp - r0
+	jq -e -s 'all(._id | test("^[0-9a-f]{16}$"))' r0
+	# In another order (held open to the end), the same windows keep their _id.
+	shuf --random-source=week p0 | csa-window --preset earthquake --max-delay 30d > shuffled
+	cmp <(jq -r ._id r0 | sort) <(jq -r ._id shuffled | sort)
+	# Windows both members wrote: same window and group, other events, other _id.
+	jq -s -e --slurpfile b r1 '[.[] | {window_start, region, _id}] as $a |
+		[$b[] | {window_start, region, _id}] as $b |
+		[$a[] as $x | $b[] | select(.window_start == $x.window_start and .region == $x.region)
+			| [., $x]] | length > 100 and all(.[0]._id != .[1]._id)' r0
+
+	jq -c -s 'group_by(.region) | map({region: .[0].region, n: length}) | .[]' week > want
+	merge_counts() {
+		csa-merge -v -s - --by region --total 2> "$1.err" |
+			jq -c -s 'map({region, n: .event_count}) | sort_by(.region) | .[]' > "$1"
+	}
+	cat r0 r1 | merge_counts parts
+	cmp want parts
+	# A member that wrote its rows again (a restart without --out): once.
+	cat r0 r1 r0 | merge_counts again
+	cmp want again
+	grep -q "csa-merge: $(wc -l < r0) speed rows repeated (the same _id) counted once" again.err
+	# Also through jsmn (an escape in every row) and with --every.
+	sed 's/"window_type":"tumbling"/"window_type":"tumb\\u006cing"/' r0 > r0.esc
+	cat r0 r1 r0.esc | merge_counts escaped
+	cmp want escaped
+	cat r0 r1 | csa-merge -s - --by region --every 1d > daily
+	cat r0 r1 r1 r0 | csa-merge -s - --by region --every 1d | cmp - daily
+	# Rows without an _id (hand-made, or from before it) still add up.
+	jq -c 'del(._id)' r0 r0 | merge_counts plain
+	[ "$(jq -s 'map(.n) | add' plain)" -eq $((2 * $(wc -l < p0))) ]
+	# An _id that is not 16 hex digits is a bad line.
+	{ head -n 1 r0 | jq -c '._id = "xyz"'; cat r1; } > bad
+	run --separate-stderr csa-merge -s bad --total
+	assert_failure 1
+	[[ "$stderr" == *"bad:1: _id is not 16 hex digits"* ]]
+}
+
 @test "views that do not fit together exit 2 saying what differs" {
 	small_case
 	csa-window --tumbling 5m --by region --by net=.event_id --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/by2"

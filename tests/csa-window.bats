@@ -117,7 +117,8 @@ PYEOF
 @test "lines simdjson reads and lines jsmn reads give the same rows" {
 	# A backslash anywhere sends a line to jsmn: the same events with an
 	# escaped member added must give byte-identical output, for plain
-	# paths, nested and missing ones, a path to an array, and jq.
+	# paths, nested and missing ones, a path to an array, and jq (but for
+	# the _id, whose lines differ).
 	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/ev"
 	jq -c '. + {deep: {ids: [.event_id], m: .magnitude}}' "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/fast"
 	jq -c '. + {deep: {ids: [.event_id], m: .magnitude}, note: "a\\b"}' "$BATS_TEST_TMPDIR/ev" |
@@ -128,7 +129,7 @@ PYEOF
 		csa-window "$@" "$BATS_TEST_TMPDIR/fast" > "$BATS_TEST_TMPDIR/out.fast"
 		csa-window "$@" "$BATS_TEST_TMPDIR/slow" > "$BATS_TEST_TMPDIR/out.slow"
 		[ -s "$BATS_TEST_TMPDIR/out.fast" ]
-		diff "$BATS_TEST_TMPDIR/out.fast" "$BATS_TEST_TMPDIR/out.slow"
+		diff <(no_ids "$BATS_TEST_TMPDIR/out.fast") <(no_ids "$BATS_TEST_TMPDIR/out.slow")
 	}
 	both --preset earthquake
 	both --tumbling 1h --by region,status \

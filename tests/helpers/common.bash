@@ -113,6 +113,13 @@ usgs_events() {
 	echo "$out"
 }
 
+# no_ids [FILE...]: view rows without their "_id", which names the input
+# lines a row holds: for comparing rows of the same events read in another
+# form (through a hub, with its _eh, or written with escapes).
+no_ids() {
+	sed -E 's/,"_id":"[0-9a-f]{16}"//' "$@"
+}
+
 # bg CMD...: run CMD in the background, remembered so that teardown kills it
 # even when the test failed half way.  Sets BG_PID.
 bg() {
