@@ -496,9 +496,18 @@ read_input(struct run *r, const char *path)
 
 /* ---- views ---- */
 
+/* The rows of one view for one day: for stdout, or by partition file. */
 struct day_view {
+	struct run *r;
+	const struct view *v;
 	struct win_engine *en;
-	struct json_doc d;
+	struct json_doc d;	/* the event being fed */
+	struct json_doc vd;	/* a partition value, while the event is held */
+	const char *dir;	/* OUT/VIEW/date=DAY; NULL: stdout */
+	struct buf text;	/* stdout: the rows */
+	struct strmap files;	/* dir: path -> struct buf * of its rows */
+	struct buf path, one;	/* scratch */
+	int *part_col;		/* the --by column of each --partition-by */
 };
 
 static int
@@ -514,43 +523,6 @@ feed(const char *line, size_t len, int64_t t, void *arg)
 	return 0;
 }
 
-/* The rows of one view for one day, into *text (caller frees). */
-static int
-view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *len)
-{
-	struct day_view dv = { NULL, { 0 } };
-	FILE *mem = open_memstream(text, len);
-	struct win_counts c;
-	struct err e;
-	int rc;
-
-	if (mem == NULL)
-		return -1;
-	json_doc_init(&dv.d);
-	dv.en = win_new(&v->w, mem, false);
-	rc = evstore_scan_day(r->st, day, feed, &dv, &e);
-	win_advance(dv.en, true);
-	win_counts(dv.en, &c);
-	win_free(dv.en);
-	if (c.over_groups > 0) {
-		/* A view leaving groups out would not be the ground truth. */
-		char date[32];
-
-		tfmt_format(day * 86400000, date);
-		date[10] = '\0';
-		msg_warn("view %s, %s: more than %ld groups (--max-groups; each takes about"
-		    " 2 KB): give a larger --max-groups, or --memory-limit", v->name, date,
-		    v->w.max_groups);
-	}
-	json_doc_free(&dv.d);
-	if (fclose(mem) != 0 || rc != 0 || c.over_groups > 0) {
-		if (rc != 0)
-			msg_error(&e);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * A partition value as a safe directory name of at most room bytes: only
  * [A-Za-z0-9_-] stay, every other byte is %XX.  A name that would be longer
@@ -559,17 +531,14 @@ view_day(struct run *r, const struct view *v, int64_t day, char **text, size_t *
  * name that was not shortened.
  */
 static void
-put_part_value(struct buf *b, const struct json_doc *d, int t, size_t room)
+put_part_value(struct buf *b, const char *value, size_t len, size_t room)
 {
-	struct buf raw = { 0 };
 	static const char hex[] = "0123456789ABCDEF";
 	size_t start = b->len, keep = 0;
 	uint64_t h = 14695981039346656037ULL;
 
-	if (json_string(d, t, &raw) < 0)
-		json_put_token(&raw, d, t);
-	for (size_t i = 0; i < raw.len; i++) {
-		unsigned char c = (unsigned char)raw.p[i];
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
 
 		h = (h ^ c) * 1099511628211ULL;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -583,55 +552,116 @@ put_part_value(struct buf *b, const struct json_doc *d, int t, size_t room)
 		if (b->len - start <= room - 17)
 			keep = b->len - start;	/* whole bytes that fit before "~hash" */
 	}
-	if (raw.len == 0)
+	if (len == 0)
 		buf_adds(b, "%00");
 	if (b->len - start > room) {
 		b->len = start + keep;
 		buf_printf(b, "~%016llx", (unsigned long long)h);
 	}
-	buf_free(&raw);
 }
 
-/* Write rows aside into their partition files under dir, a file per
- * partition, to be switched in with the run's other files. */
-static int
-write_partitions(struct run *r, const char *dir, const char *text, size_t len,
-    struct strmap *written, struct fs_stage *stage)
+/* Column k's value in a group key (each value's JSON text ends in NUL):
+ * a string's text, anything else as written. */
+static void
+key_value(struct day_view *dv, const char *key, size_t klen, int k, struct buf *out)
 {
-	struct strmap files;	/* path -> struct buf * of rows */
-	struct strmap_entry *fe;
-	struct json_doc d;
+	const char *p = key, *end = key + klen;
 	struct err e;
-	const char *p = text, *end = text + len;
+
+	for (; k > 0 && p < end; k--)
+		p += strlen(p) + 1;
+	buf_reset(out);
+	if (p >= end)
+		return;
+	if (*p == '"' && json_parse_valid(&dv->vd, p, strlen(p), &e) == 0 &&
+	    json_string(&dv->vd, 0, out) == 0)
+		return;
+	buf_adds(out, p);
+}
+
+/* The engine's sink: a row onto the day's text, or into its partition's file. */
+static void
+take_row(const struct row *w, void *arg)
+{
+	struct day_view *dv = arg;
+	const struct options *o = dv->r->o;
+	struct strmap_entry *fe;
+	struct row named = *w;
+	bool added;
+
+	dv->r->rows++;
+	if (dv->dir == NULL) {
+		named.view = dv->v->name;	/* on stdout each row says its view */
+		row_put(&dv->text, &named);
+		return;
+	}
+	buf_reset(&dv->path);
+	buf_adds(&dv->path, dv->dir);
+	for (int k = 0; k < o->nparts; k++) {
+		buf_addc(&dv->path, '/');
+		buf_adds(&dv->path, o->parts[k]);
+		buf_addc(&dv->path, '=');
+		key_value(dv, w->key, w->key_len, dv->part_col[k], &dv->one);
+		put_part_value(&dv->path, dv->one.p ? dv->one.p : "", dv->one.len,
+		    PART_NAME_MAX - strlen(o->parts[k]) - 1);
+	}
+	buf_adds(&dv->path, "/part-0.ndjson");
+	fe = strmap_put(&dv->files, dv->path.p, dv->path.len, &added);
+	if (added)
+		fe->p = xcalloc(1, sizeof(struct buf));
+	row_put(fe->p, w);
+}
+
+/* The rows of one view for one day, into dv (by take_row). */
+static int
+view_day(struct day_view *dv, int64_t day)
+{
+	const struct view *v = dv->v;
+	struct win_counts c;
+	struct err e;
+	int rc;
+
+	dv->part_col = xcalloc((size_t)dv->r->o->nparts + 1, sizeof(*dv->part_col));
+	for (int k = 0; k < dv->r->o->nparts; k++)
+		for (int j = 0; j < v->w.nby; j++)
+			if (strcmp(v->w.by[j].name, dv->r->o->parts[k]) == 0) {
+				dv->part_col[k] = j;
+				break;
+			}
+	dv->en = win_new(&v->w, &(struct win_sink){ take_row, NULL, dv });
+	rc = evstore_scan_day(dv->r->st, day, feed, dv, &e);
+	win_advance(dv->en, true);
+	win_counts(dv->en, &c);
+	win_free(dv->en);
+	if (c.over_groups > 0) {
+		/* A view leaving groups out would not be the ground truth. */
+		char date[32];
+
+		tfmt_format(day * 86400000, date);
+		date[10] = '\0';
+		msg_warn("view %s, %s: more than %ld groups (--max-groups; each takes about"
+		    " 2 KB): give a larger --max-groups, or --memory-limit", v->name, date,
+		    v->w.max_groups);
+	}
+	if (rc != 0 || c.over_groups > 0) {
+		if (rc != 0)
+			msg_error(&e);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write a day's partition files aside, to be switched in with the run's
+ * other files. */
+static int
+stage_files(struct run *r, struct day_view *dv, struct strmap *written, struct fs_stage *stage)
+{
+	struct strmap_entry *fe;
+	struct err e;
 	size_t i = 0;
 	int rc = 0;
 
-	strmap_init(&files);
-	json_doc_init(&d);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)(nl - p) + 1;
-		struct buf path = { 0 };
-		bool added;
-
-		buf_adds(&path, dir);
-		if (json_parse_valid(&d, p, n - 1, &e) == 0)
-			for (int k = 0; k < r->o->nparts; k++) {
-				buf_addc(&path, '/');
-				buf_adds(&path, r->o->parts[k]);
-				buf_addc(&path, '=');
-				put_part_value(&path, &d, json_member(&d, 0, r->o->parts[k],
-				    strlen(r->o->parts[k])), PART_NAME_MAX - strlen(r->o->parts[k]) - 1);
-			}
-		buf_adds(&path, "/part-0.ndjson");
-		fe = strmap_put(&files, path.p, path.len, &added);
-		if (added)
-			fe->p = xcalloc(1, sizeof(struct buf));
-		buf_add(fe->p, p, n);
-		buf_free(&path);
-		p += n;
-	}
-	while ((fe = strmap_next(&files, &i)) != NULL) {
+	while ((fe = strmap_next(&dv->files, &i)) != NULL) {
 		struct buf *rows = fe->p;
 		char *slash = strrchr(fe->key, '/');
 		bool added;
@@ -650,12 +680,27 @@ write_partitions(struct run *r, const char *dir, const char *text, size_t len,
 			strmap_put(written, fe->key, fe->klen, &added);
 			r->files_written++;
 		}
-		buf_free(rows);
-		free(rows);
 	}
-	strmap_free(&files);
-	json_doc_free(&d);
 	return rc;
+}
+
+static void
+day_view_free(struct day_view *dv)
+{
+	struct strmap_entry *fe;
+	size_t i = 0;
+
+	while ((fe = strmap_next(&dv->files, &i)) != NULL) {
+		buf_free(fe->p);
+		free(fe->p);
+	}
+	strmap_free(&dv->files);
+	free(dv->part_col);
+	json_doc_free(&dv->d);
+	json_doc_free(&dv->vd);
+	buf_free(&dv->text);
+	buf_free(&dv->path);
+	buf_free(&dv->one);
 }
 
 /* Remove the part files under dir that this run did not write (a partition
@@ -718,25 +763,15 @@ write_views(struct run *r)
 	strmap_init(&dirs);
 	for (size_t k = 0; k < nd && rc == 0; k++) {
 		for (int v = 0; v < o->nv && rc == 0; v++) {
-			char *text = NULL, date[32];
-			size_t len = 0;
+			struct day_view dv = { .r = r, .v = &o->v[v] };
+			struct buf dir = { 0 };
+			char date[32];
+			bool added;
 
-			if (view_day(r, &o->v[v], days[k], &text, &len) < 0) {
-				rc = -1;
-			} else if (o->out == NULL) {
-				/* stdout: each row says its view */
-				for (const char *p = text; p < text + len;) {
-					const char *nl = memchr(p, '\n', (size_t)(text + len - p));
-
-					printf("{\"view\":\"%s\",", o->v[v].name);
-					fwrite(p + 1, 1, (size_t)(nl - p), stdout);
-					r->rows++;
-					p = nl + 1;
-				}
-			} else {
-				struct buf dir = { 0 };
-				bool added;
-
+			json_doc_init(&dv.d);
+			json_doc_init(&dv.vd);
+			strmap_init(&dv.files);
+			if (o->out) {
 				tfmt_format(days[k] * 86400000, date);
 				date[10] = '\0';
 				buf_adds(&dir, o->out);
@@ -744,14 +779,19 @@ write_views(struct run *r)
 				buf_adds(&dir, o->v[v].name);
 				buf_adds(&dir, "/date=");
 				buf_adds(&dir, date);
-				for (const char *p = text; p < text + len; p++)
-					r->rows += *p == '\n';
-				if (write_partitions(r, dir.p, text, len, &written, &stage) < 0)
+				dv.dir = dir.p;
+			}
+			if (view_day(&dv, days[k]) < 0) {
+				rc = -1;
+			} else if (o->out == NULL) {
+				fwrite(dv.text.p ? dv.text.p : "", 1, dv.text.len, stdout);
+			} else {
+				if (stage_files(r, &dv, &written, &stage) < 0)
 					rc = -1;
 				strmap_put(&dirs, dir.p, dir.len, &added);
-				buf_free(&dir);
 			}
-			free(text);
+			buf_free(&dir);
+			day_view_free(&dv);
 		}
 	}
 	free(days);

@@ -120,7 +120,30 @@ struct run {
 	struct positions pos;	/* the last sequence number taken per partition */
 	long already;		/* events skipped as taken before the last save */
 	bool no_seq_warned;
+	struct buf row;		/* scratch for one row */
 };
+
+/* The engine's sink: each row onto r->out, flushed with -u. */
+static void
+put_row(const struct row *w, void *arg)
+{
+	struct run *r = arg;
+
+	buf_reset(&r->row);
+	row_put(&r->row, w);
+	fwrite(r->row.p, 1, r->row.len, r->out);
+	if (r->o->unbuffered)
+		fflush(r->out);
+}
+
+/* After each emission: the rows go on at once. */
+static void
+rows_done(void *arg)
+{
+	struct run *r = arg;
+
+	fflush(r->out);
+}
 
 static int
 duration_opt(const char *name, const char *arg, int64_t *ms, bool positive)
@@ -949,7 +972,7 @@ run(const struct options *o)
 	r.o = o;
 	r.out = stdout;
 	pos_init(&r.pos);
-	r.en = win_new(&o->w, stdout, o->unbuffered);
+	r.en = win_new(&o->w, &(struct win_sink){ put_row, rows_done, &r });
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.fast = json_fast_new();
@@ -960,8 +983,6 @@ run(const struct options *o)
 		json_fast_free(r.fast);
 		return status;
 	}
-	if (o->out_path)
-		win_set_out(r.en, r.out);
 	if (o->late_path && (r.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		win_free(r.en);
@@ -1012,6 +1033,7 @@ run(const struct options *o)
 		    o->w.max_groups);
 	win_free(r.en);
 	json_fast_free(r.fast);
+	buf_free(&r.row);
 	return status;
 }
 

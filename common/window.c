@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "timefmt.h"
 #include "window.h"
@@ -57,10 +56,17 @@ struct part {
 	int hpos;		/* where in the heap; -1: idle, or no event yet */
 };
 
+/* A sliding or session row waiting to be put in order. */
+struct pending {
+	int64_t start, end;
+	const struct strmap_entry *ge;	/* its group, which outlives the row */
+	uint64_t digest;
+	size_t st;		/* its states in win_engine.pst */
+};
+
 struct win_engine {
 	const struct win_spec *s;
-	FILE *out;
-	bool unbuffered;
+	struct win_sink sink;
 	struct window *w;
 	int nw, capw;
 	struct strmap sgroups;	/* sliding and session: key -> struct sgroup * */
@@ -82,7 +88,11 @@ struct win_engine {
 	bool have_time, have_closed, have_due, have_early;
 	long live;		/* group states held, for max_groups */
 	struct win_counts c;
-	struct buf row, key, cols, pend;
+	struct buf key, cols;
+	struct pending *pend;	/* sliding and session rows of one emission */
+	size_t npend, cappend;
+	struct agg_state *pst;	/* their states, aggs.n a row */
+	size_t cappst;
 	struct expr_val *vals;
 	struct agg_state *tmp;
 	uint64_t h, tmp_digest;	/* the event's hash; the digest of en->tmp */
@@ -152,13 +162,12 @@ ev_size(const struct win_engine *en)
 }
 
 struct win_engine *
-win_new(const struct win_spec *s, FILE *out, bool unbuffered)
+win_new(const struct win_spec *s, const struct win_sink *sink)
 {
 	struct win_engine *en = xcalloc(1, sizeof(*en));
 
 	en->s = s;
-	en->out = out;
-	en->unbuffered = unbuffered;
+	en->sink = *sink;
 	strmap_init(&en->sgroups);
 	strmap_init(&en->seen);
 	strmap_init(&en->partmap);
@@ -195,12 +204,6 @@ window_free_groups(struct window *w)
 }
 
 void
-win_set_out(struct win_engine *en, FILE *out)
-{
-	en->out = out;
-}
-
-void
 win_free(struct win_engine *en)
 {
 	struct strmap_entry *ge;
@@ -222,10 +225,10 @@ win_free(struct win_engine *en)
 	strmap_free(&en->partmap);
 	free(en->vals);
 	free(en->tmp);
-	buf_free(&en->row);
 	buf_free(&en->key);
 	buf_free(&en->cols);
-	buf_free(&en->pend);
+	free(en->pend);
+	free(en->pst);
 	free(en);
 }
 
@@ -286,74 +289,38 @@ group_of(struct win_engine *en, const struct json_doc *d, const char *line, size
 	return 0;
 }
 
-/* Start a row: the window fields. */
-static void
-row_begin(struct win_engine *en, int64_t start, int64_t end, bool early)
-{
-	char t[32];
-	const char *type = type_names[en->s->type];
-
-	buf_addc(&en->row, '{');
-	json_key(&en->row, "window_type");
-	json_put_str(&en->row, type, strlen(type));
-	json_key(&en->row, "window_start");
-	tfmt_format(start, t);
-	json_put_str(&en->row, t, strlen(t));
-	json_key(&en->row, "window_end");
-	tfmt_format(end, t);
-	json_put_str(&en->row, t, strlen(t));
-	if (early) {
-		json_key(&en->row, "early");
-		json_put_bool(&en->row, true);
-	}
-}
-
-/* Append the row of one group to en->row, unless --having rejects it. */
+/* Whether --having keeps a row of states st. */
 static bool
-put_row(struct win_engine *en, int64_t start, int64_t end, const char *cols,
-    const struct agg_state *st, uint64_t digest, bool early)
+kept(const struct win_engine *en, const struct agg_state *st)
 {
 	const struct win_spec *s = en->s;
-	size_t at = en->row.len;
-	char id[17];
+	double val;
+	bool isnull;
 
-	if (s->have_having) {
-		double val;
-		bool isnull;
+	return !s->have_having ||
+	    (agg_column(&s->aggs, st, s->having.column, &val, &isnull) == 0 && !isnull &&
+	    agg_compare(val, s->having.op, s->having.value));
+}
 
-		if (agg_column(&s->aggs, st, s->having.column, &val, &isnull) < 0 || isnull ||
-		    !agg_compare(val, s->having.op, s->having.value))
-			return false;
-	}
-	row_begin(en, start, end, early);
-	buf_adds(&en->row, cols);
-	/*
-	 * The row's identity: its window and group as written, with the sum
-	 * of the hashes of the lines it holds, so that the same events give
-	 * the same _id in any order and on any run, and a part of them
-	 * (another partition's share, or the rest after a handoff) another.
-	 */
-	snprintf(id, sizeof(id), "%016llx", (unsigned long long)XXH3_64bits_withSeed(
-	    en->row.p + at, en->row.len - at, digest));
-	agg_put_values(&en->row, &s->aggs, st);
-	json_key(&en->row, "_id");
-	json_put_str(&en->row, id, 16);
-	agg_put_state(&en->row, &s->aggs, st);
-	buf_adds(&en->row, "}\n");
+/* Hand the row of one group to the sink (cols: the group's, which lead
+ * with ','). */
+static void
+put_row(struct win_engine *en, int64_t start, int64_t end, const struct strmap_entry *ge,
+    const char *cols, const struct agg_state *st, uint64_t digest, bool early)
+{
+	size_t clen = strlen(cols);
+	struct row r = {
+		.type = type_names[en->s->type], .start = start, .end = end, .early = early,
+		.cols = clen ? cols + 1 : cols, .cols_len = clen ? clen - 1 : 0,
+		.key = ge->key, .key_len = ge->klen,
+		.aggs = &en->s->aggs, .st = st, .have_digest = true, .digest = digest,
+	};
+
+	en->sink.row(&r, en->sink.arg);
 	if (early)
 		en->c.early_rows++;
 	else
 		en->c.rows++;
-	return true;
-}
-
-static void
-write_row(struct win_engine *en)
-{
-	fwrite(en->row.p, 1, en->row.len, en->out);
-	if (en->unbuffered)
-		fflush(en->out);
-	buf_reset(&en->row);
 }
 
 static int
@@ -441,8 +408,8 @@ emit_window(struct win_engine *en, struct window *w, bool early)
 		if (early && !g->dirty)
 			continue;
 		g->dirty = false;
-		if (put_row(en, w->start, w->end, g->cols, g->st, g->digest, early))
-			write_row(en);
+		if (kept(en, g->st))
+			put_row(en, w->start, w->end, v[k], g->cols, g->st, g->digest, early);
 		if (!early) {
 			free(g->cols);
 			free(g);
@@ -684,36 +651,31 @@ merge_events(struct win_engine *en, const struct sgroup *g, size_t from, size_t 
 	}
 }
 
-/* A row waiting in en->pend: its end and key, for ordering. */
-struct pending {
-	int64_t end;
-	const char *key;
-	size_t klen;
-	size_t off, len;
-};
-
-struct pend_list {
-	struct pending *v;
-	size_t n, cap;
-};
-
+/* Keep the row of g over [start, end) from en->tmp, to be put in order
+ * with the other groups' rows, unless --having rejects it. */
 static void
-pend_row(struct win_engine *en, struct pend_list *pl, int64_t end,
-    const struct strmap_entry *ge)
+pend_row(struct win_engine *en, int64_t start, int64_t end, const struct strmap_entry *ge)
 {
-	if (pl->n == pl->cap) {
-		pl->cap = pl->cap ? pl->cap * 2 : 64;
-		pl->v = xrealloc(pl->v, sizeof(*pl->v) * pl->cap);
+	const size_t n = (size_t)en->s->aggs.n;
+
+	if (!kept(en, en->tmp))
+		return;
+	if (en->npend == en->cappend) {
+		en->cappend = en->cappend ? en->cappend * 2 : 64;
+		en->pend = xrealloc(en->pend, sizeof(*en->pend) * en->cappend);
 	}
-	pl->v[pl->n++] = (struct pending){ end, ge->key, ge->klen, en->pend.len, en->row.len };
-	buf_add(&en->pend, en->row.p, en->row.len);
-	buf_reset(&en->row);
+	if ((en->npend + 1) * n > en->cappst) {
+		en->cappst = (en->npend + 1) * n * 2;
+		en->pst = xrealloc(en->pst, sizeof(*en->pst) * en->cappst);
+	}
+	memcpy(&en->pst[en->npend * n], en->tmp, sizeof(*en->pst) * n);
+	en->pend[en->npend] = (struct pending){ start, end, ge, en->tmp_digest, en->npend * n };
+	en->npend++;
 }
 
 /* Sliding: write every point of g (an event entering or leaving) that is complete. */
 static void
-sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all,
-    struct pend_list *pl)
+sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all)
 {
 	struct sgroup *g = ge->p;
 	const int64_t size = en->s->size;
@@ -727,8 +689,7 @@ sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 			free(g->ev[g->head++]);
 		if (g->head < g->entered) {
 			merge_events(en, g, g->head, g->entered);
-			if (put_row(en, p - size, p, g->cols, en->tmp, en->tmp_digest, false))
-				pend_row(en, pl, p, ge);
+			pend_row(en, p - size, p, ge);
 		}
 		g->done = p;
 		g->have_done = true;
@@ -737,8 +698,7 @@ sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 
 /* Session: write every session of g that has ended. */
 static void
-session_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all,
-    struct pend_list *pl)
+session_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all)
 {
 	struct sgroup *g = ge->p;
 	const int64_t timeout = en->s->size;
@@ -757,8 +717,7 @@ session_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 		if (!all && !(mark > end))
 			break;
 		merge_events(en, g, g->head, g->hend);
-		if (put_row(en, start, end, g->cols, en->tmp, en->tmp_digest, false))
-			pend_row(en, pl, end, ge);
+		pend_row(en, start, end, ge);
 		while (g->head < g->hend)
 			free(g->ev[g->head++]);
 		g->done = end;
@@ -779,14 +738,10 @@ static int
 cmp_pending(const void *a, const void *b)
 {
 	const struct pending *x = a, *y = b;
-	size_t n;
-	int c;
 
 	if (x->end != y->end)
 		return x->end < y->end ? -1 : 1;
-	n = x->klen < y->klen ? x->klen : y->klen;
-	c = memcmp(x->key, y->key, n);
-	return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+	return cmp_key(&x->ge, &y->ge);
 }
 
 static bool
@@ -806,28 +761,28 @@ static void
 sgroups_advance(struct win_engine *en, bool all)
 {
 	int64_t mark = mark_of(en);
-	struct pend_list pl = { NULL, 0, 0 };
 	struct strmap_entry *ge;
 	size_t i = 0;
 
 	if (!all && !(en->have_due && en->have_time && mark > en->next_due))
 		return;
-	buf_reset(&en->pend);
+	en->npend = 0;
 	while ((ge = strmap_next(&en->sgroups, &i)) != NULL) {
 		if (en->s->type == WIN_SLIDING)
-			sliding_run(en, ge, mark, all, &pl);
+			sliding_run(en, ge, mark, all);
 		else
-			session_run(en, ge, mark, all, &pl);
+			session_run(en, ge, mark, all);
 	}
-	/* Rows in time order, then group order, as the fixed windows. */
-	if (pl.n > 1)
-		qsort(pl.v, pl.n, sizeof(*pl.v), cmp_pending);
-	for (size_t k = 0; k < pl.n; k++) {
-		fwrite(en->pend.p + pl.v[k].off, 1, pl.v[k].len, en->out);
-		if (en->unbuffered)
-			fflush(en->out);
+	/* Rows in time order, then group order, as the fixed windows;
+	 * before the groups that are done are freed with their columns. */
+	if (en->npend > 1)
+		qsort(en->pend, en->npend, sizeof(*en->pend), cmp_pending);
+	for (size_t k = 0; k < en->npend; k++) {
+		const struct pending *p = &en->pend[k];
+
+		put_row(en, p->start, p->end, p->ge, ((const struct sgroup *)p->ge->p)->cols,
+		    &en->pst[p->st], p->digest, false);
 	}
-	free(pl.v);
 	strmap_filter(&en->sgroups, sgroup_alive, en);
 	en->have_due = false;
 	i = 0;
@@ -1156,7 +1111,7 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 	}
 	if (group_of(en, d, line, len, e) < 0)
 		return -1;
-	en->h = line ? XXH3_64bits(line, len) : 0;
+	en->h = line ? row_line_hash(line, len) : 0;
 	if (s->type == WIN_SLIDING || s->type == WIN_SESSION) {
 		/* Late: behind the watermark, where rows may have been written. */
 		is_late = en->have_time && *t < mark_of(en);
@@ -1254,8 +1209,8 @@ win_advance(struct win_engine *en, bool all)
 		}
 	}
 	/* Each emission goes out at once: the next stage must not wait. */
-	if (any)
-		fflush(en->out);
+	if (any && en->sink.done)
+		en->sink.done(en->sink.arg);
 }
 
 /* ---- state ---- */

@@ -11,11 +11,12 @@
 #include "err.h"
 #include "expr.h"
 #include "json.h"
+#include "row.h"
 #include "strmap.h"
 
 /*
- * Events go into windows by event time; a row per window and group is
- * written to `out` once the watermark (the largest time seen less
+ * Events go into windows by event time; a row per window and group goes
+ * to the engine's sink once the watermark (the largest time seen less
  * max_delay) has passed the window's end.  Times are epoch milliseconds.
  *
  * Tumbling, hopping and snapshot windows keep one aggregate state per open
@@ -68,12 +69,18 @@ void win_describe(const struct win_spec *s, struct buf *b);
 
 struct win_engine;
 
-/* A new engine writing rows to out (flushed after each emission, and after
- * each row when unbuffered).  Caller frees with win_free. */
-struct win_engine *win_new(const struct win_spec *s, FILE *out, bool unbuffered);
+/* Where finished rows go: row() for each, in order of window end and then
+ * of group; done() (may be NULL) after each emission, for the rows to go
+ * on at once: the next stage must not wait. */
+struct win_sink {
+	void (*row)(const struct row *r, void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+/* A new engine handing rows to sink (copied).  Caller frees with win_free. */
+struct win_engine *win_new(const struct win_spec *s, const struct win_sink *sink);
 void win_free(struct win_engine *en);
-/* Write rows to out from now on (the engine does not close either). */
-void win_set_out(struct win_engine *en, FILE *out);
 
 /*
  * Take one event with time *t.  Returns WIN_TAKEN, WIN_DUPLICATE (its id
