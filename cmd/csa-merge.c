@@ -19,6 +19,7 @@
 #include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
+#include "row.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -89,35 +90,6 @@ struct history {
 	double sum, sum2;	/* of the count column */
 };
 
-/* A member of an aggregate's state definition as the first row has it:
- * JSON_FAST_MISSING, _STRING (text as written) or _NUMBER. */
-struct expect {
-	enum json_fast_type type;
-	char *text;
-	size_t len;
-	double num;
-};
-
-/* The members of a state that define its aggregate. */
-enum { NDEFS = 4 };
-static const struct {
-	const char *name;
-	size_t len;
-} defs[NDEFS] = { { "f", 1 }, { "x", 1 }, { "op", 2 }, { "v", 1 } };
-
-/* The members of a row that say what it is, by their names. */
-enum { ROLE_NONE, ROLE_VIEW, ROLE_EARLY, ROLE_STATE, ROLE_END, ROLE_TYPE, ROLE_START, ROLE_ID,
-	NROLES };
-
-/* A row as the rest of the reading needs it (its group columns and
- * states are in run.cols, run.bcols and run.st). */
-struct row {
-	int64_t start, end;
-	bool early, session;
-	bool have_id;
-	uint64_t id;		/* _id: the same window, group and events */
-};
-
 /* One output row being built. */
 struct bucket {
 	int64_t start, end;
@@ -146,11 +118,12 @@ struct bucket_table {
 
 struct layer {
 	int id;
-	struct agg_list aggs;	/* as the first row's _state describes them */
-	struct buf sig;		/* the first row's aggregate definitions */
-	struct buf gcols;	/* the first row's group column names, comma-separated */
-	char *first;		/* file:line of the first row */
-	char *view;		/* the view its rows name, if any */
+	struct row_reader *rd;
+	/* What the first row set (the reader's), NULL before it. */
+	const struct agg_list *aggs;	/* as its _state describes them */
+	const char *sig;	/* its aggregate definitions */
+	const char *gcols;	/* its group column names, comma-separated */
+	const char *first;	/* its place, file:line */
 	int count_col;		/* the first count aggregate, or -1 */
 	bool overlapping;	/* hopping or sliding rows */
 	int64_t lo, hi, wlen;	/* earliest start, latest end, window length */
@@ -158,15 +131,6 @@ struct layer {
 	bool have_mark;
 	bool mixed_len;
 	long rows, rows_used;
-	/* The kinds of the members of the view's first row, by place. */
-	char *kname[MAX_KINDS];
-	size_t klen[MAX_KINDS];
-	int kind[MAX_KINDS], nkinds;
-	/* For rows read by simdjson (fast_row): the role of each place, and
-	 * the definitions each aggregate's state must repeat. */
-	bool fast;
-	int role[MAX_KINDS];
-	struct expect *expect;	/* 4 an aggregate: f, x, op, v */
 };
 
 struct run {
@@ -181,15 +145,9 @@ struct run {
 	int64_t cutoff;
 	bool have_cutoff;
 	long bad;
-	long fast_rows;		/* read by fast_row */
 	long repeats;		/* speed rows whose _id was merged already */
 	int status;
-	struct json_fast *fast;	/* simdjson, for rows like the first; NULL: jsmn only */
-	/* scratch */
-	struct json_doc doc;
-	struct buf key, cols, bcols, names, sig;
-	struct agg_state *st;
-	int nst;
+	struct buf key;		/* scratch */
 };
 
 static int common_aggs(struct run *r);
@@ -355,267 +313,6 @@ parse_options(int argc, char **argv, struct options *o)
 
 /* --- reading rows ------------------------------------------------------ */
 
-static bool
-is_meta(const struct json_doc *d, int key)
-{
-	static const char *const meta[] = {
-		"window_type", "window_start", "window_end", "view", "early", "_state", "_id",
-		"data_freshness", "sources", "partial", "is_anomaly", "baseline_mean",
-		"baseline_stddev", "threshold",
-	};
-
-	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
-		if (json_string_eq(d, key, meta[i]))
-			return true;
-	return false;
-}
-
-/* A window bound (token t): an RFC 3339 string. */
-static int
-row_time(const struct json_doc *d, int t, int64_t *ms)
-{
-	size_t len;
-	const char *s;
-	struct err e;
-
-	if (json_type(d, t) != JSON_STRING)
-		return -1;
-	s = json_raw(d, t, &len);
-	return tfmt_parse(s, len, ms, &e);
-}
-
-/* The raw text of member key of object t, or "". */
-static void
-put_raw(struct buf *b, const struct json_doc *d, int t, const char *key)
-{
-	size_t len = 0;
-	const char *p = json_raw(d, json_member(d, t, key, strlen(key)), &len);
-
-	if (p)
-		buf_add(b, p, len);
-}
-
-/* A definition member of a state, for state_sig: a string or other
- * token as written, a number as JSON writes it (so 5 and 5.0 are one
- * threshold, as they are to fast_row), nothing when missing. */
-static void
-put_def(struct buf *b, const struct json_doc *d, int t, const char *key)
-{
-	int v = json_member(d, t, key, strlen(key));
-	char num[40];
-	double x;
-
-	if (json_number(d, v, &x) == 0)
-		buf_add(b, num, (size_t)json_fmt_num(num, sizeof(num), x));
-	else
-		put_raw(b, d, t, key);
-}
-
-/* The aggregate definitions of a _state object as comparable, readable
- * text: "event_count=count(), avg_magnitude=avg(magnitude), ...". */
-static void
-state_sig(const struct json_doc *d, int state, struct buf *b)
-{
-	int n = json_size(d, state), key = state + 1;
-	size_t len;
-
-	buf_reset(b);
-	buf_add(b, "", 0);	/* a string even when there is no aggregate */
-	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
-		const char *name = json_raw(d, key, &len);
-
-		if (i)
-			buf_adds(b, ", ");
-		buf_add(b, name, len);
-		buf_addc(b, '=');
-		put_def(b, d, key + 1, "f");
-		buf_addc(b, '(');
-		put_def(b, d, key + 1, "x");
-		if (json_member(d, key + 1, "op", 2) >= 0) {
-			buf_addc(b, ' ');
-			put_def(b, d, key + 1, "op");
-			buf_addc(b, ' ');
-			put_def(b, d, key + 1, "v");
-		}
-		buf_addc(b, ')');
-	}
-}
-
-/* Whether the row's state, as written, begins each member with the text
- * the first row's aggregates render to: true for every row our commands
- * write after the first, so the signature is built only for the others. */
-static bool
-same_state(const struct json_doc *d, int state, const struct agg_list *l)
-{
-	int key = state + 1;
-
-	if (json_size(d, state) != l->n)
-		return false;
-	for (int i = 0; i < l->n; i++, key = json_skip(d, key + 1)) {
-		const char *p = d->text + d->tok[key].start - 1;	/* the opening quote */
-		size_t n = strlen(l->v[i].state_json);
-
-		if ((size_t)(d->text + d->len - p) < n || memcmp(p, l->v[i].state_json, n) != 0)
-			return false;
-	}
-	return true;
-}
-
-static bool
-wanted_by(const struct options *o, const struct json_doc *d, int key)
-{
-	if (o->by == NULL)
-		return true;
-	for (int i = 0; i < o->nby; i++)
-		if (json_string_eq(d, key, o->by[i]))
-			return true;
-	return false;
-}
-
-/* What a top-level member of a row is. */
-enum { COL_GROUP, COL_SKIP, COL_BY };
-
-/* The kind of member key of the row, remembered by its place: rows of one
- * view have their members in the same order, so the lookups are done once
- * a place, and again only when a row differs there. */
-static int
-column_kind(struct run *r, struct layer *l, int i, int key, int state)
-{
-	const struct json_doc *d = &r->doc;
-	size_t klen;
-	const char *k = json_raw(d, key, &klen);
-	int kind;
-
-	if (i < l->nkinds && l->klen[i] == klen && memcmp(l->kname[i], k, klen) == 0)
-		return l->kind[i];
-	if (is_meta(d, key) || json_member(d, state, k, klen) >= 0)
-		kind = COL_SKIP;
-	else
-		kind = wanted_by(r->o, d, key) ? COL_BY : COL_GROUP;
-	if (i == l->nkinds && i < MAX_KINDS) {
-		l->kname[i] = xstrndup(k, klen);
-		l->klen[i] = klen;
-		l->kind[i] = kind;
-		l->nkinds++;
-	}
-	return kind;
-}
-
-/* The group columns of the row: all of them into r->cols, the --by ones
- * into r->bcols, their names into r->names. */
-static void
-group_columns(struct run *r, struct layer *l, int state)
-{
-	const struct json_doc *d = &r->doc;
-	int n = json_size(d, 0), key = 1;
-
-	buf_reset(&r->cols);
-	buf_reset(&r->bcols);
-	buf_reset(&r->names);
-	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
-		int kind = column_kind(r, l, i, key, state);
-		size_t klen;
-		const char *k;
-
-		if (kind == COL_SKIP)
-			continue;
-		k = json_raw(d, key, &klen);
-		json_sep(&r->cols);
-		json_put_token(&r->cols, d, key);
-		buf_addc(&r->cols, ':');
-		json_put_token(&r->cols, d, key + 1);
-		if (kind == COL_BY) {
-			json_sep(&r->bcols);
-			json_put_token(&r->bcols, d, key);
-			buf_addc(&r->bcols, ':');
-			json_put_token(&r->bcols, d, key + 1);
-		}
-		if (r->names.len)
-			buf_addc(&r->names, ',');
-		buf_add(&r->names, k, klen);
-	}
-}
-
-static int
-role_of(const char *k, size_t klen)
-{
-	static const struct {
-		const char *name;
-		size_t len;
-	} role[NROLES] = {
-		[ROLE_VIEW] = { "view", 4 }, [ROLE_EARLY] = { "early", 5 },
-		[ROLE_STATE] = { "_state", 6 }, [ROLE_END] = { "window_end", 10 },
-		[ROLE_TYPE] = { "window_type", 11 }, [ROLE_START] = { "window_start", 12 },
-		[ROLE_ID] = { "_id", 3 },
-	};
-
-	for (int j = ROLE_NONE + 1; j < NROLES; j++)
-		if (klen == role[j].len && memcmp(k, role[j].name, klen) == 0)
-			return j;
-	return ROLE_NONE;
-}
-
-/* What fast_row needs from the first row (state: its _state token): the
- * role of each place, the first of a name taking it, and each aggregate's
- * definition members.  Definitions written with escapes, or with values
- * other than strings and numbers, leave every row to take_row. */
-static void
-fast_setup(struct run *r, struct layer *l, int state)
-{
-	const struct json_doc *d = &r->doc;
-	bool seen[NROLES] = { false };
-	int key = state + 1;
-
-	for (int k = 0; k < l->nkinds; k++) {
-		int role = role_of(l->kname[k], l->klen[k]);
-
-		l->role[k] = seen[role] ? ROLE_NONE : role;
-		seen[role] = true;
-	}
-	l->fast = r->fast != NULL && l->nkinds < MAX_KINDS;
-	l->expect = xcalloc((size_t)l->aggs.n * NDEFS, sizeof(*l->expect));
-	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1))
-		for (int j = 0; j < NDEFS; j++) {
-			struct expect *x = &l->expect[i * NDEFS + j];
-			int t = json_member(d, key + 1, defs[j].name, defs[j].len);
-
-			if (t < 0) {
-				x->type = JSON_FAST_MISSING;
-			} else if (json_number(d, t, &x->num) == 0) {
-				x->type = JSON_FAST_NUMBER;
-			} else if (json_type(d, t) == JSON_STRING && json_string_plain(d, t)) {
-				x->type = JSON_FAST_STRING;
-				x->text = json_strdup(d, t);
-				x->len = strlen(x->text);
-			} else {
-				l->fast = false;
-			}
-		}
-}
-
-/* The first row of a layer sets what every other row must match. */
-static int
-first_row(struct run *r, struct layer *l, int state, const char *where)
-{
-	struct err e;
-
-	if (agg_state_specs(&l->aggs, &r->doc, state, &e) < 0)
-		return misfit("%s: %s", where, e.msg);
-	buf_add(&l->sig, r->sig.p, r->sig.len);
-	buf_add(&l->gcols, r->names.p ? r->names.p : "", r->names.len);
-	l->first = xstrdup(where);
-	l->count_col = -1;
-	for (int i = 0; i < l->aggs.n && l->count_col < 0; i++)
-		if (l->aggs.v[i].fn == AGG_COUNT)
-			l->count_col = i;
-	if (r->nst < l->aggs.n) {
-		r->nst = l->aggs.n;
-		r->st = xrealloc(r->st, sizeof(*r->st) * (size_t)r->nst);
-	}
-	fast_setup(r, l, state);
-	return 0;
-}
-
 static uint64_t
 bucket_hash(int64_t start, int64_t end, int group)
 {
@@ -764,13 +461,14 @@ add_to_bucket(struct run *r, int layer, int64_t start, int64_t end, bool session
 }
 
 static void
-note_history(struct run *r, struct layer *l, int64_t start, int64_t end)
+note_history(struct run *r, struct layer *l, const struct row_in *w)
 {
+	int64_t start = w->start, end = w->end;
 	struct strmap_entry *he;
 	struct history *h;
 	bool added;
 
-	he = strmap_put(&r->hist, r->cols.p ? r->cols.p : "", r->cols.len, &added);
+	he = strmap_put(&r->hist, w->cols, w->cols_len, &added);
 	if (added)
 		he->p = xcalloc(1, sizeof(struct history));
 	h = he->p;
@@ -781,7 +479,7 @@ note_history(struct run *r, struct layer *l, int64_t start, int64_t end)
 	h->span[h->n++] = start;
 	h->span[h->n++] = end;
 	if (l->count_col >= 0 && (!r->have_cutoff || end <= r->cutoff)) {
-		double c = (double)r->st[l->count_col].n;
+		double c = (double)w->st[l->count_col].n;
 
 		h->sum += c;
 		h->sum2 += c * c;
@@ -800,7 +498,7 @@ cell_has(const struct cell *c, uint64_t id)
 
 /* Remember that cell c holds the final row w (its _id, when it has one). */
 static void
-cell_note(struct cell *c, const struct row *w)
+cell_note(struct cell *c, const struct row_in *w)
 {
 	if (!w->have_id)
 		return;
@@ -816,7 +514,7 @@ cell_note(struct cell *c, const struct row *w)
  * again (a row written twice after a crash or a redelivery) count once.
  */
 static void
-keep_cell(struct run *r, struct layer *l, const struct row *w)
+keep_cell(struct run *r, struct layer *l, const struct row_in *w)
 {
 	struct strmap_entry *ce;
 	struct cell *c;
@@ -827,18 +525,18 @@ keep_cell(struct run *r, struct layer *l, const struct row *w)
 	buf_reset(&r->key);
 	buf_add(&r->key, &start, sizeof(start));
 	buf_add(&r->key, &end, sizeof(end));
-	buf_add(&r->key, r->cols.p ? r->cols.p : "", r->cols.len);
+	buf_add(&r->key, w->cols, w->cols_len);
 	ce = strmap_put(&r->cells, r->key.p, r->key.len, &added);
 	if (added) {
 		ce->p = c = xcalloc(1, sizeof(*c));
 		c->start = start;
 		c->end = end;
 		c->session = w->session;
-		c->cols = xstrdup(r->cols.p ? r->cols.p : "");
-		c->bcols = xstrdup(r->bcols.p ? r->bcols.p : "");
-		c->st = xcalloc((size_t)l->aggs.n, sizeof(*c->st));
+		c->cols = xstrndup(w->cols, w->cols_len);
+		c->bcols = xstrndup(w->bcols, w->bcols_len);
+		c->st = xcalloc((size_t)l->aggs->n, sizeof(*c->st));
 		c->early = early;
-		memcpy(c->st, r->st, sizeof(*c->st) * (size_t)l->aggs.n);
+		memcpy(c->st, w->st, sizeof(*c->st) * (size_t)l->aggs->n);
 		if (!early)
 			cell_note(c, w);
 		return;
@@ -848,7 +546,7 @@ keep_cell(struct run *r, struct layer *l, const struct row *w)
 		return;
 	if (c->early) {
 		c->early = early;
-		memcpy(c->st, r->st, sizeof(*c->st) * (size_t)l->aggs.n);
+		memcpy(c->st, w->st, sizeof(*c->st) * (size_t)l->aggs->n);
 		if (!early)
 			cell_note(c, w);
 		return;
@@ -858,275 +556,14 @@ keep_cell(struct run *r, struct layer *l, const struct row *w)
 		return;
 	}
 	cell_note(c, w);
-	for (int i = 0; i < l->aggs.n; i++)
-		agg_merge(&l->aggs.v[i], &c->st[i], &r->st[i]);
-}
-
-/* The tokens of the values of a row's role members (meta[ROLE_...]), or
- * -1; the first member of a name counts, as json_member finds it. */
-static void
-row_meta(const struct json_doc *d, int meta[NROLES])
-{
-	int n = json_size(d, 0), key = 1;
-
-	for (int j = 0; j < NROLES; j++)
-		meta[j] = -1;
-	for (int i = 0; i < n; i++, key = json_skip(d, key + 1)) {
-		size_t klen;
-		const char *k = json_raw(d, key, &klen);
-		int role = role_of(k, klen);
-
-		if (role != ROLE_NONE && meta[role] < 0)
-			meta[role] = key + 1;
-	}
-}
-
-/* A row's _id (16 hex digits, as csa-window writes it) into *id. */
-static bool
-row_id(const char *s, size_t len, uint64_t *id)
-{
-	*id = 0;
-	if (len != 16)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int v = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-		    s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
-
-		if (v < 0)
-			return false;
-		*id = *id << 4 | (uint64_t)v;
-	}
-	return true;
-}
-
-/* "file:line" of a row, for a message about it (one at a time). */
-static const char *
-row_at(const char *file, unsigned long lineno)
-{
-	static char text[600];
-
-	snprintf(text, sizeof(text), "%s:%lu", file, lineno);
-	return text;
-}
-
-/* A row read by jsmn, whatever its shape: 1 read into *w, 0 left out
- * (--view) or skipped as bad, -2 when it does not fit the others. */
-static int
-read_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
-    const char *line, size_t len, struct row *w)
-{
-	const struct options *o = r->o;
-	struct json_doc *d = &r->doc;
-	int m[NROLES], state, t, key;
-	struct err e;
-
-	if (json_parse(d, line, len, &e) < 0)
-		return bad_line(r, file, lineno, e.msg);
-	if (json_type(d, 0) != JSON_OBJECT)
-		return bad_line(r, file, lineno, "not a JSON object");
-	row_meta(d, m);
-	t = m[ROLE_VIEW];
-	if (json_type(d, t) == JSON_STRING) {
-		if (o->view && !json_string_eq(d, t, o->view))
-			return 0;
-		if (l->view == NULL) {
-			l->view = json_strdup(d, t);
-		} else if (!json_string_eq(d, t, l->view)) {
-			char *v = json_strdup(d, t);
-
-			misfit("%s: a row of view '%s' among rows of view '%s': name one with "
-			    "--view or give its directory", row_at(file, lineno), v, l->view);
-			free(v);
-			return -2;
-		}
-	}
-	state = m[ROLE_STATE];
-	if (json_type(d, state) != JSON_OBJECT)
-		return misfit("%s: a row without \"_state\" cannot be merged exactly (rows of "
-		    "csa-window and csa-batch-agg carry it)", row_at(file, lineno));
-	if (row_time(d, m[ROLE_START], &w->start) < 0 || row_time(d, m[ROLE_END], &w->end) < 0 ||
-	    w->end < w->start)
-		return bad_line(r, file, lineno, "no window_start and window_end times");
-	w->early = false;
-	json_bool(d, m[ROLE_EARLY], &w->early);
-	w->have_id = false;
-	if (m[ROLE_ID] >= 0) {
-		const char *id;
-		size_t idlen;
-
-		if (json_type(d, m[ROLE_ID]) != JSON_STRING ||
-		    (id = json_raw(d, m[ROLE_ID], &idlen)) == NULL || !row_id(id, idlen, &w->id))
-			return bad_line(r, file, lineno, "_id is not 16 hex digits");
-		w->have_id = true;
-	}
-	t = m[ROLE_TYPE];
-	w->session = json_string_eq(d, t, "session");
-	if (json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding"))
-		l->overlapping = true;
-	group_columns(r, l, state);
-	if (l->first == NULL) {
-		state_sig(d, state, &r->sig);
-		if (first_row(r, l, state, row_at(file, lineno)) < 0 ||
-		    (l->id == LAYER_BATCH && common_aggs(r) < 0))
-			return -2;
-	}
-	if (!same_state(d, state, &l->aggs)) {
-		state_sig(d, state, &r->sig);
-		if (strcmp(r->sig.p, l->sig.p) != 0)
-			return misfit("%s: its aggregates (%s) differ from those of %s (%s)",
-			    row_at(file, lineno), r->sig.p, l->first, l->sig.p);
-	}
-	if (strcmp(r->names.p ? r->names.p : "", l->gcols.p ? l->gcols.p : "") != 0)
-		return misfit("%s: grouped by (%s), but %s by (%s)", row_at(file, lineno),
-		    r->names.p ? r->names.p : "", l->first, l->gcols.p ? l->gcols.p : "");
-	key = state + 1;
-	for (int i = 0; i < l->aggs.n; i++, key = json_skip(d, key + 1))
-		if (agg_state_read(&l->aggs.v[i], d, key + 1, &r->st[i], &e) < 0)
-			return bad_line(r, file, lineno, e.msg);
-	return 1;
-}
-
-/* Whether item x's name is name[0..len). */
-static bool
-item_named(const struct json_fast_item *x, const char *name, size_t len)
-{
-	return x->klen == len && memcmp(x->key, name, len) == 0;
-}
-
-/* Whether item x (or NULL) is the string s. */
-static bool
-item_is(const struct json_fast_item *x, const char *s)
-{
-	return x != NULL && x->v.type == JSON_FAST_STRING && x->v.len == strlen(s) &&
-	    memcmp(x->v.str, s, x->v.len) == 0;
-}
-
-/* A group column (item x) onto b as json_put_token writes it: only
- * strings and literals, whose text the item keeps. */
-static bool
-fast_column(struct buf *b, const struct json_fast_item *x)
-{
-	static const char *const literal[] = {
-		[JSON_FAST_NULL] = "null", [JSON_FAST_FALSE] = "false", [JSON_FAST_TRUE] = "true",
-	};
-
-	json_sep(b);
-	buf_addc(b, '"');
-	buf_add(b, x->key, x->klen);
-	buf_adds(b, "\":");
-	switch (x->v.type) {
-	case JSON_FAST_STRING:
-		buf_addc(b, '"');
-		buf_add(b, x->v.str, x->v.len);
-		buf_addc(b, '"');
-		return true;
-	case JSON_FAST_NULL:
-	case JSON_FAST_FALSE:
-	case JSON_FAST_TRUE:
-		buf_adds(b, literal[x->v.type]);
-		return true;
-	default:
-		return false;	/* a number's text is not kept; an object's is long */
-	}
-}
-
-/* Whether state member t (an aggregate's) defines it as the first row's
- * did: the same f, x, op and v, the first of each name counting. */
-static bool
-fast_defined(const struct layer *l, int agg, const struct json_fast_item *it, int t)
-{
-	const struct json_fast_item *def[NDEFS] = { NULL };
-
-	for (int i = t + 1; i < it[t].end; i = it[i].end)
-		for (int j = 0; j < NDEFS; j++)
-			if (def[j] == NULL && item_named(&it[i], defs[j].name, defs[j].len))
-				def[j] = &it[i];
-	for (int j = 0; j < NDEFS; j++) {
-		const struct expect *x = &l->expect[agg * NDEFS + j];
-		enum json_fast_type type = def[j] ? def[j]->v.type : JSON_FAST_MISSING;
-
-		if (type != x->type || (type == JSON_FAST_NUMBER && def[j]->v.num != x->num) ||
-		    (type == JSON_FAST_STRING && (def[j]->v.len != x->len ||
-		    memcmp(def[j]->v.str, x->text, x->len) != 0)))
-			return false;
-	}
-	return true;
-}
-
-/*
- * A row read by simdjson when it is laid out as the layer's first row
- * was, as nearly all rows of a view are: 1 read into *w, 2 left out by
- * --view, 0 for read_row to read it.  Anything unusual goes to read_row,
- * faults included, so that they are reported in one way only.
- */
-static int
-fast_row(struct run *r, struct layer *l, const char *line, size_t len, struct row *w)
-{
-	const struct json_fast_item *it, *role[NROLES] = { NULL }, *x;
-	int n, i, k, state;
-	bool object;
-	struct err e;
-
-	if (!l->fast || json_fast_load(r->fast, line, len, &object) != 1 || !object ||
-	    (n = json_fast_items(r->fast, &it)) < 0)
-		return 0;
-	buf_reset(&r->cols);
-	buf_reset(&r->bcols);
-	for (i = 0, k = 0; i < n; i = it[i].end, k++) {
-		if (k == l->nkinds || !item_named(&it[i], l->kname[k], l->klen[k]))
-			return 0;
-		if (l->role[k] != ROLE_NONE)
-			role[l->role[k]] = &it[i];
-		else if (l->kind[k] != COL_SKIP && (!fast_column(&r->cols, &it[i]) ||
-		    (l->kind[k] == COL_BY && !fast_column(&r->bcols, &it[i]))))
-			return 0;
-	}
-	if (k != l->nkinds)
-		return 0;
-	if ((x = role[ROLE_VIEW]) != NULL && x->v.type == JSON_FAST_STRING) {
-		if (r->o->view && !item_is(x, r->o->view))
-			return 2;
-		if (l->view == NULL || !item_is(x, l->view))
-			return 0;
-	}
-	if (role[ROLE_STATE] == NULL || role[ROLE_STATE]->v.type != JSON_FAST_OBJECT ||
-	    role[ROLE_STATE]->size != l->aggs.n || role[ROLE_START] == NULL ||
-	    role[ROLE_START]->v.type != JSON_FAST_STRING || role[ROLE_END] == NULL ||
-	    role[ROLE_END]->v.type != JSON_FAST_STRING)
-		return 0;
-	x = role[ROLE_START];
-	if (tfmt_parse(x->v.str, x->v.len, &w->start, &e) < 0)
-		return 0;
-	x = role[ROLE_END];
-	if (tfmt_parse(x->v.str, x->v.len, &w->end, &e) < 0 || w->end < w->start)
-		return 0;
-	w->early = role[ROLE_EARLY] && role[ROLE_EARLY]->v.type == JSON_FAST_TRUE;
-	w->have_id = false;
-	if ((x = role[ROLE_ID]) != NULL) {
-		if (x->v.type != JSON_FAST_STRING || !row_id(x->v.str, x->v.len, &w->id))
-			return 0;
-		w->have_id = true;
-	}
-	x = role[ROLE_TYPE];
-	w->session = item_is(x, "session");
-	if (item_is(x, "hopping") || item_is(x, "sliding"))
-		l->overlapping = true;
-	state = (int)(role[ROLE_STATE] - it);
-	for (int a = 0, t = state + 1; a < l->aggs.n; a++, t = it[t].end) {
-		const struct agg_spec *s = &l->aggs.v[a];
-
-		if (it[t].v.type != JSON_FAST_OBJECT ||
-		    !item_named(&it[t], s->name, strlen(s->name)) || !fast_defined(l, a, it, t) ||
-		    agg_state_take(s, it, t, &r->st[a]) < 0)
-			return 0;
-	}
-	return 1;
+	for (int i = 0; i < l->aggs->n; i++)
+		agg_merge(&l->aggs->v[i], &c->st[i], &w->st[i]);
 }
 
 /* A row read, into the answer or kept for it: 0, or -2 when it does not
  * fit in one bucket. */
 static int
-use_row(struct run *r, struct layer *l, const struct row *w)
+use_row(struct run *r, struct layer *l, const struct row_in *w)
 {
 	const struct options *o = r->o;
 	int64_t start = w->start, end = w->end;
@@ -1150,13 +587,13 @@ use_row(struct run *r, struct layer *l, const struct row *w)
 	}
 	if (o->anomalies || (r->cells.count && (r->have_cutoff ? end <= r->cutoff &&
 	    end > r->cutoff - o->overlap : end > l->mark - o->overlap)))
-		note_history(r, l, start, end);
+		note_history(r, l, w);
 	if (r->have_cutoff && end > r->cutoff)
 		return 0;
 	if (o->anomalies)
 		return 0;
-	return add_to_bucket(r, LAYER_BATCH, start, end, w->session, false,
-	    r->bcols.p ? r->bcols.p : "", r->bcols.len, r->st);
+	return add_to_bucket(r, LAYER_BATCH, start, end, w->session, false, w->bcols,
+	    w->bcols_len, w->st);
 }
 
 /* One row: 0 taken or skipped as bad, -2 when it does not fit the others. */
@@ -1164,15 +601,29 @@ static int
 take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
     const char *line, size_t len)
 {
-	struct row w;
-	int rc = fast_row(r, l, line, len, &w);
+	struct row_in w;
+	struct err e;
+	int rc = row_read(l->rd, line, len, file, lineno, &w, &e);
 
-	if (rc == 2)
+	if (rc == 0)
 		return 0;
-	if (rc == 1)
-		r->fast_rows++;
-	else if ((rc = read_row(r, l, file, lineno, line, len, &w)) != 1)
-		return rc;
+	if (rc < 0 && e.kind == ERR_DATA)
+		return bad_line(r, file, lineno, e.msg);
+	if (rc < 0)
+		return misfit("%s", e.msg);
+	if (w.first) {
+		l->aggs = row_reader_aggs(l->rd);
+		l->sig = row_reader_signature(l->rd);
+		l->gcols = row_reader_columns(l->rd);
+		l->first = row_reader_first(l->rd);
+		l->count_col = -1;
+		for (int i = 0; i < l->aggs->n && l->count_col < 0; i++)
+			if (l->aggs->v[i].fn == AGG_COUNT)
+				l->count_col = i;
+		if (l->id == LAYER_BATCH && common_aggs(r) < 0)
+			return -2;
+	}
+	l->overlapping = l->overlapping || w.overlapping;
 	return use_row(r, l, &w);
 }
 
@@ -1335,20 +786,20 @@ common_aggs(struct run *r)
 
 	r->out = out;
 	for (int layer = 0; layer < NLAYERS; layer++)
-		r->map[layer] = xcalloc((size_t)base->aggs.n + 1, sizeof(int));
-	for (int i = 0; i < base->aggs.n; i++) {
-		const struct agg_spec *a = &base->aggs.v[i];
+		r->map[layer] = xcalloc((size_t)base->aggs->n + 1, sizeof(int));
+	for (int i = 0; i < base->aggs->n; i++) {
+		const struct agg_spec *a = &base->aggs->v[i];
 		int j = -1;
 
 		if (both) {
-			for (int k = 0; k < s->aggs.n && j < 0; k++)
-				if (strcmp(s->aggs.v[k].name, a->name) == 0)
+			for (int k = 0; k < s->aggs->n && j < 0; k++)
+				if (strcmp(s->aggs->v[k].name, a->name) == 0)
 					j = k;
-			if (j >= 0 && strcmp(s->aggs.v[j].state_json, a->state_json) != 0) {
+			if (j >= 0 && strcmp(s->aggs->v[j].state_json, a->state_json) != 0) {
 				buf_free(&left);
 				return misfit("aggregate '%s' is not the same in the two views: "
 				    "%s... in %s, %s... in %s", a->name, a->state_json, b->first,
-				    s->aggs.v[j].state_json, s->first);
+				    s->aggs->v[j].state_json, s->first);
 			}
 			if (j < 0) {
 				buf_printf(&left, " %s (batch)", a->name);
@@ -1365,24 +816,23 @@ common_aggs(struct run *r)
 		out->v[out->n].state_json = xstrdup(a->state_json);
 		out->n++;
 	}
-	for (int k = 0; both && k < s->aggs.n; k++) {
+	for (int k = 0; both && k < s->aggs->n; k++) {
 		bool found = false;
 
 		for (int i = 0; i < out->n; i++)
-			found = found || strcmp(out->v[i].name, s->aggs.v[k].name) == 0;
+			found = found || strcmp(out->v[i].name, s->aggs->v[k].name) == 0;
 		if (!found)
-			buf_printf(&left, " %s (realtime)", s->aggs.v[k].name);
+			buf_printf(&left, " %s (realtime)", s->aggs->v[k].name);
 	}
 	if (left.len)
 		msg_verbose("left out, computed in one layer only:%s", left.p);
 	buf_free(&left);
 	if (out->n == 0)
 		return misfit("the views have no aggregate in common: (%s) against (%s)",
-		    b->sig.p, s->sig.p);
-	if (both && strcmp(b->gcols.p ? b->gcols.p : "",
-	    s->gcols.p ? s->gcols.p : "") != 0)
+		    b->sig, s->sig);
+	if (both && strcmp(b->gcols, s->gcols) != 0)
 		return misfit("the batch rows are grouped by (%s) but the speed rows by (%s)",
-		    b->gcols.p ? b->gcols.p : "", s->gcols.p ? s->gcols.p : "");
+		    b->gcols, s->gcols);
 	return check_by(r);
 }
 
@@ -1391,7 +841,7 @@ static int
 check_by(const struct run *r)
 {
 	const struct layer *l = r->l[LAYER_BATCH].first ? &r->l[LAYER_BATCH] : &r->l[LAYER_SPEED];
-	const char *g = l->gcols.p ? l->gcols.p : "";
+	const char *g = l->gcols;
 
 	for (int i = 0; i < r->o->nby; i++) {
 		size_t n = strlen(r->o->by[i]);
@@ -1485,15 +935,6 @@ covered(const struct run *r, int64_t start, int64_t end)
 }
 
 static void
-put_time(struct buf *b, const char *key, int64_t ms)
-{
-	char t[32];
-
-	json_key(b, key);
-	json_put_str(b, t, tfmt_format(ms, t));
-}
-
-static void
 put_sources(struct buf *b, int from)
 {
 	json_key(b, "data_freshness");
@@ -1508,28 +949,25 @@ put_sources(struct buf *b, int from)
 	buf_addc(b, ']');
 }
 
+/* One answer row: a bucket's window, group and aggregates, and where
+ * they came from. */
 static void
-put_bucket(const struct run *r, const struct bucket *k, struct buf *b)
+put_bucket(struct run *r, const struct bucket *k, struct buf *b)
 {
-	buf_addc(b, '{');
-	put_time(b, "window_start", k->start);
-	put_time(b, "window_end", k->end);
-	if (*k->cols) {
-		json_sep(b);
-		buf_adds(b, k->cols);
-	}
-	agg_put_values(b, r->out, k->st);
-	put_sources(b, k->from);
+	struct buf *m = &r->key;
+
+	buf_reset(m);
+	put_sources(m, k->from);
 	if (k->early) {
-		json_key(b, "early");
-		json_put_bool(b, true);
+		json_key(m, "early");
+		json_put_bool(m, true);
 	}
 	if ((r->o->every || r->o->total) && !covered(r, k->start, k->end)) {
-		json_key(b, "partial");
-		json_put_bool(b, true);
+		json_key(m, "partial");
+		json_put_bool(m, true);
 	}
-	agg_put_state(b, r->out, k->st);
-	buf_adds(b, "}\n");
+	row_put(b, &(struct row){ .start = k->start, .end = k->end, .cols = k->cols,
+	    .cols_len = strlen(k->cols), .aggs = r->out, .st = k->st, .markers = m->p });
 }
 
 static int r_count_col;
@@ -1788,25 +1226,19 @@ anomalies(struct run *r, struct buf *out, size_t *nrow)
 			st[j] = v[i]->st[r->map[LAYER_SPEED][j]];
 		if (!((double)st[oc].n > limit))
 			continue;
-		buf_addc(out, '{');
-		put_time(out, "window_start", v[i]->start);
-		put_time(out, "window_end", v[i]->end);
-		if (*v[i]->cols) {
-			json_sep(out);
-			buf_adds(out, v[i]->cols);
-		}
-		agg_put_values(out, r->out, st);
-		json_key(out, "baseline_mean");
-		json_put_num(out, mean);
-		json_key(out, "baseline_stddev");
-		json_put_num(out, sd);
-		json_key(out, "threshold");
-		json_put_num(out, limit);
-		json_key(out, "is_anomaly");
-		json_put_bool(out, true);
-		put_sources(out, FROM_SPEED);
-		agg_put_state(out, r->out, st);
-		buf_adds(out, "}\n");
+		buf_reset(&r->key);
+		json_key(&r->key, "baseline_mean");
+		json_put_num(&r->key, mean);
+		json_key(&r->key, "baseline_stddev");
+		json_put_num(&r->key, sd);
+		json_key(&r->key, "threshold");
+		json_put_num(&r->key, limit);
+		json_key(&r->key, "is_anomaly");
+		json_put_bool(&r->key, true);
+		put_sources(&r->key, FROM_SPEED);
+		row_put(out, &(struct row){ .start = v[i]->start, .end = v[i]->end,
+		    .cols = v[i]->cols, .cols_len = strlen(v[i]->cols), .aggs = r->out, .st = st,
+		    .markers = r->key.p });
 		++*nrow;
 		spill(r, out);
 	}
@@ -1868,21 +1300,6 @@ settle(struct run *r)
 }
 
 static void
-layer_free(struct layer *l)
-{
-	for (int i = 0; l->expect && i < l->aggs.n * NDEFS; i++)
-		free(l->expect[i].text);
-	free(l->expect);
-	agg_list_free(&l->aggs);
-	buf_free(&l->sig);
-	buf_free(&l->gcols);
-	free(l->first);
-	free(l->view);
-	for (int i = 0; i < l->nkinds; i++)
-		free(l->kname[i]);
-}
-
-static void
 run_free(struct run *r)
 {
 	struct strmap_entry *x;
@@ -1907,21 +1324,14 @@ run_free(struct run *r)
 	strmap_free(&r->groups);
 	bucket_table_free(&r->buckets);
 	for (int layer = 0; layer < NLAYERS; layer++) {
-		layer_free(&r->l[layer]);
+		row_reader_free(r->l[layer].rd);
 		free(r->map[layer]);
 	}
 	if (r->out) {
 		agg_list_free(r->out);
 		free(r->out);
 	}
-	json_doc_free(&r->doc);
-	json_fast_free(r->fast);
 	buf_free(&r->key);
-	buf_free(&r->cols);
-	buf_free(&r->bcols);
-	buf_free(&r->names);
-	buf_free(&r->sig);
-	free(r->st);
 }
 
 static int
@@ -1937,16 +1347,17 @@ run(const struct options *o)
 	r.o = o;
 	r.have_cutoff = o->have_cutoff;
 	r.cutoff = o->cutoff;
-	json_doc_init(&r.doc);
-	r.fast = json_fast_new();
 	strmap_init(&r.cells);
 	strmap_init(&r.hist);
 	strmap_init(&r.groups);
 	r.buckets.by_group = o->total;
 	/* Speed first (it may be stdin and is the smaller); batch rows then go
 	 * straight into their buckets. */
+	for (int k = 0; k < NLAYERS; k++) {
+		r.l[k].id = k;
+		r.l[k].rd = row_reader_new(o->by, o->nby, o->view, true);
+	}
 	for (int k = 0; k < NLAYERS && rc == 0; k++) {
-		r.l[order[k]].id = order[k];
 		if (o->path[order[k]])
 			rc = read_path(&r, &r.l[order[k]], o->path[order[k]]);
 	}
@@ -1965,7 +1376,8 @@ run(const struct options *o)
 	msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
 	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
 	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad, nrow);
-	msg_verbose("%ld rows read by simdjson, the others by jsmn", r.fast_rows);
+	msg_verbose("%ld rows read by simdjson, the others by jsmn",
+	    row_reader_fast_rows(r.l[LAYER_BATCH].rd) + row_reader_fast_rows(r.l[LAYER_SPEED].rd));
 	if (r.repeats)
 		msg_verbose("%ld speed rows repeated (the same _id) counted once", r.repeats);
 	if (r.bad)

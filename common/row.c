@@ -68,8 +68,10 @@ row_put(struct buf *b, const struct row *r)
 		    (unsigned long long)XXH3_64bits_withSeed(h, n, r->digest));
 	}
 	agg_put_values(b, r->aggs, r->st);
-	if (r->markers)
+	if (r->markers) {
+		json_sep(b);
 		buf_adds(b, r->markers);
+	}
 	if (r->have_digest) {
 		json_key(b, "_id");
 		json_put_str(b, id, 16);
@@ -494,12 +496,14 @@ row_meta(const struct json_doc *d, int meta[NROLES])
 
 /* A row read by jsmn, whatever its shape. */
 static int
-slow_row(struct row_reader *rr, const char *line, size_t len, const char *where,
-    struct row_in *w, struct err *e)
+slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
+    unsigned long lineno, struct row_in *w, struct err *e)
 {
 	struct json_doc *d = &rr->doc;
 	int m[NROLES], state, t, key;
+	char where[600];
 
+	snprintf(where, sizeof(where), "%s:%lu", file, lineno);
 	if (json_parse(d, line, len, e) < 0) {
 		e->kind = ERR_DATA;
 		return -1;
@@ -711,8 +715,8 @@ fast_row(struct row_reader *rr, const char *line, size_t len, struct row_in *w)
 }
 
 int
-row_read(struct row_reader *rr, const char *line, size_t len, const char *where,
-    struct row_in *out, struct err *e)
+row_read(struct row_reader *rr, const char *line, size_t len, const char *file,
+    unsigned long lineno, struct row_in *out, struct err *e)
 {
 	int rc = fast_row(rr, line, len, out);
 
@@ -720,7 +724,7 @@ row_read(struct row_reader *rr, const char *line, size_t len, const char *where,
 		return 0;
 	if (rc == 1)
 		rr->fast_rows++;
-	else if ((rc = slow_row(rr, line, len, where, out, e)) != 1)
+	else if ((rc = slow_row(rr, line, len, file, lineno, out, e)) != 1)
 		return rc;
 	out->cols = rr->cols.p ? rr->cols.p : "";
 	out->cols_len = rr->cols.len;

@@ -40,7 +40,7 @@ struct row {
 	size_t key_len;
 	const struct agg_list *aggs;
 	const struct agg_state *st;
-	const char *markers;		/* members after the values, or NULL */
+	const char *markers;		/* members after the values ("a":1,"b":2), or NULL */
 	bool have_digest;		/* write an _id from digest */
 	uint64_t digest;		/* the sum of the hashes of the row's lines */
 };
@@ -88,11 +88,11 @@ void row_reader_free(struct row_reader *rr);
 /*
  * Read one row: 1 read into *out; 0 left out (want_view); -1 with
  * ERR_DATA in e for a bad line (to skip), or ERR_USAGE for a row that
- * does not fit the first or cannot be merged, its message naming `where`
- * (file:line).
+ * does not fit the first or cannot be merged, its message naming the
+ * row's file and line.
  */
-int row_read(struct row_reader *rr, const char *line, size_t len, const char *where,
-    struct row_in *out, struct err *e);
+int row_read(struct row_reader *rr, const char *line, size_t len, const char *file,
+    unsigned long lineno, struct row_in *out, struct err *e);
 
 /* After the first row: its aggregates, its group column names (comma-
  * separated), its place (file:line), its aggregate definitions as text
