@@ -416,9 +416,9 @@ count_event(struct dash *d, const struct json_doc *doc)
 	if (json_number(doc, json_member(doc, 0, "longitude", 9), &lon) == 0 &&
 	    json_number(doc, json_member(doc, 0, "latitude", 8), &lat) == 0 &&
 	    lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) {
-		p.lon = (float)lon;
-		p.lat = (float)lat;
-		p.magnitude = (float)a.magnitude;
+		p.lon = lon;
+		p.lat = lat;
+		p.magnitude = a.magnitude;
 		p.has_magnitude = a.has_magnitude;
 		count_point(d, &p, newest);
 	}

@@ -37,9 +37,9 @@ struct dash_alert {
 	char place[128];
 };
 
-/* An epicentre on the map. */
+/* An epicentre on the map (doubles: a cell is where the input says). */
 struct dash_point {
-	float lon, lat, magnitude;
+	double lon, lat, magnitude;
 	bool has_magnitude;
 };
 
