@@ -627,24 +627,37 @@ put_bar(struct dash_canvas *c, int y, int x, int width, long value, long max)
 		put_cell(c, y, x + (int)(eighths / 8), DASH_BAR, part[eighths % 8]);
 }
 
-/* 5s, 12m 3s, 4h 2m, 2328d 5h. */
+/* A span of time: 5s, 12m 3s, 4h 2m, 2328d 5h; -5s before. */
+static void
+fmt_span(int64_t ms, char *out, size_t size)
+{
+	const char *sign = ms < 0 ? "-" : "";
+	int64_t s = (ms < 0 ? -ms : ms) / 1000;
+
+	if (s < 60)
+		snprintf(out, size, "%s%llds", sign, (long long)s);
+	else if (s < 3600)
+		snprintf(out, size, "%s%lldm %llds", sign, (long long)(s / 60), (long long)(s % 60));
+	else if (s < 86400)
+		snprintf(out, size, "%s%lldh %lldm", sign, (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else
+		snprintf(out, size, "%s%lldd %lldh", sign, (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+}
+
+/* 5s ago, 12m 3s ago, 4h 2m ago, 2328d 5h ago. */
 static void
 fmt_age(int64_t ms, char *out, size_t size)
 {
-	int64_t s = ms / 1000;
+	char span[32];
 
-	if (ms < 0)
+	if (ms < 0) {
 		snprintf(out, size, "in the future");
-	else if (s < 60)
-		snprintf(out, size, "%llds ago", (long long)s);
-	else if (s < 3600)
-		snprintf(out, size, "%lldm %llds ago", (long long)(s / 60), (long long)(s % 60));
-	else if (s < 86400)
-		snprintf(out, size, "%lldh %lldm ago", (long long)(s / 3600),
-		    (long long)(s % 3600 / 60));
-	else
-		snprintf(out, size, "%lldd %lldh ago", (long long)(s / 86400),
-		    (long long)(s % 86400 / 3600));
+		return;
+	}
+	fmt_span(ms, span, sizeof(span));
+	snprintf(out, size, "%s ago", span);
 }
 
 /* "2020-07-08 17:48:38" (UTC), or just the time of day. */
@@ -1164,10 +1177,18 @@ draw_latest(const struct dash *d, struct dash_canvas *c, int y, int x, int h, in
 
 /* Pipeline health. */
 
+/* The health panel's rows: one, and one for hub partitions once seen. */
+static int
+health_rows(const struct dash *d)
+{
+	return d->npartition > 0 ? 2 : 1;
+}
+
 /*
- * One row: the input rate (when the view knows it), bad lines, the age of
- * the newest event (data freshness), and per hub partition the events
- * read and the ingestion lag (enqueued less event time) of its newest.
+ * The input rate (when the view knows it), bad lines, the age of the
+ * newest event (data freshness); on a second row, per hub partition, the
+ * events read and the ingestion lag (enqueued less event time) of its
+ * newest, as many as fit.
  */
 static void
 draw_health(const struct dash *d, const struct dash_view *v, struct dash_canvas *c, int y)
@@ -1186,20 +1207,31 @@ draw_health(const struct dash *d, const struct dash_view *v, struct dash_canvas 
 		fmt_age(v->now - d->newest, age, sizeof(age));
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "  newest event %s", age);
 	}
+	put_text(c, y, 0, c->cols, DASH_NORMAL, line);
+	paint(c, y, 0, 5, DASH_TITLE);
+	if (d->bad_lines > 0)
+		paint(c, y, 0, c->cols, DASH_ALERT);
+	if (d->npartition == 0)
+		return;
+	n = (size_t)snprintf(line, sizeof(line), "Partitions");
 	for (int i = 0; i < d->npartition && n < sizeof(line) - 64; i++) {
 		const struct dash_partition *p = &d->partition[i];
 
 		if (p->events == 0)
 			continue;
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "  p%d %ld", i, p->events);
-		if (p->has_lag)
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " lag %.1fs",
-			    (double)(p->enqueued - p->time) / 1000);
+		if (p->has_lag) {
+			int64_t lag = p->enqueued - p->time;
+
+			if (lag > -60000 && lag < 60000)
+				snprintf(age, sizeof(age), "%.1fs", (double)lag / 1000);
+			else
+				fmt_span(lag, age, sizeof(age));
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " lag %s", age);
+		}
 	}
-	put_text(c, y, 0, c->cols, DASH_NORMAL, line);
-	paint(c, y, 0, 5, DASH_TITLE);
-	if (d->bad_lines > 0)
-		paint(c, y, 0, c->cols, DASH_ALERT);
+	put_text(c, y + 1, 0, c->cols, DASH_NORMAL, line);
+	paint(c, y + 1, 0, 10, DASH_TITLE);
 }
 
 static const char *const help_line[] = {
@@ -1276,7 +1308,7 @@ dash_draw(const struct dash *d, const struct dash_view *v, struct dash_canvas *c
 	chart = take(&left, chart_h);
 	mags = take(&left, 6);
 	latest = beside ? map : take(&left, latest_h);
-	health = take(&left, 1);
+	health = take(&left, health_rows(d));
 	windows = take(&left, 1);
 	places = wide ? mags : take(&left, 6);
 	alerts = take(&left, 2);
@@ -1299,8 +1331,10 @@ dash_draw(const struct dash *d, const struct dash_view *v, struct dash_canvas *c
 		left -= grow;
 	}
 	draw_header(d, v, c);
-	if (health)
-		draw_health(d, v, c, y++);
+	if (health) {
+		draw_health(d, v, c, y);
+		y += health_rows(d);
+	}
 	if (mags) {
 		draw_magnitudes(d, c, y, 0, wide ? c->cols / 2 - 1 : c->cols);
 		if (wide)
@@ -1357,10 +1391,11 @@ dash_draw_plain(const struct dash *d, const struct dash_view *v, int cols, bool 
 	int map_h = plain_map_rows(v, cols) + 1, y = 3;
 	bool wide = cols >= 64;
 
-	dash_canvas_init(c, 3 + 1 + 6 + (wide ? 0 : 6) + chart_h + 1 + map_h + 2 + latest + 1 +
+	dash_canvas_init(c, 3 + health_rows(d) + 6 + (wide ? 0 : 6) + chart_h + 1 + map_h + 2 + latest + 1 +
 	    (alerts > 0 ? alerts : 1), cols, utf8);
 	draw_header(d, v, c);
-	draw_health(d, v, c, y++);
+	draw_health(d, v, c, y);
+	y += health_rows(d);
 	draw_magnitudes(d, c, y, 0, wide ? cols / 2 - 1 : cols);
 	if (wide) {
 		draw_places(d, c, y, cols / 2 + 1, cols - cols / 2 - 1, TOP_PLACES);

@@ -700,3 +700,32 @@ for line in sys.stdin.read().splitlines():
 	[ "$(display_widths <<< "$screen" | sort -n | tail -n1)" -le 120 ]
 	[[ "$screen" == *"10 km N of 東京都"* ]]
 }
+
+@test "pipeline health: per hub partition the events read and the ingestion lag of the newest" {
+	# Hub metadata as csa-eh-recv -m writes it, with lags of 1, 2 and 3 s.
+	head -n 30 "$(week)" | jq -c '(input_line_number - 1) as $i | .time = (.time / 1000 | floor) * 1000 |
+		._eh = {partition: ($i % 3),
+		sequence_number: $i, enqueued_time: ((.time + 1000 * ($i % 3 + 1)) / 1000 | todate)}' \
+		> "$BATS_TEST_TMPDIR/meta"
+	run csa-dashboard --once --now "$NOW" "$BATS_TEST_TMPDIR/meta"
+	assert_success
+	local want
+	want=$(jq -rs 'group_by(._eh.partition) | map(max_by(.time) as $n |
+		"p\(.[0]._eh.partition) \(length) lag \(($n._eh.enqueued_time | fromdate) * 1000 - $n.time |
+		. / 1000 | tostring | if test("\\.") then . else . + ".0" end)s") | join("  ")' \
+		"$BATS_TEST_TMPDIR/meta")
+	assert_output --partial "Input 30 lines  bad 0  newest event 6d 22h ago
+Partitions  $want"
+	[[ "$want" == "p0 10 lag 1.0s  p1 10 lag 2.0s  p2 10 lag 3.0s" ]]
+	# From a real hub: the partitions csa-eh-recv names, and their counts.
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+	csa-eh-send -k region < "$(week)"
+	csa-eh-recv -e -m -g dash > "$BATS_TEST_TMPDIR/recv"
+	run csa-dashboard --once "$BATS_TEST_TMPDIR/recv"
+	assert_success
+	local p
+	for p in $(jq -r '._eh.partition' "$BATS_TEST_TMPDIR/recv" | sort -u); do
+		assert_output --partial "  p$p $(jq --argjson p "$p" 'select(._eh.partition == $p)' \
+			"$BATS_TEST_TMPDIR/recv" | jq -s length) lag "
+	done
+}
