@@ -64,6 +64,7 @@ dash_init(struct dash *d, double alert_magnitude)
 	}
 	for (int i = 0; i < DASH_HOURS; i++)
 		d->hour_of[i] = d->merged_of[i] = INT64_MIN;
+	d->merged_newest = INT64_MIN;
 	for (int i = 0; i < DASH_PARTITIONS; i++)
 		d->partition[i].sequence = -1;
 }
@@ -348,7 +349,7 @@ count_merged(struct dash *d, const struct json_doc *doc, int start_tok)
 	    json_number(doc, json_member(doc, 0, "event_count", 11), &n) < 0)
 		return;
 	hour = floor_div(start, 3600000);
-	if (d->merged_rows == 1 || hour > d->merged_newest)
+	if (hour > d->merged_newest)
 		d->merged_newest = hour;
 	if (hour <= d->merged_newest - DASH_HOURS)
 		return;
@@ -862,7 +863,7 @@ chart_bins(const struct dash *d, const struct dash_view *v, double *count, int64
 	int64_t ref, last;
 
 	*step = v->chart == DASH_CHART_1H ? 60000 : 3600000;
-	*merged = v->chart != DASH_CHART_1H && d->merged_rows > 0;
+	*merged = v->chart != DASH_CHART_1H && d->merged_newest != INT64_MIN;
 	if (*merged && !v->now_given)
 		ref = d->merged_newest * 3600000;
 	else if (!ref_time(d, v, &ref))

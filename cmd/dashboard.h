@@ -76,7 +76,7 @@ struct dash {
 	int64_t hour_of[DASH_HOURS];
 	/* Hourly counts from merged view rows (csa-merge), by window start. */
 	long merged_rows;
-	int64_t merged_newest;	/* the newest row's hour */
+	int64_t merged_newest;	/* the newest row's hour, or INT64_MIN */
 	double merged_count[DASH_HOURS];
 	int64_t merged_of[DASH_HOURS];
 	/* The map: the newest DASH_POINTS epicentres (a ring), their extent
