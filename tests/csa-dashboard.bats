@@ -407,10 +407,10 @@ print("\n".join(sorted(out)))' "$@"
 	local counts
 	counts=$(printf '%s\n' "$output" | grep -B1 '^Active windows' | head -n1 | tr -s ' ' | sed 's/ $//')
 	[ "$counts" = "$(jq_hourly "$(week)" "$NOW_MS" 24)" ] || { echo "$counts"; return 1; }
-	assert_output --partial "Events per hour, 24h to 2020-07-08 22:00 UTC of event time: $(jq_hourly "$(week)" "$NOW_MS" 24 | tr ' ' '\n' | paste -sd+ | bc), "
+	assert_output --partial "Events per hour, 24h to 2020-07-08 22:00 UTC of event time: $(jq_hourly "$(week)" "$NOW_MS" 24 | tr ' ' '\n' | jq -s add), "
 	# 7d: 168 bins on 80 columns; the title's total is jq's for the week.
 	run csa-dashboard --once --now "$NOW" --chart 7d "$(week)"
-	assert_output --partial "7d to 2020-07-08 22:00 UTC of event time: $(jq_hourly "$(week)" "$NOW_MS" 168 | tr ' ' '\n' | paste -sd+ | bc), "
+	assert_output --partial "7d to 2020-07-08 22:00 UTC of event time: $(jq_hourly "$(week)" "$NOW_MS" 168 | tr ' ' '\n' | jq -s add), "
 	# The merged view's rows (csa-batch-agg, csa-merge): their event_count
 	# summed by the hour they start.
 	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/gold" < "$(week)"
