@@ -724,8 +724,10 @@ draw_header(const struct dash *d, const struct dash_view *v, struct dash_canvas 
 	x = put_fmt(c, 1, 0, c->cols, DASH_NORMAL,
 	    "events %ld  earthquakes %ld  max magnitude 24h %s  all time %s  ", d->events,
 	    d->earthquakes, mag24, mag);
-	put_fmt(c, 1, x, c->cols - x, d->bad_lines > 0 ? DASH_ALERT : DASH_NORMAL,
-	    "bad lines %ld", d->bad_lines);
+	/* Whole or not at all: the input line below has it too. */
+	snprintf(when, sizeof(when), "bad lines %ld", d->bad_lines);
+	if (x + (int)strlen(when) <= c->cols)
+		put_text(c, 1, x, c->cols - x, d->bad_lines > 0 ? DASH_ALERT : DASH_NORMAL, when);
 	if (v->last_update >= 0)
 		fmt_time(v->last_update, false, when, sizeof(when));
 	else
@@ -1203,7 +1205,7 @@ draw_health(const struct dash *d, const struct dash_view *v, struct dash_canvas 
 	else
 		n = (size_t)snprintf(line, sizeof(line), "Input %ld lines", d->events + d->rows +
 		    d->merged_rows + d->bad_lines);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, "  bad %ld", d->bad_lines);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "  bad lines %ld", d->bad_lines);
 	if (d->has_newest) {
 		fmt_age(v->now - d->newest, age, sizeof(age));
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "  newest event %s", age);

@@ -714,7 +714,7 @@ for line in sys.stdin.read().splitlines():
 		"p\(.[0]._eh.partition) \(length) lag \(($n._eh.enqueued_time | fromdate) * 1000 - $n.time |
 		. / 1000 | tostring | if test("\\.") then . else . + ".0" end)s") | join("  ")' \
 		"$BATS_TEST_TMPDIR/meta")
-	assert_output --partial "Input 30 lines  bad 0  newest event 6d 22h ago
+	assert_output --partial "Input 30 lines  bad lines 0  newest event 6d 22h ago
 Partitions  $want"
 	[[ "$want" == "p0 10 lag 1.0s  p1 10 lag 2.0s  p2 10 lag 3.0s" ]]
 	# From a real hub: the partitions csa-eh-recv names, and their counts.
@@ -728,4 +728,14 @@ Partitions  $want"
 		assert_output --partial "  p$p $(jq --argjson p "$p" 'select(._eh.partition == $p)' \
 			"$BATS_TEST_TMPDIR/recv" | jq -s length) lag "
 	done
+}
+
+@test "big counts: the header drops what does not fit whole; the input line keeps the bad lines" {
+	for _ in $(seq 1 31); do cat "$(week)"; done | head -n 100000 > "$BATS_TEST_TMPDIR/big"
+	run csa-dashboard --once "$BATS_TEST_TMPDIR/big"
+	assert_success
+	local header
+	header=$(sed -n 2p <<< "$output")
+	[[ "$header" == "events 100000  earthquakes "*"  all time 6.6" ]] || { echo "$header"; return 1; }
+	assert_output --partial "Input 100000 lines  bad lines 0  "
 }
