@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <math.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,22 +34,30 @@
 #define BAD_REPORTED 10		/* bad lines named on stderr; the rest counted */
 
 static const char usage_line[] =
-    "Usage: csa-dashboard [--once] [-i D] [--alert-magnitude M] [--now TIME] [FILE]\n";
+    "Usage: csa-dashboard [--once] [-i D] [--alert-magnitude M] [--chart RANGE]\n"
+    "                     [--map world|extent|LON1,LAT1,LON2,LAT2] [--now TIME] [FILE]\n";
 
 static const char help_text[] =
     "Show what an event stream holds, live: counts, magnitudes, top locations,\n"
-    "events per minute, active speed-layer windows and significant events.\n"
-    "Reads events and csa-window rows from FILE or standard input.\n"
+    "a map of epicentres, a time chart, the latest events, active speed-layer\n"
+    "windows and significant events.  Reads events, csa-window rows and\n"
+    "csa-merge rows from FILE or standard input.\n"
     "\n"
     "      --alert-magnitude M significant from magnitude M (default 6.0)\n"
+    "      --chart RANGE       the time chart: 1h (per minute), 24h (default) or\n"
+    "                          7d (per hour)\n"
     "  -h, --help              show this help and exit\n"
     "  -i, --interval D        redraw every D (default 1s); when standard output\n"
     "                          is not a terminal, write a snapshot every D\n"
-    "      --now TIME          take TIME as the current time (for replays)\n"
+    "      --map EXTENT        the map: world (default), extent (of the events),\n"
+    "                          or a box LON1,LAT1,LON2,LAT2 (west south east north)\n"
+    "      --now TIME          take TIME as the current time (for replays); the\n"
+    "                          24 hours and the chart end there\n"
     "      --once              write one plain snapshot at the end of input\n"
     "  -V, --version           show versions and exit\n"
     "\n"
-    "Keys: q quits, p pauses the display, r resets the counters.\n"
+    "Keys: q quits, p pauses the display, r resets the counters, c switches the\n"
+    "chart range, m the map's extent, Ctrl-L repaints, ? shows the keys.\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were counted, 2 usage, 3 local I/O.\n"
     "See csa-dashboard(1).\n";
@@ -60,6 +69,10 @@ struct options {
 	bool once;
 	int64_t now;
 	bool have_now;
+	enum dash_chart chart;
+	enum dash_map map;
+	bool has_box;
+	double box[4];
 	const char *file;
 };
 
@@ -73,20 +86,45 @@ struct run {
 	long bad;		/* bad lines seen, for the exit status */
 	long snapshots;		/* plain snapshots written */
 	struct buf line;	/* a snapshot row, as UTF-8 */
+	enum dash_chart chart;	/* what the c and m keys switch */
+	enum dash_map map;
+	bool help;		/* the ? key's help is on screen */
+	int64_t rate_at;	/* mono ms of the last rate sample, or 0 */
+	long rate_events;	/* events then */
+	double rate, peak_rate;
 	bool live, quiet_errors, ended, paused, utf8, color;
 	FILE *tty;
 	SCREEN *screen;
 	int status;
 };
 
+/* --map's box: four numbers, west south east north, west before east. */
+static bool
+parse_box(const char *s, double box[4])
+{
+	char *end;
+
+	for (int i = 0; i < 4; i++) {
+		errno = 0;
+		box[i] = strtod(s, &end);
+		if (errno || end == s || !isfinite(box[i]) || *end != (i < 3 ? ',' : '\0'))
+			return false;
+		s = end + 1;
+	}
+	return box[0] >= -180 && box[2] <= 180 && box[1] >= -90 && box[3] <= 90 &&
+	    box[0] < box[2] && box[1] < box[3];
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ALERT = 256, OPT_NOW, OPT_ONCE };
+	enum { OPT_ALERT = 256, OPT_CHART, OPT_MAP, OPT_NOW, OPT_ONCE };
 	static const struct option longopts[] = {
 		{ "alert-magnitude", required_argument, NULL, OPT_ALERT },
+		{ "chart", required_argument, NULL, OPT_CHART },
 		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "map", required_argument, NULL, OPT_MAP },
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "version", no_argument, NULL, 'V' },
@@ -99,6 +137,8 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->alert_magnitude = 6.0;
 	o->interval = 1000;
+	o->chart = DASH_CHART_24H;
+	o->map = DASH_MAP_WORLD;
 	while ((c = getopt_long(argc, argv, "hi:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -123,6 +163,26 @@ parse_options(int argc, char **argv, struct options *o)
 			if (errno || end == optarg || *end || o->alert_magnitude < -10 ||
 			    o->alert_magnitude > 12)
 				return msg_usage("--alert-magnitude: '%s' is not a magnitude", optarg);
+			break;
+		case OPT_CHART:
+			for (o->chart = 0; o->chart < DASH_NCHART; o->chart++)
+				if (strcmp(optarg, dash_chart_name[o->chart]) == 0)
+					break;
+			if (o->chart == DASH_NCHART)
+				return msg_usage("--chart: '%s' is not 1h, 24h or 7d", optarg);
+			break;
+		case OPT_MAP:
+			if (strcmp(optarg, "world") == 0) {
+				o->map = DASH_MAP_WORLD;
+			} else if (strcmp(optarg, "extent") == 0) {
+				o->map = DASH_MAP_EXTENT;
+			} else if (parse_box(optarg, o->box)) {
+				o->map = DASH_MAP_BOX;
+				o->has_box = true;
+			} else {
+				return msg_usage("--map: '%s' is not world, extent or "
+				    "LON1,LAT1,LON2,LAT2 (west < east, south < north)", optarg);
+			}
 			break;
 		case OPT_NOW:
 			if (tfmt_parse(optarg, strlen(optarg), &o->now, &e) < 0)
@@ -206,16 +266,44 @@ take_lines(struct run *r)
 		r->last_update = now_ms(r);
 }
 
+/* The input rate since the last sample, and its peak. */
+static void
+sample_rate(struct run *r)
+{
+	int64_t t = mono_ms();
+
+	if (r->d.events < r->rate_events)
+		r->rate_events = r->d.events;	/* the counters were reset */
+	if (r->rate_at > 0 && t > r->rate_at) {
+		r->rate = (double)(r->d.events - r->rate_events) * 1000 / (double)(t - r->rate_at);
+		if (r->rate > r->peak_rate)
+			r->peak_rate = r->rate;
+	}
+	if (r->rate_at == 0 || t > r->rate_at) {
+		r->rate_at = t;
+		r->rate_events = r->d.events;
+	}
+}
+
 /* The view's extras for a drawing. */
 static struct dash_view
 view_of(const struct run *r)
 {
 	struct dash_view v = {
 		.now = now_ms(r),
+		.now_given = r->o->have_now,
 		.last_update = r->last_update,
 		.state = NULL,
 		.keys = r->live,
+		.help = r->help,
+		.chart = r->chart,
+		.map = r->map,
+		.has_rate = r->rate_at > 0,
+		.rate = r->rate,
+		.peak_rate = r->peak_rate,
 	};
+
+	memcpy(v.box, r->o->box, sizeof(v.box));
 
 	if (r->live)
 		v.state = r->paused ? "paused" : r->ended ? "input ended" : "live";
@@ -230,8 +318,7 @@ print_snapshot(struct run *r)
 	struct dash_view v = view_of(r);
 	struct dash_canvas c;
 
-	dash_canvas_init(&c, dash_plain_rows(&r->d, PLAIN_COLS), PLAIN_COLS, r->utf8);
-	dash_draw(&r->d, &v, &c);
+	dash_draw_plain(&r->d, &v, PLAIN_COLS, r->utf8, &c);
 	if (r->snapshots++ > 0)
 		putchar('\n');
 	/* The text is UTF-8 whatever the locale: it came so. */
@@ -243,7 +330,8 @@ print_snapshot(struct run *r)
 			n--;
 		buf_reset(&r->line);
 		for (int x = 0; x < n; x++)
-			buf_add_utf8(&r->line, row[x]);
+			if (row[x] != DASH_WIDE_TAIL)
+				buf_add_utf8(&r->line, row[x]);
 		buf_addc(&r->line, '\n');
 		fwrite(r->line.p, 1, r->line.len, stdout);
 	}
@@ -266,6 +354,16 @@ attr_of(const struct run *r, int a)
 		return A_BOLD | (r->color ? COLOR_PAIR(4) : 0);
 	case DASH_DIM:
 		return A_DIM;
+	case DASH_LAND:
+		return r->color ? COLOR_PAIR(5) : A_DIM;
+	case DASH_MAG0:
+	case DASH_MAG0 + 1:
+	case DASH_MAG0 + 2:
+	case DASH_MAG0 + 3:
+	case DASH_MAG4:
+		return A_BOLD | (r->color ? COLOR_PAIR(6 + a - DASH_MAG0) : 0);
+	case DASH_NEWEST:
+		return A_BOLD | A_REVERSE | A_BLINK | (r->color ? COLOR_PAIR(4) : 0);
 	default:
 		return A_NORMAL;
 	}
@@ -285,21 +383,34 @@ draw_screen(struct run *r)
 		int x = 0;
 
 		while (x < c.cols) {
-			int a = c.attr[(size_t)y * (size_t)c.cols + (size_t)x], n = 0;
+			const uint32_t *ch = c.ch + (size_t)y * (size_t)c.cols;
+			const unsigned char *at = c.attr + (size_t)y * (size_t)c.cols;
+			int a = at[x], cells = 0, n = 0;
 
-			while (x + n < c.cols && n < (int)(sizeof(run) / sizeof(run[0])) - 1 &&
-			    c.attr[(size_t)y * (size_t)c.cols + (size_t)(x + n)] == a) {
-				uint32_t cp = c.ch[(size_t)y * (size_t)c.cols + (size_t)(x + n)];
+			/* A run of one attribute; a wide character's second cell is
+			 * drawn by the first (or, in ASCII, as a second '?'). */
+			while (x + cells < c.cols && n < (int)(sizeof(run) / sizeof(run[0])) - 1 &&
+			    at[x + cells] == a) {
+				uint32_t cp = ch[x + cells];
 
-				run[n++] = (wchar_t)(cp < 0x80 || r->utf8 ? cp : '?');
+				if (cp == DASH_WIDE_TAIL && r->utf8 && cells > 0) {
+					cells++;
+					continue;
+				}
+				run[n++] = (wchar_t)((cp < 0x80 || r->utf8) &&
+				    cp != DASH_WIDE_TAIL ? cp : '?');
+				cells++;
 			}
 			/* The bottom-right cell cannot be written without a scroll. */
-			if (y == c.rows - 1 && x + n == c.cols)
+			if (y == c.rows - 1 && x + cells == c.cols && n > 0 &&
+			    ch[x + cells - 1] != DASH_WIDE_TAIL) {
 				n--;
+				cells--;
+			}
 			attrset(attr_of(r, a));
 			if (n > 0)
 				mvaddnwstr(y, x, run, n);
-			x += n > 0 ? n : 1;
+			x += cells > 0 ? cells : 1;
 		}
 	}
 	attrset(A_NORMAL);
@@ -337,6 +448,12 @@ start_screen(struct run *r)
 		init_pair(2, COLOR_CYAN, -1);
 		init_pair(3, COLOR_GREEN, -1);
 		init_pair(4, COLOR_RED, -1);
+		init_pair(5, COLOR_GREEN, -1);		/* land */
+		init_pair(6, COLOR_CYAN, -1);		/* magnitude bands */
+		init_pair(7, COLOR_BLUE, -1);
+		init_pair(8, COLOR_YELLOW, -1);
+		init_pair(9, COLOR_MAGENTA, -1);
+		init_pair(10, COLOR_RED, -1);
 	}
 	return 0;
 }
@@ -356,6 +473,12 @@ take_keys(struct run *r)
 	int ch;
 
 	while ((ch = getch()) != ERR) {
+		if (r->help && ch != KEY_RESIZE) {
+			r->help = false;	/* any key closes the help */
+			draw_screen(r);
+			if (ch == '?')
+				continue;
+		}
 		switch (ch) {
 		case 'q':
 		case 'Q':
@@ -368,6 +491,24 @@ take_keys(struct run *r)
 		case 'r':
 		case 'R':
 			dash_reset(&r->d);
+			draw_screen(r);
+			break;
+		case 'c':
+		case 'C':
+			r->chart = (r->chart + 1) % DASH_NCHART;
+			draw_screen(r);
+			break;
+		case 'm':
+		case 'M':
+			r->map = (r->map + 1) % (r->o->has_box ? DASH_NMAP : DASH_NMAP - 1);
+			draw_screen(r);
+			break;
+		case '?':
+			r->help = true;
+			draw_screen(r);
+			break;
+		case 'L' & 0x1f:	/* Ctrl-L: what others wrote over the screen goes */
+			clearok(curscr, TRUE);
 			draw_screen(r);
 			break;
 		case KEY_RESIZE:
@@ -433,6 +574,7 @@ loop(struct run *r, bool periodic)
 		if (r->live && (pfd[key].revents || intr) && !take_keys(r))
 			break;
 		if ((r->live || periodic) && mono_ms() >= next) {
+			sample_rate(r);
 			if (r->live && !r->paused)
 				draw_screen(r);
 			else if (periodic)
@@ -460,6 +602,8 @@ run(const struct options *o)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.last_update = -1;
+	r.chart = o->chart;
+	r.map = o->map;
 	r.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	if (ndjson_open(&r.in, o->file, NDJSON_MAX_LINE_DEFAULT, &e) < 0) {
 		msg_error(&e);
@@ -479,6 +623,10 @@ run(const struct options *o)
 		goto out;
 	}
 	r.quiet_errors = r.live;
+	if (r.live) {
+		r.rate_at = mono_ms();	/* the first rate counts from the start */
+		r.rate_events = 0;
+	}
 	periodic = !r.live && !o->once && o->interval_given;
 	loop(&r, periodic);
 	if (r.live) {
