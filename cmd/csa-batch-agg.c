@@ -19,6 +19,7 @@
 #include "evstore.h"
 #include "expr.h"
 #include "fsutil.h"
+#include "input.h"
 #include "json.h"
 #include "msg.h"
 #include "ndjson.h"
@@ -66,10 +67,10 @@ static const char help_text[] =
     "      --version-field FIELD the version; the greatest wins (default updated)\n"
     "      --view NAME           the view's name (default view)\n"
     "\n"
-    "Exit status: 0 ok, 1 bad lines were rejected, 2 usage, 3 local I/O.\n"
+    "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-batch-agg(1).\n";
 
-enum { MAX_VIEWS = 2, MAX_REPORTED = 10 };
+enum { MAX_VIEWS = 2 };
 
 struct view {
 	const char *name;
@@ -93,7 +94,8 @@ struct run {
 	const struct options *o;
 	struct evstore *st;
 	struct strmap days;	/* touched days, key: the day number */
-	long lines, rejected, rows, files_written, files_removed;
+	long lines, rows, files_written, files_removed;
+	struct msg_bad bad;	/* lines skipped */
 	int status;
 };
 
@@ -351,8 +353,7 @@ touch_day(int64_t day, void *arg)
 static int
 reject(struct run *r, const char *file, unsigned long lineno, const char *what)
 {
-	r->status = msg_worst(r->status, EXIT_DATA);
-	msg_record_counted(&r->rejected, MAX_REPORTED, file, lineno, "%s, rejected", what);
+	msg_bad(&r->bad, BAD_FIELD, file, lineno, "%s", what);
 	return 0;
 }
 
@@ -396,8 +397,8 @@ event_ids(const struct expr_val *id, const struct expr_val *list, const char **i
 
 /* One input line: check it, and put it into the store. */
 static int
-take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const char *file,
-    unsigned long lineno)
+take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    const char *file, unsigned long lineno)
 {
 	const struct options *o = r->o;
 	struct expr_val idv, vv, lv, sv;
@@ -408,11 +409,6 @@ take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const
 	char num[32];
 	int nids;
 
-	r->lines++;
-	if (json_parse(d, line, len, &e) < 0)
-		return reject(r, file, lineno, e.msg);
-	if (json_type(d, 0) != JSON_OBJECT)
-		return reject(r, file, lineno, "not a JSON object");
 	if (win_time(o->time, d, line, len, &t, &e) < 0)
 		return reject(r, file, lineno, e.msg);
 	/* Before 1900, or more than a day ahead of this clock: not a real event time. */
@@ -451,44 +447,27 @@ take_line(struct run *r, struct json_doc *d, const char *line, size_t len, const
 	return 0;
 }
 
+/* Every input line into the store; -1 when a file could not be read or
+ * the store failed (no view may then be written). */
 static int
-read_input(struct run *r, const char *path)
+read_input(struct run *r)
 {
-	struct ndjson_reader in;
-	struct json_doc d;
-	struct err e;
-	char *line;
-	size_t len;
+	const struct options *o = r->o;
+	struct input_record rec;
+	struct input in;
 	int rc;
 
-	if (ndjson_open(&in, path, 0, &e) < 0) {
-		msg_error(&e);
-		return -1;
-	}
+	input_init(&in, o->files, o->nfiles, 0, INPUT_TOKENS, &r->bad);
 	in.stop = &sig_stop;
-	json_doc_init(&d);
-	while ((rc = ndjson_next(&in, &line, &len, &e)) != 0) {
-		if (rc < 0 && e.kind == ERR_DATA) {
-			/* A line over the limit: rejected as bad lines are; the
-			 * reader's message names it. */
-			r->status = msg_worst(r->status, EXIT_DATA);
-			msg_error_counted(&r->rejected, MAX_REPORTED, &e);
-			continue;
-		}
-		if (rc < 0) {
-			msg_error(&e);
-			if (e.kind == ERR_IO)
-				break;
-			r->status = msg_worst(r->status, msg_status(e.kind));
-			continue;
-		}
-		if (take_line(r, &d, line, len, in.name, in.lineno) < 0) {
+	while ((rc = input_next(&in, &rec)) > 0) {
+		r->lines++;
+		if (take_line(r, rec.doc, rec.line, rec.len, rec.file, rec.lineno) < 0) {
 			rc = -1;
 			break;
 		}
 	}
-	json_doc_free(&d);
-	ndjson_close(&in);
+	r->lines += (long)r->bad.n[BAD_JSON] + r->bad.n[BAD_OBJECT] + r->bad.n[BAD_LONG];
+	input_free(&in);
 	if (rc < 0)
 		return -1;
 	return sig_stop ? -1 : 0;
@@ -833,12 +812,11 @@ run(const struct options *o)
 		strmap_free(&r.days);
 		return msg_status(e.kind);
 	}
-	for (int i = 0; i == 0 || i < o->nfiles; i++)
-		if (read_input(&r, o->nfiles ? o->files[i] : "-") < 0) {
-			evstore_close(r.st, false, NULL);
-			strmap_free(&r.days);
-			return sig_stop ? EXIT_IO : msg_worst(r.status, EXIT_IO);
-		}
+	if (read_input(&r) < 0) {
+		evstore_close(r.st, false, NULL);
+		strmap_free(&r.days);
+		return EXIT_IO;
+	}
 	/* Without a state every day is new; with one, only the days touched. */
 	if (write_views(&r) < 0) {
 		evstore_close(r.st, false, NULL);
@@ -851,12 +829,11 @@ run(const struct options *o)
 		msg_error(&e);
 		r.status = msg_worst(r.status, EXIT_IO);
 	}
-	msg_verbose("%ld lines, %ld rejected, %lld events after dedupe (%lld deleted), "
-	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.rejected,
+	msg_verbose("%ld lines, %ld skipped, %lld events after dedupe (%lld deleted), "
+	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
 	    (long long)events, (long long)deleted, r.days.count, r.rows, r.files_written,
 	    r.files_removed);
-	if (r.rejected)
-		msg_warn("%ld bad lines rejected", r.rejected);
+	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);
 	return r.status;
 }

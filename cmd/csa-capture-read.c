@@ -574,6 +574,7 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 	struct capture_reader *r;
 	struct capture_event ev;
 	struct err e;
+	struct msg_bad bad = { 0 };	/* a file's own first ten */
 	long skipped = 0;
 	int rc, status = EXIT_OK;
 
@@ -590,9 +591,14 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 		    (o->have_until && ev.enqueued_ms >= o->until))
 			continue;
 		if (format_event(&ev, it, o, c, line) < 0) {
-			if (ev.body != NULL && ++skipped <= 3)
-				msg_warn("%s: record %ld (sequence number %lld): body is not JSON, skipped",
+			if (ev.body != NULL) {
+				char where[4200];
+
+				snprintf(where, sizeof(where), "%s: record %ld (sequence number %lld)",
 				    it->path, capture_reader_count(r), (long long)ev.seq);
+				msg_bad_at(&bad, BAD_JSON, where, "body is not JSON");
+				skipped++;
+			}
 			status = EXIT_DATA;
 			continue;
 		}
@@ -601,8 +607,7 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 			fflush(stdout);
 		t->records++;
 	}
-	if (skipped > 3)
-		msg_warn("%s: %ld more bodies that are not JSON skipped", it->path, skipped - 3);
+	msg_bad_summary(&bad, "body", "bodies");
 	t->skipped_bodies += skipped;
 	if (rc < 0) {
 		/* What came before the damage stays written; say how much. */

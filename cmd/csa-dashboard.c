@@ -31,7 +31,6 @@
 #include "timefmt.h"
 
 #define PLAIN_COLS 80
-#define BAD_REPORTED 10		/* bad lines named on stderr; the rest counted */
 
 static const char usage_line[] =
     "Usage: csa-dashboard [--once] [-i D] [--alert-magnitude M] [--chart RANGE]\n"
@@ -83,7 +82,7 @@ struct run {
 	struct json_doc doc;
 	struct dash d;
 	int64_t last_update;	/* ms of the last line, or -1 */
-	long bad;		/* bad lines seen, for the exit status */
+	struct msg_bad bad;	/* bad lines seen, for the exit status */
 	long snapshots;		/* plain snapshots written */
 	struct buf line;	/* a snapshot row, as UTF-8 */
 	enum dash_chart chart;	/* what the c and m keys switch */
@@ -249,17 +248,18 @@ take_lines(struct run *r)
 			/* A line over the limit was skipped whole. */
 			r->d.bad_lines++;
 			if (r->quiet_errors)
-				r->bad++;
+				r->bad.total++;
 			else
-				msg_error_counted(&r->bad, BAD_REPORTED, &e);
+				msg_bad_error(&r->bad, BAD_LONG, &e);
 			continue;
 		}
 		if (!dash_line(&r->d, &r->doc, line, len, &e)) {
+			/* The screen shows the count; a snapshot names them too. */
 			if (r->quiet_errors)
-				r->bad++;
+				r->bad.total++;
 			else
-				msg_record_counted(&r->bad, BAD_REPORTED, r->in.name, r->in.lineno,
-				    "%s", e.msg);
+				msg_bad(&r->bad, strcmp(e.msg, "not a JSON object") == 0 ? BAD_OBJECT :
+				    BAD_JSON, r->in.name, r->in.lineno, "%s", e.msg);
 		}
 	}
 	if (any)
@@ -631,13 +631,10 @@ run(const struct options *o)
 	loop(&r, periodic);
 	if (r.live) {
 		stop_screen(&r);
-		if (r.bad > 0)
-			msg_warn("%s: %ld lines were not JSON objects", r.in.name, r.bad);
 	} else {
 		print_snapshot(&r);
 	}
-	if (r.bad > 0)
-		r.status = msg_worst(r.status, EXIT_DATA);
+	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 out:
 	dash_free(&r.d);
 	buf_free(&r.line);

@@ -20,6 +20,7 @@
 #include "expr.h"
 #include "fsutil.h"
 #include "hub.h"
+#include "input.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
@@ -357,6 +358,7 @@ struct sender {
 	bool quit;
 	int status;		/* the worst status of the commits */
 	long sent;
+	struct msg_bad bad;	/* lines skipped */
 };
 
 static void *
@@ -499,95 +501,54 @@ send_now(struct sender *s, const char *line, size_t len, const char *key, size_t
 	return s->status;
 }
 
-/* Send one input; returns its status (data errors), or EXIT_IO and worse
- * when a batch could not be committed. */
+/* Send the input; returns its status (bad lines, files that could not be
+ * read), or EXIT_IO and worse when a batch could not be committed. */
 static int
-send_input(struct ndjson_reader *r, struct sender *s)
+send_input(struct input *in, struct sender *s)
 {
 	const struct options *o = s->o;
-	struct json_fast *fast;
-	struct json_doc d, fd;
+	struct input_record rec;
+	struct ndjson_reader *rd;
 	struct err e;
 	int status = EXIT_OK, rc;
-	char *line;
-	size_t len;
 
-	json_doc_init(&d);
-	json_doc_init(&fd);
-	fast = json_fast_new();
 	while (!sig_stop) {
-		const struct json_doc *doc = &d;
 		struct expr_val key;
 		const char *keyp;
 		size_t keylen;
-		bool object;
 
-		if (linger_over(s->filling, r, o)) {
+		if ((rd = input_reader(in)) != NULL && linger_over(s->filling, rd, o)) {
 			if (sender_hand(s) >= EXIT_IO)
 				break;
 			continue;
 		}
 		if (sig_stop)	/* a signal cut the wait short */
 			break;
-		rc = ndjson_next(r, &line, &len, &e);
-		if (rc == 0)
+		if ((rc = input_next(in, &rec)) <= 0)
 			break;
-		if (rc < 0) {
-			msg_error(&e);
-			status = msg_worst(status, msg_status(e.kind));
-			if (e.kind == ERR_IO)
-				break;
-			continue;
-		}
-		/*
-		 * simdjson answers most lines (a key is then read from its
-		 * document, as csa-window reads fields); json_parse the rest,
-		 * and names what is wrong.
-		 */
-		if (fast != NULL && o->key == NULL &&
-		    json_fast_check(fast, line, len, &object, NULL) == 1) {
-			/* no document needed */
-		} else if (fast != NULL && o->key != NULL &&
-		    json_fast_load(fast, line, len, &object) == 1) {
-			json_doc_fast(&fd, fast, line, len);
-			doc = &fd;
-		} else if (json_parse(&d, line, len, &e) < 0) {
-			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
-			status = msg_worst(status, EXIT_DATA);
-			continue;
-		} else {
-			object = json_type(&d, 0) == JSON_OBJECT;
-		}
-		if (!object) {
-			msg_record(r->name, r->lineno, "not a JSON object, skipped");
-			status = msg_worst(status, EXIT_DATA);
-			continue;
-		}
 		memset(&key, 0, sizeof(key));
-		if (o->key && expr_eval(o->key, doc, line, len, &key, &e) < 0) {
-			msg_record(r->name, r->lineno, "%s, skipped", e.msg);
-			status = msg_worst(status, EXIT_DATA);
+		if (o->key && expr_eval(o->key, rec.doc, rec.line, rec.len, &key, &e) < 0) {
+			msg_bad(&s->bad, BAD_FIELD, rec.file, rec.lineno, "%s", e.msg);
 			continue;
 		}
 		key_text(o->key ? &key : NULL, &s->keytext, &keyp, &keylen);
 		if (s->direct) {
-			if (send_now(s, line, len, keyp, keylen) >= EXIT_IO)
+			if (send_now(s, rec.line, rec.len, keyp, keylen) >= EXIT_IO)
 				break;
 			continue;
 		}
-		batch_add(s->filling, line, len, keyp, keylen);
+		batch_add(s->filling, rec.line, rec.len, keyp, keylen);
 		if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) >= EXIT_IO)
 			break;
 	}
-	json_doc_free(&d);
-	json_fast_free(fast);
-	return status;
+	return msg_worst(status, in->status);
 }
 
 static int
 run(const struct options *o)
 {
 	struct sender s;
+	struct input in;
 	struct hub *h;
 	struct err e;
 	int status = EXIT_OK;
@@ -622,21 +583,10 @@ run(const struct options *o)
 		hub_close(h);
 		return EXIT_IO;
 	}
-	for (int i = 0; i == 0 || i < o->nfiles; i++) {
-		struct ndjson_reader r;
-		const char *path = o->nfiles ? o->files[i] : "-";
-
-		if (ndjson_open(&r, path, 0, &e) < 0) {
-			msg_error(&e);
-			status = msg_worst(status, EXIT_IO);
-			continue;
-		}
-		r.stop = &sig_stop;
-		status = msg_worst(status, send_input(&r, &s));
-		ndjson_close(&r);
-		if (status >= EXIT_IO || sig_stop)
-			break;
-	}
+	input_init(&in, o->files, o->nfiles, 0, o->key ? INPUT_DOC : INPUT_CHECK, &s.bad);
+	in.stop = &sig_stop;
+	status = msg_worst(status, send_input(&in, &s));
+	input_free(&in);
 	/* What was read is committed, also after a signal. */
 	status = msg_worst(status, sender_finish(&s));
 	if (hub_flush(h, &e) < 0) {
@@ -644,6 +594,7 @@ run(const struct options *o)
 		status = msg_worst(status, msg_status(e.kind));
 	}
 	msg_verbose("%ld events sent", s.sent);
+	status = msg_worst(status, msg_bad_summary(&s.bad, "line", "lines"));
 	hub_close(h);
 	return status;
 }

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
+#include "input.h"
 #include "ndjson.h"
 #include "row.h"
 #include "strmap.h"
@@ -56,7 +57,6 @@ static const char help_text[] =
     "fit together, 3 local I/O.  See csa-merge(1).\n";
 
 enum { LAYER_BATCH, LAYER_SPEED, NLAYERS };
-enum { MAX_REPORTED = 10, MAX_KINDS = 64 };
 enum { FROM_BATCH = 1, FROM_SPEED = 2 };
 
 static const char *const layer_names[NLAYERS] = { "batch", "realtime" };
@@ -144,7 +144,7 @@ struct run {
 	struct bucket_table buckets;
 	int64_t cutoff;
 	bool have_cutoff;
-	long bad;
+	struct msg_bad bad;	/* lines skipped */
 	long repeats;		/* speed rows whose _id was merged already */
 	int status;
 	struct buf key;		/* scratch */
@@ -170,14 +170,6 @@ misfit(const char *fmt, ...)
 	va_end(ap);
 	msg_warn("%s", text);
 	return -2;
-}
-
-static int
-bad_line(struct run *r, const char *file, unsigned long lineno, const char *what)
-{
-	r->status = msg_worst(r->status, EXIT_DATA);
-	msg_record_counted(&r->bad, MAX_REPORTED, file, lineno, "%s, skipped", what);
-	return 0;
 }
 
 static int
@@ -607,8 +599,10 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 
 	if (rc == 0)
 		return 0;
-	if (rc < 0 && e.kind == ERR_DATA)
-		return bad_line(r, file, lineno, e.msg);
+	if (rc < 0 && e.kind == ERR_DATA) {
+		msg_bad(&r->bad, w.bad, file, lineno, "%s", e.msg);
+		return 0;
+	}
 	if (rc < 0)
 		return misfit("%s", e.msg);
 	if (w.first) {
@@ -630,33 +624,17 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 static int
 read_file(struct run *r, struct layer *l, const char *path)
 {
-	struct ndjson_reader rd;
-	struct err e;
-	char *line;
-	size_t len;
+	char *files[] = { (char *)path };
+	struct input_record rec;
+	struct input in;
 	int rc;
 
-	if (ndjson_open(&rd, path, NDJSON_MAX_LINE_DEFAULT, &e) < 0) {
-		msg_error(&e);
-		return -3;
-	}
-	while ((rc = ndjson_next(&rd, &line, &len, &e)) != 0) {
-		if (rc < 0 && e.kind == ERR_DATA) {
-			/* A line over the limit; the reader's message names it. */
-			r->status = msg_worst(r->status, EXIT_DATA);
-			msg_error_counted(&r->bad, MAX_REPORTED, &e);
-			continue;
-		}
-		if (rc < 0) {
-			msg_error(&e);
-			ndjson_close(&rd);
-			return -3;
-		}
-		if ((rc = take_row(r, l, rd.name, rd.lineno, line, len)) < 0)
+	input_init(&in, files, 1, NDJSON_MAX_LINE_DEFAULT, INPUT_RAW, &r->bad);
+	while ((rc = input_next(&in, &rec)) > 0)
+		if ((rc = take_row(r, l, rec.file, rec.lineno, rec.line, rec.len)) < 0)
 			break;
-	}
-	ndjson_close(&rd);
-	return rc < 0 ? rc : 0;
+	input_free(&in);
+	return rc == -1 ? -3 : rc < 0 ? rc : 0;
 }
 
 static int
@@ -1375,13 +1353,12 @@ run(const struct options *o)
 	}
 	msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
 	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
-	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad, nrow);
+	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad.total, nrow);
 	msg_verbose("%ld rows read by simdjson, the others by jsmn",
 	    row_reader_fast_rows(r.l[LAYER_BATCH].rd) + row_reader_fast_rows(r.l[LAYER_SPEED].rd));
 	if (r.repeats)
 		msg_verbose("%ld speed rows repeated (the same _id) counted once", r.repeats);
-	if (r.bad)
-		msg_warn("%ld bad lines skipped", r.bad);
+	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	buf_free(&out);
 	run_free(&r);
 	if (rc == -3)

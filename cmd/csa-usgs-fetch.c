@@ -28,7 +28,6 @@
 #define FDSN_QUERY "https://earthquake.usgs.gov/fdsnws/event/1/query"
 #define FDSN_MAX_DEFAULT 20000
 #define FDSN_GAP_MS 600		/* the least time between two FDSN requests */
-#define WARN_LIMIT 20		/* skipped features named one by one per poll */
 
 static const char usage_line[] =
     "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i SECS] [-s FILE [--pending]] [-w EXPR]\n"
@@ -310,7 +309,7 @@ on_feature(const struct json_doc *d, int f, void *arg)
 	if (usgs_check(d, &ft, &pe->ev, &lon, &lat) < 0) {
 		char name[300];
 
-		if (++bt->skipped <= WARN_LIMIT) {
+		if (++bt->skipped <= BAD_SHOWN) {
 			usgs_name(d, &ft, pe->index, name, sizeof(name));
 			pe->name = xstrdup(name);
 		}
@@ -456,14 +455,21 @@ emit_batch(struct batch *bt, const char *src, const struct options *o,
 	struct buf line = { 0 };
 	char ingested[32];
 	int64_t now = tfmt_now();
-	int status = bt->skipped ? EXIT_DATA : EXIT_OK;
+	struct msg_bad bad = { 0 };	/* a poll's document: its own first ten */
+	long named = 0;
+	int status;
 
 	/* Skipped features are named in document order, before any event. */
 	for (size_t i = 0; i < bt->n; i++)
-		if (bt->p[i].name)
-			msg_warn("%s: %s: %s, skipped", src, bt->p[i].name, bt->p[i].ev.why);
-	if (bt->skipped > WARN_LIMIT)
-		msg_warn("%s: %ld more features skipped", src, bt->skipped - WARN_LIMIT);
+		if (bt->p[i].name) {
+			char where[600];
+
+			snprintf(where, sizeof(where), "%s: %s", src, bt->p[i].name);
+			msg_bad_at(&bad, BAD_FIELD, where, "%s", bt->p[i].ev.why);
+			named++;
+		}
+	msg_bad_count(&bad, BAD_FIELD, bt->skipped - named);
+	status = msg_bad_summary(&bad, "feature", "features");
 	sort_pending(bt);
 	tfmt_format(now, ingested);
 	json_doc_init(&fd);

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "expr.h"
 #include "fsutil.h"
+#include "input.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
@@ -108,11 +109,10 @@ struct options {
 struct run {
 	const struct options *o;
 	struct win_engine *en;
-	long skipped;
 	int64_t last_arrival;	/* wall time of the last line, for --idle-timeout */
 	int64_t saved_at;	/* wall time of the last state save */
 	FILE *late_out;
-	struct json_fast *fast;	/* simdjson, for lines it can answer; NULL: jsmn only */
+	struct msg_bad bad;	/* lines skipped */
 	int part_of[1024];	/* the engine's index of partition n, + 1 (0: not yet) */
 	bool first;		/* no event has been taken yet */
 	bool one_stream;	/* the first had no partition: no more looking */
@@ -801,23 +801,23 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 		struct expr_val v;
 
 		if (expr_eval(o->where, d, line, len, &v, &e) < 0) {
-			msg_record(file, lineno, "--where: %s, skipped", e.msg);
+			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--where: %s", e.msg);
 			return EXIT_DATA;
 		}
 		if (!expr_truthy(&v))
 			return EXIT_OK;
 	}
 	if (event_time(o, d, line, len, &t, &e) < 0) {
-		msg_record(file, lineno, "%s, skipped", e.msg);
+		msg_bad(&r->bad, BAD_FIELD, file, lineno, "%s", e.msg);
 		return EXIT_DATA;
 	}
 	if (o->dedupe) {
 		if (expr_eval(o->dedupe, d, line, len, &id, &e) < 0) {
-			msg_record(file, lineno, "--dedupe: %s, skipped", e.msg);
+			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--dedupe: %s", e.msg);
 			return EXIT_DATA;
 		}
 		if (id.type != EXPR_STRING && id.type != EXPR_NUMBER) {
-			msg_record(file, lineno, "--dedupe: no id (%s), skipped",
+			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--dedupe: no id (%s)",
 			    expr_source(o->dedupe));
 			return EXIT_DATA;
 		}
@@ -829,7 +829,7 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 		}
 	}
 	if (set_partition(r, d, line, len, &e) < 0) {
-		msg_record(file, lineno, "--partition: %s, skipped", e.msg);
+		msg_bad(&r->bad, BAD_FIELD, file, lineno, "--partition: %s", e.msg);
 		return EXIT_DATA;
 	}
 	rc = win_event(r->en, &t, o->dedupe ? id.str : NULL, o->dedupe ? id.len : 0, d, line,
@@ -898,67 +898,34 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 }
 
 static int
-run_input(struct run *r, struct ndjson_reader *in)
+run_input(struct run *r, struct input *in)
 {
 	const struct options *o = r->o;
-	struct json_doc d, fd;
-	const struct json_doc *doc;
-	struct err e;
-	char *line;
-	size_t len;
-	bool object;
+	struct input_record rec;
+	struct ndjson_reader *rd;
 	int rc, status = EXIT_OK;
 
-	json_doc_init(&d);
-	json_doc_init(&fd);
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
-		if (!ndjson_ready(in) && partition_wait(r, in))
+		rd = input_reader(in);
+		if (rd != NULL && !ndjson_ready(rd) && partition_wait(r, rd))
 			continue;
-		if (o->idle_ms && !ndjson_ready(in) && idle_wait(r, in))
+		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
-		if ((rc = ndjson_next(in, &line, &len, &e)) == 0)
+		if ((rc = input_next(in, &rec)) == 0)
 			break;
+		if (rc < 0)
+			continue;	/* said; on with the next file */
 		if (o->idle_ms || o->state_every)
 			r->last_arrival = tfmt_now();
 		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
 			status = msg_worst(status, save_state(r));
-		if (rc < 0) {
-			msg_error(&e);
-			status = msg_worst(status, msg_status(e.kind));
-			if (e.kind == ERR_IO)
-				break;
-			r->skipped++;	/* a line over the limit */
-			continue;
-		}
-		/* simdjson answers most lines; json_parse the rest, and names what is wrong. */
-		doc = &d;
-		if (r->fast != NULL && json_fast_load(r->fast, line, len, &object) == 1) {
-			json_doc_fast(&fd, r->fast, line, len);
-			doc = &fd;
-		} else if (json_parse(&d, line, len, &e) < 0) {
-			msg_record(in->name, in->lineno, "%s, skipped", e.msg);
-			r->skipped++;
-			status = msg_worst(status, EXIT_DATA);
-			continue;
-		} else {
-			object = json_type(&d, 0) == JSON_OBJECT;
-		}
-		if (!object) {
-			msg_record(in->name, in->lineno, "not a JSON object, skipped");
-			r->skipped++;
-			status = msg_worst(status, EXIT_DATA);
-			continue;
-		}
-		rc = process(r, doc, line, len, in->name, in->lineno);
-		if (rc != EXIT_OK)
-			r->skipped++;
-		status = msg_worst(status, rc);
+		status = msg_worst(status, process(r, rec.doc, rec.line, rec.len, rec.file,
+		    rec.lineno));
 		if (ferror(r->out))
 			break;
 	}
-	json_doc_free(&d);
-	return status;
+	return msg_worst(status, in->status);
 }
 
 static int
@@ -966,6 +933,7 @@ run(const struct options *o)
 {
 	struct run r;
 	struct win_counts c;
+	struct input in;
 	int status = EXIT_OK;
 
 	memset(&r, 0, sizeof(r));
@@ -975,35 +943,21 @@ run(const struct options *o)
 	r.en = win_new(&o->w, &(struct win_sink){ put_row, rows_done, &r });
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
-	r.fast = json_fast_new();
 	r.first = true;
 	if ((o->state_path && (status = load_state(&r)) != EXIT_OK) ||
 	    (o->out_path && (status = open_out(&r)) != EXIT_OK)) {
 		win_free(r.en);
-		json_fast_free(r.fast);
 		return status;
 	}
 	if (o->late_path && (r.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		win_free(r.en);
-		json_fast_free(r.fast);
 		return EXIT_IO;
 	}
-	for (int i = 0; i == 0 || i < o->nfiles; i++) {
-		struct ndjson_reader in;
-		struct err e;
-
-		if (ndjson_open(&in, o->nfiles ? o->files[i] : "-", 0, &e) < 0) {
-			msg_error(&e);
-			status = msg_worst(status, EXIT_IO);
-			continue;
-		}
-		in.stop = &sig_stop;
-		status = msg_worst(status, run_input(&r, &in));
-		ndjson_close(&in);
-		if (sig_stop || ferror(r.out))
-			break;
-	}
+	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r.bad);
+	in.stop = &sig_stop;
+	status = msg_worst(status, run_input(&r, &in));
+	input_free(&in);
 	/*
 	 * End of input: every open window is complete.  With --state, a signal
 	 * (or --keep-open) keeps them open in the state for the next run.
@@ -1027,12 +981,12 @@ run(const struct options *o)
 	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions, "
 	    "%ld taken before the state was saved",
 	    c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups,
-	    r.skipped, win_partitions(r.en), r.already);
+	    r.bad.total, win_partitions(r.en), r.already);
+	status = msg_worst(status, msg_bad_summary(&r.bad, "line", "lines"));
 	if (c.over_groups)
 		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
 		    o->w.max_groups);
 	win_free(r.en);
-	json_fast_free(r.fast);
 	buf_free(&r.row);
 	return status;
 }

@@ -64,38 +64,75 @@ msg_record(const char *file, unsigned long line, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Count one more bad line; true when it is past the limit and so only
- * counted (the first past it says so). */
+static const char *const bad_kind_name[BAD_NKINDS] = {
+	[BAD_JSON] = "not JSON", [BAD_OBJECT] = "not a JSON object",
+	[BAD_LONG] = "over the line limit", [BAD_FIELD] = "without what is needed",
+};
+
+/* Count a bad record of kind; true when it is to be reported. */
 static bool
-past_limit(long *count, long limit)
+bad_shown(struct msg_bad *b, enum msg_bad_kind kind)
 {
-	if (++*count <= limit)
-		return false;
-	if (*count == limit + 1)
-		msg_warn("more bad lines follow; only their count is reported");
-	return true;
+	b->total++;
+	if (++b->n[kind] <= BAD_SHOWN)
+		return true;
+	if (b->n[kind] == BAD_SHOWN + 1)
+		msg_warn("more of these follow (%s); only their count is reported",
+		    bad_kind_name[kind]);
+	return false;
 }
 
 void
-msg_record_counted(long *count, long limit, const char *file, unsigned long line,
+msg_bad(struct msg_bad *b, enum msg_bad_kind kind, const char *file, unsigned long line,
     const char *fmt, ...)
 {
-	char where[1100];
+	char where[1100], what[1500];
 	va_list ap;
 
-	if (past_limit(count, limit))
+	if (!bad_shown(b, kind))
 		return;
 	snprintf(where, sizeof(where), "%s:%lu", file, line);
 	va_start(ap, fmt);
-	vprint(where, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s: %s: %s, skipped\n", prog, where, what);
 }
 
 void
-msg_error_counted(long *count, long limit, const struct err *e)
+msg_bad_at(struct msg_bad *b, enum msg_bad_kind kind, const char *where, const char *fmt, ...)
 {
-	if (!past_limit(count, limit))
-		msg_error(e);
+	char what[1500];
+	va_list ap;
+
+	if (!bad_shown(b, kind))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s: %s, skipped\n", prog, where, what);
+}
+
+void
+msg_bad_count(struct msg_bad *b, enum msg_bad_kind kind, long n)
+{
+	while (n-- > 0)
+		bad_shown(b, kind);
+}
+
+void
+msg_bad_error(struct msg_bad *b, enum msg_bad_kind kind, const struct err *e)
+{
+	if (bad_shown(b, kind))
+		fprintf(stderr, "%s: %s, skipped\n", prog, e->msg);
+}
+
+int
+msg_bad_summary(const struct msg_bad *b, const char *one, const char *many)
+{
+	if (b->total == 0)
+		return EXIT_OK;
+	msg_warn("%ld bad %s skipped", b->total, b->total == 1 ? one : many);
+	return EXIT_DATA;
 }
 
 void

@@ -31,16 +31,36 @@ void msg_record(const char *file, unsigned long line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * A bad record of a stream that may have many: counted in *count, and
- * reported as msg_record does while the count is within limit; past it,
- * one line says the rest are only counted.
+ * Bad records, one policy in every command.  Each is reported as
+ * "prog: FILE:LINE: WHAT, skipped" until BAD_SHOWN of its kind were; the
+ * next says that more of that kind follow and are only counted; at the
+ * end msg_bad_summary says how many were skipped in all.  The same fault
+ * has the same kind and the same words in every command.
  */
-void msg_record_counted(long *count, long limit, const char *file, unsigned long line,
+enum msg_bad_kind {
+	BAD_JSON,	/* not JSON, or nested too deep */
+	BAD_OBJECT,	/* JSON, but not an object */
+	BAD_LONG,	/* over the line limit */
+	BAD_FIELD,	/* an object whose fields do not give what is needed */
+	BAD_NKINDS
+};
+#define BAD_SHOWN 10
+struct msg_bad {
+	long n[BAD_NKINDS];
+	long total;
+};
+void msg_bad(struct msg_bad *b, enum msg_bad_kind kind, const char *file, unsigned long line,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* The same for an error that already names where it is (the readers'
- * "file:line: line longer than ..."). */
-void msg_error_counted(long *count, long limit, const struct err *e);
+/* The same for an error that names its place (the line reader's). */
+void msg_bad_error(struct msg_bad *b, enum msg_bad_kind kind, const struct err *e);
+/* The same with any place ("feed: feature us7000abcd", "file.avro:17"). */
+void msg_bad_at(struct msg_bad *b, enum msg_bad_kind kind, const char *where,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Count n more of kind that are past BAD_SHOWN already (not named). */
+void msg_bad_count(struct msg_bad *b, enum msg_bad_kind kind, long n);
+/* At the end: "prog: N bad lines skipped" (one: "line", many: "lines")
+ * when there were any; returns EXIT_DATA then, else EXIT_OK. */
+int msg_bad_summary(const struct msg_bad *b, const char *one, const char *many);
 
 /* "prog: <e->msg>" */
 void msg_error(const struct err *e);

@@ -504,12 +504,15 @@ slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
 	char where[600];
 
 	snprintf(where, sizeof(where), "%s:%lu", file, lineno);
+	w->bad = BAD_JSON;
 	if (json_parse(d, line, len, e) < 0) {
 		e->kind = ERR_DATA;
 		return -1;
 	}
+	w->bad = BAD_OBJECT;
 	if (json_type(d, 0) != JSON_OBJECT)
 		return err_set(e, ERR_DATA, "not a JSON object");
+	w->bad = BAD_FIELD;
 	row_meta(d, m);
 	t = m[ROLE_VIEW];
 	w->view = NULL;

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "json.h"
 #include "jsonfast.h"
+#include "msg.h"
 
 /*
  * A view row is one JSON object, its members in this order (csa(7), VIEW
@@ -75,6 +76,7 @@ struct row_in {
 	const char *bcols;		/* only the kept ones (row_reader_new's keep) */
 	size_t bcols_len;
 	struct agg_state *st;		/* the reader's aggregates' states */
+	enum msg_bad_kind bad;		/* what sort of bad line, after ERR_DATA */
 };
 
 /* A reader that keeps, besides all group columns, those named in

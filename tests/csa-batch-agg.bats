@@ -205,19 +205,19 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
 	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
-	for want in "in:2: invalid JSON" "in:3: not a JSON object, rejected" "in:4: missing time (time), rejected" \
-		"in:5: unparsable time (time), rejected" "in:6: absurd time: before 1900, rejected" \
-		"in:7: absurd time: more than a day in the future, rejected" "in:8: latitude outside [-90, 90], rejected" \
-		"in:9: longitude outside [-180, 180], rejected" "in:10: missing id, rejected" \
-		"in:11: line longer than 1048576 bytes" "10 bad lines rejected"; do
+	for want in "in:2: invalid JSON" "in:3: not a JSON object, skipped" "in:4: missing time (time), skipped" \
+		"in:5: unparsable time (time), skipped" "in:6: absurd time: before 1900, skipped" \
+		"in:7: absurd time: more than a day in the future, skipped" "in:8: latitude outside [-90, 90], skipped" \
+		"in:9: longitude outside [-180, 180], skipped" "in:10: missing id, skipped" \
+		"in:11: line longer than 1048576 bytes" "10 bad lines skipped"; do
 		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
 	done
 	# Past ten, only the count.
 	for i in $(seq 1 15); do echo 'nope'; done > "$BATS_TEST_TMPDIR/many"
 	run --separate-stderr csa-batch-agg --tumbling 1h "$BATS_TEST_TMPDIR/many"
 	assert_failure 1
-	[ "$(printf '%s\n' "$stderr" | grep -c ', rejected$')" -eq 10 ]
-	[[ "$stderr" == *"15 bad lines rejected"* ]]
+	[ "$(printf '%s\n' "$stderr" | grep -c ', skipped$')" -eq 10 ]
+	[[ "$stderr" == *"15 bad lines skipped"* ]]
 }
 
 @test "a line nested 500,000 deep is one bad line, rejected at once; the rest counted" {
@@ -229,7 +229,7 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	run --separate-stderr timeout -k 5 60 csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
 	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
-	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:2: $DEEP_MSG, rejected"* ]]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:2: $DEEP_MSG, skipped"* ]]
 }
 
 @test "coordinates on the edges (latitude +-90, longitude +-180) are valid; just past them not" {

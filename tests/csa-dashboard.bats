@@ -189,7 +189,7 @@ bucket() {
 	assert_output --partial "bad lines 12"
 	[ "$(grep -c 'line longer than' <<< "$stderr")" -eq 10 ]
 	[[ "$stderr" == *"long:10: line longer than"* && "$stderr" != *"long:11: "* ]]
-	[[ "$stderr" == *"more bad lines follow; only their count is reported"* ]]
+	[[ "$stderr" == *"more of these follow (over the line limit); only their count is reported"* ]]
 }
 
 @test "with --interval and a file for output, a snapshot every interval" {

@@ -385,7 +385,7 @@ summary() {
 	run --separate-stderr timeout -k 5 60 csa-merge -s "$BATS_TEST_TMPDIR/deep"
 	assert_failure 1
 	[[ "$stderr" == *"$BATS_TEST_TMPDIR/deep:2: $DEEP_MSG, skipped"* ]]
-	[[ "$stderr" == *"1 bad lines skipped"* ]]
+	[[ "$stderr" == *"1 bad line skipped"* ]]
 	echo "$output" | jq -e -s 'length == 4'
 }
 
@@ -524,7 +524,7 @@ real_views() {
 	[[ "$stderr" == *"long:2: line longer than 1048576 bytes"* ]]
 	# The place is said once, as for every other bad line.
 	[ "$(grep -o 'long:2:' <<< "$stderr" | wc -l)" -eq 1 ]
-	[[ "$stderr" == *"1 bad lines skipped"* ]]
+	[[ "$stderr" == *"1 bad line skipped"* ]]
 	echo "$output" | jq -e -s 'length == 4'
 }
 
@@ -535,7 +535,7 @@ real_views() {
 	assert_failure 1
 	[ "$(grep -c ', skipped$' <<< "$stderr")" -eq 10 ]
 	[[ "$stderr" == *"bad:10: "* && "$stderr" != *"bad:11: "* ]]
-	[[ "$stderr" == *"more bad lines follow; only their count is reported"* ]]
+	[[ "$stderr" == *"more of these follow (not JSON); only their count is reported"* ]]
 	[[ "$stderr" == *"13 bad lines skipped"* ]]
 	echo "$output" | jq -e -s 'length == 4'
 }

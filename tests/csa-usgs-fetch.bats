@@ -385,9 +385,11 @@ print(json.dumps(d).replace("\"DEEP\"", "[" * 500000 + "]" * 500000))' \
 	assert_failure 1
 	[ -z "$output" ]
 	[[ "$stderr" == *"feature 1 (M 0.8 - 5 km WNW of Cobb, CA): no id, skipped"* ]]
-	[[ "$stderr" == *"feature 20 ("*"): no id, skipped"* ]]
-	[ "$(grep -c 'no id, skipped' <<<"$stderr")" -eq 20 ]
-	[[ "$stderr" == *"178 more features skipped"* ]]
+	[[ "$stderr" == *"feature 10 ("*"): no id, skipped"* ]]
+	# The same policy as every command's: ten named, the rest counted.
+	[ "$(grep -c 'no id, skipped' <<<"$stderr")" -eq 10 ]
+	[[ "$stderr" == *"more of these follow (without what is needed); only their count is reported"* ]]
+	[[ "$stderr" == *"198 bad features skipped"* ]]
 }
 
 @test "features without id or geometry are skipped, the others emitted, exit 1" {
