@@ -1,7 +1,6 @@
 /* csa-batch-agg: the batch layer: deduplicated events into exact, idempotent views. */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <sqlite3.h>
 #include <getopt.h>
@@ -10,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -27,10 +24,10 @@
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
+#include "viewdir.h"
 #include "window.h"
 
 /* A directory name's limit, and the longest --partition-by field name. */
-enum { PART_NAME_MAX = 255, PART_FIELD_MAX = 64 };
 
 /* What --max-groups counts on by default: --memory-limit / GROUP_BYTES. */
 enum { GROUP_BYTES = 2048 };
@@ -229,14 +226,13 @@ parse_options(int argc, char **argv, struct options *o)
 			for (int i = 0; i < n; i++) {
 				o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
 				o->parts[o->nparts++] = v[i];
-				if (!*v[i] || strlen(v[i]) > PART_FIELD_MAX || strchr(v[i], '/') ||
-				    v[i][0] == '.') {
+				if (!viewdir_field_ok(v[i])) {
 					for (int j = i + 1; j < n; j++)
 						free(v[j]);
 					free(v);
 					return msg_usage("--partition-by: '%s' cannot name a directory"
 					    " (1 to %d bytes, no '/', not starting with '.')", o->parts[o->nparts - 1],
-					    PART_FIELD_MAX);
+					    VIEWDIR_FIELD_MAX);
 				}
 			}
 			free(v);
@@ -502,43 +498,6 @@ feed(const char *line, size_t len, int64_t t, void *arg)
 	return 0;
 }
 
-/*
- * A partition value as a safe directory name of at most room bytes: only
- * [A-Za-z0-9_-] stay, every other byte is %XX.  A name that would be longer
- * keeps what fits of it and ends in "~" and a 64-bit FNV-1a hash of the
- * whole value; "~" is never left bare otherwise, so it cannot clash with a
- * name that was not shortened.
- */
-static void
-put_part_value(struct buf *b, const char *value, size_t len, size_t room)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t start = b->len, keep = 0;
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		h = (h ^ c) * 1099511628211ULL;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-') {
-			buf_addc(b, (char)c);
-		} else {
-			buf_addc(b, '%');
-			buf_addc(b, hex[c >> 4]);
-			buf_addc(b, hex[c & 15]);
-		}
-		if (b->len - start <= room - 17)
-			keep = b->len - start;	/* whole bytes that fit before "~hash" */
-	}
-	if (len == 0)
-		buf_adds(b, "%00");
-	if (b->len - start > room) {
-		b->len = start + keep;
-		buf_printf(b, "~%016llx", (unsigned long long)h);
-	}
-}
-
 /* Column k's value in a group key (each value's JSON text ends in NUL):
  * a string's text, anything else as written. */
 static void
@@ -577,14 +536,10 @@ take_row(const struct row *w, void *arg)
 	buf_reset(&dv->path);
 	buf_adds(&dv->path, dv->dir);
 	for (int k = 0; k < o->nparts; k++) {
-		buf_addc(&dv->path, '/');
-		buf_adds(&dv->path, o->parts[k]);
-		buf_addc(&dv->path, '=');
 		key_value(dv, w->key, w->key_len, dv->part_col[k], &dv->one);
-		put_part_value(&dv->path, dv->one.p ? dv->one.p : "", dv->one.len,
-		    PART_NAME_MAX - strlen(o->parts[k]) - 1);
+		viewdir_part(&dv->path, o->parts[k], dv->one.p ? dv->one.p : "", dv->one.len);
 	}
-	buf_adds(&dv->path, "/part-0.ndjson");
+	viewdir_file(&dv->path);
 	fe = strmap_put(&dv->files, dv->path.p, dv->path.len, &added);
 	if (added)
 		fe->p = xcalloc(1, sizeof(struct buf));
@@ -682,41 +637,6 @@ day_view_free(struct day_view *dv)
 	buf_free(&dv->one);
 }
 
-/* Remove the part files under dir that this run did not write (a partition
- * emptied), and the directories left empty. */
-static void
-remove_stale(struct run *r, const char *dir, int depth, const struct strmap *written)
-{
-	struct dirent *de;
-	DIR *dp;
-
-	if (depth == 0) {
-		struct buf path = { 0 };
-
-		buf_adds(&path, dir);
-		buf_adds(&path, "/part-0.ndjson");
-		if (strmap_get(written, path.p, path.len) == NULL && unlink(path.p) == 0)
-			r->files_removed++;
-		buf_free(&path);
-		return;
-	}
-	if ((dp = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(dp)) != NULL) {
-		struct buf sub = { 0 };
-
-		if (de->d_name[0] == '.' || strchr(de->d_name, '=') == NULL)
-			continue;
-		buf_adds(&sub, dir);
-		buf_addc(&sub, '/');
-		buf_adds(&sub, de->d_name);
-		remove_stale(r, sub.p, depth - 1, written);
-		rmdir(sub.p);	/* only when empty */
-		buf_free(&sub);
-	}
-	closedir(dp);
-}
-
 static int
 write_views(struct run *r)
 {
@@ -744,20 +664,13 @@ write_views(struct run *r)
 		for (int v = 0; v < o->nv && rc == 0; v++) {
 			struct day_view dv = { .r = r, .v = &o->v[v] };
 			struct buf dir = { 0 };
-			char date[32];
 			bool added;
 
 			json_doc_init(&dv.d);
 			json_doc_init(&dv.vd);
 			strmap_init(&dv.files);
 			if (o->out) {
-				tfmt_format(days[k] * 86400000, date);
-				date[10] = '\0';
-				buf_adds(&dir, o->out);
-				buf_addc(&dir, '/');
-				buf_adds(&dir, o->v[v].name);
-				buf_adds(&dir, "/date=");
-				buf_adds(&dir, date);
+				viewdir_day(&dir, o->out, o->v[v].name, days[k]);
 				dv.dir = dir.p;
 			}
 			if (view_day(&dv, days[k]) < 0) {
@@ -787,7 +700,7 @@ write_views(struct run *r)
 	} else {
 		i = 0;
 		while ((de = strmap_next(&dirs, &i)) != NULL)
-			remove_stale(r, de->key, o->nparts, &written);
+			r->files_removed += viewdir_remove_stale(de->key, o->nparts, &written);
 	}
 	strmap_free(&written);
 	strmap_free(&dirs);

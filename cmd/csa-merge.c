@@ -1,7 +1,6 @@
 /* csa-merge: the serving layer: batch and speed views merged into one exact answer. */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -10,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -22,7 +20,9 @@
 #include "ndjson.h"
 #include "row.h"
 #include "strmap.h"
+#include "table.h"
 #include "timefmt.h"
+#include "viewdir.h"
 
 static const char usage_line[] =
     "Usage: csa-merge [--batch PATH] [--speed PATH] [--view NAME] [--cutoff TIME]\n"
@@ -637,65 +637,6 @@ read_file(struct run *r, struct layer *l, const char *path)
 	return rc == -1 ? -3 : rc < 0 ? rc : 0;
 }
 
-static int
-skip_hidden(const struct dirent *de)
-{
-	return de->d_name[0] != '.';
-}
-
-static bool
-is_dir(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* A view directory of csa-batch-agg --out: it holds date=... partitions. */
-static bool
-is_view_dir(const char *path)
-{
-	struct dirent **v;
-	int n = scandir(path, &v, skip_hidden, alphasort);
-	bool found = false;
-
-	for (int i = 0; i < n; i++) {
-		found = found || strncmp(v[i]->d_name, "date=", 5) == 0;
-		free(v[i]);
-	}
-	if (n >= 0)
-		free(v);
-	return found;
-}
-
-/* The names of the view directories under path, ", "-separated, each once. */
-static void
-view_names(const char *path, struct buf *names, int *count)
-{
-	struct dirent **v;
-	int n = scandir(path, &v, skip_hidden, alphasort);
-
-	for (int i = 0; i < n; i++) {
-		struct buf sub = { 0 }, item = { 0 };
-
-		buf_printf(&sub, "%s/%s", path, v[i]->d_name);
-		buf_printf(&item, "(%s)", v[i]->d_name);
-		if (is_dir(sub.p) && is_view_dir(sub.p)) {
-			if (names->p == NULL || strstr(names->p, item.p) == NULL) {
-				buf_printf(names, "%s%s", *count ? ", " : "", item.p);
-				++*count;
-			}
-		} else if (is_dir(sub.p)) {
-			view_names(sub.p, names, count);
-		}
-		buf_free(&sub);
-		buf_free(&item);
-		free(v[i]);
-	}
-	if (n >= 0)
-		free(v);
-}
-
 /* A file, or every *.ndjson under a directory in name order (temporary
  * files of a writer are hidden, so never read).  A directory holding
  * several views needs --view. */
@@ -705,8 +646,8 @@ read_path(struct run *r, struct layer *l, const char *path)
 	struct buf views = { 0 };
 	int n = 0, rc;
 
-	if (strcmp(path, "-") != 0 && r->o->view == NULL && is_dir(path))
-		view_names(path, &views, &n);
+	if (strcmp(path, "-") != 0 && r->o->view == NULL)
+		viewdir_names(path, &views, &n);
 	if (n > 1)
 		rc = misfit("%s holds several views %s: name one with --view or give its "
 		    "directory", path, views.p);
@@ -716,37 +657,31 @@ read_path(struct run *r, struct layer *l, const char *path)
 	return rc;
 }
 
+/* One file of a layer's view, for viewdir_walk. */
+struct walk {
+	struct run *r;
+	struct layer *l;
+};
+
+static int
+walk_file(const char *path, void *arg)
+{
+	struct walk *w = arg;
+
+	return read_file(w->r, w->l, path);
+}
+
 static int
 read_tree(struct run *r, struct layer *l, const char *path)
 {
-	struct dirent **names;
-	struct stat sb;
-	int n, rc = 0;
+	struct walk w = { r, l };
+	struct err e;
+	int rc = viewdir_walk(path, r->o->view, walk_file, &w, &e);
 
-	if (strcmp(path, "-") == 0 || stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return read_file(r, l, path);
-	if ((n = scandir(path, &names, skip_hidden, alphasort)) < 0) {
-		msg_warn("%s: %s", path, strerror(errno));
+	if (rc == -1) {
+		msg_error(&e);
 		return -3;
 	}
-	for (int i = 0; i < n; i++) {
-		struct buf sub = { 0 };
-		size_t k = strlen(names[i]->d_name);
-
-		buf_adds(&sub, path);
-		buf_addc(&sub, '/');
-		buf_adds(&sub, names[i]->d_name);
-		if (rc == 0 && stat(sub.p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			/* --view: only view directories of that name */
-			if (r->o->view == NULL || strcmp(names[i]->d_name, r->o->view) == 0 ||
-			    !is_view_dir(sub.p))
-				rc = read_tree(r, l, sub.p);
-		} else if (rc == 0 && k > 7 && strcmp(names[i]->d_name + k - 7, ".ndjson") == 0)
-			rc = read_file(r, l, sub.p);
-		buf_free(&sub);
-		free(names[i]);
-	}
-	free(names);
 	return rc;
 }
 
@@ -1012,136 +947,6 @@ cmp_count(const void *a, const void *b)
 	return cmp_time(a, b);
 }
 
-/* A column of the table: its heading, its cells, its width. */
-struct column {
-	char *name;
-	char **v;
-	size_t width;
-	bool num, fraction;
-};
-
-/* A value as the table shows it: strings bare, numbers as JSON writes
- * them (fractions are put to two places once the whole column is known). */
-static char *
-cell_text(const struct json_doc *d, int t, bool *fraction)
-{
-	struct buf v = { 0 };
-	double x;
-
-	if (json_type(d, t) == JSON_STRING)
-		json_string(d, t, &v);
-	else if (json_type(d, t) == JSON_NULL)
-		buf_adds(&v, "-");
-	else
-		json_put_token(&v, d, t);
-	if (json_number(d, t, &x) == 0 && x != floor(x))
-		*fraction = true;
-	return v.p ? buf_steal(&v) : xstrdup("");
-}
-
-/* Numbers of a column with fractions, all to two places, so they line up. */
-static void
-two_places(struct column *c, size_t nrow)
-{
-	c->width = strlen(c->name);
-	for (size_t i = 0; i < nrow; i++) {
-		char *end;
-		double x = c->v[i] ? strtod(c->v[i], &end) : 0;
-		size_t w;
-
-		if (c->v[i] && end != c->v[i] && *end == '\0') {
-			struct buf v = { 0 };
-
-			buf_printf(&v, "%.2f", x);
-			free(c->v[i]);
-			c->v[i] = buf_steal(&v);
-		}
-		w = c->v[i] ? strlen(c->v[i]) : 0;
-		c->width = w > c->width ? w : c->width;
-	}
-}
-
-/* The column named by key t, added when new. */
-static struct column *
-column_of(struct column **col, size_t *ncol, size_t nrow, const struct json_doc *d, int t)
-{
-	struct column *c;
-
-	for (size_t i = 0; i < *ncol; i++)
-		if (json_string_eq(d, t, (*col)[i].name))
-			return &(*col)[i];
-	*col = xrealloc(*col, sizeof(**col) * (*ncol + 1));
-	c = &(*col)[(*ncol)++];
-	c->name = json_strdup(d, t);
-	c->v = xcalloc(nrow, sizeof(char *));
-	c->width = strlen(c->name);
-	c->num = json_type(d, t + 1) == JSON_NUMBER;
-	c->fraction = false;
-	return c;
-}
-
-/* Rows (NDJSON text) as an aligned table: every column any row has, but
- * the state and the source list (data_freshness says the same). */
-static int
-print_table(const char *text, size_t len, size_t nrow)
-{
-	struct column *col = NULL;
-	struct json_doc d;
-	struct buf line = { 0 };
-	struct err e;
-	size_t ncol = 0, row = 0;
-
-	json_doc_init(&d);
-	for (const char *p = text; p < text + len; p = strchr(p, '\n') + 1, row++) {
-		int n, key = 1;
-
-		if (row == nrow)
-			break;
-		if (json_parse(&d, p, (size_t)(strchr(p, '\n') - p), &e) < 0) {
-			msg_warn("table: %s", e.msg);	/* our own row: a bug */
-			break;
-		}
-		n = json_size(&d, 0);
-		for (int i = 0; i < n; i++, key = json_skip(&d, key + 1)) {
-			struct column *c;
-			size_t w;
-
-			if (json_string_eq(&d, key, "_state") || json_string_eq(&d, key, "sources"))
-				continue;
-			c = column_of(&col, &ncol, nrow, &d, key);
-			c->v[row] = cell_text(&d, key + 1, &c->fraction);
-			w = strlen(c->v[row]);
-			c->width = w > c->width ? w : c->width;
-		}
-	}
-	json_doc_free(&d);
-	for (size_t c = 0; c < ncol; c++)
-		if (col[c].num && col[c].fraction)
-			two_places(&col[c], row);
-	for (size_t i = 0; i <= row && ncol; i++) {
-		buf_reset(&line);
-		for (size_t c = 0; c < ncol; c++) {
-			const char *v = i == 0 ? col[c].name : col[c].v[i - 1];
-
-			buf_printf(&line, col[c].num ? "%s%*s" : "%s%-*s", c ? "  " : "",
-			    (int)col[c].width, v ? v : "");
-		}
-		while (line.len && line.p[line.len - 1] == ' ')
-			line.len--;
-		line.p[line.len] = '\0';
-		puts(line.p);
-	}
-	for (size_t c = 0; c < ncol; c++) {
-		for (size_t i = 0; i < nrow; i++)
-			free(col[c].v[i]);
-		free(col[c].v);
-		free(col[c].name);
-	}
-	free(col);
-	buf_free(&line);
-	return row == nrow ? 0 : -1;
-}
-
 /* NDJSON goes out as it is made; a table needs every row first. */
 static void
 spill(const struct run *r, struct buf *out)
@@ -1346,7 +1151,7 @@ run(const struct options *o)
 	else if (rc == 0 && r.out)
 		answer(&r, &out, &nrow);
 	if (rc == 0 && o->table) {
-		if (print_table(out.p ? out.p : "", out.len, nrow) < 0)
+		if (table_print(out.p ? out.p : "", out.len, nrow) < 0)
 			rc = -3;
 	} else if (rc == 0) {
 		fwrite(out.p ? out.p : "", 1, out.len, stdout);

@@ -124,9 +124,11 @@ stage_free(struct fs_stage *s)
 }
 
 int
-fs_stage_mkdirs(struct fs_stage *s, const char *path, struct err *e)
+fs_mkdirs(const char *path, void (*made)(const char *dir, void *arg), void *arg,
+    struct err *e)
 {
 	char *p = xstrdup(path);
+	struct stat st;
 	int rc = 0;
 
 	for (char *c = p + 1; rc == 0; c++) {
@@ -136,11 +138,8 @@ fs_stage_mkdirs(struct fs_stage *s, const char *path, struct err *e)
 			continue;
 		*c = '\0';
 		if (mkdir(p, 0755) == 0) {
-			if (s->nmade == s->capmade) {
-				s->capmade = s->capmade ? 2 * s->capmade : 16;
-				s->made = xrealloc(s->made, s->capmade * sizeof(*s->made));
-			}
-			s->made[s->nmade++] = xstrdup(p);
+			if (made)
+				made(p, arg);
 		} else if (errno != EEXIST) {
 			rc = err_set(e, ERR_IO, "%s: %s", p, strerror(errno));
 		}
@@ -149,7 +148,28 @@ fs_stage_mkdirs(struct fs_stage *s, const char *path, struct err *e)
 		*c = '/';
 	}
 	free(p);
+	if (rc == 0 && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+		rc = err_set(e, ERR_IO, "%s: not a directory", path);
 	return rc;
+}
+
+/* fs_mkdirs' note of a directory it made, for fs_stage_abort. */
+static void
+stage_made(const char *dir, void *arg)
+{
+	struct fs_stage *s = arg;
+
+	if (s->nmade == s->capmade) {
+		s->capmade = s->capmade ? 2 * s->capmade : 16;
+		s->made = xrealloc(s->made, s->capmade * sizeof(*s->made));
+	}
+	s->made[s->nmade++] = xstrdup(dir);
+}
+
+int
+fs_stage_mkdirs(struct fs_stage *s, const char *path, struct err *e)
+{
+	return fs_mkdirs(path, stage_made, s, e);
 }
 
 int

@@ -27,6 +27,14 @@ char *fs_temp_name(const char *path);
 void fs_temp_sweep(const char *path);
 
 /*
+ * mkdir -p: every missing directory of path, mode 0755; made(dir, arg),
+ * when given, hears of each one made.  0, or -1 with ERR_IO naming the
+ * part that could not be made, or path when it is not a directory.
+ */
+int fs_mkdirs(const char *path, void (*made)(const char *dir, void *arg), void *arg,
+    struct err *e);
+
+/*
  * Several files replaced together: fs_stage_add writes and syncs each one
  * aside (as fs_write_atomic does), and fails with nothing replaced;
  * fs_stage_commit then renames them all into place, which takes no new

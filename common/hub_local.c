@@ -200,37 +200,6 @@ query_int(struct lhub *h, const char *sql, int64_t a, int64_t b, int64_t c, int6
 	return v;
 }
 
-/* mkdir -p */
-static int
-make_dirs(const char *path, struct err *e)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-			rc = err_set(e, ERR_IO, "%s: %s", p, strerror(errno));
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (rc == 0) {
-		struct stat st;
-
-		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-			rc = err_set(e, ERR_IO, "%s: not a directory", path);
-	}
-	free(p);
-	return rc;
-}
-
 /* Check that the database is ours (or new), then create the tables. */
 static int
 init_schema(struct lhub *h, struct err *e)
@@ -420,7 +389,7 @@ hub_local_open(const struct hub_opts *o, struct err *e)
 	/* hub_open checked the name (hub_check_name). */
 	if (o->capture_format && capture_check_format(o->capture_format, e) < 0)
 		goto fail;
-	if (make_dirs(h->dir, e) < 0)
+	if (fs_mkdirs(h->dir, NULL, NULL, e) < 0)
 		goto fail;
 	buf_printf(&path, "%s/hub.db", h->dir);
 	if (sqlite3_open_v2(path.p, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -436,7 +405,7 @@ hub_local_open(const struct hub_opts *o, struct err *e)
 	buf_reset(&path);
 	buf_printf(&path, "%s/capture", h->dir);
 	h->capdir = xstrdup(path.p);
-	if (make_dirs(h->capdir, e) < 0)
+	if (fs_mkdirs(h->capdir, NULL, NULL, e) < 0)
 		goto fail;
 	buf_free(&path);
 	snprintf(h->base.what, sizeof(h->base.what), "embedded hub %s, event hub %s", h->dir,
@@ -763,7 +732,7 @@ capture_one(struct lhub *h, int p, bool all, int64_t now, struct err *e)
 		char *slash = strrchr(full.p, '/');
 
 		*slash = '\0';
-		if (make_dirs(full.p, e) < 0)
+		if (fs_mkdirs(full.p, NULL, NULL, e) < 0)
 			goto out;
 		*slash = '/';
 	}
