@@ -449,6 +449,13 @@ void
 agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *st)
 {
 	json_key(b, "_state");
+	agg_put_states(b, l, st);
+}
+
+void
+agg_put_states(struct buf *b, const struct agg_list *l, const struct agg_state *st)
+{
+	json_sep(b);
 	buf_addc(b, '{');
 	for (int i = 0; i < l->n; i++) {
 		const struct agg_spec *s = &l->v[i];
@@ -710,5 +717,23 @@ agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
 	if (s->fn == AGG_STDDEV && json_number(d, m[MEMBER_M2], &m2) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no \"m2\"", s->name);
 	set_value(s, st, x, m2);
+	return 0;
+}
+
+int
+agg_get_states(const struct agg_list *l, const struct json_doc *d, int t,
+    struct agg_state *st, struct err *e)
+{
+	int key = t + 1;
+
+	if (json_type(d, t) != JSON_OBJECT || json_size(d, t) != l->n)
+		return err_set(e, ERR_DATA, "not the states of %d aggregates", l->n);
+	for (int i = 0; i < l->n; i++, key = json_skip(d, key + 1)) {
+		if (!json_string_eq(d, key, l->v[i].name))
+			return err_set(e, ERR_DATA, "_state: '%s' where '%s' was expected",
+			    json_raw(d, key, &(size_t){ 0 }), l->v[i].name);
+		if (agg_state_read(&l->v[i], d, key + 1, &st[i], e) < 0)
+			return -1;
+	}
 	return 0;
 }

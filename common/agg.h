@@ -89,6 +89,16 @@ void agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_st
 void agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *st);
 
 /*
+ * The one codec of aggregate states, for rows and for saved window state
+ * alike: agg_put_states appends the object {"name":{...},...} (the value
+ * of a row's "_state"); agg_get_states reads one written for the same
+ * list at token t, member by member in order (ERR_DATA when it is not).
+ */
+void agg_put_states(struct buf *b, const struct agg_list *l, const struct agg_state *st);
+int agg_get_states(const struct agg_list *l, const struct json_doc *d, int t,
+    struct agg_state *st, struct err *e);
+
+/*
  * Reading rows back (the serving layer).  agg_state_specs appends to l the
  * aggregates a row's "_state" object (token t) describes, in its order;
  * their argument expressions are not compiled (l merges, it does not

@@ -98,6 +98,9 @@ struct win_engine {
 	uint64_t h, tmp_digest;	/* the event's hash; the digest of en->tmp */
 };
 
+/* The format of saved state: 2 since states are written as rows write them. */
+enum { WIN_STATE_VERSION = 2 };
+
 static const char *const type_names[] = {
 	[WIN_NONE] = "none", [WIN_TUMBLING] = "tumbling", [WIN_HOPPING] = "hopping",
 	[WIN_SLIDING] = "sliding", [WIN_SESSION] = "session", [WIN_SNAPSHOT] = "snapshot",
@@ -1284,35 +1287,15 @@ get_digest(const struct json_doc *d, int t, uint64_t *h)
 	return *end == '\0' ? 0 : -1;
 }
 
-static void
-put_states(struct buf *b, const struct agg_state *st, int n)
-{
-	json_sep(b);
-	buf_addc(b, '[');
-	for (int i = 0; i < n; i++) {
-		const double v[] = { st[i].sum, st[i].min, st[i].max, st[i].mean, st[i].m2 };
-
-		json_sep(b);
-		buf_addc(b, '[');
-		json_put_int(b, st[i].n);
-		json_put_int(b, st[i].skipped);
-		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
-			json_put_num(b, v[k]);
-		buf_addc(b, ']');
-	}
-	buf_addc(b, ']');
-}
-
 void
 win_save(const struct win_engine *en, struct buf *b)
 {
-	const int n = en->s->aggs.n;
 	struct buf q = { 0 };
 	struct strmap_entry *ge;
 	size_t i = 0;
 
 	win_describe(en->s, &q);
-	buf_adds(b, "{\"csa_window_state\":1");
+	buf_printf(b, "{\"csa_window_state\":%d", WIN_STATE_VERSION);
 	json_key(b, "query");
 	json_put_str(b, q.p, q.len);
 	json_key(b, "max_time");
@@ -1356,7 +1339,7 @@ win_save(const struct win_engine *en, struct buf *b)
 			json_key(b, "c");
 			json_put_str(b, g->cols, strlen(g->cols));
 			json_key(b, "s");
-			put_states(b, g->st, n);
+			agg_put_states(b, &en->s->aggs, g->st);
 			json_key(b, "d");
 			put_digest(b, g->digest);
 			buf_adds(b, "}\n");
@@ -1391,7 +1374,7 @@ win_save(const struct win_engine *en, struct buf *b)
 			json_sep(b);
 			buf_addc(b, '[');
 			json_put_int(b, g->ev[k]->t);
-			put_states(b, g->ev[k]->st, n);
+			agg_put_states(b, &en->s->aggs, g->ev[k]->st);
 			put_digest(b, g->ev[k]->h);
 			buf_addc(b, ']');
 		}
@@ -1407,30 +1390,13 @@ win_save(const struct win_engine *en, struct buf *b)
 	}
 }
 
-/* Read states written by put_states at token t. */
+/* Read states written by agg_put_states at token t. */
 static int
-get_states(const struct json_doc *d, int t, struct agg_state *st, int n)
+get_states(const struct win_engine *en, const struct json_doc *d, int t, struct agg_state *st)
 {
-	if (json_type(d, t) != JSON_ARRAY || json_size(d, t) != n)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		int a = json_elem(d, t, i);
-		double v[5];
+	struct err e;
 
-		if (json_type(d, a) != JSON_ARRAY || json_size(d, a) != 7 ||
-		    json_int64(d, json_elem(d, a, 0), &st[i].n) < 0 ||
-		    json_int64(d, json_elem(d, a, 1), &st[i].skipped) < 0)
-			return -1;
-		for (int k = 0; k < 5; k++)
-			if (json_number(d, json_elem(d, a, k + 2), &v[k]) < 0)
-				v[k] = 0;	/* null: a sum that overflowed */
-		st[i].sum = v[0];
-		st[i].min = v[1];
-		st[i].max = v[2];
-		st[i].mean = v[3];
-		st[i].m2 = v[4];
-	}
-	return 0;
+	return agg_get_states(&en->s->aggs, d, t, st, &e);
 }
 
 static int
@@ -1489,7 +1455,7 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 		en->live++;
 		if (get_digest(d, json_member(d, 0, "d", 1), &gr->digest) < 0)
 			return -1;
-		return get_states(d, json_member(d, 0, "s", 1), gr->st, n);
+		return get_states(en, d, json_member(d, 0, "s", 1), gr->st);
 	}
 	if (g >= 0) {
 		struct sgroup *sg;
@@ -1523,7 +1489,7 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 			sg->ev[sg->n++] = e1;
 			if (json_size(d, x) < 2 || json_size(d, x) > 3 ||
 			    json_int64(d, json_elem(d, x, 0), &e1->t) < 0 ||
-			    get_states(d, json_elem(d, x, 1), e1->st, n) < 0 ||
+			    get_states(en, d, json_elem(d, x, 1), e1->st) < 0 ||
 			    get_digest(d, json_size(d, x) == 3 ? json_elem(d, x, 2) : -1,
 			    &e1->h) < 0 ||
 			    (k > 0 && e1->t < sg->ev[k - 1]->t))
@@ -1561,11 +1527,17 @@ win_load(struct win_engine *en, const char *text, size_t len, const char *name,
 			rc = err_set(e, ERR_IO, "%s:%lu: not a state line", name, lineno);
 		} else if (lineno == 1) {
 			int qt = json_member(&d, 0, "query", 5);
+			int64_t version = 0;
 
 			buf_reset(&key);
-			if (json_member(&d, 0, "csa_window_state", 16) < 0 ||
+			if (json_int64(&d, json_member(&d, 0, "csa_window_state", 16), &version) < 0 ||
 			    json_string(&d, qt, &key) < 0) {
 				rc = err_set(e, ERR_IO, "%s:1: not a csa-window state", name);
+			} else if (version != WIN_STATE_VERSION) {
+				rc = err_set(e, ERR_USAGE, "%s: a csa-window state of format %lld, this "
+				    "csa-window reads format %d: finish it with the csa-window that "
+				    "wrote it (--no-keep-open), or remove it", name, (long long)version,
+				    WIN_STATE_VERSION);
 			} else if (key.len != q.len || memcmp(key.p, q.p, q.len) != 0) {
 				buf_addc(&key, '\0');
 				rc = err_set(e, ERR_USAGE, "%s: saved by another query (%s); "

@@ -405,6 +405,19 @@ PYEOF
 	done
 }
 
+@test "--state: a state of another format is refused, named, and left as it was" {
+	printf '%s\n' '{"t":"2026-01-01T10:00:01Z","g":"a"}' '{"t":"2026-01-01T10:00:02Z","g":"b"}' > "$BATS_TEST_TMPDIR/in"
+	csa-window -t t --tumbling 10s --by g --state "$BATS_TEST_TMPDIR/st" --keep-open "$BATS_TEST_TMPDIR/in"
+	# Open windows are saved as rows write their states: one codec.
+	grep -q '"s":{"count":{"f":"count","n":1}}' "$BATS_TEST_TMPDIR/st"
+	sed -i '1s/"csa_window_state":2/"csa_window_state":1/' "$BATS_TEST_TMPDIR/st"
+	cp "$BATS_TEST_TMPDIR/st" "$BATS_TEST_TMPDIR/st.before"
+	run --separate-stderr csa-window -t t --tumbling 10s --by g --state "$BATS_TEST_TMPDIR/st" < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"st: a csa-window state of format 1, this csa-window reads format 2"* ]]
+	cmp "$BATS_TEST_TMPDIR/st" "$BATS_TEST_TMPDIR/st.before"
+}
+
 @test "--state: SIGTERM saves open windows without writing them; another query's state is refused" {
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
 	bg sh -c 'exec csa-window -t t --tumbling 10s --state "$2" < "$0" > "$1"' "$BATS_TEST_TMPDIR/fifo" \

@@ -1,6 +1,6 @@
 /*
  * fuzz-merge: view rows as csa-merge reads them (simdjson's fast_row and
- * jsmn's read_row, agg_state_read of common/agg.c), a batch view and a
+ * the row reader of common/row.c, agg_state_read of common/agg.c), a batch view and a
  * speed view merged and written out.  The input is the batch view, a blank
  * line, then the speed view (the same rows serve both when there is no
  * blank line).  A bad or misfit row is reported, never a crash.  The
