@@ -32,7 +32,11 @@ struct ev {
 /*
  * A group of a sliding or session window: its events in time order.
  * Sliding: ev[head..entered) are in the window at `done`, the last point
- * written.  Session: ev[head..n) wait for their session to end; `carry`
+ * written.  Their states are kept for a row in amortized constant time,
+ * as two stacks: each of ev[head..mid) holds, after its own states, those
+ * of itself and every later one up to mid (merged right to left when mid
+ * last moved); `back` holds ev[mid..entered) merged in the order they
+ * entered; `wdigest` the sum of the window's line hashes.  Session: ev[head..n) wait for their session to end; `carry`
  * is a session cut at a max-duration check whose continuation may still
  * take events (from cstart, last event clast, next check ccut).
  */
@@ -40,6 +44,9 @@ struct sgroup {
 	char *cols;
 	struct ev **ev;
 	size_t head, entered, n, cap;
+	size_t mid;		/* sliding: where the suffix states end */
+	struct agg_state *back;	/* sliding: ev[mid..entered) merged */
+	uint64_t wdigest;	/* sliding: the digest of ev[head..entered) */
 	bool have_done, carry;
 	int64_t done, cstart, clast, ccut;
 	size_t hend;		/* session: index past the head session's events */
@@ -158,10 +165,13 @@ win_spec_free(struct win_spec *s)
 	free(s->having.column);
 }
 
+/* An event's own states, and for sliding windows room for its suffix. */
 static size_t
 ev_size(const struct win_engine *en)
 {
-	return sizeof(struct ev) + sizeof(struct agg_state) * (size_t)en->s->aggs.n;
+	size_t n = (size_t)en->s->aggs.n * (en->s->type == WIN_SLIDING ? 2 : 1);
+
+	return sizeof(struct ev) + sizeof(struct agg_state) * n;
 }
 
 struct win_engine *
@@ -188,6 +198,7 @@ sgroup_free(struct sgroup *g)
 		free(g->ev[i]);
 	free(g->ev);
 	free(g->cols);
+	free(g->back);
 	free(g);
 }
 
@@ -610,6 +621,7 @@ sgroup_add(struct win_engine *en, struct sgroup *g, int64_t t, const struct json
 		memmove(g->ev, g->ev + g->head, sizeof(*g->ev) * (g->n - g->head));
 		g->n -= g->head;
 		g->entered = g->entered > g->head ? g->entered - g->head : 0;
+		g->mid = g->mid > g->head ? g->mid - g->head : 0;
 		g->hend = g->hend > g->head ? g->hend - g->head : 0;
 		g->head = 0;
 	}
@@ -676,6 +688,72 @@ pend_row(struct win_engine *en, int64_t start, int64_t end, const struct strmap_
 	en->npend++;
 }
 
+/* Sliding: the front stack is empty; make every event of the window its
+ * own, each with the states of itself and those after it. */
+static void
+sliding_flip(struct win_engine *en, struct sgroup *g)
+{
+	const struct agg_list *aggs = &en->s->aggs;
+	const int n = aggs->n;
+
+	for (size_t k = g->entered; k-- > g->head;) {
+		struct agg_state *suf = g->ev[k]->st + n;
+
+		memcpy(suf, g->ev[k]->st, sizeof(*suf) * (size_t)n);
+		if (k + 1 < g->entered)
+			for (int i = 0; i < n; i++)
+				agg_merge(&aggs->v[i], &suf[i], &g->ev[k + 1]->st[n + i]);
+	}
+	g->mid = g->entered;
+	memset(g->back, 0, sizeof(*g->back) * (size_t)n);
+}
+
+/* Sliding: an event enters the window. */
+static void
+sliding_enter(struct win_engine *en, struct sgroup *g)
+{
+	const struct agg_list *aggs = &en->s->aggs;
+	const struct ev *x = g->ev[g->entered++];
+
+	for (int i = 0; i < aggs->n; i++)
+		agg_merge(&aggs->v[i], &g->back[i], &x->st[i]);
+	g->wdigest += x->h;
+}
+
+/* Sliding: the states of the window into en->tmp, and its digest. */
+static void
+sliding_states(struct win_engine *en, const struct sgroup *g)
+{
+	const struct agg_list *aggs = &en->s->aggs;
+	const int n = aggs->n;
+
+	if (g->head < g->mid) {
+		memcpy(en->tmp, g->ev[g->head]->st + n, sizeof(*en->tmp) * (size_t)n);
+		for (int i = 0; i < n; i++)
+			agg_merge(&aggs->v[i], &en->tmp[i], &g->back[i]);
+	} else {
+		memcpy(en->tmp, g->back, sizeof(*en->tmp) * (size_t)n);
+	}
+	en->tmp_digest = g->wdigest;
+}
+
+/* Sliding, after a restart: the two stacks as they were saved, ev[head..mid)
+ * in front and the rest of the window behind, so that rows come out as
+ * those of a run without the stop. */
+static void
+sliding_restore(struct win_engine *en, struct sgroup *g, size_t mid)
+{
+	size_t entered = g->entered;
+
+	g->entered = mid;
+	sliding_flip(en, g);
+	g->wdigest = 0;
+	for (size_t k = g->head; k < mid; k++)
+		g->wdigest += g->ev[k]->h;
+	while (g->entered < entered)
+		sliding_enter(en, g);
+}
+
 /* Sliding: write every point of g (an event entering or leaving) that is complete. */
 static void
 sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, bool all)
@@ -686,12 +764,16 @@ sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 
 	while (sgroup_due(en, g, &p) && (all || mark > p)) {
 		while (g->entered < g->n && g->ev[g->entered]->t <= p)
-			g->entered++;
+			sliding_enter(en, g);
 		/* The window at p is (p - size, p]. */
-		while (g->head < g->entered && g->ev[g->head]->t + size <= p)
+		while (g->head < g->entered && g->ev[g->head]->t + size <= p) {
+			if (g->head == g->mid)
+				sliding_flip(en, g);
+			g->wdigest -= g->ev[g->head]->h;
 			free(g->ev[g->head++]);
+		}
 		if (g->head < g->entered) {
-			merge_events(en, g, g->head, g->entered);
+			sliding_states(en, g);
 			pend_row(en, p - size, p, ge);
 		}
 		g->done = p;
@@ -809,6 +891,8 @@ sgroup_event(struct win_engine *en, int64_t t, const struct json_doc *d, const c
 		struct sgroup *g = xcalloc(1, sizeof(*g));
 
 		g->cols = xstrndup(en->cols.p ? en->cols.p : "", en->cols.len);
+		if (en->s->type == WIN_SLIDING)
+			g->back = xcalloc((size_t)en->s->aggs.n + 1, sizeof(*g->back));
 		ge->p = g;
 		en->live++;
 	}
@@ -1368,6 +1452,10 @@ win_save(const struct win_engine *en, struct buf *b)
 		} else {
 			json_put_null(b);
 		}
+		if (en->s->type == WIN_SLIDING) {
+			json_key(b, "mid");
+			json_put_int(b, (int64_t)(g->mid > g->head ? g->mid - g->head : 0));
+		}
 		json_key(b, "ev");
 		buf_addc(b, '[');
 		for (size_t k = g->head; k < g->n; k++) {
@@ -1496,6 +1584,15 @@ load_line(struct win_engine *en, const struct json_doc *d, struct buf *key, stru
 				return -1;
 			if (sg->have_done && e1->t <= sg->done)
 				sg->entered = sg->n;
+		}
+		if (en->s->type == WIN_SLIDING) {
+			int64_t mid = 0;
+
+			if (json_member(d, 0, "mid", 3) >= 0 && (get_int(d, 0, "mid", &mid) < 0 ||
+			    mid < 0 || (uint64_t)mid > sg->entered))
+				return -1;
+			sg->back = xcalloc((size_t)n + 1, sizeof(*sg->back));
+			sliding_restore(en, sg, (size_t)mid);
 		}
 		if (en->s->type == WIN_SESSION && (sg->n > 0 || sg->carry))
 			session_head(en, sg, &start);

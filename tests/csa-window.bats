@@ -316,6 +316,44 @@ PYEOF
 	assert_output "$(printf '%s\n' '10:00:00-10:11:40 3' '10:16:40-10:21:40 1')"
 }
 
+@test "sliding on the real week, 1 h and 10 m: every row equals a brute-force count of its window" {
+	csa-usgs-fetch --url "file://$(bryn_json)" | jq -c -s 'sort_by(.time) | .[]' > "$BATS_TEST_TMPDIR/ev"
+	for size in 1h 10m; do
+		csa-window --sliding "$size" --by region \
+			--agg 'n=count,m=avg(magnitude),x=max(magnitude),lo=min(depth_km),sd=stddev(magnitude),s=sum(depth_km)' \
+			"$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/rows"
+		[ "$(wc -l < "$BATS_TEST_TMPDIR/rows")" -gt 4000 ]
+		"$PY" - "$BATS_TEST_TMPDIR/ev" "$BATS_TEST_TMPDIR/rows" <<'PYEOF'
+import json, sys, math, bisect, datetime
+def ms(s):
+    return round(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+ev = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    ev.setdefault(e["region"], []).append(e)
+times = {g: [e["time"] for e in v] for g, v in ev.items()}
+def close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+rows = 0
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    lo, hi, g = ms(r["window_start"]), ms(r["window_end"]), r["region"]
+    w = ev[g][bisect.bisect_right(times[g], lo):bisect.bisect_right(times[g], hi)]
+    mags = [e["magnitude"] for e in w if e["magnitude"] is not None]
+    deps = [e["depth_km"] for e in w if e["depth_km"] is not None]
+    mean = sum(mags) / len(mags) if mags else None
+    sd = math.sqrt(sum((x - mean) ** 2 for x in mags) / (len(mags) - 1)) if len(mags) > 1 else None
+    want = {"n": len(w), "x": max(mags) if mags else None, "lo": min(deps) if deps else None}
+    assert all(r[k] == v for k, v in want.items()), (line, want)
+    assert close(r["m"], mean) and close(r["sd"], sd) and close(r["s"], sum(deps) if deps else None), (line, mean, sd)
+    rows += 1
+assert rows > 4000
+PYEOF
+	done
+}
+
 @test "sliding: a row when an event enters or leaves, none for an empty window" {
 	{ ev 0 '"g":"a"'; ev 4 '"g":"a"'; ev 6 '"g":"b"'; ev 20 '"g":"a"'; } > "$BATS_TEST_TMPDIR/in"
 	run bash -c "csa-window -t t --sliding 10s --by g '$BATS_TEST_TMPDIR/in' | jq -r '\"\(.window_type) \(.window_start[11:19])-\(.window_end[11:19]) \(.g) \(.count)\"'"
