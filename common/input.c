@@ -5,6 +5,8 @@
 
 #include "input.h"
 
+_Static_assert(NDJSON_PADDING >= JSON_FAST_PADDING, "ndjson lines pad what simdjson reads");
+
 void
 input_init(struct input *in, char *const *files, int nfiles, size_t maxlen,
     enum input_parse parse, struct msg_bad *bad)
@@ -15,8 +17,8 @@ input_init(struct input *in, char *const *files, int nfiles, size_t maxlen,
 	in->maxlen = maxlen;
 	in->parse = parse;
 	in->bad = bad;
-	if (parse != INPUT_RAW)
-		in->fast = json_fast_new();
+	if (parse != INPUT_RAW && (in->fast = json_fast_new()) != NULL)
+		json_fast_padded_input(in->fast);	/* lines of the ndjson reader */
 	json_doc_init(&in->doc);
 	json_doc_init(&in->fdoc);
 }

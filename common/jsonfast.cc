@@ -24,6 +24,8 @@ struct json_fast {
 	size_t cap = 0;
 	char *minified = nullptr;	// minify's output, to learn whether text was compact
 	size_t mcap = 0;
+	bool padded_input = false;	// texts come with padding: no copy
+	const char *text = nullptr;	// the text last parsed, where simdjson read it
 	simdjson::dom::element root;	// what json_fast_load loaded
 	std::vector<json_fast_item> items;	// json_fast_items' answer
 };
@@ -68,18 +70,34 @@ reserve(char **p, size_t *cap, size_t n)
 	return true;
 }
 
+static_assert(JSON_FAST_PADDING >= simdjson::SIMDJSON_PADDING,
+    "JSON_FAST_PADDING must cover simdjson's padding");
+
+extern "C" void
+json_fast_padded_input(struct json_fast *f)
+{
+	f->padded_input = true;
+}
+
 // Parse text into the parser's document; false when simdjson refuses it.
+// Text that is not known to be padded is copied into padding first.
 static bool
 parse(json_fast *f, const char *text, size_t len, simdjson::dom::element *root)
 {
-	if (!reserve(&f->pad, &f->cap, len))
-		return false;
-	std::memcpy(f->pad, text, len);
-	std::memset(f->pad + len, 0, simdjson::SIMDJSON_PADDING);
+	const char *at = text;
+
+	if (!f->padded_input) {
+		if (!reserve(&f->pad, &f->cap, len))
+			return false;
+		std::memcpy(f->pad, text, len);
+		std::memset(f->pad + len, 0, simdjson::SIMDJSON_PADDING);
+		at = f->pad;
+	}
+	f->text = at;
 	if (len > f->parser.capacity() &&
 	    f->parser.allocate(len, max_depth) != simdjson::SUCCESS)
 		return false;
-	return f->parser.parse(f->pad, len, false).get(*root) == simdjson::SUCCESS;
+	return f->parser.parse(at, len, false).get(*root) == simdjson::SUCCESS;
 }
 
 extern "C" int
@@ -94,7 +112,7 @@ json_fast_check(struct json_fast *f, const char *text, size_t len, bool *object,
 		size_t n = 0;
 
 		if (!reserve(&f->minified, &f->mcap, len) ||
-		    simdjson::minify(f->pad, len, f->minified, n) != simdjson::SUCCESS)
+		    simdjson::minify(f->text, len, f->minified, n) != simdjson::SUCCESS)
 			return 0;
 		*compact = n == len;
 	}

@@ -28,6 +28,15 @@ struct json_fast *json_fast_new(void);
 void json_fast_free(struct json_fast *f);
 
 /*
+ * simdjson reads a little past a document's end.  A caller whose texts
+ * always have JSON_FAST_PADDING readable bytes after them (a line of the
+ * ndjson reader, say) may say so, and each text is then read where it is
+ * instead of being copied first.
+ */
+#define JSON_FAST_PADDING 64
+void json_fast_padded_input(struct json_fast *f);
+
+/*
  * 1 when text[0..len) is JSON: *object says whether its root is an object;
  * *compact (when not NULL) whether it has no white space between tokens.
  * 0: not known, see above.

@@ -77,7 +77,8 @@ fill(struct ndjson_reader *r, struct err *e)
 		}
 		if (r->cap - r->end < READ_CHUNK / 2) {
 			r->cap = r->cap ? r->cap * 2 : READ_CHUNK * 4;
-			r->buf = xrealloc(r->buf, r->cap + 1);
+			r->buf = xrealloc(r->buf, r->cap + 1 + NDJSON_PADDING);
+			memset(r->buf + r->cap, 0, 1 + NDJSON_PADDING);
 		}
 	}
 	do

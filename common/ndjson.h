@@ -9,6 +9,9 @@
 #include "err.h"
 
 #define NDJSON_MAX_LINE_DEFAULT (1024 * 1024)
+/* Every line handed out has at least this many readable bytes after it
+ * (for parsers that read past the end, as simdjson does). */
+#define NDJSON_PADDING 64
 
 /*
  * Reads lines of at most maxlen bytes with read(2) into one buffer, so a
