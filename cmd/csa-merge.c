@@ -34,8 +34,8 @@ static const char help_text[] =
     "rows up to the cutoff, speed rows after it, recombined exactly from their\n"
     "mergeable state.\n"
     "\n"
-    "      --anomalies SIGMA  speed windows whose count is over the batch mean\n"
-    "                         plus SIGMA standard deviations of the same group\n"
+    "      --anomalies SIGMA  batch-sized windows whose speed count is over the\n"
+    "                         batch mean plus SIGMA deviations of the same group\n"
     "  -b, --batch PATH       a batch view file, or a directory of them\n"
     "      --by FIELDS        group by these group columns only (comma-separated)\n"
     "      --cutoff TIME      batch up to TIME, speed after (or -6h: before now;\n"
@@ -413,6 +413,13 @@ bucket_at(struct run *r, int64_t start, int64_t end, const char *bcols, size_t b
 
 /* Where a row's window goes: its own window, a bucket of --every, or the
  * whole time.  -2 when it does not fit in one bucket. */
+/* The start of the window of length d (aligned to the epoch) that holds t. */
+static int64_t
+align(int64_t t, int64_t d)
+{
+	return t >= 0 ? t / d * d : -((-t + d - 1) / d) * d;
+}
+
 static int
 bucket_span(struct run *r, int64_t *start, int64_t *end, bool session)
 {
@@ -420,7 +427,7 @@ bucket_span(struct run *r, int64_t *start, int64_t *end, bool session)
 
 	if (d == 0)
 		return 0;
-	b = *start >= 0 ? *start / d * d : -((-*start + d - 1) / d) * d;
+	b = align(*start, d);
 	if (*end > b + d && !session) {
 		char s[32], t[32];
 
@@ -567,6 +574,15 @@ use_row(struct run *r, struct layer *l, const struct row_in *w)
 	if (l->wlen == 0)
 		l->wlen = end - start;
 	l->mixed_len = l->mixed_len || l->wlen != end - start;
+	if (o->anomalies && l->id == LAYER_BATCH) {
+		/* The baseline is the whole batch view, whatever is shown. */
+		if (l->rows == 1 || start < l->lo)
+			l->lo = start;
+		if (l->rows == 1 || end > l->hi)
+			l->hi = end;
+		note_history(r, l, w);
+		return 0;
+	}
 	if ((o->have_from && start < o->from) || (o->have_to && end > o->to))
 		return 0;
 	if (l->rows == 1 || start < l->lo)
@@ -577,12 +593,10 @@ use_row(struct run *r, struct layer *l, const struct row_in *w)
 		keep_cell(r, l, w);
 		return 0;
 	}
-	if (o->anomalies || (r->cells.count && (r->have_cutoff ? end <= r->cutoff &&
-	    end > r->cutoff - o->overlap : end > l->mark - o->overlap)))
+	if (r->cells.count && (r->have_cutoff ? end <= r->cutoff &&
+	    end > r->cutoff - o->overlap : end > l->mark - o->overlap))
 		note_history(r, l, w);
 	if (r->have_cutoff && end > r->cutoff)
-		return 0;
-	if (o->anomalies)
 		return 0;
 	return add_to_bucket(r, LAYER_BATCH, start, end, w->session, false, w->bcols,
 	    w->bcols_len, w->st);
@@ -965,49 +979,98 @@ cmp_cell(const void *a, const void *b)
 	return cmp_window(x->start, x->end, x->cols, y->start, y->end, y->cols);
 }
 
-/* The speed windows whose count is over the batch baseline of their group:
- * the group's batch counts per window, empty windows counted as 0, scaled
- * to the speed window's length. */
+/* Free the windows anomalies() merged speed rows into (their columns are
+ * the cells'). */
+static void
+free_bins(struct strmap *bins)
+{
+	struct strmap_entry *e;
+	size_t i = 0;
+
+	while ((e = strmap_next(bins, &i)) != NULL) {
+		free(((struct cell *)e->p)->st);
+		free(e->p);
+	}
+	strmap_free(bins);
+}
+
+/*
+ * --anomalies: like is compared with like.  Speed rows are put into the
+ * batch view's windows (an hour of 5-minute rows makes one hourly count)
+ * and each such window's count is compared with its group's batch
+ * windows: their mean plus SIGMA sample standard deviations, the windows
+ * without a row counted as 0.  A window the speed rows cover only in part
+ * is marked partial (its count can only be short).  --from and --to
+ * select the windows shown; the baseline is always the whole batch view.
+ */
 static int
 anomalies(struct run *r, struct buf *out, size_t *nrow)
 {
-	const struct layer *b = &r->l[LAYER_BATCH];
+	const struct layer *b = &r->l[LAYER_BATCH], *sp = &r->l[LAYER_SPEED];
+	const int na = r->out->n;
 	int oc = -1;
-	int64_t hi = r->cutoff < b->hi ? r->cutoff : b->hi, k;
+	int64_t hi = r->cutoff < b->hi ? r->cutoff : b->hi, k, w = b->wlen;
+	struct strmap bins;	/* start and group -> struct cell of the merged rows */
 	struct strmap_entry *ce;
-	struct cell **v = xmalloc(sizeof(*v) * (r->cells.count + 1));
-	struct agg_state *st = xcalloc((size_t)r->out->n, sizeof(*st));
+	struct cell **v;
+	struct buf key = { 0 };
 	size_t n = 0, i = 0;
 
-	for (int j = 0; j < r->out->n && oc < 0; j++)
+	for (int j = 0; j < na && oc < 0; j++)
 		if (r->out->v[j].fn == AGG_COUNT)
 			oc = j;
-	k = b->wlen > 0 ? (hi - b->lo) / b->wlen : 0;
-	if (oc < 0 || b->mixed_len || k < 2) {
-		free(v);
-		free(st);
+	k = w > 0 ? (hi - b->lo) / w : 0;
+	if (oc < 0 || b->mixed_len || k < 2)
 		return misfit("--anomalies: %s", oc < 0 ? "the views have no count aggregate in "
 		    "common" : b->mixed_len ? "the batch windows are not all of one length" :
 		    "the batch view spans fewer than two windows: no baseline");
+	strmap_init(&bins);
+	while ((ce = strmap_next(&r->cells, &i)) != NULL) {
+		const struct cell *c = ce->p;
+		struct cell *bin;
+		int64_t start;
+		bool added;
+
+		if (!speed_wanted(r, c))
+			continue;
+		if (c->end - c->start > w) {
+			free_bins(&bins);
+			buf_free(&key);
+			return misfit("--anomalies: speed windows are longer than the batch "
+			    "windows they are compared with");
+		}
+		start = align(c->start, w);
+		if (c->end > start + w)
+			continue;	/* across two batch windows (unaligned): in neither */
+		buf_reset(&key);
+		buf_add(&key, &start, sizeof(start));
+		buf_adds(&key, c->cols);
+		ce = strmap_put(&bins, key.p, key.len, &added);
+		if (added) {
+			ce->p = bin = xcalloc(1, sizeof(*bin));
+			bin->start = start;
+			bin->end = start + w;
+			bin->cols = c->cols;
+			bin->st = xcalloc((size_t)na + 1, sizeof(*bin->st));
+		}
+		bin = ce->p;
+		for (int j = 0; j < na; j++)
+			agg_merge(&r->out->v[j], &bin->st[j], &c->st[r->map[LAYER_SPEED][j]]);
 	}
-	while ((ce = strmap_next(&r->cells, &i)) != NULL)
-		if (speed_wanted(r, ce->p))
-			v[n++] = ce->p;
+	v = xmalloc(sizeof(*v) * (bins.count + 1));
+	i = 0;
+	while ((ce = strmap_next(&bins, &i)) != NULL)
+		v[n++] = ce->p;
 	qsort(v, n, sizeof(*v), cmp_cell);
 	for (i = 0; i < n; i++) {
 		const struct strmap_entry *he = strmap_get(&r->hist, v[i]->cols, strlen(v[i]->cols));
 		const struct history *h = he ? he->p : NULL;
 		double sum = h ? h->sum : 0, sum2 = h ? h->sum2 : 0;
-		double ratio = (double)(v[i]->end - v[i]->start) / (double)b->wlen;
 		double mean = sum / (double)k;
 		double var = (sum2 - (double)k * mean * mean) / (double)(k - 1);
-		double sd = sqrt(var > 0 ? var : 0) * ratio, limit;
+		double sd = sqrt(var > 0 ? var : 0), limit = mean + r->o->sigma * sd;
 
-		mean *= ratio;
-		limit = mean + r->o->sigma * sd;
-		for (int j = 0; j < r->out->n; j++)
-			st[j] = v[i]->st[r->map[LAYER_SPEED][j]];
-		if (!((double)st[oc].n > limit))
+		if (!((double)v[i]->st[oc].n > limit))
 			continue;
 		buf_reset(&r->key);
 		json_key(&r->key, "baseline_mean");
@@ -1018,15 +1081,20 @@ anomalies(struct run *r, struct buf *out, size_t *nrow)
 		json_put_num(&r->key, limit);
 		json_key(&r->key, "is_anomaly");
 		json_put_bool(&r->key, true);
+		if (v[i]->start < sp->lo || v[i]->end > sp->hi) {
+			json_key(&r->key, "partial");
+			json_put_bool(&r->key, true);
+		}
 		put_sources(&r->key, FROM_SPEED);
 		row_put(out, &(struct row){ .start = v[i]->start, .end = v[i]->end,
-		    .cols = v[i]->cols, .cols_len = strlen(v[i]->cols), .aggs = r->out, .st = st,
-		    .markers = r->key.p });
+		    .cols = v[i]->cols, .cols_len = strlen(v[i]->cols), .aggs = r->out,
+		    .st = v[i]->st, .markers = r->key.p });
 		++*nrow;
 		spill(r, out);
 	}
 	free(v);
-	free(st);
+	free_bins(&bins);
+	buf_free(&key);
 	return 0;
 }
 

@@ -405,21 +405,70 @@ summary() {
 	        for i in range(12 if h % 2 == 0 else 0):
 	            f.write('{"event_id":"b%d-%d","time":"2026-04-22T%02d:%02d:30Z","region":"b","magnitude":1}\n' % (h, i, h, i * 5))
 	with open(d + "/new", "w") as f:
-	    for i in range(6):
-	        f.write('{"event_id":"n%d","time":"2026-04-22T10:01:%02dZ","region":"a","magnitude":2}\n' % (i, i))
-	    for i in range(2):
-	        f.write('{"event_id":"m%d","time":"2026-04-22T10:11:%02dZ","region":"a","magnitude":2}\n' % (i, i))
+	    for i in range(40):
+	        f.write('{"event_id":"n%d","time":"2026-04-22T10:%02d:%02dZ","region":"a","magnitude":2}\n' % (i, i + 1, i))
 	    f.write('{"event_id":"k","time":"2026-04-22T10:12:00Z","region":"b","magnitude":2}\n')
 	EOF
 	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
 	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
+	# Like with like: the 5-minute rows of 10:00-11:00 make one hourly count
+	# (40 in a, 1 in b), compared with the hourly batch counts: a's mean is
+	# 24, its deviation sqrt(80/9); b's mean 6, its deviation sqrt(40).
 	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3
-	echo "$output" | jq -e -s 'length == 1 and .[0].region == "a" and .[0].event_count == 6
-		and .[0].is_anomaly and .[0].baseline_mean == 2
-		and (.[0].threshold - (2 + 3 * (80 / 9 | sqrt) / 12) | fabs) < 1e-9'
-	# No margin: the 2-event window is not over its mean of 2, b's one event is.
+	echo "$output" | jq -e -s 'length == 1 and .[0].region == "a" and .[0].event_count == 40
+		and .[0].window_start == "2026-04-22T10:00:00.000Z" and .[0].window_end == "2026-04-22T11:00:00.000Z"
+		and .[0].is_anomaly and .[0].baseline_mean == 24 and .[0].partial
+		and ((.[0].threshold - (24 + 3 * (80 / 9 | sqrt))) | fabs) < 1e-9'
+	# No margin: a is over its mean, b's one event is not.
 	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 0
-	echo "$output" | jq -e -s 'map([.region, .event_count]) == [["a", 6], ["b", 1]]'
+	echo "$output" | jq -e -s 'map([.region, .event_count]) == [["a", 40]]'
+	# --from selects the windows shown; the baseline stays the whole view.
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
+		--from 2026-04-22T10:00:00Z
+	echo "$output" | jq -e -s 'length == 1 and .[0].baseline_mean == 24'
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
+		--from 2026-04-22T11:00:00Z
+	[ -z "$output" ]
+}
+
+@test "--anomalies on stationary Poisson counts: about the false-positive rate at 2 sigma; a burst is flagged" {
+	# Four regions, 30 events an hour each at random moments: 20 days for
+	# the batch view, then 5 days of 5-minute speed rows, with one burst
+	# (twice the rate for an hour in region r2).  For Poisson(30) the
+	# threshold mean + 2 sd is about 41, and P(X >= 41) = 3.2%.
+	"$PY" - "$BATS_TEST_TMPDIR" <<-'EOF'
+	import json, random, sys
+	random.seed(7)
+	d = sys.argv[1]
+	t0 = 1767225600000
+	def hour(f, h, region, n):
+	    for i in range(n):
+	        t = t0 + h * 3600000 + random.randrange(1, 3600000)
+	        f.write(json.dumps({"event_id": "%s-%d-%d" % (region, h, i), "time": t, "region": region}) + "\n")
+	def poisson(lam):
+	    n, t = 0, random.expovariate(lam)
+	    while t < 1:
+	        n, t = n + 1, t + random.expovariate(lam)
+	    return n
+	with open(d + "/old", "w") as old, open(d + "/new", "w") as new:
+	    for h in range(25 * 24):
+	        for r in ("r0", "r1", "r2", "r3"):
+	            n = poisson(30) + (poisson(30) if (h, r) == (22 * 24 + 7, "r2") else 0)
+	            hour(old if h < 20 * 24 else new, h, r, n)
+	EOF
+	csa-batch-agg --tumbling 1h --view hourly --by region --agg n=count "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold"
+	sort -t: -k3 "$BATS_TEST_TMPDIR/new" | jq -c -s 'sort_by(.time) | .[]' |
+		csa-window --tumbling 5m --by region --agg n=count > "$BATS_TEST_TMPDIR/speed"
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold" -s "$BATS_TEST_TMPDIR/speed" --anomalies 2
+	flagged=$(printf '%s\n' "$output" | grep -c is_anomaly || true)
+	echo "# $flagged of 480 hourly windows flagged at 2 sigma" >&3
+	# 480 windows, 3.2% expected (15): between 1% and 6% with room to spare.
+	[ "$flagged" -ge 5 ] && [ "$flagged" -le 29 ]
+	# The burst, at 2 and at 4 sigma.
+	printf '%s\n' "$output" | jq -e -s 'any(.region == "r2" and .window_start == "2026-01-23T07:00:00.000Z")'
+	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold" -s "$BATS_TEST_TMPDIR/speed" --anomalies 4
+	printf '%s\n' "$output" | jq -e -s 'length >= 1 and length <= 2 and
+		any(.region == "r2" and .window_start == "2026-01-23T07:00:00.000Z")'
 }
 
 # real_views: two real USGS snapshots, the old part through the hub,
