@@ -35,6 +35,15 @@ secs() {
 	echo "scale=4; ($e - $s) / 1000000000" | bc
 }
 
+# median_secs N CMD...: run CMD once to warm the caches, then N times;
+# the median wall time in seconds.
+median_secs() {
+	local n=$1 i
+	shift
+	secs "$@" > /dev/null
+	for i in $(seq "$n"); do secs "$@"; done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
 json_floor() {

@@ -2,10 +2,12 @@
 # bench/window.sh [EVENTS]: csa-window --preset earthquake against jq,
 # Miller and DuckDB (single-threaded, from npm: @duckdb/node-api) doing the
 # same aggregation, on EVENTS (default 1,000,000) real USGS events made
-# into a dense stream (one week); jq and Miller, some 50 times slower, run
-# on the first tenth and are compared by rate.  Then peak memory for
-# EVENTS and 10 x EVENTS over a ten times longer span.  Needs scripts/build, hyperfine, GNU time;
-# DuckDB is skipped when npm cannot install it.
+# into a dense stream (one week), and again on 4 x EVENTS: csa-window and
+# DuckDB warmed once, then the median of 5 runs.  jq and Miller, far
+# slower, run once on the first tenth and are compared by rate.  Then
+# peak memory for EVENTS and 10 x EVENTS over a ten times longer span.
+# Needs scripts/build, GNU time; DuckDB is skipped when npm cannot
+# install it.
 set -eu
 . "$(dirname "$0")/common.sh"
 n=${1:-1000000}
@@ -13,15 +15,17 @@ n=${1:-1000000}
 usgs_events "$tmp/src"
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 1 "$tmp/dense" < "$tmp/src"
 
+# jq updates one group in place with |= (assigning path by path copies the
+# whole object on every event, which made jq some 4x slower than it is).
 jqprog='def bucket: (((.time + 299999) / 300000) | floor) * 300000;
   reduce inputs as $e ({}; ($e | "\(bucket)/\(.region)") as $k
-    | .[$k].n += 1
-    | if $e.magnitude != null then .[$k].sm += $e.magnitude | .[$k].nm += 1
-        | .[$k].mx = ([.[$k].mx // $e.magnitude, $e.magnitude] | max)
-        | .[$k].mn = ([.[$k].mn // $e.magnitude, $e.magnitude] | min) else . end
-    | if $e.depth_km != null then .[$k].sd += $e.depth_km | .[$k].nd += 1 else . end
-    | .[$k].sig += (if ($e.magnitude // -99) >= 5 then 1 else 0 end)
-    | .[$k].ts += (if $e.tsunami_flag == 1 then 1 else 0 end))
+    | .[$k] |= (.n += 1
+      | if $e.magnitude != null then .sm += $e.magnitude | .nm += 1
+          | .mx = ([.mx // $e.magnitude, $e.magnitude] | max)
+          | .mn = ([.mn // $e.magnitude, $e.magnitude] | min) else . end
+      | if $e.depth_km != null then .sd += $e.depth_km | .nd += 1 else . end
+      | .sig += (if ($e.magnitude // -99) >= 5 then 1 else 0 end)
+      | .ts += (if $e.tsunami_flag == 1 then 1 else 0 end)))
   | to_entries[] | {key, n: .value.n, avg_magnitude: (.value.sm / .value.nm)}'
 mlrprog='put -q '\''
   @b = int(ceil($time / 300000)) * 300000;
@@ -33,7 +37,7 @@ mlrprog='put -q '\''
   if ($tsunami_flag == 1) { @ts[@b][$region] += 1 }
   end { emit (@n, @sm, @nm, @mx, @mn, @sd, @nd, @sig, @ts), "b", "region" }'\'''
 
-t_csa=$(secs csa-window --preset earthquake "$tmp/dense")
+t_csa=$(median_secs 5 csa-window --preset earthquake "$tmp/dense")
 head -n $((n / 10)) "$tmp/dense" > "$tmp/tenth"
 t_jq=$(secs jq -n -c "$jqprog" "$tmp/tenth")
 t_mlr=$(secs sh -c "mlr --ijsonl --ojsonl $mlrprog '$tmp/tenth'")
@@ -48,7 +52,7 @@ await con.runAndReadAll(`SELECT region, ceil(time / 300000.0) AS w, count(*), av
   count_if(tsunami_flag = 1) FROM read_json('${process.argv[2]}', format='newline_delimited')
   GROUP BY ALL`);
 JS
-	t_duck=$(secs node "$tmp/q.mjs" "$tmp/dense")
+	t_duck=$(median_secs 5 node "$tmp/q.mjs" "$tmp/dense")
 fi
 
 rate() { echo "scale=0; ${2:-$n} / $1" | bc; }
@@ -58,6 +62,18 @@ printf 'csa-window --preset earthquake  %6.2f s  %8d events/s\n' "$t_csa" "$(rat
 printf 'jq (a tenth)                    %6.2f s  %8d events/s  %5sx csa per event\n' "$t_jq" "$(rate "$t_jq" $((n / 10)))" "$(ratio "$t_jq" 10)"
 printf 'Miller (a tenth)                %6.2f s  %8d events/s  %5sx csa per event\n' "$t_mlr" "$(rate "$t_mlr" $((n / 10)))" "$(ratio "$t_mlr" 10)"
 [ -n "$t_duck" ] && printf 'DuckDB (1 thread)               %6.2f s  %8d events/s  %5sx csa time\n' "$t_duck" "$(rate "$t_duck")" "$(ratio "$t_duck")"
+echo '(csa-window and DuckDB: warmed once, then the median of 5 runs; jq and Miller: one run)'
+
+# The same at four times the events.
+/usr/bin/python3 "$top/bench/window-gen.py" $((n * 4)) 1 "$tmp/dense4" < "$tmp/src"
+t_csa4=$(median_secs 5 csa-window --preset earthquake "$tmp/dense4")
+printf 'csa-window, %d events           %6.2f s  %8d events/s\n' $((n * 4)) "$t_csa4" "$(rate "$t_csa4" $((n * 4)))"
+if [ -n "$t_duck" ]; then
+	t_duck4=$(median_secs 5 node "$tmp/q.mjs" "$tmp/dense4")
+	printf 'DuckDB, %d events               %6.2f s  %8d events/s  %5sx csa time\n' $((n * 4)) "$t_duck4" \
+		"$(rate "$t_duck4" $((n * 4)))" "$(echo "scale=2; $t_duck4 / $t_csa4" | bc)"
+fi
+rm -f "$tmp/dense4"
 
 # Memory must not grow with the stream: 1M and 10M events, 10x the span.
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 10 "$tmp/m1" < "$tmp/src"
