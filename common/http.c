@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,8 @@ http_sleep(double secs, volatile sig_atomic_t *stop)
 struct xfer {
 	CURL *curl;
 	struct http_resp *resp;
+	FILE *sink;		/* where a 2xx body goes, or NULL */
+	int sink_errno;		/* why writing to it failed, or 0 */
 };
 
 static size_t
@@ -148,7 +151,18 @@ on_body(char *p, size_t size, size_t n, void *data)
 {
 	struct xfer *x = data;
 	size_t len = size * n;
+	long status = 0;
 
+	if (x->sink) {
+		cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (fwrite(p, 1, len, x->sink) != len) {
+				x->sink_errno = errno ? errno : EIO;
+				return 0;	/* stops the transfer */
+			}
+			return len;
+		}
+	}
 	if (x->resp->body.cap == 0) {
 		curl_off_t hint = -1;
 
@@ -302,19 +316,22 @@ get_file(const char *url, struct http_resp *r, struct err *e)
  * NULL.  r is filled in; 0 on 2xx (and 304).
  */
 static int
-perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
+perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len, FILE *sink,
     const struct http_opts *o, struct http_resp *r, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE];
+	const char *name = o->label ? o->label : url;
 	struct xfer x;
 	CURL *curl;
 	int rc = -1;
 
 	curl = cu.easy_init();
 	if (curl == NULL)
-		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle", url);
+		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle", name);
 	x.curl = curl;
 	x.resp = r;
+	x.sink = sink;
+	x.sink_errno = 0;
 	if (body) {
 		cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -355,8 +372,18 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
 		errbuf[0] = '\0';
 		r->attempts = attempt;
 		r->status = 0;
+		/* A retry starts the file again. */
+		if (sink && (fflush(sink) != 0 || ftruncate(fileno(sink), 0) != 0 ||
+		    fseeko(sink, 0, SEEK_SET) != 0)) {
+			err_set(e, ERR_IO, "%s: temporary file: %s", name, strerror(errno));
+			break;
+		}
 		cc = cu.easy_perform(curl);
 		cu.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+		if (x.sink_errno != 0) {
+			err_set(e, ERR_IO, "%s: temporary file: %s", name, strerror(x.sink_errno));
+			break;
+		}
 		if (cc == CURLE_OK && is_file_url(url)) {
 			rc = 0;
 			break;
@@ -371,18 +398,18 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
 			break;
 		}
 		if (cc != CURLE_OK && is_file_url(url)) {
-			err_set(e, ERR_IO, "%s: %s", url, errbuf[0] ? errbuf :
+			err_set(e, ERR_IO, "%s: %s", name, errbuf[0] ? errbuf :
 			    cu.easy_strerror(cc));
 			break;
 		}
 		retryable = cc != CURLE_OK || r->status == 429 || r->status >= 500;
 		if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
 			if (cc != CURLE_OK)
-				err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", url,
+				err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", name,
 				    errbuf[0] ? errbuf : cu.easy_strerror(cc),
 				    attempt, attempt == 1 ? "" : "s");
 			else
-				err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", url, r->status,
+				err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", name, r->status,
 				    attempt > 1 ? " (after retries)" : "");
 			break;
 		}
@@ -425,7 +452,7 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		hdrs = add_header(hdrs, "If-None-Match", o->etag);
 	if (o->last_modified)
 		hdrs = add_header(hdrs, "If-Modified-Since", o->last_modified);
-	rc = perform(url, hdrs, NULL, 0, o, r, e);
+	rc = perform(url, hdrs, NULL, 0, NULL, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
 }
@@ -444,7 +471,24 @@ http_post(const char *url, const char *const *headers, const char *body, size_t 
 		hdrs = cu.slist_append(hdrs, headers[i]);
 	/* No "Expect: 100-continue" round trip before the body. */
 	hdrs = cu.slist_append(hdrs, "Expect:");
-	rc = perform(url, hdrs, body ? body : "", len, o, r, e);
+	rc = perform(url, hdrs, body ? body : "", len, NULL, o, r, e);
+	cu.slist_free_all(hdrs);
+	return rc;
+}
+
+int
+http_get_to(const char *url, const char *const *headers, FILE *sink,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
+{
+	struct curl_slist *hdrs = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (start_curl(e) < 0)
+		return -1;
+	for (size_t i = 0; headers && headers[i]; i++)
+		hdrs = cu.slist_append(hdrs, headers[i]);
+	rc = perform(url, hdrs, NULL, 0, sink, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
 }

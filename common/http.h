@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "err.h"
@@ -24,6 +25,7 @@ struct http_opts {
 	const char *cacert;	/* a PEM CA file trusted in addition, or NULL */
 	const char *etag;	/* send If-None-Match */
 	const char *last_modified; /* send If-Modified-Since */
+	const char *label;	/* the URL as messages name it (without secrets), or NULL */
 	/* When set to non-zero (by a signal handler), waits stop early. */
 	volatile sig_atomic_t *stop;
 };
@@ -53,6 +55,17 @@ void http_cleanup(void);
  */
 int http_get(const char *url, const struct http_opts *o, struct http_resp *r,
     struct err *e);
+
+/*
+ * GET url with the extra headers (a NULL-terminated list of "Name: value"
+ * lines, or NULL), retried as http_get is.  A 2xx body goes to sink, a
+ * file emptied before each attempt, so that memory stays bounded; with
+ * sink NULL, and for any other status, it is kept in r->body (an error
+ * document to read).  0 on 2xx; -1 with ERR_REMOTE (r->status tells a 403
+ * from a 404) or ERR_IO (sink cannot be written).
+ */
+int http_get_to(const char *url, const char *const *headers, FILE *sink,
+    const struct http_opts *o, struct http_resp *r, struct err *e);
 
 /*
  * POST body (len bytes) to url with the extra headers (a NULL-terminated
