@@ -8,15 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <avro.h>
 
+#include "blob.h"
 #include "buf.h"
 #include "capture.h"
 #include "err.h"
 #include "fsutil.h"
+#include "http.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
@@ -27,14 +30,21 @@
 static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
-    "                        PATH...\n";
+    "                        [--blob-endpoint URL] [--retries N] [--retry-delay SECS]\n"
+    "                        PATH|URL...\n";
 
 static const char help_text[] =
     "Read Event Hubs Capture Avro files (and directories of them, recursively)\n"
     "and write each event's body as one line of compact JSON, with its partition\n"
-    "in \"_eh\".\n"
+    "in \"_eh\".  A URL reads the blobs of a container under a prefix, from Blob\n"
+    "Storage (https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX) or ADLS Gen2\n"
+    "(abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH), with the credential of\n"
+    "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or\n"
+    "AZURE_STORAGE_TOKEN, or a SAS in the URL.\n"
     "\n"
     "      --bare              the bodies alone, without \"_eh\"\n"
+    "      --blob-endpoint URL send Blob requests to URL (an emulator, a sovereign\n"
+    "                          cloud) instead of the URL's host\n"
     "      --body WHAT         a body that is not JSON: skip (default, with a\n"
     "                          warning), base64 or string\n"
     "      --checkpoint FILE   remember the files read; read only new ones\n"
@@ -44,6 +54,8 @@ static const char help_text[] =
     "      --pending           save the checkpoint to FILE.pending, for the script\n"
     "                          to move into place once the next stage succeeded\n"
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
+    "      --retries N         retries of a failed Blob request (default 3)\n"
+    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
     "      --since TIME        only events enqueued at or after TIME\n"
     "  -u, --unbuffered        flush after every event\n"
     "      --until TIME        only events enqueued before TIME\n"
@@ -51,9 +63,15 @@ static const char help_text[] =
     "  -V, --version           show versions and exit\n"
     "\n"
     "Exit status: 0 ok, 1 bad files or bodies were skipped, 2 usage, 3 nothing\n"
-    "could be read.  See csa-capture-read(1).\n";
+    "could be read, 4 Blob Storage failed or refused.  See csa-capture-read(1).\n";
 
 enum body_mode { BODY_SKIP, BODY_BASE64, BODY_STRING };
+
+/* A container (and prefix) to list, from a URL argument. */
+struct remote {
+	const char *arg;
+	struct blob_loc loc;
+};
 
 struct options {
 	enum body_mode body;
@@ -65,26 +83,78 @@ struct options {
 	const char *checkpoint;
 	char **paths;
 	int npaths;
+	/* Blob Storage: the URL arguments, the credential, the requests. */
+	const char *blob_endpoint;
+	struct remote *remotes;
+	int nremotes;
+	struct blob_cred cred;
+	struct http_opts http;
 };
 
-/* A file to read, with what its path says. */
+/* A file or blob to read, with what its path says. */
 struct input {
-	char *path;
+	char *path;		/* a blob's URL, without a query */
 	size_t next;		/* the next file of its partition in the order read, or 0 */
 	bool named;		/* given on the command line */
 	struct capture_pathinfo info;
 	int64_t size, mtime;
+	const struct remote *remote;	/* the container of a blob, or NULL */
+	char *name, *etag;	/* a blob's name and ETag */
 };
+
+/*
+ * The URL arguments, checked before anything is read: a URL that names no
+ * container, or a credential that is malformed or for another account, is
+ * a usage fault.  Returns -1 to go on, or the exit status.
+ */
+static int
+parse_remotes(struct options *o)
+{
+	struct err e;
+	bool cred = false;
+
+	o->remotes = xcalloc((size_t)o->npaths, sizeof(*o->remotes));
+	for (int i = 0; i < o->npaths; i++) {
+		struct remote *r = &o->remotes[o->nremotes];
+
+		if (!blob_is_url(o->paths[i]))
+			continue;
+		if (!cred && blob_cred_from_env(&o->cred, &e) < 0)
+			return msg_usage("%s", e.msg);
+		cred = true;
+		r->arg = o->paths[i];
+		if (blob_loc_parse(r->arg, o->blob_endpoint ? o->blob_endpoint : o->cred.endpoint,
+		    &r->loc, &e) < 0) {
+			/* The URL may carry a SAS: name it by what comes before. */
+			return msg_usage("%.*s: %s", (int)strcspn(r->arg, "?"), r->arg, e.msg);
+		}
+		o->nremotes++;
+		if (blob_check_cred(&r->loc, &o->cred, &e) < 0)
+			return msg_usage("%s", e.msg);
+	}
+	return -1;
+}
+
+static void
+free_options(struct options *o)
+{
+	for (int i = 0; i < o->nremotes; i++)
+		blob_loc_free(&o->remotes[i].loc);
+	free(o->remotes);
+	blob_cred_free(&o->cred);
+	capture_pathfmt_free(o->fmt);
+}
 
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_BARE = 256, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_PENDING, OPT_SINCE,
-		OPT_UNTIL
+		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT,
+		OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
+		{ "blob-endpoint", required_argument, NULL, OPT_BLOB_ENDPOINT },
 		{ "body", required_argument, NULL, OPT_BODY },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "help", no_argument, NULL, 'h' },
@@ -92,6 +162,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition", required_argument, NULL, 'p' },
 		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
 		{ "pending", no_argument, NULL, OPT_PENDING },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
+		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "until", required_argument, NULL, OPT_UNTIL },
@@ -106,6 +178,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->partition = -1;
+	http_opts_init(&o->http);
 	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -127,12 +200,19 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'V': {
 			char libs[128];
 
-			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n", CSA_AVRO_VERSION);
+			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n%s\n", CSA_AVRO_VERSION,
+			    http_version());
 			msg_version(libs);
 			return msg_close_stdout();
 		}
 		case OPT_BARE:
 			o->bare = true;
+			break;
+		case OPT_BLOB_ENDPOINT:
+			if (!blob_is_url(optarg) || strncasecmp(optarg, "abfs", 4) == 0)
+				return msg_usage("--blob-endpoint: '%s' is not an http or https URL",
+				    optarg);
+			o->blob_endpoint = optarg;
 			break;
 		case OPT_BODY:
 			if (strcmp(optarg, "skip") == 0)
@@ -153,6 +233,20 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_PENDING:
 			o->pending = true;
 			break;
+		case OPT_RETRIES:
+			if (num_parse_int64(optarg, 0, 100, &n) < 0)
+				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
+			o->http.retries = (int)n;
+			break;
+		case OPT_RETRY_DELAY: {
+			char *end;
+
+			o->http.retry_delay = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->http.retry_delay >= 0) ||
+			    o->http.retry_delay > 3600)
+				return msg_usage("--retry-delay: '%s' is not a number of seconds", optarg);
+			break;
+		}
 		case OPT_SINCE:
 		case OPT_UNTIL:
 			if (tfmt_parse(optarg, strlen(optarg), c == OPT_SINCE ? &o->since : &o->until,
@@ -180,19 +274,45 @@ parse_options(int argc, char **argv, struct options *o)
 	o->paths = argv;
 	o->npaths = argc;
 	msg_set_verbose(verbose);
-	return -1;
+	return parse_remotes(o);
 }
 
 /*
- * A checkpoint entry: the file's path, with its size and mtime in a and b,
- * and in p the number of records read from it, when known (caller frees).
+ * A checkpoint entry: the file's path (a blob's URL), with its size and
+ * mtime in a and b, and in p what else is known (caller frees): the
+ * number of records read from it, and a blob's ETag, which stands for its
+ * mtime.
  */
+struct seen {
+	int64_t records;	/* -1 when not known (older checkpoints) */
+	char *etag;		/* a blob's, or NULL */
+};
+
+static struct seen *
+seen_of(struct strmap_entry *en)
+{
+	if (en->p == NULL) {
+		struct seen *s = xcalloc(1, sizeof(*s));
+
+		s->records = -1;
+		en->p = s;
+	}
+	return en->p;
+}
+
 static void
 set_records(struct strmap_entry *en, int64_t records)
 {
-	if (en->p == NULL)
-		en->p = xmalloc(sizeof(int64_t));
-	*(int64_t *)en->p = records;
+	seen_of(en)->records = records;
+}
+
+static void
+set_etag(struct strmap_entry *en, const char *etag)
+{
+	struct seen *s = seen_of(en);
+
+	free(s->etag);
+	s->etag = etag ? xstrdup(etag) : NULL;
 }
 
 static void
@@ -201,8 +321,11 @@ free_done(struct strmap *done)
 	struct strmap_entry *en;
 	size_t i = 0;
 
-	while ((en = strmap_next(done, &i)) != NULL)
+	while ((en = strmap_next(done, &i)) != NULL) {
+		if (en->p)
+			free(((struct seen *)en->p)->etag);
 		free(en->p);
+	}
 	strmap_free(done);
 }
 
@@ -234,23 +357,29 @@ load_checkpoint(const char *path, struct strmap *done)
 
 		line++;
 		if (n > 0) {
-			int64_t size, mtime;
-			char *file = NULL;
+			int64_t size, mtime = 0;
+			char *file = NULL, *etag = NULL;
 
+			/* A file has an mtime, a blob an ETag. */
 			if (json_parse(&d, p, n, &e) == 0 &&
 			    (file = json_strdup(&d, json_member(&d, 0, "file", 4))) != NULL &&
 			    json_int64(&d, json_member(&d, 0, "size", 4), &size) == 0 &&
-			    json_int64(&d, json_member(&d, 0, "mtime", 5), &mtime) == 0) {
+			    ((etag = json_strdup(&d, json_member(&d, 0, "etag", 4))) != NULL ||
+			    json_int64(&d, json_member(&d, 0, "mtime", 5), &mtime) == 0)) {
 				struct strmap_entry *en = strmap_put(done, file, strlen(file), NULL);
 				int64_t records;
 
 				en->a = size;
 				en->b = mtime;
+				set_etag(en, etag);
 				/* Entries of older versions have no count. */
 				if (json_int64(&d, json_member(&d, 0, "records", 7), &records) == 0 &&
 				    records >= 0)
 					set_records(en, records);
+				else
+					set_records(en, -1);
 				free(file);
+				free(etag);
 			} else {
 				free(file);	/* a name without its size or mtime */
 				msg_record(path, line, "not a checkpoint entry, ignored");
@@ -281,11 +410,18 @@ save_checkpoint(const struct options *o, const struct strmap *done)
 		json_put_str(&b, en->key, en->klen);
 		json_key(&b, "size");
 		json_put_int(&b, en->a);
-		json_key(&b, "mtime");
-		json_put_int(&b, en->b);
-		if (en->p != NULL) {
+		if (en->p != NULL && ((struct seen *)en->p)->etag != NULL) {
+			const char *etag = ((struct seen *)en->p)->etag;
+
+			json_key(&b, "etag");
+			json_put_str(&b, etag, strlen(etag));
+		} else {
+			json_key(&b, "mtime");
+			json_put_int(&b, en->b);
+		}
+		if (en->p != NULL && ((struct seen *)en->p)->records >= 0) {
 			json_key(&b, "records");
-			json_put_int(&b, *(int64_t *)en->p);
+			json_put_int(&b, ((struct seen *)en->p)->records);
 		}
 		buf_adds(&b, "}\n");
 	}
@@ -303,11 +439,11 @@ struct inputs {
 	struct input *v;
 	size_t n, cap;
 	long unreadable;
+	int list_status;	/* the worst of the listings */
 };
 
-static void
-add_input(struct inputs *in, const char *path, bool named, const struct stat *st,
-    const struct options *o)
+static struct input *
+new_input(struct inputs *in)
 {
 	struct input *it;
 
@@ -316,6 +452,16 @@ add_input(struct inputs *in, const char *path, bool named, const struct stat *st
 		in->v = xrealloc(in->v, in->cap * sizeof(*in->v));
 	}
 	it = &in->v[in->n++];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+static void
+add_input(struct inputs *in, const char *path, bool named, const struct stat *st,
+    const struct options *o)
+{
+	struct input *it = new_input(in);
+
 	it->path = xstrdup(path);
 	it->named = named;
 	it->size = st->st_size;
@@ -323,17 +469,52 @@ add_input(struct inputs *in, const char *path, bool named, const struct stat *st
 	capture_path_match(o->fmt, path, &it->info);
 }
 
+/* Every blob under a URL's prefix, listed page by page; its path is its
+ * URL, and the Capture layout is matched against its name. */
+static void
+collect_blobs(const struct options *o, const struct remote *r, struct inputs *in)
+{
+	struct blob_list bl = { 0 };
+	struct err e;
+
+	if (blob_list(&r->loc, &o->cred, 0, &o->http, &bl, &e) < 0) {
+		msg_error(&e);
+		in->list_status = msg_worst(in->list_status, msg_status(e.kind));
+	}
+	for (size_t i = 0; i < bl.n; i++) {
+		struct input *it = new_input(in);
+
+		it->path = blob_url(&r->loc, bl.v[i].name);
+		it->named = false;
+		it->size = bl.v[i].size;
+		it->remote = r;
+		it->name = bl.v[i].name;
+		it->etag = bl.v[i].etag;
+		bl.v[i].name = bl.v[i].etag = NULL;
+		capture_path_match(o->fmt, it->name, &it->info);
+	}
+	msg_verbose("%s: %zu blobs in %d listing%s", r->loc.display, bl.n, bl.pages,
+	    bl.pages == 1 ? "" : "s");
+	blob_list_free(&bl);
+}
+
 /* Every regular file under the paths; hidden files (temporary captures) in
  * directories are passed over, files named on the command line never. */
 static void
 collect(const struct options *o, struct inputs *in)
 {
+	int ri = 0;
+
 	for (int i = 0; i < o->npaths; i++) {
 		char *argv[2] = { o->paths[i], NULL };
 		struct stat st;
 		FTS *fts;
 		FTSENT *ent;
 
+		if (ri < o->nremotes && o->remotes[ri].arg == o->paths[i]) {
+			collect_blobs(o, &o->remotes[ri++], in);
+			continue;
+		}
 		if (stat(o->paths[i], &st) != 0) {
 			msg_warn("%s: %s", o->paths[i], strerror(errno));
 			in->unreadable++;
@@ -563,13 +744,77 @@ struct totals {
 	long files, records, skipped_bodies;
 	long unreadable;	/* paths and files that could not be read at all */
 	int64_t bytes;
+	bool stop;		/* Blob Storage failed: read no more */
 };
+
+/* The temporary file a blob is downloaded into, one after the other:
+ * removed at once, so nothing is left behind, and read through /dev/fd. */
+struct spool {
+	FILE *f;
+	char path[32];
+};
+
+static int
+spool_open(struct spool *sp, struct err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	struct buf tmpl = { 0 };
+	int fd;
+
+	if (sp->f)
+		return 0;
+	buf_printf(&tmpl, "%s/csa-capture-read.XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(tmpl.p);
+	if (fd >= 0)
+		unlink(tmpl.p);
+	if (fd < 0 || (sp->f = fdopen(fd, "w+")) == NULL) {
+		err_set(e, ERR_IO, "%s: %s", tmpl.p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		buf_free(&tmpl);
+		return -1;
+	}
+	buf_free(&tmpl);
+	snprintf(sp->path, sizeof(sp->path), "/dev/fd/%d", fd);
+	return 0;
+}
+
+/*
+ * Download a blob into the spool.  A fault of the server (or the network)
+ * other than a blob gone since it was listed stops the run: the next
+ * blobs would meet it too.  The ETag is that of what was read.
+ */
+static int
+fetch_blob(struct input *it, const struct options *o, struct spool *sp, struct totals *t)
+{
+	struct err e;
+	char *etag = NULL;
+	long status = 0;
+
+	if (spool_open(sp, &e) < 0 ||
+	    blob_get(&it->remote->loc, &o->cred, it->name, sp->f, &o->http, &etag, &status,
+	    &e) < 0 || fflush(sp->f) != 0) {
+		if (e.kind == ERR_NONE)
+			err_set(&e, ERR_IO, "%s: %s", sp->path, strerror(errno));
+		msg_error(&e);
+		free(etag);
+		if (status != 404)
+			t->stop = true;
+		return msg_status(e.kind);
+	}
+	if (etag) {
+		free(it->etag);
+		it->etag = etag;
+	}
+	it->size = ftello(sp->f);
+	return EXIT_OK;
+}
 
 /* Read one file, past its first skip records; returns its status, and in
  * *records how many it holds. */
 static int
-read_file(const struct input *it, const struct options *o, struct totals *t,
-    struct checker *c, struct buf *line, long skip, int64_t *records)
+read_file(struct input *it, const struct options *o, struct totals *t,
+    struct checker *c, struct buf *line, long skip, int64_t *records, struct spool *sp)
 {
 	struct capture_reader *r;
 	struct capture_event ev;
@@ -577,7 +822,15 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 	long skipped = 0;
 	int rc, status = EXIT_OK;
 
-	if ((r = capture_reader_open(it->path, &e)) == NULL) {
+	if (it->remote) {
+		e.kind = ERR_NONE;
+		if ((status = fetch_blob(it, o, sp, t)) != EXIT_OK)
+			return status;
+		r = capture_reader_open_as(sp->path, it->path, &e);
+	} else {
+		r = capture_reader_open(it->path, &e);
+	}
+	if (r == NULL) {
 		msg_error(&e);
 		if (e.kind == ERR_IO)
 			t->unreadable++;
@@ -634,6 +887,7 @@ run(const struct options *o)
 	struct totals t = { 0 };
 	struct checker c;
 	struct buf line = { 0 };
+	struct spool sp = { 0 };
 	bool show = isatty(STDERR_FILENO) && msg_verbosity() == 0;
 	int64_t start = tfmt_now();
 	int status = load_checkpoint(o->checkpoint, &done);
@@ -641,6 +895,7 @@ run(const struct options *o)
 	if (status == EXIT_IO)
 		return status;
 	collect(o, &in);
+	status = msg_worst(status, in.list_status);
 	if (in.n > 0)
 		qsort(in.v, in.n, sizeof(*in.v), cmp_input);
 	link_partitions(&in);
@@ -658,26 +913,30 @@ run(const struct options *o)
 			continue;
 		if (skip_by_path_time(&in, i, o))
 			continue;
-		if (en && en->a == it->size && en->b == it->mtime)
+		if (en && !it->remote && en->a == it->size && en->b == it->mtime)
+			continue;
+		if (en && it->remote && en->p && ((struct seen *)en->p)->etag &&
+		    strcmp(((struct seen *)en->p)->etag, it->etag) == 0)
 			continue;
 		/*
 		 * A file written again since it was read: the embedded hub
 		 * rewrites a window's file, with the same records first, when
 		 * a crash kept it from recording the first one.  Read what was
-		 * added; without a count (an older checkpoint), say so.
+		 * added; without a count (an older checkpoint), say so.  A blob
+		 * with a new ETag (uploaded again) is taken the same way.
 		 */
-		if (en && en->p == NULL) {
+		if (en && (en->p == NULL || ((struct seen *)en->p)->records < 0)) {
 			msg_warn("%s: changed since it was read (by --checkpoint); not read again",
 			    it->path);
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
 		if (en) {
-			skip = *(int64_t *)en->p;
+			skip = ((struct seen *)en->p)->records;
 			msg_warn("%s: changed since it was read (by --checkpoint); reading the records"
 			    " after the %lld read before", it->path, (long long)skip);
 		}
-		st = read_file(it, o, &t, &c, &line, skip, &records);
+		st = read_file(it, o, &t, &c, &line, skip, &records, &sp);
 		status = msg_worst(status, st);
 		if (st == EXIT_OK && o->checkpoint) {
 			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
@@ -685,10 +944,11 @@ run(const struct options *o)
 			n->a = it->size;
 			n->b = it->mtime;
 			set_records(n, records);
+			set_etag(n, it->remote ? it->etag : NULL);
 		}
 		if (show)
 			progress(&t, in.n, start);
-		if (ferror(stdout))
+		if (ferror(stdout) || t.stop)
 			break;
 	}
 	if (show)
@@ -709,9 +969,14 @@ run(const struct options *o)
 		}
 	}
 	msg_verbose("%ld files, %ld records", t.files, t.records);
-	for (size_t i = 0; i < in.n; i++)
+	for (size_t i = 0; i < in.n; i++) {
 		free(in.v[i].path);
+		free(in.v[i].name);
+		free(in.v[i].etag);
+	}
 	free(in.v);
+	if (sp.f)
+		fclose(sp.f);
 	free_done(&done);
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);
@@ -729,12 +994,13 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	status = parse_options(argc, argv, &o);
 	if (status >= 0) {
-		capture_pathfmt_free(o.fmt);
+		free_options(&o);
 		return status;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
-	capture_pathfmt_free(o.fmt);
+	free_options(&o);
+	http_cleanup();
 	return status;
 }
