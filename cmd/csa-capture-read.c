@@ -30,7 +30,8 @@
 static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
-    "                        [--blob-endpoint URL] [--retries N] [--retry-delay SECS]\n"
+    "                        [--blob-endpoint URL] [--parallel N] [--retries N]\n"
+    "                        [--retry-delay SECS]\n"
     "                        PATH|URL...\n";
 
 static const char help_text[] =
@@ -50,6 +51,7 @@ static const char help_text[] =
     "      --checkpoint FILE   remember the files read; read only new ones\n"
     "  -h, --help              show this help and exit\n"
     "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
+    "      --parallel N        blobs downloaded at once (default 8)\n"
     "  -p, --partition N       read only partition N's files\n"
     "      --pending           save the checkpoint to FILE.pending, for the script\n"
     "                          to move into place once the next stage succeeded\n"
@@ -83,6 +85,7 @@ struct options {
 	const char *checkpoint;
 	char **paths;
 	int npaths;
+	int parallel;		/* downloads in flight */
 	/* Blob Storage: the URL arguments, the credential, the requests. */
 	const char *blob_endpoint;
 	struct remote *remotes;
@@ -100,6 +103,7 @@ struct input {
 	int64_t size, mtime;
 	const struct remote *remote;	/* the container of a blob, or NULL */
 	char *name, *etag;	/* a blob's name and ETag */
+	int slot;		/* the spool it was downloaded into, or -1 */
 };
 
 /*
@@ -150,7 +154,7 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT,
-		OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL
+		OPT_PARALLEL, OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
@@ -159,6 +163,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, 'm' },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
 		{ "pending", no_argument, NULL, OPT_PENDING },
@@ -178,6 +183,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->partition = -1;
+	o->parallel = 8;
 	http_opts_init(&o->http);
 	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -229,6 +235,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PATH_FORMAT:
 			fmt = optarg;
+			break;
+		case OPT_PARALLEL:
+			if (num_parse_int64(optarg, 1, 64, &n) < 0)
+				return msg_usage("--parallel: '%s' is not a number from 1 to 64", optarg);
+			o->parallel = (int)n;
 			break;
 		case OPT_PENDING:
 			o->pending = true;
@@ -488,6 +499,7 @@ collect_blobs(const struct options *o, const struct remote *r, struct inputs *in
 		it->named = false;
 		it->size = bl.v[i].size;
 		it->remote = r;
+		it->slot = -1;
 		it->name = bl.v[i].name;
 		it->etag = bl.v[i].etag;
 		bl.v[i].name = bl.v[i].etag = NULL;
@@ -593,6 +605,26 @@ skip_by_path_time(const struct inputs *in, size_t i, const struct options *o)
 	    in->v[it->next].info.time_ms <= o->since)
 		return true;
 	return false;
+}
+
+/* An input not to read: another partition's, outside --since and --until
+ * by its path, or read before (the same size and mtime, or ETag). */
+static bool
+passed_over(const struct inputs *in, size_t i, const struct options *o, struct strmap *done)
+{
+	const struct input *it = &in->v[i];
+	struct strmap_entry *en;
+
+	if (o->partition >= 0 && it->info.partition != o->partition)
+		return true;
+	if (skip_by_path_time(in, i, o))
+		return true;
+	if ((en = strmap_get(done, it->path, strlen(it->path))) == NULL)
+		return false;
+	if (!it->remote)
+		return en->a == it->size && en->b == it->mtime;
+	return en->p && ((struct seen *)en->p)->etag &&
+	    strcmp(((struct seen *)en->p)->etag, it->etag) == 0;
 }
 
 static void
@@ -747,11 +779,21 @@ struct totals {
 	bool stop;		/* Blob Storage failed: read no more */
 };
 
-/* The temporary file a blob is downloaded into, one after the other:
+/* A temporary file a blob is downloaded into, and how the download went:
  * removed at once, so nothing is left behind, and read through /dev/fd. */
 struct spool {
 	FILE *f;
 	char path[32];
+	int rc;
+	long status;
+	char *etag;
+	struct err err;
+};
+
+/* As many spools as downloads in flight (--parallel). */
+struct pool {
+	struct spool *v;
+	int n;
 };
 
 static int
@@ -779,42 +821,99 @@ spool_open(struct spool *sp, struct err *e)
 	return 0;
 }
 
-/*
- * Download a blob into the spool.  A fault of the server (or the network)
- * other than a blob gone since it was listed stops the run: the next
- * blobs would meet it too.  The ETag is that of what was read.
- */
-static int
-fetch_blob(struct input *it, const struct options *o, struct spool *sp, struct totals *t)
+static void
+pool_free(struct pool *pool)
 {
-	struct err e;
-	char *etag = NULL;
-	long status = 0;
-
-	if (spool_open(sp, &e) < 0 ||
-	    blob_get(&it->remote->loc, &o->cred, it->name, sp->f, &o->http, &etag, &status,
-	    &e) < 0 || fflush(sp->f) != 0) {
-		if (e.kind == ERR_NONE)
-			err_set(&e, ERR_IO, "%s: %s", sp->path, strerror(errno));
-		msg_error(&e);
-		free(etag);
-		if (status != 404)
-			t->stop = true;
-		return msg_status(e.kind);
+	for (int i = 0; i < pool->n; i++) {
+		if (pool->v[i].f)
+			fclose(pool->v[i].f);
+		free(pool->v[i].etag);
 	}
-	if (etag) {
+	free(pool->v);
+}
+
+/*
+ * Download the blob of input i and the next wanted blobs of its container,
+ * up to --parallel of them, side by side: a container of many small
+ * files is not bound by the latency of each request.  A blob of another
+ * container ends the batch, so that spools in use are never taken.
+ */
+static void
+prefetch(struct inputs *in, size_t i, const struct options *o, struct strmap *done,
+    struct pool *pool)
+{
+	const struct remote *r = in->v[i].remote;
+	struct blob_get_req *reqs = xcalloc((size_t)pool->n, sizeof(*reqs));
+	int *slot_of = xcalloc((size_t)pool->n, sizeof(int));
+	int n = 0, k = 0;
+
+	for (size_t j = i; j < in->n && n < pool->n; j++) {
+		struct input *x = &in->v[j];
+		struct spool *sp = &pool->v[n];
+
+		if (j > i && passed_over(in, j, o, done))
+			continue;
+		if (x->remote != r)
+			break;
+		x->slot = n++;
+		free(sp->etag);
+		sp->etag = NULL;
+		sp->status = 0;
+		err_clear(&sp->err);
+		if ((sp->rc = spool_open(sp, &sp->err)) < 0)
+			continue;
+		reqs[k].name = x->name;
+		reqs[k].sink = sp->f;
+		slot_of[k++] = x->slot;
+	}
+	blob_get_many(&r->loc, &o->cred, reqs, (size_t)k, &o->http);
+	for (int q = 0; q < k; q++) {
+		struct spool *sp = &pool->v[slot_of[q]];
+
+		sp->rc = reqs[q].rc;
+		sp->status = reqs[q].status;
+		sp->err = reqs[q].err;
+		sp->etag = reqs[q].etag;
+		if (sp->rc == 0 && fflush(sp->f) != 0)
+			sp->rc = err_set(&sp->err, ERR_IO, "%s: %s", sp->path, strerror(errno));
+	}
+	free(reqs);
+	free(slot_of);
+}
+
+/*
+ * The spool a blob was downloaded into, or NULL after reporting why it
+ * could not be.  A fault of the server (or the network) other than a
+ * blob gone since it was listed stops the run: the next blobs would meet
+ * it too.  The ETag is that of what was read.
+ */
+static struct spool *
+take_blob(struct input *it, struct pool *pool, struct totals *t, int *status)
+{
+	struct spool *sp = &pool->v[it->slot];
+
+	it->slot = -1;
+	if (sp->rc < 0) {
+		msg_error(&sp->err);
+		if (sp->status != 404)
+			t->stop = true;
+		*status = msg_status(sp->err.kind);
+		return NULL;
+	}
+	if (sp->etag) {
 		free(it->etag);
-		it->etag = etag;
+		it->etag = sp->etag;
+		sp->etag = NULL;
 	}
 	it->size = ftello(sp->f);
-	return EXIT_OK;
+	return sp;
 }
 
 /* Read one file, past its first skip records; returns its status, and in
  * *records how many it holds. */
 static int
 read_file(struct input *it, const struct options *o, struct totals *t,
-    struct checker *c, struct buf *line, long skip, int64_t *records, struct spool *sp)
+    struct checker *c, struct buf *line, long skip, int64_t *records, struct pool *pool)
 {
 	struct capture_reader *r;
 	struct capture_event ev;
@@ -823,8 +922,9 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 	int rc, status = EXIT_OK;
 
 	if (it->remote) {
-		e.kind = ERR_NONE;
-		if ((status = fetch_blob(it, o, sp, t)) != EXIT_OK)
+		struct spool *sp = take_blob(it, pool, t, &status);
+
+		if (sp == NULL)
 			return status;
 		r = capture_reader_open_as(sp->path, it->path, &e);
 	} else {
@@ -887,7 +987,7 @@ run(const struct options *o)
 	struct totals t = { 0 };
 	struct checker c;
 	struct buf line = { 0 };
-	struct spool sp = { 0 };
+	struct pool pool = { 0 };
 	bool show = isatty(STDERR_FILENO) && msg_verbosity() == 0;
 	int64_t start = tfmt_now();
 	int status = load_checkpoint(o->checkpoint, &done);
@@ -903,20 +1003,15 @@ run(const struct options *o)
 	memset(&c.tmp, 0, sizeof(c.tmp));
 	c.fast = json_fast_new();
 	show = show && in.n >= 10;
+	pool.n = o->parallel;
+	pool.v = xcalloc((size_t)pool.n, sizeof(*pool.v));
 	for (size_t i = 0; i < in.n; i++) {
 		struct input *it = &in.v[i];
 		struct strmap_entry *en = strmap_get(&done, it->path, strlen(it->path));
 		int64_t skip = 0, records = 0;
 		int st;
 
-		if (o->partition >= 0 && it->info.partition != o->partition)
-			continue;
-		if (skip_by_path_time(&in, i, o))
-			continue;
-		if (en && !it->remote && en->a == it->size && en->b == it->mtime)
-			continue;
-		if (en && it->remote && en->p && ((struct seen *)en->p)->etag &&
-		    strcmp(((struct seen *)en->p)->etag, it->etag) == 0)
+		if (passed_over(&in, i, o, &done))
 			continue;
 		/*
 		 * A file written again since it was read: the embedded hub
@@ -936,7 +1031,9 @@ run(const struct options *o)
 			msg_warn("%s: changed since it was read (by --checkpoint); reading the records"
 			    " after the %lld read before", it->path, (long long)skip);
 		}
-		st = read_file(it, o, &t, &c, &line, skip, &records, &sp);
+		if (it->remote && it->slot < 0)
+			prefetch(&in, i, o, &done, &pool);
+		st = read_file(it, o, &t, &c, &line, skip, &records, &pool);
 		status = msg_worst(status, st);
 		if (st == EXIT_OK && o->checkpoint) {
 			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
@@ -975,8 +1072,7 @@ run(const struct options *o)
 		free(in.v[i].etag);
 	}
 	free(in.v);
-	if (sp.f)
-		fclose(sp.f);
+	pool_free(&pool);
 	free_done(&done);
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);

@@ -822,27 +822,58 @@ int
 blob_get(const struct blob_loc *l, const struct blob_cred *c, const char *name,
     FILE *sink, const struct http_opts *o, char **etag, long *status, struct err *e)
 {
-	struct http_opts ho = *o;
-	struct http_resp r;
-	struct buf url = { 0 };
-	char *hdrs[4], *display = blob_url(l, name);
-	int rc;
+	struct blob_get_req req = { .name = name, .sink = sink };
 
-	*etag = NULL;
-	ho.label = display;
-	sign_get(l, c, name, NULL, 0, &url, hdrs);
-	rc = http_get_to(url.p, (const char *const *)hdrs, sink, &ho, &r, e);
-	free_hdrs(hdrs);
-	*status = r.status;
-	if (rc < 0) {
-		remote_fault(display, &r, l, c, e);
-	} else if (r.etag) {
-		size_t n = strlen(r.etag);
+	blob_get_many(l, c, &req, 1, o);
+	*etag = req.etag;
+	*status = req.status;
+	if (req.rc < 0)
+		*e = req.err;
+	return req.rc;
+}
 
-		*etag = n >= 2 && r.etag[0] == '"' ? xstrndup(r.etag + 1, n - 2) : xstrdup(r.etag);
+void
+blob_get_many(const struct blob_loc *l, const struct blob_cred *c,
+    struct blob_get_req *reqs, size_t n, const struct http_opts *o)
+{
+	struct http_get_req *hr = xcalloc(n, sizeof(*hr));
+	struct buf *urls = xcalloc(n, sizeof(*urls));
+	char **labels = xcalloc(n, sizeof(*labels));
+	char ***h = xcalloc(n, sizeof(*h));
+
+	for (size_t i = 0; i < n; i++) {
+		h[i] = xcalloc(4, sizeof(char *));
+		labels[i] = blob_url(l, reqs[i].name);
+		sign_get(l, c, reqs[i].name, NULL, 0, &urls[i], h[i]);
+		hr[i].url = urls[i].p;
+		hr[i].headers = (const char *const *)h[i];
+		hr[i].sink = reqs[i].sink;
+		hr[i].label = labels[i];
 	}
-	http_resp_free(&r);
-	buf_free(&url);
-	free(display);
-	return rc;
+	http_get_many(hr, n, o);
+	for (size_t i = 0; i < n; i++) {
+		struct http_resp *r = &hr[i].resp;
+
+		reqs[i].rc = hr[i].rc;
+		reqs[i].err = hr[i].err;
+		reqs[i].status = r->status;
+		reqs[i].etag = NULL;
+		if (hr[i].rc < 0) {
+			remote_fault(labels[i], r, l, c, &reqs[i].err);
+		} else if (r->etag) {
+			size_t k = strlen(r->etag);
+
+			reqs[i].etag = k >= 2 && r->etag[0] == '"' ? xstrndup(r->etag + 1, k - 2) :
+			    xstrdup(r->etag);
+		}
+		http_resp_free(r);
+		free_hdrs(h[i]);
+		free(h[i]);
+		buf_free(&urls[i]);
+		free(labels[i]);
+	}
+	free(hr);
+	free(urls);
+	free(labels);
+	free(h);
 }

@@ -111,4 +111,19 @@ char *blob_url(const struct blob_loc *l, const char *name);
 int blob_get(const struct blob_loc *l, const struct blob_cred *c, const char *name,
     FILE *sink, const struct http_opts *o, char **etag, long *status, struct err *e);
 
+/* One blob of blob_get_many: the caller fills name and sink; the rest
+ * says how it went, as blob_get does (etag: caller frees). */
+struct blob_get_req {
+	const char *name;
+	FILE *sink;
+	char *etag;
+	long status;
+	struct err err;
+	int rc;
+};
+
+/* blob_get for several blobs of l at once (libcurl multi). */
+void blob_get_many(const struct blob_loc *l, const struct blob_cred *c,
+    struct blob_get_req *reqs, size_t n, const struct http_opts *o);
+
 #endif

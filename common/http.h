@@ -68,6 +68,26 @@ int http_get_to(const char *url, const char *const *headers, FILE *sink,
     const struct http_opts *o, struct http_resp *r, struct err *e);
 
 /*
+ * Several GETs as http_get_to makes them, side by side (libcurl multi), so
+ * that many small files are not bound by latency; each is retried as
+ * http_get is.  The caller fills url, headers, sink and label; rc (0 or
+ * -1), resp (free it) and err say how each went.  -1 when nothing could
+ * be started (every err says why).
+ */
+struct http_get_req {
+	const char *url;
+	const char *const *headers;
+	FILE *sink;
+	const char *label;
+	struct http_resp resp;
+	struct err err;
+	int rc;
+	int attempt;		/* internal */
+};
+
+int http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o);
+
+/*
  * POST body (len bytes) to url with the extra headers (a NULL-terminated
  * list of "Name: value" lines, which may be NULL); retried as GET is.  The
  * response is in r either way: r->status tells a 401 from a 404.

@@ -235,8 +235,9 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	done
 	az_sdk tree stop "$d/src"
 	# Each blob's 380 lines overflow the pipe: the reader is at most a
-	# blob ahead of the first line when Azurite is stopped.
-	(set +e; csa-capture-read -u -m --retries 2 --retry-delay 0 --checkpoint "$ck" "$AZ_ENDPOINT/stop/ns" \
+	# batch of --parallel blobs ahead of the first line when Azurite is
+	# stopped.
+	(set +e; csa-capture-read -u -m --parallel 4 --retries 2 --retry-delay 0 --checkpoint "$ck" "$AZ_ENDPOINT/stop/ns" \
 		2> "$d/err"; echo $? > "$d/rc") | {
 		IFS= read -r first
 		printf '%s\n' "$first"
