@@ -254,3 +254,30 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	diff <(jq -r .file "$ck" | sort) <(jq -r ._eh.file "$d/out" | sort -u)
 	[ "$(wc -l < "$d/out")" -eq $((n * 380)) ]
 }
+
+@test "examples/eventhubs-pipeline.sh with CAPTURE_URL: the batch step reads Capture from Blob Storage" {
+	local w=$BATS_TEST_TMPDIR/w key='Zm9vYmFyU2VjcmV0S2V5MTIzNDU2Nzg5MDEyMzQ1Ng=='
+	export USGS_FEED_URL="file://$DATA/usgs/utero_4.5_month_20140401.geojson"
+	# What Capture wrote of the same events: our hub's Capture, uploaded.
+	csa-usgs-fetch --url "$USGS_FEED_URL" > "$BATS_TEST_TMPDIR/ev"
+	CSA_HUB="$BATS_TEST_TMPDIR/hub" csa-eh-send -k region < "$BATS_TEST_TMPDIR/ev"
+	CSA_HUB="$BATS_TEST_TMPDIR/hub" csa-eh-send --close-all-windows
+	az_sdk container bronze
+	az_sdk tree bronze "$BATS_TEST_TMPDIR/hub/capture" pipeline/
+	start_kafka_mock "$BATS_TEST_TMPDIR" quakes:4
+	export EVENTHUB_CONNECTION_STRING="Endpoint=sb://127.0.0.1/;SharedAccessKeyName=s;SharedAccessKey=$key;EntityPath=quakes"
+	export KAFKA_OPTIONS="-X bootstrap.servers=$MOCK_BROKERS -X security.protocol=plaintext"
+	export AZURE_STORAGE_CONNECTION_STRING=$AZ_CONN
+	export CAPTURE_URL="$AZ_ENDPOINT/bronze/pipeline"
+	run --separate-stderr "$CSA_SRCDIR/examples/eventhubs-pipeline.sh" "$w"
+	assert_success
+	assert_output --partial "Batch layer: Capture at $CAPTURE_URL"
+	[ -s "$w/capture.ckpt" ] && [ ! -e "$w/raw.ndjson" ]
+	# The batch view holds every event, from the blobs.
+	[ "$(cat "$w"/gold/hourly/*/*.ndjson "$w"/gold/hourly/*.ndjson 2>/dev/null | jq -s 'map(.event_count) | add')" -eq "$(jq -s 'map(.event_id) | unique | length' "$BATS_TEST_TMPDIR/ev")" ]
+	[[ "$stderr" != *"$AZ_KEY"* && "$output" != *"$AZ_KEY"* ]]
+	# Every event counted once in the merged totals, as jq counts them.
+	want=$(jq -s 'map(.event_id) | unique | length' "$BATS_TEST_TMPDIR/ev")
+	got=$(printf '%s\n' "${lines[@]}" | awk '/^[0-9][0-9][0-9][0-9]-/ { n += $4 } END { print n }')
+	[ "$got" -eq "$want" ]
+}
