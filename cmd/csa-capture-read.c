@@ -30,8 +30,8 @@
 static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
-    "                        [--blob-endpoint URL] [--parallel N] [--retries N]\n"
-    "                        [--retry-delay SECS]\n"
+    "                        [--blob-endpoint URL] [--cacert FILE] [--parallel N]\n"
+    "                        [--retries N] [--retry-delay SECS]\n"
     "                        PATH|URL...\n";
 
 static const char help_text[] =
@@ -48,6 +48,7 @@ static const char help_text[] =
     "                          cloud) instead of the URL's host\n"
     "      --body WHAT         a body that is not JSON: skip (default, with a\n"
     "                          warning), base64 or string\n"
+    "      --cacert FILE       trust the CA certificates in FILE as well (Blob Storage)\n"
     "      --checkpoint FILE   remember the files read; read only new ones\n"
     "  -h, --help              show this help and exit\n"
     "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
@@ -153,13 +154,14 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT,
+		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CACERT, OPT_CHECKPOINT, OPT_PATH_FORMAT,
 		OPT_PARALLEL, OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "blob-endpoint", required_argument, NULL, OPT_BLOB_ENDPOINT },
 		{ "body", required_argument, NULL, OPT_BODY },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, 'm' },
@@ -229,6 +231,9 @@ parse_options(int argc, char **argv, struct options *o)
 				o->body = BODY_STRING;
 			else
 				return msg_usage("--body: '%s' is not skip, base64 or string", optarg);
+			break;
+		case OPT_CACERT:
+			o->http.cacert = optarg;
 			break;
 		case OPT_CHECKPOINT:
 			o->checkpoint = optarg;

@@ -418,7 +418,10 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 	if (cc != CURLE_OK && is_file_url(s->url))
 		return err_set(e, ERR_IO, "%s: %s", s->name, s->errbuf[0] ? s->errbuf :
 		    cu.easy_strerror(cc));
-	retryable = cc != CURLE_OK || r->status == 429 || r->status >= 500;
+	/* A certificate or a URL that is wrong stays wrong: no retry. */
+	retryable = (cc != CURLE_OK && cc != CURLE_PEER_FAILED_VERIFICATION &&
+	    cc != CURLE_SSL_CACERT_BADFILE && cc != CURLE_URL_MALFORMAT &&
+	    cc != CURLE_UNSUPPORTED_PROTOCOL) || r->status == 429 || r->status >= 500;
 	if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
 		if (cc != CURLE_OK)
 			return err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", s->name,

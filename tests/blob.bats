@@ -281,3 +281,33 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	got=$(printf '%s\n' "${lines[@]}" | awk '/^[0-9][0-9][0-9][0-9]-/ { n += $4 } END { print n }')
 	[ "$got" -eq "$want" ]
 }
+
+@test "an Azure AD bearer token over HTTPS (Azurite's OAuth); a bad one exits 4 naming it, not printing it" {
+	local d=$BATS_TEST_TMPDIR token
+	make_test_ca "$d/ca"
+	AZURITE_TLS="--cert $d/ca/srv.pem --key $d/ca/srv.key --oauth basic" start_azurite "$d/az3"
+	echo "$AZURITE_PID" >> "$BATS_TEST_TMPDIR/.bg_pids"
+	export NODE_EXTRA_CA_CERTS=$d/ca/ca.pem
+	az_sdk container tok
+	az_sdk put tok "$DATA/capture/cosh_54.avro" ns/hub/0/2024/01/01/00/00/00.avro
+	# A token as Azure AD issues them for Storage; Azurite's basic OAuth
+	# checks its issuer, audience and times, not its signature.
+	token=$("$PY" -c '
+import base64, json, time
+b = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+now = int(time.time())
+print(b({"alg": "RS256", "typ": "JWT"}) + "." + b({"aud": "https://storage.azure.com",
+    "iss": "https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/",
+    "nbf": now - 300, "iat": now - 300, "exp": now + 3600}) + ".c2lnbmF0dXJl")')
+	run env AZURE_STORAGE_TOKEN="$token" csa-capture-read --cacert "$d/ca/ca.pem" "$AZ_ENDPOINT/tok"
+	assert_success
+	[ "${#lines[@]}" -eq 380 ]
+	run --separate-stderr env AZURE_STORAGE_TOKEN="${token%%.*}.e30.c2ln" csa-capture-read --cacert "$d/ca/ca.pem" "$AZ_ENDPOINT/tok"
+	assert_failure 4
+	[[ "$stderr" == *"HTTP 403"*"a bearer token from AZURE_STORAGE_TOKEN"* ]]
+	[[ "$stderr" != *"e30"* ]]
+	# Without the CA: the certificate is refused at once, not retried.
+	run --separate-stderr env AZURE_STORAGE_TOKEN="$token" csa-capture-read "$AZ_ENDPOINT/tok"
+	assert_failure 4
+	[[ "$stderr" == *"certificate"*"(after 1 attempt)"* ]]
+}

@@ -17,19 +17,21 @@ need_node_peers() {
 # start_azurite DIR: Azurite's Blob service on 127.0.0.1, a port of its
 # choosing, its data in DIR; sets AZURITE_PID, AZ_ENDPOINT (path style, as
 # Azurite and the SDKs use it) and AZ_CONN (a connection string for it).
+# AZURITE_TLS adds options (--cert, --key, --oauth basic) for HTTPS.
 start_azurite() {
 	local dir=$1
 	mkdir -p "$dir/data"
+	# shellcheck disable=SC2086
 	"$NODE_MODULES/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort 0 \
 		--location "$dir/data" --silent --disableTelemetry --skipApiVersionCheck \
-		>"$dir/azurite.log" 2>&1 3>&- &
+		${AZURITE_TLS:-} >"$dir/azurite.log" 2>&1 3>&- &
 	AZURITE_PID=$!
 	wait_for 30 'grep -q "listens on http" "$dir/azurite.log"' ||
 		{ cat "$dir/azurite.log" >&2; return 1; }
 	local url
-	url=$(sed -n 's/.*listens on \(http:[^ ]*\).*/\1/p' "$dir/azurite.log" | head -n 1)
+	url=$(sed -n 's/.*listens on \(https*:[^ ]*\).*/\1/p' "$dir/azurite.log" | head -n 1)
 	AZ_ENDPOINT="$url/$AZ_ACCOUNT"
-	AZ_CONN="DefaultEndpointsProtocol=http;AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;BlobEndpoint=$AZ_ENDPOINT;"
+	AZ_CONN="DefaultEndpointsProtocol=${url%%:*};AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;BlobEndpoint=$AZ_ENDPOINT;"
 }
 
 stop_azurite() {
