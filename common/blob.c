@@ -560,7 +560,8 @@ struct xml_state {
 static bool
 in(const struct xml_state *x, const char *parent, const char *el)
 {
-	return x->depth >= 2 && strcmp(x->stack[x->depth - 1], el) == 0 &&
+	/* Deeper than the stack keeps: nothing of a listing is there. */
+	return x->depth >= 2 && x->depth <= 8 && strcmp(x->stack[x->depth - 1], el) == 0 &&
 	    strcmp(x->stack[x->depth - 2], parent) == 0;
 }
 
@@ -575,6 +576,8 @@ on_start(void *data, const XML_Char *el, const XML_Char **attr)
 	x->depth++;
 	buf_reset(&x->text);
 	if (x->out && in(x, "Blobs", "Blob")) {
+		free(x->item.name);	/* of a Blob that never ended */
+		free(x->item.etag);
 		memset(&x->item, 0, sizeof(x->item));
 		x->directory = false;
 	}
@@ -664,18 +667,18 @@ xml_state_free(struct xml_state *x)
 
 /* Parse body into x; -1 with expat's reason in e. */
 static int
-parse_xml(const struct buf *body, struct xml_state *x, const char *what, struct err *e)
+parse_xml(const struct buf *body, struct xml_state *x, struct err *e)
 {
 	XML_Parser p = XML_ParserCreate(NULL);
 	int rc = 0;
 
 	if (p == NULL)
-		return err_set(e, ERR_IO, "%s: cannot create an XML parser", what);
+		return err_set(e, ERR_IO, "cannot create an XML parser");
 	XML_SetUserData(p, x);
 	XML_SetElementHandler(p, on_start, on_end);
 	XML_SetCharacterDataHandler(p, on_text);
 	if (XML_Parse(p, body->p ? body->p : "", (int)body->len, 1) == XML_STATUS_ERROR)
-		rc = err_set(e, ERR_DATA, "%s: the listing is not XML: %s at line %lu", what,
+		rc = err_set(e, ERR_DATA, "the listing is not XML: %s at line %lu",
 		    XML_ErrorString(XML_GetErrorCode(p)),
 		    (unsigned long)XML_GetCurrentLineNumber(p));
 	XML_ParserFree(p);
@@ -738,7 +741,7 @@ remote_fault(const char *what, const struct http_resp *r, const struct blob_loc 
 		return -1;
 	memset(&x, 0, sizeof(x));
 	if (r->body.len > 0)
-		parse_xml(&r->body, &x, what, &xe);
+		parse_xml(&r->body, &x, &xe);
 	cred_name(l, c, &who);
 	if (r->attempts > 1)
 		snprintf(tail, sizeof(tail), " (after %d attempts)", r->attempts);
@@ -753,6 +756,26 @@ remote_fault(const char *what, const struct http_resp *r, const struct blob_loc 
 	buf_free(&who);
 	xml_state_free(&x);
 	return -1;
+}
+
+int
+blob_parse_listing(const char *xml, size_t len, struct blob_list *out, char **next,
+    struct err *e)
+{
+	struct xml_state x;
+	struct buf body = { .p = (char *)xml, .len = len };
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.out = out;
+	*next = NULL;
+	rc = parse_xml(&body, &x, e);
+	if (rc == 0 && x.next_marker && *x.next_marker) {
+		*next = x.next_marker;
+		x.next_marker = NULL;
+	}
+	xml_state_free(&x);
+	return rc;
 }
 
 void
@@ -772,14 +795,13 @@ blob_list(const struct blob_loc *l, const struct blob_cred *c, int maxresults,
 {
 	struct http_opts ho = *o;
 	struct buf url = { 0 };
-	char *marker = NULL, max[24];
+	char *marker = NULL, *prev, max[24];
 	int rc = 0;
 
 	ho.label = l->display;
 	snprintf(max, sizeof(max), "%d", maxresults);
 	do {
 		struct qparam q[5];
-		struct xml_state x;
 		struct http_resp r;
 		char *hdrs[4];
 		size_t nq = 0;
@@ -802,16 +824,20 @@ blob_list(const struct blob_loc *l, const struct blob_cred *c, int maxresults,
 			http_resp_free(&r);
 			break;
 		}
-		memset(&x, 0, sizeof(x));
-		x.out = out;
-		rc = parse_xml(&r.body, &x, l->display, e);
+		prev = marker;
+		rc = blob_parse_listing(r.body.p, r.body.len, out, &marker, e);
+		/* Not a listing (another server behind the URL): the server's
+		 * fault, as a status would be. */
+		if (rc < 0) {
+			err_prefix(e, "%s", l->display);
+			e->kind = ERR_REMOTE;
+		}
+		/* A marker that does not move would list for ever. */
+		if (rc == 0 && marker && prev && strcmp(marker, prev) == 0)
+			rc = err_set(e, ERR_REMOTE, "%s: the listing's NextMarker does not move",
+			    l->display);
+		free(prev);
 		http_resp_free(&r);
-		free(marker);
-		marker = x.next_marker && *x.next_marker ? x.next_marker : NULL;
-		if (marker == NULL)
-			free(x.next_marker);
-		x.next_marker = NULL;
-		xml_state_free(&x);
 	} while (rc == 0 && marker);
 	free(marker);
 	buf_free(&url);

@@ -98,6 +98,15 @@ int blob_list(const struct blob_loc *l, const struct blob_cred *c, int maxresult
     const struct http_opts *o, struct blob_list *out, struct err *e);
 void blob_list_free(struct blob_list *out);
 
+/*
+ * One page of a listing (List Blobs' XML, from the server): its blobs
+ * appended to out (directories of ADLS Gen2 passed over), and in *next its
+ * NextMarker (caller frees), NULL on the last page.  -1 with ERR_DATA when
+ * it is not XML; what came before the fault stays in out.
+ */
+int blob_parse_listing(const char *xml, size_t len, struct blob_list *out, char **next,
+    struct err *e);
+
 /* The URL of a blob as messages and checkpoints name it (no query);
  * caller frees. */
 char *blob_url(const struct blob_loc *l, const char *name);
