@@ -134,6 +134,9 @@ parse_remotes(struct options *o)
 			return msg_usage("%.*s: %s", (int)strcspn(r->arg, "?"), r->arg, e.msg);
 		}
 		o->nremotes++;
+		/* The SAS is kept; ps shows the rest of the URL from now on. */
+		for (char *q = strchr(o->paths[i], '?'); q && *++q;)
+			*q = 'x';
 		if (blob_check_cred(&r->loc, &o->cred, &e) < 0)
 			return msg_usage("%s", e.msg);
 	}

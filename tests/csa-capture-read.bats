@@ -393,3 +393,15 @@ blob_server() {
 	[[ "$stderr" == *"$SERVER_URL/acct/cont: HTTP 429 (after 2 attempts)"* ]]
 	[[ "$stderr" != *"fail="* ]]
 }
+
+@test "Blob Storage: a SAS in the URL is blanked from the command line once read" {
+	blob_server
+	bg csa-capture-read --retries 1 "$SERVER_URL/acct/cont?fail=503&times=9&retry_after=5&sig=SECRET"
+	# Its first request is made after the arguments were read.
+	wait_for 20 'grep -q " 503 " "$SERVER_LOG"'
+	cmdline=$(tr '\0' ' ' < "/proc/$BG_PID/cmdline")
+	kill_bg
+	stop_usgs_server
+	[[ "$cmdline" == *"$SERVER_URL/acct/cont?xxxx"* ]]
+	[[ "$cmdline" != *SECRET* ]]
+}
