@@ -18,6 +18,9 @@ bool az_conn_shape_ok(const char *s);
  * characters. */
 void az_url_encode(struct buf *b, const char *s, size_t n);
 
+/* The same, but the characters of keep stay as they are too. */
+void az_url_encode_keep(struct buf *b, const char *s, size_t n, const char *keep);
+
 /* The base64 HMAC-SHA256 of msg under key, NUL-terminated, in out. */
 #define AZ_HMAC_B64_SIZE 48
 void az_hmac_sha256_b64(const void *key, size_t keylen, const char *msg, size_t len,

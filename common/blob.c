@@ -420,19 +420,7 @@ blob_check_cred(const struct blob_loc *l, const struct blob_cred *c, struct err 
 static void
 put_path(struct buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (isalnum(ch) || strchr("-._~/!$&'()*+,;=:@", ch)) {
-			buf_addc(b, (char)ch);
-		} else {
-			buf_addc(b, '%');
-			buf_addc(b, hex[ch >> 4]);
-			buf_addc(b, hex[ch & 15]);
-		}
-	}
+	az_url_encode_keep(b, s, strlen(s), "/!$&'()*+,;=:@");
 }
 
 char *

@@ -157,13 +157,20 @@ eh_conn_free(struct eh_conn *c)
 void
 az_url_encode(struct buf *b, const char *s, size_t n)
 {
+	az_url_encode_keep(b, s, n, "");
+}
+
+void
+az_url_encode_keep(struct buf *b, const char *s, size_t n, const char *keep)
+{
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+		    (ch != '\0' && strchr(keep, ch))) {
 			buf_addc(b, (char)ch);
 		} else {
 			buf_addc(b, '%');

@@ -514,9 +514,10 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 	return rc;
 }
 
-int
-http_post(const char *url, const char *const *headers, const char *body, size_t len,
-    const struct http_opts *o, struct http_resp *r, struct err *e)
+/* A request with the caller's headers: a POST of body, or a GET into sink. */
+static int
+request(const char *url, const char *const *headers, const char *body, size_t len,
+    FILE *sink, const struct http_opts *o, struct http_resp *r, struct err *e)
 {
 	struct curl_slist *hdrs = NULL;
 	int rc;
@@ -526,28 +527,26 @@ http_post(const char *url, const char *const *headers, const char *body, size_t 
 		return -1;
 	for (size_t i = 0; headers && headers[i]; i++)
 		hdrs = cu.slist_append(hdrs, headers[i]);
-	/* No "Expect: 100-continue" round trip before the body. */
-	hdrs = cu.slist_append(hdrs, "Expect:");
-	rc = perform(url, hdrs, body ? body : "", len, NULL, o, r, e);
+	/* No "Expect: 100-continue" round trip before a body. */
+	if (body)
+		hdrs = cu.slist_append(hdrs, "Expect:");
+	rc = perform(url, hdrs, body, len, sink, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
+}
+
+int
+http_post(const char *url, const char *const *headers, const char *body, size_t len,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
+{
+	return request(url, headers, body ? body : "", len, NULL, o, r, e);
 }
 
 int
 http_get_to(const char *url, const char *const *headers, FILE *sink,
     const struct http_opts *o, struct http_resp *r, struct err *e)
 {
-	struct curl_slist *hdrs = NULL;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	if (start_curl(e) < 0)
-		return -1;
-	for (size_t i = 0; headers && headers[i]; i++)
-		hdrs = cu.slist_append(hdrs, headers[i]);
-	rc = perform(url, hdrs, NULL, 0, sink, o, r, e);
-	cu.slist_free_all(hdrs);
-	return rc;
+	return request(url, headers, NULL, 0, sink, o, r, e);
 }
 
 /*
