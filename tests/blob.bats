@@ -20,7 +20,7 @@ layout() {	# layout DIR P_PREFIX
 }
 
 setup_file() {
-	need_node_peers
+	node_peers || return 0
 	clear_az_env
 	local d=$BATS_FILE_TMPDIR
 	start_azurite "$d/az"
@@ -38,11 +38,13 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -f "$BATS_FILE_TMPDIR/azurite.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/azurite.pid")" 2>/dev/null
-	true
+	if [ -f "$BATS_FILE_TMPDIR/azurite.pid" ]; then
+		kill "$(cat "$BATS_FILE_TMPDIR/azurite.pid")" 2>/dev/null || true
+	fi
 }
 
 setup() {
+	need_node_peers
 	clear_az_env
 }
 

@@ -5,13 +5,27 @@
 AZ_ACCOUNT=devstoreaccount1
 AZ_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
-# need_node_peers: install azurite and @azure/storage-blob when missing
-# (tests/helpers/npm-peers) and set NODE_MODULES; skip where npm cannot.
-need_node_peers() {
-	command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
-	NODE_MODULES=$("$HELPERS/npm-peers" 2>"$BATS_FILE_TMPDIR/npm.err") ||
-		skip "npm cannot install azurite and @azure/storage-blob: $(tail -n 1 "$BATS_FILE_TMPDIR/npm.err")"
+# node_peers: install azurite and @azure/storage-blob when missing
+# (tests/helpers/npm-peers) and set NODE_MODULES; where npm cannot, say why
+# in $BATS_FILE_TMPDIR/skip and fail.  (bats 1.8 cannot skip in
+# setup_file: setup skips each test with need_node_peers instead.)
+node_peers() {
+	local why=
+	if ! command -v node >/dev/null 2>&1; then
+		why="node is not installed (apt-get install nodejs npm)"
+	elif ! NODE_MODULES=$("$HELPERS/npm-peers" 2>"$BATS_FILE_TMPDIR/npm.err"); then
+		why="npm cannot install azurite and @azure/storage-blob: $(tail -n 1 "$BATS_FILE_TMPDIR/npm.err")"
+	fi
+	if [ -n "$why" ]; then
+		echo "$why" > "$BATS_FILE_TMPDIR/skip"
+		return 1
+	fi
 	export NODE_PATH=$NODE_MODULES
+}
+
+# need_node_peers: in setup or a test, skip when node_peers failed.
+need_node_peers() {
+	[ ! -f "$BATS_FILE_TMPDIR/skip" ] || skip "$(cat "$BATS_FILE_TMPDIR/skip")"
 }
 
 # start_azurite DIR: Azurite's Blob service on 127.0.0.1, a port of its
