@@ -8,15 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <avro.h>
 
+#include "blob.h"
 #include "buf.h"
 #include "capture.h"
 #include "err.h"
 #include "fsutil.h"
+#include "http.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
@@ -27,23 +30,35 @@
 static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
-    "                        PATH...\n";
+    "                        [--blob-endpoint URL] [--cacert FILE] [--parallel N]\n"
+    "                        [--retries N] [--retry-delay SECS]\n"
+    "                        PATH|URL...\n";
 
 static const char help_text[] =
     "Read Event Hubs Capture Avro files (and directories of them, recursively)\n"
     "and write each event's body as one line of compact JSON, with its partition\n"
-    "in \"_eh\".\n"
+    "in \"_eh\".  A URL reads the blobs of a container under a prefix, from Blob\n"
+    "Storage (https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX) or ADLS Gen2\n"
+    "(abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH), with the credential of\n"
+    "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or\n"
+    "AZURE_STORAGE_TOKEN, or a SAS in the URL.\n"
     "\n"
     "      --bare              the bodies alone, without \"_eh\"\n"
+    "      --blob-endpoint URL send Blob requests to URL (an emulator, a sovereign\n"
+    "                          cloud) instead of the URL's host\n"
     "      --body WHAT         a body that is not JSON: skip (default, with a\n"
     "                          warning), base64 or string\n"
+    "      --cacert FILE       trust the CA certificates in FILE as well (Blob Storage)\n"
     "      --checkpoint FILE   remember the files read; read only new ones\n"
     "  -h, --help              show this help and exit\n"
     "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
+    "      --parallel N        blobs downloaded at once (default 8)\n"
     "  -p, --partition N       read only partition N's files\n"
     "      --pending           save the checkpoint to FILE.pending, for the script\n"
     "                          to move into place once the next stage succeeded\n"
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
+    "      --retries N         retries of a failed Blob request (default 3)\n"
+    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
     "      --since TIME        only events enqueued at or after TIME\n"
     "  -u, --unbuffered        flush after every event\n"
     "      --until TIME        only events enqueued before TIME\n"
@@ -51,9 +66,15 @@ static const char help_text[] =
     "  -V, --version           show versions and exit\n"
     "\n"
     "Exit status: 0 ok, 1 bad files or bodies were skipped, 2 usage, 3 nothing\n"
-    "could be read.  See csa-capture-read(1).\n";
+    "could be read, 4 Blob Storage failed or refused.  See csa-capture-read(1).\n";
 
 enum body_mode { BODY_SKIP, BODY_BASE64, BODY_STRING };
+
+/* A container (and prefix) to list, from a URL argument. */
+struct remote {
+	const char *arg;
+	struct blob_loc loc;
+};
 
 struct options {
 	enum body_mode body;
@@ -65,33 +86,94 @@ struct options {
 	const char *checkpoint;
 	char **paths;
 	int npaths;
+	int parallel;		/* downloads in flight */
+	/* Blob Storage: the URL arguments, the credential, the requests. */
+	const char *blob_endpoint;
+	struct remote *remotes;
+	int nremotes;
+	struct blob_cred cred;
+	struct http_opts http;
 };
 
-/* A file to read, with what its path says. */
+/* A file or blob to read, with what its path says. */
 struct input {
-	char *path;
+	char *path;		/* a blob's URL, without a query */
 	size_t next;		/* the next file of its partition in the order read, or 0 */
 	bool named;		/* given on the command line */
 	struct capture_pathinfo info;
 	int64_t size, mtime;
+	const struct remote *remote;	/* the container of a blob, or NULL */
+	char *name, *etag;	/* a blob's name and ETag */
+	int slot;		/* the spool it was downloaded into, or -1 */
 };
+
+/*
+ * The URL arguments, checked before anything is read: a URL that names no
+ * container, or a credential that is malformed or for another account, is
+ * a usage fault.  Returns -1 to go on, or the exit status.
+ */
+static int
+parse_remotes(struct options *o)
+{
+	struct err e;
+	bool cred = false;
+
+	o->remotes = xcalloc((size_t)o->npaths, sizeof(*o->remotes));
+	for (int i = 0; i < o->npaths; i++) {
+		struct remote *r = &o->remotes[o->nremotes];
+
+		if (!blob_is_url(o->paths[i]))
+			continue;
+		if (!cred && blob_cred_from_env(&o->cred, &e) < 0)
+			return msg_usage("%s", e.msg);
+		cred = true;
+		r->arg = o->paths[i];
+		if (blob_loc_parse(r->arg, o->blob_endpoint ? o->blob_endpoint : o->cred.endpoint,
+		    &r->loc, &e) < 0) {
+			/* The URL may carry a SAS: name it by what comes before. */
+			return msg_usage("%.*s: %s", (int)strcspn(r->arg, "?"), r->arg, e.msg);
+		}
+		o->nremotes++;
+		/* The SAS is kept; ps shows the rest of the URL from now on. */
+		for (char *q = strchr(o->paths[i], '?'); q && *++q;)
+			*q = 'x';
+		if (blob_check_cred(&r->loc, &o->cred, &e) < 0)
+			return msg_usage("%s", e.msg);
+	}
+	return -1;
+}
+
+static void
+free_options(struct options *o)
+{
+	for (int i = 0; i < o->nremotes; i++)
+		blob_loc_free(&o->remotes[i].loc);
+	free(o->remotes);
+	blob_cred_free(&o->cred);
+	capture_pathfmt_free(o->fmt);
+}
 
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_BARE = 256, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT, OPT_PENDING, OPT_SINCE,
-		OPT_UNTIL
+		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CACERT, OPT_CHECKPOINT, OPT_PATH_FORMAT,
+		OPT_PARALLEL, OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
+		{ "blob-endpoint", required_argument, NULL, OPT_BLOB_ENDPOINT },
 		{ "body", required_argument, NULL, OPT_BODY },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, 'm' },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
 		{ "pending", no_argument, NULL, OPT_PENDING },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
+		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "until", required_argument, NULL, OPT_UNTIL },
@@ -106,6 +188,8 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->partition = -1;
+	o->parallel = 8;
+	http_opts_init(&o->http);
 	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -127,12 +211,19 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'V': {
 			char libs[128];
 
-			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n", CSA_AVRO_VERSION);
+			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n%s\n", CSA_AVRO_VERSION,
+			    http_version());
 			msg_version(libs);
 			return msg_close_stdout();
 		}
 		case OPT_BARE:
 			o->bare = true;
+			break;
+		case OPT_BLOB_ENDPOINT:
+			if (!blob_is_url(optarg) || strncasecmp(optarg, "abfs", 4) == 0)
+				return msg_usage("--blob-endpoint: '%s' is not an http or https URL",
+				    optarg);
+			o->blob_endpoint = optarg;
 			break;
 		case OPT_BODY:
 			if (strcmp(optarg, "skip") == 0)
@@ -144,15 +235,37 @@ parse_options(int argc, char **argv, struct options *o)
 			else
 				return msg_usage("--body: '%s' is not skip, base64 or string", optarg);
 			break;
+		case OPT_CACERT:
+			o->http.cacert = optarg;
+			break;
 		case OPT_CHECKPOINT:
 			o->checkpoint = optarg;
 			break;
 		case OPT_PATH_FORMAT:
 			fmt = optarg;
 			break;
+		case OPT_PARALLEL:
+			if (num_parse_int64(optarg, 1, 64, &n) < 0)
+				return msg_usage("--parallel: '%s' is not a number from 1 to 64", optarg);
+			o->parallel = (int)n;
+			break;
 		case OPT_PENDING:
 			o->pending = true;
 			break;
+		case OPT_RETRIES:
+			if (num_parse_int64(optarg, 0, 100, &n) < 0)
+				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
+			o->http.retries = (int)n;
+			break;
+		case OPT_RETRY_DELAY: {
+			char *end;
+
+			o->http.retry_delay = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->http.retry_delay >= 0) ||
+			    o->http.retry_delay > 3600)
+				return msg_usage("--retry-delay: '%s' is not a number of seconds", optarg);
+			break;
+		}
 		case OPT_SINCE:
 		case OPT_UNTIL:
 			if (tfmt_parse(optarg, strlen(optarg), c == OPT_SINCE ? &o->since : &o->until,
@@ -180,19 +293,45 @@ parse_options(int argc, char **argv, struct options *o)
 	o->paths = argv;
 	o->npaths = argc;
 	msg_set_verbose(verbose);
-	return -1;
+	return parse_remotes(o);
 }
 
 /*
- * A checkpoint entry: the file's path, with its size and mtime in a and b,
- * and in p the number of records read from it, when known (caller frees).
+ * A checkpoint entry: the file's path (a blob's URL), with its size and
+ * mtime in a and b, and in p what else is known (caller frees): the
+ * number of records read from it, and a blob's ETag, which stands for its
+ * mtime.
  */
+struct seen {
+	int64_t records;	/* -1 when not known (older checkpoints) */
+	char *etag;		/* a blob's, or NULL */
+};
+
+static struct seen *
+seen_of(struct strmap_entry *en)
+{
+	if (en->p == NULL) {
+		struct seen *s = xcalloc(1, sizeof(*s));
+
+		s->records = -1;
+		en->p = s;
+	}
+	return en->p;
+}
+
 static void
 set_records(struct strmap_entry *en, int64_t records)
 {
-	if (en->p == NULL)
-		en->p = xmalloc(sizeof(int64_t));
-	*(int64_t *)en->p = records;
+	seen_of(en)->records = records;
+}
+
+static void
+set_etag(struct strmap_entry *en, const char *etag)
+{
+	struct seen *s = seen_of(en);
+
+	free(s->etag);
+	s->etag = etag ? xstrdup(etag) : NULL;
 }
 
 static void
@@ -201,8 +340,11 @@ free_done(struct strmap *done)
 	struct strmap_entry *en;
 	size_t i = 0;
 
-	while ((en = strmap_next(done, &i)) != NULL)
+	while ((en = strmap_next(done, &i)) != NULL) {
+		if (en->p)
+			free(((struct seen *)en->p)->etag);
 		free(en->p);
+	}
 	strmap_free(done);
 }
 
@@ -234,23 +376,29 @@ load_checkpoint(const char *path, struct strmap *done)
 
 		line++;
 		if (n > 0) {
-			int64_t size, mtime;
-			char *file = NULL;
+			int64_t size, mtime = 0;
+			char *file = NULL, *etag = NULL;
 
+			/* A file has an mtime, a blob an ETag. */
 			if (json_parse(&d, p, n, &e) == 0 &&
 			    (file = json_strdup(&d, json_member(&d, 0, "file", 4))) != NULL &&
 			    json_int64(&d, json_member(&d, 0, "size", 4), &size) == 0 &&
-			    json_int64(&d, json_member(&d, 0, "mtime", 5), &mtime) == 0) {
+			    ((etag = json_strdup(&d, json_member(&d, 0, "etag", 4))) != NULL ||
+			    json_int64(&d, json_member(&d, 0, "mtime", 5), &mtime) == 0)) {
 				struct strmap_entry *en = strmap_put(done, file, strlen(file), NULL);
 				int64_t records;
 
 				en->a = size;
 				en->b = mtime;
+				set_etag(en, etag);
 				/* Entries of older versions have no count. */
 				if (json_int64(&d, json_member(&d, 0, "records", 7), &records) == 0 &&
 				    records >= 0)
 					set_records(en, records);
+				else
+					set_records(en, -1);
 				free(file);
+				free(etag);
 			} else {
 				free(file);	/* a name without its size or mtime */
 				msg_record(path, line, "not a checkpoint entry, ignored");
@@ -281,11 +429,18 @@ save_checkpoint(const struct options *o, const struct strmap *done)
 		json_put_str(&b, en->key, en->klen);
 		json_key(&b, "size");
 		json_put_int(&b, en->a);
-		json_key(&b, "mtime");
-		json_put_int(&b, en->b);
-		if (en->p != NULL) {
+		if (en->p != NULL && ((struct seen *)en->p)->etag != NULL) {
+			const char *etag = ((struct seen *)en->p)->etag;
+
+			json_key(&b, "etag");
+			json_put_str(&b, etag, strlen(etag));
+		} else {
+			json_key(&b, "mtime");
+			json_put_int(&b, en->b);
+		}
+		if (en->p != NULL && ((struct seen *)en->p)->records >= 0) {
 			json_key(&b, "records");
-			json_put_int(&b, *(int64_t *)en->p);
+			json_put_int(&b, ((struct seen *)en->p)->records);
 		}
 		buf_adds(&b, "}\n");
 	}
@@ -303,11 +458,11 @@ struct inputs {
 	struct input *v;
 	size_t n, cap;
 	long unreadable;
+	int list_status;	/* the worst of the listings */
 };
 
-static void
-add_input(struct inputs *in, const char *path, bool named, const struct stat *st,
-    const struct options *o)
+static struct input *
+new_input(struct inputs *in)
 {
 	struct input *it;
 
@@ -316,6 +471,16 @@ add_input(struct inputs *in, const char *path, bool named, const struct stat *st
 		in->v = xrealloc(in->v, in->cap * sizeof(*in->v));
 	}
 	it = &in->v[in->n++];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+static void
+add_input(struct inputs *in, const char *path, bool named, const struct stat *st,
+    const struct options *o)
+{
+	struct input *it = new_input(in);
+
 	it->path = xstrdup(path);
 	it->named = named;
 	it->size = st->st_size;
@@ -323,17 +488,53 @@ add_input(struct inputs *in, const char *path, bool named, const struct stat *st
 	capture_path_match(o->fmt, path, &it->info);
 }
 
+/* Every blob under a URL's prefix, listed page by page; its path is its
+ * URL, and the Capture layout is matched against its name. */
+static void
+collect_blobs(const struct options *o, const struct remote *r, struct inputs *in)
+{
+	struct blob_list bl = { 0 };
+	struct err e;
+
+	if (blob_list(&r->loc, &o->cred, 0, &o->http, &bl, &e) < 0) {
+		msg_error(&e);
+		in->list_status = msg_worst(in->list_status, msg_status(e.kind));
+	}
+	for (size_t i = 0; i < bl.n; i++) {
+		struct input *it = new_input(in);
+
+		it->path = blob_url(&r->loc, bl.v[i].name);
+		it->named = false;
+		it->size = bl.v[i].size;
+		it->remote = r;
+		it->slot = -1;
+		it->name = bl.v[i].name;
+		it->etag = bl.v[i].etag;
+		bl.v[i].name = bl.v[i].etag = NULL;
+		capture_path_match(o->fmt, it->name, &it->info);
+	}
+	msg_verbose("%s: %zu blobs in %d listing%s", r->loc.display, bl.n, bl.pages,
+	    bl.pages == 1 ? "" : "s");
+	blob_list_free(&bl);
+}
+
 /* Every regular file under the paths; hidden files (temporary captures) in
  * directories are passed over, files named on the command line never. */
 static void
 collect(const struct options *o, struct inputs *in)
 {
+	int ri = 0;
+
 	for (int i = 0; i < o->npaths; i++) {
 		char *argv[2] = { o->paths[i], NULL };
 		struct stat st;
 		FTS *fts;
 		FTSENT *ent;
 
+		if (ri < o->nremotes && o->remotes[ri].arg == o->paths[i]) {
+			collect_blobs(o, &o->remotes[ri++], in);
+			continue;
+		}
 		if (stat(o->paths[i], &st) != 0) {
 			msg_warn("%s: %s", o->paths[i], strerror(errno));
 			in->unreadable++;
@@ -412,6 +613,26 @@ skip_by_path_time(const struct inputs *in, size_t i, const struct options *o)
 	    in->v[it->next].info.time_ms <= o->since)
 		return true;
 	return false;
+}
+
+/* An input not to read: another partition's, outside --since and --until
+ * by its path, or read before (the same size and mtime, or ETag). */
+static bool
+passed_over(const struct inputs *in, size_t i, const struct options *o, struct strmap *done)
+{
+	const struct input *it = &in->v[i];
+	struct strmap_entry *en;
+
+	if (o->partition >= 0 && it->info.partition != o->partition)
+		return true;
+	if (skip_by_path_time(in, i, o))
+		return true;
+	if ((en = strmap_get(done, it->path, strlen(it->path))) == NULL)
+		return false;
+	if (!it->remote)
+		return en->a == it->size && en->b == it->mtime;
+	return en->p && ((struct seen *)en->p)->etag &&
+	    strcmp(((struct seen *)en->p)->etag, it->etag) == 0;
 }
 
 static void
@@ -563,13 +784,144 @@ struct totals {
 	long files, records, skipped_bodies;
 	long unreadable;	/* paths and files that could not be read at all */
 	int64_t bytes;
+	bool stop;		/* Blob Storage failed: read no more */
 };
+
+/* A temporary file a blob is downloaded into, and how the download went:
+ * removed at once, so nothing is left behind, and read through /dev/fd. */
+struct spool {
+	FILE *f;
+	char path[32];
+	int rc;
+	long status;
+	char *etag;
+	struct err err;
+};
+
+/* As many spools as downloads in flight (--parallel). */
+struct pool {
+	struct spool *v;
+	int n;
+};
+
+static int
+spool_open(struct spool *sp, struct err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	struct buf tmpl = { 0 };
+	int fd;
+
+	if (sp->f)
+		return 0;
+	buf_printf(&tmpl, "%s/csa-capture-read.XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(tmpl.p);
+	if (fd >= 0)
+		unlink(tmpl.p);
+	if (fd < 0 || (sp->f = fdopen(fd, "w+")) == NULL) {
+		err_set(e, ERR_IO, "%s: %s", tmpl.p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		buf_free(&tmpl);
+		return -1;
+	}
+	buf_free(&tmpl);
+	snprintf(sp->path, sizeof(sp->path), "/dev/fd/%d", fd);
+	return 0;
+}
+
+static void
+pool_free(struct pool *pool)
+{
+	for (int i = 0; i < pool->n; i++) {
+		if (pool->v[i].f)
+			fclose(pool->v[i].f);
+		free(pool->v[i].etag);
+	}
+	free(pool->v);
+}
+
+/*
+ * Download the blob of input i and the next wanted blobs of its container,
+ * up to --parallel of them, side by side: a container of many small
+ * files is not bound by the latency of each request.  A blob of another
+ * container ends the batch, so that spools in use are never taken.
+ */
+static void
+prefetch(struct inputs *in, size_t i, const struct options *o, struct strmap *done,
+    struct pool *pool)
+{
+	const struct remote *r = in->v[i].remote;
+	struct blob_get_req *reqs = xcalloc((size_t)pool->n, sizeof(*reqs));
+	int *slot_of = xcalloc((size_t)pool->n, sizeof(int));
+	int n = 0, k = 0;
+
+	for (size_t j = i; j < in->n && n < pool->n; j++) {
+		struct input *x = &in->v[j];
+		struct spool *sp = &pool->v[n];
+
+		if (j > i && passed_over(in, j, o, done))
+			continue;
+		if (x->remote != r)
+			break;
+		x->slot = n++;
+		free(sp->etag);
+		sp->etag = NULL;
+		sp->status = 0;
+		err_clear(&sp->err);
+		if ((sp->rc = spool_open(sp, &sp->err)) < 0)
+			continue;
+		reqs[k].name = x->name;
+		reqs[k].sink = sp->f;
+		slot_of[k++] = x->slot;
+	}
+	blob_get_many(&r->loc, &o->cred, reqs, (size_t)k, &o->http);
+	for (int q = 0; q < k; q++) {
+		struct spool *sp = &pool->v[slot_of[q]];
+
+		sp->rc = reqs[q].rc;
+		sp->status = reqs[q].status;
+		sp->err = reqs[q].err;
+		sp->etag = reqs[q].etag;
+		if (sp->rc == 0 && fflush(sp->f) != 0)
+			sp->rc = err_set(&sp->err, ERR_IO, "%s: %s", sp->path, strerror(errno));
+	}
+	free(reqs);
+	free(slot_of);
+}
+
+/*
+ * The spool a blob was downloaded into, or NULL after reporting why it
+ * could not be.  A fault of the server (or the network) other than a
+ * blob gone since it was listed stops the run: the next blobs would meet
+ * it too.  The ETag is that of what was read.
+ */
+static struct spool *
+take_blob(struct input *it, struct pool *pool, struct totals *t, int *status)
+{
+	struct spool *sp = &pool->v[it->slot];
+
+	it->slot = -1;
+	if (sp->rc < 0) {
+		msg_error(&sp->err);
+		if (sp->status != 404)
+			t->stop = true;
+		*status = msg_status(sp->err.kind);
+		return NULL;
+	}
+	if (sp->etag) {
+		free(it->etag);
+		it->etag = sp->etag;
+		sp->etag = NULL;
+	}
+	it->size = ftello(sp->f);
+	return sp;
+}
 
 /* Read one file, past its first skip records; returns its status, and in
  * *records how many it holds. */
 static int
-read_file(const struct input *it, const struct options *o, struct totals *t,
-    struct checker *c, struct buf *line, long skip, int64_t *records)
+read_file(struct input *it, const struct options *o, struct totals *t,
+    struct checker *c, struct buf *line, long skip, int64_t *records, struct pool *pool)
 {
 	struct capture_reader *r;
 	struct capture_event ev;
@@ -578,7 +930,16 @@ read_file(const struct input *it, const struct options *o, struct totals *t,
 	long skipped = 0;
 	int rc, status = EXIT_OK;
 
-	if ((r = capture_reader_open(it->path, &e)) == NULL) {
+	if (it->remote) {
+		struct spool *sp = take_blob(it, pool, t, &status);
+
+		if (sp == NULL)
+			return status;
+		r = capture_reader_open_as(sp->path, it->path, &e);
+	} else {
+		r = capture_reader_open(it->path, &e);
+	}
+	if (r == NULL) {
 		msg_error(&e);
 		if (e.kind == ERR_IO)
 			t->unreadable++;
@@ -639,6 +1000,7 @@ run(const struct options *o)
 	struct totals t = { 0 };
 	struct checker c;
 	struct buf line = { 0 };
+	struct pool pool = { 0 };
 	bool show = isatty(STDERR_FILENO) && msg_verbosity() == 0;
 	int64_t start = tfmt_now();
 	int status = load_checkpoint(o->checkpoint, &done);
@@ -646,6 +1008,7 @@ run(const struct options *o)
 	if (status == EXIT_IO)
 		return status;
 	collect(o, &in);
+	status = msg_worst(status, in.list_status);
 	if (in.n > 0)
 		qsort(in.v, in.n, sizeof(*in.v), cmp_input);
 	link_partitions(&in);
@@ -653,36 +1016,37 @@ run(const struct options *o)
 	memset(&c.tmp, 0, sizeof(c.tmp));
 	c.fast = json_fast_new();
 	show = show && in.n >= 10;
+	pool.n = o->parallel;
+	pool.v = xcalloc((size_t)pool.n, sizeof(*pool.v));
 	for (size_t i = 0; i < in.n; i++) {
 		struct input *it = &in.v[i];
 		struct strmap_entry *en = strmap_get(&done, it->path, strlen(it->path));
 		int64_t skip = 0, records = 0;
 		int st;
 
-		if (o->partition >= 0 && it->info.partition != o->partition)
-			continue;
-		if (skip_by_path_time(&in, i, o))
-			continue;
-		if (en && en->a == it->size && en->b == it->mtime)
+		if (passed_over(&in, i, o, &done))
 			continue;
 		/*
 		 * A file written again since it was read: the embedded hub
 		 * rewrites a window's file, with the same records first, when
 		 * a crash kept it from recording the first one.  Read what was
-		 * added; without a count (an older checkpoint), say so.
+		 * added; without a count (an older checkpoint), say so.  A blob
+		 * with a new ETag (uploaded again) is taken the same way.
 		 */
-		if (en && en->p == NULL) {
+		if (en && (en->p == NULL || ((struct seen *)en->p)->records < 0)) {
 			msg_warn("%s: changed since it was read (by --checkpoint); not read again",
 			    it->path);
 			status = msg_worst(status, EXIT_DATA);
 			continue;
 		}
 		if (en) {
-			skip = *(int64_t *)en->p;
+			skip = ((struct seen *)en->p)->records;
 			msg_warn("%s: changed since it was read (by --checkpoint); reading the records"
 			    " after the %lld read before", it->path, (long long)skip);
 		}
-		st = read_file(it, o, &t, &c, &line, skip, &records);
+		if (it->remote && it->slot < 0)
+			prefetch(&in, i, o, &done, &pool);
+		st = read_file(it, o, &t, &c, &line, skip, &records, &pool);
 		status = msg_worst(status, st);
 		if (st == EXIT_OK && o->checkpoint) {
 			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
@@ -690,10 +1054,11 @@ run(const struct options *o)
 			n->a = it->size;
 			n->b = it->mtime;
 			set_records(n, records);
+			set_etag(n, it->remote ? it->etag : NULL);
 		}
 		if (show)
 			progress(&t, in.n, start);
-		if (ferror(stdout))
+		if (ferror(stdout) || t.stop)
 			break;
 	}
 	if (show)
@@ -714,9 +1079,13 @@ run(const struct options *o)
 		}
 	}
 	msg_verbose("%ld files, %ld records", t.files, t.records);
-	for (size_t i = 0; i < in.n; i++)
+	for (size_t i = 0; i < in.n; i++) {
 		free(in.v[i].path);
+		free(in.v[i].name);
+		free(in.v[i].etag);
+	}
 	free(in.v);
+	pool_free(&pool);
 	free_done(&done);
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);
@@ -734,12 +1103,13 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	status = parse_options(argc, argv, &o);
 	if (status >= 0) {
-		capture_pathfmt_free(o.fmt);
+		free_options(&o);
 		return status;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	status = run(&o);
 	status = msg_worst(status, msg_close_stdout());
-	capture_pathfmt_free(o.fmt);
+	free_options(&o);
+	http_cleanup();
 	return status;
 }

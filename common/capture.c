@@ -444,14 +444,14 @@ is_capture_schema(avro_schema_t s)
 }
 
 struct capture_reader *
-capture_reader_open(const char *path, struct err *e)
+capture_reader_open_as(const char *path, const char *name, struct err *e)
 {
 	struct capture_reader *r = xcalloc(1, sizeof(*r));
 	int rc;
 
-	r->path = xstrdup(path);
+	r->path = xstrdup(name);
 	if (access(path, R_OK) != 0) {
-		err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_IO, "%s: %s", name, strerror(errno));
 		goto fail;
 	}
 	{
@@ -463,7 +463,7 @@ capture_reader_open(const char *path, struct err *e)
 		if (f)
 			fclose(f);
 		if (got != 4 || memcmp(magic, "Obj\x01", 4) != 0) {
-			err_set(e, ERR_DATA, "%s: not an Avro file (no Avro magic at its start)", path);
+			err_set(e, ERR_DATA, "%s: not an Avro file (no Avro magic at its start)", name);
 			goto fail;
 		}
 	}
@@ -473,19 +473,19 @@ capture_reader_open(const char *path, struct err *e)
 		 * avro-c reads on opening) is damaged or cut short. */
 		r->file = NULL;
 		err_set(e, ERR_DATA, "%s: an Avro file damaged or cut short in its header or "
-		    "first block; no records read (%s)", path, avro_strerror());
+		    "first block; no records read (%s)", name, avro_strerror());
 		goto fail;
 	}
 	r->schema = avro_file_reader_get_writer_schema(r->file);
 	if (!is_capture_schema(r->schema)) {
 		err_set(e, ERR_DATA, "%s: not an Event Hubs Capture file (its schema is %s '%s')",
-		    path, avro_schema_type_name(r->schema),
+		    name, avro_schema_type_name(r->schema),
 		    is_avro_named_type(r->schema) ? avro_schema_name(r->schema) : "-");
 		goto fail;
 	}
 	r->iface = avro_generic_class_from_schema(r->schema);
 	if (r->iface == NULL || avro_generic_value_new(r->iface, &r->rec) != 0) {
-		err_set(e, ERR_IO, "%s: %s", path, avro_strerror());
+		err_set(e, ERR_IO, "%s: %s", name, avro_strerror());
 		goto fail;
 	}
 	r->have_rec = true;
@@ -510,6 +510,12 @@ capture_reader_open(const char *path, struct err *e)
 fail:
 	capture_reader_close(r);
 	return NULL;
+}
+
+struct capture_reader *
+capture_reader_open(const char *path, struct err *e)
+{
+	return capture_reader_open_as(path, path, e);
 }
 
 /*

@@ -82,6 +82,11 @@ struct capture_event {
  * is not Capture's, ERR_IO when it cannot be read. */
 struct capture_reader *capture_reader_open(const char *path, struct err *e);
 
+/* The same, for a file at path that messages call name (a blob read into
+ * a temporary file is named by its URL). */
+struct capture_reader *capture_reader_open_as(const char *path, const char *name,
+    struct err *e);
+
 /* 1 and *ev, 0 at the end, -1 with ERR_DATA for a damaged file.  The
  * property objects and enqueued_ms are filled only when want_props is true. */
 int capture_reader_next(struct capture_reader *r, struct capture_event *ev,

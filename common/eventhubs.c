@@ -1,4 +1,5 @@
-/* eventhubs.c: Event Hubs connection strings and SAS tokens. */
+/* eventhubs.c: Event Hubs connection strings and SAS tokens, and the Azure pieces
+ * (azure.h) that Blob Storage shares with them. */
 #include <config.h>
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "azure.h"
 #include "buf.h"
 #include "hub_impl.h"
 
@@ -44,9 +46,8 @@ next_pair(const char **s, const char **key, size_t *klen, const char **val, size
 	return true;
 }
 
-/* A copy of the value of key (in any case), or NULL. */
-static char *
-conn_value(const char *s, const char *key)
+char *
+az_conn_value(const char *s, const char *key)
 {
 	const char *k, *v;
 	size_t kl, vl;
@@ -57,9 +58,8 @@ conn_value(const char *s, const char *key)
 	return NULL;
 }
 
-/* True when there is a part and every part is KEY=VALUE. */
-static bool
-conn_shape_ok(const char *s)
+bool
+az_conn_shape_ok(const char *s)
 {
 	const char *k, *v;
 	size_t kl, vl;
@@ -79,13 +79,13 @@ eh_conn_parse(struct eh_conn *c, const char *s, struct err *e)
 	char *endpoint = NULL, *host, *slash, *colon;
 
 	memset(c, 0, sizeof(*c));
-	if (!conn_shape_ok(s)) {
+	if (!az_conn_shape_ok(s)) {
 		err_set(e, ERR_USAGE, "the connection string is not KEY=VALUE pairs separated"
 		    " by ';' (expected Endpoint=sb://NAMESPACE.servicebus.windows.net/;"
 		    "SharedAccessKeyName=...;SharedAccessKey=...)");
 		return -1;
 	}
-	if ((endpoint = conn_value(s, "Endpoint")) == NULL || !*endpoint) {
+	if ((endpoint = az_conn_value(s, "Endpoint")) == NULL || !*endpoint) {
 		err_set(e, ERR_USAGE, "the connection string has no Endpoint"
 		    " (Endpoint=sb://NAMESPACE.servicebus.windows.net/)");
 		goto fail;
@@ -110,8 +110,8 @@ eh_conn_parse(struct eh_conn *c, const char *s, struct err *e)
 		*colon = '\0';
 	}
 	c->host = xstrdup(host);
-	c->key_name = conn_value(s, "SharedAccessKeyName");
-	c->key = conn_value(s, "SharedAccessKey");
+	c->key_name = az_conn_value(s, "SharedAccessKeyName");
+	c->key = az_conn_value(s, "SharedAccessKey");
 	if (c->key_name == NULL || !*c->key_name) {
 		err_set(e, ERR_USAGE, "the connection string for %s has no SharedAccessKeyName",
 		    c->host);
@@ -122,7 +122,7 @@ eh_conn_parse(struct eh_conn *c, const char *s, struct err *e)
 		    " (key name %s)", c->host, c->key_name);
 		goto fail;
 	}
-	c->entity = conn_value(s, "EntityPath");
+	c->entity = az_conn_value(s, "EntityPath");
 	if (c->entity && !*c->entity) {
 		free(c->entity);
 		c->entity = NULL;
@@ -154,9 +154,14 @@ eh_conn_free(struct eh_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Percent-encode all but RFC 3986's unreserved characters. */
-static void
-url_encode(struct buf *b, const char *s, size_t n)
+void
+az_url_encode(struct buf *b, const char *s, size_t n)
+{
+	az_url_encode_keep(b, s, n, "");
+}
+
+void
+az_url_encode_keep(struct buf *b, const char *s, size_t n, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -164,7 +169,8 @@ url_encode(struct buf *b, const char *s, size_t n)
 		unsigned char ch = (unsigned char)s[i];
 
 		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+		    (ch != '\0' && strchr(keep, ch))) {
 			buf_addc(b, (char)ch);
 		} else {
 			buf_addc(b, '%');
@@ -178,21 +184,28 @@ char *
 eh_sas_token(const struct eh_conn *c, const char *uri, int64_t expiry)
 {
 	struct buf sr = { 0 }, sign = { 0 }, tok = { 0 };
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	char sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4 + 1];
+	char sig[AZ_HMAC_B64_SIZE];
 
 	/* The string signed: the encoded resource URI, a newline, the expiry. */
-	url_encode(&sr, uri, strlen(uri));
+	az_url_encode(&sr, uri, strlen(uri));
 	buf_printf(&sign, "%s\n%lld", sr.p, (long long)expiry);
-	HMAC(EVP_sha256(), c->key, (int)strlen(c->key), (const unsigned char *)sign.p,
-	    sign.len, mac, &maclen);
-	EVP_EncodeBlock((unsigned char *)sig, mac, (int)maclen);
+	az_hmac_sha256_b64(c->key, strlen(c->key), sign.p, sign.len, sig);
 	buf_printf(&tok, "SharedAccessSignature sr=%s&sig=", sr.p);
-	url_encode(&tok, sig, strlen(sig));
+	az_url_encode(&tok, sig, strlen(sig));
 	buf_printf(&tok, "&se=%lld&skn=", (long long)expiry);
-	url_encode(&tok, c->key_name, strlen(c->key_name));
+	az_url_encode(&tok, c->key_name, strlen(c->key_name));
 	buf_free(&sr);
 	buf_free(&sign);
 	return buf_steal(&tok);
+}
+
+void
+az_hmac_sha256_b64(const void *key, size_t keylen, const char *msg, size_t len,
+    char out[AZ_HMAC_B64_SIZE])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+
+	HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, len, mac, &maclen);
+	EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
 }

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,13 @@ static struct {
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
 	char *(*version)(void);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_cleanup)(CURLM *);
 } cu;
 
 /* Load libcurl and find its functions; 0, or -1 with ERR_IO. */
@@ -83,6 +91,13 @@ load_curl(struct err *e)
 	SYM(slist_append, "curl_slist_append");
 	SYM(slist_free_all, "curl_slist_free_all");
 	SYM(version, "curl_version");
+	SYM(multi_init, "curl_multi_init");
+	SYM(multi_add_handle, "curl_multi_add_handle");
+	SYM(multi_remove_handle, "curl_multi_remove_handle");
+	SYM(multi_perform, "curl_multi_perform");
+	SYM(multi_poll, "curl_multi_poll");
+	SYM(multi_info_read, "curl_multi_info_read");
+	SYM(multi_cleanup, "curl_multi_cleanup");
 #undef SYM
 	cu.dl = dl;
 	return 0;
@@ -141,6 +156,8 @@ http_sleep(double secs, volatile sig_atomic_t *stop)
 struct xfer {
 	CURL *curl;
 	struct http_resp *resp;
+	FILE *sink;		/* where a 2xx body goes, or NULL */
+	int sink_errno;		/* why writing to it failed, or 0 */
 };
 
 static size_t
@@ -148,7 +165,18 @@ on_body(char *p, size_t size, size_t n, void *data)
 {
 	struct xfer *x = data;
 	size_t len = size * n;
+	long status = 0;
 
+	if (x->sink) {
+		cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (fwrite(p, 1, len, x->sink) != len) {
+				x->sink_errno = errno ? errno : EIO;
+				return 0;	/* stops the transfer */
+			}
+			return len;
+		}
+	}
 	if (x->resp->body.cap == 0) {
 		curl_off_t hint = -1;
 
@@ -297,30 +325,27 @@ get_file(const char *url, struct http_resp *r, struct err *e)
 	return 0;
 }
 
-/*
- * One request with its retries: a GET, or a POST of body when it is not
- * NULL.  r is filled in; 0 on 2xx (and 304).
- */
-static int
-perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
-    const struct http_opts *o, struct http_resp *r, struct err *e)
-{
-	char errbuf[CURL_ERROR_SIZE];
+/* One transfer: its handle, where its answer goes, and how it went. */
+struct xfer_state {
 	struct xfer x;
-	CURL *curl;
-	int rc = -1;
+	const char *url, *name;	/* name: the URL as messages say it */
+	char errbuf[CURL_ERROR_SIZE];
+	double wait;		/* before the next attempt, when one is due */
+};
 
-	curl = cu.easy_init();
-	if (curl == NULL)
-		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle", url);
-	x.curl = curl;
-	x.resp = r;
+/* Set up a handle for url: a GET, or a POST of body when it is not NULL. */
+static void
+setup(struct xfer_state *s, struct curl_slist *hdrs, const char *body, size_t len,
+    const struct http_opts *o)
+{
+	CURL *curl = s->x.curl;
+
 	if (body) {
 		cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
-	cu.easy_setopt(curl, CURLOPT_URL, url);
-	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	cu.easy_setopt(curl, CURLOPT_URL, s->url);
+	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, s->errbuf);
 	cu.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	cu.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 	cu.easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
@@ -336,62 +361,121 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len,
 		cu.easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
 	cu.easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	cu.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	cu.easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	cu.easy_setopt(curl, CURLOPT_WRITEDATA, &s->x);
 	cu.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	cu.easy_setopt(curl, CURLOPT_HEADERDATA, r);
+	cu.easy_setopt(curl, CURLOPT_HEADERDATA, s->x.resp);
 	if (o->stop) {
 		cu.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 		cu.easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
 		cu.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	}
+}
 
+/* Make ready for an attempt: the response emptied, a sink file too (a
+ * retry starts the file again).  -1 with ERR_IO when the file cannot be. */
+static int
+begin_attempt(struct xfer_state *s, int attempt, struct err *e)
+{
+	struct http_resp *r = s->x.resp;
+	FILE *sink = s->x.sink;
+
+	buf_reset(&r->body);
+	s->errbuf[0] = '\0';
+	r->attempts = attempt;
+	r->status = 0;
+	if (sink && (fflush(sink) != 0 || ftruncate(fileno(sink), 0) != 0 ||
+	    fseeko(sink, 0, SEEK_SET) != 0))
+		return err_set(e, ERR_IO, "%s: temporary file: %s", s->name, strerror(errno));
+	return 0;
+}
+
+/*
+ * How an attempt that ended with cc went: 0 done (2xx, 304, a file: URL),
+ * -1 failed for good (e says why), 1 to be tried again after s->wait
+ * seconds (network errors, 429 and 5xx, within o->retries; a Retry-After
+ * header replaces the computed wait).
+ */
+static int
+end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_opts *o,
+    struct err *e)
+{
+	struct http_resp *r = s->x.resp;
+	curl_off_t retry_after = 0;
+	bool retryable;
+
+	cu.easy_getinfo(s->x.curl, CURLINFO_RESPONSE_CODE, &r->status);
+	if (s->x.sink_errno != 0)
+		return err_set(e, ERR_IO, "%s: temporary file: %s", s->name,
+		    strerror(s->x.sink_errno));
+	if (cc == CURLE_OK && is_file_url(s->url))
+		return 0;
+	if (cc == CURLE_OK && r->status == 304) {
+		r->not_modified = true;
+		return 0;
+	}
+	if (cc == CURLE_OK && r->status >= 200 && r->status < 300)
+		return 0;
+	if (cc != CURLE_OK && is_file_url(s->url))
+		return err_set(e, ERR_IO, "%s: %s", s->name, s->errbuf[0] ? s->errbuf :
+		    cu.easy_strerror(cc));
+	/* A certificate or a URL that is wrong stays wrong: no retry. */
+	retryable = (cc != CURLE_OK && cc != CURLE_PEER_FAILED_VERIFICATION &&
+	    cc != CURLE_SSL_CACERT_BADFILE && cc != CURLE_URL_MALFORMAT &&
+	    cc != CURLE_UNSUPPORTED_PROTOCOL) || r->status == 429 || r->status >= 500;
+	if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
+		if (cc != CURLE_OK)
+			return err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", s->name,
+			    s->errbuf[0] ? s->errbuf : cu.easy_strerror(cc),
+			    attempt, attempt == 1 ? "" : "s");
+		return err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", s->name, r->status,
+		    attempt > 1 ? " (after retries)" : "");
+	}
+	s->wait = backoff(o, attempt);
+	if (cc == CURLE_OK &&
+	    cu.easy_getinfo(s->x.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+	    retry_after > 0)
+		s->wait = (double)retry_after;
+	return 1;
+}
+
+static void
+init_state(struct xfer_state *s, CURL *curl, const char *url, FILE *sink,
+    const struct http_opts *o, struct http_resp *r)
+{
+	memset(s, 0, sizeof(*s));
+	s->x.curl = curl;
+	s->x.resp = r;
+	s->x.sink = sink;
+	s->url = url;
+	s->name = o->label ? o->label : url;
+}
+
+/*
+ * One request with its retries: a GET, or a POST of body when it is not
+ * NULL.  r is filled in; 0 on 2xx (and 304).
+ */
+static int
+perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len, FILE *sink,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
+{
+	struct xfer_state s;
+	CURL *curl;
+	int rc = -1;
+
+	curl = cu.easy_init();
+	if (curl == NULL)
+		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle",
+		    o->label ? o->label : url);
+	init_state(&s, curl, url, sink, o, r);
+	setup(&s, hdrs, body, len, o);
 	for (int attempt = 1;; attempt++) {
-		CURLcode cc;
-		curl_off_t retry_after = 0;
-		bool retryable;
-		double wait;
-
-		buf_reset(&r->body);
-		errbuf[0] = '\0';
-		r->attempts = attempt;
-		r->status = 0;
-		cc = cu.easy_perform(curl);
-		cu.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-		if (cc == CURLE_OK && is_file_url(url)) {
-			rc = 0;
+		if (begin_attempt(&s, attempt, e) < 0)
 			break;
-		}
-		if (cc == CURLE_OK && r->status == 304) {
-			r->not_modified = true;
-			rc = 0;
+		rc = end_attempt(&s, cu.easy_perform(curl), attempt, o, e);
+		if (rc <= 0)
 			break;
-		}
-		if (cc == CURLE_OK && r->status >= 200 && r->status < 300) {
-			rc = 0;
-			break;
-		}
-		if (cc != CURLE_OK && is_file_url(url)) {
-			err_set(e, ERR_IO, "%s: %s", url, errbuf[0] ? errbuf :
-			    cu.easy_strerror(cc));
-			break;
-		}
-		retryable = cc != CURLE_OK || r->status == 429 || r->status >= 500;
-		if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
-			if (cc != CURLE_OK)
-				err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", url,
-				    errbuf[0] ? errbuf : cu.easy_strerror(cc),
-				    attempt, attempt == 1 ? "" : "s");
-			else
-				err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", url, r->status,
-				    attempt > 1 ? " (after retries)" : "");
-			break;
-		}
-		wait = backoff(o, attempt);
-		if (cc == CURLE_OK &&
-		    cu.easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-		    retry_after > 0)
-			wait = (double)retry_after;
-		http_sleep(wait, o->stop);
+		rc = -1;
+		http_sleep(s.wait, o->stop);
 	}
 	cu.easy_cleanup(curl);
 	return rc;
@@ -425,14 +509,15 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 		hdrs = add_header(hdrs, "If-None-Match", o->etag);
 	if (o->last_modified)
 		hdrs = add_header(hdrs, "If-Modified-Since", o->last_modified);
-	rc = perform(url, hdrs, NULL, 0, o, r, e);
+	rc = perform(url, hdrs, NULL, 0, NULL, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
 }
 
-int
-http_post(const char *url, const char *const *headers, const char *body, size_t len,
-    const struct http_opts *o, struct http_resp *r, struct err *e)
+/* A request with the caller's headers: a POST of body, or a GET into sink. */
+static int
+request(const char *url, const char *const *headers, const char *body, size_t len,
+    FILE *sink, const struct http_opts *o, struct http_resp *r, struct err *e)
 {
 	struct curl_slist *hdrs = NULL;
 	int rc;
@@ -442,9 +527,128 @@ http_post(const char *url, const char *const *headers, const char *body, size_t 
 		return -1;
 	for (size_t i = 0; headers && headers[i]; i++)
 		hdrs = cu.slist_append(hdrs, headers[i]);
-	/* No "Expect: 100-continue" round trip before the body. */
-	hdrs = cu.slist_append(hdrs, "Expect:");
-	rc = perform(url, hdrs, body ? body : "", len, o, r, e);
+	/* No "Expect: 100-continue" round trip before a body. */
+	if (body)
+		hdrs = cu.slist_append(hdrs, "Expect:");
+	rc = perform(url, hdrs, body, len, sink, o, r, e);
 	cu.slist_free_all(hdrs);
 	return rc;
+}
+
+int
+http_post(const char *url, const char *const *headers, const char *body, size_t len,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
+{
+	return request(url, headers, body ? body : "", len, NULL, o, r, e);
+}
+
+int
+http_get_to(const char *url, const char *const *headers, FILE *sink,
+    const struct http_opts *o, struct http_resp *r, struct err *e)
+{
+	return request(url, headers, NULL, 0, sink, o, r, e);
+}
+
+/*
+ * The requests of one round that are still due (attempt > 0) run side by
+ * side on one multi handle; each ends as end_attempt says.
+ */
+static void
+run_round(CURLM *m, struct xfer_state *st, struct http_get_req *reqs, size_t n,
+    const struct http_opts *o)
+{
+	int running = 0;
+	CURLMsg *msg;
+	int left;
+
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].attempt > 0 && begin_attempt(&st[i], reqs[i].attempt, &reqs[i].err) == 0)
+			cu.multi_add_handle(m, st[i].x.curl);
+		else if (reqs[i].attempt > 0) {
+			reqs[i].attempt = 0;	/* the temporary file failed */
+			reqs[i].rc = -1;
+		}
+	do {
+		if (cu.multi_perform(m, &running) != CURLM_OK)
+			break;
+		while ((msg = cu.multi_info_read(m, &left)) != NULL) {
+			size_t i;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (i = 0; i < n && st[i].x.curl != msg->easy_handle; i++)
+				;
+			if (i == n)
+				continue;
+			reqs[i].rc = end_attempt(&st[i], msg->data.result, reqs[i].attempt, o,
+			    &reqs[i].err);
+			cu.multi_remove_handle(m, st[i].x.curl);
+			reqs[i].attempt = reqs[i].rc == 1 ? reqs[i].attempt + 1 : 0;
+		}
+		if (running > 0 && cu.multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	} while (running > 0 && !(o->stop && *o->stop));
+}
+
+int
+http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
+{
+	struct xfer_state *st;
+	struct curl_slist **hdrs;
+	struct err e;
+	CURLM *m;
+	bool again;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&reqs[i].resp, 0, sizeof(reqs[i].resp));
+		err_clear(&reqs[i].err);
+		reqs[i].rc = -1;
+		reqs[i].attempt = 1;
+	}
+	if (start_curl(&e) < 0 || (m = cu.multi_init()) == NULL) {
+		for (size_t i = 0; i < n; i++)
+			reqs[i].err = e;
+		return -1;
+	}
+	st = xcalloc(n, sizeof(*st));
+	hdrs = xcalloc(n, sizeof(*hdrs));
+	for (size_t i = 0; i < n; i++) {
+		struct http_opts one = *o;
+
+		one.label = reqs[i].label;
+		init_state(&st[i], cu.easy_init(), reqs[i].url, reqs[i].sink, &one,
+		    &reqs[i].resp);
+		st[i].name = reqs[i].label ? reqs[i].label : reqs[i].url;
+		for (size_t k = 0; reqs[i].headers && reqs[i].headers[k]; k++)
+			hdrs[i] = cu.slist_append(hdrs[i], reqs[i].headers[k]);
+		setup(&st[i], hdrs[i], NULL, 0, o);
+	}
+	/* Rounds: all at once, then those to be tried again, after the
+	 * longest wait that any of them was given. */
+	do {
+		double wait = 0;
+
+		run_round(m, st, reqs, n, o);
+		again = false;
+		for (size_t i = 0; i < n; i++)
+			if (reqs[i].attempt > 1 && reqs[i].rc == 1) {
+				again = true;
+				wait = st[i].wait > wait ? st[i].wait : wait;
+			}
+		if (again && !(o->stop && *o->stop))
+			http_sleep(wait, o->stop);
+	} while (again && !(o->stop && *o->stop));
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].rc != 0 && reqs[i].err.kind == ERR_NONE)
+			reqs[i].rc = err_set(&reqs[i].err, ERR_REMOTE, "%s: stopped", st[i].name);
+		else if (reqs[i].rc != 0)
+			reqs[i].rc = -1;
+		cu.multi_remove_handle(m, st[i].x.curl);	/* when stopped in flight */
+		cu.easy_cleanup(st[i].x.curl);
+		cu.slist_free_all(hdrs[i]);
+	}
+	cu.multi_cleanup(m);
+	free(st);
+	free(hdrs);
+	return 0;
 }

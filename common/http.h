@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "err.h"
@@ -24,6 +25,7 @@ struct http_opts {
 	const char *cacert;	/* a PEM CA file trusted in addition, or NULL */
 	const char *etag;	/* send If-None-Match */
 	const char *last_modified; /* send If-Modified-Since */
+	const char *label;	/* the URL as messages name it (without secrets), or NULL */
 	/* When set to non-zero (by a signal handler), waits stop early. */
 	volatile sig_atomic_t *stop;
 };
@@ -53,6 +55,37 @@ void http_cleanup(void);
  */
 int http_get(const char *url, const struct http_opts *o, struct http_resp *r,
     struct err *e);
+
+/*
+ * GET url with the extra headers (a NULL-terminated list of "Name: value"
+ * lines, or NULL), retried as http_get is.  A 2xx body goes to sink, a
+ * file emptied before each attempt, so that memory stays bounded; with
+ * sink NULL, and for any other status, it is kept in r->body (an error
+ * document to read).  0 on 2xx; -1 with ERR_REMOTE (r->status tells a 403
+ * from a 404) or ERR_IO (sink cannot be written).
+ */
+int http_get_to(const char *url, const char *const *headers, FILE *sink,
+    const struct http_opts *o, struct http_resp *r, struct err *e);
+
+/*
+ * Several GETs as http_get_to makes them, side by side (libcurl multi), so
+ * that many small files are not bound by latency; each is retried as
+ * http_get is.  The caller fills url, headers, sink and label; rc (0 or
+ * -1), resp (free it) and err say how each went.  -1 when nothing could
+ * be started (every err says why).
+ */
+struct http_get_req {
+	const char *url;
+	const char *const *headers;
+	FILE *sink;
+	const char *label;
+	struct http_resp resp;
+	struct err err;
+	int rc;
+	int attempt;		/* internal */
+};
+
+int http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o);
 
 /*
  * POST body (len bytes) to url with the extra headers (a NULL-terminated

@@ -14,9 +14,12 @@
 # Steps, each a command cron or systemd would run on its own:
 #   1. poll the USGS feed once into the event hub, keyed by region
 #   2. speed layer: group "speed" through 5-minute windows by region
-#   3. batch layer: group "batch" deduplicated into hourly and daily views
-#      (Event Hubs Capture writes Avro to Blob storage; once those blobs are
-#      copied down, "csa-capture-read DIR | csa-batch-agg ..." reads them)
+#   3. batch layer: deduplicated hourly and daily views, from what Event
+#      Hubs Capture wrote when CAPTURE_URL names where (its container, e.g.
+#      abfss://bronze@ACCOUNT.dfs.core.windows.net/NAMESPACE/EVENTHUB, with
+#      AZURE_STORAGE_CONNECTION_STRING or another credential csa-capture-read(1)
+#      takes; only the blobs new since the last run are read), else from a
+#      consumer group "batch"
 #   4. serving layer: both views merged, totals by region
 #
 # For a try without Azure, USGS_FEED_URL and KAFKA_OPTIONS (extra -X
@@ -52,9 +55,17 @@ csa-eh-recv -g speed -e "${kafka[@]}" |
 		--state "$work/speed.state" >> "$work/speed.ndjson"
 say "$(wc -l < "$work/speed.ndjson") window rows"
 
-step "3. Batch layer: consumer group 'batch', deduplicated hourly and daily views"
-csa-eh-recv -g batch -e "${kafka[@]}" >> "$work/raw.ndjson"
-csa-batch-agg --preset earthquake --out "$work/gold" < "$work/raw.ndjson"
+if [ -n "${CAPTURE_URL:-}" ]; then
+	# Named without a SAS the URL may carry.
+	step "3. Batch layer: Capture at ${CAPTURE_URL%%\?*}, deduplicated hourly and daily views"
+	csa-capture-read --checkpoint "$work/capture.ckpt" --pending "$CAPTURE_URL" |
+		csa-batch-agg --preset earthquake --incremental "$work/gold.state" --out "$work/gold"
+	mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
+else
+	step "3. Batch layer: consumer group 'batch', deduplicated hourly and daily views"
+	csa-eh-recv -g batch -e "${kafka[@]}" >> "$work/raw.ndjson"
+	csa-batch-agg --preset earthquake --out "$work/gold" < "$work/raw.ndjson"
+fi
 say "$(find "$work/gold/hourly" -name '*.ndjson' | wc -l) hourly partitions"
 
 step "4. Serving layer: batch up to its high-water mark, speed after it"

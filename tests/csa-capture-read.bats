@@ -361,3 +361,48 @@ PYEOF
 	assert_failure 2
 	[[ "$stderr" == *"--pending: needs --checkpoint FILE"* ]]
 }
+
+# A container on the test HTTP server: its listing (served from
+# ROOT/acct/cont.gz, as the server serves FILE.gz for FILE) names one blob.
+blob_server() {
+	local root=$BATS_TEST_TMPDIR/srv
+	mkdir -p "$root/acct/cont/ns/hub/0/2024/01/01/00/00"
+	cp "$CAP/cosh_54.avro" "$root/acct/cont/ns/hub/0/2024/01/01/00/00/00.avro"
+	printf '%s' '<?xml version="1.0" encoding="utf-8"?><EnumerationResults ContainerName="cont"><Blobs><Blob><Name>ns/hub/0/2024/01/01/00/00/00.avro</Name><Properties><Etag>0x1</Etag><Content-Length>1</Content-Length></Properties></Blob></Blobs><NextMarker /></EnumerationResults>' |
+		gzip > "$root/acct/cont.gz"
+	start_usgs_server "$root"
+}
+
+@test "Blob Storage: 503 and 429 are retried, with Retry-After, for the listing and the blobs; then exit 4" {
+	blob_server
+	# The server's faults ride on the query, which goes with every request
+	# as a SAS does: each URL fails twice, then answers.
+	run --separate-stderr csa-capture-read --retries 2 --retry-delay 0 \
+		"$SERVER_URL/acct/cont?fail=503&times=2&retry_after=1"
+	stop_usgs_server
+	assert_success
+	[ "${#lines[@]}" -eq 380 ]
+	[ "$(grep -c ' 503 /acct/cont?' "$SERVER_LOG")" -eq 2 ]
+	[ "$(grep -c ' 503 /acct/cont/ns/hub/0/2024/01/01/00/00/00.avro?' "$SERVER_LOG")" -eq 2 ]
+	[ "$(grep -c ' 200 ' "$SERVER_LOG")" -eq 2 ]
+	# Throttled past the retries: exit 4, the URL named without its query.
+	blob_server
+	run --separate-stderr csa-capture-read --retries 1 --retry-delay 0 "$SERVER_URL/acct/cont?fail=429&times=9"
+	stop_usgs_server
+	assert_failure 4
+	[ -z "$output" ]
+	[[ "$stderr" == *"$SERVER_URL/acct/cont: HTTP 429 (after 2 attempts)"* ]]
+	[[ "$stderr" != *"fail="* ]]
+}
+
+@test "Blob Storage: a SAS in the URL is blanked from the command line once read" {
+	blob_server
+	bg csa-capture-read --retries 1 "$SERVER_URL/acct/cont?fail=503&times=9&retry_after=5&sig=SECRET"
+	# Its first request is made after the arguments were read.
+	wait_for 20 'grep -q " 503 " "$SERVER_LOG"'
+	cmdline=$(tr '\0' ' ' < "/proc/$BG_PID/cmdline")
+	kill_bg
+	stop_usgs_server
+	[[ "$cmdline" == *"$SERVER_URL/acct/cont?xxxx"* ]]
+	[[ "$cmdline" != *SECRET* ]]
+}
