@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <avro.h>
-
 #include "buf.h"
 #include "capture.h"
 #include "err.h"
@@ -21,6 +19,7 @@
 #include "jsonfast.h"
 #include "msg.h"
 #include "num.h"
+#include "opt.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -99,6 +98,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "hmp:uvV";
 	const char *fmt = CAPTURE_DEFAULT_FORMAT;
 	struct err e;
 	int64_t n;
@@ -106,7 +106,8 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->partition = -1;
-	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			return msg_help(usage_line, help_text);
@@ -114,8 +115,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->meta = true;
 			break;
 		case 'p':
-			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
-				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
+				return EXIT_USAGE;
 			o->partition = (int)n;
 			break;
 		case 'u':
@@ -127,7 +128,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'V': {
 			char libs[128];
 
-			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n", CSA_AVRO_VERSION);
+			snprintf(libs, sizeof(libs), "%sjsmn\n", capture_versions());
 			msg_version(libs);
 			return msg_close_stdout();
 		}
@@ -154,17 +155,17 @@ parse_options(int argc, char **argv, struct options *o)
 			o->pending = true;
 			break;
 		case OPT_SINCE:
+			if (opt_time("since", optarg, &o->since) < 0)
+				return EXIT_USAGE;
+			o->have_since = true;
+			break;
 		case OPT_UNTIL:
-			if (tfmt_parse(optarg, strlen(optarg), c == OPT_SINCE ? &o->since : &o->until,
-			    &e) < 0)
-				return msg_usage("--%s: %s", c == OPT_SINCE ? "since" : "until", e.msg);
-			if (c == OPT_SINCE)
-				o->have_since = true;
-			else
-				o->have_until = true;
+			if (opt_time("until", optarg, &o->until) < 0)
+				return EXIT_USAGE;
+			o->have_until = true;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -180,7 +181,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->paths = argv;
 	o->npaths = argc;
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 /*
@@ -728,7 +729,7 @@ main(int argc, char **argv)
 
 	msg_init(argv[0]);
 	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
+	if (status != OPT_RUN) {
 		capture_pathfmt_free(o.fmt);
 		return status;
 	}
