@@ -32,7 +32,7 @@
 #define DAY_MS 86400000LL
 
 static const char usage_line[] =
-    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i SECS] [-s FILE [--pending]] [-w EXPR]\n"
+    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i D] [-s FILE [--pending]] [-w EXPR]\n"
     "                      [--starttime T] [--endtime T] [--minmagnitude M] [--updatedafter T]\n";
 
 static const char help_text[] =
@@ -44,16 +44,17 @@ static const char help_text[] =
     "      --endtime TIME      FDSN backfill: events up to TIME\n"
     "  -f, --feed NAME         a USGS summary feed (default 2.5_hour)\n"
     "  -h, --help              show this help and exit\n"
-    "  -i, --interval SECS     poll every SECS (or 30s, 5m ...) until stopped\n"
+    "  -i, --interval D        poll every D (30s, 5m; a number: seconds) until stopped\n"
     "      --minmagnitude M    FDSN backfill: magnitude at least M\n"
     "      --pending           save the state to FILE.pending, for the script to\n"
     "                          move into place once the next stage succeeded\n"
     "      --retries N         retries of a failed request (default 3)\n"
-    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
+    "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "  -s, --state FILE        remember seen events across runs in FILE\n"
-    "      --state-days N      forget events not seen for N days (default 30)\n"
+    "      --state-days N      forget events not seen for N days (default 30; or\n"
+    "                          a duration such as 2w)\n"
     "      --starttime TIME    FDSN backfill: events from TIME\n"
-    "      --timeout SECS      give up one request after SECS (default 60)\n"
+    "      --timeout D         give up one request after D (default 60s)\n"
     "  -u, --unbuffered        flush after every event\n"
     "      --updatedafter TIME FDSN backfill: events updated after TIME\n"
     "      --url URL           poll URL (http, https, file) instead of a feed\n"
