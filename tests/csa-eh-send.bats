@@ -329,9 +329,10 @@ teardown() {
 
 @test "--linger-ms takes milliseconds as before, and a duration" {
 	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
-	for l in 0 20 20ms 0.5s; do
+	# 60000 is the most: a minute in milliseconds, not 60000 seconds.
+	for l in 0 20 20ms 0.5s 60000; do
 		printf '{"a":1}\n' | csa-eh-send -l "$l" || { echo "-l $l"; return 1; }
 	done
 	run -0 csa-eh-recv -e --bare
-	[ "${#lines[@]}" -eq 4 ]
+	[ "${#lines[@]}" -eq 5 ]
 }

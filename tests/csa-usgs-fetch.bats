@@ -654,7 +654,8 @@ quiet_feed() {
 	run -0 csa-usgs-fetch --url "$url" --timeout 60
 	want=$output
 	for args in "--timeout 30s" "--timeout 1.5" "--retry-delay 0.5" "--retry-delay 250ms" \
-		"--state-days 30 -s $BATS_TEST_TMPDIR/s1" "--state-days 2w -s $BATS_TEST_TMPDIR/s2"; do
+		"--state-days 30 -s $BATS_TEST_TMPDIR/s1" "--state-days 2w -s $BATS_TEST_TMPDIR/s2" \
+		"--state-days 36500 -s $BATS_TEST_TMPDIR/s3"; do
 		run -0 csa-usgs-fetch --url "$url" $args
 		[ "$(printf '%s\n' "$output" | jq -c 'del(.ingested_at)')" = "$(printf '%s\n' "$want" | jq -c 'del(.ingested_at)')" ] \
 			|| { echo "$args"; return 1; }
