@@ -14,6 +14,7 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "evstore.h"
 #include "expr.h"
@@ -943,21 +944,5 @@ options_free(struct options *o)
 	expr_free(o->validate);
 }
 
-int
-main(int argc, char **argv)
-{
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status != OPT_RUN) {
-		options_free(&o);
-		return status;
-	}
-	sig_catch_stop();
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	options_free(&o);
-	return status;
-}
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP)

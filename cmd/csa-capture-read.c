@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "capture.h"
 #include "err.h"
 #include "fsutil.h"
@@ -721,21 +722,12 @@ run(const struct options *o)
 	return status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status != OPT_RUN) {
-		capture_pathfmt_free(o.fmt);
-		return status;
-	}
-	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	capture_pathfmt_free(o.fmt);
-	return status;
+	capture_pathfmt_free(o->fmt);
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_BLOCK_STDOUT)

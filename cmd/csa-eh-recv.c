@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "fsutil.h"
 #include "hub.h"
@@ -500,23 +501,12 @@ run(const struct options *o)
 	return status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status != OPT_RUN) {
-		hub_opts_free(&o.hub);
-		return status;
-	}
-	sig_catch_stop();
-	/* A closed pipe is seen as EPIPE, so the group is left cleanly. */
-	signal(SIGPIPE, SIG_IGN);
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	hub_opts_free(&o.hub);
-	return status;
+	hub_opts_free(&o->hub);
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP | CMD_NO_SIGPIPE)

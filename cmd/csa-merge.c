@@ -14,6 +14,7 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "json.h"
 #include "jsonfast.h"
@@ -1976,20 +1977,14 @@ run(const struct options *o)
 	return rc == -2 ? EXIT_USAGE : r.status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status == OPT_RUN) {
-		status = run(&o);
-		status = msg_worst(status, msg_close_stdout());
-	}
-	for (int i = 0; i < o.nby; i++)
-		free(o.by[i]);
-	free(o.by);
-	return status;
+	for (int i = 0; i < o->nby; i++)
+		free(o->by[i]);
+	free(o->by);
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(0)

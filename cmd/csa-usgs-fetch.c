@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "expr.h"
 #include "fsutil.h"
@@ -929,24 +930,13 @@ run(const struct options *o)
 	return worst;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status != OPT_RUN) {
-		expr_free(o.where);
-		return status;
-	}
-	/* Whole feeds go out at once: write them in large blocks. */
-	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-	sig_catch_stop();
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
+	expr_free(o->where);
 	http_cleanup();
-	expr_free(o.where);
-	return status;
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP | CMD_BLOCK_STDOUT)
