@@ -219,14 +219,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[128];
-
-			snprintf(libs, sizeof(libs), "%slibjq (jq field expressions)\njsmn\n",
-			    evstore_versions());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
+		case 'V':
+			return opt_version(evstore_versions(), "libjq (jq field expressions)\njsmn\n");
 		case OPT_DELETED_WHEN:
 			deleted_src = optarg;
 			break;

@@ -126,13 +126,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[128];
-
-			snprintf(libs, sizeof(libs), "%sjsmn\n", capture_versions());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
+		case 'V':
+			return opt_version(capture_versions(), "jsmn\n");
 		case OPT_BARE:
 			o->bare = true;
 			break;

@@ -185,8 +185,7 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			msg_version(hub_versions());
-			return msg_close_stdout();
+			return opt_version(hub_versions(), NULL);
 		case OPT_BARE:
 			o->bare = true;
 			break;

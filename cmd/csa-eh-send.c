@@ -155,13 +155,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[256];
-
-			snprintf(libs, sizeof(libs), "%slibjq (jq field expressions)\n", hub_versions());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
+		case 'V':
+			return opt_version(hub_versions(), "libjq (jq field expressions)\n");
 		case HUBOPT_KAFKA:
 		case HUBOPT_CONN_FILE:
 		case HUBOPT_TIMEOUT:

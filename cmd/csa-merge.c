@@ -286,8 +286,7 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			msg_version("jsmn\n");
-			return msg_close_stdout();
+			return opt_version("jsmn\n", NULL);
 		case OPT_ANOMALIES:
 			o->anomalies = true;
 			if (opt_number("anomalies", optarg, 0, 1e6, &o->sigma) < 0)

@@ -164,14 +164,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[512];
-
-			snprintf(libs, sizeof(libs), "%s\nlibjq (jq field expressions)\njsmn\n",
-			    http_version());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
+		case 'V':
+			return opt_version(http_version(), "libjq (jq field expressions)\njsmn\n");
 		case 'w':
 			expr_free(o->where);
 			o->where = expr_compile(optarg, &e);

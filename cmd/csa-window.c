@@ -261,8 +261,7 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			msg_version("libjq (jq field expressions)\njsmn\n");
-			return msg_close_stdout();
+			return opt_version("libjq (jq field expressions)\njsmn\n", NULL);
 		case 'w':
 			expr_free(o->where);
 			if ((o->where = expr_compile(optarg, &e)) == NULL)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 #include "msg.h"
 #include "num.h"
@@ -234,4 +235,20 @@ opt_fault(char *const *argv, const char *shortopts, const struct option *longopt
 	if (optopt > 0 && optopt < 128 && optopt != '?')
 		return msg_usage("unknown option '-%c'", optopt);
 	return msg_usage("unknown option '%s'", word ? word : "");
+}
+
+int
+opt_version(const char *libs, const char *more)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(libs);
+
+	buf_adds(&b, libs);
+	if (n > 0 && libs[n - 1] != '\n')
+		buf_addc(&b, '\n');
+	buf_adds(&b, more ? more : "");
+	buf_addc(&b, '\0');
+	msg_version(b.p);
+	buf_free(&b);
+	return msg_close_stdout();
 }

@@ -56,6 +56,13 @@ int opt_time(const char *name, const char *arg, int64_t *ms);
  */
 int opt_fault(char *const *argv, const char *shortopts, const struct option *longopts);
 
+/*
+ * --version: the program's line, then the libraries, one a line: those
+ * of a module (hub_versions() ...; a last newline may lack) and then the
+ * command's own (NULL: none).  Returns the exit status of writing it.
+ */
+int opt_version(const char *libs, const char *more);
+
 /* Write ms as the shortest exact duration (250ms, 90s, 5m, 36500d). */
 void opt_format_duration(int64_t ms, char *out, size_t size);
 
