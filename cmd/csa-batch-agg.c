@@ -43,8 +43,9 @@ static const char usage_line[] =
     "                     [--memory-limit SIZE] [--max-groups N] [-v] [FILE...]\n";
 
 static const char help_text[] =
-    "Deduplicate events (the newest version of each wins; merged ids are one\n"
-    "event; deleted events go) and compute views of them, exactly.\n"
+    "Deduplicate events (the newest version of each wins; with the rules of\n"
+    "--ids-field and --deleted-when, merged ids are one event and deleted\n"
+    "events go) and compute views of them, exactly.\n"
     "\n"
     "  -a, --agg NAME=FUNC(F)    an aggregate, as csa-window; repeatable\n"
     "  -b, --by EXPR             group by a field or jq expression; repeatable\n"
@@ -58,7 +59,7 @@ static const char help_text[] =
     "      --incremental STATE   add to what earlier runs saw (a SQLite file) and\n"
     "                            write again only the days that changed\n"
     "      --max-future D        reject events more than D ahead of the clock\n"
-    "                            (default: no limit; results then depend on it)\n"
+    "                            (default: none, so no result depends on the clock)\n"
     "      --max-groups N        the most groups one day of a view may have; more\n"
     "                            is an error (default: the memory limit / 2K)\n"
     "      --memory-limit SIZE   memory for the events before they spill to disk\n"
