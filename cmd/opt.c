@@ -107,16 +107,16 @@ int
 opt_duration_unit(const char *name, const char *arg, int64_t unit_ms, int64_t lo,
     int64_t hi, int64_t *ms)
 {
+	const char *num = *arg == '+' ? arg + 1 : arg;
 	char a[32], b[32], range[80], bare[48] = "";
 	struct err e;
 	int64_t v;
 	int rc;
 
-	if (*arg == '+' || *arg == '-')
-		rc = -1;
-	else if (unit_ms != 1000 && *arg && strspn(arg, "0123456789.") == strlen(arg))
+	/* Negative durations fail the range: every lower bound is 0 or more. */
+	if (unit_ms != 1000 && *num && strspn(num, "0123456789.") == strlen(num))
 		/* A bare number in unit_ms: read it as seconds, and scale. */
-		rc = tfmt_duration(arg, &v, &e) < 0 || (double)v / 1000 * (double)unit_ms > 9.0e15 ?
+		rc = tfmt_duration(num, &v, &e) < 0 || (double)v / 1000 * (double)unit_ms > 9.0e15 ?
 		    -1 : (v = (int64_t)llround((double)v / 1000 * (double)unit_ms), 0);
 	else
 		rc = tfmt_duration(arg, &v, &e);

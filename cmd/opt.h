@@ -31,7 +31,7 @@ int opt_number(const char *name, const char *arg, double lo, double hi, double *
 
 /*
  * A duration as csa(7) writes them (500ms, 30s, 1h30m, 7d, a bare number
- * of seconds) in [lo, hi] milliseconds.  Signs are refused.
+ * of seconds) in [lo, hi] milliseconds (lo is 0 or more).
  */
 int opt_duration(const char *name, const char *arg, int64_t lo, int64_t hi, int64_t *ms);
 

@@ -548,4 +548,6 @@ PYEOF
 	--hopping 5m/0|--hopping: '0' is not a duration of 1ms or more
 	--session 5m/x|--session: 'x' is not a duration of 1ms or more
 	EOF
+	# A leading + was and is a duration's sign; only negatives are out of range.
+	run -0 csa-window --tumbling +5m --max-delay +0 < /dev/null
 }
