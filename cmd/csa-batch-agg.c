@@ -2,7 +2,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "evstore.h"
 #include "expr.h"
@@ -20,7 +20,7 @@
 #include "json.h"
 #include "msg.h"
 #include "ndjson.h"
-#include "num.h"
+#include "opt.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -35,30 +35,41 @@ enum { GROUP_BYTES = 2048 };
 static const char usage_line[] =
     "Usage: csa-batch-agg (--preset earthquake | --tumbling SIZE [--view NAME])\n"
     "                     [--by EXPR] [--agg NAME=FUNC(F)] [--having COND] [--time EXPR]\n"
-    "                     [--id FIELD] [--version FIELD] [--out DIR] [--partition-by FIELD]\n"
-    "                     [--incremental STATE] [--memory-limit SIZE] [--max-groups N] [-v]\n"
-    "                     [FILE...]\n";
+    "                     [--id FIELD] [--version-field FIELD] [--ids-field FIELD]\n"
+    "                     [--deleted-when EXPR] [--validate EXPR] [--max-future D]\n"
+    "                     [--out DIR] [--partition-by FIELD] [--incremental STATE]\n"
+    "                     [--memory-limit SIZE] [--max-groups N] [-v] [FILE...]\n";
 
 static const char help_text[] =
-    "Deduplicate events (the newest version of each wins; merged ids are one\n"
-    "event; deleted events go) and compute views of them, exactly.\n"
+    "Deduplicate events (the newest version of each wins; with the rules of\n"
+    "--ids-field and --deleted-when, merged ids are one event and deleted\n"
+    "events go) and compute views of them, exactly.\n"
     "\n"
     "  -a, --agg NAME=FUNC(F)    an aggregate, as csa-window; repeatable\n"
     "  -b, --by EXPR             group by a field or jq expression; repeatable\n"
+    "      --deleted-when EXPR   a version for which EXPR is true deletes its event\n"
+    "                            (earthquake: status is \"deleted\", in any case)\n"
     "  -h, --help                show this help and exit\n"
     "      --having COND         keep rows whose COLUMN OP NUMBER holds\n"
     "      --id FIELD            the event id (default event_id)\n"
+    "      --ids-field FIELD     the event's other ids (\",a,b,\"): all one event\n"
+    "                            (earthquake: ids)\n"
     "      --incremental STATE   add to what earlier runs saw (a SQLite file) and\n"
     "                            write again only the days that changed\n"
+    "      --max-future D        reject events more than D ahead of the clock\n"
+    "                            (default: none, so no result depends on the clock)\n"
     "      --max-groups N        the most groups one day of a view may have; more\n"
     "                            is an error (default: the memory limit / 2K)\n"
     "      --memory-limit SIZE   memory for the events before they spill to disk\n"
     "                            (default 256M)\n"
     "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
-    "      --preset NAME         earthquake: the hourly and daily reference views\n"
+    "      --preset NAME         earthquake: the hourly and daily reference views,\n"
+    "                            with the USGS event rules\n"
     "  -t, --time EXPR           the event time (default time)\n"
     "      --tumbling SIZE       one view of windows of SIZE (dividing a day)\n"
+    "      --validate EXPR       reject events for which EXPR is not true\n"
+    "                            (earthquake: latitude and longitude in range)\n"
     "  -v, --verbose             report counts on stderr at the end\n"
     "  -V, --version             show versions and exit\n"
     "      --version-field FIELD the version; the greatest wins (default updated)\n"
@@ -77,7 +88,13 @@ struct view {
 struct options {
 	struct view v[MAX_VIEWS];
 	int nv;
-	struct expr *time, *id, *version, *ids, *status;
+	struct expr *time, *id, *version;
+	struct expr *ids;	/* --ids-field; NULL: an event has its own id only */
+	struct expr *deleted;	/* --deleted-when (the preset's: status); NULL: none */
+	struct expr *validate;	/* --validate; NULL: see usgs_valid */
+	bool usgs_deleted;	/* deleted is the preset's: its value "deleted", any case */
+	bool usgs_valid;	/* the preset's: latitude and longitude in range */
+	int64_t max_future;	/* --max-future; 0: no limit */
 	char **parts;		/* --partition-by columns */
 	int nparts;
 	const char *out, *state;
@@ -110,6 +127,8 @@ set_preset(struct options *o, const char *name)
 
 	if (strcmp(name, "earthquake") != 0)
 		return msg_usage("--preset: unknown preset '%s' (earthquake)", name);
+	/* The USGS event schema's rules, unless options say otherwise. */
+	o->usgs_deleted = o->usgs_valid = true;
 	o->nv = 2;
 	o->v[0].name = "hourly";
 	o->v[0].w.size = 3600 * 1000;
@@ -119,7 +138,7 @@ set_preset(struct options *o, const char *name)
 		if (win_add_by(&o->v[i].w, "region", &e) < 0 ||
 		    agg_parse(&o->v[i].w.aggs, aggs[i], &e) < 0)
 			return msg_usage("--preset: %s", e.msg);
-	return -1;
+	return OPT_RUN;
 }
 
 static int
@@ -130,24 +149,27 @@ compile(struct expr **x, const char *src, const char *opt)
 	expr_free(*x);
 	if ((*x = expr_compile(src, &e)) == NULL)
 		return msg_usage("--%s: %s", opt, e.msg);
-	return -1;
+	return OPT_RUN;
 }
 
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_HAVING = 256, OPT_ID, OPT_INCREMENTAL, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION,
-		OPT_PRESET,
-		OPT_TUMBLING, OPT_VERSION_FIELD, OPT_VIEW
+		OPT_DELETED_WHEN = 256, OPT_HAVING, OPT_ID, OPT_IDS_FIELD, OPT_INCREMENTAL,
+		OPT_MAX_FUTURE, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION, OPT_PRESET, OPT_TUMBLING,
+		OPT_VALIDATE, OPT_VERSION_FIELD, OPT_VIEW
 	};
 	static const struct option longopts[] = {
 		{ "agg", required_argument, NULL, 'a' },
 		{ "by", required_argument, NULL, 'b' },
+		{ "deleted-when", required_argument, NULL, OPT_DELETED_WHEN },
 		{ "having", required_argument, NULL, OPT_HAVING },
 		{ "help", no_argument, NULL, 'h' },
 		{ "id", required_argument, NULL, OPT_ID },
+		{ "ids-field", required_argument, NULL, OPT_IDS_FIELD },
 		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
+		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
 		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
 		{ "out", required_argument, NULL, 'o' },
@@ -155,14 +177,17 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
+		{ "validate", required_argument, NULL, OPT_VALIDATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "version-field", required_argument, NULL, OPT_VERSION_FIELD },
 		{ "view", required_argument, NULL, OPT_VIEW },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "a:b:ho:t:vV";
 	struct win_spec *w = &o->v[0].w;
 	const char *time_src = "time", *id_src = "event_id", *version_src = "updated";
+	const char *ids_src = NULL, *deleted_src = NULL, *validate_src = NULL;
 	bool custom = false, preset = false;
 	struct err e;
 	int c, rc, verbose = 0;
@@ -170,7 +195,8 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->memory = 256 << 20;
 	o->v[0].name = "view";
-	while ((c = getopt_long(argc, argv, "a:b:ho:t:vV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			custom = true;
@@ -194,8 +220,10 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			msg_version("SQLite " SQLITE_VERSION "\nlibjq (jq field expressions)\njsmn\n");
-			return msg_close_stdout();
+			return opt_version(evstore_versions(), "libjq (jq field expressions)\njsmn\n");
+		case OPT_DELETED_WHEN:
+			deleted_src = optarg;
+			break;
 		case OPT_HAVING:
 			custom = true;
 			free(w->having.column);
@@ -206,18 +234,23 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_ID:
 			id_src = optarg;
 			break;
+		case OPT_IDS_FIELD:
+			ids_src = optarg;
+			break;
 		case OPT_INCREMENTAL:
 			o->state = optarg;
 			break;
+		case OPT_MAX_FUTURE:
+			if (opt_duration("max-future", optarg, 1, OPT_NO_MAX, &o->max_future) < 0)
+				return EXIT_USAGE;
+			break;
 		case OPT_MAX_GROUPS:
-			if (num_parse_int64(optarg, 1, INT32_MAX, &o->max_groups) < 0)
-				return msg_usage("--max-groups: '%s' is not a number from 1 to %d",
-				    optarg, INT32_MAX);
+			if (opt_int("max-groups", optarg, 1, INT32_MAX, &o->max_groups) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_MEMORY:
-			if (num_parse_size(optarg, &o->memory) < 0 || o->memory < (1 << 20))
-				return msg_usage("--memory-limit: '%s' is not a size of 1M or more",
-				    optarg);
+			if (opt_size("memory-limit", optarg, 1 << 20, OPT_NO_MAX, &o->memory) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_PARTITION: {
 			char **v;
@@ -240,15 +273,19 @@ parse_options(int argc, char **argv, struct options *o)
 		}
 		case OPT_PRESET:
 			preset = true;
-			if ((rc = set_preset(o, optarg)) >= 0)
+			if ((rc = set_preset(o, optarg)) != OPT_RUN)
 				return rc;
 			break;
 		case OPT_TUMBLING:
 			custom = true;
-			if (tfmt_duration(optarg, &w->size, &e) < 0 || w->size <= 0 ||
-			    86400000 % w->size != 0)
+			if (opt_duration("tumbling", optarg, 1, 86400000, &w->size) < 0)
+				return EXIT_USAGE;
+			if (86400000 % w->size != 0)
 				return msg_usage("--tumbling: '%s' is not a duration that divides a day "
 				    "(e.g. 5m, 1h, 1d)", optarg);
+			break;
+		case OPT_VALIDATE:
+			validate_src = optarg;
 			break;
 		case OPT_VERSION_FIELD:
 			version_src = optarg;
@@ -257,7 +294,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->v[0].name = optarg;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -302,16 +339,25 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->nparts && o->out == NULL)
 		return msg_usage("--partition-by: needs --out DIR");
-	if ((rc = compile(&o->time, time_src, "time")) >= 0 ||
-	    (rc = compile(&o->id, id_src, "id")) >= 0 ||
-	    (rc = compile(&o->version, version_src, "version-field")) >= 0 ||
-	    (rc = compile(&o->ids, "ids", "ids")) >= 0 ||
-	    (rc = compile(&o->status, "status", "status")) >= 0)
+	if (preset && ids_src == NULL)
+		ids_src = "ids";
+	if (deleted_src)
+		o->usgs_deleted = false;
+	else if (o->usgs_deleted)
+		deleted_src = "status";
+	if (validate_src)
+		o->usgs_valid = false;
+	if ((rc = compile(&o->time, time_src, "time")) != OPT_RUN ||
+	    (rc = compile(&o->id, id_src, "id")) != OPT_RUN ||
+	    (rc = compile(&o->version, version_src, "version-field")) != OPT_RUN ||
+	    (ids_src && (rc = compile(&o->ids, ids_src, "ids-field")) != OPT_RUN) ||
+	    (deleted_src && (rc = compile(&o->deleted, deleted_src, "deleted-when")) != OPT_RUN) ||
+	    (validate_src && (rc = compile(&o->validate, validate_src, "validate")) != OPT_RUN))
 		return rc;
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 /* What the views compute, so that a state is only used by the same query. */
@@ -326,6 +372,22 @@ query_text(const struct options *o)
 	buf_adds(&b, expr_source(o->version));
 	buf_adds(&b, " time=");
 	buf_adds(&b, expr_source(o->time));
+	/* The event rules, where they are not the USGS rules (which every
+	 * state saved before they were options was made with). */
+	if (!o->ids || strcmp(expr_source(o->ids), "ids") != 0) {
+		buf_adds(&b, " ids=");
+		buf_adds(&b, o->ids ? expr_source(o->ids) : "");
+	}
+	if (!o->usgs_deleted) {
+		buf_adds(&b, " deleted-when=");
+		buf_adds(&b, o->deleted ? expr_source(o->deleted) : "");
+	}
+	if (!o->usgs_valid) {
+		buf_adds(&b, " validate=");
+		buf_adds(&b, o->validate ? expr_source(o->validate) : "");
+	}
+	if (o->max_future)
+		buf_printf(&b, " max-future=%lld", (long long)o->max_future);
 	for (int i = 0; i < o->nv; i++) {
 		buf_adds(&b, " view ");
 		buf_adds(&b, o->v[i].name);
@@ -391,30 +453,73 @@ event_ids(const struct expr_val *id, const struct expr_val *list, const char **i
 	return n;
 }
 
+/*
+ * The event rules of the options (--validate, --max-future, or the USGS
+ * schema's under the preset) for an event at time t: NULL when it passes,
+ * else why not.
+ */
+static const char *
+check_event(const struct options *o, const struct json_doc *d, const char *line, size_t len,
+    int64_t t, struct err *e)
+{
+	static char ahead[96];
+	struct expr_val v;
+
+	if (o->max_future && t > tfmt_now() + o->max_future) {
+		char dur[32];
+
+		opt_format_duration(o->max_future, dur, sizeof(dur));
+		snprintf(ahead, sizeof(ahead), "time more than %s ahead of the clock (--max-future)",
+		    dur);
+		return ahead;
+	}
+	if (o->usgs_valid && !in_range(d, "latitude", -90, 90))
+		return "latitude outside [-90, 90]";
+	if (o->usgs_valid && !in_range(d, "longitude", -180, 180))
+		return "longitude outside [-180, 180]";
+	if (o->validate && expr_eval(o->validate, d, line, len, &v, e) < 0)
+		return e->msg;
+	if (o->validate && !expr_truthy(&v))
+		return "not valid by --validate";
+	return NULL;
+}
+
+/* Whether this version of an event deletes it: --deleted-when is true, or
+ * under the preset, status is "deleted" in any case. */
+static bool
+is_deleted(const struct options *o, const struct json_doc *d, const char *line, size_t len)
+{
+	struct expr_val v;
+	struct err e;
+
+	if (o->deleted == NULL || expr_eval(o->deleted, d, line, len, &v, &e) < 0)
+		return false;
+	if (o->usgs_deleted)
+		return v.type == EXPR_STRING && v.len == 7 && strncasecmp(v.str, "deleted", 7) == 0;
+	return expr_truthy(&v);
+}
+
 /* One input line: check it, and put it into the store. */
 static int
 take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
     const char *file, unsigned long lineno)
 {
 	const struct options *o = r->o;
-	struct expr_val idv, vv, lv, sv;
+	struct expr_val idv, vv, lv;
 	struct err e;
-	int64_t t, version = 0, now = tfmt_now();
-	const char *ids[64];
+	int64_t t, version = 0;
+	const char *ids[64], *why;
 	size_t idlen[64];
 	char num[32];
 	int nids;
 
 	if (win_time(o->time, d, line, len, &t, &e) < 0)
 		return reject(r, file, lineno, e.msg);
-	/* Before 1900, or more than a day ahead of this clock: not a real event time. */
-	if (t < -2208988800000LL || t > now + 86400000)
-		return reject(r, file, lineno, t < 0 ? "absurd time: before 1900" :
-		    "absurd time: more than a day in the future");
-	if (!in_range(d, "latitude", -90, 90))
-		return reject(r, file, lineno, "latitude outside [-90, 90]");
-	if (!in_range(d, "longitude", -180, 180))
-		return reject(r, file, lineno, "longitude outside [-180, 180]");
+	/* Before 1900: not a real event time. */
+	if (t < -2208988800000LL)
+		return reject(r, file, lineno, "absurd time: before 1900");
+	if ((why = check_event(o, d, line, len, t, &e)) != NULL)
+		return reject(r, file, lineno, why);
 	if (expr_eval(o->id, d, line, len, &idv, &e) < 0 ||
 	    (idv.type != EXPR_STRING && idv.type != EXPR_NUMBER))
 		return reject(r, file, lineno, "missing id");
@@ -429,14 +534,11 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 		version = (int64_t)vv.num;
 	else if (vv.type == EXPR_STRING && tfmt_parse(vv.str, vv.len, &version, &e) < 0)
 		version = 0;
-	if (expr_eval(o->ids, d, line, len, &lv, &e) < 0)
+	if (o->ids == NULL || expr_eval(o->ids, d, line, len, &lv, &e) < 0)
 		lv.type = EXPR_NULL;
 	nids = event_ids(&idv, &lv, ids, idlen, 64);
-	if (expr_eval(o->status, d, line, len, &sv, &e) < 0)
-		sv.type = EXPR_NULL;
-	if (evstore_put(r->st, ids, idlen, nids, version, t, sv.type == EXPR_STRING &&
-	    sv.len == 7 && strncasecmp(sv.str, "deleted", 7) == 0, line, len, touch_day, r,
-	    &e) < 0) {
+	if (evstore_put(r->st, ids, idlen, nids, version, t, is_deleted(o, d, line, len), line,
+	    len, touch_day, r, &e) < 0) {
 		msg_error(&e);
 		return -1;
 	}
@@ -763,24 +865,9 @@ options_free(struct options *o)
 	expr_free(o->id);
 	expr_free(o->version);
 	expr_free(o->ids);
-	expr_free(o->status);
+	expr_free(o->deleted);
+	expr_free(o->validate);
 }
 
-int
-main(int argc, char **argv)
-{
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
-		options_free(&o);
-		return status;
-	}
-	sig_catch_stop();
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	options_free(&o);
-	return status;
-}
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP)

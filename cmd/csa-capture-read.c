@@ -12,10 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <avro.h>
-
 #include "blob.h"
 #include "buf.h"
+#include "cmd.h"
 #include "capture.h"
 #include "err.h"
 #include "fsutil.h"
@@ -24,6 +23,7 @@
 #include "jsonfast.h"
 #include "msg.h"
 #include "num.h"
+#include "opt.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -140,17 +140,7 @@ parse_remotes(struct options *o)
 		if (blob_check_cred(&r->loc, &o->cred, &e) < 0)
 			return msg_usage("%s", e.msg);
 	}
-	return -1;
-}
-
-static void
-free_options(struct options *o)
-{
-	for (int i = 0; i < o->nremotes; i++)
-		blob_loc_free(&o->remotes[i].loc);
-	free(o->remotes);
-	blob_cred_free(&o->cred);
-	capture_pathfmt_free(o->fmt);
+	return OPT_RUN;
 }
 
 static int
@@ -181,6 +171,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "hmp:uvV";
 	const char *fmt = CAPTURE_DEFAULT_FORMAT;
 	struct err e;
 	int64_t n;
@@ -190,7 +181,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->partition = -1;
 	o->parallel = 8;
 	http_opts_init(&o->http);
-	while ((c = getopt_long(argc, argv, "hmp:uvV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			return msg_help(usage_line, help_text);
@@ -198,8 +190,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->meta = true;
 			break;
 		case 'p':
-			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
-				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
+				return EXIT_USAGE;
 			o->partition = (int)n;
 			break;
 		case 'u':
@@ -209,12 +201,10 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V': {
-			char libs[128];
+			char more[128];
 
-			snprintf(libs, sizeof(libs), "avro-c %s\njsmn\n%s\n", CSA_AVRO_VERSION,
-			    http_version());
-			msg_version(libs);
-			return msg_close_stdout();
+			snprintf(more, sizeof(more), "jsmn\n%s\n", http_version());
+			return opt_version(capture_versions(), more);
 		}
 		case OPT_BARE:
 			o->bare = true;
@@ -267,17 +257,17 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_SINCE:
+			if (opt_time("since", optarg, &o->since) < 0)
+				return EXIT_USAGE;
+			o->have_since = true;
+			break;
 		case OPT_UNTIL:
-			if (tfmt_parse(optarg, strlen(optarg), c == OPT_SINCE ? &o->since : &o->until,
-			    &e) < 0)
-				return msg_usage("--%s: %s", c == OPT_SINCE ? "since" : "until", e.msg);
-			if (c == OPT_SINCE)
-				o->have_since = true;
-			else
-				o->have_until = true;
+			if (opt_time("until", optarg, &o->until) < 0)
+				return EXIT_USAGE;
+			o->have_until = true;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -1094,22 +1084,17 @@ run(const struct options *o)
 	return status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
-		free_options(&o);
-		return status;
-	}
-	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	free_options(&o);
+	for (int i = 0; i < o->nremotes; i++)
+		blob_loc_free(&o->remotes[i].loc);
+	free(o->remotes);
+	blob_cred_free(&o->cred);
+	capture_pathfmt_free(o->fmt);
 	http_cleanup();
-	return status;
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_BLOCK_STDOUT)

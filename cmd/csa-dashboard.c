@@ -27,6 +27,7 @@
 #include "msg.h"
 #include "ndjson.h"
 #include "num.h"
+#include "opt.h"
 #include "sig.h"
 #include "timefmt.h"
 
@@ -129,6 +130,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "hi:V";
 	struct err e;
 	char *end;
 	int c;
@@ -138,7 +140,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->interval = 1000;
 	o->chart = DASH_CHART_24H;
 	o->map = DASH_MAP_WORLD;
-	while ((c = getopt_long(argc, argv, "hi:V", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			return msg_help(usage_line, help_text);
@@ -192,7 +195,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->once = true;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -200,7 +203,7 @@ parse_options(int argc, char **argv, struct options *o)
 	if (argc > 1)
 		return msg_usage("one input at most: '%s'", argv[1]);
 	o->file = argc == 1 ? argv[0] : "-";
-	return -1;
+	return OPT_RUN;
 }
 
 /* Wall-clock "now" in ms, or the --now time. */
@@ -652,7 +655,7 @@ main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	msg_init(argv[0]);
 	status = parse_options(argc, argv, &o);
-	if (status >= 0)
+	if (status != OPT_RUN)
 		return status;
 	sig_catch_stop();
 	status = run(&o);

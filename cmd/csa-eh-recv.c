@@ -11,16 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-#include <sqlite3.h>
-
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "fsutil.h"
 #include "hub.h"
+#include "hubopt.h"
 #include "json.h"
 #include "msg.h"
 #include "num.h"
+#include "opt.h"
 #include "sig.h"
 #include "timefmt.h"
 
@@ -111,7 +111,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
 		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
-		{ "connection-string-file", required_argument, NULL, HUB_OPT_CONN_FILE },
+		{ "connection-string-file", required_argument, NULL, HUBOPT_CONN_FILE },
 		{ "count", required_argument, NULL, 'c' },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "exit-at-end", no_argument, NULL, 'e' },
@@ -119,21 +119,21 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
-		{ "kafka-option", required_argument, NULL, HUB_OPT_KAFKA },
+		{ "kafka-option", required_argument, NULL, HUBOPT_KAFKA },
 		{ "lease", required_argument, NULL, OPT_LEASE },
 		{ "list", no_argument, NULL, 'l' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "positions", required_argument, NULL, OPT_POSITIONS },
-		{ "timeout", required_argument, NULL, HUB_OPT_TIMEOUT },
+		{ "timeout", required_argument, NULL, HUBOPT_TIMEOUT },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct err e;
+	static const char shortopts[] = "c:eg:hH:lmn:p:uvVX:";
 	int64_t n;
-	int c, verbose = 0;
+	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	hub_opts_init(&o->hub);
@@ -144,11 +144,12 @@ parse_options(int argc, char **argv, struct options *o)
 	o->count = -1;
 	o->ckpt_every = 1000;
 	o->ckpt_interval_ms = 1000;
-	while ((c = getopt_long(argc, argv, "c:eg:hH:lmn:p:uvVX:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (num_parse_int64(optarg, 0, INT64_MAX, &o->count) < 0)
-				return msg_usage("--count: '%s' is not a count", optarg);
+			if (opt_int("count", optarg, 0, OPT_NO_MAX, &o->count) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'e':
 			o->exit_at_end = true;
@@ -173,8 +174,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->hub.eventhub = optarg;
 			break;
 		case 'p':
-			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
-				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
+				return EXIT_USAGE;
 			o->rd.partition = (int)n;
 			break;
 		case 'u':
@@ -183,47 +184,40 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[128];
-
-			snprintf(libs, sizeof(libs), "SQLite %s\nlibrdkafka %s\n", sqlite3_libversion(),
-			    rd_kafka_version_str());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
+		case 'V':
+			return opt_version(hub_versions(), NULL);
 		case OPT_BARE:
 			o->bare = true;
 			break;
 		case OPT_CKPT_EVERY:
-			if (num_parse_int64(optarg, 1, INT64_MAX, &o->ckpt_every) < 0)
-				return msg_usage("--checkpoint-every: '%s' is not a count", optarg);
+			if (opt_int("checkpoint-every", optarg, 1, OPT_NO_MAX, &o->ckpt_every) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_CKPT_INTERVAL:
-			if (tfmt_duration(optarg, &o->ckpt_interval_ms, &e) < 0 ||
-			    o->ckpt_interval_ms < 1)
-				return msg_usage("--checkpoint-interval: '%s' is not a duration", optarg);
+			if (opt_duration("checkpoint-interval", optarg, 1, OPT_NO_MAX,
+			    &o->ckpt_interval_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_FROM:
 			if (parse_from(optarg, &o->rd) < 0)
 				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
 				    "sequence number", optarg);
 			break;
-		case HUB_OPT_KAFKA:
-		case HUB_OPT_CONN_FILE:
-		case HUB_OPT_TIMEOUT:
-			if (hub_remote_option(&o->hub, c, optarg, &e) < 0)
-				return e.kind == ERR_USAGE ? msg_usage("%s", e.msg) : msg_fail(&e);
+		case HUBOPT_KAFKA:
+		case HUBOPT_CONN_FILE:
+		case HUBOPT_TIMEOUT:
+			if ((rc = hubopt_take(&o->hub, c, optarg)) != OPT_RUN)
+				return rc;
 			break;
 		case OPT_LEASE:
-			if (tfmt_duration(optarg, &o->hub.lease_ms, &e) < 0 || o->hub.lease_ms < 100)
-				return msg_usage("--lease: '%s' is not a duration of at least 100ms",
-				    optarg);
+			if (opt_duration("lease", optarg, 100, OPT_NO_MAX, &o->hub.lease_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_POSITIONS:
 			o->positions = optarg;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -238,7 +232,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->hub.group = o->rd.group;
 	o->hub.to_end = o->exit_at_end;
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 static void
@@ -506,23 +500,12 @@ run(const struct options *o)
 	return status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
-		hub_opts_free(&o.hub);
-		return status;
-	}
-	sig_catch_stop();
-	/* A closed pipe is seen as EPIPE, so the group is left cleanly. */
-	signal(SIGPIPE, SIG_IGN);
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	hub_opts_free(&o.hub);
-	return status;
+	hub_opts_free(&o->hub);
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP | CMD_NO_SIGPIPE)

@@ -11,21 +11,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-#include <sqlite3.h>
-
 #include "buf.h"
+#include "cmd.h"
 #include "capture.h"
 #include "err.h"
 #include "expr.h"
 #include "fsutil.h"
 #include "hub.h"
+#include "hubopt.h"
 #include "input.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
-#include "num.h"
+#include "opt.h"
 #include "sig.h"
 #include "timefmt.h"
 
@@ -53,7 +52,8 @@ static const char help_text[] =
     "                            Event Hubs when $EVENTHUB_CONNECTION_STRING is set)\n"
     "  -h, --help                show this help and exit\n"
     "  -k, --partition-key EXPR  the partition key: a field or jq expression\n"
-    "  -l, --linger-ms MS        longest wait to fill a batch (default 5)\n"
+    "  -l, --linger-ms MS        longest wait to fill a batch (default 5; a bare\n"
+    "                            number is milliseconds, or a duration: 20ms, 1s)\n"
     "  -n, --eventhub NAME       the event hub (default $EVENTHUB_NAME, else events)\n"
     "      --namespace NAME      {Namespace} in capture paths (default local)\n"
     "      --no-capture          turn Capture off for this event hub\n"
@@ -96,11 +96,11 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "capture-size", required_argument, NULL, OPT_CAPTURE_SIZE },
 		{ "close-all-windows", no_argument, NULL, OPT_CLOSE_ALL },
 		{ "close-windows", no_argument, NULL, OPT_CLOSE },
-		{ "connection-string-file", required_argument, NULL, HUB_OPT_CONN_FILE },
+		{ "connection-string-file", required_argument, NULL, HUBOPT_CONN_FILE },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
-		{ "kafka-option", required_argument, NULL, HUB_OPT_KAFKA },
+		{ "kafka-option", required_argument, NULL, HUBOPT_KAFKA },
 		{ "linger-ms", required_argument, NULL, 'l' },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
@@ -108,27 +108,28 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition-key", required_argument, NULL, 'k' },
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "retention", required_argument, NULL, OPT_RETENTION },
-		{ "timeout", required_argument, NULL, HUB_OPT_TIMEOUT },
+		{ "timeout", required_argument, NULL, HUBOPT_TIMEOUT },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "b:hH:k:l:n:p:vVX:";
 	struct err e;
 	int64_t n;
-	int c, verbose = 0;
+	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	hub_opts_init(&o->hub);
 	o->batch_size = 1000;
 	o->linger_ms = 5;
 	o->partition = -1;
-	while ((c = getopt_long(argc, argv, "b:hH:k:l:n:p:vVX:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (num_parse_int64(optarg, 1, 1000000, &o->batch_size) < 0)
-				return msg_usage("--batch-size: '%s' is not a number from 1 to 1000000",
-				    optarg);
+			if (opt_int("batch-size", optarg, 1, 1000000, &o->batch_size) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return msg_help(usage_line, help_text);
@@ -141,35 +142,27 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--partition-key: %s", e.msg);
 			break;
 		case 'l':
-			if (num_parse_int64(optarg, 0, 60000, &o->linger_ms) < 0)
-				return msg_usage("--linger-ms: '%s' is not a number from 0 to 60000",
-				    optarg);
+			if (opt_duration_unit("linger-ms", optarg, 1, 0, 60000, &o->linger_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'n':
 			o->hub.eventhub = optarg;
 			break;
 		case 'p':
-			if (num_parse_int64(optarg, 0, 1023, &n) < 0)
-				return msg_usage("--partition: '%s' is not a partition number", optarg);
+			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
+				return EXIT_USAGE;
 			o->partition = (int)n;
 			break;
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[256];
-
-			snprintf(libs, sizeof(libs), "SQLite %s\nlibrdkafka %s\n"
-			    "libjq (jq field expressions)\n", sqlite3_libversion(),
-			    rd_kafka_version_str());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
-		case HUB_OPT_KAFKA:
-		case HUB_OPT_CONN_FILE:
-		case HUB_OPT_TIMEOUT:
-			if (hub_remote_option(&o->hub, c, optarg, &e) < 0)
-				return e.kind == ERR_USAGE ? msg_usage("%s", e.msg) : msg_fail(&e);
+		case 'V':
+			return opt_version(hub_versions(), "libjq (jq field expressions)\n");
+		case HUBOPT_KAFKA:
+		case HUBOPT_CONN_FILE:
+		case HUBOPT_TIMEOUT:
+			if ((rc = hubopt_take(&o->hub, c, optarg)) != OPT_RUN)
+				return rc;
 			break;
 		case OPT_CACERT:
 			o->hub.cacert = optarg;
@@ -188,13 +181,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->hub.capture_format = optarg;
 			break;
 		case OPT_CAPTURE_INTERVAL:
-			if (tfmt_duration(optarg, &o->hub.capture_interval_ms, &e) < 0 ||
-			    o->hub.capture_interval_ms < 0)
-				return msg_usage("--capture-interval: '%s' is not a duration", optarg);
+			if (opt_duration("capture-interval", optarg, 0, OPT_NO_MAX,
+			    &o->hub.capture_interval_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_CAPTURE_SIZE:
-			if (num_parse_size(optarg, &o->hub.capture_size) < 0 || o->hub.capture_size < 1)
-				return msg_usage("--capture-size: '%s' is not a size (e.g. 10MiB)", optarg);
+			if (opt_size("capture-size", optarg, 1, OPT_NO_MAX, &o->hub.capture_size) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_CLOSE_ALL:
 			o->close_windows = 2;
@@ -211,17 +204,16 @@ parse_options(int argc, char **argv, struct options *o)
 			o->hub.capture = 0;
 			break;
 		case OPT_PARTITIONS:
-			if (num_parse_int64(optarg, 1, 1024, &n) < 0)
-				return msg_usage("--partitions: '%s' is not a number from 1 to 1024", optarg);
+			if (opt_int("partitions", optarg, 1, 1024, &n) < 0)
+				return EXIT_USAGE;
 			o->hub.partitions = (int)n;
 			break;
 		case OPT_RETENTION:
-			if (tfmt_duration(optarg, &o->hub.retention_ms, &e) < 0 ||
-			    o->hub.retention_ms < 0)
-				return msg_usage("--retention: '%s' is not a duration", optarg);
+			if (opt_duration("retention", optarg, 0, OPT_NO_MAX, &o->hub.retention_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -233,7 +225,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->hub.batch_size = (int)o->batch_size;
 	o->hub.linger_ms = o->linger_ms;
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 /* The batch being filled: lines copied out of the reader, then committed. */
@@ -599,23 +591,13 @@ run(const struct options *o)
 	return status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
-		expr_free(o.key);
-		hub_opts_free(&o.hub);
-		return status;
-	}
-	sig_catch_stop();
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	expr_free(o.key);
-	hub_opts_free(&o.hub);
-	return status;
+	expr_free(o->key);
+	hub_opts_free(&o->hub);
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP)

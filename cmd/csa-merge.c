@@ -12,12 +12,14 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
 #include "input.h"
 #include "ndjson.h"
+#include "opt.h"
 #include "row.h"
 #include "strmap.h"
 #include "table.h"
@@ -210,20 +212,20 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "view", required_argument, NULL, OPT_VIEW },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct err e;
-	char *end;
+	static const char shortopts[] = "b:e:hs:vV";
 	int c, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->overlap = 15 * 60 * 1000;
-	while ((c = getopt_long(argc, argv, "b:e:hs:vV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			o->path[LAYER_BATCH] = optarg;
 			break;
 		case 'e':
-			if (tfmt_duration(optarg, &o->every, &e) < 0 || o->every <= 0)
-				return msg_usage("--every: '%s' is not a duration such as 1h", optarg);
+			if (opt_duration("every", optarg, 1, OPT_NO_MAX, &o->every) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return msg_help(usage_line, help_text);
@@ -234,14 +236,11 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			msg_version("jsmn\n");
-			return msg_close_stdout();
+			return opt_version("jsmn\n", NULL);
 		case OPT_ANOMALIES:
 			o->anomalies = true;
-			o->sigma = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->sigma >= 0) || o->sigma > 1e6)
-				return msg_usage("--anomalies: '%s' is not a number of standard "
-				    "deviations", optarg);
+			if (opt_number("anomalies", optarg, 0, 1e6, &o->sigma) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_BY:
 			for (int i = 0; i < o->nby; i++)
@@ -266,8 +265,8 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--from: '%s' is not a time", optarg);
 			break;
 		case OPT_OVERLAP:
-			if (tfmt_duration(optarg, &o->overlap, &e) < 0 || o->overlap < 0)
-				return msg_usage("--overlap: '%s' is not a duration", optarg);
+			if (opt_duration("overlap", optarg, 0, OPT_NO_MAX, &o->overlap) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_TABLE:
 			o->table = true;
@@ -284,7 +283,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->view = optarg;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	if (optind < argc)
@@ -300,7 +299,7 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--anomalies: compares speed windows as they are; "
 		    "no --by, --every or --total");
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 /* --- reading rows ------------------------------------------------------ */
@@ -1239,20 +1238,14 @@ run(const struct options *o)
 	return rc == -2 ? EXIT_USAGE : r.status;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status < 0) {
-		status = run(&o);
-		status = msg_worst(status, msg_close_stdout());
-	}
-	for (int i = 0; i < o.nby; i++)
-		free(o.by[i]);
-	free(o.by);
-	return status;
+	for (int i = 0; i < o->nby; i++)
+		free(o->by[i]);
+	free(o->by);
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(0)

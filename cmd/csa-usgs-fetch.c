@@ -12,13 +12,14 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "expr.h"
 #include "fsutil.h"
 #include "http.h"
 #include "json.h"
 #include "msg.h"
-#include "num.h"
+#include "opt.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -28,9 +29,10 @@
 #define FDSN_QUERY "https://earthquake.usgs.gov/fdsnws/event/1/query"
 #define FDSN_MAX_DEFAULT 20000
 #define FDSN_GAP_MS 600		/* the least time between two FDSN requests */
+#define DAY_MS 86400000LL
 
 static const char usage_line[] =
-    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i SECS] [-s FILE [--pending]] [-w EXPR]\n"
+    "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i D] [-s FILE [--pending]] [-w EXPR]\n"
     "                      [--starttime T] [--endtime T] [--minmagnitude M] [--updatedafter T]\n";
 
 static const char help_text[] =
@@ -42,16 +44,17 @@ static const char help_text[] =
     "      --endtime TIME      FDSN backfill: events up to TIME\n"
     "  -f, --feed NAME         a USGS summary feed (default 2.5_hour)\n"
     "  -h, --help              show this help and exit\n"
-    "  -i, --interval SECS     poll every SECS (or 30s, 5m ...) until stopped\n"
+    "  -i, --interval D        poll every D (30s, 5m; a number: seconds) until stopped\n"
     "      --minmagnitude M    FDSN backfill: magnitude at least M\n"
     "      --pending           save the state to FILE.pending, for the script to\n"
     "                          move into place once the next stage succeeded\n"
     "      --retries N         retries of a failed request (default 3)\n"
-    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
+    "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "  -s, --state FILE        remember seen events across runs in FILE\n"
-    "      --state-days N      forget events not seen for N days (default 30)\n"
+    "      --state-days N      forget events not seen for N days (default 30; or\n"
+    "                          a duration such as 2w)\n"
     "      --starttime TIME    FDSN backfill: events from TIME\n"
-    "      --timeout SECS      give up one request after SECS (default 60)\n"
+    "      --timeout D         give up one request after D (default 60s)\n"
     "  -u, --unbuffered        flush after every event\n"
     "      --updatedafter TIME FDSN backfill: events updated after TIME\n"
     "      --url URL           poll URL (http, https, file) instead of a feed\n"
@@ -70,7 +73,7 @@ struct options {
 	const char *url;
 	const char *state_path;
 	int64_t interval_ms;
-	int state_days;
+	int64_t state_ms;	/* --state-days */
 	struct expr *where;
 	bool fdsn;
 	int64_t starttime, endtime, updatedafter;
@@ -93,18 +96,6 @@ struct poll_stats {
 	long features, emitted, new_events, revised, skipped;
 };
 
-/* A time option; -1 when good, else the exit status of the usage error. */
-static int
-parse_time_opt(const char *name, const char *s, int64_t *ms)
-{
-	struct err e;
-
-	if (tfmt_parse(s, strlen(s), ms, &e) < 0)
-		return msg_usage("--%s: %s", name, e.msg);
-	return -1;
-}
-
-/* Returns -1 when the options are good, else the exit status. */
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -136,15 +127,17 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "where", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "af:hi:s:uvVw:";
 	struct err e;
 	int64_t n;
-	int c, rc, verbose = 0;
+	int c, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
-	o->state_days = 30;
+	o->state_ms = 30 * DAY_MS;
 	http_opts_init(&o->http);
 	o->http.stop = &sig_stop;
-	while ((c = getopt_long(argc, argv, "af:hi:s:uvVw:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			o->all = true;
@@ -158,10 +151,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'h':
 			return msg_help(usage_line, help_text);
 		case 'i':
-			if (tfmt_duration(optarg, &o->interval_ms, &e) < 0 ||
-			    o->interval_ms < 1000)
-				return msg_usage("--interval: '%s' is not a duration of at least 1s",
-				    optarg);
+			if (opt_duration("interval", optarg, 1000, OPT_NO_MAX, &o->interval_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case 's':
 			o->state_path = optarg;
@@ -172,14 +163,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			verbose++;
 			break;
-		case 'V': {
-			char libs[512];
-
-			snprintf(libs, sizeof(libs), "%s\nlibjq (jq field expressions)\njsmn\n",
-			    http_version());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
+		case 'V':
+			return opt_version(http_version(), "libjq (jq field expressions)\njsmn\n");
 		case 'w':
 			expr_free(o->where);
 			o->where = expr_compile(optarg, &e);
@@ -192,63 +177,54 @@ parse_options(int argc, char **argv, struct options *o)
 			o->http.cacert = optarg;
 			break;
 		case OPT_ENDTIME:
-			if ((rc = parse_time_opt("endtime", optarg, &o->endtime)) >= 0)
-				return rc;
+			if (opt_time("endtime", optarg, &o->endtime) < 0)
+				return EXIT_USAGE;
 			o->have_end = o->fdsn = true;
 			break;
-		case OPT_MINMAG: {
-			char *end;
-
-			o->minmagnitude = strtod(optarg, &end);
-			if (end == optarg || *end || !isfinite(o->minmagnitude) ||
-			    o->minmagnitude < -10 || o->minmagnitude > 12)
-				return msg_usage("--minmagnitude: invalid magnitude '%s'", optarg);
+		case OPT_MINMAG:
+			if (opt_number("minmagnitude", optarg, -10, 12, &o->minmagnitude) < 0)
+				return EXIT_USAGE;
 			o->have_minmag = o->fdsn = true;
 			break;
-		}
 		case OPT_PENDING:
 			o->pending = true;
 			break;
 		case OPT_RETRIES:
-			if (num_parse_int64(optarg, 0, 100, &n) < 0)
-				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
+			if (opt_int("retries", optarg, 0, 100, &n) < 0)
+				return EXIT_USAGE;
 			o->http.retries = (int)n;
 			break;
-		case OPT_RETRY_DELAY: {
-			char *end;
-
-			o->http.retry_delay = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->http.retry_delay >= 0) ||
-			    o->http.retry_delay > 3600)
-				return msg_usage("--retry-delay: '%s' is not a number of seconds", optarg);
+		case OPT_RETRY_DELAY:
+			if (opt_duration("retry-delay", optarg, 0, 3600000, &n) < 0)
+				return EXIT_USAGE;
+			o->http.retry_delay = (double)n / 1000;
 			break;
-		}
 		case OPT_STATE_DAYS:
-			if (num_parse_int64(optarg, 1, 36500, &n) < 0)
-				return msg_usage("--state-days: '%s' is not a number from 1 to 36500",
-				    optarg);
-			o->state_days = (int)n;
+			if (opt_duration_unit("state-days", optarg, DAY_MS, DAY_MS, 36500 * DAY_MS,
+			    &o->state_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_STARTTIME:
-			if ((rc = parse_time_opt("starttime", optarg, &o->starttime)) >= 0)
-				return rc;
+			if (opt_time("starttime", optarg, &o->starttime) < 0)
+				return EXIT_USAGE;
 			o->have_start = o->fdsn = true;
 			break;
 		case OPT_TIMEOUT:
-			if (num_parse_int64(optarg, 1, 86400, &n) < 0)
-				return msg_usage("--timeout: '%s' is not a number from 1 to 86400", optarg);
-			o->http.timeout = n;
+			/* libcurl's timeout is whole seconds: a part of one counts as one. */
+			if (opt_duration("timeout", optarg, 1000, DAY_MS, &n) < 0)
+				return EXIT_USAGE;
+			o->http.timeout = (long)((n + 999) / 1000);
 			break;
 		case OPT_UPDATEDAFTER:
-			if ((rc = parse_time_opt("updatedafter", optarg, &o->updatedafter)) >= 0)
-				return rc;
+			if (opt_time("updatedafter", optarg, &o->updatedafter) < 0)
+				return EXIT_USAGE;
 			o->have_updated = o->fdsn = true;
 			break;
 		case OPT_URL:
 			o->url = optarg;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -267,7 +243,7 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--pending: one poll a run, without --interval: the next poll"
 		    " would start from a state the next stage has not taken yet");
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 /*
@@ -641,7 +617,7 @@ keep_recent(const struct strmap_entry *en, void *arg)
 static int
 state_save(struct state *st, const struct options *o)
 {
-	struct prune pr = { tfmt_now() - (int64_t)o->state_days * 86400000 };
+	struct prune pr = { tfmt_now() - o->state_ms };
 	struct strmap_entry *en;
 	struct buf b = { 0 };
 	struct err e;
@@ -954,24 +930,13 @@ run(const struct options *o)
 	return worst;
 }
 
-int
-main(int argc, char **argv)
+/* What parse_options took. */
+static void
+options_free(struct options *o)
 {
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
-		expr_free(o.where);
-		return status;
-	}
-	/* Whole feeds go out at once: write them in large blocks. */
-	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-	sig_catch_stop();
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
+	expr_free(o->where);
 	http_cleanup();
-	expr_free(o.where);
-	return status;
 }
+
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP | CMD_BLOCK_STDOUT)

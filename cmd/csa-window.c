@@ -16,6 +16,7 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "cmd.h"
 #include "err.h"
 #include "expr.h"
 #include "fsutil.h"
@@ -24,7 +25,7 @@
 #include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
-#include "num.h"
+#include "opt.h"
 #include "positions.h"
 #include "sig.h"
 #include "timefmt.h"
@@ -145,18 +146,8 @@ rows_done(void *arg)
 	fflush(r->out);
 }
 
-static int
-duration_opt(const char *name, const char *arg, int64_t *ms, bool positive)
-{
-	struct err e;
-
-	if (tfmt_duration(arg, ms, &e) < 0 || *ms < 0 || (positive && *ms == 0))
-		return msg_usage("--%s: '%s' is not a %sduration (e.g. 30s, 5m, 1h)", name, arg,
-		    positive ? "positive " : "");
-	return -1;
-}
-
-/* SIZE/SECOND: two durations; the second may be optional. */
+/* SIZE/SECOND: two positive durations; the second may be optional.  0, or
+ * -1 after the usage message. */
 static int
 duration_pair(const char *name, const char *arg, int64_t *a, int64_t *b, bool need_b)
 {
@@ -165,16 +156,18 @@ duration_pair(const char *name, const char *arg, int64_t *a, int64_t *b, bool ne
 	int rc;
 
 	if (slash == NULL) {
-		if (need_b)
-			return msg_usage("--%s: write SIZE/HOP, e.g. 5m/30s", name);
+		if (need_b) {
+			msg_usage("--%s: write SIZE/HOP, e.g. 5m/30s", name);
+			return -1;
+		}
 		*b = 0;
-		return duration_opt(name, arg, a, true);
+		return opt_duration(name, arg, 1, OPT_NO_MAX, a);
 	}
 	first = xstrndup(arg, (size_t)(slash - arg));
-	rc = duration_opt(name, first, a, true);
+	rc = opt_duration(name, first, 1, OPT_NO_MAX, a);
 	free(first);
-	if (rc < 0)
-		rc = duration_opt(name, slash + 1, b, true);
+	if (rc == 0)
+		rc = opt_duration(name, slash + 1, 1, OPT_NO_MAX, b);
 	return rc;
 }
 
@@ -185,7 +178,7 @@ add_by(struct options *o, const char *arg)
 
 	if (win_add_by(&o->w, arg, &e) < 0)
 		return msg_usage("--by: %s", e.msg);
-	return -1;
+	return OPT_RUN;
 }
 
 static int
@@ -197,14 +190,14 @@ set_preset(struct options *o, const char *name)
 		return msg_usage("--preset: unknown preset '%s' (earthquake)", name);
 	o->w.type = WIN_TUMBLING;
 	o->w.size = 5 * 60000;
-	if (add_by(o, "region") >= 0)
+	if (add_by(o, "region") != OPT_RUN)
 		return EXIT_USAGE;
 	if (agg_parse(&o->w.aggs, "event_count=count,avg_magnitude=avg(magnitude),"
 	    "max_magnitude=max(magnitude),min_magnitude=min(magnitude),"
 	    "avg_depth_km=avg(depth_km),significant_count=count_if(magnitude >= 5.0),"
 	    "tsunami_alerts=count_if(tsunami_flag == 1)", &e) < 0)
 		return msg_usage("--preset: %s", e.msg);
-	return -1;
+	return OPT_RUN;
 }
 
 static int
@@ -253,6 +246,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "where", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char shortopts[] = "a:b:ho:t:uvVw:";
 	struct win_spec *w = &o->w;
 	static const char default_partition[] = "_eh.partition";
 	const char *time_src = "time", *partition_src = default_partition;
@@ -264,14 +258,15 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	w->end_inclusive = true;
 	w->dedupe_horizon = 3600 * 1000;
-	while ((c = getopt_long(argc, argv, "a:b:ho:t:uvVw:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (agg_parse(&w->aggs, optarg, &e) < 0)
 				return msg_usage("--agg: %s", e.msg);
 			break;
 		case 'b':
-			if ((rc = add_by(o, optarg)) >= 0)
+			if ((rc = add_by(o, optarg)) != OPT_RUN)
 				return rc;
 			break;
 		case 'h':
@@ -289,8 +284,7 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			msg_version("libjq (jq field expressions)\njsmn\n");
-			return msg_close_stdout();
+			return opt_version("libjq (jq field expressions)\njsmn\n", NULL);
 		case 'w':
 			expr_free(o->where);
 			if ((o->where = expr_compile(optarg, &e)) == NULL)
@@ -314,15 +308,14 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--dedupe: %s", e.msg);
 			break;
 		case OPT_DEDUPE_HORIZON:
-			if ((rc = duration_opt("dedupe-horizon", optarg, &w->dedupe_horizon,
-			    true)) >= 0)
-				return rc;
+			if (opt_duration("dedupe-horizon", optarg, 1, OPT_NO_MAX, &w->dedupe_horizon) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_EMIT:
 			if (strncmp(optarg, "early:", 6) != 0)
 				return msg_usage("--emit: write early:D, e.g. early:10s");
-			if ((rc = duration_opt("emit", optarg + 6, &w->early, true)) >= 0)
-				return rc;
+			if (opt_duration("emit", optarg + 6, 1, OPT_NO_MAX, &w->early) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_HAVING:
 			free(w->having.column);
@@ -332,16 +325,16 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_HOPPING:
 			types++;
-			if ((rc = duration_pair("hopping", optarg, &w->size, &w->hop, true)) >= 0)
-				return rc;
+			if (duration_pair("hopping", optarg, &w->size, &w->hop, true) < 0)
+				return EXIT_USAGE;
 			if (w->hop > w->size)
 				return msg_usage("--hopping: the hop %s is longer than the window %.*s",
 				    strchr(optarg, '/') + 1, (int)(strchr(optarg, '/') - optarg), optarg);
 			w->type = WIN_HOPPING;
 			break;
 		case OPT_IDLE:
-			if ((rc = duration_opt("idle-timeout", optarg, &o->idle_ms, true)) >= 0)
-				return rc;
+			if (opt_duration("idle-timeout", optarg, 1, OPT_NO_MAX, &o->idle_ms) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_KEEP_OPEN:
 			o->keep_open = true;
@@ -358,48 +351,45 @@ parse_options(int argc, char **argv, struct options *o)
 			o->late_path = optarg;
 			break;
 		case OPT_MAX_DELAY:
-			if ((rc = duration_opt("max-delay", optarg, &w->max_delay, false)) >= 0)
-				return rc;
+			if (opt_duration("max-delay", optarg, 0, OPT_NO_MAX, &w->max_delay) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_MAX_GROUPS:
-			if (num_parse_int64(optarg, 1, INT32_MAX, &n) < 0)
-				return msg_usage("--max-groups: '%s' is not a number from 1 to %d",
-				    optarg, INT32_MAX);
+			if (opt_int("max-groups", optarg, 1, INT32_MAX, &n) < 0)
+				return EXIT_USAGE;
 			w->max_groups = (long)n;
 			break;
 		case OPT_NO_KEEP_OPEN:
 			o->no_keep_open = true;
 			break;
 		case OPT_OFFSET:
-			if ((rc = duration_opt("offset", optarg, &w->offset, false)) >= 0)
-				return rc;
+			if (opt_duration("offset", optarg, 0, OPT_NO_MAX, &w->offset) < 0)
+				return EXIT_USAGE;
 			offset_given = true;
 			break;
 		case OPT_PARTITION:
 			partition_src = optarg;
 			break;
 		case OPT_PARTITION_COUNT:
-			if (num_parse_int64(optarg, 1, INT32_MAX, &n) < 0)
-				return msg_usage("--partition-count: '%s' is not a number from 1 to %d",
-				    optarg, INT32_MAX);
+			if (opt_int("partition-count", optarg, 1, INT32_MAX, &n) < 0)
+				return EXIT_USAGE;
 			o->partition_count = (int)n;
 			break;
 		case OPT_PRESET:
 			types++;
-			if ((rc = set_preset(o, optarg)) >= 0)
+			if ((rc = set_preset(o, optarg)) != OPT_RUN)
 				return rc;
 			break;
 		case OPT_SESSION:
 			types++;
-			if ((rc = duration_pair("session", optarg, &w->size, &w->max_duration,
-			    false)) >= 0)
-				return rc;
+			if (duration_pair("session", optarg, &w->size, &w->max_duration, false) < 0)
+				return EXIT_USAGE;
 			w->type = WIN_SESSION;
 			break;
 		case OPT_SLIDING:
 			types++;
-			if ((rc = duration_opt("sliding", optarg, &w->size, true)) >= 0)
-				return rc;
+			if (opt_duration("sliding", optarg, 1, OPT_NO_MAX, &w->size) < 0)
+				return EXIT_USAGE;
 			w->type = WIN_SLIDING;
 			break;
 		case OPT_SNAPSHOT:
@@ -410,17 +400,17 @@ parse_options(int argc, char **argv, struct options *o)
 			o->state_path = optarg;
 			break;
 		case OPT_STATE_EVERY:
-			if ((rc = duration_opt("state-every", optarg, &o->state_every, true)) >= 0)
-				return rc;
+			if (opt_duration("state-every", optarg, 1, OPT_NO_MAX, &o->state_every) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_TUMBLING:
 			types++;
-			if ((rc = duration_opt("tumbling", optarg, &w->size, true)) >= 0)
-				return rc;
+			if (opt_duration("tumbling", optarg, 1, OPT_NO_MAX, &w->size) < 0)
+				return EXIT_USAGE;
 			w->type = WIN_TUMBLING;
 			break;
 		default:
-			return msg_usage("unknown option or missing argument");
+			return opt_fault(argv, shortopts, longopts);
 		}
 	}
 	argc -= optind;
@@ -483,7 +473,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
-	return -1;
+	return OPT_RUN;
 }
 
 /* The event's time from --time, or the arrival time. */
@@ -1003,22 +993,5 @@ options_free(struct options *o)
 	expr_free(o->eh_seq);
 }
 
-int
-main(int argc, char **argv)
-{
-	struct options o;
-	int status;
-
-	msg_init(argv[0]);
-	status = parse_options(argc, argv, &o);
-	if (status >= 0) {
-		options_free(&o);
-		return status;
-	}
-	sig_catch_stop();
-	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-	status = run(&o);
-	status = msg_worst(status, msg_close_stdout());
-	options_free(&o);
-	return status;
-}
+/* main: the options, run, and the exit status (cmd.h). */
+CMD_MAIN(CMD_CATCH_STOP | CMD_BLOCK_STDOUT)

@@ -782,3 +782,9 @@ capture_path_match(const struct capture_pathfmt *f, const char *path,
 			    86400000 + v[PF_HOUR] * 3600000 + v[PF_MINUTE] * 60000 + v[PF_SECOND] * 1000;
 	}
 }
+
+const char *
+capture_versions(void)
+{
+	return "avro-c " CSA_AVRO_VERSION "\n";
+}

@@ -112,4 +112,7 @@ void capture_pathfmt_free(struct capture_pathfmt *f);
 void capture_path_match(const struct capture_pathfmt *f, const char *path,
     struct capture_pathinfo *out);
 
+/* The Avro library and its version ("avro-c 1.x\n"), for --version. */
+const char *capture_versions(void);
+
 #endif

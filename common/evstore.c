@@ -355,3 +355,13 @@ evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted)
 	}
 	sqlite3_finalize(st);
 }
+
+const char *
+evstore_versions(void)
+{
+	static char text[64];
+
+	if (!*text)
+		snprintf(text, sizeof(text), "SQLite %s\n", sqlite3_libversion());
+	return text;
+}

@@ -60,4 +60,8 @@ int evstore_scan_day(struct evstore *s, int64_t day, evstore_line_fn fn, void *a
 /* Counts of what the store holds. */
 void evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted);
 
+/* The library behind the store and its version ("SQLite 3.x\n"), for
+ * --version (static text). */
+const char *evstore_versions(void);
+
 #endif

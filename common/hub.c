@@ -2,8 +2,12 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <librdkafka/rdkafka.h>
+#include <sqlite3.h>
 
 #include "buf.h"
 #include "fsutil.h"
@@ -37,8 +41,19 @@ hub_opts_free(struct hub_opts *o)
 	o->connection_string_read = NULL;
 }
 
-static int
-add_kafka_option(struct hub_opts *o, const char *kv, struct err *e)
+const char *
+hub_versions(void)
+{
+	static char text[128];
+
+	if (!*text)
+		snprintf(text, sizeof(text), "SQLite %s\nlibrdkafka %s\n", sqlite3_libversion(),
+		    rd_kafka_version_str());
+	return text;
+}
+
+int
+hub_opts_kafka_option(struct hub_opts *o, const char *kv, struct err *e)
 {
 	const char *eq = strchr(kv, '=');
 
@@ -81,24 +96,13 @@ read_connection_string(const char *path, struct err *e)
 }
 
 int
-hub_remote_option(struct hub_opts *o, enum hub_remote_opt opt, const char *arg,
-    struct err *e)
+hub_opts_connection_file(struct hub_opts *o, const char *path, struct err *e)
 {
-	switch (opt) {
-	case HUB_OPT_KAFKA:
-		return add_kafka_option(o, arg, e);
-	case HUB_OPT_CONN_FILE:
-		free(o->connection_string_read);
-		if ((o->connection_string_read = read_connection_string(arg, e)) == NULL)
-			return -1;
-		o->connection_string = o->connection_string_read;
-		return 0;
-	case HUB_OPT_TIMEOUT:
-		if (tfmt_duration(arg, &o->timeout_ms, e) < 0 || o->timeout_ms < 1)
-			return err_set(e, ERR_USAGE, "--timeout: '%s' is not a duration", arg);
-		return 0;
-	}
-	return err_set(e, ERR_USAGE, "internal: unknown hub option");
+	free(o->connection_string_read);
+	if ((o->connection_string_read = read_connection_string(path, e)) == NULL)
+		return -1;
+	o->connection_string = o->connection_string_read;
+	return 0;
 }
 
 char *

@@ -57,21 +57,20 @@ struct hub_opts {
 #define HUB_DEFAULT_TIMEOUT_MS 30000
 
 void hub_opts_init(struct hub_opts *o);
-/* Free what hub_remote_option kept. */
+/* Free what hub_opts_kafka_option and hub_opts_connection_file kept. */
 void hub_opts_free(struct hub_opts *o);
 
-/* The options of remote hubs that csa-eh-send and csa-eh-recv share; the
- * values are their getopt_long codes, above the commands' own. */
-enum hub_remote_opt {
-	HUB_OPT_KAFKA = 'X',		/* -X, --kafka-option KEY=VALUE */
-	HUB_OPT_CONN_FILE = 0x1000,	/* --connection-string-file FILE */
-	HUB_OPT_TIMEOUT			/* --timeout DURATION */
-};
+/* Add a librdkafka setting KEY=VALUE (-X): 0, or -1 with ERR_USAGE that
+ * names --kafka-option and quotes no value (it may be a secret). */
+int hub_opts_kafka_option(struct hub_opts *o, const char *kv, struct err *e);
 
-/* Take one of them: 0, or -1 with ERR_USAGE (a bad value; the message
- * names the option) or ERR_IO (a file that cannot be read). */
-int hub_remote_option(struct hub_opts *o, enum hub_remote_opt opt, const char *arg,
-    struct err *e);
+/* Take the connection string from the file at path (white space around it
+ * dropped): 0, or -1 with ERR_IO (unreadable) or ERR_USAGE (empty). */
+int hub_opts_connection_file(struct hub_opts *o, const char *path, struct err *e);
+
+/* The back ends' libraries and versions, one per line, for --version
+ * (static text), so that no command includes their headers for it. */
+const char *hub_versions(void);
 
 /* One event, sent or received.  Received memory belongs to the hub and is
  * valid until the next hub_read. */

@@ -199,7 +199,7 @@ make_conf(struct khub *k, const struct hub_opts *o, const struct eh_conn *eh, st
 		const char *kv = o->kafka_options[i], *eq = strchr(kv, '=');
 		char key[256];
 
-		/* hub_remote_option took only KEY=VALUE with a KEY. */
+		/* hub_opts_kafka_option took only KEY=VALUE with a KEY. */
 		if ((size_t)(eq - kv) >= sizeof(key)) {
 			err_set(e, ERR_USAGE, "--kafka-option: the key '%.40s...' is too long", kv);
 			goto fail;

@@ -82,10 +82,27 @@ hourly_ours() {
 		echo '{"event_id":"w","ids":",w,","updated":5,"time":1767261604000,"region":"r","magnitude":4}'
 		echo '{"event_id":"w","ids":",w,","updated":4,"time":1767261604000,"region":"r","magnitude":9}'
 	} > "$BATS_TEST_TMPDIR/in"
-	run csa-batch-agg --tumbling 1h --by region --agg 'n=count,s=sum(magnitude)' "$BATS_TEST_TMPDIR/in"
+	run csa-batch-agg --tumbling 1h --by region --agg 'n=count,s=sum(magnitude)' --ids-field ids \
+		--deleted-when '(.status // "" | ascii_downcase) == "deleted"' "$BATS_TEST_TMPDIR/in"
 	assert_success
 	# x and y are one event (y's version is newer: 3); z is deleted; w's tie goes to the later line (4).
 	[ "$(printf '%s\n' "$output" | jq -r '"\(.view) \(.n) \(.s)"')" = "view 2 7" ]
+	# The preset's rules are the same: its daily view counts the same 2 events.
+	run -0 csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | "\(.event_count) \(.max_magnitude)"')" = "2 4" ]
+	# A view of one's own has no such rules unless asked: x, y, z and w are four events.
+	run -0 csa-batch-agg --tumbling 1h --by region --agg 'n=count' "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .n)" = 4 ]
+	# Only the ids list merges; only what --deleted-when says deletes (jq's truth).
+	run -0 csa-batch-agg --tumbling 1h --agg 'n=count' --ids-field ids "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .n)" = 3 ]
+	run -0 csa-batch-agg --tumbling 1h --agg 'n=count' --deleted-when '.magnitude == null' "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .n)" = 3 ]
+	run -0 csa-batch-agg --tumbling 1h --agg 'n=count' --deleted-when '.status' "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .n)" = 3 ]
+	# Under the preset, the options replace its rules.
+	run -0 csa-batch-agg --preset earthquake --ids-field event_id --deleted-when '.status == "gone"' "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 4 ]
 }
 
 @test "updated as RFC 3339 strings: the later instant wins, whatever the line order or offset" {
@@ -202,12 +219,12 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 		head -c 1100000 /dev/zero | tr '\0' 'a'; echo
 		echo '{"event_id":"ok2","updated":1,"time":1767261602000,"region":"r"}'
 	} > "$BATS_TEST_TMPDIR/in"
-	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --preset earthquake --max-future 1d "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
-	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 2 ]
 	for want in "in:2: invalid JSON" "in:3: not a JSON object, skipped" "in:4: missing time (time), skipped" \
 		"in:5: unparsable time (time), skipped" "in:6: absurd time: before 1900, skipped" \
-		"in:7: absurd time: more than a day in the future, skipped" "in:8: latitude outside [-90, 90], skipped" \
+		"in:7: time more than 1d ahead of the clock (--max-future), skipped" "in:8: latitude outside [-90, 90], skipped" \
 		"in:9: longitude outside [-180, 180], skipped" "in:10: missing id, skipped" \
 		"in:11: line longer than 1048576 bytes" "10 bad lines skipped"; do
 		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
@@ -241,9 +258,9 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 		echo '{"event_id":"e2","updated":1,"time":1767261601000,"latitude":0,"longitude":180.000001,"region":"r"}'
 		echo '{"event_id":"w2","updated":1,"time":1767261601000,"latitude":0,"longitude":-180.000001,"region":"r"}'
 	} > "$BATS_TEST_TMPDIR/in"
-	run --separate-stderr csa-batch-agg --tumbling 1h --by region "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
-	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 2 ]
 	for want in "in:3: latitude outside" "in:4: latitude outside" "in:5: longitude outside" "in:6: longitude outside"; do
 		[[ "$stderr" == *"$want"* ]] || { echo "missing: $want"; echo "$stderr"; return 1; }
 	done
@@ -368,4 +385,89 @@ for i in range(3000):
 		assert_failure 2
 		[[ "$stderr" == *"--max-groups: '2147483648' is not a number from 1 to 2147483647"* ]]
 	done
+}
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-batch-agg <<-'EOF'
+	--tumbling 1h --nope|unknown option '--nope'
+	--tumbling 1h --nope=1|unknown option '--nope'
+	--tumbling 1h -x|unknown option '-x'
+	--tumbling 1h -vx|unknown option '-x'
+	--tumbling 1h --view|option '--view' needs a value
+	--tumbling 1h -o|option '-o' needs a value
+	--tumbling 1h --verbose=2|option '--verbose' takes no value
+	--tumbling 1h --ver x|option '--ver' is ambiguous
+	--tumbling 1h --max-future 0|--max-future: '0' is not a duration of 1ms or more
+	--tumbling 1h --max-future soon|--max-future: 'soon' is not a duration of 1ms or more
+	--tumbling 1h --max-future -1d|--max-future: '-1d' is not a duration of 1ms or more
+	--tumbling 0|--tumbling: '0' is not a duration from 1ms to 1d
+	--tumbling 2d|--tumbling: '2d' is not a duration from 1ms to 1d
+	--tumbling 1h --memory-limit 10|--memory-limit: '10' is not a size of 1M or more
+	--tumbling 1h --memory-limit 1Q|--memory-limit: '1Q' is not a size of 1M or more
+	--tumbling 1h --max-groups 0|--max-groups: '0' is not a number from 1 to 2147483647
+	--tumbling 1h --max-groups 1.5|--max-groups: '1.5' is not a number from 1 to 2147483647
+	--tumbling 1h --ids-field=|--ids-field: an empty expression: name a field (region, ._eh.partition) or write a jq expression
+	EOF
+	for opt in --validate --deleted-when; do
+		run --separate-stderr csa-batch-agg --tumbling 1h "$opt" '.[' < /dev/null
+		assert_failure 2
+		[[ "$stderr" == "csa-batch-agg: $opt: invalid expression '.[': jq: error: "* ]]
+		[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 2 ]
+		[ "$(printf '%s\n' "$stderr" | tail -n 1)" = "Try 'csa-batch-agg --help' for more information." ]
+	done
+}
+
+@test "the usage line names --version-field, and every rule option, as the man page does" {
+	run -0 csa-batch-agg --help
+	[[ "$output" == *"[--version-field FIELD]"* ]]
+	[[ "$output" != *"[--version FIELD]"* ]]
+	for opt in "--ids-field FIELD" "--deleted-when EXPR" "--validate EXPR" "--max-future D"; do
+		[[ "$output" == *"[$opt]"* ]] || { echo "usage lacks $opt"; return 1; }
+		name=${opt%% *} arg=${opt#* }
+		grep -qxF ".Op Fl \\-${name#--} Ar ${arg,,}" "$CSA_SRCDIR/man/csa-batch-agg.1" \
+			|| { echo "SYNOPSIS lacks $opt"; return 1; }
+	done
+}
+
+@test "nothing depends on the clock unless --max-future asks: events far ahead are kept" {
+	{
+		echo '{"event_id":"now","updated":1,"time":1767261601000,"region":"r"}'
+		echo '{"event_id":"far","updated":1,"time":8000000000000,"region":"r"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	for args in "--tumbling 1d" "--preset earthquake"; do
+		run -0 csa-batch-agg $args "$BATS_TEST_TMPDIR/in"
+		[ "$(printf '%s\n' "$output" | jq -r '.window_end[:4]' | sort -u | tr '\n' ' ')" = "2026 2223 " ] \
+			|| { echo "$args: $output"; return 1; }
+	done
+	# --max-future: a time further ahead than D of this clock is rejected.
+	run --separate-stderr csa-batch-agg --tumbling 1d --max-future 36500d "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 1 ]
+	[[ "$stderr" == *"in:2: time more than 36500d ahead of the clock (--max-future), skipped"* ]]
+	run -0 csa-batch-agg --tumbling 1d --max-future 100000d "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 2 ]
+}
+
+@test "--validate EXPR rejects events for which it is not true; under the preset it replaces the coordinate rule" {
+	{
+		echo '{"event_id":"a","updated":1,"time":1767261601000,"region":"r","magnitude":3,"latitude":95}'
+		echo '{"event_id":"b","updated":1,"time":1767261601000,"region":"r","magnitude":-1}'
+		echo '{"event_id":"c","updated":1,"time":1767261601000,"region":"r"}'
+		echo '{"event_id":"d","updated":1,"time":1767261601000,"region":"r","magnitude":"x"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	# A view of one's own checks no coordinates.
+	run -0 csa-batch-agg --tumbling 1d "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 4 ]
+	run --separate-stderr csa-batch-agg --tumbling 1d --validate '.magnitude >= 0' "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .count)" = 2 ]
+	[[ "$stderr" == *"in:2: not valid by --validate, skipped"* ]]
+	[[ "$stderr" == *"in:3: not valid by --validate, skipped"* ]]
+	[[ "$stderr" != *"in:1:"* && "$stderr" != *"in:4:"* ]]
+	# The preset rejects the latitude; with --validate, only what it says.
+	run --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[[ "$stderr" == *"in:1: latitude outside [-90, 90], skipped"* ]]
+	run -0 csa-batch-agg --preset earthquake --validate '.event_id != null' "$BATS_TEST_TMPDIR/in"
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 4 ]
 }

@@ -406,3 +406,20 @@ blob_server() {
 	[[ "$cmdline" == *"$SERVER_URL/acct/cont?xxxx"* ]]
 	[[ "$cmdline" != *SECRET* ]]
 }
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-capture-read <<-'EOF'
+	--bogus x|unknown option '--bogus'
+	-q x|unknown option '-q'
+	--body|option '--body' needs a value
+	-p|option '-p' needs a value
+	--meta=1 x|option '--meta' takes no value
+	--p 1 x|option '--p' is ambiguous
+	--partition 1024 x|--partition: '1024' is not a number from 0 to 1023
+	--partition one x|--partition: 'one' is not a number from 0 to 1023
+	--since never x|--since: 'never' is not a time (e.g. 2026-04-22T14:23:05Z)
+	--until 2022-13-01 x|--until: '2022-13-01' is not a time (e.g. 2026-04-22T14:23:05Z)
+	EOF
+	run -0 csa-capture-read --version
+	[[ "$output" == *"avro-c "* ]]
+}

@@ -739,3 +739,13 @@ Partitions  $want"
 	[[ "$header" == "events 100000  earthquakes "*"  all time 6.6" ]] || { echo "$header"; return 1; }
 	assert_output --partial "Input 100000 lines  bad lines 0  "
 }
+
+@test "bad options: one line that names them, the Try line, exit 2" {
+	usage_faults csa-dashboard <<-'EOF2'
+	--bogus|unknown option '--bogus'
+	-q|unknown option '-q'
+	-i|option '-i' needs a value
+	--once=1|option '--once' takes no value
+	a b|one input at most: 'b'
+	EOF2
+}

@@ -360,3 +360,39 @@ checkpointed() {
 	rows=$(csa-eh-recv -e -g alone | csa-window --hopping 5m/30s --by region | wc -l)
 	[[ "$output" == *"($rows rows)"* ]]
 }
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-eh-recv <<-'EOF'
+	--bogus|unknown option '--bogus'
+	--bogus=1|unknown option '--bogus'
+	-q|unknown option '-q'
+	-eq|unknown option '-q'
+	--group|option '--group' needs a value
+	-c|option '-c' needs a value
+	--bare=yes|option '--bare' takes no value
+	--c 1|option '--c' is ambiguous
+	--count -1|--count: '-1' is not a number of 0 or more
+	--count 1k|--count: '1k' is not a number of 0 or more
+	--partition 1024|--partition: '1024' is not a number from 0 to 1023
+	--checkpoint-every 0|--checkpoint-every: '0' is not a number of 1 or more
+	--checkpoint-interval 0|--checkpoint-interval: '0' is not a duration of 1ms or more
+	--checkpoint-interval soon|--checkpoint-interval: 'soon' is not a duration of 1ms or more
+	--lease 99ms|--lease: '99ms' is not a duration of 100ms or more
+	--lease -1s|--lease: '-1s' is not a duration of 100ms or more
+	--timeout 0|--timeout: '0' is not a duration of 1ms or more
+	-X novalue|--kafka-option: 'novalue' is not KEY=VALUE
+	EOF
+	# Abbreviations that name one option still work; the duration forms too.
+	send_n 3
+	run -0 csa-eh-recv --exit --checkpoint-interval 1.5 --lease 2s --timeout 1m30s --bar
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "--version lists the hub's libraries; the command includes none of their headers" {
+	run -0 csa-eh-recv --version
+	[[ "$output" == *"SQLite 3."* && "$output" == *"librdkafka "* ]]
+	for f in csa-eh-recv csa-eh-send csa-capture-read csa-batch-agg; do
+		! grep -nE '#include [<"](sqlite3|librdkafka/rdkafka|avro|curl/curl)\.h' "$CSA_SRCDIR/cmd/$f.c" || return 1
+	done
+	! grep -n 'HUB_OPT_\|hub_remote_option' "$CSA_SRCDIR/common/hub.h" || return 1
+}

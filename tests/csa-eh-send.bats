@@ -303,3 +303,36 @@ teardown() {
 	# The longest name Event Hubs allows is taken.
 	csa-eh-send -H "$BATS_TEST_TMPDIR/hub3" -n "$(printf 'b%.0s' $(seq 256))" <<< '{"a":1}'
 }
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-eh-send <<-'EOF'
+	--bogus|unknown option '--bogus'
+	-q|unknown option '-q'
+	-vq|unknown option '-q'
+	--hub|option '--hub' needs a value
+	-k|option '-k' needs a value
+	--no-capture=1|option '--no-capture' takes no value
+	--close 1|option '--close' is ambiguous
+	--batch-size 0|--batch-size: '0' is not a number from 1 to 1000000
+	--partitions 1025|--partitions: '1025' is not a number from 1 to 1024
+	--partition -1|--partition: '-1' is not a number from 0 to 1023
+	--linger-ms 61s|--linger-ms: '61s' is not a duration from 0s to 1m (a bare number is milliseconds)
+	--linger-ms 60001|--linger-ms: '60001' is not a duration from 0s to 1m (a bare number is milliseconds)
+	--linger-ms x|--linger-ms: 'x' is not a duration from 0s to 1m (a bare number is milliseconds)
+	--capture-interval 5q|--capture-interval: '5q' is not a duration of 0s or more
+	--capture-size 0|--capture-size: '0' is not a size of 1 or more
+	--capture-size 10X|--capture-size: '10X' is not a size of 1 or more
+	--retention -1d|--retention: '-1d' is not a duration of 0s or more
+	--timeout 0s|--timeout: '0s' is not a duration of 1ms or more
+	EOF
+}
+
+@test "--linger-ms takes milliseconds as before, and a duration" {
+	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
+	# 60000 is the most: a minute in milliseconds, not 60000 seconds.
+	for l in 0 20 20ms 0.5s 60000; do
+		printf '{"a":1}\n' | csa-eh-send -l "$l" || { echo "-l $l"; return 1; }
+	done
+	run -0 csa-eh-recv -e --bare
+	[ "${#lines[@]}" -eq 5 ]
+}

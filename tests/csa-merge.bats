@@ -588,3 +588,22 @@ real_views() {
 	[[ "$stderr" == *"13 bad lines skipped"* ]]
 	echo "$output" | jq -e -s 'length == 4'
 }
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-merge --speed /dev/null <<-'EOF'
+	--bogus|unknown option '--bogus'
+	-q|unknown option '-q'
+	-vq|unknown option '-q'
+	--batch|option '--batch' needs a value
+	-e|option '-e' needs a value
+	--table=yes|option '--table' takes no value
+	--t|option '--t' is ambiguous
+	--every 0|--every: '0' is not a duration of 1ms or more
+	--every hourly|--every: 'hourly' is not a duration of 1ms or more
+	--overlap -1h|--overlap: '-1h' is not a duration of 0s or more
+	EOF
+	usage_faults csa-merge --batch /dev/null --speed /dev/null <<-'EOF'
+	--anomalies -1|--anomalies: '-1' is not a number from 0 to 1e+06
+	--anomalies x|--anomalies: 'x' is not a number from 0 to 1e+06
+	EOF
+}

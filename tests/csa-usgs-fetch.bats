@@ -625,3 +625,41 @@ quiet_feed() {
 		[[ "$stderr" == *"--pending: "* ]] || { echo "$args: $stderr"; return 1; }
 	done
 }
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-usgs-fetch <<-'EOF'
+	--bogus|unknown option '--bogus'
+	-q|unknown option '-q'
+	-aq|unknown option '-q'
+	--url|option '--url' needs a value
+	-f|option '-f' needs a value
+	--all=1|option '--all' takes no value
+	--u x|option '--u' is ambiguous
+	--interval 500ms|--interval: '500ms' is not a duration of 1s or more
+	--interval x|--interval: 'x' is not a duration of 1s or more
+	--timeout 0|--timeout: '0' is not a duration from 1s to 1d
+	--timeout 2d|--timeout: '2d' is not a duration from 1s to 1d
+	--retry-delay 2h|--retry-delay: '2h' is not a duration from 0s to 1h
+	--retry-delay -1|--retry-delay: '-1' is not a duration from 0s to 1h
+	--state-days 0|--state-days: '0' is not a duration from 1d to 36500d (a bare number is days)
+	--state-days 12h|--state-days: '12h' is not a duration from 1d to 36500d (a bare number is days)
+	--state-days 36501|--state-days: '36501' is not a duration from 1d to 36500d (a bare number is days)
+	--retries 101|--retries: '101' is not a number from 0 to 100
+	--minmagnitude 13|--minmagnitude: '13' is not a number from -10 to 12
+	--minmagnitude nan|--minmagnitude: 'nan' is not a number from -10 to 12
+	--starttime yesterday|--starttime: 'yesterday' is not a time (e.g. 2026-04-22T14:23:05Z)
+	EOF
+}
+
+@test "durations where seconds were: --timeout, --retry-delay and --state-days take both forms" {
+	url="file://$DATA/usgs/abruzzi_all_day.geojson"
+	run -0 csa-usgs-fetch --url "$url" --timeout 60
+	want=$output
+	for args in "--timeout 30s" "--timeout 1.5" "--retry-delay 0.5" "--retry-delay 250ms" \
+		"--state-days 30 -s $BATS_TEST_TMPDIR/s1" "--state-days 2w -s $BATS_TEST_TMPDIR/s2" \
+		"--state-days 36500 -s $BATS_TEST_TMPDIR/s3"; do
+		run -0 csa-usgs-fetch --url "$url" $args
+		[ "$(printf '%s\n' "$output" | jq -c 'del(.ingested_at)')" = "$(printf '%s\n' "$want" | jq -c 'del(.ingested_at)')" ] \
+			|| { echo "$args"; return 1; }
+	done
+}

@@ -574,3 +574,31 @@ PYEOF
 		[ "$got" = "$(printf '%s\n' "$want" | sort)" ] || { echo "$boundary: got $got, want $want"; return 1; }
 	done
 }
+
+@test "bad options and values: one line that names them, the Try line, exit 2" {
+	usage_faults csa-window --tumbling 5m <<-'EOF'
+	--tumble 5m|unknown option '--tumble'
+	-q|unknown option '-q'
+	-uq|unknown option '-q'
+	--by|option '--by' needs a value
+	-a|option '-a' needs a value
+	--snapshot=1|option '--snapshot' takes no value
+	--s 1|option '--s' is ambiguous
+	--max-delay soon|--max-delay: 'soon' is not a duration of 0s or more
+	--max-delay -1m|--max-delay: '-1m' is not a duration of 0s or more
+	--offset 1x|--offset: '1x' is not a duration of 0s or more
+	--dedupe-horizon 0|--dedupe-horizon: '0' is not a duration of 1ms or more
+	--emit early:0|--emit: '0' is not a duration of 1ms or more
+	--idle-timeout 0s|--idle-timeout: '0s' is not a duration of 1ms or more
+	--max-groups 0|--max-groups: '0' is not a number from 1 to 2147483647
+	--partition-count x|--partition-count: 'x' is not a number from 1 to 2147483647
+	EOF
+	usage_faults csa-window <<-'EOF'
+	--tumbling 0|--tumbling: '0' is not a duration of 1ms or more
+	--sliding -5m|--sliding: '-5m' is not a duration of 1ms or more
+	--hopping 5m/0|--hopping: '0' is not a duration of 1ms or more
+	--session 5m/x|--session: 'x' is not a duration of 1ms or more
+	EOF
+	# A leading + was and is a duration's sign; only negatives are out of range.
+	run -0 csa-window --tumbling +5m --max-delay +0 < /dev/null
+}

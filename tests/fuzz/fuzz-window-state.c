@@ -31,7 +31,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	args[4] = state_path;
 	msg_init(args[0]);
 	fuzz_quiet_stdio();
-	FUZZ_ASSERT(parse_options(5, args, &opts) < 0, "the options");
+	FUZZ_ASSERT(parse_options(5, args, &opts) == OPT_RUN, "the options");
 	return 0;
 }
 

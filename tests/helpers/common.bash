@@ -180,3 +180,20 @@ deep_line() {
 	echo "$out"
 }
 DEEP_MSG="invalid JSON: nested deeper than 512 levels at byte 513"
+
+# usage_faults CMD [ARGS...] <<< "ARGS|MESSAGE" lines: for each line, CMD
+# ARGS plus that line's ARGS (split on blanks) exits 2 and says exactly two
+# lines: "CMD: MESSAGE" and the Try line.  The words of bad options and
+# option values are the same in every command (cmd/opt.c).
+usage_faults() {
+	local cmd=$1 args want
+	shift
+	while IFS='|' read -r args want; do
+		[ -n "$args" ] || continue
+		# shellcheck disable=SC2086
+		run --separate-stderr "$cmd" "$@" $args < /dev/null
+		[ "$status" -eq 2 ] || { echo "$cmd $* $args: exit $status: $stderr"; return 1; }
+		[ "$stderr" = "$cmd: $want
+Try '$cmd --help' for more information." ] || { echo "$cmd $* $args:"; echo "$stderr"; return 1; }
+	done
+}

@@ -1,0 +1,67 @@
+/* cmd.h: what every command's main does, in one place. */
+#ifndef CSA_CMD_H
+#define CSA_CMD_H
+
+/*
+ * A command's life: its options, its run, and what its options hold.
+ * Each takes the command's own struct options.
+ */
+struct cmd_life {
+	/* Fill the options: OPT_RUN to go on, else the exit status. */
+	int (*parse)(int argc, char **argv, void *opts);
+	/* Do the work: the exit status. */
+	int (*run)(void *opts);
+	/* Free what parse took; also after parse stopped early (parse
+	 * clears the options before anything can fail). */
+	void (*free)(void *opts);
+	unsigned flags;		/* CMD_* */
+};
+
+enum {
+	CMD_CATCH_STOP = 1,	/* SIGINT and SIGTERM set sig_stop (sig.h) */
+	CMD_NO_SIGPIPE = 2,	/* a closed stdout is EPIPE, not a kill */
+	CMD_BLOCK_STDOUT = 4	/* write stdout in 64 KiB blocks */
+};
+
+/*
+ * main: name the program for messages, parse the options, and when they
+ * say go on, set up what flags ask for, run, and close stdout (a write
+ * error counts: the worst status wins); free the options either way.
+ * Returns the exit status.
+ */
+int cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts);
+
+/*
+ * The main of a command file that has struct options, parse_options, run
+ * and options_free (a static int parse_options(int, char **, struct
+ * options *), int run(const struct options *) and void
+ * options_free(struct options *)): cmd_main with them and flags.
+ */
+#define CMD_MAIN(flags)							\
+static int								\
+cmd_parse(int argc, char **argv, void *opts)				\
+{									\
+	return parse_options(argc, argv, opts);				\
+}									\
+static int								\
+cmd_run(void *opts)							\
+{									\
+	return run(opts);						\
+}									\
+static void								\
+cmd_free(void *opts)							\
+{									\
+	options_free(opts);						\
+}									\
+int									\
+main(int argc, char **argv)						\
+{									\
+	static const struct cmd_life life = {				\
+		cmd_parse, cmd_run, cmd_free, (flags)			\
+	};								\
+	struct options o;						\
+									\
+	return cmd_main(argc, argv, &life, &o);				\
+}
+
+#endif

@@ -1,0 +1,69 @@
+/* opt.h: option values and bad options, in the same words in every command. */
+#ifndef CSA_OPT_H
+#define CSA_OPT_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+/*
+ * What each command's parse_options returns: OPT_RUN to go on, else the
+ * exit status to leave with at once (0 after --help or --version, 2 on a
+ * usage fault, 3 when --help could not be written).
+ */
+enum { OPT_RUN = -1 };
+
+/* No upper bound for the helpers below. */
+#define OPT_NO_MAX INT64_MAX
+
+/*
+ * The value helpers, as curl's tool_paramhlp.c: each one takes the
+ * option's long name (without "--"), its argument and the bounds, and
+ * gives 0 and the value, or prints the one usage message of that fault
+ * with the Try line ("--NAME: 'X' is not a duration from 1s to 1d") and
+ * returns -1, so that a caller writes `return EXIT_USAGE;`.
+ */
+
+/* A decimal integer in [lo, hi]. */
+int opt_int(const char *name, const char *arg, int64_t lo, int64_t hi, int64_t *out);
+
+/* A decimal number (no exponent, no inf or nan) in [lo, hi]. */
+int opt_number(const char *name, const char *arg, double lo, double hi, double *out);
+
+/*
+ * A duration as csa(7) writes them (500ms, 30s, 1h30m, 7d, a bare number
+ * of seconds) in [lo, hi] milliseconds (lo is 0 or more).
+ */
+int opt_duration(const char *name, const char *arg, int64_t lo, int64_t hi, int64_t *ms);
+
+/*
+ * The same, where a bare number counts in unit_ms instead of seconds
+ * (--linger-ms: milliseconds; --state-days: days); the message says so.
+ */
+int opt_duration_unit(const char *name, const char *arg, int64_t unit_ms, int64_t lo,
+    int64_t hi, int64_t *ms);
+
+/* A byte size (1048576, 512K, 10M, 10MiB, 1G) in [lo, hi] bytes. */
+int opt_size(const char *name, const char *arg, int64_t lo, int64_t hi, int64_t *out);
+
+/* A time, as timefmt reads them (RFC 3339, epoch ms or s ...). */
+int opt_time(const char *name, const char *arg, int64_t *ms);
+
+/*
+ * A bad option, just after getopt_long returned '?' or ':' with opterr
+ * set to 0: one line that names it ("unknown option '--foo'", "option
+ * '--state' needs a value", "option '--help' takes no value", "option
+ * '--s' is ambiguous") and the Try line.  Returns EXIT_USAGE.
+ */
+int opt_fault(char *const *argv, const char *shortopts, const struct option *longopts);
+
+/*
+ * --version: the program's line, then the libraries, one a line: those
+ * of a module (hub_versions() ...; a last newline may lack) and then the
+ * command's own (NULL: none).  Returns the exit status of writing it.
+ */
+int opt_version(const char *libs, const char *more);
+
+/* Write ms as the shortest exact duration (250ms, 90s, 5m, 36500d). */
+void opt_format_duration(int64_t ms, char *out, size_t size);
+
+#endif
