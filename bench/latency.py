@@ -8,7 +8,8 @@ from RECV_CMD, and print each run's p50, p99 and maximum in ms with the
 1-minute load average when it started; then, per rate, the medians over
 the runs and the worst maximum.  The rates take turns run by run, so a
 change of load falls on all of them alike.  With -d, each run's events go
-to DIR/RATE.RUN (index, sent and received, monotonic ns; for tracing).
+to DIR/RATE.RUN (index, sent and received, monotonic ns, after a line
+with the pids of the processes; for tracing).
 
 The harness must not make the latency it measures on a shared core:
   - the writer is a process of its own and sleeps to pace itself, never
@@ -73,6 +74,8 @@ def one_run(rate, seconds, send_cmd, recv_cmd, dump):
     recv.wait()
     if dump:
         with open(dump, "w") as f:
+            f.write("# pids: harness %d writer %d send %d recv %d\n" % (
+                os.getpid(), pid, send.pid, recv.pid))
             f.writelines("%d %d %d\n" % g for g in got)
     if len(got) < total:
         print("rate %d/s: %d of %d events came back" % (rate, len(got), total),
