@@ -248,6 +248,20 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 	[ "$reads" -lt 200 ]
 }
 
+@test "events that trickle in are committed by the thread their arrival woke, not handed to another" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# A commit touches the WAL (utimensat), the readers' wake-up: see which
+	# thread makes it.  A hand-over is a second wake-up on the events' way.
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		run strace -f -e trace=execve,utimensat -o "$BATS_TEST_TMPDIR/trace" \
+		csa-eh-send < <(echo '{"a":1}'; sleep 0.3; echo '{"a":2}'; sleep 0.3; echo '{"a":3}')
+	assert_success
+	main=$(awk '/execve\(/ { print $1; exit }' "$BATS_TEST_TMPDIR/trace")
+	[ "$(grep -c 'utimensat(' "$BATS_TEST_TMPDIR/trace")" -ge 3 ]
+	[ -z "$(grep 'utimensat(' "$BATS_TEST_TMPDIR/trace" | awk -v m="$main" '$1 != m')" ]
+	[ "$(csa-eh-recv -e | wc -l)" -eq 3 ]
+}
+
 @test "a hub path that cannot be a directory: exit 3 with a message" {
 	touch "$BATS_TEST_TMPDIR/file"
 	run --separate-stderr csa-eh-send -H "$BATS_TEST_TMPDIR/file/hub" < "$(usgs_events)"
