@@ -34,10 +34,7 @@ printf 'cat to a file (floor)         %6.2f s  %8d events/s\n' "$t_cat" "$(rate 
 printf 'csa-eh-recv > /dev/null       %6.2f s  %8d events/s\n' "$t_recv" "$(rate "$t_recv")"
 printf 'csa-eh-recv --meta            %6.2f s  %8d events/s\n' "$t_meta" "$(rate "$t_meta")"
 
-echo "end-to-end latency, send to recv's stdout (recv -u, send -l 1):"
-for r in 1000 10000; do
-	rm -rf "$tmp/lat"
-	csa-eh-send -H "$tmp/lat" --no-capture < /dev/null
-	/usr/bin/python3 "$top/bench/latency.py" "$r" 5 \
-		"csa-eh-send -H $tmp/lat -l 1" "csa-eh-recv -H $tmp/lat -u --from latest -g lat"
-done
+echo "end-to-end latency, send to recv's stdout (recv -u, send -l 1), medians of 5 runs:"
+csa-eh-send -H "$tmp/lat" --no-capture < /dev/null
+/usr/bin/python3 "$top/bench/latency.py" -r 5 -s 5 1000,10000 \
+	"csa-eh-send -H $tmp/lat -l 1" "csa-eh-recv -H $tmp/lat -u --from latest -g lat"

@@ -37,6 +37,7 @@
 #define DEFAULT_LEASE_MS 10000LL
 #define CAPTURE_CHECK_MS 1000	/* senders look for due windows this often */
 #define PURGE_CHECK_MS 60000
+#define PURGE_BATCH 5000		/* events of a partition deleted per transaction */
 #define WAL_CHECKPOINT_PAGES 1000	/* SQLite's own auto-checkpoint threshold */
 
 /*
@@ -816,19 +817,86 @@ out:
 	return rc;
 }
 
-/* Delete events past retention; never one that Capture has not written yet. */
+/*
+ * Delete events past retention; never one that Capture has not written
+ * yet.  Enqueued times never go back within a partition (local_send), so a
+ * partition's expired events are a prefix of it: read from its oldest
+ * event to the first one still kept, never the rest.  (One DELETE over the
+ * whole table read every event of the hub, while holding the write lock,
+ * inside the sender's commit path: 165 ms for 300,000 events, and a hub
+ * keeps a week's.)  At most PURGE_BATCH events of a partition go in one
+ * transaction, so no sender waits long for the lock; 1 when some expired
+ * events are left for the next purge, 0 when none, -1 on error.
+ */
 static int
 purge(struct lhub *h, int64_t now, struct err *e)
 {
-	char sql[400];
+	sqlite3_stmt *lim = NULL, *first = NULL, *keep = NULL, *del = NULL;
+	int64_t cutoff = now - h->retention_ms;
+	int rc = -1, more = 0;
 
 	if (h->retention_ms <= 0)
 		return 0;
-	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE hub = %lld AND enqueued_ms < %lld"
-	    " AND seq < (SELECT CASE WHEN %d THEN captured_seq ELSE next_seq END FROM partitions"
-	    " WHERE partitions.hub = events.hub AND partitions.part = events.part)",
-	    (long long)h->id, (long long)(now - h->retention_ms), h->capture);
-	return exec(h, sql, e);
+	if (exec(h, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	lim = prep(h, "SELECT CASE WHEN ?3 THEN captured_seq ELSE next_seq END FROM partitions"
+	    " WHERE hub = ?1 AND part = ?2", e);
+	first = prep(h, "SELECT seq FROM events WHERE hub = ?1 AND part = ?2 ORDER BY seq LIMIT 1", e);
+	keep = prep(h, "SELECT seq FROM events WHERE hub = ?1 AND part = ?2 AND seq >= ?3"
+	    " AND seq < ?4 AND enqueued_ms >= ?5 ORDER BY seq LIMIT 1", e);
+	del = prep(h, "DELETE FROM events WHERE hub = ?1 AND part = ?2 AND seq < ?3", e);
+	if (!lim || !first || !keep || !del)
+		goto out;
+	for (int p = 0; p < h->partitions; p++) {
+		int64_t end, from, cut;
+
+		sqlite3_bind_int64(lim, 1, h->id);
+		sqlite3_bind_int(lim, 2, p);
+		sqlite3_bind_int(lim, 3, h->capture);
+		end = sqlite3_step(lim) == SQLITE_ROW ? sqlite3_column_int64(lim, 0) : 0;
+		sqlite3_reset(lim);
+		sqlite3_bind_int64(first, 1, h->id);
+		sqlite3_bind_int(first, 2, p);
+		if (sqlite3_step(first) != SQLITE_ROW) {
+			sqlite3_reset(first);
+			continue;
+		}
+		from = sqlite3_column_int64(first, 0);
+		sqlite3_reset(first);
+		if (end > from + PURGE_BATCH)
+			end = from + PURGE_BATCH;
+		if (end <= from)
+			continue;
+		sqlite3_bind_int64(keep, 1, h->id);
+		sqlite3_bind_int(keep, 2, p);
+		sqlite3_bind_int64(keep, 3, from);
+		sqlite3_bind_int64(keep, 4, end);
+		sqlite3_bind_int64(keep, 5, cutoff);
+		cut = sqlite3_step(keep) == SQLITE_ROW ? sqlite3_column_int64(keep, 0) : end;
+		sqlite3_reset(keep);
+		if (cut == from)
+			continue;
+		sqlite3_bind_int64(del, 1, h->id);
+		sqlite3_bind_int(del, 2, p);
+		sqlite3_bind_int64(del, 3, cut);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			db_err(h, e, "purging expired events");
+			goto out;
+		}
+		sqlite3_reset(del);
+		if (cut == from + PURGE_BATCH)
+			more = 1;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(lim);
+	sqlite3_finalize(first);
+	sqlite3_finalize(keep);
+	sqlite3_finalize(del);
+	if (rc == 0 && exec(h, "COMMIT", e) == 0)
+		return more;
+	rollback(h);
+	return -1;
 }
 
 static int
@@ -867,7 +935,12 @@ local_close_windows(struct hub *hb, bool all, int *files, struct err *e)
 	}
 	if (rc == 0 && (all || now - h->last_purge >= PURGE_CHECK_MS)) {
 		h->last_purge = now;
-		rc = purge(h, now, e);
+		while ((rc = purge(h, now, e)) > 0 && all)
+			;
+		/* More left: the next look for due windows purges on. */
+		if (rc > 0)
+			h->last_purge = now - PURGE_CHECK_MS + CAPTURE_CHECK_MS;
+		rc = rc < 0 ? -1 : 0;
 	}
 	return rc;
 }
