@@ -618,7 +618,9 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	}
 	if (rc < 0)
 		return misfit("%s", e.msg);
-	if (w.first) {
+	if (l->aggs == NULL) {
+		/* The reader's first row (it may have set it on a row that was
+		 * then skipped as bad). */
 		l->aggs = row_reader_aggs(l->rd);
 		l->sig = row_reader_signature(l->rd);
 		l->gcols = row_reader_columns(l->rd);

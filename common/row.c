@@ -554,8 +554,7 @@ slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
 	w->session = json_string_eq(d, t, "session");
 	w->overlapping = json_string_eq(d, t, "hopping") || json_string_eq(d, t, "sliding");
 	group_columns(rr, state);
-	w->first = rr->first == NULL;
-	if (w->first) {
+	if (rr->first == NULL) {
 		state_sig(d, state, &rr->rsig);
 		if (first_row(rr, state, where, e) < 0)
 			return -1;
@@ -713,7 +712,6 @@ fast_row(struct row_reader *rr, const char *line, size_t len, struct row_in *w)
 		    agg_state_take(s, it, t, &rr->st[a]) < 0)
 			return 0;
 	}
-	w->first = false;
 	return 1;
 }
 

@@ -64,7 +64,6 @@ struct row_reader;
 /* What row_read gives of a row.  Strings point into the reader and stay
  * valid until the next row_read. */
 struct row_in {
-	bool first;			/* the first row: it set what the others match */
 	int64_t start, end;
 	bool early, session;
 	bool overlapping;		/* hopping or sliding */

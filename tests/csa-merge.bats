@@ -357,6 +357,17 @@ summary() {
 	echo "$output" | jq -e -s 'map(.region) == ["", "a"]'
 }
 
+@test "a first row skipped as bad still sets the layout: the rows after it merge" {
+	small_case
+	# The first row names its aggregates, then fails on a number: skipped.
+	{ head -n 1 "$BATS_TEST_TMPDIR/speed.ndjson" | jq -c '._state.event_count.n = "x"'
+	  tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"; } > "$BATS_TEST_TMPDIR/first-bad"
+	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/first-bad" --total --by ''
+	assert_failure 1
+	[[ "$stderr" == *"first-bad:1: _state.event_count: no count \"n\", skipped"* ]]
+	[ "$(jq .event_count <<<"$output")" -eq $(($(wc -l < "$BATS_TEST_TMPDIR/speed.ndjson") - 1)) ]
+}
+
 @test "malformed lines are reported with file:line and skipped, exit 1" {
 	small_case
 	{
