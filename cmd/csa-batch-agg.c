@@ -660,7 +660,8 @@ view_day(struct day_view *dv, int64_t day)
 	dv->part_col = xcalloc((size_t)dv->r->o->nparts + 1, sizeof(*dv->part_col));
 	for (int k = 0; k < dv->r->o->nparts; k++)
 		for (int j = 0; j < v->w.nby; j++)
-			if (strcmp(v->w.by[j].name, dv->r->o->parts[k]) == 0) {
+			if (strcmp(v->w.by[j].name, dv->r->o->parts[k]) == 0 ||
+			    strcmp(expr_source(v->w.by[j].x), dv->r->o->parts[k]) == 0) {
 				dv->part_col[k] = j;
 				break;
 			}

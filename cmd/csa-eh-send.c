@@ -554,8 +554,10 @@ send_input(struct input *in, struct sender *s)
 		}
 		if (sig_stop)	/* a signal cut the wait short */
 			break;
-		if ((rc = input_next(in, &rec)) <= 0)
+		if ((rc = input_next(in, &rec)) == 0)
 			break;
+		if (rc < 0)
+			continue;	/* said; on with the next file */
 		memset(&key, 0, sizeof(key));
 		if (o->key && expr_eval(o->key, rec.doc, rec.line, rec.len, &key, &e) < 0) {
 			msg_bad(&s->bad, BAD_FIELD, rec.file, rec.lineno, "%s", e.msg);

@@ -1025,6 +1025,10 @@ anomalies(struct run *r, struct buf *out, size_t *nrow)
 		return misfit("--anomalies: %s", oc < 0 ? "the views have no count aggregate in "
 		    "common" : b->mixed_len ? "the batch windows are not all of one length" :
 		    "the batch view spans fewer than two windows: no baseline");
+	if (sp->overlapping)
+		return misfit("--anomalies: hopping and sliding windows overlap: adding them "
+		    "into the batch windows would count events more than once; give "
+		    "tumbling or session rows");
 	strmap_init(&bins);
 	while ((ce = strmap_next(&r->cells, &i)) != NULL) {
 		const struct cell *c = ce->p;

@@ -72,7 +72,7 @@ check(struct input *in, struct input_record *rec)
 		object = json_type(&in->doc, 0) == JSON_OBJECT;
 		rec->doc = &in->doc;
 	} else if (in->parse == INPUT_TOKENS && in->fast != NULL &&
-	    json_fast_check(in->fast, rec->line, rec->len, &object, NULL) == 1) {
+	    json_fast_check(in->fast, rec->line, rec->len, &object, NULL) == 1 && !object) {
 		/* JSON that jsmn refused only for not being an object: say so */
 	} else if (in->parse == INPUT_TOKENS) {
 		msg_bad(in->bad, BAD_JSON, rec->file, rec->lineno, "%s", e.msg);

@@ -28,7 +28,7 @@ enum input_parse {
 };
 
 struct input_record {
-	const char *file;		/* as named, "-" for stdin */
+	const char *file;		/* as named, "<stdin>" for stdin */
 	unsigned long lineno;
 	char *line;			/* NUL-terminated, valid until the next record */
 	size_t len;

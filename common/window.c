@@ -1367,8 +1367,10 @@ get_digest(const struct json_doc *d, int t, uint64_t *h)
 		return -1;
 	memcpy(text, p, 16);
 	text[16] = '\0';
+	if (strspn(text, "0123456789abcdef") != 16)
+		return -1;
 	*h = strtoull(text, &end, 16);
-	return *end == '\0' ? 0 : -1;
+	return 0;
 }
 
 void

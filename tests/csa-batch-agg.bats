@@ -471,3 +471,13 @@ for i in range(3000):
 	run -0 csa-batch-agg --preset earthquake --validate '.event_id != null' "$BATS_TEST_TMPDIR/in"
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 4 ]
 }
+
+@test "--partition-by a dotted path: its directory holds the path's value" {
+	printf '%s\n' '{"event_id":"x","updated":1,"time":1767261601000,"mag":3,"p":{"region":"north"}}' \
+		'{"event_id":"y","updated":1,"time":1767261602000,"mag":4,"p":{"region":"south"}}' > "$BATS_TEST_TMPDIR/in"
+	csa-batch-agg --tumbling 1h --view v --by mag --partition-by p.region --agg n=count \
+		--out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	[ "$(cd "$BATS_TEST_TMPDIR/out" && find . -name '*.ndjson' | sort | tr '\n' ' ')" = \
+		"./v/date=2026-01-01/p.region=north/part-0.ndjson ./v/date=2026-01-01/p.region=south/part-0.ndjson " ]
+	jq -e '.region == "north" and .mag == 3' "$BATS_TEST_TMPDIR/out/v/date=2026-01-01/p.region=north/part-0.ndjson"
+}

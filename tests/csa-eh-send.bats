@@ -383,3 +383,13 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 	run -0 csa-eh-recv -e --bare
 	[ "${#lines[@]}" -eq 5 ]
 }
+
+@test "a file that cannot be opened is named; the files after it are still sent; exit 3" {
+	printf '{"a":1}\n' > "$BATS_TEST_TMPDIR/a"
+	printf '{"c":3}\n' > "$BATS_TEST_TMPDIR/c"
+	run --separate-stderr csa-eh-send -H "$BATS_TEST_TMPDIR/hub" "$BATS_TEST_TMPDIR/a" \
+		"$BATS_TEST_TMPDIR/missing" "$BATS_TEST_TMPDIR/c"
+	assert_failure 3
+	[[ "$stderr" == *"missing: No such file or directory"* ]]
+	[ "$(csa-eh-recv -H "$BATS_TEST_TMPDIR/hub" -e --bare | jq -c . | tr '\n' ' ')" = '{"a":1} {"c":3} ' ]
+}

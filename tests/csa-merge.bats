@@ -440,6 +440,11 @@ summary() {
 	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
 		--from 2026-04-22T11:00:00Z
 	[ -z "$output" ]
+	# Hopping rows overlap: added into hours they would count events twice.
+	csa-window --hopping 10m/5m --by region --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/hop"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/hop" --anomalies 2
+	assert_failure 2
+	[[ "$stderr" == *"--anomalies: hopping and sliding windows overlap"* ]]
 }
 
 @test "--anomalies on stationary Poisson counts: about the false-positive rate at 2 sigma; a burst is flagged" {
