@@ -18,6 +18,12 @@ put_time(struct buf *b, const char *key, int64_t ms)
 	json_put_str(b, t, tfmt_format(ms, t));
 }
 
+void
+row_hex_put(uint64_t x, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)x);
+}
+
 uint64_t
 row_line_hash(const char *line, size_t len)
 {
@@ -64,8 +70,7 @@ row_put(struct buf *b, const struct row *r)
 			h++;
 			n--;
 		}
-		snprintf(id, sizeof(id), "%016llx",
-		    (unsigned long long)XXH3_64bits_withSeed(h, n, r->digest));
+		row_hex_put(XXH3_64bits_withSeed(h, n, r->digest), id);
 	}
 	agg_put_values(b, r->aggs, r->st);
 	if (r->markers) {
@@ -233,9 +238,8 @@ row_time(const struct json_doc *d, int t, int64_t *ms)
 	return tfmt_parse(s, len, ms, &e);
 }
 
-/* A row's _id (16 lower-case hex digits) into *id. */
-static bool
-row_id(const char *s, size_t len, uint64_t *id)
+bool
+row_hex_read(const char *s, size_t len, uint64_t *id)
 {
 	*id = 0;
 	if (len != 16)
@@ -546,7 +550,7 @@ slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
 		size_t idlen;
 
 		if (json_type(d, m[ROLE_ID]) != JSON_STRING ||
-		    (id = json_raw(d, m[ROLE_ID], &idlen)) == NULL || !row_id(id, idlen, &w->id))
+		    (id = json_raw(d, m[ROLE_ID], &idlen)) == NULL || !row_hex_read(id, idlen, &w->id))
 			return err_set(e, ERR_DATA, "_id is not 16 hex digits");
 		w->have_id = true;
 	}
@@ -696,7 +700,7 @@ fast_row(struct row_reader *rr, const char *line, size_t len, struct row_in *w)
 	w->early = role[ROLE_EARLY] && role[ROLE_EARLY]->v.type == JSON_FAST_TRUE;
 	w->have_id = false;
 	if ((x = role[ROLE_ID]) != NULL) {
-		if (x->v.type != JSON_FAST_STRING || !row_id(x->v.str, x->v.len, &w->id))
+		if (x->v.type != JSON_FAST_STRING || !row_hex_read(x->v.str, x->v.len, &w->id))
 			return 0;
 		w->have_id = true;
 	}

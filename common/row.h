@@ -52,6 +52,11 @@ void row_put(struct buf *b, const struct row *r);
 /* The hash of one input line, for a row's digest. */
 uint64_t row_line_hash(const char *line, size_t len);
 
+/* The text of an _id or a digest: 16 lower-case hex digits and a NUL; and
+ * back (false for anything else). */
+void row_hex_put(uint64_t x, char out[17]);
+bool row_hex_read(const char *s, size_t len, uint64_t *x);
+
 /*
  * Reading rows.  The first row a reader takes sets what the others must
  * match: the group columns, by name and order, and the aggregates of its

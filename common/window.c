@@ -1341,13 +1341,13 @@ win_describe(const struct win_spec *s, struct buf *b)
 	}
 }
 
-/* A digest of event hashes (row_id), as 16 hex digits. */
+/* A digest of event hashes, as an _id is written. */
 static void
 put_digest(struct buf *b, uint64_t h)
 {
 	char t[17];
 
-	snprintf(t, sizeof(t), "%016llx", (unsigned long long)h);
+	row_hex_put(h, t);
 	json_put_str(b, t, 16);
 }
 
@@ -1356,20 +1356,15 @@ put_digest(struct buf *b, uint64_t h)
 static int
 get_digest(const struct json_doc *d, int t, uint64_t *h)
 {
-	char text[17], *end;
 	size_t len;
 	const char *p;
 
 	*h = 0;
 	if (t < 0)
 		return 0;
-	if (json_type(d, t) != JSON_STRING || (p = json_raw(d, t, &len)) == NULL || len != 16)
+	if (json_type(d, t) != JSON_STRING || (p = json_raw(d, t, &len)) == NULL ||
+	    !row_hex_read(p, len, h))
 		return -1;
-	memcpy(text, p, 16);
-	text[16] = '\0';
-	if (strspn(text, "0123456789abcdef") != 16)
-		return -1;
-	*h = strtoull(text, &end, 16);
 	return 0;
 }
 
