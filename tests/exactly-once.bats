@@ -126,6 +126,19 @@ check() {
 	check
 }
 
+@test "sliding windows, killed at 20 random moments: the rows of one run, _id and all" {
+	# A sliding state holds each event's states, the front of its two
+	# stacks (mid) and the digests: a restart must rebuild them exactly.
+	WIN="--sliding 1h --by region --agg n=count,m=avg(magnitude),x=max(magnitude),sd=stddev(depth_km)
+		--partition-count 2 --state-every 10ms"
+	csa-eh-recv -H "$HUB" -g "sref$BATS_TEST_NUMBER" --positions "$T/sref.state" $RECV | pace |
+		csa-window $WIN --state "$T/sref.state" --out "$T/sref.out"
+	[ "$(wc -l < "$T/sref.out")" -gt 5000 ]
+	grep -q '"mid":' "$T/sref.state"
+	crash_loop window
+	cmp "$T/sref.out" "$T/out"
+}
+
 @test "a state saved after rows that the file no longer holds is refused" {
 	cd "$T"
 	csa-eh-recv -H "$HUB" -g short --positions state -e |
