@@ -1,8 +1,7 @@
-/* http.c: GET over libcurl (loaded on first use) with timeouts, retries, backoff and conditional requests. */
+/* http.c: GET over libcurl with timeouts, retries, backoff and conditional requests. */
 #include <config.h>
 
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "fsutil.h"
 #include "http.h"
@@ -35,73 +35,7 @@ http_resp_free(struct http_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/*
- * libcurl is loaded with dlopen on the first network request.  Linking it
- * would map its thirty-odd libraries (TLS, HTTP/2, IDN, LDAP, Kerberos ...)
- * into every run: about 3 ms and 8 MB before any work, for commands that
- * mostly read files and stdin.
- */
-static struct {
-	void *dl;
-	bool started;
-	CURLcode (*global_init)(long);
-	void (*global_cleanup)(void);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	char *(*version)(void);
-	CURLM *(*multi_init)(void);
-	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
-	CURLMcode (*multi_perform)(CURLM *, int *);
-	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
-	CURLMsg *(*multi_info_read)(CURLM *, int *);
-	CURLMcode (*multi_cleanup)(CURLM *);
-} cu;
-
-/* Load libcurl and find its functions; 0, or -1 with ERR_IO. */
-static int
-load_curl(struct err *e)
-{
-	static const char *const names[] = { "libcurl.so.4", "libcurl.so" };
-	void *dl = NULL;
-
-	if (cu.dl)
-		return 0;
-	for (size_t i = 0; dl == NULL && i < sizeof(names) / sizeof(names[0]); i++)
-		dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL)
-		return err_set(e, ERR_IO, "cannot load libcurl: %s", dlerror());
-#define SYM(field, name) \
-	if ((*(void **)&cu.field = dlsym(dl, name)) == NULL) \
-		return err_set(e, ERR_IO, "libcurl lacks %s", name)
-	SYM(global_init, "curl_global_init");
-	SYM(global_cleanup, "curl_global_cleanup");
-	SYM(easy_init, "curl_easy_init");
-	SYM(easy_setopt, "curl_easy_setopt");
-	SYM(easy_perform, "curl_easy_perform");
-	SYM(easy_getinfo, "curl_easy_getinfo");
-	SYM(easy_cleanup, "curl_easy_cleanup");
-	SYM(easy_strerror, "curl_easy_strerror");
-	SYM(slist_append, "curl_slist_append");
-	SYM(slist_free_all, "curl_slist_free_all");
-	SYM(version, "curl_version");
-	SYM(multi_init, "curl_multi_init");
-	SYM(multi_add_handle, "curl_multi_add_handle");
-	SYM(multi_remove_handle, "curl_multi_remove_handle");
-	SYM(multi_perform, "curl_multi_perform");
-	SYM(multi_poll, "curl_multi_poll");
-	SYM(multi_info_read, "curl_multi_info_read");
-	SYM(multi_cleanup, "curl_multi_cleanup");
-#undef SYM
-	cu.dl = dl;
-	return 0;
-}
+static bool started;
 
 /* libcurl (and its TLS library) start on the first network request only. */
 static int
@@ -109,34 +43,28 @@ start_curl(struct err *e)
 {
 	CURLcode rc;
 
-	if (cu.started)
+	if (started)
 		return 0;
-	if (load_curl(e) < 0)
-		return -1;
-	rc = cu.global_init(CURL_GLOBAL_DEFAULT);
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
-		return err_set(e, ERR_IO, "cannot start libcurl: %s", cu.easy_strerror(rc));
+		return err_set(e, ERR_IO, "cannot start libcurl: %s", curl_easy_strerror(rc));
 	jitter_seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-	cu.started = true;
+	started = true;
 	return 0;
 }
 
 void
 http_cleanup(void)
 {
-	if (cu.started)
-		cu.global_cleanup();
-	cu.started = false;
+	if (started)
+		curl_global_cleanup();
+	started = false;
 }
 
 const char *
 http_version(void)
 {
-	struct err e;
-
-	if (load_curl(&e) < 0)
-		return "libcurl (not loadable)";
-	return cu.version();
+	return curl_version();
 }
 
 void
@@ -168,7 +96,7 @@ on_body(char *p, size_t size, size_t n, void *data)
 	long status = 0;
 
 	if (x->sink) {
-		cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200 && status < 300) {
 			if (fwrite(p, 1, len, x->sink) != len) {
 				x->sink_errno = errno ? errno : EIO;
@@ -181,7 +109,7 @@ on_body(char *p, size_t size, size_t n, void *data)
 		curl_off_t hint = -1;
 
 		/* Size the buffer once from Content-Length, to avoid copies. */
-		cu.easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
+		curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
 		if (hint > 0 && hint < (curl_off_t)1 << 32)
 			buf_reserve(&x->resp->body, (size_t)hint);
 	}
@@ -291,6 +219,44 @@ percent_decode(const char *s)
 }
 
 /*
+ * Inflate gzip data (one member or more, as gzip writes them) into out,
+ * NUL-terminated.  0, or -1 with ERR_DATA.
+ */
+static int
+gunzip(const char *data, size_t len, struct buf *out, struct err *e)
+{
+	z_stream z;
+	int zr = Z_OK;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return err_set(e, ERR_DATA, "cannot start zlib");
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	while (zr == Z_OK || (zr == Z_STREAM_END && z.avail_in > 0)) {
+		if (zr == Z_STREAM_END && inflateReset(&z) != Z_OK)
+			break;
+		buf_reserve(out, len * 4 + 65536);
+		z.next_out = (Bytef *)out->p + out->len;
+		z.avail_out = (uInt)(out->cap - out->len - 1);
+		zr = inflate(&z, Z_NO_FLUSH);
+		out->len = (size_t)((char *)z.next_out - out->p);
+		if (zr == Z_BUF_ERROR && z.avail_out > 0)
+			break;	/* the input ended inside a member */
+		if (zr == Z_BUF_ERROR)
+			zr = Z_OK;
+	}
+	inflateEnd(&z);
+	if (zr != Z_STREAM_END || z.avail_in > 0) {
+		buf_free(out);
+		return err_set(e, ERR_DATA, "damaged gzip data at byte %lu (%s)",
+		    (unsigned long)(len - z.avail_in), z.msg ? z.msg : "truncated");
+	}
+	out->p[out->len] = '\0';
+	return 0;
+}
+
+/*
  * A file: URL is read here, in one read into a buffer of the file's size:
  * half the copies libcurl's file protocol makes, and no TLS start-up.
  * Accepts file:///path and file://localhost/path, %-escapes decoded.
@@ -315,12 +281,23 @@ get_file(const char *url, struct http_resp *r, struct err *e)
 	rc = fs_read_all(dec, &data, &len, e);
 	if (rc == 1)
 		rc = err_set(e, ERR_IO, "%s: %s: No such file or directory", url, dec);
+	if (rc == 0 && len >= 2 && (unsigned char)data[0] == 0x1f &&
+	    (unsigned char)data[1] == 0x8b) {
+		/* A saved feed.geojson.gz reads as a server's gzip encoding would. */
+		rc = gunzip(data, len, &r->body, e);
+		if (rc < 0)
+			err_prefix(e, "%s", dec);
+		free(data);
+		data = NULL;
+	}
 	free(dec);
 	if (rc < 0)
 		return -1;
-	r->body.p = data;
-	r->body.len = len;
-	r->body.cap = len + 1;
+	if (data) {
+		r->body.p = data;
+		r->body.len = len;
+		r->body.cap = len + 1;
+	}
 	r->attempts = 1;
 	return 0;
 }
@@ -341,33 +318,33 @@ setup(struct xfer_state *s, struct curl_slist *hdrs, const char *body, size_t le
 	CURL *curl = s->x.curl;
 
 	if (body) {
-		cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
-	cu.easy_setopt(curl, CURLOPT_URL, s->url);
-	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, s->errbuf);
-	cu.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	cu.easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-	cu.easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
-	cu.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+	curl_easy_setopt(curl, CURLOPT_URL, s->url);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
 	    o->connect_timeout > 0 ? o->connect_timeout : 15L);
-	cu.easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	cu.easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	cu.easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
-	cu.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	cu.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->cacert)
-		cu.easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
-	cu.easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	cu.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	cu.easy_setopt(curl, CURLOPT_WRITEDATA, &s->x);
-	cu.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	cu.easy_setopt(curl, CURLOPT_HEADERDATA, s->x.resp);
+		curl_easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s->x);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, s->x.resp);
 	if (o->stop) {
-		cu.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-		cu.easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
-		cu.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	}
 }
 
@@ -403,7 +380,7 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 	curl_off_t retry_after = 0;
 	bool retryable;
 
-	cu.easy_getinfo(s->x.curl, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(s->x.curl, CURLINFO_RESPONSE_CODE, &r->status);
 	if (s->x.sink_errno != 0)
 		return err_set(e, ERR_IO, "%s: temporary file: %s", s->name,
 		    strerror(s->x.sink_errno));
@@ -417,7 +394,7 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 		return 0;
 	if (cc != CURLE_OK && is_file_url(s->url))
 		return err_set(e, ERR_IO, "%s: %s", s->name, s->errbuf[0] ? s->errbuf :
-		    cu.easy_strerror(cc));
+		    curl_easy_strerror(cc));
 	/* A certificate or a URL that is wrong stays wrong: no retry. */
 	retryable = (cc != CURLE_OK && cc != CURLE_PEER_FAILED_VERIFICATION &&
 	    cc != CURLE_SSL_CACERT_BADFILE && cc != CURLE_URL_MALFORMAT &&
@@ -425,14 +402,14 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 	if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
 		if (cc != CURLE_OK)
 			return err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", s->name,
-			    s->errbuf[0] ? s->errbuf : cu.easy_strerror(cc),
+			    s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc),
 			    attempt, attempt == 1 ? "" : "s");
 		return err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", s->name, r->status,
 		    attempt > 1 ? " (after retries)" : "");
 	}
 	s->wait = backoff(o, attempt);
 	if (cc == CURLE_OK &&
-	    cu.easy_getinfo(s->x.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+	    curl_easy_getinfo(s->x.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
 	    retry_after > 0)
 		s->wait = (double)retry_after;
 	return 1;
@@ -462,7 +439,7 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len, 
 	CURL *curl;
 	int rc = -1;
 
-	curl = cu.easy_init();
+	curl = curl_easy_init();
 	if (curl == NULL)
 		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle",
 		    o->label ? o->label : url);
@@ -471,13 +448,13 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len, 
 	for (int attempt = 1;; attempt++) {
 		if (begin_attempt(&s, attempt, e) < 0)
 			break;
-		rc = end_attempt(&s, cu.easy_perform(curl), attempt, o, e);
+		rc = end_attempt(&s, curl_easy_perform(curl), attempt, o, e);
 		if (rc <= 0)
 			break;
 		rc = -1;
 		http_sleep(s.wait, o->stop);
 	}
-	cu.easy_cleanup(curl);
+	curl_easy_cleanup(curl);
 	return rc;
 }
 
@@ -488,7 +465,7 @@ add_header(struct curl_slist *hdrs, const char *name, const char *value)
 	struct buf line = { 0 };
 
 	buf_printf(&line, "%s: %s", name, value);
-	hdrs = cu.slist_append(hdrs, line.p);
+	hdrs = curl_slist_append(hdrs, line.p);
 	buf_free(&line);
 	return hdrs;
 }
@@ -510,7 +487,7 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 	if (o->last_modified)
 		hdrs = add_header(hdrs, "If-Modified-Since", o->last_modified);
 	rc = perform(url, hdrs, NULL, 0, NULL, o, r, e);
-	cu.slist_free_all(hdrs);
+	curl_slist_free_all(hdrs);
 	return rc;
 }
 
@@ -526,12 +503,12 @@ request(const char *url, const char *const *headers, const char *body, size_t le
 	if (start_curl(e) < 0)
 		return -1;
 	for (size_t i = 0; headers && headers[i]; i++)
-		hdrs = cu.slist_append(hdrs, headers[i]);
+		hdrs = curl_slist_append(hdrs, headers[i]);
 	/* No "Expect: 100-continue" round trip before a body. */
 	if (body)
-		hdrs = cu.slist_append(hdrs, "Expect:");
+		hdrs = curl_slist_append(hdrs, "Expect:");
 	rc = perform(url, hdrs, body, len, sink, o, r, e);
-	cu.slist_free_all(hdrs);
+	curl_slist_free_all(hdrs);
 	return rc;
 }
 
@@ -563,15 +540,15 @@ run_round(CURLM *m, struct xfer_state *st, struct http_get_req *reqs, size_t n,
 
 	for (size_t i = 0; i < n; i++)
 		if (reqs[i].attempt > 0 && begin_attempt(&st[i], reqs[i].attempt, &reqs[i].err) == 0)
-			cu.multi_add_handle(m, st[i].x.curl);
+			curl_multi_add_handle(m, st[i].x.curl);
 		else if (reqs[i].attempt > 0) {
 			reqs[i].attempt = 0;	/* the temporary file failed */
 			reqs[i].rc = -1;
 		}
 	do {
-		if (cu.multi_perform(m, &running) != CURLM_OK)
+		if (curl_multi_perform(m, &running) != CURLM_OK)
 			break;
-		while ((msg = cu.multi_info_read(m, &left)) != NULL) {
+		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
 			size_t i;
 
 			if (msg->msg != CURLMSG_DONE)
@@ -582,10 +559,10 @@ run_round(CURLM *m, struct xfer_state *st, struct http_get_req *reqs, size_t n,
 				continue;
 			reqs[i].rc = end_attempt(&st[i], msg->data.result, reqs[i].attempt, o,
 			    &reqs[i].err);
-			cu.multi_remove_handle(m, st[i].x.curl);
+			curl_multi_remove_handle(m, st[i].x.curl);
 			reqs[i].attempt = reqs[i].rc == 1 ? reqs[i].attempt + 1 : 0;
 		}
-		if (running > 0 && cu.multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+		if (running > 0 && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
 			break;
 	} while (running > 0 && !(o->stop && *o->stop));
 }
@@ -605,7 +582,7 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 		reqs[i].rc = -1;
 		reqs[i].attempt = 1;
 	}
-	if (start_curl(&e) < 0 || (m = cu.multi_init()) == NULL) {
+	if (start_curl(&e) < 0 || (m = curl_multi_init()) == NULL) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i].err = e;
 		return -1;
@@ -616,11 +593,11 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 		struct http_opts one = *o;
 
 		one.label = reqs[i].label;
-		init_state(&st[i], cu.easy_init(), reqs[i].url, reqs[i].sink, &one,
+		init_state(&st[i], curl_easy_init(), reqs[i].url, reqs[i].sink, &one,
 		    &reqs[i].resp);
 		st[i].name = reqs[i].label ? reqs[i].label : reqs[i].url;
 		for (size_t k = 0; reqs[i].headers && reqs[i].headers[k]; k++)
-			hdrs[i] = cu.slist_append(hdrs[i], reqs[i].headers[k]);
+			hdrs[i] = curl_slist_append(hdrs[i], reqs[i].headers[k]);
 		setup(&st[i], hdrs[i], NULL, 0, o);
 	}
 	/* Rounds: all at once, then those to be tried again, after the
@@ -643,11 +620,11 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 			reqs[i].rc = err_set(&reqs[i].err, ERR_REMOTE, "%s: stopped", st[i].name);
 		else if (reqs[i].rc != 0)
 			reqs[i].rc = -1;
-		cu.multi_remove_handle(m, st[i].x.curl);	/* when stopped in flight */
-		cu.easy_cleanup(st[i].x.curl);
-		cu.slist_free_all(hdrs[i]);
+		curl_multi_remove_handle(m, st[i].x.curl);	/* when stopped in flight */
+		curl_easy_cleanup(st[i].x.curl);
+		curl_slist_free_all(hdrs[i]);
 	}
-	cu.multi_cleanup(m);
+	curl_multi_cleanup(m);
 	free(st);
 	free(hdrs);
 	return 0;

@@ -47,6 +47,16 @@ jq_expected() {
 	run --separate-stderr csa-usgs-fetch --feed '../etc'
 	assert_failure 2
 	[[ "$stderr" == *"--feed"* ]]
+	# A typo of a feed name is caught before any request.
+	for feed in all_dya 2.5 2.5_ _day ALL_day 3.0_day all_day_; do
+		run --separate-stderr csa-usgs-fetch --feed "$feed"
+		assert_failure 2
+		[[ "$stderr" == *"--feed: no USGS feed '$feed' (MAG_PERIOD"* ]]
+	done
+	for feed in significant_hour 4.5_week 2.5_day 1.0_month all_day; do
+		run csa-usgs-fetch --feed "$feed" --help
+		assert_success
+	done
 	run --separate-stderr csa-usgs-fetch --starttime yesterday
 	assert_failure 2
 	[[ "$stderr" == *"--starttime"* ]]
@@ -78,6 +88,20 @@ jq_expected() {
 	assert_success
 	[ "${#lines[@]}" -eq 3236 ]
 	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
+}
+
+@test "a gzip-compressed saved feed reads as the plain one; a damaged one is named" {
+	src=$(bryn_json)
+	gzip -c "$src" > "$BATS_TEST_TMPDIR/feed.geojson.gz"
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/feed.geojson.gz"
+	assert_success
+	[ "${#lines[@]}" -eq 3236 ]
+	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
+	head -c 100000 "$BATS_TEST_TMPDIR/feed.geojson.gz" > "$BATS_TEST_TMPDIR/cut.gz"
+	run --separate-stderr $FETCH --url "file://$BATS_TEST_TMPDIR/cut.gz"
+	assert_failure
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/cut.gz: damaged gzip data at byte 100000"* ]]
+	[ -z "$output" ]
 }
 
 @test "events come out in ascending event time, with ingested_at in RFC 3339" {
