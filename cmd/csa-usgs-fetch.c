@@ -96,6 +96,30 @@ struct poll_stats {
 	long features, emitted, new_events, revised, skipped;
 };
 
+/*
+ * Whether name is one of the USGS summary feeds, MAG_PERIOD: checked here
+ * so that a typo is a usage error, not a DNS error or a 404 a minute later.
+ */
+static bool
+feed_known(const char *name)
+{
+	static const char *const mags[] = { "significant", "4.5", "2.5", "1.0", "all" };
+	static const char *const periods[] = { "hour", "day", "week", "month" };
+	const char *us = strrchr(name, '_');
+
+	if (us == NULL)
+		return false;
+	for (size_t m = 0; m < sizeof(mags) / sizeof(mags[0]); m++) {
+		if (strlen(mags[m]) != (size_t)(us - name) ||
+		    strncmp(mags[m], name, (size_t)(us - name)) != 0)
+			continue;
+		for (size_t p = 0; p < sizeof(periods) / sizeof(periods[0]); p++)
+			if (strcmp(periods[p], us + 1) == 0)
+				return true;
+	}
+	return false;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -143,9 +167,10 @@ parse_options(int argc, char **argv, struct options *o)
 			o->all = true;
 			break;
 		case 'f':
-			if (strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789._") !=
-			    strlen(optarg) || !*optarg)
-				return msg_usage("--feed: invalid feed name '%s'", optarg);
+			if (!feed_known(optarg))
+				return msg_usage("--feed: no USGS feed '%s' (MAG_PERIOD: MAG is "
+				    "significant, 4.5, 2.5, 1.0 or all; PERIOD hour, day, week or "
+				    "month)", optarg);
 			o->feed = optarg;
 			break;
 		case 'h':
