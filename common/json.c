@@ -436,12 +436,15 @@ tokenize(struct json_doc *d, jsmn_parser *parser, const char *text, size_t len)
 	}
 }
 
+/*
+ * Point d at text with no tokens yet; with check, refuse a text nested
+ * deeper than jsmn's users can walk.  0, or -1 with d left empty, as on
+ * any error.
+ */
 static int
-parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *e)
+begin(struct json_doc *d, const char *text, size_t len, bool check, struct err *e)
 {
-	jsmn_parser parser;
 	long deep;
-	int r;
 
 	if (len > (size_t)INT32_MAX - 2)
 		return err_set(e, ERR_DATA, "JSON text too large");
@@ -451,7 +454,18 @@ parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *
 	d->streamed = -1;
 	d->fast = NULL;
 	if (check && (deep = too_deep(text, len)) >= 0)
-		return deep_error(deep, e);	/* d is left empty, as on any error */
+		return deep_error(deep, e);
+	return 0;
+}
+
+static int
+parse(struct json_doc *d, const char *text, size_t len, bool check, struct err *e)
+{
+	jsmn_parser parser;
+	int r;
+
+	if (begin(d, text, len, check, e) < 0)
+		return -1;
 	if (d->cap == 0 || (size_t)d->cap < len / 8) {
 		/*
 		 * A token takes at least two bytes of text in practice, mostly
@@ -565,17 +579,10 @@ json_parse_stream(struct json_doc *d, const char *text, size_t len,
 	struct stream s = { key, -1, 0, 0, fn, arg };
 	jsmn_parser parser;
 	int r, bad = -1, off;
-	long deep;
 
 	*nelem = -1;
-	if (len > (size_t)INT32_MAX - 2)
-		return err_set(e, ERR_DATA, "JSON text too large");
-	d->text = text;
-	d->len = len;
-	d->ntok = 0;
-	d->streamed = -1;
-	if ((deep = too_deep(text, len)) >= 0)
-		return deep_error(deep, e);
+	if (begin(d, text, len, true, e) < 0)
+		return -1;
 	if (d->cap < 4096) {
 		free(d->tok);
 		d->cap = 4096;

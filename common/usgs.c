@@ -23,57 +23,59 @@ usgs_region(double lat, double lon)
 	return "us-east";
 }
 
-/* The names of enum usgs_prop, as the USGS writes them. */
-#define KEY(s) { s, sizeof(s) - 1 }
-static const struct {
+struct key {
 	const char *name;
 	size_t len;
-} prop_keys[USGS_NPROPS] = {
+};
+#define KEY(s) { s, sizeof(s) - 1 }
+
+/* The names of enum usgs_prop, as the USGS writes them. */
+static const struct key prop_keys[USGS_NPROPS] = {
 	KEY("mag"), KEY("place"), KEY("time"), KEY("updated"), KEY("type"),
 	KEY("tsunami"), KEY("alert"), KEY("status"), KEY("magType"), KEY("net"),
 	KEY("ids"), KEY("title"), KEY("url")
 };
+
+/* The members of a feature that usgs_scan looks for. */
+enum { F_ID, F_PROPERTIES, F_GEOMETRY, F_N };
+static const struct key feature_keys[F_N] = { KEY("id"), KEY("properties"), KEY("geometry") };
 #undef KEY
 
-/* One pass over the members: a feed has thousands of features. */
-void
-usgs_scan(const struct json_doc *d, int f, struct usgs_feature *ft)
+/*
+ * One pass over the members of object obj: out[i] is the value of the
+ * member named keys[i], else -1 (none, or obj is not an object).  A feed
+ * has thousands of features.
+ */
+static void
+scan_members(const struct json_doc *d, int obj, const struct key *keys, int nkeys, int *out)
 {
-	int props = -1, geom = -1, n, c;
+	int c = obj + 1;
 
-	ft->id = ft->coords = -1;
-	for (int i = 0; i < USGS_NPROPS; i++)
-		ft->prop[i] = -1;
-	if (json_type(d, f) != JSON_OBJECT)
+	for (int i = 0; i < nkeys; i++)
+		out[i] = -1;
+	if (json_type(d, obj) != JSON_OBJECT)
 		return;
-	n = d->tok[f].size;
-	c = f + 1;
-	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
+	for (int i = 0; i < d->tok[obj].size; i++, c = json_skip(d, c + 1)) {
 		size_t k;
 		const char *key = json_raw(d, c, &k);
 
-		if (k == 2 && memcmp(key, "id", 2) == 0)
-			ft->id = c + 1;
-		else if (k == 10 && memcmp(key, "properties", 10) == 0)
-			props = c + 1;
-		else if (k == 8 && memcmp(key, "geometry", 8) == 0)
-			geom = c + 1;
-	}
-	ft->coords = json_member(d, geom, "coordinates", 11);
-	if (json_type(d, props) != JSON_OBJECT)
-		return;
-	n = d->tok[props].size;
-	c = props + 1;
-	for (int i = 0; i < n; i++, c = json_skip(d, c + 1)) {
-		size_t k;
-		const char *key = json_raw(d, c, &k);
-
-		for (int p = 0; p < USGS_NPROPS; p++)
-			if (prop_keys[p].len == k && memcmp(prop_keys[p].name, key, k) == 0) {
-				ft->prop[p] = c + 1;
+		for (int p = 0; p < nkeys; p++)
+			if (keys[p].len == k && memcmp(keys[p].name, key, k) == 0) {
+				out[p] = c + 1;
 				break;
 			}
 	}
+}
+
+void
+usgs_scan(const struct json_doc *d, int f, struct usgs_feature *ft)
+{
+	int top[F_N];
+
+	scan_members(d, f, feature_keys, F_N, top);
+	ft->id = top[F_ID];
+	ft->coords = json_member(d, top[F_GEOMETRY], "coordinates", 11);
+	scan_members(d, top[F_PROPERTIES], prop_keys, USGS_NPROPS, ft->prop);
 }
 
 /* Whether token t is a string with something in it. */
