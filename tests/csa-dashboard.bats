@@ -31,6 +31,23 @@ pane() {
 	tmux -L "$SOCK" capture-pane -p -t dash
 }
 
+# press KEY PATTERN: send a key to the dashboard, then wait until a line of
+# the pane matches the grep PATTERN (with a leading !, until none does).
+press() {
+	tmux -L "$SOCK" send-keys -t dash "$1"
+	if [ "${2:0:1}" = '!' ]; then
+		wait_for 10 "! pane | grep -q -- '${2:1}'"
+	else
+		wait_for 10 "pane | grep -q -- '$2'"
+	fi
+}
+
+# quit: press q and wait for the dashboard's exit status.
+quit() {
+	tmux -L "$SOCK" send-keys -t dash q
+	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
+}
+
 # The figures jq computes from an event file: "lt1 1to3 3to4 4to5 ge5 max".
 jq_figures() {
 	jq -rs 'map(.magnitude | numbers) as $m |
@@ -241,8 +258,7 @@ bucket() {
 	exec 8>&-
 	wait_for 10 'pane | grep -q "input ended"'
 	pane | grep -q "^events $(wc -l < "$BATS_TEST_TMPDIR/ev")  "
-	tmux -L "$SOCK" send-keys -t dash q
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
+	quit
 	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 0 ]
 }
 
@@ -254,22 +270,18 @@ bucket() {
 	exec 8> "$BATS_TEST_TMPDIR/fifo"
 	head -n 400 "$BATS_TEST_TMPDIR/ev" >&8
 	wait_for 10 'pane | grep -q "^events 400  "'
-	tmux -L "$SOCK" send-keys -t dash p
-	wait_for 10 'pane | grep -q paused'
+	press p 'paused'
 	tail -n +401 "$BATS_TEST_TMPDIR/ev" >&8
 	sleep 0.5
 	pane | grep -q "^events 400  "
-	tmux -L "$SOCK" send-keys -t dash p
-	wait_for 10 'pane | grep -q "^events 465  "'
-	tmux -L "$SOCK" send-keys -t dash r
-	wait_for 10 'pane | grep -q "^events 0  "'
+	press p '^events 465  '
+	press r '^events 0  '
 	pane | grep -q "no event yet"
 	echo '{"event_id":"z","magnitude":7.1,"place":"z, Tonga","time":1}' >&8
 	wait_for 10 'pane | grep -q "^events 1  "'
 	pane | grep -q "z, Tonga"
 	exec 8>&-
-	tmux -L "$SOCK" send-keys -t dash q
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
+	quit
 	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 0 ]
 }
 
@@ -277,8 +289,7 @@ bucket() {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	in_tmux 30 6 "TERM=screen NO_COLOR=1 csa-dashboard < /dev/null"
 	wait_for 10 'pane | grep -q "too small"'
-	tmux -L "$SOCK" send-keys -t dash q
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
+	quit
 	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 0 ]
 	# A second server: the first may still be on its way out.
 	SOCK=$SOCK-b
@@ -603,8 +614,7 @@ for line in sys.stdin.read().splitlines():
 	# What ? says the keys do.
 	tmux -L "$SOCK" resize-window -t dash -x 80 -y 24
 	wait_for 10 'pane | grep -q "^Latest events\|Latest events"'
-	tmux -L "$SOCK" send-keys -t dash '?'
-	wait_for 10 'pane | grep -q "Keys (any key closes)"'
+	press '?' 'Keys (any key closes)'
 	screen=$(pane)
 	printf '%s\n' "$screen"
 	local key
@@ -612,32 +622,21 @@ for line in sys.stdin.read().splitlines():
 		"m        map: world, extent" "Ctrl-L   repaint" "?        show or hide"; do
 		[[ "$screen" == *"$key"* ]] || { echo "missing: $key"; return 1; }
 	done
-	tmux -L "$SOCK" send-keys -t dash x
-	wait_for 10 '! pane | grep -q "Keys (any key"'
+	press x '!Keys (any key'
 	# c: 24h, 7d, 1h; m: the box, the world, the events' extent.
-	tmux -L "$SOCK" send-keys -t dash c
-	wait_for 10 'pane | grep -q "^Events per hour, 7d to 2020-07-08 22:00"'
-	tmux -L "$SOCK" send-keys -t dash c
-	wait_for 10 'pane | grep -q "^Events per minute, 1h to 2020-07-08 21:01"'
-	tmux -L "$SOCK" send-keys -t dash c
-	wait_for 10 'pane | grep -q "^Events per hour, 24h"'
-	tmux -L "$SOCK" send-keys -t dash m
-	wait_for 10 'pane | grep -q "^Map world -180,-90,180,90"'
-	tmux -L "$SOCK" send-keys -t dash m
-	wait_for 10 'pane | grep -q "^Map extent "'
-	tmux -L "$SOCK" send-keys -t dash m
-	wait_for 10 'pane | grep -q "^Map box "'
+	press c '^Events per hour, 7d to 2020-07-08 22:00'
+	press c '^Events per minute, 1h to 2020-07-08 21:01'
+	press c '^Events per hour, 24h'
+	press m '^Map world -180,-90,180,90'
+	press m '^Map extent '
+	press m '^Map box '
 	# r resets, p pauses (the figures stay while input is counted).
-	tmux -L "$SOCK" send-keys -t dash r
-	wait_for 10 'pane | grep -q "^events 0 "'
-	tmux -L "$SOCK" send-keys -t dash p
-	wait_for 10 'pane | grep -q paused'
+	press r '^events 0 '
+	press p 'paused'
 	head -n 5 "$(week)" >&8
-	tmux -L "$SOCK" send-keys -t dash p
-	wait_for 10 'pane | grep -q "^events 5 "'
+	press p '^events 5 '
 	exec 8>&-
-	tmux -L "$SOCK" send-keys -t dash q
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
+	quit
 	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 0 ]
 }
 
@@ -662,8 +661,7 @@ for line in sys.stdin.read().splitlines():
 	! pane | grep -q UPSTREAM-WARNING-LINE
 	pane | grep -q "^events 20 "
 	exec 8>&-
-	tmux -L "$SOCK" send-keys -t dash q
-	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/status" ]'
+	quit
 }
 
 @test "wide characters (CJK, accents) keep the columns aligned, in a snapshot and on screen" {
