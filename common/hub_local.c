@@ -276,6 +276,24 @@ init_schema(struct lhub *h, struct err *e)
 	return 0;
 }
 
+/* Put the names of the event hubs after e's message, and a ")". */
+static void
+list_eventhubs(struct lhub *h, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	size_t len = strlen(e->msg);
+	int n = 0;
+
+	if (sqlite3_prepare_v2(h->db, "SELECT name FROM eventhubs ORDER BY name", -1, &st,
+	    NULL) == SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW && len + 1 < sizeof(e->msg))
+			len += (size_t)snprintf(e->msg + len, sizeof(e->msg) - len, "%s%s",
+			    n++ ? ", " : "", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (len + 1 < sizeof(e->msg))
+		snprintf(e->msg + len, sizeof(e->msg) - len, "%s)", n ? "" : "none");
+}
+
 /* Find the event hub, creating it or updating the settings given. */
 static int
 init_eventhub(struct lhub *h, const struct hub_opts *o, struct err *e)
@@ -303,6 +321,12 @@ init_eventhub(struct lhub *h, const struct hub_opts *o, struct err *e)
 		h->ns = xstrdup((const char *)sqlite3_column_text(st, 7));
 	}
 	sqlite3_finalize(st);
+	if (!found && o->reader) {
+		/* Nor an event hub: a typo in -n is not a new, empty one. */
+		err_set(e, ERR_IO, "no event hub '%s' in %s (there are: ", h->name, h->dir);
+		list_eventhubs(h, e);
+		goto out;
+	}
 	if (found && o->partitions > 0 && o->partitions != h->partitions) {
 		err_set(e, ERR_USAGE, "event hub '%s' has %d partitions; their number cannot change",
 		    h->name, h->partitions);
@@ -390,9 +414,14 @@ hub_local_open(const struct hub_opts *o, struct err *e)
 	/* hub_open checked the name (hub_check_name). */
 	if (o->capture_format && capture_check_format(o->capture_format, e) < 0)
 		goto fail;
+	buf_printf(&path, "%s/hub.db", h->dir);
+	if (o->reader && access(path.p, F_OK) != 0) {
+		/* Only a sender makes a hub: a typo in -H is not a new, empty one. */
+		err_set(e, ERR_IO, "no hub at %s (csa-eh-send creates one)", h->dir);
+		goto fail;
+	}
 	if (fs_mkdirs(h->dir, NULL, NULL, e) < 0)
 		goto fail;
-	buf_printf(&path, "%s/hub.db", h->dir);
 	if (sqlite3_open_v2(path.p, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		err_set(e, ERR_IO, "%s: %s", path.p, h->db ? sqlite3_errmsg(h->db) : "cannot open");

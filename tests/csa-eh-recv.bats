@@ -31,15 +31,31 @@ send_n() {
 	[[ "$stderr" == *"no partition 9"* ]]
 }
 
-@test "a reader may start before any sender: a missing hub is created, and -v names it" {
-	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/later" -e -v
-	assert_success
+@test "only a sender makes a hub or an event hub: a reader of a missing one exits 3 and names it" {
+	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/typo-hub" -e -v
+	assert_failure 3
 	assert_output ""
-	[[ "$stderr" == *"reading embedded hub $BATS_TEST_TMPDIR/later"* ]]
-	[[ "$stderr" == *"0 events received"* ]]
-	[ -f "$BATS_TEST_TMPDIR/later/hub.db" ]
-	# The sender then fills the same hub, and the group reads it all.
+	[[ "$stderr" == *"no hub at $BATS_TEST_TMPDIR/typo-hub (csa-eh-send creates one)"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/typo-hub" ]
+	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/typo-hub" --list
+	assert_failure 3
+	[ ! -e "$BATS_TEST_TMPDIR/typo-hub" ]
+	# An empty directory is no hub either, and stays empty.
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/empty" -e
+	assert_failure 3
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/empty")" ]
+	# The sender makes the hub; then a missing event hub is named beside those there are.
 	"$PY" "$HELPERS/gen_events.py" a 5 16 | csa-eh-send -H "$BATS_TEST_TMPDIR/later"
+	"$PY" "$HELPERS/gen_events.py" b 2 16 | csa-eh-send -H "$BATS_TEST_TMPDIR/later" -n alerts
+	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/later" -n quakez --list
+	assert_failure 3
+	[[ "$stderr" == *"no event hub 'quakez' in $BATS_TEST_TMPDIR/later (there are: alerts, events)"* ]]
+	run --separate-stderr csa-eh-recv -H "$BATS_TEST_TMPDIR/later" -n quakez -e
+	assert_failure 3
+	run sqlite3 "$BATS_TEST_TMPDIR/later/hub.db" "SELECT group_concat(name) FROM eventhubs"
+	assert_output "alerts,events"
+	# And the group reads all the sender wrote.
 	run csa-eh-recv -H "$BATS_TEST_TMPDIR/later" -e
 	assert_success
 	[ "${#lines[@]}" -eq 5 ]
@@ -169,6 +185,7 @@ send_n() {
 }
 
 @test "low latency: a follower sees an event sent after it started" {
+	csa-eh-send < /dev/null
 	bg sh -c 'exec csa-eh-recv -g live > "$0"' "$BATS_TEST_TMPDIR/out"
 	pid=$BG_PID
 	sleep 0.2
