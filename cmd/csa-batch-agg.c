@@ -188,7 +188,7 @@ parse_options(int argc, char **argv, struct options *o)
 	struct win_spec *w = &o->v[0].w;
 	const char *time_src = "time", *id_src = "event_id", *version_src = "updated";
 	const char *ids_src = NULL, *deleted_src = NULL, *validate_src = NULL;
-	bool custom = false, preset = false;
+	bool custom = false, preset = false, version = false;
 	struct err e;
 	int c, rc, verbose = 0;
 
@@ -220,7 +220,8 @@ parse_options(int argc, char **argv, struct options *o)
 			verbose++;
 			break;
 		case 'V':
-			return opt_version(evstore_versions(), "libjq (jq field expressions)\njsmn\n");
+			version = true;
+			break;
 		case OPT_DELETED_WHEN:
 			deleted_src = optarg;
 			break;
@@ -299,6 +300,12 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	argc -= optind;
 	argv += optind;
+	/* "--version updated" meant --version-field, not a file named updated. */
+	if (version && argc > 0)
+		return msg_usage("--version takes no value ('%s'); the version field is "
+		    "--version-field", argv[0]);
+	if (version)
+		return opt_version(evstore_versions(), "libjq (jq field expressions)\njsmn\n");
 	if (preset == custom)
 		return msg_usage(preset ? "--preset: give the preset or a view of your own, not both"
 		    : "no view: give --preset earthquake, or --tumbling SIZE with --by and --agg");

@@ -481,3 +481,12 @@ for i in range(3000):
 		"./v/date=2026-01-01/p.region=north/part-0.ndjson ./v/date=2026-01-01/p.region=south/part-0.ndjson " ]
 	jq -e '.region == "north" and .mag == 3' "$BATS_TEST_TMPDIR/out/v/date=2026-01-01/p.region=north/part-0.ndjson"
 }
+
+@test "--version with a value is a usage error that points to --version-field" {
+	run --separate-stderr csa-batch-agg --version updated
+	assert_failure 2
+	[[ "$stderr" == *"--version takes no value ('updated'); the version field is --version-field"* ]]
+	assert_output ""
+	run -0 csa-batch-agg --version
+	[[ "${lines[0]}" == "csa-batch-agg (csa-streaming) "* ]]
+}
