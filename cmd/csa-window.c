@@ -973,6 +973,7 @@ run(const struct options *o)
 	    c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates, c.over_groups,
 	    r.bad.total, win_partitions(r.en), r.already);
 	status = msg_worst(status, msg_bad_summary(&r.bad, "line", "lines"));
+	win_report_missing(r.en, "--by");
 	if (c.over_groups)
 		msg_warn("%ld events of groups past --max-groups %ld were left out", c.over_groups,
 		    o->w.max_groups);

@@ -157,6 +157,7 @@ eval_fast(const struct expr *x, const struct json_doc *d, struct expr_val *out)
 	if (json_fast_value(d->fast, x->path, &v) == 0)
 		return 0;
 	out->type = type[v.type];
+	out->missing = v.type == JSON_FAST_MISSING;
 	out->num = v.type == JSON_FAST_NUMBER ? v.num : 0;
 	out->str = v.type == JSON_FAST_STRING ? v.str : NULL;
 	out->len = v.type == JSON_FAST_STRING ? v.len : 0;
@@ -181,6 +182,9 @@ eval_path(struct expr *x, const struct json_doc *d, struct expr_val *out)
 	t = json_path_at(d, 0, x->path, x->at, (int)(sizeof(x->at) / sizeof(x->at[0])));
 	switch (json_type(d, t)) {
 	case JSON_NONE:
+		out->missing = true;
+		out->type = EXPR_NULL;
+		break;
 	case JSON_NULL:
 		out->type = EXPR_NULL;
 		break;

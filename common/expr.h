@@ -36,6 +36,7 @@ struct expr_val {
 	double num;
 	const char *str;
 	size_t len;
+	bool missing;	/* a plain path that is not in the event (not null in it) */
 };
 
 /* Compile src; caller frees with expr_free.  NULL with ERR_USAGE showing

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "timefmt.h"
 #include "window.h"
 
@@ -101,6 +102,11 @@ struct win_engine {
 	struct agg_state *pst;	/* their states, aggs.n a row */
 	size_t cappst;
 	struct expr_val *vals;
+	bool vals_fresh;	/* vals hold this event's values */
+	/* For win_report_missing: of the events whose values were taken, how
+	 * many lacked each --by column (the first nby) and each aggregate's
+	 * field (a path not in the event; null in it is a value). */
+	long *missing, valued;
 	struct agg_state *tmp;
 	uint64_t h, tmp_digest;	/* the event's hash; the digest of en->tmp */
 };
@@ -187,6 +193,7 @@ win_new(const struct win_spec *s, const struct win_sink *sink)
 	en->cur = -1;
 	en->part_idle = WIN_PART_IDLE;
 	en->vals = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->vals));
+	en->missing = xcalloc((size_t)(s->nby + s->aggs.n) + 1, sizeof(*en->missing));
 	en->tmp = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->tmp));
 	return en;
 }
@@ -228,6 +235,7 @@ win_free(struct win_engine *en)
 	for (int k = 0; k < en->nw; k++)
 		window_free_groups(&en->w[k]);
 	free(en->w);
+	free(en->missing);
 	while ((ge = strmap_next(&en->sgroups, &i)) != NULL)
 		sgroup_free(ge->p);
 	strmap_free(&en->sgroups);
@@ -289,6 +297,8 @@ group_of(struct win_engine *en, const struct json_doc *d, const char *line, size
 
 		if (expr_eval(s->by[i].x, d, line, len, &v, e) < 0)
 			return -1;
+		if (v.missing)
+			en->missing[i]++;
 		if (i == 0)
 			buf_addc(&en->cols, '{');
 		json_key_str(&en->cols, s->by[i].name, strlen(s->by[i].name));
@@ -477,6 +487,7 @@ fixed_add(struct win_engine *en, int64_t t, const struct json_doc *d, const char
 		g->digest += en->h;
 		if (agg_add_all(&s->aggs, g->st, en->vals, d, line, len, e) < 0)
 			rc = -1;
+		en->vals_fresh = true;
 		if (s->type == WIN_SNAPSHOT)
 			break;
 	}
@@ -616,6 +627,7 @@ sgroup_add(struct win_engine *en, struct sgroup *g, int64_t t, const struct json
 	x->t = t;
 	x->h = en->h;
 	rc = agg_add_all(&en->s->aggs, x->st, en->vals, d, line, len, e);
+	en->vals_fresh = true;
 	if (g->head > 0 && g->head * 2 >= g->n) {
 		/* Reuse the room of the events already gone. */
 		memmove(g->ev, g->ev + g->head, sizeof(*g->ev) * (g->n - g->head));
@@ -1183,6 +1195,45 @@ duplicate(struct win_engine *en, const char *id, size_t idlen, int64_t t)
 	return false;
 }
 
+/* Count the aggregate fields this event lacked, when its values were taken. */
+static void
+count_missing(struct win_engine *en)
+{
+	const struct agg_list *l = &en->s->aggs;
+
+	if (!en->vals_fresh)
+		return;
+	en->valued++;
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].arg && en->vals[l->slot[i]].missing)
+			en->missing[en->s->nby + i]++;
+}
+
+void
+win_report_missing(const struct win_engine *en, const char *by_option)
+{
+	const struct win_spec *s = en->s;
+	long grouped = en->c.events;
+
+	for (int i = 0; i < s->nby + s->aggs.n; i++) {
+		bool by = i < s->nby;
+		const struct agg_spec *a = by ? NULL : &s->aggs.v[i - s->nby];
+		long n = by ? grouped : en->valued, lack = en->missing[i];
+		char what[256];
+
+		if (a && a->arg == NULL)
+			continue;
+		if (by)
+			snprintf(what, sizeof(what), "%s %s", by_option, s->by[i].name);
+		else
+			snprintf(what, sizeof(what), "--agg %s (%s)", a->name, a->arg_text);
+		if (n > 0 && lack == n)
+			msg_warn("%s: none of the %ld events has this field (mistyped?)", what, n);
+		else if (lack > 0)
+			msg_verbose("%s: %ld of %ld events lack this field", what, lack, n);
+	}
+}
+
 int
 win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
     const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e)
@@ -1230,10 +1281,12 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 		en->have_time = true;
 		win_advance(en, false);
 	}
+	en->vals_fresh = false;
 	if (s->type == WIN_SLIDING || s->type == WIN_SESSION)
 		rc = sgroup_event(en, *t, d, line, len, &over, e);
 	else
 		rc = fixed_add(en, *t, d, line, len, &over, e);
+	count_missing(en);
 	en->c.events++;
 	if (over)
 		en->c.over_groups++;

@@ -132,6 +132,14 @@ void win_idle(struct win_engine *en, int64_t ms);
 /* Write every window the watermark has passed, or every open one. */
 void win_advance(struct win_engine *en, bool all);
 
+/*
+ * At the end of a run: warn about each --by column and aggregate field
+ * that no event had (null or missing in all of them: most likely a
+ * mistyped name), and with -v say how many events lacked the others.
+ * by_option names the grouping option in the messages ("--by").
+ */
+void win_report_missing(const struct win_engine *en, const char *by_option);
+
 /* Counts for the verbose report. */
 struct win_counts {
 	long events, late, dropped, duplicates, over_groups, rows, early_rows;
