@@ -17,22 +17,11 @@ int csa_batch_agg_main(int argc, char **argv);
 static struct options opts;
 static char *state_path, *query;
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	char *args[] = {
-	    (char *)"csa-batch-agg", (char *)"--preset", (char *)"earthquake",
-	    (char *)"--incremental", NULL, NULL
-	};
-
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	state_path = strdup(fuzz_path("state.db"));
-	args[4] = state_path;
-	msg_init(args[0]);
-	fuzz_quiet_stdio();
-	FUZZ_ASSERT(parse_options(5, args, &opts) == OPT_RUN, "the options");
+	FUZZ_PARSE(opts, "csa-batch-agg", "--preset", "earthquake", "--incremental", state_path);
 	query = query_text(&opts);
 	return 0;
 }

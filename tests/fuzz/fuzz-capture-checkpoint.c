@@ -15,12 +15,9 @@ int csa_capture_read_main(int argc, char **argv);
 #include "../../cmd/csa-capture-read.c"
 #undef main
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	msg_init("csa-capture-read");
 	return 0;
 }

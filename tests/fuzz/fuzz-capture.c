@@ -18,12 +18,9 @@ enum { MAX_RECORDS = 4096 };
 static struct json_doc doc;
 static volatile unsigned char body_sum;
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	json_doc_init(&doc);
 	return 0;
 }

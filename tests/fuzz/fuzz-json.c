@@ -19,12 +19,9 @@ static struct json_fast *fast;
 static struct json_doc doc;
 static struct buf str, path;
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	fast = json_fast_new();
 	json_doc_init(&doc);
 	return fast == NULL;

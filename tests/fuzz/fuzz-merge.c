@@ -18,22 +18,12 @@ int csa_merge_main(int argc, char **argv);
 static struct options opts;
 static char *batch_path, *speed_path;
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	char *args[] = {
-	    (char *)"csa-merge", (char *)"--batch", NULL, (char *)"--speed", NULL, NULL };
-
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	batch_path = strdup(fuzz_path("batch.ndjson"));
 	speed_path = strdup(fuzz_path("speed.ndjson"));
-	args[2] = batch_path;
-	args[4] = speed_path;
-	msg_init(args[0]);
-	fuzz_quiet_stdio();
-	FUZZ_ASSERT(parse_options(5, args, &opts) == OPT_RUN, "the options");
+	FUZZ_PARSE(opts, "csa-merge", "--batch", batch_path, "--speed", speed_path);
 	return 0;
 }
 

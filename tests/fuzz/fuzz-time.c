@@ -17,12 +17,9 @@
 #define MIN_MS (-62167219200000LL)
 #define MAX_MS (253402300799999LL)
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	return 0;
 }
 

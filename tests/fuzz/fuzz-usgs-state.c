@@ -14,12 +14,9 @@ int csa_usgs_fetch_main(int argc, char **argv);
 #include "../../cmd/csa-usgs-fetch.c"
 #undef main
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	msg_init("csa-usgs-fetch");
 	return 0;
 }

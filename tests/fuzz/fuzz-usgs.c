@@ -18,12 +18,9 @@
 static struct json_doc doc, one, line;
 static struct buf a, b, s1, s2;
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	json_doc_init(&doc);
 	json_doc_init(&one);
 	json_doc_init(&line);

@@ -16,22 +16,11 @@ int csa_window_main(int argc, char **argv);
 static struct options opts;
 static char *state_path;
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static int
+fuzz_setup(void)
 {
-	char *args[] = {
-	    (char *)"csa-window", (char *)"--preset", (char *)"earthquake",
-	    (char *)"--state", NULL, NULL
-	};
-
-	(void)argc;
-	(void)argv;
-	fuzz_init();
 	state_path = strdup(fuzz_path("state"));
-	args[4] = state_path;
-	msg_init(args[0]);
-	fuzz_quiet_stdio();
-	FUZZ_ASSERT(parse_options(5, args, &opts) == OPT_RUN, "the options");
+	FUZZ_PARSE(opts, "csa-window", "--preset", "earthquake", "--state", state_path);
 	return 0;
 }
 

@@ -14,18 +14,24 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Each harness's own set-up, once before the first input: 0, or non-zero
+ * when it cannot run.  LLVMFuzzerInitialize, below, calls it. */
+static int fuzz_setup(void);
+
 /* Where FUZZ_ASSERT reports: stderr as it was before libFuzzer's
  * -close_fd_mask closed it (the commands' warnings are only noise here). */
 static int fuzz_err_fd = 2;
 
-/* Every LLVMFuzzerInitialize calls this first. */
-static inline void
-fuzz_init(void)
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd = dup(2);
 
+	(void)argc;
+	(void)argv;
 	if (fd >= 0)
 		fuzz_err_fd = fd;
+	return fuzz_setup();
 }
 
 /* A property that does not hold: say which, and abort, so that libFuzzer
@@ -110,5 +116,19 @@ fuzz_quiet_stdio(void)
 		abort();
 	}
 }
+
+/*
+ * A harness that compiles a command in: name the program for messages,
+ * make stdin and stdout empty, and parse the arguments (the program's name
+ * first) into opts with the command's own parse_options.
+ */
+#define FUZZ_PARSE(opts, ...) do { \
+	const char *fuzz_args_[] = { __VA_ARGS__, NULL }; \
+	int fuzz_argc_ = (int)(sizeof(fuzz_args_) / sizeof(fuzz_args_[0])) - 1; \
+	msg_init(fuzz_args_[0]); \
+	fuzz_quiet_stdio(); \
+	FUZZ_ASSERT(parse_options(fuzz_argc_, (char **)fuzz_args_, &(opts)) == OPT_RUN, \
+	    "the options"); \
+} while (0)
 
 #endif
