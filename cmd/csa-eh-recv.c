@@ -91,7 +91,7 @@ parse_from(const char *s, struct hub_reader_opts *rd)
 	} else if (num_parse_int64(s, 0, INT64_MAX, &v) == 0) {
 		rd->from = HUB_FROM_SEQ;
 		rd->from_value = v;
-	} else if (tfmt_parse(s, strlen(s), &v, &e) == 0) {
+	} else if (tfmt_parse_when(s, tfmt_now(), &v, &e) == 0) {
 		rd->from = HUB_FROM_TIME;
 		rd->from_value = v;
 	} else {

@@ -178,9 +178,10 @@ opt_time(const char *name, const char *arg, int64_t *ms)
 {
 	struct err e;
 
-	if (tfmt_parse(arg, strlen(arg), ms, &e) == 0)
+	if (tfmt_parse_when(arg, tfmt_now(), ms, &e) == 0)
 		return 0;
-	msg_usage("--%s: '%s' is not a time (e.g. 2026-04-22T14:23:05Z)", name, arg);
+	msg_usage("--%s: '%s' is not a time (2026-04-22T14:23:05Z, an epoch, now, today, "
+	    "yesterday, or -2h for two hours ago)", name, arg);
 	return -1;
 }
 

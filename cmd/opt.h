@@ -45,7 +45,8 @@ int opt_duration_unit(const char *name, const char *arg, int64_t unit_ms, int64_
 /* A byte size (1048576, 512K, 10M, 10MiB, 1G) in [lo, hi] bytes. */
 int opt_size(const char *name, const char *arg, int64_t lo, int64_t hi, int64_t *out);
 
-/* A time, as timefmt reads them (RFC 3339, epoch ms or s ...). */
+/* A time, as timefmt reads them (RFC 3339, epoch ms or s ...), or relative
+ * to now (now, today, yesterday, -2h: tfmt_parse_when). */
 int opt_time(const char *name, const char *arg, int64_t *ms);
 
 /*

@@ -406,3 +406,27 @@ tfmt_duration(const char *s, int64_t *ms, struct err *e)
 bad:
 	return err_set(e, ERR_USAGE, "invalid duration '%s' (use e.g. 500ms, 30s, 5m, 1h, 7d)", s);
 }
+
+int
+tfmt_parse_when(const char *s, int64_t now, int64_t *ms, struct err *e)
+{
+	const int64_t day = 86400000;
+	int64_t d;
+
+	if (strcmp(s, "now") == 0) {
+		*ms = now;
+		return 0;
+	}
+	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0) {
+		*ms = (now >= 0 ? now / day : (now - day + 1) / day) * day;
+		if (s[0] == 'y')
+			*ms -= day;
+		return 0;
+	}
+	if (s[0] == '-' && s[1] != '\0' && !isdigit((unsigned char)s[strlen(s) - 1]) &&
+	    tfmt_duration(s + 1, &d, e) == 0 && d >= 0) {
+		*ms = now - d;
+		return 0;
+	}
+	return tfmt_parse(s, strlen(s), ms, e);
+}

@@ -28,6 +28,14 @@ enum tfmt_unit {
 /* Parse text s (n bytes).  0 and *ms, or -1 with ERR_DATA. */
 int tfmt_parse(const char *s, size_t n, int64_t *ms, struct err *e);
 
+/*
+ * A time as a user writes one on a command line: what tfmt_parse reads,
+ * or relative to now: "now", "today" and "yesterday" (midnight UTC), or
+ * a duration before now with a leading minus ("-2h", "-7d").  0 and *ms,
+ * or -1 with ERR_DATA.
+ */
+int tfmt_parse_when(const char *s, int64_t now, int64_t *ms, struct err *e);
+
 /* An epoch number in the given unit; -1 when out of range (years 0-9999). */
 int tfmt_from_number(double x, enum tfmt_unit unit, int64_t *ms);
 

@@ -349,6 +349,29 @@ for ms in (99999999999 * 1000, 100000000000):
 	assert_line --index 8 --partial "error"
 }
 
+@test "times relative to now: now, today, yesterday, -D; a negative epoch stays an epoch" {
+	# now = 2026-04-22T14:23:05.123Z; python computes the same instants.
+	now=1776867785123
+	run -0 csa-unit when "$now" now today yesterday -2h -1h30m -7d -0s -1000 2026-04-22T00:00:00Z
+	expected=$(python3 - "$now" <<-'PY'
+	import sys, datetime as dt
+	now = int(sys.argv[1])
+	day = 86400000
+	mid = now // day * day
+	utc = dt.timezone.utc
+	def show(ms): return "%d %s" % (ms, dt.datetime.fromtimestamp(ms / 1000, utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000))
+	for ms in [now, mid, mid - day, now - 2*3600000, now - 5400000, now - 7*day, now, -1000000,
+	           int(dt.datetime(2026, 4, 22, tzinfo=utc).timestamp() * 1000)]:
+	    print(show(ms))
+	PY
+	)
+	assert_output "$expected"
+	run -0 csa-unit when "$now" -2x tomorrow - --2h
+	for i in 0 1 2 3; do
+		assert_line --index "$i" --partial "error:"
+	done
+}
+
 @test "durations: units, compounds, signs, and bad values" {
 	run csa-unit duration 500ms 30s 5m 1h 7d 1h30m 90 -6h 1.5s 2w
 	assert_output "$(printf '%s\n' 500 30000 300000 3600000 604800000 5400000 90000 -21600000 1500 1209600000)"

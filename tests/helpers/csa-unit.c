@@ -170,15 +170,18 @@ cmd_numgen(long n)
 	return 0;
 }
 
+/* Times as tfmt_parse reads them, or with when, as tfmt_parse_when does
+ * at the time now. */
 static int
-cmd_time(int argc, char **argv)
+cmd_time(int argc, char **argv, bool when, int64_t now)
 {
 	for (int i = 0; i < argc; i++) {
 		struct err e;
 		int64_t ms;
 		char out[32];
 
-		if (tfmt_parse(argv[i], strlen(argv[i]), &ms, &e) < 0) {
+		if ((when ? tfmt_parse_when(argv[i], now, &ms, &e) :
+		    tfmt_parse(argv[i], strlen(argv[i]), &ms, &e)) < 0) {
 			printf("error: %s\n", e.msg);
 			continue;
 		}
@@ -446,7 +449,7 @@ main(int argc, char **argv)
 {
 	msg_init(argv[0]);
 	if (argc < 2) {
-		fputs("usage: csa-unit json|get PATH|num X...|time T...|epoch UNIT X...|"
+		fputs("usage: csa-unit json|get PATH|num X...|time T...|when NOW T...|epoch UNIT X...|"
 		    "duration D...|expr EXPR|fast PATH...|numgen N|lines [MAX]\n", stderr);
 		return 2;
 	}
@@ -459,7 +462,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "numgen") == 0 && argc == 3)
 		return cmd_numgen(atol(argv[2]));
 	if (strcmp(argv[1], "time") == 0)
-		return cmd_time(argc - 2, argv + 2);
+		return cmd_time(argc - 2, argv + 2, false, 0);
+	if (strcmp(argv[1], "when") == 0 && argc >= 3)
+		return cmd_time(argc - 3, argv + 3, true, strtoll(argv[2], NULL, 10));
 	if (strcmp(argv[1], "epoch") == 0 && argc >= 3)
 		return cmd_epoch(argv[2], argc - 3, argv + 3);
 	if (strcmp(argv[1], "duration") == 0)
