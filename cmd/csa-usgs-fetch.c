@@ -33,7 +33,7 @@
 
 static const char usage_line[] =
     "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i D] [-s FILE [--pending]] [-w EXPR]\n"
-    "                      [--starttime T] [--endtime T] [--minmagnitude M] [--updatedafter T]\n";
+    "                      [--from T] [--to T] [--minmagnitude M] [--updatedafter T]\n";
 
 static const char help_text[] =
     "Poll the USGS earthquake feeds and write one event NDJSON line for each\n"
@@ -41,8 +41,8 @@ static const char help_text[] =
     "\n"
     "  -a, --all               emit every feature, not only new and revised ones\n"
     "      --cacert FILE       trust the CA certificates in FILE as well\n"
-    "      --endtime TIME      FDSN backfill: events up to TIME\n"
     "  -f, --feed NAME         a USGS summary feed (default 2.5_hour)\n"
+    "      --from TIME         FDSN backfill: events from TIME (-30d, yesterday ...)\n"
     "  -h, --help              show this help and exit\n"
     "  -i, --interval D        poll every D (30s, 5m; a number: seconds) until stopped\n"
     "      --minmagnitude M    FDSN backfill: magnitude at least M\n"
@@ -53,8 +53,8 @@ static const char help_text[] =
     "  -s, --state FILE        remember seen events across runs in FILE\n"
     "      --state-days N      forget events not seen for N days (default 30; or\n"
     "                          a duration such as 2w)\n"
-    "      --starttime TIME    FDSN backfill: events from TIME\n"
     "      --timeout D         give up one request after D (default 60s)\n"
+    "      --to TIME           FDSN backfill: events up to TIME (default now)\n"
     "  -u, --unbuffered        flush after every event\n"
     "      --updatedafter TIME FDSN backfill: events updated after TIME\n"
     "      --url URL           poll URL (http, https, file) instead of a feed\n"
@@ -124,14 +124,15 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_CACERT = 256, OPT_ENDTIME, OPT_MINMAG, OPT_PENDING, OPT_RETRIES,
-		OPT_RETRY_DELAY, OPT_STATE_DAYS, OPT_STARTTIME, OPT_TIMEOUT,
+		OPT_CACERT = 256, OPT_ENDTIME, OPT_FROM, OPT_MINMAG, OPT_PENDING, OPT_RETRIES,
+		OPT_RETRY_DELAY, OPT_STATE_DAYS, OPT_STARTTIME, OPT_TIMEOUT, OPT_TO,
 		OPT_UPDATEDAFTER, OPT_URL
 	};
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "endtime", required_argument, NULL, OPT_ENDTIME },
+		{ "from", required_argument, NULL, OPT_FROM },
 		{ "feed", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -142,6 +143,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "state", required_argument, NULL, 's' },
 		{ "state-days", required_argument, NULL, OPT_STATE_DAYS },
 		{ "starttime", required_argument, NULL, OPT_STARTTIME },
+		{ "to", required_argument, NULL, OPT_TO },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "updatedafter", required_argument, NULL, OPT_UPDATEDAFTER },
@@ -202,9 +204,17 @@ parse_options(int argc, char **argv, struct options *o)
 			o->http.cacert = optarg;
 			break;
 		case OPT_ENDTIME:
-			if (opt_time("endtime", optarg, &o->endtime) < 0)
+			opt_deprecated("--endtime", "--to");
+			/* fall through */
+		case OPT_TO:
+			if (opt_time("to", optarg, &o->endtime) < 0)
 				return EXIT_USAGE;
 			o->have_end = o->fdsn = true;
+			break;
+		case OPT_FROM:
+			if (opt_time("from", optarg, &o->starttime) < 0)
+				return EXIT_USAGE;
+			o->have_start = o->fdsn = true;
 			break;
 		case OPT_MINMAG:
 			if (opt_number("minmagnitude", optarg, -10, 12, &o->minmagnitude) < 0)
@@ -230,7 +240,8 @@ parse_options(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			break;
 		case OPT_STARTTIME:
-			if (opt_time("starttime", optarg, &o->starttime) < 0)
+			opt_deprecated("--starttime", "--from");
+			if (opt_time("from", optarg, &o->starttime) < 0)
 				return EXIT_USAGE;
 			o->have_start = o->fdsn = true;
 			break;
@@ -259,9 +270,9 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->feed && o->url)
 		return msg_usage("--feed and --url exclude each other");
 	if (o->fdsn && o->feed)
-		return msg_usage("--feed cannot be combined with FDSN options (--starttime ...)");
+		return msg_usage("--feed cannot be combined with FDSN options (--from ...)");
 	if (o->have_start && o->have_end && o->starttime > o->endtime)
-		return msg_usage("--starttime is after --endtime");
+		return msg_usage("--from is after --to");
 	if (o->pending && o->state_path == NULL)
 		return msg_usage("--pending: needs --state FILE");
 	if (o->pending && o->interval_ms)

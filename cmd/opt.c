@@ -253,3 +253,10 @@ opt_version(const char *libs, const char *more)
 	buf_free(&b);
 	return msg_close_stdout();
 }
+
+void
+opt_deprecated(const char *old, const char *now)
+{
+	msg_warn("%s is deprecated: write %s (the old spelling goes in the next release)",
+	    old, now);
+}

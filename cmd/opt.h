@@ -58,6 +58,13 @@ int opt_time(const char *name, const char *arg, int64_t *ms);
 int opt_fault(char *const *argv, const char *shortopts, const struct option *longopts);
 
 /*
+ * An old spelling that still works for this release (csa(7) has the one
+ * vocabulary; NEWS says when the old ones go): warn once a run, e.g.
+ * "--starttime is deprecated: write --from".
+ */
+void opt_deprecated(const char *old, const char *now);
+
+/*
  * --version: the program's line, then the libraries, one a line: those
  * of a module (hub_versions() ...; a last newline may lack) and then the
  * command's own (NULL: none).  Returns the exit status of writing it.

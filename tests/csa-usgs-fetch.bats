@@ -57,15 +57,16 @@ jq_expected() {
 		run csa-usgs-fetch --feed "$feed" --help
 		assert_success
 	done
-	run --separate-stderr csa-usgs-fetch --starttime yesterday
+	run --separate-stderr csa-usgs-fetch --from tomorrow
 	assert_failure 2
-	[[ "$stderr" == *"--starttime"* ]]
+	[[ "$stderr" == *"--from: 'tomorrow' is not a time"* ]]
 	run --separate-stderr csa-usgs-fetch --state-days -3
 	assert_failure 2
 	run --separate-stderr csa-usgs-fetch --feed all_day --url file:///dev/null
 	assert_failure 2
-	run --separate-stderr csa-usgs-fetch --starttime 2020-02-01 --endtime 2020-01-01
+	run --separate-stderr csa-usgs-fetch --from 2020-02-01 --to 2020-01-01
 	assert_failure 2
+	[[ "$stderr" == *"--from is after --to"* ]]
 }
 
 @test "a bad --where expression exits 2 with libjq's message" {
@@ -551,8 +552,8 @@ quiet_feed() {
 	first=$(jq '[.features[].properties.time] | min' "$src")
 	last=$(jq '[.features[].properties.time] | max' "$src")
 	run --separate-stderr $FETCH --url "$SERVER_URL/fdsnws/event/1/query" \
-		--starttime "$(date -u -d "@$((first / 1000))" +%FT%TZ)" \
-		--endtime "$(date -u -d "@$((last / 1000 + 1))" +%FT%TZ)"
+		--from "$(date -u -d "@$((first / 1000))" +%FT%TZ)" \
+		--to "$(date -u -d "@$((last / 1000 + 1))" +%FT%TZ)"
 	assert_success
 	[ "${#lines[@]}" -eq "$(jq '.features | length' "$src")" ]
 	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$src")
@@ -566,7 +567,7 @@ quiet_feed() {
 @test "FDSN backfill passes --minmagnitude and --updatedafter to the service" {
 	src="$DATA/usgs/valeriovolpati_query.geojson"
 	start_usgs_server "$DATA/usgs" --fdsn "$src"
-	run $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --starttime 1900-01-01 --minmagnitude 5.5
+	run $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --from 1900-01-01 --minmagnitude 5.5
 	assert_success
 	want=$(jq '[.features[] | select(.properties.mag >= 5.5)] | length' "$src")
 	[ "$want" -gt 0 ]
@@ -574,7 +575,7 @@ quiet_feed() {
 	grep -q 'minmagnitude=5.5' "$SERVER_LOG"
 	grep -q 'orderby=time-asc' "$SERVER_LOG"
 	upd=$(jq '[.features[].properties.updated] | sort | .[length / 2 | floor]' "$src")
-	run $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --starttime 1900-01-01 \
+	run $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --from 1900-01-01 \
 		--updatedafter "$(date -u -d "@$((upd / 1000))" +%FT%TZ)"
 	assert_success
 	want=$(jq --argjson u "$(( upd / 1000 * 1000 ))" '[.features[] | select(.properties.updated > $u)] | length' "$src")
@@ -671,7 +672,7 @@ quiet_feed() {
 	--retries 101|--retries: '101' is not a number from 0 to 100
 	--minmagnitude 13|--minmagnitude: '13' is not a number from -10 to 12
 	--minmagnitude nan|--minmagnitude: 'nan' is not a number from -10 to 12
-	--starttime yesterday|--starttime: 'yesterday' is not a time (e.g. 2026-04-22T14:23:05Z)
+	--from tomorrow|--from: 'tomorrow' is not a time (2026-04-22T14:23:05Z, an epoch, now, today, yesterday, or -2h for two hours ago)
 	EOF
 }
 
@@ -686,4 +687,20 @@ quiet_feed() {
 		[ "$(printf '%s\n' "$output" | jq -c 'del(.ingested_at)')" = "$(printf '%s\n' "$want" | jq -c 'del(.ingested_at)')" ] \
 			|| { echo "$args"; return 1; }
 	done
+}
+
+@test "--starttime and --endtime still work, with a warning that names --from and --to" {
+	start_usgs_server "$DATA/usgs" --fdsn "$DATA/usgs/valeriovolpati_query.geojson"
+	run --separate-stderr $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --starttime 1900-01-01 \
+		--endtime 2100-01-01 --minmagnitude 5.5
+	assert_success
+	new=$output
+	[[ "$stderr" == *"--starttime is deprecated: write --from (the old spelling goes in the next release)"* ]]
+	[[ "$stderr" == *"--endtime is deprecated: write --to"* ]]
+	run --separate-stderr $FETCH --url "$SERVER_URL/fdsnws/event/1/query" --from 1900-01-01 \
+		--to 2100-01-01 --minmagnitude 5.5
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(ours_sorted <<< "$output")" = "$(ours_sorted <<< "$new")" ]
+	[ "${#lines[@]}" -gt 0 ]
 }
