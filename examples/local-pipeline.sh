@@ -71,8 +71,12 @@ say "$(wc -l < "$work/speed.ndjson") window rows; the last one:"
 tail -n 1 "$work/speed.ndjson" | jq -c 'del(._state)' | indent
 
 step "6. Serving layer: batch up to its high-water mark, speed after it, totals by region"
-csa-merge --batch "$work/gold/hourly" --speed "$work/speed.ndjson" --total --by region --table |
-	cut -c 1-118 | indent
+say "(the columns a reader needs first; csa-merge --table shows them all)"
+csa-merge --batch "$work/gold/hourly" --speed "$work/speed.ndjson" --total --by region |
+	jq -r '[.region, .event_count, .max_magnitude, .avg_magnitude, .significant_count,
+	        .data_freshness] | @tsv' |
+	{ printf 'region\tevents\tmax_mag\tavg_mag\tM5+\tfrom\n'; cat; } |
+	column -t -s "$(printf '\t')" | indent
 late=$(jq -s --slurpfile old "$work/poll1.ndjson" --arg hw "$(cat "$work"/gold/hourly/*/*.ndjson | jq -rs 'map(.window_end) | max')" \
 	'($old | map(.event_id)) as $ids | ($hw | sub("\\.000Z$"; "Z") | fromdate * 1000) as $cut |
 	 map(select((.event_id | IN($ids[])) | not) | select(.time <= $cut)) | length' "$work/poll2.ndjson")
@@ -93,4 +97,4 @@ mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
 csa-merge --batch "$work/gold/hourly" --speed "$work/speed.ndjson" --total --by region |
 	jq -r '"\(.region)\t\(.event_count) events\t\(.data_freshness)"' | column -t -s "$(printf '\t')" | indent
 
-step "Done.  Live: 'csa-eh-recv --group live | csa-dashboard'.  Next: csa(7), and examples/."
+step "Done.  Next: csa(7), and examples/."

@@ -84,3 +84,26 @@ print(sum(1 for _ in r))' "$f" > /dev/null
 	# The batch view stops at 08:30, where the speed layer takes over.
 	[ "$(cat "$c"/gold/by_page/*/*.ndjson | jq -rs 'map(.window_end) | max')" = 2026-04-22T08:30:00.000Z ]
 }
+
+@test "scripts/demo: step 6 fits 80 columns, and its closing commands work as pasted" {
+	# The demo builds in build/ and installs with apt: only where that is
+	# the build under test (./scripts/test), not in distcheck's read-only
+	# tree nor the sanitizer build.
+	[ "$(cd "$CSA_BUILDDIR" && pwd -P)" = "$(cd "$CSA_SRCDIR" && pwd -P)/build" ] ||
+		skip "the demo builds build/, and this run tests $CSA_BUILDDIR"
+	run env CSA_DEMO_KEEP=1 TMPDIR="$BATS_TEST_TMPDIR" "$CSA_SRCDIR/scripts/demo"
+	assert_success
+	[[ "${lines[-1]}" =~ ^\(the\ pipeline\ took\ [0-9]+\ s\)$ ]]
+	sed -n '/^   region /,/^   Not in/{/Not in/!p}' <<< "$output" > "$BATS_TEST_TMPDIR/table"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/table")" -eq 5 ]
+	awk 'length > 80 { bad = 1; print } END { exit bad }' "$BATS_TEST_TMPDIR/table"
+	# The table's rows are the merged totals.
+	grep -Eq '^ +us-east +451 +6\.7 ' "$BATS_TEST_TMPDIR/table"
+	# The two commands it prints, run as a user pastes them (no tty: plain
+	# snapshots), show the demo's 654 events.
+	grep -A1 '^    export PATH=' <<< "$output" | sed 's/^    //' > "$BATS_TEST_TMPDIR/paste.sh"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/paste.sh")" -eq 2 ]
+	env -i HOME="$HOME" PATH=/usr/bin:/bin timeout 5 bash "$BATS_TEST_TMPDIR/paste.sh" \
+		> "$BATS_TEST_TMPDIR/dash" 2>&1 || true
+	grep -q '^events 654 ' "$BATS_TEST_TMPDIR/dash"
+}
