@@ -37,7 +37,7 @@ static const char usage_line[] =
     "                     [--by EXPR] [--agg NAME=FUNC(F)] [--having COND] [--time EXPR]\n"
     "                     [--id FIELD] [--version-field FIELD] [--ids-field FIELD]\n"
     "                     [--deleted-when EXPR] [--validate EXPR] [--max-future D]\n"
-    "                     [--out DIR] [--partition-by FIELD] [--incremental STATE]\n"
+    "                     [--out DIR] [--partition-by FIELD] [--state FILE]\n"
     "                     [--memory-limit SIZE] [--max-groups N] [-v] [FILE...]\n";
 
 static const char help_text[] =
@@ -54,8 +54,6 @@ static const char help_text[] =
     "      --id FIELD            the event id (default event_id)\n"
     "      --ids-field FIELD     the event's other ids (\",a,b,\"): all one event\n"
     "                            (earthquake: ids)\n"
-    "      --incremental STATE   add to what earlier runs saw (a SQLite file) and\n"
-    "                            write again only the days that changed\n"
     "      --max-future D        reject events more than D ahead of the clock\n"
     "                            (default: none, so no result depends on the clock)\n"
     "      --max-groups N        the most groups one day of a view may have; more\n"
@@ -66,6 +64,8 @@ static const char help_text[] =
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
     "      --preset NAME         earthquake: the hourly and daily reference views,\n"
     "                            with the USGS event rules\n"
+    "  -s, --state FILE          add to what earlier runs saw (a SQLite file) and\n"
+    "                            write again only the days that changed\n"
     "  -t, --time EXPR           the event time (default time)\n"
     "      --tumbling SIZE       one view of windows of SIZE (dividing a day)\n"
     "      --validate EXPR       reject events for which EXPR is not true\n"
@@ -74,6 +74,8 @@ static const char help_text[] =
     "  -V, --version             show versions and exit\n"
     "      --version-field FIELD the version; the greatest wins (default updated)\n"
     "      --view NAME           the view's name (default view)\n"
+    "\n"
+    "Old spellings, still read until the next release: --incremental (now --state)\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-batch-agg(1).\n";
@@ -169,6 +171,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "ids-field", required_argument, NULL, OPT_IDS_FIELD },
 		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
+		{ "state", required_argument, NULL, 's' },
 		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
 		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
@@ -184,7 +187,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "view", required_argument, NULL, OPT_VIEW },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char shortopts[] = "a:b:ho:t:vV";
+	static const char shortopts[] = "a:b:ho:s:t:vV";
 	struct win_spec *w = &o->v[0].w;
 	const char *time_src = "time", *id_src = "event_id", *version_src = "updated";
 	const char *ids_src = NULL, *deleted_src = NULL, *validate_src = NULL;
@@ -239,6 +242,9 @@ parse_options(int argc, char **argv, struct options *o)
 			ids_src = optarg;
 			break;
 		case OPT_INCREMENTAL:
+			opt_deprecated("--incremental", "--state");
+			/* fall through */
+		case 's':
 			o->state = optarg;
 			break;
 		case OPT_MAX_FUTURE:

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "http.h"
+#include "hub.h"
 #include "json.h"
 #include "jsonfast.h"
 #include "msg.h"
@@ -29,10 +30,10 @@
 
 static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
-    "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
+    "                        [--from T] [--to T] [-p N] [-s FILE [--pending]]\n"
     "                        [--blob-endpoint URL] [--cacert FILE] [--parallel N]\n"
     "                        [--retries N] [--retry-delay SECS]\n"
-    "                        PATH|URL...\n";
+    "                        [-H DIR | PATH|URL...]\n";
 
 static const char help_text[] =
     "Read Event Hubs Capture Avro files (and directories of them, recursively)\n"
@@ -41,7 +42,8 @@ static const char help_text[] =
     "Storage (https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX) or ADLS Gen2\n"
     "(abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH), with the credential of\n"
     "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or\n"
-    "AZURE_STORAGE_TOKEN, or a SAS in the URL.\n"
+    "AZURE_STORAGE_TOKEN, or a SAS in the URL.  With no PATH, the capture files of\n"
+    "the embedded hub (-H, else $CSA_HUB, else the default hub).\n"
     "\n"
     "      --bare              the bodies alone, without \"_eh\"\n"
     "      --blob-endpoint URL send Blob requests to URL (an emulator, a sovereign\n"
@@ -49,7 +51,8 @@ static const char help_text[] =
     "      --body WHAT         a body that is not JSON: skip (default, with a\n"
     "                          warning), base64 or string\n"
     "      --cacert FILE       trust the CA certificates in FILE as well (Blob Storage)\n"
-    "      --checkpoint FILE   remember the files read; read only new ones\n"
+    "      --from TIME         only events enqueued at or after TIME\n"
+    "  -H, --hub DIR           read the capture files of the embedded hub in DIR\n"
     "  -h, --help              show this help and exit\n"
     "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
     "      --parallel N        blobs downloaded at once (default 8)\n"
@@ -59,11 +62,14 @@ static const char help_text[] =
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
     "      --retries N         retries of a failed Blob request (default 3)\n"
     "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
-    "      --since TIME        only events enqueued at or after TIME\n"
+    "  -s, --state FILE        remember the files read; read only new ones\n"
+    "      --to TIME           only events enqueued before TIME\n"
     "  -u, --unbuffered        flush after every event\n"
-    "      --until TIME        only events enqueued before TIME\n"
     "  -v, --verbose           report each file on stderr\n"
     "  -V, --version           show versions and exit\n"
+    "\n"
+    "Old spellings, still read until the next release:\n"
+    "  --checkpoint (now --state), --since, --until (now --from, --to)\n"
     "\n"
     "Exit status: 0 ok, 1 bad files or bodies were skipped, 2 usage, 3 nothing\n"
     "could be read, 4 Blob Storage failed or refused.  See csa-capture-read(1).\n";
@@ -84,6 +90,7 @@ struct options {
 	bool have_since, have_until;
 	struct capture_pathfmt *fmt;
 	const char *checkpoint;
+	char *hub_capture;	/* the hub's capture tree, when no PATH is given */
 	char **paths;
 	int npaths;
 	int parallel;		/* downloads in flight */
@@ -148,7 +155,8 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CACERT, OPT_CHECKPOINT, OPT_PATH_FORMAT,
-		OPT_PARALLEL, OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL
+		OPT_PARALLEL, OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL,
+		OPT_FROM, OPT_TO
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
@@ -156,6 +164,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "body", required_argument, NULL, OPT_BODY },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "hub", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "parallel", required_argument, NULL, OPT_PARALLEL },
@@ -165,14 +175,16 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "state", required_argument, NULL, 's' },
+		{ "to", required_argument, NULL, OPT_TO },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char shortopts[] = "hmp:uvV";
-	const char *fmt = CAPTURE_DEFAULT_FORMAT;
+	static const char shortopts[] = "hH:mp:s:uvV";
+	const char *fmt = CAPTURE_DEFAULT_FORMAT, *hub = NULL;
 	struct err e;
 	int64_t n;
 	int c, verbose = 0;
@@ -229,7 +241,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->http.cacert = optarg;
 			break;
 		case OPT_CHECKPOINT:
+			opt_deprecated("--checkpoint", "--state");
+			/* fall through */
+		case 's':
 			o->checkpoint = optarg;
+			break;
+		case 'H':
+			hub = optarg;
 			break;
 		case OPT_PATH_FORMAT:
 			fmt = optarg;
@@ -257,12 +275,18 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_SINCE:
-			if (opt_time("since", optarg, &o->since) < 0)
+			opt_deprecated("--since", "--from");
+			/* fall through */
+		case OPT_FROM:
+			if (opt_time("from", optarg, &o->since) < 0)
 				return EXIT_USAGE;
 			o->have_since = true;
 			break;
 		case OPT_UNTIL:
-			if (opt_time("until", optarg, &o->until) < 0)
+			opt_deprecated("--until", "--to");
+			/* fall through */
+		case OPT_TO:
+			if (opt_time("to", optarg, &o->until) < 0)
 				return EXIT_USAGE;
 			o->have_until = true;
 			break;
@@ -272,10 +296,27 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0)
-		return msg_usage("no file or directory to read");
+	if (hub && argc > 0)
+		return msg_usage("--hub and '%s': read a hub's capture files or the paths given, "
+		    "not both", argv[0]);
+	if (argc == 0) {
+		/* The README's "$CSA_HUB/capture" without the variable. */
+		char *dir = hub_default_location(hub);
+		struct buf b = { 0 };
+
+		buf_printf(&b, "%s/capture", dir);
+		free(dir);
+		if (access(b.p, F_OK) != 0) {
+			msg_warn("no hub at %.*s (csa-eh-send creates one)", (int)b.len - 8, b.p);
+			buf_free(&b);
+			return EXIT_IO;
+		}
+		o->hub_capture = buf_steal(&b);
+		argv = &o->hub_capture;
+		argc = 1;
+	}
 	if (o->pending && o->checkpoint == NULL)
-		return msg_usage("--pending: needs --checkpoint FILE");
+		return msg_usage("--pending: needs --state FILE");
 	if (o->bare && o->meta)
 		return msg_usage("--bare and --meta: choose one");
 	if ((o->fmt = capture_pathfmt_compile(fmt, &e)) == NULL)
@@ -1093,6 +1134,7 @@ options_free(struct options *o)
 	free(o->remotes);
 	blob_cred_free(&o->cred);
 	capture_pathfmt_free(o->fmt);
+	free(o->hub_capture);
 	http_cleanup();
 }
 

@@ -62,6 +62,9 @@ static const char help_text[] =
     "  -V, --version           show versions and exit\n"
     "  -w, --where EXPR        emit only events for which the jq EXPR is true\n"
     "\n"
+    "Old spellings, still read until the next release:\n"
+    "  --starttime, --endtime (now --from, --to)\n"
+    "\n"
     "Exit status: 0 ok, 1 bad features or documents were skipped, 2 usage,\n"
     "3 local I/O, 4 network or server.  See csa-usgs-fetch(1).\n";
 

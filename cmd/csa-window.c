@@ -80,7 +80,7 @@ static const char help_text[] =
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
     "                            last SIZE\n"
     "      --snapshot            one window per timestamp: events at the same time\n"
-    "      --state FILE          restore open windows from FILE; save them at exit\n"
+    "  -s, --state FILE          restore open windows from FILE; save them at exit\n"
     "      --state-every D       also save the state every D of wall time\n"
     "  -t, --time EXPR           the event time (default time)\n"
     "      --tumbling SIZE       back-to-back windows of SIZE\n"
@@ -208,7 +208,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
 		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_NO_KEEP_OPEN, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
 		OPT_PRESET, OPT_SESSION, OPT_SLIDING,
-		OPT_SNAPSHOT, OPT_STATE, OPT_STATE_EVERY, OPT_TUMBLING
+		OPT_SNAPSHOT, OPT_STATE_EVERY, OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
 		{ "agg", required_argument, NULL, 'a' },
@@ -236,7 +236,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "sliding", required_argument, NULL, OPT_SLIDING },
 		{ "snapshot", no_argument, NULL, OPT_SNAPSHOT },
-		{ "state", required_argument, NULL, OPT_STATE },
+		{ "state", required_argument, NULL, 's' },
 		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
@@ -246,7 +246,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "where", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char shortopts[] = "a:b:ho:t:uvVw:";
+	static const char shortopts[] = "a:b:ho:s:t:uvVw:";
 	struct win_spec *w = &o->w;
 	static const char default_partition[] = "_eh.partition";
 	const char *time_src = "time", *partition_src = default_partition;
@@ -396,7 +396,7 @@ parse_options(int argc, char **argv, struct options *o)
 			types++;
 			w->type = WIN_SNAPSHOT;
 			break;
-		case OPT_STATE:
+		case 's':
 			o->state_path = optarg;
 			break;
 		case OPT_STATE_EVERY:

@@ -105,25 +105,6 @@ hub_opts_connection_file(struct hub_opts *o, const char *path, struct err *e)
 	return 0;
 }
 
-char *
-hub_default_location(const char *given)
-{
-	const char *env = getenv("CSA_HUB"), *state, *home;
-	struct buf b = { 0 };
-
-	if (given && *given)
-		return xstrdup(given);
-	if (env && *env)
-		return xstrdup(env);
-	state = getenv("XDG_STATE_HOME");
-	home = getenv("HOME");
-	if (state && *state)
-		buf_printf(&b, "%s/csa/hub", state);
-	else
-		buf_printf(&b, "%s/.local/state/csa/hub", home && *home ? home : ".");
-	return buf_steal(&b);
-}
-
 const char *
 hub_default_eventhub(const char *given)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "timefmt.h"
 
 static const char *prog = "csa";
 static int verbosity;
@@ -234,14 +235,85 @@ msg_verbosity(void)
 	return verbosity;
 }
 
+/*
+ * -v lines of one kind (the same format) come at most every VERBOSE_EVERY_MS:
+ * one a batch would be hundreds a minute.  The latest held back is said at
+ * exit, so the last word of a run is never lost.
+ */
+enum { VERBOSE_EVERY_MS = 2000, VERBOSE_KINDS = 16 };
+
+static struct held {
+	const char *fmt;
+	int64_t said_at;	/* when this kind was last printed */
+	long held;		/* lines held back since */
+	int64_t at;		/* the latest one's time, and text */
+	char line[1024];
+} held[VERBOSE_KINDS];
+
+/* Print one -v line with the time of day it happened (UTC). */
+static void
+print_verbose(int64_t at, const char *line, long held_back)
+{
+	char hms[32];
+
+	tfmt_format(at, hms);	/* 2026-04-22T14:23:05.123Z: keep the time */
+	if (held_back > 0)
+		fprintf(stderr, "%s: %s %s (after %ld more like it)\n", prog, hms + 11, line,
+		    held_back);
+	else
+		fprintf(stderr, "%s: %s %s\n", prog, hms + 11, line);
+}
+
+static void
+flush_held(void)
+{
+	for (int i = 0; i < VERBOSE_KINDS && held[i].fmt; i++)
+		if (held[i].held > 0) {
+			print_verbose(held[i].at, held[i].line, held[i].held - 1);
+			held[i].held = 0;
+		}
+}
+
 void
 msg_verbose(const char *fmt, ...)
 {
+	struct held *h = NULL;
+	int64_t now;
+	char line[1024];
 	va_list ap;
+	int i;
 
 	if (verbosity <= 0)
 		return;
 	va_start(ap, fmt);
-	vprint(NULL, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	now = tfmt_now();
+	for (i = 0; i < VERBOSE_KINDS && held[i].fmt && held[i].fmt != fmt; i++)
+		;
+	if (i < VERBOSE_KINDS) {
+		h = &held[i];
+		if (h->fmt == NULL) {
+			if (i == 0)
+				atexit(flush_held);
+			h->fmt = fmt;
+		} else if (now - h->said_at < VERBOSE_EVERY_MS && verbosity < 2) {
+			h->held++;
+			h->at = now;
+			memcpy(h->line, line, sizeof(line));
+			return;
+		}
+	}
+	/* What was held back of other kinds happened before this line. */
+	for (int k = 0; k < VERBOSE_KINDS && held[k].fmt; k++)
+		if (&held[k] != h && held[k].held > 0) {
+			print_verbose(held[k].at, held[k].line, held[k].held - 1);
+			held[k].held = 0;
+			held[k].said_at = held[k].at;
+		}
+	print_verbose(now, line, h ? h->held : 0);
+	if (h) {
+		h->said_at = now;
+		h->held = 0;
+	}
 }

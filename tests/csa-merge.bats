@@ -272,7 +272,7 @@ summary() {
 	# A member that wrote its rows again (a restart without --out): once.
 	cat r0 r1 r0 | merge_counts again
 	cmp want again
-	grep -q "csa-merge: $(wc -l < r0) speed rows repeated (the same _id) counted once" again.err
+	grep -Eq "csa-merge: [0-9:.]+Z $(wc -l < r0) speed rows repeated \(the same _id\) counted once" again.err
 	# Also through jsmn (an escape in every row) and with --every.
 	sed 's/"window_type":"tumbling"/"window_type":"tumb\\u006cing"/' r0 > r0.esc
 	cat r0 r1 r0.esc | merge_counts escaped
@@ -535,7 +535,7 @@ real_views() {
 	rows=$(($(wc -l < gold.ndjson) + $(wc -l < speed.ndjson)))
 	[ "$rows" -gt 100 ]
 	# All but the first row of each view took the fast way.
-	grep -q "csa-merge: $((rows - 2)) rows read by simdjson" plain.err
+	grep -Eq "csa-merge: [0-9:.]+Z $((rows - 2)) rows read by simdjson" plain.err
 	jq -e -s 'length > 50 and any(.data_freshness == "batch-only") and
 		any(.data_freshness == "realtime-only")' plain
 
@@ -545,7 +545,7 @@ real_views() {
 	done
 	grep -q 'tumb\\u006cing' speed.ndjson.esc
 	merge escaped gold.ndjson.esc speed.ndjson.esc
-	grep -q "csa-merge: 0 rows read by simdjson" escaped.err
+	grep -Eq "csa-merge: [0-9:.]+Z 0 rows read by simdjson" escaped.err
 	cmp plain escaped
 
 	# Counts written as 21.0 are jsmn's to read; a threshold written 5.0
@@ -558,7 +558,7 @@ real_views() {
 	jq -c '{_state} + . + {early: false}' speed.ndjson > speed.moved
 	merge odd gold.odd speed.moved
 	cmp plain odd
-	n=$(sed -n 's/^csa-merge: \([0-9]*\) rows read by simdjson.*/\1/p' odd.err)
+	n=$(sed -n 's/^csa-merge: [0-9:.]*Z \([0-9]*\) rows read by simdjson.*/\1/p' odd.err)
 	[ "$n" -gt 0 ] && [ "$n" -lt $((rows - 2)) ]
 }
 
