@@ -15,7 +15,8 @@
 static const char usage_line[] =
     "Usage: csa-merge [--batch PATH] [--speed PATH] [--view NAME] [--cutoff TIME]\n"
     "                 [--overlap D] [--by FIELDS] [--every D | --total] [--from TIME]\n"
-    "                 [--to TIME] [--anomalies SIGMA] [--table] [-v]\n";
+    "                 [--to TIME] [--anomalies SIGMA] [--format FMT | --table]\n"
+    "                 [--no-state] [-v]\n";
 
 static const char help_text[] =
     "Merge the rows of a batch view and of a speed view into one answer: batch\n"
@@ -29,12 +30,15 @@ static const char help_text[] =
     "      --cutoff TIME      batch up to TIME, speed after (or -6h: before now;\n"
     "                         default: the latest window end of the batch view)\n"
     "  -e, --every D          re-aggregate into windows of D (e.g. 1h)\n"
+    "      --format FMT       ndjson (the default), csv or tsv (with a header\n"
+    "                         row), or table (as --table)\n"
     "      --from TIME        only windows starting at or after TIME\n"
     "  -h, --help             show this help and exit\n"
+    "      --no-state         rows without \"_state\", for readers (not mergeable)\n"
     "      --overlap D        before the cutoff, speed windows the batch view lacks\n"
     "                         are kept for D (default 15m)\n"
     "  -s, --speed PATH       a speed view file, or - for stdin\n"
-    "      --table            an aligned table by total events, not NDJSON\n"
+    "      --table            an aligned table, most events first (--format table)\n"
     "      --to TIME          only windows ending at or before TIME\n"
     "      --total            one row per group over the whole time\n"
     "  -v, --verbose          report counts and left-out aggregates on stderr\n"
@@ -43,7 +47,6 @@ static const char help_text[] =
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage or views that do not\n"
     "fit together, 3 local I/O.  See csa-merge(1).\n";
-
 
 static int
 parse_time(const char *s, int64_t *ms, bool relative)
@@ -62,8 +65,8 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_ANOMALIES = 256, OPT_BY, OPT_CUTOFF, OPT_FROM, OPT_OVERLAP, OPT_TABLE, OPT_TO,
-		OPT_TOTAL, OPT_VIEW
+		OPT_ANOMALIES = 256, OPT_BY, OPT_CUTOFF, OPT_FORMAT, OPT_FROM, OPT_NO_STATE,
+		OPT_OVERLAP, OPT_TABLE, OPT_TO, OPT_TOTAL, OPT_VIEW
 	};
 	static const struct option longopts[] = {
 		{ "anomalies", required_argument, NULL, OPT_ANOMALIES },
@@ -71,8 +74,10 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "cutoff", required_argument, NULL, OPT_CUTOFF },
 		{ "every", required_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "help", no_argument, NULL, 'h' },
+		{ "no-state", no_argument, NULL, OPT_NO_STATE },
 		{ "overlap", required_argument, NULL, OPT_OVERLAP },
 		{ "speed", required_argument, NULL, 's' },
 		{ "table", no_argument, NULL, OPT_TABLE },
@@ -130,17 +135,25 @@ parse_options(int argc, char **argv, struct options *o)
 			if (parse_time(optarg, &o->cutoff, true) < 0)
 				return msg_usage("--cutoff: '%s' is not a time (or -D before now)", optarg);
 			break;
+		case OPT_FORMAT:
+			if (table_format_parse(optarg, &o->format) < 0)
+				return msg_usage("--format: '%s' is not ndjson, csv, tsv or table",
+				    optarg);
+			break;
 		case OPT_FROM:
 			o->have_from = true;
 			if (parse_time(optarg, &o->from, true) < 0)
 				return msg_usage("--from: '%s' is not a time", optarg);
+			break;
+		case OPT_NO_STATE:
+			o->no_state = true;
 			break;
 		case OPT_OVERLAP:
 			if (opt_duration("overlap", optarg, 0, OPT_NO_MAX, &o->overlap) < 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_TABLE:
-			o->table = true;
+			o->format = TABLE_ALIGNED;
 			break;
 		case OPT_TO:
 			o->have_to = true;
@@ -241,11 +254,9 @@ run(const struct options *o)
 		rc = merge_anomalies(&r, &out, &nrow);
 	else if (rc == 0 && r.out)
 		merge_answer(&r, &out, &nrow);
-	if (rc == 0 && o->table) {
-		if (table_print(out.p ? out.p : "", out.len, nrow) < 0)
+	if (rc == 0) {
+		if (table_write(o->format, out.p ? out.p : "", out.len, nrow) < 0)
 			status = EXIT_IO;
-	} else if (rc == 0) {
-		fwrite(out.p ? out.p : "", 1, out.len, stdout);
 	} else {
 		if (r.err.msg[0])
 			msg_error(&r.err);

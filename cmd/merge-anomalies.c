@@ -141,7 +141,7 @@ merge_anomalies(struct run *r, struct buf *out, size_t *nrow)
 		merge_put_sources(&r->key, FROM_SPEED);
 		row_put(out, &(struct row){ .start = v[i]->start, .end = v[i]->end,
 		    .cols = v[i]->cols, .cols_len = strlen(v[i]->cols), .aggs = r->out,
-		    .st = v[i]->st, .markers = r->key.p });
+		    .st = v[i]->st, .markers = r->key.p, .no_state = r->o->no_state });
 		++*nrow;
 		merge_spill(r, out);
 	}

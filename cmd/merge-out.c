@@ -65,7 +65,8 @@ put_bucket(struct run *r, const struct bucket *k, struct buf *b)
 		json_put_bool(m, true);
 	}
 	row_put(b, &(struct row){ .start = k->start, .end = k->end, .cols = k->cols,
-	    .cols_len = strlen(k->cols), .aggs = r->out, .st = k->st, .markers = m->p });
+	    .cols_len = strlen(k->cols), .aggs = r->out, .st = k->st, .markers = m->p,
+	    .no_state = r->o->no_state });
 }
 
 static int r_count_col;
@@ -120,11 +121,11 @@ cmp_count(const void *a, const void *b)
 	return cmp_time(a, b);
 }
 
-/* NDJSON goes out as it is made; a table needs every row first. */
+/* NDJSON goes out as it is made; a table, CSV or TSV needs every row first. */
 void
 merge_spill(const struct run *r, struct buf *out)
 {
-	if (!r->o->table && out->len >= 1 << 16) {
+	if (r->o->format == TABLE_NDJSON && out->len >= 1 << 16) {
 		fwrite(out->p, 1, out->len, stdout);
 		buf_reset(out);
 	}
@@ -147,7 +148,7 @@ merge_answer(struct run *r, struct buf *out, size_t *nrow)
 	for (int j = 0; j < r->out->n && r_count_col < 0; j++)
 		if (r->out->v[j].fn == AGG_COUNT)
 			r_count_col = j;
-	qsort(v, n, sizeof(*v), r->o->table ? cmp_count : cmp_time);
+	qsort(v, n, sizeof(*v), r->o->format == TABLE_ALIGNED ? cmp_count : cmp_time);
 	for (size_t i = 0; i < n; i++) {
 		put_bucket(r, v[i], out);
 		merge_spill(r, out);

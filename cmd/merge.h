@@ -11,6 +11,7 @@
 #include "msg.h"
 #include "row.h"
 #include "strmap.h"
+#include "table.h"
 
 /*
  * How a merge goes (csa-merge.c's run): merge-read.c reads the speed view
@@ -33,11 +34,13 @@ extern const char *const merge_layer_names[NLAYERS];
 struct options {
 	const char *path[NLAYERS];
 	const char *view;
-	bool have_cutoff, have_from, have_to, total, table, anomalies;
+	bool have_cutoff, have_from, have_to, total, anomalies;
+	bool no_state;		/* --no-state: rows without "_state" */
 	int64_t cutoff, overlap, every, from, to;
 	double sigma;
 	char **by;		/* --by column names; NULL: all group columns */
 	int nby;
+	enum table_format format;
 };
 
 /* A speed row kept until the cutoff is known (rows of one window and group merged). */
