@@ -186,6 +186,7 @@ parse_options(int argc, char **argv, struct options *o)
 	return OPT_RUN;
 }
 
+/* What a run holds: the kept speed rows, the batch history, the buckets. */
 static void
 run_free(struct run *r)
 {
@@ -221,6 +222,8 @@ run_free(struct run *r)
 	buf_free(&r->key);
 }
 
+/* Read both layers, fit them together, write the answer (cmd/merge.h
+ * says which piece does what): the exit status. */
 static int
 run(const struct options *o)
 {
