@@ -22,6 +22,7 @@
 #include "num.h"
 #include "opt.h"
 #include "sig.h"
+#include "table.h"
 #include "timefmt.h"
 
 #define READ_MAX 1024
@@ -30,7 +31,7 @@ static const char usage_line[] =
     "Usage: csa-eh-recv [-emuv] [--bare] [-H DIR|kafka://HOST:PORT] [-n NAME] [-g GROUP]\n"
     "                   [-p N] [-c N] [--from earliest|latest|TIME|SEQ] [--positions FILE]\n"
     "                   [-X KEY=VALUE]\n"
-    "       csa-eh-recv --list [-H DIR] [-n NAME]\n";
+    "       csa-eh-recv --list [-H DIR] [-n NAME] [--format FMT]\n";
 
 static const char help_text[] =
     "Write the events of an event hub to standard output, one per line, as a\n"
@@ -42,6 +43,7 @@ static const char help_text[] =
     "      --checkpoint-every N     checkpoint after N events (default 1000)\n"
     "      --checkpoint-interval D  checkpoint at least every D (default 1s)\n"
     "  -e, --exit-at-end            exit once caught up\n"
+    "      --format FMT             --list as ndjson (the default), csv, tsv or table\n"
     "      --from WHERE             a new group starts at earliest (default),\n"
     "                               latest, a TIME, or a sequence number\n"
     "      --connection-string-file FILE\n"
@@ -73,6 +75,7 @@ struct options {
 	struct hub_reader_opts rd;
 	bool exit_at_end, meta, bare, list, unbuffered;
 	const char *positions;	/* --positions: a csa-window state */
+	enum table_format format;	/* --list's */
 	int64_t count;
 	int64_t ckpt_every, ckpt_interval_ms;
 };
@@ -104,8 +107,8 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_BARE = 256, OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_FROM, OPT_LEASE,
-		OPT_POSITIONS
+		OPT_BARE = 256, OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_FORMAT, OPT_FROM,
+		OPT_LEASE, OPT_POSITIONS
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
@@ -115,6 +118,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "count", required_argument, NULL, 'c' },
 		{ "eventhub", required_argument, NULL, 'n' },
 		{ "exit-at-end", no_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
@@ -198,6 +202,11 @@ parse_options(int argc, char **argv, struct options *o)
 			    &o->ckpt_interval_ms) < 0)
 				return EXIT_USAGE;
 			break;
+		case OPT_FORMAT:
+			if (table_format_parse(optarg, &o->format) < 0)
+				return msg_usage("--format: '%s' is not ndjson, csv, tsv or table",
+				    optarg);
+			break;
 		case OPT_FROM:
 			if (parse_from(optarg, &o->rd) < 0)
 				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
@@ -224,6 +233,8 @@ parse_options(int argc, char **argv, struct options *o)
 	argv += optind;
 	if (argc > 0)
 		return msg_usage("unexpected argument '%s'", argv[0]);
+	if (o->format != TABLE_NDJSON && !o->list)
+		return msg_usage("--format: only with --list (events are NDJSON)");
 	if (o->bare && o->meta)
 		return msg_usage("--bare and --meta: choose one");
 	if (o->bare && o->positions)
@@ -235,11 +246,20 @@ parse_options(int argc, char **argv, struct options *o)
 	return OPT_RUN;
 }
 
+/* A line of --list, kept for the format asked for. */
+struct listing {
+	struct buf text;
+	size_t n;
+};
+
 static void
-print_line(const char *json, void *arg)
+list_line(const char *json, void *arg)
 {
-	(void)arg;
-	puts(json);
+	struct listing *l = arg;
+
+	buf_adds(&l->text, json);
+	buf_addc(&l->text, '\n');
+	l->n++;
 }
 
 /*
@@ -486,9 +506,14 @@ run(const struct options *o)
 	}
 	msg_verbose("reading %s as group %s", hub_describe(h), o->rd.group);
 	if (o->list) {
-		status = hub_status(h, print_line, NULL, &e) < 0 ? EXIT_IO : EXIT_OK;
+		struct listing l = { { 0 }, 0 };
+
+		status = hub_status(h, list_line, &l, &e) < 0 ? EXIT_IO : EXIT_OK;
 		if (status != EXIT_OK)
 			msg_error(&e);
+		if (table_write(o->format, l.text.p ? l.text.p : "", l.text.len, l.n) < 0)
+			status = EXIT_IO;
+		buf_free(&l.text);
 	} else if (hub_reader_open(h, &o->rd, &e) < 0 ||
 	    (o->positions && hub_reader_positions(h, o->positions, &e) < 0)) {
 		msg_error(&e);

@@ -81,7 +81,8 @@ row_put(struct buf *b, const struct row *r)
 		json_key(b, "_id");
 		json_put_str(b, id, 16);
 	}
-	agg_put_state(b, r->aggs, r->st);
+	if (!r->no_state)
+		agg_put_state(b, r->aggs, r->st);
 	buf_adds(b, "}\n");
 }
 

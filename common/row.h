@@ -44,6 +44,7 @@ struct row {
 	const char *markers;		/* members after the values ("a":1,"b":2), or NULL */
 	bool have_digest;		/* write an _id from digest */
 	uint64_t digest;		/* the sum of the hashes of the row's lines */
+	bool no_state;			/* leave "_state" out: for readers, not merging */
 };
 
 /* Append row r and its newline to b. */

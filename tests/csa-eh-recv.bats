@@ -117,6 +117,33 @@ send_n() {
 	printf '%s\n' "$output" | jq -e -s '[.[] | select(.group == "watchers")] | map(.lag) | add == 300' >/dev/null
 }
 
+@test "--list --format csv, tsv and table: every member of every line, the NDJSON as the default" {
+	send_n 400
+	csa-eh-recv -e -c 100 -g watchers >/dev/null
+	csa-eh-send --close-all-windows
+	csa-eh-recv --list > "$BATS_TEST_TMPDIR/list"
+	csa-eh-recv --list --format ndjson | cmp - "$BATS_TEST_TMPDIR/list"
+	# python's csv module reads the CSV back to the lines, missing and null empty.
+	csa-eh-recv --list --format csv | "$PY" -c '
+import csv, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+got = list(csv.DictReader(sys.stdin))
+assert len(got) == len(rows) == 8, len(got)
+for r, g in zip(rows, got):
+    for k, v in g.items():
+        want = r.get(k)
+        assert v == ("" if want is None else str(want)), (k, v, want)
+' "$BATS_TEST_TMPDIR/list"
+	run -0 csa-eh-recv --list --format tsv
+	[ "${lines[0]}" = "$(printf 'eventhub\tpartition\tfirst_seq\tlast_seq\tlast_enqueued\tcaptured_seq\tlast_capture\tgroup\tcheckpoint\tlag\towner')" ]
+	[ "${#lines[@]}" -eq 9 ]
+	run -0 csa-eh-recv --list --format table
+	assert_line --index 0 --regexp '^eventhub +partition +first_seq +last_seq .* group +checkpoint +lag +owner$'
+	assert_line --index 5 --regexp '^events +0( +-){0,1} +watchers +[0-9-]+ +[0-9]+ +-$'
+	run -2 csa-eh-recv --format csv
+	assert_output --partial "--format: only with --list"
+}
+
 @test "a receiver killed with SIGKILL resumes from its checkpoint: nothing lost, few duplicates" {
 	send_n 20000
 	mkfifo "$BATS_TEST_TMPDIR/pipe"

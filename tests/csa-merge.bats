@@ -623,3 +623,94 @@ real_views() {
 	--anomalies x|--anomalies: 'x' is not a number from 0 to 1e+06
 	EOF
 }
+
+# same_rows FORMAT NDJSON OTHER: python's csv module reads OTHER (csv or
+# tsv) back to the rows of NDJSON: a header of every member in the order
+# first seen, each number the shortest text that reads back to the same
+# double (python's repr), null and missing empty, arrays and objects JSON.
+same_rows() {
+	/usr/bin/python3 - "$@" <<-'PY'
+	import csv, json, sys
+	fmt, nd, other = sys.argv[1:]
+	rows = [json.loads(l) for l in open(nd)]
+	names = []
+	for r in rows:
+	    names += [k for k in r if k not in names]
+	def untsv(s):
+	    out, i = [], 0
+	    while i < len(s):
+	        if s[i] == "\\":
+	            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}[s[i + 1]]); i += 2
+	        else:
+	            out.append(s[i]); i += 1
+	    return "".join(out)
+	if fmt == "csv":
+	    got = list(csv.reader(open(other, newline="")))
+	else:
+	    got = [[untsv(f) for f in l.rstrip("\n").split("\t")] for l in open(other)]
+	assert got[0] == names, (got[0], names)
+	assert len(got) == len(rows) + 1, (len(got), len(rows))
+	digits = lambda s: s.lstrip("-").replace(".", "").lstrip("0").split("e")[0].split("E")[0].rstrip("0")
+	nums = 0
+	for r, g in zip(rows, got[1:]):
+	    assert len(g) == len(names), g
+	    for k, cell in zip(names, g):
+	        v = r.get(k)
+	        if v is None:
+	            assert cell == "", (k, cell)
+	        elif isinstance(v, bool):
+	            assert cell == ("true" if v else "false"), (k, cell)
+	        elif isinstance(v, (int, float)):
+	            assert float(cell) == v, (k, cell, v)
+	            if isinstance(v, float):
+	                assert len(digits(cell)) <= len(digits(repr(v))), (k, cell, repr(v))
+	                nums += 1
+	        elif isinstance(v, str):
+	            assert cell == v, (k, cell, v)
+	        else:
+	            assert json.loads(cell) == v, (k, cell)
+	print(nums)
+	PY
+}
+
+@test "--format csv and tsv: a header row, every member, numbers exact and shortest (python reads them back)" {
+	real_views
+	cd "$BATS_TEST_TMPDIR"
+	csa-merge -b gold/hourly -s speed.ndjson > merged.ndjson
+	# A string that needs quoting or escaping, and an empty one.
+	printf '%s\n' '{"window_start":"2014-03-01T00:00:00.000Z","window_end":"2014-03-01T01:00:00.000Z","region":"a, \"b\"\tc\\d","n":1,"_state":{"n":{"f":"count","n":1}}}' \
+		'{"window_start":"2014-03-01T00:00:00.000Z","window_end":"2014-03-01T01:00:00.000Z","region":"","n":2,"_state":{"n":{"f":"count","n":2}}}' > odd.ndjson
+	for f in csv tsv; do
+		run -0 csa-merge -b gold/hourly -s speed.ndjson --format "$f"
+		printf '%s\n' "$output" > "merged.$f"
+		run -0 same_rows "$f" merged.ndjson "merged.$f"
+		[ "$output" -gt 50 ]	# fractions checked
+		csa-merge -s odd.ndjson > odd.out
+		csa-merge -s odd.ndjson --format "$f" > "odd.$f"
+		same_rows "$f" odd.out "odd.$f"
+	done
+	grep -q '^"a, ""b""	c\\d",' <(cut -d, -f3- odd.csv)
+	grep -q ',"",' odd.csv
+	# ndjson is the default; table is --table.
+	csa-merge -b gold/hourly -s speed.ndjson --format ndjson | cmp - merged.ndjson
+	cmp <(csa-merge -b gold/hourly -s speed.ndjson --table) \
+		<(csa-merge -b gold/hourly -s speed.ndjson --format table)
+	run -2 csa-merge -s speed.ndjson --format xml
+	assert_output --partial "--format: 'xml' is not ndjson, csv, tsv or table"
+}
+
+@test "--no-state leaves out _state and nothing else" {
+	real_views
+	cd "$BATS_TEST_TMPDIR"
+	for args in "--every 1d" "--total" ""; do
+		# shellcheck disable=SC2086
+		csa-merge -b gold/hourly -s speed.ndjson $args > with
+		# shellcheck disable=SC2086
+		csa-merge -b gold/hourly -s speed.ndjson $args --no-state > without
+		[ -s without ]
+		! grep -q _state without
+		jq -c 'del(._state)' with | cmp - without
+	done
+	csa-merge -b gold/hourly -s speed.ndjson --anomalies 0 --no-state > without
+	! grep -q _state without
+}
