@@ -24,13 +24,13 @@ median3() {
 	{ secs "$@"; secs "$@"; secs "$@"; } | sort -n | sed -n 2p
 }
 
-t_csa=$(median3 csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --every 1h)
-t_total=$(secs csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --total)
+t_csa=$(median3 csa-merge --batch "$tmp/batch.ndjson" --speed "$tmp/speed.ndjson" --by region --every 1h)
+t_total=$(secs csa-merge --batch "$tmp/batch.ndjson" --speed "$tmp/speed.ndjson" --by region --total)
 # The floor: simdjson reading both views, then reading them and formatting
 # every number, with no merging and no output (bench/json-floor.cc).
 floor=$(json_floor rows "$tmp/batch.ndjson")
 floor_s=$(json_floor rows "$tmp/speed.ndjson")
-m_csa=$(peak csa-merge -b "$tmp/batch.ndjson" -s "$tmp/speed.ndjson" --by region --every 1h)
+m_csa=$(peak csa-merge --batch "$tmp/batch.ndjson" --speed "$tmp/speed.ndjson" --by region --every 1h)
 
 # jq: the same merge from state, on a tenth of each view.
 head -n $((nb / 10)) "$tmp/batch.ndjson" > "$tmp/b10"

@@ -25,11 +25,11 @@ static const char help_text[] =
     "\n"
     "      --anomalies SIGMA  batch-sized windows whose speed count is over the\n"
     "                         batch mean plus SIGMA deviations of the same group\n"
-    "  -b, --batch PATH       a batch view file, or a directory of them\n"
+    "      --batch PATH       a batch view file, or a directory of them\n"
     "      --by FIELDS        group by these group columns only (comma-separated)\n"
     "      --cutoff TIME      batch up to TIME, speed after (or -6h: before now;\n"
     "                         default: the latest window end of the batch view)\n"
-    "  -e, --every D          re-aggregate into windows of D (e.g. 1h)\n"
+    "      --every D          re-aggregate into windows of D (e.g. 1h)\n"
     "      --format FMT       ndjson (the default), csv or tsv (with a header\n"
     "                         row), or table (as --table)\n"
     "      --from TIME        only windows starting at or after TIME\n"
@@ -37,7 +37,7 @@ static const char help_text[] =
     "      --no-state         rows without \"_state\", for readers (not mergeable)\n"
     "      --overlap D        before the cutoff, speed windows the batch view lacks\n"
     "                         are kept for D (default 15m)\n"
-    "  -s, --speed PATH       a speed view file, or - for stdin\n"
+    "      --speed PATH       a speed view file, or - for stdin\n"
     "      --table            an aligned table, most events first (--format table)\n"
     "      --to TIME          only windows ending at or before TIME\n"
     "      --total            one row per group over the whole time\n"
@@ -45,41 +45,31 @@ static const char help_text[] =
     "  -V, --version          show versions and exit\n"
     "      --view NAME        only batch rows of this view (hourly, daily...)\n"
     "\n"
+    "Old spellings, still read until the next release: -b, -e, -s (now --batch,\n"
+    "--every, --speed: these letters mean --by, --exit-at-end, --state elsewhere)\n"
+    "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage or views that do not\n"
     "fit together, 3 local I/O.  See csa-merge(1).\n";
-
-static int
-parse_time(const char *s, int64_t *ms, bool relative)
-{
-	struct err e;
-	int64_t d;
-
-	if (relative && s[0] == '-' && tfmt_duration(s + 1, &d, &e) == 0) {
-		*ms = tfmt_now() - d;
-		return 0;
-	}
-	return tfmt_parse(s, strlen(s), ms, &e);
-}
 
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_ANOMALIES = 256, OPT_BY, OPT_CUTOFF, OPT_FORMAT, OPT_FROM, OPT_NO_STATE,
-		OPT_OVERLAP, OPT_TABLE, OPT_TO, OPT_TOTAL, OPT_VIEW
+		OPT_ANOMALIES = 256, OPT_BATCH, OPT_BY, OPT_CUTOFF, OPT_EVERY, OPT_FORMAT, OPT_FROM,
+		OPT_NO_STATE, OPT_OVERLAP, OPT_SPEED, OPT_TABLE, OPT_TO, OPT_TOTAL, OPT_VIEW
 	};
 	static const struct option longopts[] = {
 		{ "anomalies", required_argument, NULL, OPT_ANOMALIES },
-		{ "batch", required_argument, NULL, 'b' },
+		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "cutoff", required_argument, NULL, OPT_CUTOFF },
-		{ "every", required_argument, NULL, 'e' },
+		{ "every", required_argument, NULL, OPT_EVERY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "help", no_argument, NULL, 'h' },
 		{ "no-state", no_argument, NULL, OPT_NO_STATE },
 		{ "overlap", required_argument, NULL, OPT_OVERLAP },
-		{ "speed", required_argument, NULL, 's' },
+		{ "speed", required_argument, NULL, OPT_SPEED },
 		{ "table", no_argument, NULL, OPT_TABLE },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "total", no_argument, NULL, OPT_TOTAL },
@@ -96,16 +86,26 @@ parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
+		/* -b, -e and -s mean --by, --exit-at-end and --state elsewhere. */
 		case 'b':
+			opt_deprecated("-b", "--batch");
+			/* fall through */
+		case OPT_BATCH:
 			o->path[LAYER_BATCH] = optarg;
 			break;
 		case 'e':
+			opt_deprecated("-e", "--every");
+			/* fall through */
+		case OPT_EVERY:
 			if (opt_duration("every", optarg, 1, OPT_NO_MAX, &o->every) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'h':
 			return msg_help(usage_line, help_text);
 		case 's':
+			opt_deprecated("-s", "--speed");
+			/* fall through */
+		case OPT_SPEED:
 			o->path[LAYER_SPEED] = optarg;
 			break;
 		case 'v':
@@ -132,8 +132,8 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CUTOFF:
 			o->have_cutoff = true;
-			if (parse_time(optarg, &o->cutoff, true) < 0)
-				return msg_usage("--cutoff: '%s' is not a time (or -D before now)", optarg);
+			if (opt_time("cutoff", optarg, &o->cutoff) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_FORMAT:
 			if (table_format_parse(optarg, &o->format) < 0)
@@ -142,8 +142,8 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_FROM:
 			o->have_from = true;
-			if (parse_time(optarg, &o->from, true) < 0)
-				return msg_usage("--from: '%s' is not a time", optarg);
+			if (opt_time("from", optarg, &o->from) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_NO_STATE:
 			o->no_state = true;
@@ -157,8 +157,8 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_TO:
 			o->have_to = true;
-			if (parse_time(optarg, &o->to, true) < 0)
-				return msg_usage("--to: '%s' is not a time", optarg);
+			if (opt_time("to", optarg, &o->to) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_TOTAL:
 			o->total = true;

@@ -73,7 +73,7 @@ check() {
 	sed "1s|.*|$(cat "$BATS_TEST_TMPDIR/row" | sed 's/[&|]/\\&/g')|; 8s|.*|$(sed 's/[&|]/\\&/g' "$BATS_TEST_TMPDIR/row")|; 21s|.*|$(sed 's/[&|]/\\&/g' "$BATS_TEST_TMPDIR/row")|" \
 		"$BATS_FILE_TMPDIR/in" > "$BATS_FILE_TMPDIR/rows"
 	cp "$BATS_FILE_TMPDIR/rows" "$BATS_TEST_TMPDIR/in"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/in" --total
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/in" --total
 	assert_failure 1
 	stderr=${stderr//$BATS_TEST_TMPDIR/$BATS_FILE_TMPDIR}
 	faults csa-merge > "$BATS_TEST_TMPDIR/f"

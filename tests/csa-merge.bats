@@ -51,7 +51,7 @@ summary() {
 	run csa-merge --version
 	assert_success
 	assert_output --partial "csa-merge (csa-streaming)"
-	for args in "" "--batch x --every 5q" "--batch x --every 1h --total" "--batch x --cutoff yesterday" \
+	for args in "" "--batch x --every 5q" "--batch x --every 1h --total" "--batch x --cutoff tomorrow" \
 		"--speed x --anomalies 3" "--batch x --speed y --anomalies lots" "--batch x --overlap -5m" \
 		"--batch x extra" "--batch x --by ,"; do
 		run --separate-stderr csa-merge $args
@@ -73,16 +73,16 @@ summary() {
 	["12:00","12:05","c",1,"realtime-only"]
 	EOF
 	# No overlap: the a-window before the cutoff goes too.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 0
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 0
 	run summary <<< "$output"
 	refute_output --partial '"11:45"'
 	assert_output --partial '["12:00","12:05","c",1,"realtime-only"]'
 	# A cutoff relative to now (long after these windows): batch all, speed
 	# nothing, as every speed window ends before the overlap.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --cutoff -1h
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --cutoff -1h
 	echo "$output" | jq -e -s 'map(.data_freshness) == ["batch-only", "batch-only"]'
 	# An earlier cutoff: batch only up to 11:00, speed from there.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" \
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" \
 		--cutoff 2026-04-22T11:00:00Z
 	run summary <<< "$output"
 	assert_output - <<-'EOF'
@@ -95,7 +95,7 @@ summary() {
 
 @test "re-aggregation by hour merges batch and speed exactly and marks partial buckets" {
 	small_case
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
 	run summary <<< "$output"
 	assert_output - <<-'EOF'
 	["10:00","11:00","a",2,"batch-only"]
@@ -104,7 +104,7 @@ summary() {
 	["12:00","13:00","c",1,"realtime-only","partial"]
 	EOF
 	# One row over all time: 1, 3 and 2 from batch, 4 and 6 from speed.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total --by ''
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --total --by ''
 	echo "$output" | jq -e -s 'length == 1 and .[0].event_count == 5
 		and (.[0].avg_magnitude - 3.2 | fabs) < 1e-12 and .[0].max_magnitude == 6
 		and .[0].data_freshness == "batch+realtime" and .[0].sources == ["batch", "realtime"]
@@ -120,13 +120,13 @@ summary() {
 	ev 2026-04-22T13:02:00Z a 2 > "$BATS_TEST_TMPDIR/new"
 	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
 	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
 	run summary <<< "$output"
 	assert_output - <<-'EOF'
 	["10:00","11:00","a",1,"batch-only"]
 	["13:00","14:00","a",1,"realtime-only","partial"]
 	EOF
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --total
 	run summary <<< "$output"
 	assert_output '["10:00","13:05","a",2,"batch+realtime","partial"]'
 }
@@ -136,13 +136,13 @@ summary() {
 	ev 2026-04-22T12:03:00Z a 2 > "$BATS_TEST_TMPDIR/new"
 	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
 	speed "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed.ndjson"
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson"
 	run summary <<< "$output"
 	assert_output - <<-'EOF'
 	["11:00","12:00","a",1,"batch-only"]
 	["12:00","12:05","a",1,"realtime-only"]
 	EOF
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --total
 	run summary <<< "$output"
 	assert_output '["11:00","12:05","a",2,"batch+realtime"]'
 }
@@ -168,18 +168,18 @@ summary() {
 ["11:00","12:00","b",1,"batch-only"]
 ["11:00","12:00","z",1,"batch-only"]'
 	# The default overlap, 15m: (11:40, 11:45] lies before it.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson"
 	run summary <<< "$output"
 	assert_output "$batch_rows
 [\"12:00\",\"12:05\",\"d\",1,\"realtime-only\"]"
 	# An overlap of 1h takes c, which batch lacks, and still not a or b.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 1h
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 1h
 	run summary <<< "$output"
 	assert_output "$batch_rows
 [\"11:40\",\"11:45\",\"c\",1,\"realtime-only\"]
 [\"12:00\",\"12:05\",\"d\",1,\"realtime-only\"]"
 	# Without overlap, nothing before the cutoff comes from speed.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 0
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --overlap 0
 	run summary <<< "$output"
 	assert_output "$batch_rows
 [\"12:00\",\"12:05\",\"d\",1,\"realtime-only\"]"
@@ -187,14 +187,14 @@ summary() {
 
 @test "either layer alone: the answer says batch-only or realtime-only" {
 	small_case
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson"
 	assert_success
 	echo "$output" | jq -e -s 'length == 2 and all(.data_freshness == "batch-only")'
-	run --separate-stderr csa-merge -s - < "$BATS_TEST_TMPDIR/speed.ndjson"
+	run --separate-stderr csa-merge --speed - < "$BATS_TEST_TMPDIR/speed.ndjson"
 	assert_success
 	echo "$output" | jq -e -s 'length == 4 and all(.data_freshness == "realtime-only")'
 	: > "$BATS_TEST_TMPDIR/empty"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/empty" -s "$BATS_TEST_TMPDIR/speed.ndjson"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/empty" --speed "$BATS_TEST_TMPDIR/speed.ndjson"
 	assert_success
 	[[ "$stderr" == *"no batch rows in $BATS_TEST_TMPDIR/empty: the answer is realtime-only"* ]]
 	echo "$output" | jq -e -s 'length == 4'
@@ -202,14 +202,14 @@ summary() {
 
 @test "--from and --to select windows; --table orders by events" {
 	small_case
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" \
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" \
 		--from 2026-04-22T11:00:00Z --to 2026-04-22T12:00:00Z
 	run summary <<< "$output"
 	assert_output - <<-'EOF'
 	["11:00","12:00","b",1,"batch-only"]
 	["11:45","11:50","a",1,"realtime-only"]
 	EOF
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total --table
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --total --table
 	assert_line --index 0 --regexp '^window_start +window_end +region +event_count +avg_magnitude +max_magnitude +sd +data_freshness$'
 	assert_line --index 1 --regexp '^2026-04-22T10:00:00.000Z +2026-04-22T11:50:00.000Z +a +3 +2.67 +4 +1.53 +batch\+realtime$'
 	assert_line --index 3 --regexp ' c +1 +6.00 +6 +- +realtime-only$'
@@ -223,7 +223,7 @@ summary() {
 	cp "$BATS_TEST_TMPDIR/gold.ndjson" "$BATS_TEST_TMPDIR/gold/p0/part-0.ndjson"
 	cp "$BATS_TEST_TMPDIR/gold.ndjson" "$BATS_TEST_TMPDIR/gold/p1/part-0.ndjson"
 	echo 'not a view' > "$BATS_TEST_TMPDIR/gold/p1/.part-0.ndjson.tmp.1"	# a writer's temp file
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold"
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold"
 	echo "$output" | jq -e -s 'map(.event_count) == [4, 2] and .[0].avg_magnitude == 2'
 	# Early rows: the final row of the same window wins.
 	{
@@ -233,12 +233,12 @@ summary() {
 		ev 2026-04-22T10:20:00Z a 3
 	} | csa-window --tumbling 5m --by region --agg "$AGGS" --emit early:1m > "$BATS_TEST_TMPDIR/early.ndjson"
 	grep -q '"early":true' "$BATS_TEST_TMPDIR/early.ndjson"
-	run -0 csa-merge -s "$BATS_TEST_TMPDIR/early.ndjson"
+	run -0 csa-merge --speed "$BATS_TEST_TMPDIR/early.ndjson"
 	echo "$output" | jq -e -s 'map(.event_count) == [3, 1] and all(.early | not)'
 	# Early rows alone: the latest of each window, marked early.
 	grep '"early":true' "$BATS_TEST_TMPDIR/early.ndjson" > "$BATS_TEST_TMPDIR/early-only"
 	want=$(jq -s -c 'group_by(.window_start) | map(last.event_count)' "$BATS_TEST_TMPDIR/early-only")
-	run -0 csa-merge -s "$BATS_TEST_TMPDIR/early-only"
+	run -0 csa-merge --speed "$BATS_TEST_TMPDIR/early-only"
 	echo "$output" | jq -e -s --argjson want "$want" 'map(.event_count) == $want and all(.early)'
 }
 
@@ -264,7 +264,7 @@ summary() {
 
 	jq -c -s 'group_by(.region) | map({region: .[0].region, n: length}) | .[]' week > want
 	merge_counts() {
-		csa-merge -v -s - --by region --total 2> "$1.err" |
+		csa-merge -v --speed - --by region --total 2> "$1.err" |
 			jq -c -s 'map({region, n: .event_count}) | sort_by(.region) | .[]' > "$1"
 	}
 	cat r0 r1 | merge_counts parts
@@ -277,14 +277,14 @@ summary() {
 	sed 's/"window_type":"tumbling"/"window_type":"tumb\\u006cing"/' r0 > r0.esc
 	cat r0 r1 r0.esc | merge_counts escaped
 	cmp want escaped
-	cat r0 r1 | csa-merge -s - --by region --every 1d > daily
-	cat r0 r1 r1 r0 | csa-merge -s - --by region --every 1d | cmp - daily
+	cat r0 r1 | csa-merge --speed - --by region --every 1d > daily
+	cat r0 r1 r1 r0 | csa-merge --speed - --by region --every 1d | cmp - daily
 	# Rows without an _id (hand-made, or from before it) still add up.
 	jq -c 'del(._id)' r0 r0 | merge_counts plain
 	[ "$(jq -s 'map(.n) | add' plain)" -eq $((2 * $(wc -l < p0))) ]
 	# An _id that is not 16 hex digits is a bad line.
 	{ head -n 1 r0 | jq -c '._id = "xyz"'; cat r1; } > bad
-	run --separate-stderr csa-merge -s bad --total
+	run --separate-stderr csa-merge --speed bad --total
 	assert_failure 1
 	[[ "$stderr" == *"bad:1: _id is not 16 hex digits"* ]]
 }
@@ -292,49 +292,49 @@ summary() {
 @test "views that do not fit together exit 2 saying what differs" {
 	small_case
 	csa-window --tumbling 5m --by region --by net=.event_id --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/by2"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/by2"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/by2"
 	assert_failure 2
 	[ -z "$output" ]
 	[[ "$stderr" == *"the batch rows are grouped by (region) but the speed rows by (region,net)"* ]]
 
 	csa-window --tumbling 5m --by region --agg 'event_count=count,avg_magnitude=max(magnitude)' \
 		< "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/agg2"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/agg2"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/agg2"
 	assert_failure 2
 	[[ "$stderr" == *"aggregate 'avg_magnitude' is not the same in the two views"* ]]
 	# Within one layer the message lists both sets of aggregates.
 	cat "$BATS_TEST_TMPDIR/speed.ndjson" "$BATS_TEST_TMPDIR/agg2" > "$BATS_TEST_TMPDIR/mixed"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/mixed"
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/mixed"
 	assert_failure 2
 	[[ "$stderr" == *"mixed:5: its aggregates (event_count=count(), avg_magnitude=max(magnitude)) differ from those of $BATS_TEST_TMPDIR/mixed:1 (event_count=count(), avg_magnitude=avg(magnitude), max_magnitude=max(magnitude), sd=stddev(magnitude))"* ]]
 
 	# Within one file: a row grouped otherwise, named by file and line.
 	cat "$BATS_TEST_TMPDIR/speed.ndjson" "$BATS_TEST_TMPDIR/by2" > "$BATS_TEST_TMPDIR/mixed"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/mixed"
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/mixed"
 	assert_failure 2
 	[[ "$stderr" == *"$BATS_TEST_TMPDIR/mixed:5: grouped by (region,net), but $BATS_TEST_TMPDIR/mixed:1 by (region)"* ]]
 
 	jq -c 'del(._state)' "$BATS_TEST_TMPDIR/speed.ndjson" > "$BATS_TEST_TMPDIR/nostate"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/nostate"
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/nostate"
 	assert_failure 2
 	[[ "$stderr" == *"nostate:1: a row without \"_state\" cannot be merged exactly"* ]]
 
 	# Two views in one directory, unless one is named.
 	csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/old"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/out"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/out"
 	assert_failure 2
 	[[ "$stderr" == *"$BATS_TEST_TMPDIR/out holds several views (daily), (hourly): name one with --view"* ]]
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/out" --view hourly
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/out" --view hourly
 	echo "$output" | jq -e -s 'length == 2'
 
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --by net
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --by net
 	assert_failure 2
 	[[ "$stderr" == *"--by: the rows have no group column 'net' (they are grouped by region)"* ]]
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --every 5m
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --every 5m
 	assert_failure 2
 	[[ "$stderr" == *"is longer than a bucket"* ]]
 	csa-window --hopping 10m/5m --by region --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/hop"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/hop" --every 1h
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/hop" --every 1h
 	assert_failure 2
 	[[ "$stderr" == *"hopping and sliding windows overlap"* ]]
 }
@@ -345,13 +345,13 @@ summary() {
 		ev 2026-04-22T10:20:00Z a 3
 	} > "$BATS_TEST_TMPDIR/old"
 	batch "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold.ndjson"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" --table
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --table
 	assert_success
 	[ -z "$stderr" ]
 	[ "${#lines[@]}" -eq 3 ]
 	[[ "${lines[1]}" =~ ^2026-04-22T10:00:00.000Z\ +2026-04-22T11:00:00.000Z\ +1\ +1\  ]]
 	jq -c '.view = ""' "$BATS_TEST_TMPDIR/gold.ndjson" > "$BATS_TEST_TMPDIR/blank.ndjson"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/blank.ndjson"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/blank.ndjson"
 	assert_success
 	[ -z "$stderr" ]
 	echo "$output" | jq -e -s 'map(.region) == ["", "a"]'
@@ -362,7 +362,7 @@ summary() {
 	# The first row names its aggregates, then fails on a number: skipped.
 	{ head -n 1 "$BATS_TEST_TMPDIR/speed.ndjson" | jq -c '._state.event_count.n = "x"'
 	  tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"; } > "$BATS_TEST_TMPDIR/first-bad"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/first-bad" --total --by ''
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/first-bad" --total --by ''
 	assert_failure 1
 	[[ "$stderr" == *"first-bad:1: _state.event_count: no count \"n\", skipped"* ]]
 	[ "$(jq .event_count <<<"$output")" -eq $(($(wc -l < "$BATS_TEST_TMPDIR/speed.ndjson") - 1)) ]
@@ -377,7 +377,7 @@ summary() {
 		head -n 2 "$BATS_TEST_TMPDIR/speed.ndjson" | tail -n 1 | jq -c '._state.event_count.n = "x"'
 		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
 	} > "$BATS_TEST_TMPDIR/bad"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/bad"
 	assert_failure 1
 	[[ "$stderr" == *"bad:2: "*"skipped"* ]]
 	[[ "$stderr" == *"bad:3: no window_start and window_end times, skipped"* ]]
@@ -393,7 +393,7 @@ summary() {
 		cat "$(deep_line)"
 		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
 	} > "$BATS_TEST_TMPDIR/deep"
-	run --separate-stderr timeout -k 5 60 csa-merge -s "$BATS_TEST_TMPDIR/deep"
+	run --separate-stderr timeout -k 5 60 csa-merge --speed "$BATS_TEST_TMPDIR/deep"
 	assert_failure 1
 	[[ "$stderr" == *"$BATS_TEST_TMPDIR/deep:2: $DEEP_MSG, skipped"* ]]
 	[[ "$stderr" == *"1 bad line skipped"* ]]
@@ -425,24 +425,24 @@ summary() {
 	# Like with like: the 5-minute rows of 10:00-11:00 make one hourly count
 	# (40 in a, 1 in b), compared with the hourly batch counts: a's mean is
 	# 24, its deviation sqrt(80/9); b's mean 6, its deviation sqrt(40).
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3
 	echo "$output" | jq -e -s 'length == 1 and .[0].region == "a" and .[0].event_count == 40
 		and .[0].window_start == "2026-04-22T10:00:00.000Z" and .[0].window_end == "2026-04-22T11:00:00.000Z"
 		and .[0].is_anomaly and .[0].baseline_mean == 24 and .[0].partial
 		and ((.[0].threshold - (24 + 3 * (80 / 9 | sqrt))) | fabs) < 1e-9'
 	# No margin: a is over its mean, b's one event is not.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 0
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 0
 	echo "$output" | jq -e -s 'map([.region, .event_count]) == [["a", 40]]'
 	# --from selects the windows shown; the baseline stays the whole view.
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
 		--from 2026-04-22T10:00:00Z
 	echo "$output" | jq -e -s 'length == 1 and .[0].baseline_mean == 24'
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --anomalies 3 \
 		--from 2026-04-22T11:00:00Z
 	[ -z "$output" ]
 	# Hopping rows overlap: added into hours they would count events twice.
 	csa-window --hopping 10m/5m --by region --agg "$AGGS" < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/hop"
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/hop" --anomalies 2
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/hop" --anomalies 2
 	assert_failure 2
 	[[ "$stderr" == *"--anomalies: hopping and sliding windows overlap"* ]]
 }
@@ -475,14 +475,14 @@ summary() {
 	csa-batch-agg --tumbling 1h --view hourly --by region --agg n=count "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold"
 	sort -t: -k3 "$BATS_TEST_TMPDIR/new" | jq -c -s 'sort_by(.time) | .[]' |
 		csa-window --tumbling 5m --by region --agg n=count > "$BATS_TEST_TMPDIR/speed"
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold" -s "$BATS_TEST_TMPDIR/speed" --anomalies 2
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold" --speed "$BATS_TEST_TMPDIR/speed" --anomalies 2
 	flagged=$(printf '%s\n' "$output" | grep -c is_anomaly || true)
 	echo "# $flagged of 480 hourly windows flagged at 2 sigma" >&3
 	# 480 windows, 3.2% expected (15): between 1% and 6% with room to spare.
 	[ "$flagged" -ge 5 ] && [ "$flagged" -le 29 ]
 	# The burst, at 2 and at 4 sigma.
 	printf '%s\n' "$output" | jq -e -s 'any(.region == "r2" and .window_start == "2026-01-23T07:00:00.000Z")'
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold" -s "$BATS_TEST_TMPDIR/speed" --anomalies 4
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold" --speed "$BATS_TEST_TMPDIR/speed" --anomalies 4
 	printf '%s\n' "$output" | jq -e -s 'length >= 1 and length <= 2 and
 		any(.region == "r2" and .window_start == "2026-01-23T07:00:00.000Z")'
 }
@@ -508,7 +508,7 @@ real_views() {
 
 @test "real data: capture -> batch for the old part, window for the recent part, merged = jq" {
 	real_views
-	run -0 csa-merge -b "$BATS_TEST_TMPDIR/gold/hourly" -s "$BATS_TEST_TMPDIR/speed.ndjson" --total
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold/hourly" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --total
 	echo "$output" | jq -c -s 'map({region, n: .event_count, avg: .avg_magnitude, max: .max_magnitude}) | sort_by(.region)' \
 		> "$BATS_TEST_TMPDIR/ours"
 	jq -c -s 'group_by(.event_id) | map(max_by(.updated)) | map(select((.status // "") != "deleted"))
@@ -528,7 +528,7 @@ real_views() {
 	cd "$BATS_TEST_TMPDIR"
 	# merge NAME BATCH SPEED: the answer in NAME, -v's report in NAME.err.
 	merge() {
-		csa-merge -v -b "$2" -s "$3" --by region --every 1h > "$1" 2> "$1.err"
+		csa-merge -v --batch "$2" --speed "$3" --by region --every 1h > "$1" 2> "$1.err"
 	}
 	find gold/hourly -type f -name "*.ndjson" | sort | xargs cat > gold.ndjson
 	merge plain gold.ndjson speed.ndjson
@@ -564,15 +564,15 @@ real_views() {
 
 @test "a full disk exits 3; a closed pipe is quiet" {
 	small_case
-	run --separate-stderr sh -c "csa-merge -b '$BATS_TEST_TMPDIR/gold.ndjson' --table > /dev/full"
+	run --separate-stderr sh -c "csa-merge --batch '$BATS_TEST_TMPDIR/gold.ndjson' --table > /dev/full"
 	assert_failure 3
-	run --separate-stderr sh -c "csa-merge -b '$BATS_TEST_TMPDIR/gold.ndjson' > /dev/full"
+	run --separate-stderr sh -c "csa-merge --batch '$BATS_TEST_TMPDIR/gold.ndjson' > /dev/full"
 	assert_failure 3
 	[[ "$stderr" == *"csa-merge: "* ]]
-	run --separate-stderr sh -c "csa-merge -b '$BATS_TEST_TMPDIR/gold.ndjson' -s '$BATS_TEST_TMPDIR/speed.ndjson' | head -n 1"
+	run --separate-stderr sh -c "csa-merge --batch '$BATS_TEST_TMPDIR/gold.ndjson' --speed '$BATS_TEST_TMPDIR/speed.ndjson' | head -n 1"
 	assert_success
 	[ -z "$stderr" ]
-	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/nothing-here"
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/nothing-here"
 	assert_failure 3
 	[[ "$stderr" == *"nothing-here"* ]]
 }
@@ -584,7 +584,7 @@ real_views() {
 		head -c 1100000 /dev/zero | tr '\0' 'a'; echo
 		tail -n +2 "$BATS_TEST_TMPDIR/speed.ndjson"
 	} > "$BATS_TEST_TMPDIR/long"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/long"
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/long"
 	assert_failure 1
 	[[ "$stderr" == *"long:2: line longer than 1048576 bytes"* ]]
 	# The place is said once, as for every other bad line.
@@ -596,7 +596,7 @@ real_views() {
 @test "past ten bad lines, only their count is reported" {
 	small_case
 	{ for i in $(seq 1 13); do echo "bad $i"; done; cat "$BATS_TEST_TMPDIR/speed.ndjson"; } > "$BATS_TEST_TMPDIR/bad"
-	run --separate-stderr csa-merge -s "$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr csa-merge --speed "$BATS_TEST_TMPDIR/bad"
 	assert_failure 1
 	[ "$(grep -c ', skipped$' <<< "$stderr")" -eq 10 ]
 	[[ "$stderr" == *"bad:10: "* && "$stderr" != *"bad:11: "* ]]
@@ -676,26 +676,26 @@ same_rows() {
 @test "--format csv and tsv: a header row, every member, numbers exact and shortest (python reads them back)" {
 	real_views
 	cd "$BATS_TEST_TMPDIR"
-	csa-merge -b gold/hourly -s speed.ndjson > merged.ndjson
+	csa-merge --batch gold/hourly --speed speed.ndjson > merged.ndjson
 	# A string that needs quoting or escaping, and an empty one.
 	printf '%s\n' '{"window_start":"2014-03-01T00:00:00.000Z","window_end":"2014-03-01T01:00:00.000Z","region":"a, \"b\"\tc\\d","n":1,"_state":{"n":{"f":"count","n":1}}}' \
 		'{"window_start":"2014-03-01T00:00:00.000Z","window_end":"2014-03-01T01:00:00.000Z","region":"","n":2,"_state":{"n":{"f":"count","n":2}}}' > odd.ndjson
 	for f in csv tsv; do
-		run -0 csa-merge -b gold/hourly -s speed.ndjson --format "$f"
+		run -0 csa-merge --batch gold/hourly --speed speed.ndjson --format "$f"
 		printf '%s\n' "$output" > "merged.$f"
 		run -0 same_rows "$f" merged.ndjson "merged.$f"
 		[ "$output" -gt 50 ]	# fractions checked
-		csa-merge -s odd.ndjson > odd.out
-		csa-merge -s odd.ndjson --format "$f" > "odd.$f"
+		csa-merge --speed odd.ndjson > odd.out
+		csa-merge --speed odd.ndjson --format "$f" > "odd.$f"
 		same_rows "$f" odd.out "odd.$f"
 	done
 	grep -q '^"a, ""b""	c\\d",' <(cut -d, -f3- odd.csv)
 	grep -q ',"",' odd.csv
 	# ndjson is the default; table is --table.
-	csa-merge -b gold/hourly -s speed.ndjson --format ndjson | cmp - merged.ndjson
-	cmp <(csa-merge -b gold/hourly -s speed.ndjson --table) \
-		<(csa-merge -b gold/hourly -s speed.ndjson --format table)
-	run -2 csa-merge -s speed.ndjson --format xml
+	csa-merge --batch gold/hourly --speed speed.ndjson --format ndjson | cmp - merged.ndjson
+	cmp <(csa-merge --batch gold/hourly --speed speed.ndjson --table) \
+		<(csa-merge --batch gold/hourly --speed speed.ndjson --format table)
+	run -2 csa-merge --speed speed.ndjson --format xml
 	assert_output --partial "--format: 'xml' is not ndjson, csv, tsv or table"
 }
 
@@ -704,13 +704,29 @@ same_rows() {
 	cd "$BATS_TEST_TMPDIR"
 	for args in "--every 1d" "--total" ""; do
 		# shellcheck disable=SC2086
-		csa-merge -b gold/hourly -s speed.ndjson $args > with
+		csa-merge --batch gold/hourly --speed speed.ndjson $args > with
 		# shellcheck disable=SC2086
-		csa-merge -b gold/hourly -s speed.ndjson $args --no-state > without
+		csa-merge --batch gold/hourly --speed speed.ndjson $args --no-state > without
 		[ -s without ]
 		! grep -q _state without
 		jq -c 'del(._state)' with | cmp - without
 	done
-	csa-merge -b gold/hourly -s speed.ndjson --anomalies 0 --no-state > without
+	csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 0 --no-state > without
 	! grep -q _state without
+}
+
+@test "the letters -b, -s and -e still work, each with a warning naming the long option" {
+	printf '%s\n' '{"window_type":"tumbling","window_start":"2026-04-22T10:00:00.000Z","window_end":"2026-04-22T11:00:00.000Z","region":"a","event_count":2,"_state":{"event_count":{"f":"count","n":2}}}' > "$BATS_TEST_TMPDIR/gold.ndjson"
+	printf '%s\n' '{"window_type":"tumbling","window_start":"2026-04-22T11:00:00.000Z","window_end":"2026-04-22T11:05:00.000Z","region":"a","event_count":1,"_state":{"event_count":{"f":"count","n":1}}}' > "$BATS_TEST_TMPDIR/speed.ndjson"
+	run --separate-stderr csa-merge -b "$BATS_TEST_TMPDIR/gold.ndjson" -s "$BATS_TEST_TMPDIR/speed.ndjson" -e 1h
+	assert_success
+	old=$output
+	[[ "$stderr" == *"-b is deprecated: write --batch"* ]]
+	[[ "$stderr" == *"-s is deprecated: write --speed"* ]]
+	[[ "$stderr" == *"-e is deprecated: write --every"* ]]
+	run --separate-stderr csa-merge --batch "$BATS_TEST_TMPDIR/gold.ndjson" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --every 1h
+	assert_success
+	[ -z "$stderr" ]
+	[ "$output" = "$old" ]
+	[ "$(jq -s 'map(.event_count) | add' <<< "$output")" -eq 3 ]
 }

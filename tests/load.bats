@@ -14,7 +14,7 @@ setup() {
 	csa-usgs-fetch --url "file://$DATA/usgs/utero_4.5_month_20140401.geojson" > b
 	csa-batch-agg --preset earthquake --out gold a
 	csa-window --preset earthquake < b > speed.ndjson
-	csa-merge -b gold/hourly -s speed.ndjson > merged.ndjson
+	csa-merge --batch gold/hourly --speed speed.ndjson > merged.ndjson
 	cat merged.ndjson merged.ndjson > twice.ndjson
 	[ -s merged.ndjson ] && [ -d gold/hourly ] && [ -d gold/daily ]
 }
@@ -93,7 +93,7 @@ PGSUMS="SELECT view, count(*), sum((row->>'event_count')::bigint) FROM csa_rows 
 	# of old days, and new days come.
 	rm -rf gold
 	cat a b | csa-batch-agg --preset earthquake --out gold
-	csa-merge -b gold/hourly -s speed.ndjson > merged.ndjson
+	csa-merge --batch gold/hourly --speed speed.ndjson > merged.ndjson
 	rm -r "$(find gold/hourly -name 'date=*' | sort | head -n 1)"
 	"$CSA_SRCDIR/examples/load-postgres.sh" gold
 	"$CSA_SRCDIR/examples/load-postgres.sh" --view merged merged.ndjson
@@ -126,7 +126,7 @@ SQLSUMS="SELECT view, count(*), sum(json_extract(row, '$.event_count')) FROM csa
 	cat a b | csa-batch-agg --preset earthquake --out gold
 	rm -r "$(find gold/daily -name 'date=*' | sort | head -n 1)"
 	"$CSA_SRCDIR/examples/load-sqlite.sh" -d v.db gold
-	csa-merge -b gold/hourly -s speed.ndjson > merged.ndjson
+	csa-merge --batch gold/hourly --speed speed.ndjson > merged.ndjson
 	"$CSA_SRCDIR/examples/load-sqlite.sh" -d v.db --view merged merged.ndjson
 	expected | sort > want
 	sqlite3 v.db "$SQLSUMS" > got
