@@ -106,8 +106,11 @@ rows(const char *text, size_t len, bool format, tally *t)
 	return true;
 }
 
+// Parse each line on its own and hand its root object to each (false
+// from each stops); false when a line is not a JSON object.
+template <typename F>
 bool
-lines(const char *text, size_t len, tally *t)
+each_line(const char *text, size_t len, F each)
 {
 	simdjson::dom::parser parser;
 	const char *p = text, *end = text + len;
@@ -117,15 +120,24 @@ lines(const char *text, size_t len, tally *t)
 		    static_cast<size_t>(end - p)));
 		size_t n = static_cast<size_t>((nl ? nl : end) - p);
 		simdjson::dom::element el;
+		simdjson::dom::object o;
 
 		// The bytes after a line are the next line: readable, as the
 		// padding must be.
-		if (parser.parse(p, n, false).get(el) || !el.is_object())
+		if (parser.parse(p, n, false).get(el) || el.get_object().get(o) || !each(o))
 			return false;
-		t->docs++;
 		p += n + 1;
 	}
 	return true;
+}
+
+bool
+lines(const char *text, size_t len, tally *t)
+{
+	return each_line(text, len, [t](simdjson::dom::object) {
+		t->docs++;
+		return true;
+	});
 }
 
 // The earthquake preset's aggregates of one group.
@@ -137,22 +149,13 @@ struct sums {
 bool
 window(const char *text, size_t len, tally *t)
 {
-	simdjson::dom::parser parser;
 	std::unordered_map<std::string, sums> groups;
 	std::string key;
-	const char *p = text, *end = text + len;
-
-	while (p < end) {
-		const char *nl = static_cast<const char *>(std::memchr(p, '\n',
-		    static_cast<size_t>(end - p)));
-		size_t n = static_cast<size_t>((nl ? nl : end) - p);
-		simdjson::dom::element el;
-		simdjson::dom::object o;
+	bool ok = each_line(text, len, [&](simdjson::dom::object o) {
 		std::string_view region;
 		double time, m, d;
 
-		if (parser.parse(p, n, false).get(el) || el.get_object().get(o) ||
-		    o.at_key("time").get_double().get(time))
+		if (o.at_key("time").get_double().get(time))
 			return false;
 		if (o.at_key("region").get_string().get(region))
 			region = "";
@@ -174,10 +177,11 @@ window(const char *text, size_t len, tally *t)
 		if (!o.at_key("tsunami_flag").get_double().get(d))
 			s.ts += d == 1;
 		t->docs++;
-		p += n + 1;
-	}
+		return true;
+	});
+
 	t->numbers = static_cast<long>(groups.size());
-	return true;
+	return ok;
 }
 
 }  // namespace
