@@ -21,10 +21,10 @@ n=${1:-1000000}
 # median_run N CMD...: CMD once to warm the caches, then N times; the
 # median wall seconds and the median CPU seconds (user + system).
 median_run() {
-	local n=$1 i runs
+	local n=$1 runs
 	shift
 	"$@" > /dev/null
-	runs=$(for i in $(seq "$n"); do
+	runs=$(for _ in $(seq "$n"); do
 		/usr/bin/time -f '%e %U %S' "$@" 2>&1 > /dev/null | tail -n 1
 	done)
 	echo "$(awk '{ print $1 }' <<< "$runs" | sort -n | sed -n "$(((n + 1) / 2))p")" \
