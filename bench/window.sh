@@ -3,14 +3,33 @@
 # Miller and DuckDB (single-threaded, from npm: @duckdb/node-api) doing the
 # same aggregation, on EVENTS (default 1,000,000) real USGS events made
 # into a dense stream (one week), and again on 4 x EVENTS: csa-window and
-# DuckDB warmed once, then the median of 5 runs.  jq and Miller, far
-# slower, run once on the first tenth and are compared by rate.  Then
+# DuckDB warmed once, then the median of 5 runs, of the wall clock and of
+# the CPU time (user + system: on a shared machine the wall clock mostly
+# measures the other users).  Beside them, the floors (json-floor.cc, CPU
+# time, median of 3): simdjson alone parsing each line, which csa-window
+# must do and cannot go below; and a program that parses each line so and
+# keeps the preset's sums in a hash table, the least any command that
+# checks every line with simdjson does for this query.  jq and Miller,
+# far slower, run once on the first tenth and are compared by rate.  Then
 # peak memory for EVENTS and 10 x EVENTS over a ten times longer span.
 # Needs scripts/build, GNU time; DuckDB is skipped when npm cannot
 # install it.
 set -eu
 . "$(dirname "$0")/common.sh"
 n=${1:-1000000}
+
+# median_run N CMD...: CMD once to warm the caches, then N times; the
+# median wall seconds and the median CPU seconds (user + system).
+median_run() {
+	local n=$1 runs
+	shift
+	"$@" > /dev/null
+	runs=$(for _ in $(seq "$n"); do
+		/usr/bin/time -f '%e %U %S' "$@" 2>&1 > /dev/null | tail -n 1
+	done)
+	echo "$(awk '{ print $1 }' <<< "$runs" | sort -n | sed -n "$(((n + 1) / 2))p")" \
+	    "$(awk '{ printf "%.2f\n", $2 + $3 }' <<< "$runs" | sort -n | sed -n "$(((n + 1) / 2))p")"
+}
 
 usgs_events "$tmp/src"
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 1 "$tmp/dense" < "$tmp/src"
@@ -37,7 +56,7 @@ mlrprog='put -q '\''
   if ($tsunami_flag == 1) { @ts[@b][$region] += 1 }
   end { emit (@n, @sm, @nm, @mx, @mn, @sd, @nd, @sig, @ts), "b", "region" }'\'''
 
-t_csa=$(median_secs 5 csa-window --preset earthquake "$tmp/dense")
+read -r t_csa c_csa < <(median_run 5 csa-window --preset earthquake "$tmp/dense")
 head -n $((n / 10)) "$tmp/dense" > "$tmp/tenth"
 t_jq=$(secs jq -n -c "$jqprog" "$tmp/tenth")
 t_mlr=$(secs sh -c "mlr --ijsonl --ojsonl $mlrprog '$tmp/tenth'")
@@ -52,27 +71,43 @@ await con.runAndReadAll(`SELECT region, ceil(time / 300000.0) AS w, count(*), av
   count_if(tsunami_flag = 1) FROM read_json('${process.argv[2]}', format='newline_delimited')
   GROUP BY ALL`);
 JS
-	t_duck=$(median_secs 5 node "$tmp/q.mjs" "$tmp/dense")
+	read -r t_duck c_duck < <(median_run 5 node "$tmp/q.mjs" "$tmp/dense")
 fi
+# floors FILE: the CPU seconds of json-floor's lines and window passes
+# over FILE (empty when it cannot be built).
+floors() {
+	[ -n "$(json_floor lines "$1")" ] || return 0
+	echo "$(median_run 3 "$tmp/json-floor" lines "$1" | cut -d' ' -f2)" \
+	    "$(median_run 3 "$tmp/json-floor" window "$1" | cut -d' ' -f2)"
+}
+read -r f_lines f_win < <(floors "$tmp/dense") || true
 
 rate() { echo "scale=0; ${2:-$n} / $1" | bc; }
 ratio() { echo "scale=2; ($1 * ${2:-1}) / $t_csa" | bc; }
 printf 'events: %d, one week of time (dense)\n' "$n"
-printf 'csa-window --preset earthquake  %6.2f s  %8d events/s\n' "$t_csa" "$(rate "$t_csa")"
+printf 'csa-window --preset earthquake  %6.2f s  %8d events/s  CPU %6.2f s\n' "$t_csa" "$(rate "$t_csa")" "$c_csa"
 printf 'jq (a tenth)                    %6.2f s  %8d events/s  %5sx csa per event\n' "$t_jq" "$(rate "$t_jq" $((n / 10)))" "$(ratio "$t_jq" 10)"
 printf 'Miller (a tenth)                %6.2f s  %8d events/s  %5sx csa per event\n' "$t_mlr" "$(rate "$t_mlr" $((n / 10)))" "$(ratio "$t_mlr" 10)"
-[ -n "$t_duck" ] && printf 'DuckDB (1 thread)               %6.2f s  %8d events/s  %5sx csa time\n' "$t_duck" "$(rate "$t_duck")" "$(ratio "$t_duck")"
+[ -n "$t_duck" ] && printf 'DuckDB (1 thread)               %6.2f s  %8d events/s  CPU %6.2f s  %5sx csa time, %sx csa CPU\n' \
+	"$t_duck" "$(rate "$t_duck")" "$c_duck" "$(ratio "$t_duck")" "$(echo "scale=2; $c_duck / $c_csa" | bc)"
+[ -n "${f_lines:-}" ] && printf 'floor: simdjson parsing each line, CPU %.2f s; and summing the groups, CPU %.2f s\n' \
+	"$f_lines" "$f_win"
 echo '(csa-window and DuckDB: warmed once, then the median of 5 runs; jq and Miller: one run)'
 
 # The same at four times the events.
 /usr/bin/python3 "$top/bench/window-gen.py" $((n * 4)) 1 "$tmp/dense4" < "$tmp/src"
-t_csa4=$(median_secs 5 csa-window --preset earthquake "$tmp/dense4")
-printf 'csa-window, %d events           %6.2f s  %8d events/s\n' $((n * 4)) "$t_csa4" "$(rate "$t_csa4" $((n * 4)))"
+read -r t_csa4 c_csa4 < <(median_run 5 csa-window --preset earthquake "$tmp/dense4")
+printf 'csa-window, %d events           %6.2f s  %8d events/s  CPU %6.2f s\n' $((n * 4)) "$t_csa4" \
+	"$(rate "$t_csa4" $((n * 4)))" "$c_csa4"
 if [ -n "$t_duck" ]; then
-	t_duck4=$(median_secs 5 node "$tmp/q.mjs" "$tmp/dense4")
-	printf 'DuckDB, %d events               %6.2f s  %8d events/s  %5sx csa time\n' $((n * 4)) "$t_duck4" \
-		"$(rate "$t_duck4" $((n * 4)))" "$(echo "scale=2; $t_duck4 / $t_csa4" | bc)"
+	read -r t_duck4 c_duck4 < <(median_run 5 node "$tmp/q.mjs" "$tmp/dense4")
+	printf 'DuckDB, %d events               %6.2f s  %8d events/s  CPU %6.2f s  %5sx csa time, %sx csa CPU\n' \
+		$((n * 4)) "$t_duck4" "$(rate "$t_duck4" $((n * 4)))" "$c_duck4" \
+		"$(echo "scale=2; $t_duck4 / $t_csa4" | bc)" "$(echo "scale=2; $c_duck4 / $c_csa4" | bc)"
 fi
+read -r f_lines4 f_win4 < <(floors "$tmp/dense4") || true
+[ -n "${f_lines4:-}" ] && printf 'floor: simdjson parsing each line, CPU %.2f s; and summing the groups, CPU %.2f s\n' \
+	"$f_lines4" "$f_win4"
 rm -f "$tmp/dense4"
 
 # Memory must not grow with the stream: 1M and 10M events, 10x the span.
