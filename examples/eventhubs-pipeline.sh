@@ -58,9 +58,9 @@ say "$(wc -l < "$work/speed.ndjson") window rows"
 if [ -n "${CAPTURE_URL:-}" ]; then
 	# Named without a SAS the URL may carry.
 	step "3. Batch layer: Capture at ${CAPTURE_URL%%\?*}, deduplicated hourly and daily views"
-	csa-capture-read --checkpoint "$work/capture.ckpt" --pending "$CAPTURE_URL" |
-		csa-batch-agg --preset earthquake --incremental "$work/gold.state" --out "$work/gold"
-	mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
+	csa-capture-read --state "$work/capture.state" --pending "$CAPTURE_URL" |
+		csa-batch-agg --preset earthquake --state "$work/gold.state" --out "$work/gold"
+	mv "$work/capture.state.pending" "$work/capture.state"
 else
 	step "3. Batch layer: consumer group 'batch', deduplicated hourly and daily views"
 	csa-eh-recv -g batch -e "${kafka[@]}" >> "$work/raw.ndjson"

@@ -48,9 +48,9 @@ say "$(find "$hub/capture" -name '*.avro' | wc -l) capture files, e.g."
 find "$hub/capture" -name '*.avro' | sort | head -n 2 | sed "s|^$hub/||" | indent
 
 step "3. Batch layer (cron, every 6 hours): capture files -> deduplicated hourly and daily views"
-csa-capture-read --checkpoint "$work/capture.ckpt" --pending "$hub/capture" |
-	csa-batch-agg --preset earthquake --incremental "$work/gold.state" --out "$work/gold"
-mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
+csa-capture-read --state "$work/capture.state" --pending "$hub/capture" |
+	csa-batch-agg --preset earthquake --state "$work/gold.state" --out "$work/gold"
+mv "$work/capture.state.pending" "$work/capture.state"
 say "$(find "$work/gold/hourly" -name '*.ndjson' | wc -l) hourly and $(find "$work/gold/daily" -name '*.ndjson' | wc -l) daily partitions;" \
 	"high-water mark $(cat "$work"/gold/hourly/*/*.ndjson | jq -rs 'map(.window_end) | max')"
 
@@ -91,9 +91,9 @@ now=$(jq -r '.metadata.generated / 1000 | todate' "$data/utero_4.5_month_2014040
 
 step "8. The next batch run reads only the new capture files; the totals are complete, from batch alone"
 csa-eh-send --close-all-windows
-csa-capture-read --checkpoint "$work/capture.ckpt" --pending "$hub/capture" |
-	csa-batch-agg --preset earthquake --incremental "$work/gold.state" --out "$work/gold"
-mv "$work/capture.ckpt.pending" "$work/capture.ckpt"
+csa-capture-read --state "$work/capture.state" --pending "$hub/capture" |
+	csa-batch-agg --preset earthquake --state "$work/gold.state" --out "$work/gold"
+mv "$work/capture.state.pending" "$work/capture.state"
 csa-merge --batch "$work/gold/hourly" --speed "$work/speed.ndjson" --total --by region |
 	jq -r '"\(.region)\t\(.event_count) events\t\(.data_freshness)"' | column -t -s "$(printf '\t')" | indent
 

@@ -204,7 +204,7 @@ PY
 		# capture checkpoint stays where it was.
 		fill_fs "$CSA_DIR/disk" 0
 		run_job 2 && exit 16
-		[ ! -e "$CSA_DIR/capture.ckpt" ] || exit 17
+		[ ! -e "$CSA_DIR/capture.state" ] || exit 17
 		rm "$CSA_DIR/disk/.filler"
 		run_job 2 || exit 18
 		echo "gold $(cat "$CSA_DIR"/gold/daily/*/*.ndjson | jq -s "map(.event_count) | add")"
