@@ -31,7 +31,7 @@ static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--since T] [--until T] [-p N] [--checkpoint FILE [--pending]]\n"
     "                        [--blob-endpoint URL] [--cacert FILE] [--parallel N]\n"
-    "                        [--retries N] [--retry-delay SECS]\n"
+    "                        [--retries N] [--retry-delay D]\n"
     "                        PATH|URL...\n";
 
 static const char help_text[] =
@@ -58,7 +58,7 @@ static const char help_text[] =
     "                          to move into place once the next stage succeeded\n"
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
     "      --retries N         retries of a failed Blob request (default 3)\n"
-    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
+    "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "      --since TIME        only events enqueued at or after TIME\n"
     "  -u, --unbuffered        flush after every event\n"
     "      --until TIME        only events enqueued before TIME\n"
@@ -235,27 +235,23 @@ parse_options(int argc, char **argv, struct options *o)
 			fmt = optarg;
 			break;
 		case OPT_PARALLEL:
-			if (num_parse_int64(optarg, 1, 64, &n) < 0)
-				return msg_usage("--parallel: '%s' is not a number from 1 to 64", optarg);
+			if (opt_int("parallel", optarg, 1, 64, &n) < 0)
+				return EXIT_USAGE;
 			o->parallel = (int)n;
 			break;
 		case OPT_PENDING:
 			o->pending = true;
 			break;
 		case OPT_RETRIES:
-			if (num_parse_int64(optarg, 0, 100, &n) < 0)
-				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
+			if (opt_int("retries", optarg, 0, 100, &n) < 0)
+				return EXIT_USAGE;
 			o->http.retries = (int)n;
 			break;
-		case OPT_RETRY_DELAY: {
-			char *end;
-
-			o->http.retry_delay = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->http.retry_delay >= 0) ||
-			    o->http.retry_delay > 3600)
-				return msg_usage("--retry-delay: '%s' is not a number of seconds", optarg);
+		case OPT_RETRY_DELAY:
+			if (opt_duration("retry-delay", optarg, 0, 3600000, &n) < 0)
+				return EXIT_USAGE;
+			o->http.retry_delay = (double)n / 1000;
 			break;
-		}
 		case OPT_SINCE:
 			if (opt_time("since", optarg, &o->since) < 0)
 				return EXIT_USAGE;

@@ -387,7 +387,7 @@ blob_server() {
 	[ "$(grep -c ' 200 ' "$SERVER_LOG")" -eq 2 ]
 	# Throttled past the retries: exit 4, the URL named without its query.
 	blob_server
-	run --separate-stderr csa-capture-read --retries 1 --retry-delay 0 "$SERVER_URL/acct/cont?fail=429&times=9"
+	run --separate-stderr csa-capture-read --retries 1 --retry-delay 0ms "$SERVER_URL/acct/cont?fail=429&times=9"
 	stop_usgs_server
 	assert_failure 4
 	[ -z "$output" ]
@@ -419,6 +419,10 @@ blob_server() {
 	--partition one x|--partition: 'one' is not a number from 0 to 1023
 	--since never x|--since: 'never' is not a time (e.g. 2026-04-22T14:23:05Z)
 	--until 2022-13-01 x|--until: '2022-13-01' is not a time (e.g. 2026-04-22T14:23:05Z)
+	--retries 101 x|--retries: '101' is not a number from 0 to 100
+	--retry-delay 2h x|--retry-delay: '2h' is not a duration from 0s to 1h
+	--retry-delay soon x|--retry-delay: 'soon' is not a duration from 0s to 1h
+	--parallel 0 x|--parallel: '0' is not a number from 1 to 64
 	EOF
 	run -0 csa-capture-read --version
 	[[ "$output" == *"avro-c "* ]]
