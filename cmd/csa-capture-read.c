@@ -675,11 +675,15 @@ put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
 	buf_addc(b, '}');
 }
 
+_Static_assert(CAPTURE_PADDING >= JSON_FAST_PADDING, "bodies must carry simdjson's padding");
+
 /* What reads the bodies: simdjson first, then jsmn for the others. */
 struct checker {
 	struct json_fast *fast;		/* NULL when it could not be made */
 	struct json_doc doc;
 	struct buf tmp;
+	char tail[48];		/* the end of write_plain's lines, per file */
+	size_t tail_len;
 };
 
 /* The body as a line's JSON: compacted when it is JSON; else per --body.
@@ -728,6 +732,51 @@ put_body(const struct capture_event *ev, const struct options *o, struct checker
 }
 
 /*
+ * Whether a compact JSON object has a member "_eh" (or the text "_eh" in
+ * a string: json_reopen tells them apart).  Keys with an underscore are
+ * few, so this is cheaper than memmem over the whole line.
+ */
+static bool
+has_eh(const char *p, size_t n)
+{
+	const char *end = p + n, *q = p;
+
+	while ((q = memchr(q, '_', (size_t)(end - q))) != NULL) {
+		if (q > p && q[-1] == '"' && end - q >= 4 && memcmp(q + 1, "eh\"", 3) == 0)
+			return true;
+		q++;
+	}
+	return false;
+}
+
+/*
+ * The common case written at once, without building the line: a body
+ * that is one compact JSON object, without --meta and without an "_eh"
+ * of its own.  False when the event needs format_event.
+ */
+static bool
+write_plain(const struct capture_event *ev, const struct input *it, const struct options *o,
+    struct checker *c)
+{
+	bool object, compact;
+
+	if (o->meta || c->fast == NULL || ev->body == NULL || ev->len < 3 ||
+	    !json_fast_check(c->fast, ev->body, ev->len, &object, &compact) || !compact ||
+	    !object)
+		return false;
+	if (o->bare || it->info.partition < 0) {
+		fwrite(ev->body, 1, ev->len, stdout);
+		putchar('\n');
+		return true;
+	}
+	if (has_eh(ev->body, ev->len))
+		return false;
+	fwrite(ev->body, 1, ev->len - 1, stdout);
+	fwrite(c->tail, 1, c->tail_len, stdout);
+	return true;
+}
+
+/*
  * One event as a line: with its partition in "_eh" (all the metadata with
  * --meta, nothing with --bare or when the path does not tell the
  * partition); an "_eh" the body brought along is replaced.  Returns 0, or
@@ -743,7 +792,7 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 	if (put_body(ev, o, c, line, &obj) < 0)
 		return -1;
 	if (o->meta || (obj && !o->bare && it->info.partition >= 0)) {
-		if (memmem(line->p, line->len, "\"_eh\"", 5) != NULL) {
+		if (has_eh(line->p, line->len)) {
 			buf_reset(&c->tmp);
 			buf_add(&c->tmp, line->p, line->len);
 			buf_reset(line);
@@ -931,12 +980,20 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			t->unreadable++;
 		return EXIT_DATA;
 	}
+	c->tail_len = (size_t)snprintf(c->tail, sizeof(c->tail), ",\"_eh\":{\"partition\":%d}}\n",
+	    it->info.partition);
 	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
 		if (capture_reader_count(r) <= skip)
 			continue;
 		if ((o->have_since && ev.enqueued_ms < o->since) ||
 		    (o->have_until && ev.enqueued_ms >= o->until))
 			continue;
+		if (write_plain(&ev, it, o, c)) {
+			if (o->unbuffered)
+				fflush(stdout);
+			t->records++;
+			continue;
+		}
 		if (format_event(&ev, it, o, c, line) < 0) {
 			if (ev.body != NULL) {
 				char where[4200];
@@ -1000,7 +1057,10 @@ run(const struct options *o)
 	link_partitions(&in);
 	json_doc_init(&c.doc);
 	memset(&c.tmp, 0, sizeof(c.tmp));
-	c.fast = json_fast_new();
+	/* Bodies come with their padding (capture.h): simdjson reads them
+	 * where they are. */
+	if ((c.fast = json_fast_new()) != NULL)
+		json_fast_padded_input(c.fast);
 	show = show && in.n >= 10;
 	pool.n = o->parallel;
 	pool.v = xcalloc((size_t)pool.n, sizeof(*pool.v));

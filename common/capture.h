@@ -67,12 +67,15 @@ void capture_writer_abort(struct capture_writer *w);
  */
 struct capture_reader;
 
+/* Readable bytes after every body a reader hands out (simdjson's padding). */
+#define CAPTURE_PADDING 64
+
 struct capture_event {
 	int64_t seq;
 	const char *offset;		/* as written: a decimal string */
 	const char *enqueued_text;	/* EnqueuedTimeUtc as written */
 	int64_t enqueued_ms;		/* parsed, or -1 */
-	const void *body;		/* NULL for a null body */
+	const void *body;		/* NULL for a null body; CAPTURE_PADDING after it */
 	size_t len;
 	const char *sys_json;		/* SystemProperties as a JSON object */
 	const char *props_json;		/* Properties as a JSON object */
