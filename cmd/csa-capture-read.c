@@ -638,9 +638,10 @@ put_base64(struct buf *b, const unsigned char *p, size_t n)
 	buf_addc(b, '"');
 }
 
-/* The _eh object of one event. */
+/* The _eh object of one event; file is the file's name as a JSON string. */
 static void
-put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
+put_meta(struct buf *b, const struct capture_event *ev, const struct input *it,
+    const struct buf *file)
 {
 	char t[32];
 	int64_t off;
@@ -671,7 +672,7 @@ put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
 	json_key(b, "properties");
 	buf_adds(b, ev->props_json);
 	json_key(b, "file");
-	json_put_str(b, it->path, strlen(it->path));
+	buf_add(b, file->p, file->len);
 	buf_addc(b, '}');
 }
 
@@ -684,6 +685,7 @@ struct checker {
 	struct buf tmp;
 	char tail[48];		/* the end of write_plain's lines, per file */
 	size_t tail_len;
+	struct buf file;	/* the file's name as a JSON string, for put_meta */
 };
 
 /* The body as a line's JSON: compacted when it is JSON; else per --body.
@@ -801,7 +803,7 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 			line->len--;	/* reopen the object */
 		}
 		if (o->meta) {
-			put_meta(line, ev, it);
+			put_meta(line, ev, it, &c->file);
 		} else {
 			json_key(line, "_eh");
 			buf_addc(line, '{');
@@ -980,6 +982,8 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			t->unreadable++;
 		return EXIT_DATA;
 	}
+	buf_reset(&c->file);
+	json_put_str(&c->file, it->path, strlen(it->path));
 	c->tail_len = (size_t)snprintf(c->tail, sizeof(c->tail), ",\"_eh\":{\"partition\":%d}}\n",
 	    it->info.partition);
 	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
@@ -1057,6 +1061,7 @@ run(const struct options *o)
 	link_partitions(&in);
 	json_doc_init(&c.doc);
 	memset(&c.tmp, 0, sizeof(c.tmp));
+	memset(&c.file, 0, sizeof(c.file));
 	/* Bodies come with their padding (capture.h): simdjson reads them
 	 * where they are. */
 	if ((c.fast = json_fast_new()) != NULL)
@@ -1135,6 +1140,7 @@ run(const struct options *o)
 	free_done(&done);
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);
+	buf_free(&c.file);
 	json_fast_free(c.fast);
 	buf_free(&line);
 	return status;
