@@ -680,14 +680,15 @@ fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, s
 			return rc;
 	memset(ev, 0, sizeof(*ev));
 	ev->enqueued_ms = -1;
+	ev->offset = ev->enqueued_text = "";	/* unless want_props */
 	for (size_t i = 0; i < r->nfields; i++) {
 		avro_schema_t fs = avro_schema_record_field_get_by_index(r->schema, (int)i);
 		avro_value_t *v = &r->fval[i], br;
 		const char *p;
 		size_t len;
 
-		if (r->fields[i] == CF_OTHER ||
-		    (!want_props && (r->fields[i] == CF_SYS || r->fields[i] == CF_PROPS))) {
+		if (r->fields[i] == CF_OTHER || (!want_props && r->fields[i] != CF_SEQ &&
+		    r->fields[i] != CF_BODY)) {
 			rc = avro_skip_data(r->blk, fs);
 		} else {
 			rc = avro_value_read(r->blk, v);

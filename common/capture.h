@@ -91,7 +91,8 @@ struct capture_reader *capture_reader_open_as(const char *path, const char *name
     struct err *e);
 
 /* 1 and *ev, 0 at the end, -1 with ERR_DATA for a damaged file.  The
- * property objects and enqueued_ms are filled only when want_props is true. */
+ * property objects and enqueued_ms are filled only when want_props is true;
+ * without it, offset and enqueued_text may be "" (they are not decoded). */
 int capture_reader_next(struct capture_reader *r, struct capture_event *ev,
     bool want_props, struct err *e);
 
