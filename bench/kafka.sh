@@ -95,6 +95,11 @@ kept() { [ -s "$tmp/$1" ] && wc -l < "$tmp/$1" || echo 0; }
 rate() { echo "scale=0; $n / $1" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 row() {	# label ours peer_label peer
+	if [ "$(kept "$2")" -eq 0 ] || [ "$(kept "$4")" -eq 0 ]; then
+		printf '%-24s no comparison: runs kept %d (ours), %d (%s)\n' "$1" "$(kept "$2")" \
+			"$(kept "$4")" "$3"
+		return
+	fi
 	printf '%-24s %6.2f s %8d/s %5.2f s CPU %4d MB   %-8s %6.2f s %8d/s %5.2f s CPU %4d MB   wall ratio peer/ours %sx  (runs kept %d, %d)\n' \
 		"$1" "$(med "$2" 1)" "$(rate "$(med "$2" 1)")" "$(med "$2" 2)" "$(med "$2" 3)" \
 		"$3" "$(med "$4" 1)" "$(rate "$(med "$4" 1)")" "$(med "$4" 2)" "$(med "$4" 3)" \
@@ -104,9 +109,11 @@ printf 'events: %d, 32 partitions, keyed by event_id; medians of %d rounds; load
 	"$n" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
 row 'csa-eh-send -b 10000' send 'kcat -P' kcat_p
 row 'csa-eh-send, no key' send_nk 'kcat -P' kcat_nk
-printf 'jq (key, check) | kcat -P %6.2f s %8d/s   ratio (jq+kcat)/ours %sx  (runs kept %d)\n' \
-	"$(med jq_kcat 1)" "$(rate "$(med jq_kcat 1)")" "$(ratio "$(med jq_kcat 1)" "$(med send 1)")" \
-	"$(kept jq_kcat)"
+if [ "$(kept jq_kcat)" -gt 0 ] && [ "$(kept send)" -gt 0 ]; then
+	printf 'jq (key, check) | kcat -P %6.2f s %8d/s   ratio (jq+kcat)/ours %sx  (runs kept %d)\n' \
+		"$(med jq_kcat 1)" "$(rate "$(med jq_kcat 1)")" "$(ratio "$(med jq_kcat 1)" "$(med send 1)")" \
+		"$(kept jq_kcat)"
+fi
 row 'csa-eh-recv -e (group)' recv 'kcat -G' kcat_g
 printf '  joining a group alone (csa-eh-recv on an empty topic): %.2f s; csa-eh-recv without it %.2f s\n' \
 	"$(med join 1)" "$(echo "$(med recv 1) - $(med join 1)" | bc)"
