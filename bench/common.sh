@@ -6,6 +6,10 @@
 #   repeat_events N FILE  the same events repeated to N lines
 #   secs CMD...           wall seconds of CMD, its output thrown away
 #   peak CMD...           CMD's peak RSS in KB (GNU time)
+#   median_times N CMD... one warm-up run of CMD, then N: the median wall
+#                         seconds and the median CPU seconds (user + sys);
+#                         $before_each, when set, is run (untimed) before
+#                         each run, to start each from the same state
 #   json_floor MODE FILE  bench/json-floor.cc's seconds (built once into
 #                         tmp); empty when it cannot be built
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +46,21 @@ median_secs() {
 	shift
 	secs "$@" > /dev/null
 	for i in $(seq "$n"); do secs "$@"; done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+median_times() {
+	local n=$1 i
+	shift
+	eval "${before_each:-:}"
+	"$@" > /dev/null
+	for i in $(seq "$n"); do
+		eval "${before_each:-:}"
+		/usr/bin/time -o "$tmp/times" -f '%e %U %S' "$@" > /dev/null
+		tail -n 1 "$tmp/times"
+	done > "$tmp/runs"
+	printf '%s %s\n' \
+		"$(awk '{ print $1 }' "$tmp/runs" | sort -n | sed -n "$(( (n + 1) / 2 ))p")" \
+		"$(awk '{ print $2 + $3 }' "$tmp/runs" | sort -n | sed -n "$(( (n + 1) / 2 ))p")"
 }
 
 peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }

@@ -1,68 +1,128 @@
 #!/bin/bash
-# bench/kafka.sh [EVENTS]: csa-eh-send and csa-eh-recv against a Kafka
-# cluster (librdkafka's mock cluster on 127.0.0.1, 32 partitions), side by
-# side with kcat on the same keyed lines (default 200,000 real USGS events).
-# Both sides wait for every acknowledgement (acks=all) and read every
-# event as members of a consumer group (the mock cluster holds a new
-# group's first join about 3 s, for both); kcat -C, without a group, is
-# shown for reference.  The mock keeps about 5 MB per partition, which
-# bounds EVENTS.  Needs the build in build/ with its check programs
-# (scripts/test builds them).
+# bench/kafka.sh [EVENTS [ROUNDS]]: csa-eh-send and csa-eh-recv against a
+# Kafka cluster (librdkafka's mock cluster on 127.0.0.1, 32 partitions),
+# side by side with kcat on the same keyed lines (default 200,000 real USGS
+# events).  Both sides wait for every acknowledgement (acks=all) and read
+# every event as members of a consumer group; kcat -C, without a group, is
+# shown for reference.
+#
+# ROUNDS rounds (default 5), each on a new mock cluster (it keeps about
+# 5 MB per partition, which bounds EVENTS and rules out reusing topics).
+# After every producer run the topic is read back with kcat -C: a run
+# that delivered fewer than EVENTS is discarded (kcat -P into the mock
+# sometimes exits 0 with a sixth of the messages missing) and counted.
+# The figures are medians over the runs kept.  Joining a consumer group
+# takes the mock about 3 s: it is measured alone (csa-eh-recv reading an
+# empty topic) and shown apart.  Needs scripts/build's build, which
+# includes the mock (tests/helpers/csa-kafka-mock).
 set -eu
 . "$(dirname "$0")/common.sh"
 n=${1:-200000}
+rounds=${2:-5}
 mock=
-trap '[ -n "$mock" ] && kill "$mock"; rm -rf "$tmp"' EXIT
+trap '[ -n "$mock" ] && kill "$mock" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 repeat_events "$n" "$tmp/in"
 # kcat takes the key in front of the line, after a tab.
 paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
 
-csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 theirs2:32 plain:32 plain2:32 &
-mock=$!
-for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
-b=$(cat "$tmp/brokers")
-
-# measure NAME CMD...: sets NAME_s (wall seconds) and NAME_mb (peak RSS).
-measure() {
-	local name=$1 out; shift
-	/usr/bin/time -o "$tmp/time" -f '%e %M' "$@" > /dev/null
-	out=$(tail -n 1 "$tmp/time")
-	printf -v "${name}_s" '%s' "${out% *}"
-	printf -v "${name}_mb" '%s' "$(( ${out#* } / 1024 ))"
+start_mock() {
+	rm -f "$tmp/brokers"
+	csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 theirs2:32 plain:32 plain2:32 empty:32 &
+	mock=$!
+	for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
+	b=$(cat "$tmp/brokers")
 }
 
-measure send csa-eh-send -H "kafka://$b" -n ours -k event_id -b 10000 "$tmp/in"
-measure kcat_p kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random -l "$tmp/keyed"
-# Without keys: kcat only reads lines, csa-eh-send still checks each one.
-measure send_nk csa-eh-send -H "kafka://$b" -n plain -b 10000 "$tmp/in"
-measure kcat_nk kcat -b "$b" -P -t plain2 -l "$tmp/in"
-# What a user of kcat would run to key and check JSON lines as csa-eh-send does.
-measure jq_kcat sh -c "jq -c -r '\"\\(.event_id)\\t\\(tojson)\"' '$tmp/in' | kcat -b '$b' -P -t theirs2 -K '\t' -X partitioner=murmur2_random"
-measure recv csa-eh-recv -H "kafka://$b" -n ours -g bench -e
-# kcat in a group (-G) does not stop at the end: it is told how many to read.
-measure kcat_g kcat -b "$b" -G benchk theirs -c "$n" -q -f '%s\n' -X auto.offset.reset=earliest
-measure kcat_c kcat -b "$b" -C -t theirs -e -q -f '%s\n'
+stop_mock() {
+	kill "$mock"
+	wait "$mock" 2>/dev/null || true
+	mock=
+}
 
-got=$(kcat -b "$b" -C -t ours -e -q -f '%s\n' | wc -l)
-[ "$got" -eq "$n" ] || { echo "bench: the topic holds $got of $n events (mock retention?)" >&2; exit 1; }
-# The group's join takes the mock cluster about 3 s; shown apart.
-measure join csa-eh-recv -H "kafka://$b" -n ours -g join --from latest -e
+# measure NAME CMD...: appends "wall cpu rss_mb" of CMD to $tmp/NAME.
+measure() {
+	local name=$1 out
+	shift
+	/usr/bin/time -o "$tmp/time" -f '%e %U %S %M' "$@" > /dev/null
+	out=$(tail -n 1 "$tmp/time")
+	echo "$out" | awk '{ printf "%s %.2f %d\n", $1, $2 + $3, $4 / 1024 }' >> "$tmp/$name"
+}
 
+# produced NAME TOPIC CMD...: measure a producer, then count what TOPIC
+# holds; a run that delivered less than n is dropped and counted.
+produced() {
+	local name=$1 topic=$2 got
+	shift 2
+	measure "$name.try" "$@"
+	got=$(kcat -b "$b" -C -t "$topic" -e -q -f '%s\n' | wc -l)
+	if [ "$got" -eq "$n" ]; then
+		tail -n 1 "$tmp/$name.try" >> "$tmp/$name"
+	else
+		echo "round $round: $name delivered $got of $n events; run discarded" >&2
+		echo "$got" >> "$tmp/$name.short"
+	fi
+}
+
+for round in $(seq "$rounds"); do
+	start_mock
+	produced send ours csa-eh-send -H "kafka://$b" -n ours -k event_id -b 10000 "$tmp/in"
+	produced kcat_p theirs kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random \
+		-l "$tmp/keyed"
+	# Without keys: kcat only reads lines, csa-eh-send still checks each one.
+	produced send_nk plain csa-eh-send -H "kafka://$b" -n plain -b 10000 "$tmp/in"
+	produced kcat_nk plain2 kcat -b "$b" -P -t plain2 -l "$tmp/in"
+	# What a user of kcat would run to key and check JSON lines as csa-eh-send does.
+	produced jq_kcat theirs2 sh -c "jq -c -r '\"\\(.event_id)\\t\\(tojson)\"' '$tmp/in' |
+		kcat -b '$b' -P -t theirs2 -K '\t' -X partitioner=murmur2_random"
+	measure recv csa-eh-recv -H "kafka://$b" -n ours -g "bench$round" -e
+	# kcat in a group (-G) does not stop at the end: it is told how many to read.
+	measure kcat_g kcat -b "$b" -G "benchk$round" theirs -c "$n" -q -f '%s\n' \
+		-X auto.offset.reset=earliest
+	measure kcat_c kcat -b "$b" -C -t theirs -e -q -f '%s\n'
+	# The group join alone: a member of a new group reading an empty topic.
+	measure join csa-eh-recv -H "kafka://$b" -n empty -g "join$round" -e
+	stop_mock
+done
+
+# med NAME FIELD: the median of FIELD (1 wall, 2 CPU, 3 MB) over the runs kept.
+med() {
+	[ -s "$tmp/$1" ] || { echo nan; return; }
+	awk -v f="$2" '{ print $f }' "$tmp/$1" | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+kept() { [ -s "$tmp/$1" ] && wc -l < "$tmp/$1" || echo 0; }
 rate() { echo "scale=0; $n / $1" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
-printf 'events: %d, 32 partitions, keyed by event_id\n' "$n"
-printf 'csa-eh-send -b 10000      %6.2f s %8d events/s  %4d MB   kcat -P %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
-	"$send_s" "$(rate "$send_s")" "$send_mb" "$kcat_p_s" "$(rate "$kcat_p_s")" "$kcat_p_mb" "$(ratio "$kcat_p_s" "$send_s")"
-printf 'csa-eh-send, no key       %6.2f s %8d events/s  %4d MB   kcat -P %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
-	"$send_nk_s" "$(rate "$send_nk_s")" "$send_nk_mb" "$kcat_nk_s" "$(rate "$kcat_nk_s")" "$kcat_nk_mb" "$(ratio "$kcat_nk_s" "$send_nk_s")"
-printf 'jq (key, check) | kcat -P  %6.2f s %8d events/s                                         ratio (jq+kcat)/ours %sx\n' \
-	"$jq_kcat_s" "$(rate "$jq_kcat_s")" "$(ratio "$jq_kcat_s" "$send_s")"
-printf 'csa-eh-recv -e (group)    %6.2f s %8d events/s  %4d MB   kcat -G %6.2f s  %8d events/s  %4d MB  ratio kcat/ours %sx\n' \
-	"$recv_s" "$(rate "$recv_s")" "$recv_mb" "$kcat_g_s" "$(rate "$kcat_g_s")" "$kcat_g_mb" "$(ratio "$kcat_g_s" "$recv_s")"
-printf '  of which joining the group (an empty read): %.2f s; without it %.2f s\n' \
-	"$join_s" "$(echo "$recv_s - $join_s" | bc)"
-printf 'kcat -C -e (no group, for reference)  %.2f s\n' "$kcat_c_s"
+row() {	# label ours peer_label peer
+	if [ "$(kept "$2")" -eq 0 ] || [ "$(kept "$4")" -eq 0 ]; then
+		printf '%-24s no comparison: runs kept %d (ours), %d (%s)\n' "$1" "$(kept "$2")" \
+			"$(kept "$4")" "$3"
+		return
+	fi
+	printf '%-24s %6.2f s %8d/s %5.2f s CPU %4d MB   %-8s %6.2f s %8d/s %5.2f s CPU %4d MB   wall ratio peer/ours %sx  (runs kept %d, %d)\n' \
+		"$1" "$(med "$2" 1)" "$(rate "$(med "$2" 1)")" "$(med "$2" 2)" "$(med "$2" 3)" \
+		"$3" "$(med "$4" 1)" "$(rate "$(med "$4" 1)")" "$(med "$4" 2)" "$(med "$4" 3)" \
+		"$(ratio "$(med "$4" 1)" "$(med "$2" 1)")" "$(kept "$2")" "$(kept "$4")"
+}
+printf 'events: %d, 32 partitions, keyed by event_id; medians of %d rounds; load %s\n' \
+	"$n" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
+row 'csa-eh-send -b 10000' send 'kcat -P' kcat_p
+row 'csa-eh-send, no key' send_nk 'kcat -P' kcat_nk
+if [ "$(kept jq_kcat)" -gt 0 ] && [ "$(kept send)" -gt 0 ]; then
+	printf 'jq (key, check) | kcat -P %6.2f s %8d/s   ratio (jq+kcat)/ours %sx  (runs kept %d)\n' \
+		"$(med jq_kcat 1)" "$(rate "$(med jq_kcat 1)")" "$(ratio "$(med jq_kcat 1)" "$(med send 1)")" \
+		"$(kept jq_kcat)"
+fi
+row 'csa-eh-recv -e (group)' recv 'kcat -G' kcat_g
+printf '  joining a group alone (csa-eh-recv on an empty topic): %.2f s; csa-eh-recv without it %.2f s\n' \
+	"$(med join 1)" "$(echo "$(med recv 1) - $(med join 1)" | bc)"
+printf 'kcat -C -e (no group, for reference)  %.2f s\n' "$(med kcat_c 1)"
+for f in "$tmp"/*.short; do
+	[ -e "$f" ] || continue
+	printf '%s: %d runs discarded, delivered %s of %d\n' "$(basename "$f" .short)" \
+		"$(wc -l < "$f")" "$(paste -sd, "$f")" "$n"
+done
 # What checking every line costs before anything is sent: simdjson parsing
 # each line alone (bench/json-floor.cc), which kcat -P does not do.
 check=$(json_floor lines "$tmp/in")

@@ -32,7 +32,7 @@ static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--from T] [--to T] [-p N] [-s FILE [--pending]]\n"
     "                        [--blob-endpoint URL] [--cacert FILE] [--parallel N]\n"
-    "                        [--retries N] [--retry-delay SECS]\n"
+    "                        [--retries N] [--retry-delay D]\n"
     "                        [-H DIR | PATH|URL...]\n";
 
 static const char help_text[] =
@@ -61,7 +61,7 @@ static const char help_text[] =
     "                          to move into place once the next stage succeeded\n"
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
     "      --retries N         retries of a failed Blob request (default 3)\n"
-    "      --retry-delay SECS  wait before the first retry, doubling (default 1)\n"
+    "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "  -s, --state FILE        remember the files read; read only new ones\n"
     "      --to TIME           only events enqueued before TIME\n"
     "  -u, --unbuffered        flush after every event\n"
@@ -253,27 +253,23 @@ parse_options(int argc, char **argv, struct options *o)
 			fmt = optarg;
 			break;
 		case OPT_PARALLEL:
-			if (num_parse_int64(optarg, 1, 64, &n) < 0)
-				return msg_usage("--parallel: '%s' is not a number from 1 to 64", optarg);
+			if (opt_int("parallel", optarg, 1, 64, &n) < 0)
+				return EXIT_USAGE;
 			o->parallel = (int)n;
 			break;
 		case OPT_PENDING:
 			o->pending = true;
 			break;
 		case OPT_RETRIES:
-			if (num_parse_int64(optarg, 0, 100, &n) < 0)
-				return msg_usage("--retries: '%s' is not a number from 0 to 100", optarg);
+			if (opt_int("retries", optarg, 0, 100, &n) < 0)
+				return EXIT_USAGE;
 			o->http.retries = (int)n;
 			break;
-		case OPT_RETRY_DELAY: {
-			char *end;
-
-			o->http.retry_delay = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->http.retry_delay >= 0) ||
-			    o->http.retry_delay > 3600)
-				return msg_usage("--retry-delay: '%s' is not a number of seconds", optarg);
+		case OPT_RETRY_DELAY:
+			if (opt_duration("retry-delay", optarg, 0, 3600000, &n) < 0)
+				return EXIT_USAGE;
+			o->http.retry_delay = (double)n / 1000;
 			break;
-		}
 		case OPT_SINCE:
 			opt_deprecated("--since", "--from");
 			/* fall through */
@@ -683,9 +679,10 @@ put_base64(struct buf *b, const unsigned char *p, size_t n)
 	buf_addc(b, '"');
 }
 
-/* The _eh object of one event. */
+/* The _eh object of one event; file is the file's name as a JSON string. */
 static void
-put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
+put_meta(struct buf *b, const struct capture_event *ev, const struct input *it,
+    const struct buf *file)
 {
 	char t[32];
 	int64_t off;
@@ -716,15 +713,20 @@ put_meta(struct buf *b, const struct capture_event *ev, const struct input *it)
 	json_key(b, "properties");
 	buf_adds(b, ev->props_json);
 	json_key(b, "file");
-	json_put_str(b, it->path, strlen(it->path));
+	buf_add(b, file->p, file->len);
 	buf_addc(b, '}');
 }
+
+_Static_assert(CAPTURE_PADDING >= JSON_FAST_PADDING, "bodies must carry simdjson's padding");
 
 /* What reads the bodies: simdjson first, then jsmn for the others. */
 struct checker {
 	struct json_fast *fast;		/* NULL when it could not be made */
 	struct json_doc doc;
 	struct buf tmp;
+	char tail[48];		/* the end of write_plain's lines, per file */
+	size_t tail_len;
+	struct buf file;	/* the file's name as a JSON string, for put_meta */
 };
 
 /* The body as a line's JSON: compacted when it is JSON; else per --body.
@@ -773,6 +775,51 @@ put_body(const struct capture_event *ev, const struct options *o, struct checker
 }
 
 /*
+ * Whether a compact JSON object has a member "_eh" (or the text "_eh" in
+ * a string: json_reopen tells them apart).  Keys with an underscore are
+ * few, so this is cheaper than memmem over the whole line.
+ */
+static bool
+has_eh(const char *p, size_t n)
+{
+	const char *end = p + n, *q = p;
+
+	while ((q = memchr(q, '_', (size_t)(end - q))) != NULL) {
+		if (q > p && q[-1] == '"' && end - q >= 4 && memcmp(q + 1, "eh\"", 3) == 0)
+			return true;
+		q++;
+	}
+	return false;
+}
+
+/*
+ * The common case written at once, without building the line: a body
+ * that is one compact JSON object, without --meta and without an "_eh"
+ * of its own.  False when the event needs format_event.
+ */
+static bool
+write_plain(const struct capture_event *ev, const struct input *it, const struct options *o,
+    struct checker *c)
+{
+	bool object, compact;
+
+	if (o->meta || c->fast == NULL || ev->body == NULL || ev->len < 3 ||
+	    !json_fast_check(c->fast, ev->body, ev->len, &object, &compact) || !compact ||
+	    !object)
+		return false;
+	if (o->bare || it->info.partition < 0) {
+		fwrite(ev->body, 1, ev->len, stdout);
+		putchar('\n');
+		return true;
+	}
+	if (has_eh(ev->body, ev->len))
+		return false;
+	fwrite(ev->body, 1, ev->len - 1, stdout);
+	fwrite(c->tail, 1, c->tail_len, stdout);
+	return true;
+}
+
+/*
  * One event as a line: with its partition in "_eh" (all the metadata with
  * --meta, nothing with --bare or when the path does not tell the
  * partition); an "_eh" the body brought along is replaced.  Returns 0, or
@@ -788,7 +835,7 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 	if (put_body(ev, o, c, line, &obj) < 0)
 		return -1;
 	if (o->meta || (obj && !o->bare && it->info.partition >= 0)) {
-		if (memmem(line->p, line->len, "\"_eh\"", 5) != NULL) {
+		if (has_eh(line->p, line->len)) {
 			buf_reset(&c->tmp);
 			buf_add(&c->tmp, line->p, line->len);
 			buf_reset(line);
@@ -797,7 +844,7 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 			line->len--;	/* reopen the object */
 		}
 		if (o->meta) {
-			put_meta(line, ev, it);
+			put_meta(line, ev, it, &c->file);
 		} else {
 			json_key(line, "_eh");
 			buf_addc(line, '{');
@@ -976,12 +1023,22 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			t->unreadable++;
 		return EXIT_DATA;
 	}
+	buf_reset(&c->file);
+	json_put_str(&c->file, it->path, strlen(it->path));
+	c->tail_len = (size_t)snprintf(c->tail, sizeof(c->tail), ",\"_eh\":{\"partition\":%d}}\n",
+	    it->info.partition);
 	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
 		if (capture_reader_count(r) <= skip)
 			continue;
 		if ((o->have_since && ev.enqueued_ms < o->since) ||
 		    (o->have_until && ev.enqueued_ms >= o->until))
 			continue;
+		if (write_plain(&ev, it, o, c)) {
+			if (o->unbuffered)
+				fflush(stdout);
+			t->records++;
+			continue;
+		}
 		if (format_event(&ev, it, o, c, line) < 0) {
 			if (ev.body != NULL) {
 				char where[4200];
@@ -1045,7 +1102,11 @@ run(const struct options *o)
 	link_partitions(&in);
 	json_doc_init(&c.doc);
 	memset(&c.tmp, 0, sizeof(c.tmp));
-	c.fast = json_fast_new();
+	memset(&c.file, 0, sizeof(c.file));
+	/* Bodies come with their padding (capture.h): simdjson reads them
+	 * where they are. */
+	if ((c.fast = json_fast_new()) != NULL)
+		json_fast_padded_input(c.fast);
 	show = show && in.n >= 10;
 	pool.n = o->parallel;
 	pool.v = xcalloc((size_t)pool.n, sizeof(*pool.v));
@@ -1120,6 +1181,7 @@ run(const struct options *o)
 	free_done(&done);
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);
+	buf_free(&c.file);
 	json_fast_free(c.fast);
 	buf_free(&line);
 	return status;

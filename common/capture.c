@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <avro.h>
@@ -412,8 +413,38 @@ static const char projection_json[] =
     "{\"name\":\"EnqueuedTimeUtc\",\"type\":\"string\"},"
     "{\"name\":\"Body\",\"type\":[\"null\",\"bytes\"]}]}";
 
+/* Fields of the Capture record, by what the fast path does with them. */
+enum cap_field { CF_SEQ, CF_OFFSET, CF_ENQUEUED, CF_SYS, CF_PROPS, CF_BODY, CF_OTHER };
+
 struct capture_reader {
 	char *path;
+	/*
+	 * The fast path, for files of codec null (the Capture files Azure
+	 * and the hub write): the container's blocks are read whole, and
+	 * each field is decoded by avro-c (avro_value_read) into a value of
+	 * its own schema, or skipped (avro_skip_data) when not wanted.  The
+	 * generic path below (avro_file_reader, whole generic records) takes
+	 * other codecs.
+	 */
+	bool fast;
+	int fd;
+	int64_t fsize, pos;	/* the file's size; where the next block starts */
+	avro_reader_t blk;	/* the block (or a header's long) in memory */
+	char sync[16];
+	bool bad_sync;		/* the block read last ends without it */
+	char *block;
+	size_t bcap;
+	int64_t left;		/* records of the block not yet read */
+	avro_schema_t long_schema;
+	avro_value_iface_t *long_iface;
+	avro_value_t num;
+	bool have_num;
+	size_t nfields;
+	enum cap_field *fields;
+	avro_value_iface_t **fiface;	/* a value of each field's schema */
+	avro_value_t *fval;
+	struct buf offset, enqueued, body;
+	/* the generic path */
 	avro_file_reader_t file;
 	avro_schema_t schema;
 	avro_value_iface_t *iface;
@@ -443,12 +474,323 @@ is_capture_schema(avro_schema_t s)
 	return true;
 }
 
+/* A copy of n bytes, NUL-terminated, with CAPTURE_PADDING bytes after it. */
+static const char *
+keep(struct buf *b, const void *p, size_t n)
+{
+	buf_reset(b);
+	buf_reserve(b, n + CAPTURE_PADDING);
+	memcpy(b->p, p, n);
+	memset(b->p + n, 0, CAPTURE_PADDING);
+	b->len = n;
+	return b->p;
+}
+
+/*
+ * Whether s is exactly the Capture record, field by field, as the fast
+ * path decodes it; a file of another shape takes the generic path.
+ */
+static bool
+fast_fields(struct capture_reader *r, avro_schema_t s)
+{
+	static const struct {
+		const char *name;
+		avro_type_t type;
+		enum cap_field f;
+	} want[] = {
+		{ "SequenceNumber", AVRO_INT64, CF_SEQ }, { "Offset", AVRO_STRING, CF_OFFSET },
+		{ "EnqueuedTimeUtc", AVRO_STRING, CF_ENQUEUED }, { "SystemProperties", AVRO_MAP, CF_SYS },
+		{ "Properties", AVRO_MAP, CF_PROPS }, { "Body", AVRO_UNION, CF_BODY },
+	};
+	size_t n = avro_schema_record_size(s), seen = 0;
+
+	r->fields = xcalloc(n, sizeof(*r->fields));
+	for (size_t i = 0; i < n; i++) {
+		const char *name = avro_schema_record_field_name(s, (int)i);
+		avro_schema_t fs = avro_schema_record_field_get_by_index(s, (int)i);
+		size_t k;
+
+		r->fields[i] = CF_OTHER;
+		for (k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			if (strcmp(name, want[k].name) == 0)
+				break;
+		if (k == sizeof(want) / sizeof(want[0]))
+			continue;
+		if (avro_typeof(fs) != want[k].type)
+			return false;
+		r->fields[i] = want[k].f;
+		seen++;
+	}
+	return seen == sizeof(want) / sizeof(want[0]);
+}
+
+/*
+ * One Avro long at p (at most end - p bytes), decoded by avro-c; *used
+ * is the length of its encoding.  -1 when it is not there whole.
+ */
+static int
+read_long(struct capture_reader *r, const char *p, const char *end, int64_t *v, size_t *used)
+{
+	avro_reader_memory_set_source(r->blk, p, end - p);
+	if (end <= p || avro_value_read(r->blk, &r->num) != 0 ||
+	    avro_value_get_long(&r->num, v) != 0 || avro_value_sizeof(&r->num, used) != 0 ||
+	    *used > (size_t)(end - p))
+		return -1;
+	return 0;
+}
+
+/* Capture's header is near 1 KiB (the schema); a longer one than this
+ * takes the generic path. */
+#define HEADER_MAX (64 << 10)
+
+/*
+ * Open the fast path on fd: walk the header (magic, the metadata map of
+ * bytes, the sync marker) to where the blocks start.  0, or -1 when the
+ * file is to take the generic path (a codec other than null, a header
+ * it does not follow); damage there is avro_file_reader's to report.
+ */
+static int
+fast_open(struct capture_reader *r, int fd)
+{
+	struct stat st;
+	char *h;
+	const char *p, *end;
+	ssize_t got;
+	bool null_codec = true;
+	int64_t n, len;
+	size_t used;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	r->fsize = st.st_size;
+	h = xmalloc(HEADER_MAX);
+	got = pread(fd, h, st.st_size < HEADER_MAX ? (size_t)st.st_size : HEADER_MAX, 0);
+	if (got < 4 + 1 + 16 || memcmp(h, "Obj\x01", 4) != 0)
+		goto fail;
+	p = h + 4;
+	end = h + got;
+	/* The metadata: blocks of entries; a negative count has a size after it. */
+	for (;;) {
+		if (read_long(r, p, end, &n, &used) < 0)
+			goto fail;
+		p += used;
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (read_long(r, p, end, &len, &used) < 0)
+				goto fail;
+			p += used;
+			n = -n;
+		}
+		for (int64_t i = 0; i < n; i++) {
+			const char *key;
+			int64_t klen;
+
+			if (read_long(r, p, end, &klen, &used) < 0 || klen < 0 ||
+			    klen > end - p - (int64_t)used)
+				goto fail;
+			key = p + used;
+			p = key + klen;
+			if (read_long(r, p, end, &len, &used) < 0 || len < 0 ||
+			    len > end - p - (int64_t)used)
+				goto fail;
+			if (klen == 10 && memcmp(key, "avro.codec", 10) == 0)
+				null_codec = len == 4 && memcmp(p + used, "null", 4) == 0;
+			p += used + len;
+		}
+	}
+	if (!null_codec || end - p < 16)
+		goto fail;
+	memcpy(r->sync, p, 16);
+	r->pos = p + 16 - h;
+	r->fd = fd;
+	free(h);
+	return 0;
+fail:
+	free(h);
+	return -1;
+}
+
+/*
+ * The next block into r->block: 1, 0 at the end of the file, -1 with
+ * ERR_DATA when it is cut short or its sync marker is wrong.
+ */
+static int
+fast_block(struct capture_reader *r, struct err *e)
+{
+	char head[32];
+	int64_t count, size;
+	size_t used, used2;
+	ssize_t got;
+
+	/* The records of a block before its marker count, as for avro-c. */
+	if (r->bad_sync)
+		return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: a block without the "
+		    "file's sync marker", r->path, r->count, r->count == 1 ? "" : "s");
+	if (r->pos >= r->fsize)
+		return 0;
+	got = pread(r->fd, head, sizeof(head), r->pos);
+	if (got < 0)
+		return err_set(e, ERR_DATA, "%s: %s", r->path, strerror(errno));
+	if (read_long(r, head, head + got, &count, &used) < 0 ||
+	    read_long(r, head + used, head + got, &size, &used2) < 0 ||
+	    count < 0 || size < 0 || count > size || size > r->fsize - r->pos)
+		return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: a block header that "
+		    "does not hold", r->path, r->count, r->count == 1 ? "" : "s");
+	if ((size_t)size + 16 + CAPTURE_PADDING > r->bcap) {
+		/* Doubling: blocks differ by a few bytes, and a buffer grown
+		 * to fit each would be new pages (faults) every block. */
+		r->bcap = r->bcap * 2 > (size_t)size + 16 + CAPTURE_PADDING ? r->bcap * 2 :
+		    (size_t)size + 16 + CAPTURE_PADDING;
+		r->block = xrealloc(r->block, r->bcap);
+	}
+	r->pos += (int64_t)(used + used2);
+	got = pread(r->fd, r->block, (size_t)size + 16, r->pos);
+	if (got != size + 16)
+		return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: cut short in a block",
+		    r->path, r->count, r->count == 1 ? "" : "s");
+	r->bad_sync = memcmp(r->block + size, r->sync, 16) != 0;
+	r->pos += size + 16;
+	avro_reader_memory_set_source(r->blk, r->block, size);
+	r->left = count;
+	return 1;
+}
+
+static void map_json(avro_value_t *map, struct buf *b, int64_t *enqueued);
+
+/* A string value's text and length (avro-c counts the NUL it keeps). */
+static const char *
+string_of(avro_value_t *v, size_t *len)
+{
+	const char *p = "";
+	size_t n = 0;
+
+	avro_value_get_string(v, &p, &n);
+	*len = n ? n - 1 : 0;
+	return p;
+}
+
+static int
+fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, struct err *e)
+{
+	int rc;
+
+	while (r->left == 0)
+		if ((rc = fast_block(r, e)) <= 0)
+			return rc;
+	memset(ev, 0, sizeof(*ev));
+	ev->enqueued_ms = -1;
+	ev->offset = ev->enqueued_text = "";	/* unless want_props */
+	for (size_t i = 0; i < r->nfields; i++) {
+		avro_schema_t fs = avro_schema_record_field_get_by_index(r->schema, (int)i);
+		avro_value_t *v = &r->fval[i], br;
+		const char *p;
+		size_t len;
+
+		if (r->fields[i] == CF_OTHER || (!want_props && r->fields[i] != CF_SEQ &&
+		    r->fields[i] != CF_BODY)) {
+			rc = avro_skip_data(r->blk, fs);
+		} else {
+			rc = avro_value_read(r->blk, v);
+		}
+		if (rc != 0)
+			return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: %s", r->path,
+			    r->count, r->count == 1 ? "" : "s", avro_strerror());
+		switch (r->fields[i]) {
+		case CF_SEQ:
+			avro_value_get_long(v, &ev->seq);
+			break;
+		case CF_OFFSET:
+			p = string_of(v, &len);
+			ev->offset = keep(&r->offset, p, len);
+			break;
+		case CF_ENQUEUED:
+			p = string_of(v, &len);
+			ev->enqueued_text = keep(&r->enqueued, p, len);
+			break;
+		case CF_BODY:
+			if (avro_value_get_current_branch(v, &br) == 0 &&
+			    avro_value_get_type(&br) == AVRO_BYTES) {
+				const void *b = NULL;
+
+				avro_value_get_bytes(&br, &b, &len);
+				ev->body = keep(&r->body, b, len);
+				ev->len = len;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	r->left--;
+	if (want_props) {
+		struct err te;
+
+		if (tfmt_parse(ev->enqueued_text, r->enqueued.len, &ev->enqueued_ms, &te) < 0)
+			ev->enqueued_ms = -1;
+		for (size_t i = 0; i < r->nfields; i++) {
+			/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
+			if (r->fields[i] == CF_SYS)
+				map_json(&r->fval[i], &r->sys, &ev->enqueued_ms);
+			else if (r->fields[i] == CF_PROPS)
+				map_json(&r->fval[i], &r->props, NULL);
+		}
+		ev->sys_json = r->sys.p;
+		ev->props_json = r->props.p;
+	}
+	r->count++;
+	return 1;
+}
+
+/* Take the fast path when the file allows it; else stay generic. */
+static void
+fast_setup(struct capture_reader *r, const char *path)
+{
+	size_t n = avro_schema_record_size(r->schema);
+	int fd;
+
+	r->fd = -1;
+	if (!fast_fields(r, r->schema))
+		return;
+	r->long_schema = avro_schema_long();
+	if ((r->long_iface = avro_generic_class_from_schema(r->long_schema)) == NULL ||
+	    avro_generic_value_new(r->long_iface, &r->num) != 0)
+		return;
+	r->have_num = true;
+	if ((r->blk = avro_reader_memory("", 0)) == NULL)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (fast_open(r, fd) < 0) {
+		close(fd);
+		return;
+	}
+	r->fiface = xcalloc(n, sizeof(*r->fiface));
+	r->fval = xcalloc(n, sizeof(*r->fval));
+	for (size_t i = 0; i < n; i++) {
+		if (r->fields[i] == CF_OTHER)
+			continue;
+		r->fiface[i] = avro_generic_class_from_schema(
+		    avro_schema_record_field_get_by_index(r->schema, (int)i));
+		if (r->fiface[i] == NULL || avro_generic_value_new(r->fiface[i], &r->fval[i]) != 0) {
+			if (r->fiface[i])
+				avro_value_iface_decref(r->fiface[i]);
+			r->fiface[i] = NULL;
+			return;
+		}
+		r->nfields = i + 1;
+	}
+	r->nfields = n;
+	r->fast = true;
+}
+
 struct capture_reader *
 capture_reader_open_as(const char *path, const char *name, struct err *e)
 {
 	struct capture_reader *r = xcalloc(1, sizeof(*r));
 	int rc;
 
+	r->fd = -1;
 	r->path = xstrdup(name);
 	if (access(path, R_OK) != 0) {
 		err_set(e, ERR_IO, "%s: %s", name, strerror(errno));
@@ -506,6 +848,7 @@ capture_reader_open_as(const char *path, const char *name, struct err *e)
 		}
 		/* Without the projection, the full records serve. */
 	}
+	fast_setup(r, path);
 	return r;
 fail:
 	capture_reader_close(r);
@@ -603,6 +946,8 @@ capture_reader_next(struct capture_reader *r, struct capture_event *ev,
 	size_t len;
 	int rc;
 
+	if (r->fast)
+		return fast_next(r, ev, want_props, e);
 	rc = avro_file_reader_read_value(r->file, lean ? &r->resolved : &r->rec);
 	if (rc == EOF)
 		return 0;
@@ -625,8 +970,10 @@ capture_reader_next(struct capture_reader *r, struct capture_event *ev,
 	}
 	avro_value_get_by_name(rec, "Body", &f, NULL);
 	if (avro_value_get_current_branch(&f, &br) == 0 &&
-	    avro_value_get_type(&br) == AVRO_BYTES)
+	    avro_value_get_type(&br) == AVRO_BYTES) {
 		avro_value_get_bytes(&br, &ev->body, &ev->len);
+		ev->body = keep(&r->body, ev->body, ev->len);	/* with its padding */
+	}
 	if (want_props) {
 		/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
 		avro_value_get_by_name(&r->rec, "SystemProperties", &f, NULL);
@@ -651,6 +998,29 @@ capture_reader_close(struct capture_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	for (size_t i = 0; r->fiface && i < r->nfields; i++) {
+		if (r->fiface[i] == NULL)
+			continue;
+		avro_value_decref(&r->fval[i]);
+		avro_value_iface_decref(r->fiface[i]);
+	}
+	free(r->fiface);
+	free(r->fval);
+	free(r->fields);
+	free(r->block);
+	if (r->blk)
+		avro_reader_free(r->blk);
+	if (r->have_num)
+		avro_value_decref(&r->num);
+	if (r->long_iface)
+		avro_value_iface_decref(r->long_iface);
+	if (r->long_schema)
+		avro_schema_decref(r->long_schema);
+	buf_free(&r->offset);
+	buf_free(&r->enqueued);
+	buf_free(&r->body);
 	if (r->have_lean) {
 		avro_value_decref(&r->resolved);
 		avro_value_decref(&r->lean);

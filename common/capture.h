@@ -67,12 +67,15 @@ void capture_writer_abort(struct capture_writer *w);
  */
 struct capture_reader;
 
+/* Readable bytes after every body a reader hands out (simdjson's padding). */
+#define CAPTURE_PADDING 64
+
 struct capture_event {
 	int64_t seq;
 	const char *offset;		/* as written: a decimal string */
 	const char *enqueued_text;	/* EnqueuedTimeUtc as written */
 	int64_t enqueued_ms;		/* parsed, or -1 */
-	const void *body;		/* NULL for a null body */
+	const void *body;		/* NULL for a null body; CAPTURE_PADDING after it */
 	size_t len;
 	const char *sys_json;		/* SystemProperties as a JSON object */
 	const char *props_json;		/* Properties as a JSON object */
@@ -88,7 +91,8 @@ struct capture_reader *capture_reader_open_as(const char *path, const char *name
     struct err *e);
 
 /* 1 and *ev, 0 at the end, -1 with ERR_DATA for a damaged file.  The
- * property objects and enqueued_ms are filled only when want_props is true. */
+ * property objects and enqueued_ms are filled only when want_props is true;
+ * without it, offset and enqueued_text may be "" (they are not decoded). */
 int capture_reader_next(struct capture_reader *r, struct capture_event *ev,
     bool want_props, struct err *e);
 

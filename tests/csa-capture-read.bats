@@ -72,6 +72,16 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 			diff <(printf '%s\n' "$output" | jq -c -S .) <("$PY" "$HELPERS/dump_capture.py" "$f" | jq -r .body | jq -c -S .)
 		done
 	done
+	# Files of codec null are read block by block (the fast path), the
+	# others through avro-c's file reader: the same records give the same
+	# lines, with --meta too (but for the file's name), and the same
+	# --since cut.
+	for schema in 5 4; do
+		for m in "" -m "--since 2022-12-09T17:10:17Z"; do
+			diff <(csa-capture-read $m "$BATS_TEST_TMPDIR/c-null-$schema.avro" | jq -c 'del(._eh.file)') \
+				<(csa-capture-read $m "$BATS_TEST_TMPDIR/c-deflate-$schema.avro" | jq -c 'del(._eh.file)')
+		done
+	done
 }
 
 @test "pretty-printed bodies are compacted; bodies that are not JSON: skip, base64, string" {
@@ -387,7 +397,7 @@ blob_server() {
 	[ "$(grep -c ' 200 ' "$SERVER_LOG")" -eq 2 ]
 	# Throttled past the retries: exit 4, the URL named without its query.
 	blob_server
-	run --separate-stderr csa-capture-read --retries 1 --retry-delay 0 "$SERVER_URL/acct/cont?fail=429&times=9"
+	run --separate-stderr csa-capture-read --retries 1 --retry-delay 0ms "$SERVER_URL/acct/cont?fail=429&times=9"
 	stop_usgs_server
 	assert_failure 4
 	[ -z "$output" ]
@@ -419,6 +429,10 @@ blob_server() {
 	--partition one x|--partition: 'one' is not a number from 0 to 1023
 	--since never x|--since: 'never' is not a time (e.g. 2026-04-22T14:23:05Z)
 	--until 2022-13-01 x|--until: '2022-13-01' is not a time (e.g. 2026-04-22T14:23:05Z)
+	--retries 101 x|--retries: '101' is not a number from 0 to 100
+	--retry-delay 2h x|--retry-delay: '2h' is not a duration from 0s to 1h
+	--retry-delay soon x|--retry-delay: 'soon' is not a duration from 0s to 1h
+	--parallel 0 x|--parallel: '0' is not a number from 1 to 64
 	EOF
 	run -0 csa-capture-read --version
 	[[ "$output" == *"avro-c "* ]]
