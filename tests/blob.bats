@@ -86,16 +86,16 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	diff <(printf '%s\n' "$output" | no_file) <(csa-capture-read -m "$BATS_FILE_TMPDIR/hub/capture" | no_file)
 }
 
-@test "--since and --until skip blobs by the time in their names, without downloading them" {
+@test "--from and --to skip blobs by the time in their names, without downloading them" {
 	export AZURE_STORAGE_CONNECTION_STRING=$AZ_CONN
 	# Two windows of one partition: the first ends where the second starts.
 	az_sdk put cap "$DATA/capture/cosh_54.avro" since/ns/hub/0/2017/10/16/18/15/00.avro \
 		"$DATA/capture/cosh_54.avro" since/ns/hub/0/2017/10/16/18/20/00.avro
-	run --separate-stderr csa-capture-read -v --since 2017-10-16T18:20:00Z "$AZ_ENDPOINT/cap/since"
+	run --separate-stderr csa-capture-read -v --from 2017-10-16T18:20:00Z "$AZ_ENDPOINT/cap/since"
 	assert_success
 	[[ "$stderr" == *"since/ns/hub/0/2017/10/16/18/20/00.avro: 380 records"* ]]
 	[[ "$stderr" != *"18/15/00.avro"* ]]
-	run --separate-stderr csa-capture-read -v --until 2022-01-01T00:00:00Z "$AZ_ENDPOINT/cap/default"
+	run --separate-stderr csa-capture-read -v --to 2022-01-01T00:00:00Z "$AZ_ENDPOINT/cap/default"
 	assert_success
 	[ "${#lines[@]}" -eq 380 ]
 	[[ "$stderr" == *"cosh/hub/0/2017/10/16/18/15/00.avro: 380 records"* ]]
@@ -191,13 +191,13 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	[[ "$stderr" == *"$AZ_ENDPOINT/cap/damaged/ns/hub/0/2024/01/01/00/00/00.avro: damaged after"* ]]
 }
 
-@test "5,001 blobs over pages are read once; --checkpoint rereads none, then only a new one; a new ETag warns" {
+@test "5,001 blobs over pages are read once; --state rereads none, then only a new one; a new ETag warns" {
 	export AZURE_STORAGE_CONNECTION_STRING=$AZ_CONN
 	local f ck=$BATS_TEST_TMPDIR/ck
 	f=$("$PY" "$HELPERS/make_capture.py" "$BATS_TEST_TMPDIR/two.avro" --count 2 >/dev/null; echo "$BATS_TEST_TMPDIR/two.avro")
 	az_sdk container many
 	az_sdk copies many "$f" 5001
-	run --separate-stderr csa-capture-read -v -m --checkpoint "$ck" "$AZ_ENDPOINT/many/ns"
+	run --separate-stderr csa-capture-read -v -m --state "$ck" "$AZ_ENDPOINT/many/ns"
 	assert_success
 	[ "${#lines[@]}" -eq 10002 ]
 	[[ "$stderr" == *"5001 blobs in 2 listings"* ]]
@@ -205,12 +205,12 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	[ "$(printf '%s\n' "$output" | jq -r ._eh.file | sort -u | wc -l)" -eq 5001 ]
 	[ "$(wc -l < "$ck")" -eq 5001 ]
 	# A rerun reads nothing.
-	run --separate-stderr csa-capture-read --checkpoint "$ck" "$AZ_ENDPOINT/many/ns"
+	run --separate-stderr csa-capture-read --state "$ck" "$AZ_ENDPOINT/many/ns"
 	assert_success
 	[ -z "$output" ] && [ -z "$stderr" ]
 	# One new blob: only it.
 	az_sdk put many "$f" ns/hub/0/2024/02/01/00/00/00.avro
-	run --separate-stderr csa-capture-read -m --checkpoint "$ck" "$AZ_ENDPOINT/many/ns"
+	run --separate-stderr csa-capture-read -m --state "$ck" "$AZ_ENDPOINT/many/ns"
 	assert_success
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(printf '%s\n' "$output" | jq -r ._eh.file | sort -u)" = "$AZ_ENDPOINT/many/ns/hub/0/2024/02/01/00/00/00.avro" ]
@@ -218,11 +218,11 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	# the records after those read before.
 	"$PY" "$HELPERS/make_capture.py" "$BATS_TEST_TMPDIR/three.avro" --count 3 >/dev/null
 	az_sdk put many "$BATS_TEST_TMPDIR/three.avro" ns/hub/1/2024/01/01/00/00/01.avro
-	run --separate-stderr csa-capture-read -m --checkpoint "$ck" "$AZ_ENDPOINT/many/ns"
+	run --separate-stderr csa-capture-read -m --state "$ck" "$AZ_ENDPOINT/many/ns"
 	assert_success
 	[[ "$stderr" == *"ns/hub/1/2024/01/01/00/00/01.avro: changed since it was read (by --checkpoint)"* ]]
 	[ "${#lines[@]}" -eq 1 ]
-	run --separate-stderr csa-capture-read --checkpoint "$ck" "$AZ_ENDPOINT/many/ns"
+	run --separate-stderr csa-capture-read --state "$ck" "$AZ_ENDPOINT/many/ns"
 	[ -z "$output" ] && [ -z "$stderr" ]
 }
 
@@ -242,7 +242,7 @@ $AZ_ENDPOINT/cap/default/msmetering/hub/9/2022/12/09/17/10/12.avro" ]
 	# Each blob's 380 lines overflow the pipe: the reader is at most a
 	# batch of --parallel blobs ahead of the first line when Azurite is
 	# stopped.
-	(set +e; csa-capture-read -u -m --parallel 4 --retries 2 --retry-delay 0 --checkpoint "$ck" "$AZ_ENDPOINT/stop/ns" \
+	(set +e; csa-capture-read -u -m --parallel 4 --retries 2 --retry-delay 0 --state "$ck" "$AZ_ENDPOINT/stop/ns" \
 		2> "$d/err"; echo $? > "$d/rc") | {
 		IFS= read -r first
 		printf '%s\n' "$first"

@@ -24,10 +24,54 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	run --separate-stderr csa-capture-read --path-format '{Bogus}' x
 	assert_failure 2
 	[[ "$stderr" == *"--path-format"* ]]
-	run --separate-stderr csa-capture-read --since never x
+	run --separate-stderr csa-capture-read --from never x
 	assert_failure 2
+	run --separate-stderr csa-capture-read -H "$BATS_TEST_TMPDIR" x
+	assert_failure 2
+	[[ "$stderr" == *"--hub and 'x': read a hub's capture files or the paths given, not both"* ]]
+}
+
+@test "with no PATH, the capture files of the default hub, or of -H DIR; no hub exits 3" {
+	export HOME="$BATS_TEST_TMPDIR/home"
+	unset CSA_HUB
 	run --separate-stderr csa-capture-read
-	assert_failure 2
+	assert_failure 3
+	[[ "$stderr" == *"no hub at $HOME/.local/state/csa/hub (csa-eh-send creates one)"* ]]
+	[ ! -e "$HOME/.local" ]
+	cp "$(usgs_events)" "$BATS_TEST_TMPDIR/ev.ndjson"
+	csa-eh-send < "$BATS_TEST_TMPDIR/ev.ndjson"
+	csa-eh-send --close-all-windows
+	want=$(jq -s -c 'map(.event_id) | sort' "$BATS_TEST_TMPDIR/ev.ndjson")
+	run -0 csa-capture-read
+	[ "$(jq -s -c 'map(.event_id) | sort' <<< "$output")" = "$want" ]
+	# The same hub named by -H, and by CSA_HUB; another hub by -H.
+	run -0 csa-capture-read -H "$HOME/.local/state/csa/hub"
+	[ "$(jq -s -c 'map(.event_id) | sort' <<< "$output")" = "$want" ]
+	run -0 env CSA_HUB="$HOME/.local/state/csa/hub" csa-capture-read
+	[ "$(jq -s -c 'map(.event_id) | sort' <<< "$output")" = "$want" ]
+	head -n 3 "$BATS_TEST_TMPDIR/ev.ndjson" | csa-eh-send -H "$BATS_TEST_TMPDIR/other"
+	csa-eh-send -H "$BATS_TEST_TMPDIR/other" --close-all-windows
+	run -0 csa-capture-read -H "$BATS_TEST_TMPDIR/other"
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "--checkpoint, --since and --until still work, each with a warning naming the new option" {
+	f=$(mk t.avro --count 60)
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" \
+		--since 2022-12-09T17:10:30Z --until 2022-12-09T17:10:40Z "$f"
+	assert_success
+	old=$output
+	[[ "$stderr" == *"--checkpoint is deprecated: write --state"* ]]
+	[[ "$stderr" == *"--since is deprecated: write --from"* ]]
+	[[ "$stderr" == *"--until is deprecated: write --to"* ]]
+	[ -s "$BATS_TEST_TMPDIR/ck" ]
+	run --separate-stderr csa-capture-read --state "$BATS_TEST_TMPDIR/ck2" \
+		--from 2022-12-09T17:10:30Z --to 2022-12-09T17:10:40Z "$f"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$output" = "$old" ]
+	[ "$(printf '%s\n' "$output" | jq -r .i | tr '\n' ' ')" = "14 15 16 17 18 19 20 21 22 23 " ]
+	cmp "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/ck2"
 }
 
 @test "the real files: exactly 380, 0 and 20 records" {
@@ -75,9 +119,9 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	# Files of codec null are read block by block (the fast path), the
 	# others through avro-c's file reader: the same records give the same
 	# lines, with --meta too (but for the file's name), and the same
-	# --since cut.
+	# --from cut.
 	for schema in 5 4; do
-		for m in "" -m "--since 2022-12-09T17:10:17Z"; do
+		for m in "" -m "--from 2022-12-09T17:10:17Z"; do
 			diff <(csa-capture-read $m "$BATS_TEST_TMPDIR/c-null-$schema.avro" | jq -c 'del(._eh.file)') \
 				<(csa-capture-read $m "$BATS_TEST_TMPDIR/c-deflate-$schema.avro" | jq -c 'del(._eh.file)')
 		done
@@ -188,9 +232,9 @@ print(n)
 	[ "${#lines[@]}" -eq 380 ]
 }
 
-@test "--since and --until select by enqueued time, and skip whole files by their path" {
+@test "--from and --to select by enqueued time, and skip whole files by their path" {
 	f=$(mk t.avro --count 60)
-	run csa-capture-read --since 2022-12-09T17:10:30Z --until 2022-12-09T17:10:40Z "$f"
+	run csa-capture-read --from 2022-12-09T17:10:30Z --to 2022-12-09T17:10:40Z "$f"
 	assert_success
 	[ "$(printf '%s\n' "$output" | jq -r .i | tr '\n' ' ')" = "14 15 16 17 18 19 20 21 22 23 " ]
 	d="$BATS_TEST_TMPDIR/p/ns/hub/0/2022/12/09/17"
@@ -198,7 +242,7 @@ print(n)
 	cp "$f" "$d/10/16.avro"
 	printf 'not avro' > "$d/20/00.avro"
 	# The damaged later file starts after --until: it is never opened.
-	run --separate-stderr csa-capture-read --until 2022-12-09T17:11:00Z "$BATS_TEST_TMPDIR/p"
+	run --separate-stderr csa-capture-read --to 2022-12-09T17:11:00Z "$BATS_TEST_TMPDIR/p"
 	assert_success
 	[ "${#lines[@]}" -eq 44 ]
 }
@@ -207,17 +251,17 @@ print(n)
 	d="$BATS_TEST_TMPDIR/d"
 	mkdir -p "$d"
 	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	[ "${#lines[@]}" -eq 5 ]
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	assert_success
 	[ -z "$output" ]
 	"$PY" "$HELPERS/make_capture.py" "$d/b.avro" --count 3
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	[ "${#lines[@]}" -eq 3 ]
 	# a.avro written again with two records more: those two are read.
 	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 7
-	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run --separate-stderr csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	assert_success
 	[[ "$stderr" == *"a.avro: changed since it was read (by --checkpoint); reading the records after the 5 read before"* ]]
 	[ "${#lines[@]}" -eq 2 ]
@@ -225,7 +269,7 @@ print(n)
 	# A checkpoint of an older version has no count: the file is not read.
 	sed -i 's/,"records":[0-9]*//' "$BATS_TEST_TMPDIR/ck"
 	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 9
-	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run --separate-stderr csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	assert_failure 1
 	[[ "$stderr" == *"a.avro: changed since it was read (by --checkpoint); not read again"* ]]
 }
@@ -237,7 +281,7 @@ print(n)
 	sed -n 11,20p "$BATS_TEST_TMPDIR/ev" > "$BATS_TEST_TMPDIR/second"
 	csa-eh-send -p 0 < "$BATS_TEST_TMPDIR/first"
 	csa-eh-send --close-all-windows
-	csa-capture-read --bare --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture" > "$BATS_TEST_TMPDIR/got"
+	csa-capture-read --bare --state "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture" > "$BATS_TEST_TMPDIR/got"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/got")" -eq 10 ]
 	# What a crash between the file's rename and the hub's commit leaves:
 	# the file in place, the hub not knowing it was written.
@@ -250,7 +294,7 @@ print(n)
 	touch -d '1 hour ago' "$file"
 	csa-eh-send --close-all-windows
 	[ "$(find "$CSA_HUB/capture" -name '*.avro')" = "$file" ]
-	run --separate-stderr csa-capture-read --bare --checkpoint "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture"
+	run --separate-stderr csa-capture-read --bare --state "$BATS_TEST_TMPDIR/ck" "$CSA_HUB/capture"
 	assert_success
 	[[ "$stderr" == *"changed since it was read"*"after the 10 read before"* ]]
 	# Every event reached the reader once.
@@ -262,11 +306,11 @@ print(n)
 	d="$BATS_TEST_TMPDIR/d"
 	mkdir -p "$d"
 	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	[ "${#lines[@]}" -eq 5 ]
 	{ echo '{"file":"","size":0,"mtime":0}'; cat "$BATS_TEST_TMPDIR/ck"; } > "$BATS_TEST_TMPDIR/ck2"
 	mv "$BATS_TEST_TMPDIR/ck2" "$BATS_TEST_TMPDIR/ck"
-	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run --separate-stderr csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	assert_success
 	[ -z "$output" ] && [ -z "$stderr" ]
 }
@@ -353,23 +397,23 @@ PYEOF
 	d="$BATS_TEST_TMPDIR/d"
 	mkdir -p "$d"
 	"$PY" "$HELPERS/make_capture.py" "$d/a.avro" --count 5
-	csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d" > /dev/null
+	csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d" > /dev/null
 	cp "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/before"
 	"$PY" "$HELPERS/make_capture.py" "$d/b.avro" --count 3
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" --pending "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" --pending "$d"
 	assert_success
 	[ "${#lines[@]}" -eq 3 ]
 	cmp "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/before"
 	# Not moved: the next run reads b.avro again.
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" --pending "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" --pending "$d"
 	[ "${#lines[@]}" -eq 3 ]
 	mv "$BATS_TEST_TMPDIR/ck.pending" "$BATS_TEST_TMPDIR/ck"
-	run csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck" "$d"
+	run csa-capture-read --state "$BATS_TEST_TMPDIR/ck" "$d"
 	assert_success
 	[ -z "$output" ]
 	run --separate-stderr csa-capture-read --pending "$d"
 	assert_failure 2
-	[[ "$stderr" == *"--pending: needs --checkpoint FILE"* ]]
+	[[ "$stderr" == *"--pending: needs --state FILE"* ]]
 }
 
 # A container on the test HTTP server: its listing (served from
@@ -427,8 +471,8 @@ blob_server() {
 	--p 1 x|option '--p' is ambiguous
 	--partition 1024 x|--partition: '1024' is not a number from 0 to 1023
 	--partition one x|--partition: 'one' is not a number from 0 to 1023
-	--since never x|--since: 'never' is not a time (e.g. 2026-04-22T14:23:05Z)
-	--until 2022-13-01 x|--until: '2022-13-01' is not a time (e.g. 2026-04-22T14:23:05Z)
+	--from never x|--from: 'never' is not a time (2026-04-22T14:23:05Z, an epoch, now, today, yesterday, or -2h for two hours ago)
+	--to 2022-13-01 x|--to: '2022-13-01' is not a time (2026-04-22T14:23:05Z, an epoch, now, today, yesterday, or -2h for two hours ago)
 	--retries 101 x|--retries: '101' is not a number from 0 to 100
 	--retry-delay 2h x|--retry-delay: '2h' is not a duration from 0s to 1h
 	--retry-delay soon x|--retry-delay: 'soon' is not a duration from 0s to 1h
