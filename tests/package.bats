@@ -4,6 +4,10 @@
 
 load helpers/common
 
+# Building the package is a whole build (several minutes on a busy
+# machine): more than the suite's 300 s a test.
+BATS_TEST_TIMEOUT=1200
+
 commands() {
 	local c
 	for c in "$CSA_SRCDIR"/cmd/csa-*.c; do
@@ -44,8 +48,9 @@ complete_words() {
 		cmp "$u" "$CSA_SRCDIR/examples/systemd/${u##*/}"
 	done
 	if command -v systemd-analyze > /dev/null; then
+		# Their Documentation= pages are the installed ones.
 		# shellcheck disable=SC2086
-		run systemd-analyze verify $units
+		MANPATH="$dest$prefix/share/man" run systemd-analyze verify $units
 		assert_success
 		assert_output ""
 	fi
@@ -97,4 +102,63 @@ complete_words() {
 	[ "$(complete_words csa-eh-recv -H "$CSA_HUB" -n quakes --group s)" = speed ]
 	# What csa-eh-recv --list says, independently.
 	[ "$(csa-eh-recv -n quakes --list | jq -r 'select(.group) | .group' | sort -u)" = $'batch\nspeed' ]
+}
+
+# The package's build takes minutes: once per suite, on the plain build,
+# from the git tree (a dist tarball has no history to archive).
+need_package_tools() {
+	command -v dpkg-buildpackage > /dev/null ||
+		skip "no dpkg-buildpackage (./scripts/deps package installs dpkg-dev)"
+	command -v dh > /dev/null && command -v dh_autoreconf > /dev/null ||
+		skip "no debhelper (./scripts/deps package installs it)"
+	! grep -q -- '--enable-sanitizers' "$CSA_BUILDDIR/config.status" ||
+		skip "the package is built by the suite on the plain build, not again here"
+	[ "$(git -C "$CSA_SRCDIR" rev-parse --show-toplevel 2>/dev/null)" = "$CSA_SRCDIR" ] ||
+		skip "$CSA_SRCDIR is not a git tree to archive (a dist tarball?)"
+}
+
+@test "debian/ builds a package from a clean tree: the commands, pages, completion, units, examples" {
+	need_package_tools
+	local dir="$BATS_TEST_TMPDIR/pkg"
+	mkdir -p "$dir/src"
+	# The tree as it is (tracked files, committed or not), never its
+	# build directories.
+	ref=$(git -C "$CSA_SRCDIR" stash create)
+	git -C "$CSA_SRCDIR" archive "${ref:-HEAD}" | tar -x -C "$dir/src"
+	(cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+		nice dpkg-buildpackage -us -uc -b) > "$dir/build.log" 2>&1 ||
+		{ tail -n 40 "$dir/build.log"; return 1; }
+	deb=$(echo "$dir"/csa-streaming_*.deb)
+	[ -f "$deb" ]
+	dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\.||' > "$dir/files"
+	for c in $(commands); do
+		grep -qx "/usr/bin/$c" "$dir/files"
+		grep -qx "/usr/share/man/man1/$c.1.gz" "$dir/files"
+		grep -qx "/usr/share/bash-completion/completions/$c" "$dir/files"
+	done
+	grep -qx /usr/share/man/man7/csa.7.gz "$dir/files"
+	for f in $(cd "$CSA_SRCDIR/examples" && find . -type f ! -path './systemd/*'); do
+		grep -qx "/usr/share/doc/csa-streaming/examples/${f#./}" "$dir/files"
+	done
+	grep -qx /lib/systemd/system/csa-ingest.service "$dir/files"
+	grep -qx /lib/systemd/system/csa-speed.service "$dir/files"
+	grep -qx /usr/share/doc/csa-streaming/copyright "$dir/files"
+	# Depends names the package of every library a command links, as
+	# objdump and dpkg -S find them.
+	depends=$(dpkg-deb -f "$deb" Depends)
+	echo "Depends: $depends"
+	dpkg-deb -x "$deb" "$dir/root"
+	for lib in $(objdump -p "$dir"/root/usr/bin/csa-* | awk '$1 == "NEEDED" { print $2 }' | sort -u); do
+		path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+		pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path")
+		pkg=${pkg%%:*}
+		[[ ", $depends," == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
+			{ echo "$lib ($pkg) is not in Depends"; return 1; }
+	done
+	# lintian, where there is one: what it says, and no errors.
+	if command -v lintian > /dev/null; then
+		run lintian --tag-display-limit 0 "$dir"/csa-streaming_*.changes
+		echo "lintian: $output"
+		! grep -q '^E: ' <<< "$output"
+	fi
 }
