@@ -19,7 +19,7 @@ _csa_help_opts()
 		_csa_choices=${_csa_choices_cache[$cmd]}
 		return
 	fi
-	_csa_opts= _csa_args=' ' _csa_choices=' '
+	_csa_opts='' _csa_args=' ' _csa_choices=' '
 	re='\[--([a-z][a-z0-9-]*) ([a-z][a-z0-9-]*(\|[^] ]+)+)\]'
 	while IFS= read -r line; do
 		# A usage line's "[--late adjust|drop]".
@@ -49,7 +49,7 @@ _csa_help_opts()
 # so that a TAB never waits on a network.
 _csa_hub_list()
 {
-	local field=$1 hub= eh=() i
+	local field=$1 hub='' eh=() i
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-H | --hub) hub=${COMP_WORDS[i + 1]} ;;
@@ -104,14 +104,14 @@ _csa_values()
 
 _csa()
 {
-	local cmd=${COMP_WORDS[0]##*/} cur=${COMP_WORDS[COMP_CWORD]} prev= arg
+	local cmd=${COMP_WORDS[0]##*/} cur=${COMP_WORDS[COMP_CWORD]} prev='' arg
 	local _csa_opts _csa_args _csa_choices
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	_csa_help_opts "$cmd"
 	# --opt=value: bash splits it at "=" (COMP_WORDBREAKS).
 	if [[ $cur == = ]]; then
-		cur= prev=${COMP_WORDS[COMP_CWORD - 1]}
+		cur='' prev=${COMP_WORDS[COMP_CWORD - 1]}
 	elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
 		prev=${COMP_WORDS[COMP_CWORD - 2]}
 	fi
