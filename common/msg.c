@@ -199,7 +199,9 @@ msg_version(const char *libs)
 {
 	printf("%s (%s) %s\n", prog, PACKAGE_NAME, PACKAGE_VERSION);
 	if (libs && *libs)
-		printf("%s", libs);
+		printf("%s%s", libs, libs[strlen(libs) - 1] == '\n' ? "" : "\n");
+	/* Last, so that the lines above stay where scripts look for them. */
+	printf("License: MIT\n");
 }
 
 int

@@ -84,7 +84,8 @@ int msg_worst(int a, int b);
  * the exit status (0, or 3 when stdout cannot be written). */
 int msg_help(const char *usage, const char *text);
 
-/* Print "prog (csa-streaming) VERSION" and then each line of libs. */
+/* Print "prog (csa-streaming) VERSION", each line of libs, and the
+ * licence (LICENSE). */
 void msg_version(const char *libs);
 
 /*

@@ -41,7 +41,11 @@ commands() {
 		run --separate-stderr "$c" --version
 		assert_success
 		assert_line --index 0 --partial "$c (csa-streaming)"
+		# The licence of LICENSE, on the last line.
+		[ "${lines[-1]}" = "License: MIT" ]
+		[ "$(grep -c '^License:' <<< "$output")" -eq 1 ]
 	done
+	grep -qx 'MIT License' "$CSA_SRCDIR/LICENSE"
 }
 
 @test "every command's exit statuses in its man page match csa(7)" {
