@@ -51,7 +51,7 @@ printf 'events: %d (%d MB of the event schema); medians of %d warm runs; load %s
 	"$(( bytes / 1000000 ))" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
 line 'csa-eh-send --no-capture' "$w_send" "$c_send" \
 	"sqlite3/ours: wall $(echo "scale=2; $w_sqlite / $w_send" | bc)x, CPU $(echo "scale=2; $c_sqlite / $c_send" | bc)x"
-line 'csa-eh-send --no-capture -b 100000' "$w_big" "$c_big" \
+line 'csa-eh-send --no-capture --batch-size 100000' "$w_big" "$c_big" \
 	"sqlite3/ours: wall $(echo "scale=2; $w_sqlite / $w_big" | bc)x, CPU $(echo "scale=2; $c_sqlite / $c_big" | bc)x"
 line 'csa-eh-send, capture on' "$w_cap" "$c_cap"
 line 'sqlite3 .import, same lines' "$w_sqlite" "$c_sqlite"
@@ -62,4 +62,4 @@ printf 'csa-eh-recv --meta                 %6.2f s wall %8d/s (one run)\n' "$t_m
 echo "end-to-end latency, send to recv's stdout (recv -u, send -l 1), medians of 5 runs:"
 csa-eh-send -H "$tmp/lat" --no-capture < /dev/null
 /usr/bin/python3 "$top/bench/latency.py" -r 5 -s 5 1000,10000 \
-	"csa-eh-send -H $tmp/lat -l 1" "csa-eh-recv -H $tmp/lat -u --from latest -g lat"
+	"csa-eh-send -H $tmp/lat --linger-ms 1" "csa-eh-recv -H $tmp/lat -u --from latest -g lat"

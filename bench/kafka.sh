@@ -66,11 +66,11 @@ produced() {
 
 for round in $(seq "$rounds"); do
 	start_mock
-	produced send ours csa-eh-send -H "kafka://$b" -n ours -k event_id -b 10000 "$tmp/in"
+	produced send ours csa-eh-send -H "kafka://$b" -n ours -k event_id --batch-size 10000 "$tmp/in"
 	produced kcat_p theirs kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random \
 		-l "$tmp/keyed"
 	# Without keys: kcat only reads lines, csa-eh-send still checks each one.
-	produced send_nk plain csa-eh-send -H "kafka://$b" -n plain -b 10000 "$tmp/in"
+	produced send_nk plain csa-eh-send -H "kafka://$b" -n plain --batch-size 10000 "$tmp/in"
 	produced kcat_nk plain2 kcat -b "$b" -P -t plain2 -l "$tmp/in"
 	# What a user of kcat would run to key and check JSON lines as csa-eh-send does.
 	produced jq_kcat theirs2 sh -c "jq -c -r '\"\\(.event_id)\\t\\(tojson)\"' '$tmp/in' |
@@ -107,7 +107,7 @@ row() {	# label ours peer_label peer
 }
 printf 'events: %d, 32 partitions, keyed by event_id; medians of %d rounds; load %s\n' \
 	"$n" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
-row 'csa-eh-send -b 10000' send 'kcat -P' kcat_p
+row 'csa-eh-send --batch-size 10000' send 'kcat -P' kcat_p
 row 'csa-eh-send, no key' send_nk 'kcat -P' kcat_nk
 if [ "$(kept jq_kcat)" -gt 0 ] && [ "$(kept send)" -gt 0 ]; then
 	printf 'jq (key, check) | kcat -P %6.2f s %8d/s   ratio (jq+kcat)/ours %sx  (runs kept %d)\n' \

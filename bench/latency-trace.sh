@@ -18,7 +18,7 @@ pp=$!
 sleep 1
 csa-eh-send -H "$tmp/lat" --no-capture < /dev/null
 /usr/bin/python3 "$top/bench/latency.py" -r "$runs" -d "$out/runs" "$rates" \
-	"csa-eh-send -H $tmp/lat -l 1" "csa-eh-recv -H $tmp/lat -u --from latest -g lat"
+	"csa-eh-send -H $tmp/lat --linger-ms 1" "csa-eh-recv -H $tmp/lat -u --from latest -g lat"
 kill -INT "$pp"
 wait "$pp" || true
 /usr/bin/python3 "$top/bench/latency-classify.py" "$out/perf.data" "$out/runs"

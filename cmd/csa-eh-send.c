@@ -37,7 +37,7 @@ static const char help_text[] =
     "Publish each line of NDJSON (FILEs, or standard input) as one event to an\n"
     "event hub.  Exits 0 only when every accepted event was committed.\n"
     "\n"
-    "  -b, --batch-size N        events per committed batch (default 1000)\n"
+    "      --batch-size N        events per committed batch (default 1000)\n"
     "      --cacert FILE         CA certificates for --transport https\n"
     "      --capture-format FMT  capture path layout (Azure placeholders)\n"
     "      --capture-interval D  capture window length (default 300s)\n"
@@ -52,7 +52,7 @@ static const char help_text[] =
     "                            Event Hubs when $EVENTHUB_CONNECTION_STRING is set)\n"
     "  -h, --help                show this help and exit\n"
     "  -k, --partition-key EXPR  the partition key: a field or jq expression\n"
-    "  -l, --linger-ms MS        longest wait to fill a batch (default 5; a bare\n"
+    "      --linger-ms MS        longest wait to fill a batch (default 5; a bare\n"
     "                            number is milliseconds, or a duration: 20ms, 1s)\n"
     "  -n, --eventhub NAME       the event hub (default $EVENTHUB_NAME, else events)\n"
     "      --namespace NAME      {Namespace} in capture paths (default local)\n"
@@ -65,6 +65,9 @@ static const char help_text[] =
     "  -v, --verbose             report batches and capture files on stderr\n"
     "  -V, --version             show versions and exit\n"
     "  -X, --kafka-option KEY=VALUE  a librdkafka setting (repeatable)\n"
+    "\n"
+    "Old spellings, still read until the next release: -b, -l (now --batch-size,\n"
+    "--linger-ms: these letters mean --by and --list elsewhere)\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O,\n"
     "4 remote.  See csa-eh-send(1).\n";
@@ -86,10 +89,11 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_CAPTURE_FORMAT = 256, OPT_CAPTURE_INTERVAL, OPT_CAPTURE_SIZE,
 		OPT_CLOSE_ALL, OPT_CLOSE, OPT_NAMESPACE, OPT_NO_CAPTURE,
-		OPT_PARTITIONS, OPT_RETENTION, OPT_CACERT, OPT_TRANSPORT
+		OPT_PARTITIONS, OPT_RETENTION, OPT_CACERT, OPT_TRANSPORT, OPT_BATCH_SIZE,
+		OPT_LINGER_MS
 	};
 	static const struct option longopts[] = {
-		{ "batch-size", required_argument, NULL, 'b' },
+		{ "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "capture-format", required_argument, NULL, OPT_CAPTURE_FORMAT },
 		{ "capture-interval", required_argument, NULL, OPT_CAPTURE_INTERVAL },
@@ -101,7 +105,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "hub", required_argument, NULL, 'H' },
 		{ "kafka-option", required_argument, NULL, HUBOPT_KAFKA },
-		{ "linger-ms", required_argument, NULL, 'l' },
+		{ "linger-ms", required_argument, NULL, OPT_LINGER_MS },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
 		{ "partition", required_argument, NULL, 'p' },
@@ -127,7 +131,11 @@ parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
+		/* -b and -l mean --by and --list elsewhere. */
 		case 'b':
+			opt_deprecated("-b", "--batch-size");
+			/* fall through */
+		case OPT_BATCH_SIZE:
 			if (opt_int("batch-size", optarg, 1, 1000000, &o->batch_size) < 0)
 				return EXIT_USAGE;
 			break;
@@ -142,6 +150,9 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--partition-key: %s", e.msg);
 			break;
 		case 'l':
+			opt_deprecated("-l", "--linger-ms");
+			/* fall through */
+		case OPT_LINGER_MS:
 			if (opt_duration_unit("linger-ms", optarg, 1, 0, 60000, &o->linger_ms) < 0)
 				return EXIT_USAGE;
 			break;

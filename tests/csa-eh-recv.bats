@@ -256,7 +256,7 @@ lines_in() {
 	}
 	# The send is paced (a pause every 2,000 events) so the joins and the
 	# leave happen while it runs.
-	bg sh -c '"$0" "$1" r 100000 16 2000 0.1 | csa-eh-send -b 500' "$PY" "$HELPERS/gen_events.py"
+	bg sh -c '"$0" "$1" r 100000 16 2000 0.1 | csa-eh-send --batch-size 500' "$PY" "$HELPERS/gen_events.py"
 	sender=$BG_PID
 	member m1
 	m1=$BG_PID

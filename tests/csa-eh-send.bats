@@ -101,7 +101,7 @@ teardown() {
 	done
 	pids=()
 	for s in 1 2 3 4; do
-		csa-eh-send -k key -b 500 "$BATS_TEST_TMPDIR/in$s" &
+		csa-eh-send -k key --batch-size 500 "$BATS_TEST_TMPDIR/in$s" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p"; done
@@ -124,7 +124,7 @@ teardown() {
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
 	bg sh -c '"$0" "$1" k 100000 8 500 0.02 > "$2" 2>/dev/null' \
 		"$PY" "$HELPERS/gen_events.py" "$BATS_TEST_TMPDIR/fifo"
-	bg sh -c 'exec csa-eh-send -v -b 200 < "$0" 2> "$1"' "$BATS_TEST_TMPDIR/fifo" "$BATS_TEST_TMPDIR/err"
+	bg sh -c 'exec csa-eh-send -v --batch-size 200 < "$0" 2> "$1"' "$BATS_TEST_TMPDIR/fifo" "$BATS_TEST_TMPDIR/err"
 	pid=$BG_PID
 	wait_for 20 'grep -q "in all" "$BATS_TEST_TMPDIR/err"'
 	sleep 0.3
@@ -304,7 +304,7 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 
 @test "SIGTERM stops reading, commits what was read, and exits 0" {
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	bg sh -c 'exec csa-eh-send -l 10000 -b 100000 < "$0"' "$BATS_TEST_TMPDIR/fifo"
+	bg sh -c 'exec csa-eh-send --linger-ms 10000 --batch-size 100000 < "$0"' "$BATS_TEST_TMPDIR/fifo"
 	pid=$BG_PID
 	exec 7> "$BATS_TEST_TMPDIR/fifo"
 	head -n 20 "$(usgs_events)" >&7
@@ -378,7 +378,7 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 	export CSA_HUB="$BATS_TEST_TMPDIR/hub"
 	# 60000 is the most: a minute in milliseconds, not 60000 seconds.
 	for l in 0 20 20ms 0.5s 60000; do
-		printf '{"a":1}\n' | csa-eh-send -l "$l" || { echo "-l $l"; return 1; }
+		printf '{"a":1}\n' | csa-eh-send --linger-ms "$l" || { echo "-l $l"; return 1; }
 	done
 	run -0 csa-eh-recv -e --bare
 	[ "${#lines[@]}" -eq 5 ]
@@ -392,4 +392,16 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 	assert_failure 3
 	[[ "$stderr" == *"missing: No such file or directory"* ]]
 	[ "$(csa-eh-recv -H "$BATS_TEST_TMPDIR/hub" -e --bare | jq -c . | tr '\n' ' ')" = '{"a":1} {"c":3} ' ]
+}
+
+@test "the letters -b and -l still work, each with a warning naming the long option" {
+	run --separate-stderr csa-eh-send -H "$BATS_TEST_TMPDIR/h" -b 2 -l 1 <<< $'{"a":1}\n{"a":2}\n{"a":3}'
+	assert_success
+	[[ "$stderr" == *"-b is deprecated: write --batch-size"* ]]
+	[[ "$stderr" == *"-l is deprecated: write --linger-ms"* ]]
+	run -0 csa-eh-recv -H "$BATS_TEST_TMPDIR/h" -e --bare
+	[ "$(jq -s -c 'map(.a) | sort' <<< "$output")" = "[1,2,3]" ]
+	run --separate-stderr csa-eh-send -H "$BATS_TEST_TMPDIR/h" --batch-size 2 --linger-ms 1 <<< '{"a":4}'
+	assert_success
+	[ -z "$stderr" ]
 }

@@ -79,7 +79,7 @@ start_rest() {
 	# With -b 50 the events go in three POSTs.
 	: > "$RECEIVED"
 	EVENTHUB_CONNECTION_STRING="$CS;EntityPath=quakes" \
-		run --separate-stderr csa-eh-send --transport https --cacert "$TLS/ca.pem" -b 50 -l 60000 "$ev"
+		run --separate-stderr csa-eh-send --transport https --cacert "$TLS/ca.pem" --batch-size 50 --linger-ms 60000 "$ev"
 	assert_success
 	[ "$(jq -r .batch "$RECEIVED" | sort -u | wc -l)" -eq 3 ]
 	[ "$(jq -r .partition_key "$RECEIVED" | sort -u)" = null ]
@@ -98,7 +98,7 @@ import json
 for i in range(600):
     print(json.dumps({"id": i, "pad": "x" * 3000}))' > "$BATS_TEST_TMPDIR/big"
 	EVENTHUB_CONNECTION_STRING="$CS;EntityPath=big" \
-		run --separate-stderr csa-eh-send --transport https --cacert "$TLS/ca.pem" -b 600 -l 60000 "$BATS_TEST_TMPDIR/big"
+		run --separate-stderr csa-eh-send --transport https --cacert "$TLS/ca.pem" --batch-size 600 --linger-ms 60000 "$BATS_TEST_TMPDIR/big"
 	assert_success
 	[ "$(wc -l < "$RECEIVED")" -eq 600 ]
 	[ "$(jq -r .batch "$RECEIVED" | sort -u | wc -l)" -eq 2 ]

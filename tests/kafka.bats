@@ -158,7 +158,7 @@ for line in sys.stdin:
 
 @test "-b and -l are librdkafka's batch settings, -X after them; keys that are not strings are their JSON" {
 	# Lines go to librdkafka as they are read; it forms the batches.
-	run --separate-stderr csa-eh-send -vv -H "$HUB" -n batches -b 2 -l 20 -k n \
+	run --separate-stderr csa-eh-send -vv -H "$HUB" -n batches --batch-size 2 --linger-ms 20 -k n \
 		-X linger.ms=7 <<< $'{"n":12}\n{"n":2.5}\n{"n":true}\n{"n":"s"}\n{"m":1}'
 	assert_success
 	[[ "$stderr" == *"batch.num.messages=2"* ]]
