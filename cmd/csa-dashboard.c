@@ -59,6 +59,10 @@ static const char help_text[] =
     "Keys: q quits, p pauses the display, r resets the counters, c switches the\n"
     "chart range, m the map's extent, Ctrl-L repaints, ? shows the keys.\n"
     "\n"
+    "Examples:\n"
+    "  csa-eh-recv -g dash | csa-dashboard\n"
+    "  csa-capture-read | csa-dashboard --once      # a snapshot for cron mail\n"
+    "\n"
     "Exit status: 0 ok, 1 bad lines were counted, 2 usage, 3 local I/O.\n"
     "See csa-dashboard(1).\n";
 

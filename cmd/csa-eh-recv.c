@@ -67,6 +67,11 @@ static const char help_text[] =
     "  -V, --version                show versions and exit\n"
     "  -X, --kafka-option KEY=VALUE a librdkafka setting (repeatable)\n"
     "\n"
+    "Examples:\n"
+    "  csa-eh-recv -g speed | csa-window --preset earthquake\n"
+    "  csa-eh-recv -g audit -e --meta > all.ndjson   # everything so far, then stop\n"
+    "  csa-eh-recv --list --format table\n"
+    "\n"
     "Exit status: 0 ok, 1 data errors, 2 usage, 3 local I/O, 4 remote.\n"
     "See csa-eh-recv(1).\n";
 

@@ -67,7 +67,12 @@ static const char help_text[] =
     "  -X, --kafka-option KEY=VALUE  a librdkafka setting (repeatable)\n"
     "\n"
     "Old spellings, still read until the next release: -b, -l (now --batch-size,\n"
-    "--linger-ms: these letters mean --by and --list elsewhere)\n"
+    "--linger-ms)\n"
+    "\n"
+    "Examples:\n"
+    "  csa-usgs-fetch -s usgs.state | csa-eh-send -k region\n"
+    "  csa-eh-send -H kafka://broker:9092 -n quakes events.ndjson\n"
+    "  csa-eh-send --close-windows               # from cron: close Capture files\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O,\n"
     "4 remote.  See csa-eh-send(1).\n";

@@ -46,7 +46,12 @@ static const char help_text[] =
     "      --view NAME        only batch rows of this view (hourly, daily...)\n"
     "\n"
     "Old spellings, still read until the next release: -b, -e, -s (now --batch,\n"
-    "--every, --speed: these letters mean --by, --exit-at-end, --state elsewhere)\n"
+    "--every, --speed)\n"
+    "\n"
+    "Examples:\n"
+    "  csa-merge --batch gold/hourly --speed speed.ndjson --total --by region --table\n"
+    "  csa-merge --batch gold/hourly --speed speed.ndjson --every 1h --format csv\n"
+    "  csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 3\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage or views that do not\n"
     "fit together, 3 local I/O.  See csa-merge(1).\n";

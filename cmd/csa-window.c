@@ -89,6 +89,11 @@ static const char help_text[] =
     "  -V, --version             show versions and exit\n"
     "  -w, --where EXPR          only events for which EXPR is true\n"
     "\n"
+    "Examples:\n"
+    "  csa-eh-recv -g speed | csa-window --preset earthquake\n"
+    "  csa-window --tumbling 1h --by region --agg 'n=count,m=max(magnitude)' < ev\n"
+    "  csa-window -t timestamp --session 1m/1h --by user_id < clicks.ndjson\n"
+    "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
 

@@ -25,10 +25,22 @@ commands() {
 
 @test "every long option in --help is documented in the man page, and back" {
 	for c in $(commands); do
-		help=$("$c" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+		# The examples at the end may use other commands' options.
+		help=$("$c" --help | sed '/^Examples:/,/^$/d' | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 		[ -n "$help" ]
 		man=$(grep -oE 'Fl \\-[a-z][a-z-]+' "$CSA_SRCDIR/man/$c.1" | sed 's/Fl \\-/--/' | sort -u)
 		[ "$help" = "$man" ] || { diff <(echo "$help") <(echo "$man"); return 1; }
+	done
+}
+
+@test "every --help ends with examples that parse, each naming its command" {
+	for c in $(commands); do
+		"$c" --help | sed -n '/^Examples:/,/^$/p' > "$BATS_TEST_TMPDIR/ex"
+		[ "$(grep -c "^  .*$c" "$BATS_TEST_TMPDIR/ex")" -ge 2 ] || { echo "$c"; return 1; }
+		while IFS= read -r line; do
+			bash -n -c "${line%%  #*}" || { echo "$c: $line"; return 1; }
+		done < <(grep '^  ' "$BATS_TEST_TMPDIR/ex")
+		awk 'length > 80 { bad = 1 } END { exit bad }' "$BATS_TEST_TMPDIR/ex"
 	done
 }
 

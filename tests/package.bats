@@ -62,7 +62,12 @@ complete_words() {
 	. "$CSA_SRCDIR/completion/csa-streaming.bash"
 	for c in $(commands); do
 		got=$(complete_words "$c" --)
-		man=$(grep -oE 'Fl \\-[a-z][a-z0-9-]+' "$CSA_SRCDIR/man/$c.1" | sed 's/Fl \\-/--/' | sort -u)
+		# Old spellings (named in --help's "Old spellings" paragraph, outside
+		# its parentheses) are read but not offered.
+		old=$("$c" --help | sed -n '/^Old spellings/,/^$/p' | tr '\n' ' ' | sed 's/([^)]*)//g' |
+			grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
+		man=$(grep -oE 'Fl \\-[a-z][a-z0-9-]+' "$CSA_SRCDIR/man/$c.1" | sed 's/Fl \\-/--/' |
+			sort -u | grep -vxF -e "${old:-@none@}")
 		[ "$got" = "$man" ] || { diff <(echo "$got") <(echo "$man"); return 1; }
 	done
 	# Short options too, and a prefix picks among them.
