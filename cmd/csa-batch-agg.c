@@ -167,7 +167,6 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "by", required_argument, NULL, 'b' },
 		{ "deleted-when", required_argument, NULL, OPT_DELETED_WHEN },
 		{ "having", required_argument, NULL, OPT_HAVING },
-		{ "help", no_argument, NULL, 'h' },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "ids-field", required_argument, NULL, OPT_IDS_FIELD },
 		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
@@ -181,10 +180,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
 		{ "validate", required_argument, NULL, OPT_VALIDATE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "version-field", required_argument, NULL, OPT_VERSION_FIELD },
 		{ "view", required_argument, NULL, OPT_VIEW },
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "a:b:ho:s:t:vV";

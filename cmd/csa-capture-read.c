@@ -159,40 +159,36 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CACERT, OPT_CHECKPOINT, OPT_PATH_FORMAT,
-		OPT_PARALLEL, OPT_PENDING, OPT_RETRIES, OPT_RETRY_DELAY, OPT_SINCE, OPT_UNTIL,
+		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT,
+		OPT_PARALLEL, OPT_PENDING, OPT_SINCE, OPT_UNTIL,
 		OPT_FROM, OPT_TO
 	};
 	static const struct option longopts[] = {
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "blob-endpoint", required_argument, NULL, OPT_BLOB_ENDPOINT },
 		{ "body", required_argument, NULL, OPT_BODY },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "hub", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "parallel", required_argument, NULL, OPT_PARALLEL },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
 		{ "pending", no_argument, NULL, OPT_PENDING },
-		{ "retries", required_argument, NULL, OPT_RETRIES },
-		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "state", required_argument, NULL, 's' },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
+		OPT_LONG_HTTP,
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "hH:mp:s:uvV";
 	const char *fmt = CAPTURE_DEFAULT_FORMAT, *hub = NULL;
 	struct err e;
 	int64_t n;
-	int c, verbose = 0;
+	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->partition = -1;
@@ -242,9 +238,6 @@ parse_options(int argc, char **argv, struct options *o)
 			else
 				return msg_usage("--body: '%s' is not skip, base64 or string", optarg);
 			break;
-		case OPT_CACERT:
-			o->http.cacert = optarg;
-			break;
 		case OPT_CHECKPOINT:
 			opt_deprecated("--checkpoint", "--state");
 			/* fall through */
@@ -265,16 +258,6 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_PENDING:
 			o->pending = true;
 			break;
-		case OPT_RETRIES:
-			if (opt_int("retries", optarg, 0, 100, &n) < 0)
-				return EXIT_USAGE;
-			o->http.retries = (int)n;
-			break;
-		case OPT_RETRY_DELAY:
-			if (opt_duration("retry-delay", optarg, 0, 3600000, &n) < 0)
-				return EXIT_USAGE;
-			o->http.retry_delay = (double)n / 1000;
-			break;
 		case OPT_SINCE:
 			opt_deprecated("--since", "--from");
 			/* fall through */
@@ -290,6 +273,12 @@ parse_options(int argc, char **argv, struct options *o)
 			if (opt_time("to", optarg, &o->until) < 0)
 				return EXIT_USAGE;
 			o->have_until = true;
+			break;
+		case OPT_HTTP_CACERT:
+		case OPT_HTTP_RETRIES:
+		case OPT_HTTP_RETRY_DELAY:
+			if ((rc = opt_http(c, optarg, &o->http)) != OPT_RUN)
+				return rc;
 			break;
 		default:
 			return opt_fault(argv, shortopts, longopts);

@@ -119,25 +119,19 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
 		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
-		{ "connection-string-file", required_argument, NULL, HUBOPT_CONN_FILE },
 		{ "count", required_argument, NULL, 'c' },
-		{ "eventhub", required_argument, NULL, 'n' },
 		{ "exit-at-end", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "group", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "hub", required_argument, NULL, 'H' },
-		{ "kafka-option", required_argument, NULL, HUBOPT_KAFKA },
 		{ "lease", required_argument, NULL, OPT_LEASE },
 		{ "list", no_argument, NULL, 'l' },
 		{ "meta", no_argument, NULL, 'm' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "positions", required_argument, NULL, OPT_POSITIONS },
-		{ "timeout", required_argument, NULL, HUBOPT_TIMEOUT },
 		{ "unbuffered", no_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
+		HUBOPT_LONG,
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "c:eg:hH:lmn:p:uvVX:";
@@ -170,17 +164,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			return msg_help(usage_line, help_text);
-		case 'H':
-			o->hub.location = optarg;
-			break;
 		case 'l':
 			o->list = true;
 			break;
 		case 'm':
 			o->meta = true;
-			break;
-		case 'n':
-			o->hub.eventhub = optarg;
 			break;
 		case 'p':
 			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
@@ -217,6 +205,8 @@ parse_options(int argc, char **argv, struct options *o)
 				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
 				    "sequence number", optarg);
 			break;
+		case HUBOPT_HUB:
+		case HUBOPT_EVENTHUB:
 		case HUBOPT_KAFKA:
 		case HUBOPT_CONN_FILE:
 		case HUBOPT_TIMEOUT:

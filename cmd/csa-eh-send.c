@@ -105,11 +105,6 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "capture-size", required_argument, NULL, OPT_CAPTURE_SIZE },
 		{ "close-all-windows", no_argument, NULL, OPT_CLOSE_ALL },
 		{ "close-windows", no_argument, NULL, OPT_CLOSE },
-		{ "connection-string-file", required_argument, NULL, HUBOPT_CONN_FILE },
-		{ "eventhub", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "hub", required_argument, NULL, 'H' },
-		{ "kafka-option", required_argument, NULL, HUBOPT_KAFKA },
 		{ "linger-ms", required_argument, NULL, OPT_LINGER_MS },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
@@ -117,10 +112,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition-key", required_argument, NULL, 'k' },
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "retention", required_argument, NULL, OPT_RETENTION },
-		{ "timeout", required_argument, NULL, HUBOPT_TIMEOUT },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
+		HUBOPT_LONG,
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "b:hH:k:l:n:p:vVX:";
@@ -146,9 +140,6 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			return msg_help(usage_line, help_text);
-		case 'H':
-			o->hub.location = optarg;
-			break;
 		case 'k':
 			expr_free(o->key);
 			if ((o->key = expr_compile(optarg, &e)) == NULL)
@@ -161,9 +152,6 @@ parse_options(int argc, char **argv, struct options *o)
 			if (opt_duration_unit("linger-ms", optarg, 1, 0, 60000, &o->linger_ms) < 0)
 				return EXIT_USAGE;
 			break;
-		case 'n':
-			o->hub.eventhub = optarg;
-			break;
 		case 'p':
 			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
 				return EXIT_USAGE;
@@ -174,6 +162,8 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'V':
 			return opt_version(hub_versions(), "libjq (jq field expressions)\n");
+		case HUBOPT_HUB:
+		case HUBOPT_EVENTHUB:
 		case HUBOPT_KAFKA:
 		case HUBOPT_CONN_FILE:
 		case HUBOPT_TIMEOUT:

@@ -71,16 +71,14 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "every", required_argument, NULL, OPT_EVERY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "from", required_argument, NULL, OPT_FROM },
-		{ "help", no_argument, NULL, 'h' },
 		{ "no-state", no_argument, NULL, OPT_NO_STATE },
 		{ "overlap", required_argument, NULL, OPT_OVERLAP },
 		{ "speed", required_argument, NULL, OPT_SPEED },
 		{ "table", no_argument, NULL, OPT_TABLE },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "total", no_argument, NULL, OPT_TOTAL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "view", required_argument, NULL, OPT_VIEW },
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "b:e:hs:vV";

@@ -132,22 +132,18 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_CACERT = 256, OPT_ENDTIME, OPT_FROM, OPT_MINMAG, OPT_PENDING, OPT_RETRIES,
-		OPT_RETRY_DELAY, OPT_STATE_DAYS, OPT_STARTTIME, OPT_TIMEOUT, OPT_TO,
+		OPT_ENDTIME = 256, OPT_FROM, OPT_MINMAG, OPT_PENDING, OPT_STATE_DAYS,
+		OPT_STARTTIME, OPT_TIMEOUT, OPT_TO,
 		OPT_UPDATEDAFTER, OPT_URL
 	};
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "endtime", required_argument, NULL, OPT_ENDTIME },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "feed", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "minmagnitude", required_argument, NULL, OPT_MINMAG },
 		{ "pending", no_argument, NULL, OPT_PENDING },
-		{ "retries", required_argument, NULL, OPT_RETRIES },
-		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "state", required_argument, NULL, 's' },
 		{ "state-days", required_argument, NULL, OPT_STATE_DAYS },
 		{ "starttime", required_argument, NULL, OPT_STARTTIME },
@@ -156,15 +152,15 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "updatedafter", required_argument, NULL, OPT_UPDATEDAFTER },
 		{ "url", required_argument, NULL, OPT_URL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "where", required_argument, NULL, 'w' },
+		OPT_LONG_HTTP,
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "af:hi:s:uvVw:";
 	struct err e;
 	int64_t n;
-	int c, verbose = 0;
+	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->state_ms = 30 * DAY_MS;
@@ -206,11 +202,6 @@ parse_options(int argc, char **argv, struct options *o)
 			if (o->where == NULL)
 				return msg_usage("--where: %s", e.msg);
 			break;
-		case OPT_CACERT:
-			if (access(optarg, R_OK) != 0)
-				return msg_usage("--cacert: %s: %s", optarg, strerror(errno));
-			o->http.cacert = optarg;
-			break;
 		case OPT_ENDTIME:
 			opt_deprecated("--endtime", "--to");
 			/* fall through */
@@ -231,16 +222,6 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PENDING:
 			o->pending = true;
-			break;
-		case OPT_RETRIES:
-			if (opt_int("retries", optarg, 0, 100, &n) < 0)
-				return EXIT_USAGE;
-			o->http.retries = (int)n;
-			break;
-		case OPT_RETRY_DELAY:
-			if (opt_duration("retry-delay", optarg, 0, 3600000, &n) < 0)
-				return EXIT_USAGE;
-			o->http.retry_delay = (double)n / 1000;
 			break;
 		case OPT_STATE_DAYS:
 			if (opt_duration_unit("state-days", optarg, DAY_MS, DAY_MS, 36500 * DAY_MS,
@@ -266,6 +247,12 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_URL:
 			o->url = optarg;
+			break;
+		case OPT_HTTP_CACERT:
+		case OPT_HTTP_RETRIES:
+		case OPT_HTTP_RETRY_DELAY:
+			if ((rc = opt_http(c, optarg, &o->http)) != OPT_RUN)
+				return rc;
 			break;
 		default:
 			return opt_fault(argv, shortopts, longopts);

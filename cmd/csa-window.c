@@ -224,7 +224,6 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "dedupe-horizon", required_argument, NULL, OPT_DEDUPE_HORIZON },
 		{ "emit", required_argument, NULL, OPT_EMIT },
 		{ "having", required_argument, NULL, OPT_HAVING },
-		{ "help", no_argument, NULL, 'h' },
 		{ "hopping", required_argument, NULL, OPT_HOPPING },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "keep-open", no_argument, NULL, OPT_KEEP_OPEN },
@@ -246,9 +245,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
 		{ "unbuffered", no_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "where", required_argument, NULL, 'w' },
+		OPT_LONG_COMMON,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "a:b:ho:s:t:uvVw:";

@@ -1,4 +1,4 @@
-/* hubopt.c: the options of remote hubs that csa-eh-send and csa-eh-recv share. */
+/* hubopt.c: the hub options that csa-eh-send and csa-eh-recv share. */
 #include <config.h>
 
 #include "err.h"
@@ -13,6 +13,12 @@ hubopt_take(struct hub_opts *o, enum hubopt_code code, const char *arg)
 	struct err e;
 
 	switch (code) {
+	case HUBOPT_HUB:
+		o->location = arg;
+		break;
+	case HUBOPT_EVENTHUB:
+		o->eventhub = arg;
+		break;
 	case HUBOPT_KAFKA:
 		if (hub_opts_kafka_option(o, arg, &e) < 0)
 			return msg_usage("%s", e.msg);

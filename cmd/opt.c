@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "err.h"
+#include "http.h"
 #include "msg.h"
 #include "num.h"
 #include "opt.h"
@@ -259,4 +261,29 @@ opt_deprecated(const char *old, const char *now)
 {
 	msg_warn("%s is deprecated: write %s (the old spelling goes in the next release)",
 	    old, now);
+}
+
+int
+opt_http(enum opt_http_code code, const char *arg, struct http_opts *h)
+{
+	int64_t n;
+
+	switch (code) {
+	case OPT_HTTP_CACERT:
+		if (access(arg, R_OK) != 0)
+			return msg_usage("--cacert: %s: %s", arg, strerror(errno));
+		h->cacert = arg;
+		break;
+	case OPT_HTTP_RETRIES:
+		if (opt_int("retries", arg, 0, 100, &n) < 0)
+			return EXIT_USAGE;
+		h->retries = (int)n;
+		break;
+	case OPT_HTTP_RETRY_DELAY:
+		if (opt_duration("retry-delay", arg, 0, 3600000, &n) < 0)
+			return EXIT_USAGE;
+		h->retry_delay = (double)n / 1000;
+		break;
+	}
+	return OPT_RUN;
 }

@@ -12,6 +12,31 @@
  */
 enum { OPT_RUN = -1 };
 
+/*
+ * The long options every command has, for the end of its table:
+ * -h/--help, -v/--verbose, -V/--version.
+ */
+#define OPT_LONG_COMMON							\
+	{ "help", no_argument, NULL, 'h' },				\
+	{ "verbose", no_argument, NULL, 'v' },				\
+	{ "version", no_argument, NULL, 'V' }
+
+/* The options of commands that make HTTP requests (csa-usgs-fetch,
+ * csa-capture-read): their codes, above the commands' own, their table
+ * entries, and opt_http to take one. */
+enum opt_http_code {
+	OPT_HTTP_CACERT = 0x1100,	/* --cacert FILE */
+	OPT_HTTP_RETRIES,		/* --retries N */
+	OPT_HTTP_RETRY_DELAY		/* --retry-delay D */
+};
+#define OPT_LONG_HTTP							\
+	{ "cacert", required_argument, NULL, OPT_HTTP_CACERT },		\
+	{ "retries", required_argument, NULL, OPT_HTTP_RETRIES },	\
+	{ "retry-delay", required_argument, NULL, OPT_HTTP_RETRY_DELAY }
+struct http_opts;
+/* Take one of them into h: OPT_RUN, or EXIT_USAGE with the message said. */
+int opt_http(enum opt_http_code code, const char *arg, struct http_opts *h);
+
 /* No upper bound for the helpers below. */
 #define OPT_NO_MAX INT64_MAX
 
