@@ -54,6 +54,8 @@ struct mid {
 	uint32_t hash, root;
 };
 
+enum { ROOT_BLOCK = 1 << 16 };
+
 /* Bytes handed out from large blocks, all freed at once. */
 struct arena {
 	unsigned char *cur;
@@ -69,8 +71,8 @@ struct mord {
 };
 
 struct memtab {
-	struct mroot *r;
-	uint32_t nr, capr;
+	struct mroot **rb;	/* roots in blocks of ROOT_BLOCK: no copy as they grow */
+	uint32_t nr;
 	struct mid *slot;	/* open addressing, a power of two */
 	size_t cap, count;
 	struct arena recs, keys;
@@ -130,7 +132,9 @@ mem_free(struct memtab *m)
 		return;
 	arena_free(&m->recs);
 	arena_free(&m->keys);
-	free(m->r);
+	for (uint32_t b = 0; b < (m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK; b++)
+		free(m->rb[b]);
+	free(m->rb);
 	free(m->slot);
 	free(m->ord);
 	free(m);
@@ -140,7 +144,7 @@ mem_free(struct memtab *m)
 static size_t
 mem_bytes(const struct memtab *m)
 {
-	return m->recs.bytes + m->keys.bytes + sizeof(*m->r) * m->capr +
+	return m->recs.bytes + m->keys.bytes + sizeof(**m->rb) * ((m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK * ROOT_BLOCK) +
 	    sizeof(*m->slot) * m->cap;
 }
 
@@ -177,13 +181,21 @@ key_bytes(const unsigned char *k, size_t *len)
 	return k;
 }
 
+static struct mroot *
+root(const struct memtab *m, uint32_t i)
+{
+	return &m->rb[i / ROOT_BLOCK][i % ROOT_BLOCK];
+}
+
 /* The root an id's root was merged into (halving the path on the way). */
 static uint32_t
 mem_find(struct memtab *m, uint32_t i)
 {
-	while (m->r[i].parent != i) {
-		m->r[i].parent = m->r[m->r[i].parent].parent;
-		i = m->r[i].parent;
+	struct mroot *r;
+
+	while ((r = root(m, i))->parent != i) {
+		r->parent = root(m, r->parent)->parent;
+		i = r->parent;
 	}
 	return i;
 }
@@ -209,14 +221,14 @@ mem_slot(const struct memtab *m, const char *id, size_t len, uint32_t h)
 	}
 }
 
-/* Room for one more id: the table doubles past three quarters full. */
+/* Room for n more ids: the table doubles past three quarters full. */
 static void
-mem_grow(struct memtab *m)
+mem_grow(struct memtab *m, size_t n)
 {
 	struct mid *old = m->slot;
 	size_t ocap = m->cap;
 
-	if (m->cap && (m->count + 1) * 4 <= m->cap * 3)
+	if (m->cap && (m->count + n) * 4 <= m->cap * 3)
 		return;
 	m->cap = m->cap ? m->cap * 2 : 1024;
 	m->slot = xcalloc(m->cap, sizeof(*m->slot));
@@ -231,17 +243,14 @@ mem_grow(struct memtab *m)
 	free(old);
 }
 
+/* A new id into its empty slot sl. */
 static void
-mem_add_id(struct memtab *m, const char *id, size_t len, uint32_t h, uint32_t root)
+mem_add_id(struct memtab *m, struct mid *sl, const char *id, size_t len, uint32_t h,
+    uint32_t root)
 {
-	struct mid *sl;
 	unsigned char *k, *p;
 	size_t n = len, vlen = 1;
 
-	mem_grow(m);
-	sl = mem_slot(m, id, len, h);
-	if (sl->key != NULL)
-		return;
 	while (n >> (7 * vlen))
 		vlen++;
 	p = k = arena_take(&m->keys, vlen + len);
@@ -280,28 +289,41 @@ mem_put(struct memtab *m, const char *const *ids, const size_t *idlen, int nids,
 {
 	uint32_t h[64], cur = 0, seq = (uint32_t)seq64;
 	struct mroot nv = { t, version, NULL, seq, 0 };
+	struct mid *sl[64];	/* each id's slot; NULL: the same as an earlier id */
+	bool known[64];
 	unsigned char hdr[4];
 	bool have = false;
 
 	if (nids > 64)
 		nids = 64;
+	mem_grow(m, (size_t)nids);
 	for (int i = 0; i < nids; i++) {
-		struct mid *sl;
 		uint32_t r;
+		int j;
 
-		h[i] = (uint32_t)strmap_hash(ids[i], idlen[i]);
-		if (m->cap == 0 || (sl = mem_slot(m, ids[i], idlen[i], h[i]))->key == NULL)
+		/* An event's ids list names its own id again, mostly. */
+		for (j = 0; j < i && (idlen[j] != idlen[i] || memcmp(ids[j], ids[i], idlen[i]) != 0);
+		    j++)
+			;
+		sl[i] = NULL;
+		known[i] = false;
+		if (j < i)
 			continue;
-		r = mem_find(m, sl->root);
+		h[i] = (uint32_t)strmap_hash(ids[i], idlen[i]);
+		sl[i] = mem_slot(m, ids[i], idlen[i], h[i]);
+		if (sl[i]->key == NULL)
+			continue;
+		known[i] = true;
+		r = mem_find(m, sl[i]->root);
 		if (have && r == cur)
 			continue;
-		mem_tell(&m->r[r], day_fn, arg);
+		mem_tell(root(m, r), day_fn, arg);
 		if (!have) {
 			cur = r;
 			have = true;
 		} else {
 			/* Fold r into cur: the newer version stays, in cur. */
-			struct mroot *a = &m->r[cur], *b = &m->r[r];
+			struct mroot *a = root(m, cur), *b = root(m, r);
 
 			if (mem_newer(b->version, b->seq, a->version, a->seq)) {
 				a->t = b->t;
@@ -319,24 +341,30 @@ mem_put(struct memtab *m, const char *const *ids, const size_t *idlen, int nids,
 	}
 	nv.rec = hdr;
 	mem_tell(&nv, day_fn, arg);
-	if (!have || mem_newer(version, seq, m->r[cur].version, m->r[cur].seq)) {
+	if (!have || mem_newer(version, seq, root(m, cur)->version, root(m, cur)->seq)) {
 		nv.rec = arena_take(&m->recs, sizeof(hdr) + len);
 		memcpy(nv.rec, hdr, sizeof(hdr));
 		memcpy(nv.rec + sizeof(hdr), rec, len);
 		if (!have) {
-			if (m->nr == m->capr) {
-				m->capr = m->capr ? m->capr * 2 : 1024;
-				m->r = xrealloc(m->r, sizeof(*m->r) * m->capr);
+			if (m->nr % ROOT_BLOCK == 0) {
+				m->rb = xrealloc(m->rb, sizeof(*m->rb) * (m->nr / ROOT_BLOCK + 1));
+				m->rb[m->nr / ROOT_BLOCK] = xmalloc(sizeof(**m->rb) * ROOT_BLOCK);
 			}
 			cur = m->nr++;
 			nv.parent = cur;
 		} else {
 			nv.parent = cur;
 		}
-		m->r[cur] = nv;
+		*root(m, cur) = nv;
 	}
-	for (int i = 0; i < nids; i++)
-		mem_add_id(m, ids[i], idlen[i], h[i], cur);
+	for (int i = 0; i < nids; i++) {
+		if (sl[i] == NULL || known[i])
+			continue;
+		/* An id added just before may have taken the slot this one found. */
+		if (sl[i]->key != NULL)
+			sl[i] = mem_slot(m, ids[i], idlen[i], h[i]);
+		mem_add_id(m, sl[i], ids[i], idlen[i], h[i], cur);
+	}
 }
 
 static int
@@ -363,7 +391,7 @@ mem_order(struct memtab *m)
 	m->cap = m->count = 0;
 	m->ord = xmalloc(sizeof(*m->ord) * ((size_t)m->nr + 1));
 	for (uint32_t i = 0; i < m->nr; i++) {
-		const struct mroot *r = &m->r[i];
+		const struct mroot *r = root(m, i);
 
 		if (r->parent != i || rec_deleted(r->rec))
 			continue;
@@ -396,7 +424,7 @@ mem_scan_day(struct memtab *m, int64_t day, evstore_rec_fn fn, void *arg)
 			hi = mid;
 	}
 	for (; lo < m->nord && m->ord[lo].t <= to; lo++) {
-		const unsigned char *rec = m->r[m->ord[lo].root].rec;
+		const unsigned char *rec = root(m, m->ord[lo].root)->rec;
 
 		if ((rc = fn(rec + 4, rec_len(rec), m->ord[lo].t, arg)) != 0)
 			return rc;
@@ -720,7 +748,7 @@ spill(struct evstore *s, struct err *e)
 	}
 	st = s->st[S_LOAD];
 	for (uint32_t i = 0; i < m->nr; i++) {
-		const struct mroot *r = &m->r[i];
+		const struct mroot *r = root(m, i);
 
 		if (r->parent != i)
 			continue;
@@ -815,8 +843,8 @@ evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted, bool *spill
 	*spilled = s->spilled;
 	if (s->m) {
 		for (uint32_t i = 0; i < s->m->nr; i++)
-			if (s->m->r[i].parent == i) {
-				if (rec_deleted(s->m->r[i].rec))
+			if (root(s->m, i)->parent == i) {
+				if (rec_deleted(root(s->m, i)->rec))
 					(*deleted)++;
 				else
 					(*events)++;
