@@ -1036,8 +1036,8 @@ run(const struct options *o)
 	struct run r;
 	struct err e;
 	char *query = query_text(o);
-	int64_t events, deleted;
-	bool spilled;
+	int64_t events, deleted, spilled;
+	char spill[64] = "";
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -1064,6 +1064,8 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
+	if (spilled)
+		snprintf(spill, sizeof(spill), ", spilled to disk at event %lld", (long long)spilled);
 	/* The state moves on only once the views it implies are written. */
 	if (evstore_close(r.st, true, &e) < 0) {
 		msg_error(&e);
@@ -1071,7 +1073,7 @@ run(const struct options *o)
 	}
 	msg_verbose("%ld lines, %ld skipped, %lld events after dedupe (%lld deleted%s), "
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
-	    (long long)events, (long long)deleted, spilled ? ", spilled to disk" : "",
+	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);

@@ -54,7 +54,7 @@ struct mid {
 	uint32_t hash, root;
 };
 
-enum { ROOT_BLOCK = 1 << 16 };
+enum { ROOT_BLOCK = 1 << 12 };
 
 /* Bytes handed out from large blocks, all freed at once. */
 struct arena {
@@ -83,7 +83,7 @@ struct memtab {
 struct evstore {
 	struct memtab *m;	/* NULL: in SQLite */
 	int64_t memory;
-	bool spilled;		/* the table in memory went to SQLite */
+	int64_t spilled_at;	/* the put at which the table went to SQLite; 0: none */
 	sqlite3 *db;
 	sqlite3_stmt *st[S_MAX];
 	int64_t seq;		/* the order of puts, across runs */
@@ -741,7 +741,7 @@ spill(struct evstore *s, struct err *e)
 	sqlite3_stmt *st;
 
 	s->m = NULL;
-	s->spilled = true;
+	s->spilled_at = s->seq;
 	if (db_open(s, NULL, "", e) < 0) {
 		mem_free(m);
 		return -1;
@@ -835,12 +835,12 @@ evstore_scan_day(struct evstore *s, int64_t day, evstore_rec_fn fn, void *arg, s
 }
 
 void
-evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted, bool *spilled)
+evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted, int64_t *spilled_at)
 {
 	sqlite3_stmt *st;
 
 	*events = *deleted = 0;
-	*spilled = s->spilled;
+	*spilled_at = s->spilled_at;
 	if (s->m) {
 		for (uint32_t i = 0; i < s->m->nr; i++)
 			if (root(s->m, i)->parent == i) {

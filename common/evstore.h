@@ -61,8 +61,9 @@ typedef int (*evstore_rec_fn)(const void *rec, size_t len, int64_t t, void *arg)
 int evstore_scan_day(struct evstore *s, int64_t day, evstore_rec_fn fn, void *arg,
     struct err *e);
 
-/* Counts of what the store holds; *spilled: it went to disk. */
-void evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted, bool *spilled);
+/* Counts of what the store holds; *spilled_at: the put (1 for the first)
+at which it went to disk, 0 when it did not. */
+void evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted, int64_t *spilled_at);
 
 /* The library behind the store and its version ("SQLite 3.x\n"), for
  * --version (static text). */
