@@ -48,10 +48,19 @@ struct mroot {
 	uint32_t seq, parent;
 };
 
-/* An id: its bytes (a varint length, then the bytes), hash and root. */
+/* An id's slot: its hash and where its key is in the key pool (in units
+ * of 4 bytes; 0: an empty slot).  A key is its root (32 bits), a varint
+ * length and the bytes.  Eight bytes a slot, not sixteen with a pointer:
+ * at ten million ids that is 130 MB. */
 struct mid {
-	const unsigned char *key;
-	uint32_t hash, root;
+	uint32_t hash, key;
+};
+
+/* One block of memory that grows (realloc moves large ones by remapping
+ * pages, without a copy); offsets stay valid where pointers would not. */
+struct pool {
+	unsigned char *p;
+	size_t len, cap;
 };
 
 enum { ROOT_BLOCK = 1 << 12 };
@@ -75,7 +84,8 @@ struct memtab {
 	uint32_t nr;
 	struct mid *slot;	/* open addressing, a power of two */
 	size_t cap, count;
-	struct arena recs, keys;
+	struct arena recs;
+	struct pool keys;
 	struct mord *ord;	/* set by the first scan */
 	size_t nord;
 };
@@ -131,7 +141,7 @@ mem_free(struct memtab *m)
 	if (m == NULL)
 		return;
 	arena_free(&m->recs);
-	arena_free(&m->keys);
+	free(m->keys.p);
 	for (uint32_t b = 0; b < (m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK; b++)
 		free(m->rb[b]);
 	free(m->rb);
@@ -144,7 +154,7 @@ mem_free(struct memtab *m)
 static size_t
 mem_bytes(const struct memtab *m)
 {
-	return m->recs.bytes + m->keys.bytes + sizeof(**m->rb) * ((m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK * ROOT_BLOCK) +
+	return m->recs.bytes + m->keys.len + sizeof(**m->rb) * ((m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK * ROOT_BLOCK) +
 	    sizeof(*m->slot) * m->cap;
 }
 
@@ -200,6 +210,22 @@ mem_find(struct memtab *m, uint32_t i)
 	return i;
 }
 
+/* The key a slot points to. */
+static unsigned char *
+key_at(const struct memtab *m, const struct mid *sl)
+{
+	return m->keys.p + (size_t)sl->key * 4;
+}
+
+static uint32_t
+key_root(const struct memtab *m, const struct mid *sl)
+{
+	uint32_t r;
+
+	memcpy(&r, key_at(m, sl), sizeof(r));
+	return r;
+}
+
 /* The slot of an id: its own, or the empty one where it would go. */
 static struct mid *
 mem_slot(const struct memtab *m, const char *id, size_t len, uint32_t h)
@@ -211,11 +237,11 @@ mem_slot(const struct memtab *m, const char *id, size_t len, uint32_t h)
 		const unsigned char *k;
 		size_t klen;
 
-		if (sl->key == NULL)
+		if (sl->key == 0)
 			return sl;
 		if (sl->hash != h)
 			continue;
-		k = key_bytes(sl->key, &klen);
+		k = key_bytes(key_at(m, sl) + 4, &klen);
 		if (klen == len && memcmp(k, id, len) == 0)
 			return sl;
 	}
@@ -236,33 +262,43 @@ mem_grow(struct memtab *m, size_t n)
 		if (old[i].key) {
 			size_t j = old[i].hash & (m->cap - 1);
 
-			while (m->slot[j].key)
+			while (m->slot[j].key != 0)
 				j = (j + 1) & (m->cap - 1);
 			m->slot[j] = old[i];
 		}
 	free(old);
 }
 
-/* A new id into its empty slot sl. */
+/* A new id into its empty slot sl (evstore_put saw that the pool has room). */
 static void
 mem_add_id(struct memtab *m, struct mid *sl, const char *id, size_t len, uint32_t h,
     uint32_t root)
 {
-	unsigned char *k, *p;
-	size_t n = len, vlen = 1;
+	unsigned char *p;
+	size_t n = len, vlen = 1, need;
 
 	while (n >> (7 * vlen))
 		vlen++;
-	p = k = arena_take(&m->keys, vlen + len);
+	need = (4 + vlen + len + 3) & ~(size_t)3;
+	if (m->keys.len == 0)
+		m->keys.len = 4;	/* offset 0 is no key */
+	if (m->keys.len + need > m->keys.cap) {
+		m->keys.cap = m->keys.cap / 2 * 3 > m->keys.len + need ? m->keys.cap / 2 * 3 :
+		    m->keys.len + need + (64 << 10);
+		m->keys.p = xrealloc(m->keys.p, m->keys.cap);
+	}
+	p = m->keys.p + m->keys.len;
+	sl->key = (uint32_t)(m->keys.len / 4);
+	m->keys.len += need;
+	memcpy(p, &root, sizeof(root));
+	p += sizeof(root);
 	do {
 		*p = n & 0x7f;
 		n >>= 7;
 		*p++ |= n ? 0x80 : 0;
 	} while (n);
 	memcpy(p, id, len);
-	sl->key = k;
 	sl->hash = h;
-	sl->root = root;
 	m->count++;
 }
 
@@ -311,10 +347,10 @@ mem_put(struct memtab *m, const char *const *ids, const size_t *idlen, int nids,
 			continue;
 		h[i] = (uint32_t)strmap_hash(ids[i], idlen[i]);
 		sl[i] = mem_slot(m, ids[i], idlen[i], h[i]);
-		if (sl[i]->key == NULL)
+		if (sl[i]->key == 0)
 			continue;
 		known[i] = true;
-		r = mem_find(m, sl[i]->root);
+		r = mem_find(m, key_root(m, sl[i]));
 		if (have && r == cur)
 			continue;
 		mem_tell(root(m, r), day_fn, arg);
@@ -361,7 +397,7 @@ mem_put(struct memtab *m, const char *const *ids, const size_t *idlen, int nids,
 		if (sl[i] == NULL || known[i])
 			continue;
 		/* An id added just before may have taken the slot this one found. */
-		if (sl[i]->key != NULL)
+		if (sl[i]->key != 0)
 			sl[i] = mem_slot(m, ids[i], idlen[i], h[i]);
 		mem_add_id(m, sl[i], ids[i], idlen[i], h[i], cur);
 	}
@@ -385,7 +421,8 @@ mem_order(struct memtab *m)
 
 	if (m->ord != NULL)
 		return;
-	arena_free(&m->keys);
+	free(m->keys.p);
+	memset(&m->keys, 0, sizeof(m->keys));
 	free(m->slot);
 	m->slot = NULL;
 	m->cap = m->count = 0;
@@ -552,7 +589,7 @@ evstore_open(const char *path, const char *query, int64_t memory, struct err *e)
 		    memory / 16 < (64 << 10) ? 64 << 10 : (size_t)memory / 16;
 
 		s->m = xcalloc(1, sizeof(*s->m));
-		s->m->recs.blocksize = s->m->keys.blocksize = block;
+		s->m->recs.blocksize = block;
 		return s;
 	}
 	if (db_open(s, path, query, e) < 0) {
@@ -766,11 +803,11 @@ spill(struct evstore *s, struct err *e)
 		const unsigned char *k;
 		size_t klen;
 
-		if (m->slot[i].key == NULL)
+		if (m->slot[i].key == 0)
 			continue;
-		k = key_bytes(m->slot[i].key, &klen);
+		k = key_bytes(key_at(m, &m->slot[i]) + 4, &klen);
 		sqlite3_bind_text(st, 1, (const char *)k, (int)klen, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)mem_find(m, m->slot[i].root) + 1);
+		sqlite3_bind_int64(st, 2, (int64_t)mem_find(m, key_root(m, &m->slot[i])) + 1);
 		if (step_done(s, st, e) < 0)
 			goto fail;
 	}
@@ -786,10 +823,21 @@ evstore_put(struct evstore *s, const char *const *ids, const size_t *idlen, int 
     int64_t version, int64_t t, bool deleted, const void *rec, size_t len,
     evstore_day_fn day_fn, void *arg, struct err *e)
 {
+	size_t room = 0;
+
 	if (s->m == NULL)
 		return db_put(s, ids, idlen, nids, version, t, deleted, rec, len, day_fn, arg, e);
-	if (s->m->ord != NULL || len > UINT32_MAX / 2 || s->seq >= UINT32_MAX)
-		return err_set(e, ERR_IO, "%s: cannot take this event", s->name);
+	if (s->m->ord != NULL)
+		return err_set(e, ERR_IO, "%s: put after a scan", s->name);
+	for (int i = 0; i < nids; i++)
+		room += idlen[i] + 16;
+	/* What the table's 32-bit numbers cannot count goes to SQLite. */
+	if (len > UINT32_MAX / 2 || s->seq >= UINT32_MAX - 1 || s->m->nr >= UINT32_MAX - 1 ||
+	    s->m->keys.len + room >= (size_t)UINT32_MAX * 4) {
+		if (spill(s, e) < 0)
+			return -1;
+		return db_put(s, ids, idlen, nids, version, t, deleted, rec, len, day_fn, arg, e);
+	}
 	mem_put(s->m, ids, idlen, nids, version, t, deleted, rec, len, ++s->seq, day_fn, arg);
 	if ((int64_t)mem_bytes(s->m) > s->memory)
 		return spill(s, e);
