@@ -563,9 +563,10 @@ is_deleted(const struct options *o, const struct json_doc *d, const char *line, 
  * view v failed), then each field's value: its expr_type, then 8 bytes of
  * a number, or a varint length and the bytes of a string or other JSON;
  * or REC_SMALL and one byte, for a number that is a small integer (flags,
- * counts: a tenth of a record at 10M events).
+ * counts: a tenth of a record at 10M events); or REC_MISSING, a path that
+ * is not in the event (null, and missing).
  */
-enum { REC_SMALL = EXPR_OTHER + 1 };
+enum { REC_SMALL = EXPR_OTHER + 1, REC_MISSING };
 
 /* Whether x is exactly the integer *k in [-128, 127] (not -0). */
 static bool
@@ -605,6 +606,11 @@ rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const 
 					if (o->v[w].by[j] == k)
 						b->p[at] |= (char)(1u << w);
 			v.type = EXPR_NULL;
+			v.missing = false;
+		}
+		if (v.type == EXPR_NULL && v.missing) {
+			buf_addc(b, REC_MISSING);
+			continue;
 		}
 		if (v.type == EXPR_NUMBER && small_int(v.num, &small)) {
 			buf_addc(b, REC_SMALL);
@@ -644,9 +650,14 @@ rec_read(const struct fields *f, const unsigned char *p, size_t len, uint64_t *h
 		size_t n = 0;
 		int shift = 0;
 
-		if (p >= end || *p > REC_SMALL)
+		if (p >= end || *p > REC_MISSING)
 			return -1;
 		memset(v, 0, sizeof(*v));
+		if (*p == REC_MISSING) {
+			v->missing = true;
+			p++;
+			continue;
+		}
 		if (*p == REC_SMALL) {
 			if (end - p < 2)
 				return -1;

@@ -356,14 +356,14 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	tail -n +40001 "$BATS_TEST_TMPDIR/all" > "$BATS_TEST_TMPDIR/two"
 	t=$BATS_TEST_TMPDIR
 	# What an undisturbed pair of runs writes.
-	csa-batch-agg --preset earthquake --incremental "$t/ref.state" --out "$t/ref" "$t/one"
+	csa-batch-agg --preset earthquake --state "$t/ref.state" --out "$t/ref" "$t/one"
 	cp -r "$t/ref" "$t/ref1"
-	csa-batch-agg --preset earthquake --incremental "$t/ref.state" --out "$t/ref" "$t/two"
+	csa-batch-agg --preset earthquake --state "$t/ref.state" --out "$t/ref" "$t/two"
 	sums() { (cd "$1" && find . -type f | sort | xargs md5sum); }
 	for delay in 0.05 0.1 0.15 0.2 0.3 0.4; do
 		rm -rf "$t/gold" "$t/state"*
-		csa-batch-agg --preset earthquake --incremental "$t/state" --out "$t/gold" "$t/one"
-		csa-batch-agg --preset earthquake --incremental "$t/state" --out "$t/gold" "$t/two" &
+		csa-batch-agg --preset earthquake --state "$t/state" --out "$t/gold" "$t/one"
+		csa-batch-agg --preset earthquake --state "$t/state" --out "$t/gold" "$t/two" &
 		sleep "$delay"
 		kill -KILL $! 2>/dev/null || true
 		wait $! 2>/dev/null || true
@@ -375,16 +375,16 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 				{ echo "after $delay s: $f is neither run's"; return 1; }
 		done
 		# The state did not move: the second run again gives the undisturbed views.
-		csa-batch-agg --preset earthquake --incremental "$t/state" --out "$t/gold" "$t/two"
+		csa-batch-agg --preset earthquake --state "$t/state" --out "$t/gold" "$t/two"
 		diff <(sums "$t/ref") <(sums "$t/gold")
 	done
 }
 
 @test "a state saved before records, holding lines, is refused with what to do" {
 	utero
-	csa-batch-agg --preset earthquake --incremental "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/a" > /dev/null
+	csa-batch-agg --preset earthquake --state "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/a" > /dev/null
 	sqlite3 "$BATS_TEST_TMPDIR/state" "DELETE FROM meta WHERE k = 'records'"
-	run --separate-stderr csa-batch-agg --preset earthquake --incremental "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/b"
+	run --separate-stderr csa-batch-agg --preset earthquake --state "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/b"
 	assert_failure 2
 	[[ "$stderr" == *"saved by an older csa-batch-agg (format of lines, not 1); start a new state from the input"* ]]
 }
