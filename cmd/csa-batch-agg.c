@@ -27,8 +27,6 @@
 #include "viewdir.h"
 #include "window.h"
 
-/* A directory name's limit, and the longest --partition-by field name. */
-
 /* What --max-groups counts on by default: --memory-limit / GROUP_BYTES. */
 enum { GROUP_BYTES = 2048 };
 
@@ -85,6 +83,18 @@ enum { MAX_VIEWS = 2 };
 struct view {
 	const char *name;
 	struct win_spec w;
+	int *by;		/* group column j: the field of struct fields */
+	int *arg;		/* aggregate i's argument: a field, or -1 */
+};
+
+/*
+ * What the views need of an event, evaluated once when it is read and
+ * kept in its record (a line is not kept): the distinct group and
+ * argument expressions of every view, each a field.
+ */
+struct fields {
+	struct expr **x;	/* borrowed from the views' specs */
+	int n;
 };
 
 struct options {
@@ -94,6 +104,7 @@ struct options {
 	struct expr *ids;	/* --ids-field; NULL: an event has its own id only */
 	struct expr *deleted;	/* --deleted-when (the preset's: status); NULL: none */
 	struct expr *validate;	/* --validate; NULL: see usgs_valid */
+	struct expr *lat, *lon;	/* usgs_valid: latitude, longitude */
 	bool usgs_deleted;	/* deleted is the preset's: its value "deleted", any case */
 	bool usgs_valid;	/* the preset's: latitude and longitude in range */
 	int64_t max_future;	/* --max-future; 0: no limit */
@@ -104,6 +115,7 @@ struct options {
 	int64_t max_groups;	/* group states of one day of a view */
 	char **files;
 	int nfiles;
+	struct fields f;
 };
 
 struct run {
@@ -112,6 +124,7 @@ struct run {
 	struct strmap days;	/* touched days, key: the day number */
 	long lines, rows, files_written, files_removed;
 	struct msg_bad bad;	/* lines skipped */
+	struct buf rec;		/* the record of the event being read */
 	int status;
 };
 
@@ -152,6 +165,34 @@ compile(struct expr **x, const char *src, const char *opt)
 	if ((*x = expr_compile(src, &e)) == NULL)
 		return msg_usage("--%s: %s", opt, e.msg);
 	return OPT_RUN;
+}
+
+/* The field of expression x: one added when no field has its text. */
+static int
+field_of(struct fields *f, struct expr *x)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strcmp(expr_source(f->x[i]), expr_source(x)) == 0)
+			return i;
+	f->x = xrealloc(f->x, sizeof(*f->x) * (size_t)(f->n + 1));
+	f->x[f->n] = x;
+	return f->n++;
+}
+
+/* Which field each group column and aggregate argument of each view reads. */
+static void
+plan_fields(struct options *o)
+{
+	for (int v = 0; v < o->nv; v++) {
+		struct view *vw = &o->v[v];
+
+		vw->by = xcalloc((size_t)vw->w.nby + 1, sizeof(*vw->by));
+		vw->arg = xcalloc((size_t)vw->w.aggs.n + 1, sizeof(*vw->arg));
+		for (int j = 0; j < vw->w.nby; j++)
+			vw->by[j] = field_of(&o->f, vw->w.by[j].x);
+		for (int i = 0; i < vw->w.aggs.n; i++)
+			vw->arg[i] = vw->w.aggs.v[i].arg ? field_of(&o->f, vw->w.aggs.v[i].arg) : -1;
+	}
 }
 
 static int
@@ -363,8 +404,11 @@ parse_options(int argc, char **argv, struct options *o)
 	    (rc = compile(&o->version, version_src, "version-field")) != OPT_RUN ||
 	    (ids_src && (rc = compile(&o->ids, ids_src, "ids-field")) != OPT_RUN) ||
 	    (deleted_src && (rc = compile(&o->deleted, deleted_src, "deleted-when")) != OPT_RUN) ||
-	    (validate_src && (rc = compile(&o->validate, validate_src, "validate")) != OPT_RUN))
+	    (validate_src && (rc = compile(&o->validate, validate_src, "validate")) != OPT_RUN) ||
+	    (o->usgs_valid && (rc = compile(&o->lat, "latitude", "validate")) != OPT_RUN) ||
+	    (o->usgs_valid && (rc = compile(&o->lon, "longitude", "validate")) != OPT_RUN))
 		return rc;
+	plan_fields(o);
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
@@ -426,16 +470,17 @@ reject(struct run *r, const char *file, unsigned long lineno, const char *what)
 	return 0;
 }
 
-/* A number in [lo, hi] at path, when the field is there. */
+/* A number in [lo, hi] at field x, when the field is there. */
 static bool
-in_range(const struct json_doc *d, const char *path, double lo, double hi)
+in_range(struct expr *x, const struct json_doc *d, const char *line, size_t len, double lo,
+    double hi)
 {
-	int t = json_path(d, 0, path);
-	double x;
+	struct expr_val v;
+	struct err e;
 
-	if (t < 0 || json_type(d, t) == JSON_NULL)
-		return true;
-	return json_number(d, t, &x) == 0 && x >= lo && x <= hi;
+	if (expr_eval(x, d, line, len, &v, &e) < 0)
+		return false;
+	return v.type == EXPR_NULL || (v.type == EXPR_NUMBER && v.num >= lo && v.num <= hi);
 }
 
 /* The ids of an event: its own, then those of its "ids" list (",a,b,"). */
@@ -484,9 +529,9 @@ check_event(const struct options *o, const struct json_doc *d, const char *line,
 		    dur);
 		return ahead;
 	}
-	if (o->usgs_valid && !in_range(d, "latitude", -90, 90))
+	if (o->usgs_valid && !in_range(o->lat, d, line, len, -90, 90))
 		return "latitude outside [-90, 90]";
-	if (o->usgs_valid && !in_range(d, "longitude", -180, 180))
+	if (o->usgs_valid && !in_range(o->lon, d, line, len, -180, 180))
 		return "longitude outside [-180, 180]";
 	if (o->validate && expr_eval(o->validate, d, line, len, &v, e) < 0)
 		return e->msg;
@@ -510,6 +555,138 @@ is_deleted(const struct options *o, const struct json_doc *d, const char *line, 
 	return expr_truthy(&v);
 }
 
+/*
+ * An event's record in the store: the hash of its line (row_line_hash,
+ * for the rows' digests), a byte of flags (bit v: a group expression of
+ * view v failed), then each field's value: its expr_type, then 8 bytes of
+ * a number, or a varint length and the bytes of a string or other JSON;
+ * or REC_SMALL and one byte, for a number that is a small integer (flags,
+ * counts: a tenth of a record at 10M events); or REC_MISSING, a path that
+ * is not in the event (null, and missing).
+ */
+enum { REC_SMALL = EXPR_OTHER + 1, REC_MISSING };
+
+/* Whether x is exactly the integer *k in [-128, 127] (not -0). */
+static bool
+small_int(double x, signed char *k)
+{
+	double back;
+
+	if (!(x >= -128 && x <= 127))
+		return false;
+	*k = (signed char)x;
+	back = *k;
+	return memcmp(&back, &x, sizeof(x)) == 0;
+}
+
+static void
+rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const char *line,
+    size_t len)
+{
+	const struct fields *f = &o->f;
+	uint64_t hash = row_line_hash(line, len);
+	size_t at;
+
+	buf_reset(b);
+	buf_add(b, &hash, sizeof(hash));
+	at = b->len;
+	buf_addc(b, 0);
+	for (int k = 0; k < f->n; k++) {
+		struct expr_val v;
+		struct err e;
+		signed char small;
+
+		if (expr_eval(f->x[k], d, line, len, &v, &e) < 0) {
+			/* As the engine: an aggregate counts it as skipped, a group
+			 * leaves the event out of the view. */
+			for (int w = 0; w < o->nv; w++)
+				for (int j = 0; j < o->v[w].w.nby; j++)
+					if (o->v[w].by[j] == k)
+						b->p[at] |= (char)(1u << w);
+			v.type = EXPR_NULL;
+			v.missing = false;
+		}
+		if (v.type == EXPR_NULL && v.missing) {
+			buf_addc(b, REC_MISSING);
+			continue;
+		}
+		if (v.type == EXPR_NUMBER && small_int(v.num, &small)) {
+			buf_addc(b, REC_SMALL);
+			buf_addc(b, small);
+			continue;
+		}
+		buf_addc(b, (char)v.type);
+		if (v.type == EXPR_NUMBER) {
+			buf_add(b, &v.num, sizeof(v.num));
+		} else if (v.type == EXPR_STRING || v.type == EXPR_OTHER) {
+			size_t n = v.len;
+
+			do {
+				buf_addc(b, (char)((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+				n >>= 7;
+			} while (n);
+			buf_add(b, v.str, v.len);
+		}
+	}
+}
+
+/* A record read back into its hash, flags and field values (strings in
+ * rec); -1 when it is not one (a damaged state). */
+static int
+rec_read(const struct fields *f, const unsigned char *p, size_t len, uint64_t *hash,
+    unsigned *flags, struct expr_val *vals)
+{
+	const unsigned char *end = p + len;
+
+	if (len < sizeof(*hash) + 1)
+		return -1;
+	memcpy(hash, p, sizeof(*hash));
+	p += sizeof(*hash);
+	*flags = *p++;
+	for (int k = 0; k < f->n; k++) {
+		struct expr_val *v = &vals[k];
+		size_t n = 0;
+		int shift = 0;
+
+		if (p >= end || *p > REC_MISSING)
+			return -1;
+		memset(v, 0, sizeof(*v));
+		if (*p == REC_MISSING) {
+			v->missing = true;
+			p++;
+			continue;
+		}
+		if (*p == REC_SMALL) {
+			if (end - p < 2)
+				return -1;
+			v->type = EXPR_NUMBER;
+			v->num = (signed char)p[1];
+			p += 2;
+			continue;
+		}
+		v->type = (enum expr_type)*p++;
+		if (v->type == EXPR_NUMBER) {
+			if ((size_t)(end - p) < sizeof(v->num))
+				return -1;
+			memcpy(&v->num, p, sizeof(v->num));
+			p += sizeof(v->num);
+		} else if (v->type == EXPR_STRING || v->type == EXPR_OTHER) {
+			do {
+				if (p >= end || shift > 28)
+					return -1;
+				n |= (size_t)(*p & 0x7f) << shift;
+				shift += 7;
+			} while (*p++ & 0x80);
+			if ((size_t)(end - p) < n)
+				return -1;
+			v->str = (const char *)p;
+			v->len = n;
+			p += n;
+		}
+	}
+	return p == end ? 0 : -1;
+}
+
 /* One input line: check it, and put it into the store. */
 static int
 take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
@@ -522,6 +699,7 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 	const char *ids[64], *why;
 	size_t idlen[64];
 	char num[32];
+	bool deleted;
 	int nids;
 
 	if (win_time(o->time, d, line, len, &t, &e) < 0)
@@ -547,9 +725,13 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 		version = 0;
 	if (o->ids == NULL || expr_eval(o->ids, d, line, len, &lv, &e) < 0)
 		lv.type = EXPR_NULL;
+	/* ids borrow from the id expressions, the record from the fields': no
+	 * expression may run between them and the put. */
+	deleted = is_deleted(o, d, line, len);
+	rec_put(&r->rec, o, d, line, len);
 	nids = event_ids(&idv, &lv, ids, idlen, 64);
-	if (evstore_put(r->st, ids, idlen, nids, version, t, is_deleted(o, d, line, len), line,
-	    len, touch_day, r, &e) < 0) {
+	if (evstore_put(r->st, ids, idlen, nids, version, t, deleted, r->rec.p, r->rec.len,
+	    touch_day, r, &e) < 0) {
 		msg_error(&e);
 		return -1;
 	}
@@ -566,7 +748,7 @@ read_input(struct run *r)
 	struct input in;
 	int rc;
 
-	input_init(&in, o->files, o->nfiles, 0, INPUT_TOKENS, &r->bad);
+	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r->bad);
 	in.stop = &sig_stop;
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
@@ -589,7 +771,6 @@ struct day_view {
 	struct run *r;
 	const struct view *v;
 	struct win_engine *en;
-	struct json_doc d;	/* the event being fed */
 	struct json_doc vd;	/* a partition value, while the event is held */
 	const char *dir;	/* OUT/VIEW/date=DAY; NULL: stdout */
 	struct buf text;	/* stdout: the rows */
@@ -598,16 +779,42 @@ struct day_view {
 	int *part_col;		/* the --by column of each --partition-by */
 };
 
+/* The views of one day, fed together from one pass over its events. */
+struct day {
+	struct day_view dv[MAX_VIEWS];
+	int nv;
+	struct expr_val *vals, *by, *args;	/* a record's fields; one view's */
+	long damaged;				/* records that could not be read */
+};
+
+/* A stored record into the engines of every view of the day. */
 static int
-feed(const char *line, size_t len, int64_t t, void *arg)
+feed(const void *rec, size_t len, int64_t t, void *arg)
 {
-	struct day_view *dv = arg;
-	struct err e;
+	struct day *dd = arg;
+	const struct options *o = dd->dv[0].r->o;
+	unsigned flags;
+	uint64_t hash;
 	bool late;
 
-	/* Lines in the store passed take_line: parse them without checking again. */
-	if (json_parse_valid(&dv->d, line, len, &e) == 0)
-		win_event(dv->en, &t, NULL, 0, &dv->d, line, len, &late, &e);
+	if (rec_read(&o->f, rec, len, &hash, &flags, dd->vals) < 0) {
+		dd->damaged++;
+		return 0;
+	}
+	for (int v = 0; v < dd->nv; v++) {
+		const struct view *vw = dd->dv[v].v;
+		int64_t tv = t;
+
+		/* A group expression failed on this event when it was read: the
+		 * view leaves it out, as the engine leaves out such an event. */
+		if (flags & (1u << v))
+			continue;
+		for (int j = 0; j < vw->w.nby; j++)
+			dd->by[j] = dd->vals[vw->by[j]];
+		for (int i = 0; i < vw->w.aggs.n; i++)
+			dd->args[i] = vw->arg[i] < 0 ? (struct expr_val){ 0 } : dd->vals[vw->arg[i]];
+		win_event_values(dd->dv[v].en, &tv, dd->by, dd->args, hash, &late);
+	}
 	return 0;
 }
 
@@ -659,14 +866,11 @@ take_row(const struct row *w, void *arg)
 	row_put(fe->p, w);
 }
 
-/* The rows of one view for one day, into dv (by take_row). */
-static int
-view_day(struct day_view *dv, int64_t day)
+/* An engine for one view of one day, its rows into dv (by take_row). */
+static void
+view_start(struct day_view *dv)
 {
 	const struct view *v = dv->v;
-	struct win_counts c;
-	struct err e;
-	int rc;
 
 	dv->part_col = xcalloc((size_t)dv->r->o->nparts + 1, sizeof(*dv->part_col));
 	for (int k = 0; k < dv->r->o->nparts; k++)
@@ -677,10 +881,19 @@ view_day(struct day_view *dv, int64_t day)
 				break;
 			}
 	dv->en = win_new(&v->w, &(struct win_sink){ take_row, NULL, dv });
-	rc = evstore_scan_day(dv->r->st, day, feed, dv, &e);
+}
+
+/* The rows of the view's windows, once the day's events are in. */
+static int
+view_finish(struct day_view *dv, int64_t day)
+{
+	const struct view *v = dv->v;
+	struct win_counts c;
+
 	win_advance(dv->en, true);
 	win_counts(dv->en, &c);
 	win_free(dv->en);
+	dv->en = NULL;
 	if (c.over_groups > 0) {
 		/* A view leaving groups out would not be the ground truth. */
 		char date[32];
@@ -690,13 +903,33 @@ view_day(struct day_view *dv, int64_t day)
 		msg_warn("view %s, %s: more than %ld groups (--max-groups; each takes about"
 		    " 2 KB): give a larger --max-groups, or --memory-limit", v->name, date,
 		    v->w.max_groups);
-	}
-	if (rc != 0 || c.over_groups > 0) {
-		if (rc != 0)
-			msg_error(&e);
 		return -1;
 	}
 	return 0;
+}
+
+/* The rows of every view for one day, into dd->dv[] (by take_row). */
+static int
+views_of_day(struct day *dd, int64_t day)
+{
+	struct err e;
+	int rc = 0;
+
+	for (int v = 0; v < dd->nv; v++)
+		view_start(&dd->dv[v]);
+	if (evstore_scan_day(dd->dv[0].r->st, day, feed, dd, &e) != 0) {
+		msg_error(&e);
+		rc = -1;
+	}
+	for (int v = 0; v < dd->nv; v++)
+		if (view_finish(&dd->dv[v], day) < 0)
+			rc = -1;
+	if (dd->damaged > 0) {
+		msg_warn("%s: %ld stored events could not be read", dd->dv[0].r->o->state ?
+		    dd->dv[0].r->o->state : "the store", dd->damaged);
+		rc = -1;
+	}
+	return rc;
 }
 
 /* Write a day's partition files aside, to be switched in with the run's
@@ -744,7 +977,7 @@ day_view_free(struct day_view *dv)
 	}
 	strmap_free(&dv->files);
 	free(dv->part_col);
-	json_doc_free(&dv->d);
+	win_free(dv->en);
 	json_doc_free(&dv->vd);
 	buf_free(&dv->text);
 	buf_free(&dv->path);
@@ -760,8 +993,9 @@ write_views(struct run *r)
 	struct strmap_entry *de;
 	struct strmap written, dirs;	/* files written; day directories */
 	struct fs_stage stage = { 0 };
+	struct day dd = { 0 };
 	struct err e;
-	int rc = 0;
+	int rc = 0, nby = 0, nargs = 0;
 
 	while ((de = strmap_next(&r->days, &i)) != NULL)
 		days[nd++] = de->a;
@@ -774,32 +1008,47 @@ write_views(struct run *r)
 		}
 	strmap_init(&written);
 	strmap_init(&dirs);
+	dd.nv = o->nv;
+	dd.vals = xcalloc((size_t)o->f.n + 1, sizeof(*dd.vals));
+	for (int v = 0; v < o->nv; v++) {
+		nby = o->v[v].w.nby > nby ? o->v[v].w.nby : nby;
+		nargs = o->v[v].w.aggs.n > nargs ? o->v[v].w.aggs.n : nargs;
+	}
+	dd.by = xcalloc((size_t)nby + 1, sizeof(*dd.by));
+	dd.args = xcalloc((size_t)nargs + 1, sizeof(*dd.args));
 	for (size_t k = 0; k < nd && rc == 0; k++) {
-		for (int v = 0; v < o->nv && rc == 0; v++) {
-			struct day_view dv = { .r = r, .v = &o->v[v] };
-			struct buf dir = { 0 };
-			bool added;
+		struct buf dir[MAX_VIEWS] = { { 0 } };
+		bool added;
 
-			json_doc_init(&dv.d);
-			json_doc_init(&dv.vd);
-			strmap_init(&dv.files);
+		for (int v = 0; v < o->nv; v++) {
+			dd.dv[v] = (struct day_view){ .r = r, .v = &o->v[v] };
+			json_doc_init(&dd.dv[v].vd);
+			strmap_init(&dd.dv[v].files);
 			if (o->out) {
-				viewdir_day(&dir, o->out, o->v[v].name, days[k]);
-				dv.dir = dir.p;
+				viewdir_day(&dir[v], o->out, o->v[v].name, days[k]);
+				dd.dv[v].dir = dir[v].p;
 			}
-			if (view_day(&dv, days[k]) < 0) {
-				rc = -1;
+		}
+		if (views_of_day(&dd, days[k]) < 0)
+			rc = -1;
+		for (int v = 0; v < o->nv; v++) {
+			struct day_view *dv = &dd.dv[v];
+
+			if (rc < 0) {
 			} else if (o->out == NULL) {
-				fwrite(dv.text.p ? dv.text.p : "", 1, dv.text.len, stdout);
+				fwrite(dv->text.p ? dv->text.p : "", 1, dv->text.len, stdout);
 			} else {
-				if (stage_files(r, &dv, &written, &stage) < 0)
+				if (stage_files(r, dv, &written, &stage) < 0)
 					rc = -1;
-				strmap_put(&dirs, dir.p, dir.len, &added);
+				strmap_put(&dirs, dir[v].p, dir[v].len, &added);
 			}
-			buf_free(&dir);
-			day_view_free(&dv);
+			buf_free(&dir[v]);
+			day_view_free(dv);
 		}
 	}
+	free(dd.vals);
+	free(dd.by);
+	free(dd.args);
 	free(days);
 	/*
 	 * All or nothing: every file was written aside; only now are they
@@ -827,19 +1076,23 @@ run(const struct options *o)
 	struct run r;
 	struct err e;
 	char *query = query_text(o);
-	int64_t events, deleted;
+	int64_t events, deleted, spilled;
+	char spill[64] = "";
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	strmap_init(&r.days);
-	r.st = evstore_open(o->state, query, o->memory / 1024, &e);
+	r.st = evstore_open(o->state, query, o->memory, &e);
 	free(query);
 	if (r.st == NULL) {
 		msg_error(&e);
 		strmap_free(&r.days);
 		return msg_status(e.kind);
 	}
-	if (read_input(&r) < 0) {
+	rc = read_input(&r);
+	buf_free(&r.rec);
+	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
 		return EXIT_IO;
@@ -850,16 +1103,18 @@ run(const struct options *o)
 		strmap_free(&r.days);
 		return EXIT_IO;
 	}
-	evstore_counts(r.st, &events, &deleted);
+	evstore_counts(r.st, &events, &deleted, &spilled);
+	if (spilled)
+		snprintf(spill, sizeof(spill), ", spilled to disk at event %lld", (long long)spilled);
 	/* The state moves on only once the views it implies are written. */
 	if (evstore_close(r.st, true, &e) < 0) {
 		msg_error(&e);
 		r.status = msg_worst(r.status, EXIT_IO);
 	}
-	msg_verbose("%ld lines, %ld skipped, %lld events after dedupe (%lld deleted), "
+	msg_verbose("%ld lines, %ld skipped, %lld events after dedupe (%lld deleted%s), "
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
-	    (long long)events, (long long)deleted, r.days.count, r.rows, r.files_written,
-	    r.files_removed);
+	    (long long)events, (long long)deleted, spill,
+	    r.days.count, r.rows, r.files_written, r.files_removed);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);
 	return r.status;
@@ -879,6 +1134,13 @@ options_free(struct options *o)
 	expr_free(o->ids);
 	expr_free(o->deleted);
 	expr_free(o->validate);
+	expr_free(o->lat);
+	expr_free(o->lon);
+	for (int i = 0; i < MAX_VIEWS; i++) {
+		free(o->v[i].by);
+		free(o->v[i].arg);
+	}
+	free(o->f.x);
 }
 
 /* main: the options, run, and the exit status (cmd.h). */

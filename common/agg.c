@@ -367,6 +367,17 @@ agg_add_all(const struct agg_list *l, struct agg_state *st, struct expr_val *val
 }
 
 void
+agg_add_values(const struct agg_list *l, struct agg_state *st, const struct expr_val *vals)
+{
+	for (int i = 0; i < l->n; i++) {
+		if (l->v[i].fn == AGG_COUNT)
+			st[i].n++;
+		else
+			add_value(&l->v[i], &st[i], &vals[l->slot[i]]);
+	}
+}
+
+void
 agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from)
 {
 	int64_t n;

@@ -76,6 +76,10 @@ int agg_split(const char *text, char ***parts);
 int agg_add_all(const struct agg_list *l, struct agg_state *st, struct expr_val *vals,
     const struct json_doc *d, const char *line, size_t len, struct err *e);
 
+/* The same with the arguments evaluated before: vals[l->slot[i]] is the
+ * value of spec i's argument (what agg_add_all would have evaluated). */
+void agg_add_values(const struct agg_list *l, struct agg_state *st, const struct expr_val *vals);
+
 /* Merge from into into (same spec). */
 void agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from);
 

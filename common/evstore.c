@@ -1,4 +1,4 @@
-/* evstore.c: the batch layer's deduplicated events, in SQLite. */
+/* evstore.c: the batch layer's deduplicated events, in memory or in SQLite. */
 #include <config.h>
 
 #include <sqlite3.h>
@@ -8,9 +8,10 @@
 
 #include "buf.h"
 #include "evstore.h"
+#include "strmap.h"
 
 enum { S_ROOT, S_ADD_ID, S_MOVE_IDS, S_GET, S_INSERT, S_UPDATE, S_COPY, S_DELETE, S_DAYS,
-	S_SCAN, S_MAX };
+	S_SCAN, S_LOAD, S_MAX };
 
 static const char *const sql[S_MAX] = {
 	[S_ROOT] = "SELECT root FROM ids WHERE id = ?1",
@@ -27,14 +28,449 @@ static const char *const sql[S_MAX] = {
 	    "WHERE deleted = 0 ORDER BY 1",
 	[S_SCAN] = "SELECT line, t FROM ev WHERE deleted = 0 AND t > ?1 AND t <= ?2 "
 	    "ORDER BY t, seq",
+	[S_LOAD] = "INSERT INTO ev(root, version, seq, t, deleted, line) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+/* What a store's records are: a file that says otherwise (or nothing,
+ * from before records) holds something else. */
+static const char records_format[] = "1";
+
+/*
+ * The table in memory.  A root is an event: its winning version's time,
+ * version, put order and record (rec: a 32-bit header, len << 1 | deleted,
+ * then the caller's bytes).  Roots merged into another point to it
+ * (parent); ids point to a root, maybe merged since, and find() follows.
+ */
+struct mroot {
+	int64_t t, version;
+	unsigned char *rec;
+	uint32_t seq, parent;
+};
+
+/* An id's slot: its hash and where its key is in the key pool (in units
+ * of 4 bytes; 0: an empty slot).  A key is its root (32 bits), a varint
+ * length and the bytes.  Eight bytes a slot, not sixteen with a pointer:
+ * at ten million ids that is 130 MB (and strmap's entries, with a copy
+ * of the key and three words for the caller, take 56). */
+struct mid {
+	uint32_t hash, key;
+};
+
+/* One block of memory that grows (realloc moves large ones by remapping
+ * pages, without a copy); offsets stay valid where pointers would not. */
+struct pool {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+enum { ROOT_BLOCK = 1 << 12 };
+
+/* Bytes handed out from large blocks, all freed at once. */
+struct arena {
+	unsigned char *cur;
+	size_t left, bytes, blocksize;
+	unsigned char **block;
+	size_t nblock;
+};
+
+/* A live event, for the scan in time order. */
+struct mord {
+	int64_t t;
+	uint32_t seq, root;
+};
+
+struct memtab {
+	struct mroot **rb;	/* roots in blocks of ROOT_BLOCK: no copy as they grow */
+	uint32_t nr;
+	struct mid *slot;	/* open addressing, a power of two */
+	size_t cap, count;
+	struct arena recs;
+	struct pool keys;
+	struct mord *ord;	/* set by the first scan */
+	size_t nord;
 };
 
 struct evstore {
+	struct memtab *m;	/* NULL: in SQLite */
+	int64_t memory;
+	int64_t spilled_at;	/* the put at which the table went to SQLite; 0: none */
 	sqlite3 *db;
 	sqlite3_stmt *st[S_MAX];
 	int64_t seq;		/* the order of puts, across runs */
 	char *name;
 };
+
+/* ---- the table in memory ---- */
+
+/* n bytes from the arena, aligned for the 32-bit record header. */
+static unsigned char *
+arena_take(struct arena *a, size_t n)
+{
+	unsigned char *p;
+
+	n = (n + 3) & ~(size_t)3;
+	if (n > a->left) {
+		size_t size = n > a->blocksize ? n : a->blocksize;
+
+		a->block = xrealloc(a->block, sizeof(*a->block) * (a->nblock + 1));
+		a->block[a->nblock++] = a->cur = xmalloc(size);
+		a->left = size;
+		a->bytes += size;
+	}
+	p = a->cur;
+	a->cur += n;
+	a->left -= n;
+	return p;
+}
+
+static void
+arena_free(struct arena *a)
+{
+	size_t block = a->blocksize;
+
+	for (size_t i = 0; i < a->nblock; i++)
+		free(a->block[i]);
+	free(a->block);
+	memset(a, 0, sizeof(*a));
+	a->blocksize = block;
+}
+
+static void
+mem_free(struct memtab *m)
+{
+	if (m == NULL)
+		return;
+	arena_free(&m->recs);
+	free(m->keys.p);
+	for (uint32_t b = 0; b < (m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK; b++)
+		free(m->rb[b]);
+	free(m->rb);
+	free(m->slot);
+	free(m->ord);
+	free(m);
+}
+
+/* What the table holds, in bytes. */
+static size_t
+mem_bytes(const struct memtab *m)
+{
+	size_t roots = (m->nr + ROOT_BLOCK - 1) / ROOT_BLOCK * ROOT_BLOCK;
+
+	return m->recs.bytes + m->keys.len + sizeof(**m->rb) * roots +
+	    sizeof(*m->slot) * m->cap;
+}
+
+static bool
+rec_deleted(const unsigned char *rec)
+{
+	uint32_t h;
+
+	memcpy(&h, rec, sizeof(h));
+	return h & 1;
+}
+
+static size_t
+rec_len(const unsigned char *rec)
+{
+	uint32_t h;
+
+	memcpy(&h, rec, sizeof(h));
+	return h >> 1;
+}
+
+/* A key's length (a varint) and where its bytes start. */
+static const unsigned char *
+key_bytes(const unsigned char *k, size_t *len)
+{
+	size_t n = 0;
+	int shift = 0;
+
+	do {
+		n |= (size_t)(*k & 0x7f) << shift;
+		shift += 7;
+	} while (*k++ & 0x80);
+	*len = n;
+	return k;
+}
+
+static struct mroot *
+root(const struct memtab *m, uint32_t i)
+{
+	return &m->rb[i / ROOT_BLOCK][i % ROOT_BLOCK];
+}
+
+/* The root an id's root was merged into (halving the path on the way). */
+static uint32_t
+mem_find(struct memtab *m, uint32_t i)
+{
+	struct mroot *r;
+
+	while ((r = root(m, i))->parent != i) {
+		r->parent = root(m, r->parent)->parent;
+		i = r->parent;
+	}
+	return i;
+}
+
+/* The key a slot points to. */
+static unsigned char *
+key_at(const struct memtab *m, const struct mid *sl)
+{
+	return m->keys.p + (size_t)sl->key * 4;
+}
+
+static uint32_t
+key_root(const struct memtab *m, const struct mid *sl)
+{
+	uint32_t r;
+
+	memcpy(&r, key_at(m, sl), sizeof(r));
+	return r;
+}
+
+/* The slot of an id: its own, or the empty one where it would go. */
+static struct mid *
+mem_slot(const struct memtab *m, const char *id, size_t len, uint32_t h)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct mid *sl = &m->slot[i];
+		const unsigned char *k;
+		size_t klen;
+
+		if (sl->key == 0)
+			return sl;
+		if (sl->hash != h)
+			continue;
+		k = key_bytes(key_at(m, sl) + 4, &klen);
+		if (klen == len && memcmp(k, id, len) == 0)
+			return sl;
+	}
+}
+
+/* Room for n more ids: the table doubles past three quarters full. */
+static void
+mem_grow(struct memtab *m, size_t n)
+{
+	struct mid *old = m->slot;
+	size_t ocap = m->cap;
+
+	if (m->cap && (m->count + n) * 4 <= m->cap * 3)
+		return;
+	m->cap = m->cap ? m->cap * 2 : 1024;
+	m->slot = xcalloc(m->cap, sizeof(*m->slot));
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].key) {
+			size_t j = old[i].hash & (m->cap - 1);
+
+			while (m->slot[j].key != 0)
+				j = (j + 1) & (m->cap - 1);
+			m->slot[j] = old[i];
+		}
+	free(old);
+}
+
+/* A new id into its empty slot sl (evstore_put saw that the pool has room). */
+static void
+mem_add_id(struct memtab *m, struct mid *sl, const char *id, size_t len, uint32_t h,
+    uint32_t root)
+{
+	unsigned char *p;
+	size_t n = len, vlen = 1, need;
+
+	while (n >> (7 * vlen))
+		vlen++;
+	need = (4 + vlen + len + 3) & ~(size_t)3;
+	if (m->keys.len == 0)
+		m->keys.len = 4;	/* offset 0 is no key */
+	if (m->keys.len + need > m->keys.cap) {
+		m->keys.cap = m->keys.cap / 2 * 3 > m->keys.len + need ? m->keys.cap / 2 * 3 :
+		    m->keys.len + need + (64 << 10);
+		m->keys.p = xrealloc(m->keys.p, m->keys.cap);
+	}
+	p = m->keys.p + m->keys.len;
+	sl->key = (uint32_t)(m->keys.len / 4);
+	m->keys.len += need;
+	memcpy(p, &root, sizeof(root));
+	p += sizeof(root);
+	do {
+		*p = n & 0x7f;
+		n >>= 7;
+		*p++ |= n ? 0x80 : 0;
+	} while (n);
+	memcpy(p, id, len);
+	sl->hash = h;
+	m->count++;
+}
+
+/* Does root a beat the version (version, seq): the greater version, then
+ * the later put. */
+static bool
+mem_newer(int64_t av, uint32_t as, int64_t bv, uint32_t bs)
+{
+	return av != bv ? av > bv : as > bs;
+}
+
+static void
+mem_tell(const struct mroot *r, evstore_day_fn fn, void *arg)
+{
+	if (!rec_deleted(r->rec))
+		fn(evstore_day(r->t), arg);
+}
+
+/* evstore_put in memory: the same rules as db_put. */
+static void
+mem_put(struct memtab *m, const char *const *ids, const size_t *idlen, int nids,
+    int64_t version, int64_t t, bool deleted, const void *rec, size_t len, int64_t seq64,
+    evstore_day_fn day_fn, void *arg)
+{
+	uint32_t h[64], cur = 0, seq = (uint32_t)seq64;
+	struct mroot nv = { t, version, NULL, seq, 0 };
+	struct mid *sl[64];	/* each id's slot; NULL: the same as an earlier id */
+	bool known[64];
+	unsigned char hdr[4];
+	bool have = false;
+
+	if (nids > 64)
+		nids = 64;
+	mem_grow(m, (size_t)nids);
+	for (int i = 0; i < nids; i++) {
+		uint32_t r;
+		int j;
+
+		/* An event's ids list names its own id again, mostly. */
+		for (j = 0; j < i && (idlen[j] != idlen[i] || memcmp(ids[j], ids[i], idlen[i]) != 0);
+		    j++)
+			;
+		sl[i] = NULL;
+		known[i] = false;
+		if (j < i)
+			continue;
+		h[i] = (uint32_t)strmap_hash(ids[i], idlen[i]);
+		sl[i] = mem_slot(m, ids[i], idlen[i], h[i]);
+		if (sl[i]->key == 0)
+			continue;
+		known[i] = true;
+		r = mem_find(m, key_root(m, sl[i]));
+		if (have && r == cur)
+			continue;
+		mem_tell(root(m, r), day_fn, arg);
+		if (!have) {
+			cur = r;
+			have = true;
+		} else {
+			/* Fold r into cur: the newer version stays, in cur. */
+			struct mroot *a = root(m, cur), *b = root(m, r);
+
+			if (mem_newer(b->version, b->seq, a->version, a->seq)) {
+				a->t = b->t;
+				a->version = b->version;
+				a->seq = b->seq;
+				a->rec = b->rec;
+			}
+			b->parent = cur;
+		}
+	}
+	{
+		uint32_t x = (uint32_t)len << 1 | deleted;
+
+		memcpy(hdr, &x, sizeof(x));
+	}
+	nv.rec = hdr;
+	mem_tell(&nv, day_fn, arg);
+	if (!have || mem_newer(version, seq, root(m, cur)->version, root(m, cur)->seq)) {
+		nv.rec = arena_take(&m->recs, sizeof(hdr) + len);
+		memcpy(nv.rec, hdr, sizeof(hdr));
+		memcpy(nv.rec + sizeof(hdr), rec, len);
+		if (!have) {
+			if (m->nr % ROOT_BLOCK == 0) {
+				m->rb = xrealloc(m->rb, sizeof(*m->rb) * (m->nr / ROOT_BLOCK + 1));
+				m->rb[m->nr / ROOT_BLOCK] = xmalloc(sizeof(**m->rb) * ROOT_BLOCK);
+			}
+			cur = m->nr++;
+			nv.parent = cur;
+		} else {
+			nv.parent = cur;
+		}
+		*root(m, cur) = nv;
+	}
+	for (int i = 0; i < nids; i++) {
+		if (sl[i] == NULL || known[i])
+			continue;
+		/* An id added just before may have taken the slot this one found. */
+		if (sl[i]->key != 0)
+			sl[i] = mem_slot(m, ids[i], idlen[i], h[i]);
+		mem_add_id(m, sl[i], ids[i], idlen[i], h[i], cur);
+	}
+}
+
+static int
+cmp_ord(const void *a, const void *b)
+{
+	const struct mord *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The live events in time order, once; the ids are no longer needed. */
+static void
+mem_order(struct memtab *m)
+{
+	bool sorted = true;
+
+	if (m->ord != NULL)
+		return;
+	free(m->keys.p);
+	memset(&m->keys, 0, sizeof(m->keys));
+	free(m->slot);
+	m->slot = NULL;
+	m->cap = m->count = 0;
+	m->ord = xmalloc(sizeof(*m->ord) * ((size_t)m->nr + 1));
+	for (uint32_t i = 0; i < m->nr; i++) {
+		const struct mroot *r = root(m, i);
+
+		if (r->parent != i || rec_deleted(r->rec))
+			continue;
+		m->ord[m->nord] = (struct mord){ r->t, r->seq, i };
+		if (m->nord > 0 && cmp_ord(&m->ord[m->nord - 1], &m->ord[m->nord]) > 0)
+			sorted = false;
+		m->nord++;
+	}
+	/* Events mostly come in time order: then there is nothing to sort. */
+	if (!sorted)
+		qsort(m->ord, m->nord, sizeof(*m->ord), cmp_ord);
+}
+
+static int
+mem_scan_day(struct memtab *m, int64_t day, evstore_rec_fn fn, void *arg)
+{
+	int64_t from = day * 86400000, to = (day + 1) * 86400000;
+	size_t lo = 0, hi;
+	int rc;
+
+	mem_order(m);
+	/* The first event after from. */
+	hi = m->nord;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->ord[mid].t <= from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < m->nord && m->ord[lo].t <= to; lo++) {
+		const unsigned char *rec = root(m, m->ord[lo].root)->rec;
+
+		if ((rc = fn(rec + 4, rec_len(rec), m->ord[lo].t, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
 
 /* One version's record. */
 struct ver {
@@ -88,23 +524,20 @@ meta_set(struct evstore *s, const char *key, const char *v, struct err *e)
 	return rc < 0 ? db_err(s, e, "database") : 0;
 }
 
-struct evstore *
-evstore_open(const char *path, const char *query, int64_t cache_kb, struct err *e)
+/* Open the SQLite database at path ("": a private temporary one) with
+ * the schema; for a file, check that it was saved by the same query. */
+static int
+db_open(struct evstore *s, const char *path, const char *query, struct err *e)
 {
-	struct evstore *s = xcalloc(1, sizeof(*s));
-	char pragma[96], *saved;
+	char pragma[96], *saved, *format;
+	int rc = 0;
 
-	s->name = xstrdup(path ? path : "temporary store");
-	/* "" is SQLite's private temporary database: memory, spilled to disk. */
 	if (sqlite3_open_v2(path ? path : "", &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-	    NULL) != SQLITE_OK) {
-		db_err(s, e, "cannot open");
-		evstore_close(s, false, NULL);
-		return NULL;
-	}
+	    NULL) != SQLITE_OK)
+		return db_err(s, e, "cannot open");
 	sqlite3_busy_timeout(s->db, 10000);
 	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld",
-	    cache_kb > 0 ? (long long)-cache_kb : -65536LL);
+	    s->memory >= 1024 ? (long long)-(s->memory / 1024) : -65536LL);
 	if (exec(s, pragma, e) < 0 || exec(s, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    exec(s, "PRAGMA synchronous = NORMAL", e) < 0 ||
 	    exec(s, "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
@@ -112,36 +545,60 @@ evstore_open(const char *path, const char *query, int64_t cache_kb, struct err *
 	    "WITHOUT ROWID;"
 	    "CREATE INDEX IF NOT EXISTS ids_root ON ids(root);"
 	    "CREATE TABLE IF NOT EXISTS ev(root INTEGER PRIMARY KEY, version INTEGER NOT NULL,"
-	    " seq INTEGER NOT NULL, t INTEGER NOT NULL, deleted INTEGER NOT NULL, line TEXT);"
+	    " seq INTEGER NOT NULL, t INTEGER NOT NULL, deleted INTEGER NOT NULL, line BLOB);"
 	    "CREATE INDEX IF NOT EXISTS ev_t ON ev(t)", e) < 0) {
 		if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
 			err_set(e, ERR_IO, "%s: not a csa-batch-agg state", s->name);
-		evstore_close(s, false, NULL);
-		return NULL;
+		return -1;
 	}
 	saved = meta_get(s, "query");
-	if (saved && strcmp(saved, query) != 0) {
-		err_set(e, ERR_USAGE, "%s: saved by another query (%s); run with the same views, "
-		    "or start a new state", s->name, saved);
-		free(saved);
-		evstore_close(s, false, NULL);
-		return NULL;
-	}
+	format = meta_get(s, "records");
+	if (saved && strcmp(saved, query) != 0)
+		rc = err_set(e, ERR_USAGE, "%s: saved by another query (%s); run with the same "
+		    "views, or start a new state", s->name, saved);
+	else if (saved && (format == NULL || strcmp(format, records_format) != 0))
+		/* States before records kept each event's line: not what is read now. */
+		rc = err_set(e, ERR_USAGE, "%s: saved by an older csa-batch-agg (format %s, not "
+		    "%s); start a new state from the input", s->name, format ? format : "of lines",
+		    records_format);
+	free(format);
 	free(saved);
+	if (rc < 0)
+		return -1;
 	saved = meta_get(s, "seq");
-	s->seq = saved ? strtoll(saved, NULL, 10) : 0;
+	s->seq = saved ? strtoll(saved, NULL, 10) : s->seq;
 	free(saved);
-	if (exec(s, "BEGIN IMMEDIATE", e) < 0 || meta_set(s, "query", query, e) < 0) {
-		evstore_close(s, false, NULL);
-		return NULL;
-	}
+	if (exec(s, "BEGIN IMMEDIATE", e) < 0 || meta_set(s, "query", query, e) < 0 ||
+	    meta_set(s, "records", records_format, e) < 0)
+		return -1;
 	for (int i = 0; i < S_MAX; i++)
 		if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		    NULL) != SQLITE_OK) {
-			db_err(s, e, "database");
-			evstore_close(s, false, NULL);
-			return NULL;
-		}
+		    NULL) != SQLITE_OK)
+			return db_err(s, e, "database");
+	return 0;
+}
+
+struct evstore *
+evstore_open(const char *path, const char *query, int64_t memory, struct err *e)
+{
+	struct evstore *s = xcalloc(1, sizeof(*s));
+
+	s->name = xstrdup(path ? path : "temporary store");
+	s->memory = memory;
+	if (path == NULL) {
+		/* Blocks of a sixteenth of the limit (64K to 4M): the table
+		 * spills near the limit, not a block before it. */
+		size_t block = memory / 16 > (4 << 20) ? 4 << 20 :
+		    memory / 16 < (64 << 10) ? 64 << 10 : (size_t)memory / 16;
+
+		s->m = xcalloc(1, sizeof(*s->m));
+		s->m->recs.blocksize = block;
+		return s;
+	}
+	if (db_open(s, path, query, e) < 0) {
+		evstore_close(s, false, NULL);
+		return NULL;
+	}
 	return s;
 }
 
@@ -152,13 +609,14 @@ evstore_close(struct evstore *s, bool commit, struct err *e)
 
 	if (s == NULL)
 		return 0;
-	if (commit) {
+	if (commit && s->db) {
 		char seq[32];
 
 		snprintf(seq, sizeof(seq), "%lld", (long long)s->seq);
 		if (meta_set(s, "seq", seq, e) < 0 || exec(s, "COMMIT", e) < 0)
 			rc = -1;
 	}
+	mem_free(s->m);
 	for (int i = 0; i < S_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db && !sqlite3_get_autocommit(s->db))
@@ -256,9 +714,9 @@ merge_roots(struct evstore *s, struct ver *into, const struct ver *from, struct 
 	return step_done(s, s->st[S_MOVE_IDS], e);
 }
 
-int
-evstore_put(struct evstore *s, const char *const *ids, const size_t *idlen, int nids,
-    int64_t version, int64_t t, bool deleted, const char *line, size_t len,
+static int
+db_put(struct evstore *s, const char *const *ids, const size_t *idlen, int nids,
+    int64_t version, int64_t t, bool deleted, const void *line, size_t len,
     evstore_day_fn day_fn, void *arg, struct err *e)
 {
 	struct ver cur = { 0 }, other, nv = { 0, version, ++s->seq, t, deleted };
@@ -286,7 +744,7 @@ evstore_put(struct evstore *s, const char *const *ids, const size_t *idlen, int 
 		sqlite3_bind_int64(st, 2, nv.seq);
 		sqlite3_bind_int64(st, 3, t);
 		sqlite3_bind_int(st, 4, deleted);
-		sqlite3_bind_text(st, 5, line, (int)len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, line, (int)len, SQLITE_STATIC);
 		if (step_done(s, st, e) < 0)
 			return -1;
 		cur.root = sqlite3_last_insert_rowid(s->db);
@@ -297,7 +755,7 @@ evstore_put(struct evstore *s, const char *const *ids, const size_t *idlen, int 
 		sqlite3_bind_int64(st, 3, nv.seq);
 		sqlite3_bind_int64(st, 4, t);
 		sqlite3_bind_int(st, 5, deleted);
-		sqlite3_bind_text(st, 6, line, (int)len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, line, (int)len, SQLITE_STATIC);
 		if (step_done(s, st, e) < 0)
 			return -1;
 	}
@@ -311,12 +769,97 @@ evstore_put(struct evstore *s, const char *const *ids, const size_t *idlen, int 
 	return 0;
 }
 
+/*
+ * The table in memory has grown past its limit: everything it holds goes
+ * into a temporary SQLite database (roots keep their numbers, plus one),
+ * where the puts go on.
+ */
+static int
+spill(struct evstore *s, struct err *e)
+{
+	struct memtab *m = s->m;
+	sqlite3_stmt *st;
+
+	s->m = NULL;
+	s->spilled_at = s->seq;
+	if (db_open(s, NULL, "", e) < 0) {
+		mem_free(m);
+		return -1;
+	}
+	st = s->st[S_LOAD];
+	for (uint32_t i = 0; i < m->nr; i++) {
+		const struct mroot *r = root(m, i);
+
+		if (r->parent != i)
+			continue;
+		sqlite3_bind_int64(st, 1, (int64_t)i + 1);
+		sqlite3_bind_int64(st, 2, r->version);
+		sqlite3_bind_int64(st, 3, r->seq);
+		sqlite3_bind_int64(st, 4, r->t);
+		sqlite3_bind_int(st, 5, rec_deleted(r->rec));
+		sqlite3_bind_blob(st, 6, r->rec + 4, (int)rec_len(r->rec), SQLITE_STATIC);
+		if (step_done(s, st, e) < 0)
+			goto fail;
+	}
+	st = s->st[S_ADD_ID];
+	for (size_t i = 0; i < m->cap; i++) {
+		const unsigned char *k;
+		size_t klen;
+
+		if (m->slot[i].key == 0)
+			continue;
+		k = key_bytes(key_at(m, &m->slot[i]) + 4, &klen);
+		sqlite3_bind_text(st, 1, (const char *)k, (int)klen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)mem_find(m, key_root(m, &m->slot[i])) + 1);
+		if (step_done(s, st, e) < 0)
+			goto fail;
+	}
+	mem_free(m);
+	return 0;
+fail:
+	mem_free(m);
+	return -1;
+}
+
+int
+evstore_put(struct evstore *s, const char *const *ids, const size_t *idlen, int nids,
+    int64_t version, int64_t t, bool deleted, const void *rec, size_t len,
+    evstore_day_fn day_fn, void *arg, struct err *e)
+{
+	size_t room = 0;
+
+	if (s->m == NULL)
+		return db_put(s, ids, idlen, nids, version, t, deleted, rec, len, day_fn, arg, e);
+	if (s->m->ord != NULL)
+		return err_set(e, ERR_IO, "%s: put after a scan", s->name);
+	for (int i = 0; i < nids; i++)
+		room += idlen[i] + 16;
+	/* What the table's 32-bit numbers cannot count goes to SQLite. */
+	if (len > UINT32_MAX / 2 || s->seq >= UINT32_MAX - 1 || s->m->nr >= UINT32_MAX - 1 ||
+	    s->m->keys.len + room >= (size_t)UINT32_MAX * 4) {
+		if (spill(s, e) < 0)
+			return -1;
+		return db_put(s, ids, idlen, nids, version, t, deleted, rec, len, day_fn, arg, e);
+	}
+	mem_put(s->m, ids, idlen, nids, version, t, deleted, rec, len, ++s->seq, day_fn, arg);
+	if ((int64_t)mem_bytes(s->m) > s->memory)
+		return spill(s, e);
+	return 0;
+}
+
 int
 evstore_days(struct evstore *s, evstore_day_fn fn, void *arg, struct err *e)
 {
 	sqlite3_stmt *st = s->st[S_DAYS];
 	int rc;
 
+	if (s->m) {
+		mem_order(s->m);
+		for (size_t i = 0; i < s->m->nord; i++)
+			if (i == 0 || evstore_day(s->m->ord[i].t) != evstore_day(s->m->ord[i - 1].t))
+				fn(evstore_day(s->m->ord[i].t), arg);
+		return 0;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(sqlite3_column_int64(st, 0), arg);
 	sqlite3_reset(st);
@@ -324,15 +867,17 @@ evstore_days(struct evstore *s, evstore_day_fn fn, void *arg, struct err *e)
 }
 
 int
-evstore_scan_day(struct evstore *s, int64_t day, evstore_line_fn fn, void *arg, struct err *e)
+evstore_scan_day(struct evstore *s, int64_t day, evstore_rec_fn fn, void *arg, struct err *e)
 {
 	sqlite3_stmt *st = s->st[S_SCAN];
 	int rc, frc = 0;
 
+	if (s->m)
+		return mem_scan_day(s->m, day, fn, arg);
 	sqlite3_bind_int64(st, 1, day * 86400000);
 	sqlite3_bind_int64(st, 2, (day + 1) * 86400000);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && frc == 0)
-		frc = fn((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		frc = fn(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 		    sqlite3_column_int64(st, 1), arg);
 	sqlite3_reset(st);
 	if (frc != 0)
@@ -341,11 +886,22 @@ evstore_scan_day(struct evstore *s, int64_t day, evstore_line_fn fn, void *arg, 
 }
 
 void
-evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted)
+evstore_counts(struct evstore *s, int64_t *events, int64_t *deleted, int64_t *spilled_at)
 {
 	sqlite3_stmt *st;
 
 	*events = *deleted = 0;
+	*spilled_at = s->spilled_at;
+	if (s->m) {
+		for (uint32_t i = 0; i < s->m->nr; i++)
+			if (root(s->m, i)->parent == i) {
+				if (rec_deleted(root(s->m, i)->rec))
+					(*deleted)++;
+				else
+					(*events)++;
+			}
+		return;
+	}
 	if (sqlite3_prepare_v2(s->db, "SELECT count(*) - sum(deleted), sum(deleted) FROM ev", -1,
 	    &st, NULL) != SQLITE_OK)
 		return;

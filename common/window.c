@@ -102,7 +102,8 @@ struct win_engine {
 	struct agg_state *pst;	/* their states, aggs.n a row */
 	size_t cappst;
 	struct expr_val *vals;
-	bool vals_fresh;	/* vals hold this event's values */
+	const struct expr_val *given;	/* win_event_values: the event's arguments */
+	bool vals_fresh;	/* vals (or given) hold this event's values */
 	/* For win_report_missing: of the events whose values were taken, how
 	 * many lacked each --by column (the first nby) and each aggregate's
 	 * field (a path not in the event; null in it is a value). */
@@ -282,6 +283,27 @@ complete(const struct win_engine *en, int64_t mark, int64_t end)
 	return en->have_time && (en->s->end_inclusive ? mark > end : mark >= end);
 }
 
+/* Group column i's value v onto en->key and en->cols (group_of). */
+static void
+group_col(struct win_engine *en, int i, const struct expr_val *v)
+{
+	const char *name = en->s->by[i].name;
+	size_t at;
+
+	if (i == 0)
+		buf_addc(&en->cols, '{');
+	if (v->missing)
+		en->missing[i]++;
+	json_key_str(&en->cols, name, strlen(name));
+	at = en->cols.len;
+	expr_put(&en->cols, v);
+	buf_add(&en->key, en->cols.p + at, en->cols.len - at);
+	buf_addc(&en->key, '\0');
+	/* Members after the window fields: they lead with ','. */
+	if (i == en->s->nby - 1)
+		en->cols.p[0] = ',';
+}
+
 /* The group key and the group's columns for this event, in en->key and en->cols. */
 static int
 group_of(struct win_engine *en, const struct json_doc *d, const char *line, size_t len,
@@ -293,23 +315,24 @@ group_of(struct win_engine *en, const struct json_doc *d, const char *line, size
 	buf_reset(&en->cols);
 	for (int i = 0; i < s->nby; i++) {
 		struct expr_val v;
-		size_t at;
 
 		if (expr_eval(s->by[i].x, d, line, len, &v, e) < 0)
 			return -1;
-		if (v.missing)
-			en->missing[i]++;
-		if (i == 0)
-			buf_addc(&en->cols, '{');
-		json_key_str(&en->cols, s->by[i].name, strlen(s->by[i].name));
-		at = en->cols.len;
-		expr_put(&en->cols, &v);
-		buf_add(&en->key, en->cols.p + at, en->cols.len - at);
-		buf_addc(&en->key, '\0');
+		group_col(en, i, &v);
 	}
-	/* Members after the window fields: they lead with ','. */
-	if (en->cols.len > 0)
-		en->cols.p[0] = ',';
+	return 0;
+}
+
+/* The event's aggregate arguments into states st: evaluated now, or as
+ * win_event_values gave them. */
+static int
+add_aggs(struct win_engine *en, struct agg_state *st, const struct json_doc *d,
+    const char *line, size_t len, struct err *e)
+{
+	en->vals_fresh = true;
+	if (en->given == NULL)
+		return agg_add_all(&en->s->aggs, st, en->vals, d, line, len, e);
+	agg_add_values(&en->s->aggs, st, en->given);
 	return 0;
 }
 
@@ -485,9 +508,8 @@ fixed_add(struct win_engine *en, int64_t t, const struct json_doc *d, const char
 		}
 		g->dirty = true;
 		g->digest += en->h;
-		if (agg_add_all(&s->aggs, g->st, en->vals, d, line, len, e) < 0)
+		if (add_aggs(en, g->st, d, line, len, e) < 0)
 			rc = -1;
-		en->vals_fresh = true;
 		if (s->type == WIN_SNAPSHOT)
 			break;
 	}
@@ -626,8 +648,7 @@ sgroup_add(struct win_engine *en, struct sgroup *g, int64_t t, const struct json
 
 	x->t = t;
 	x->h = en->h;
-	rc = agg_add_all(&en->s->aggs, x->st, en->vals, d, line, len, e);
-	en->vals_fresh = true;
+	rc = add_aggs(en, x->st, d, line, len, e);
 	if (g->head > 0 && g->head * 2 >= g->n) {
 		/* Reuse the room of the events already gone. */
 		memmove(g->ev, g->ev + g->head, sizeof(*g->ev) * (g->n - g->head));
@@ -1200,12 +1221,13 @@ static void
 count_missing(struct win_engine *en)
 {
 	const struct agg_list *l = &en->s->aggs;
+	const struct expr_val *vals = en->given ? en->given : en->vals;
 
 	if (!en->vals_fresh)
 		return;
 	en->valued++;
 	for (int i = 0; i < l->n; i++)
-		if (l->v[i].arg && en->vals[l->slot[i]].missing)
+		if (l->v[i].arg && vals[l->slot[i]].missing)
 			en->missing[en->s->nby + i]++;
 }
 
@@ -1234,22 +1256,15 @@ win_report_missing(const struct win_engine *en, const char *by_option)
 	}
 }
 
-int
-win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
-    const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e)
+/* The rest of win_event, once the event's group and hash are known. */
+static int
+take_event(struct win_engine *en, int64_t *t, const struct json_doc *d, const char *line,
+    size_t len, bool *late, struct err *e)
 {
 	const struct win_spec *s = en->s;
 	bool over = false, is_late;
 	int rc;
 
-	*late = false;
-	if (id && duplicate(en, id, idlen, *t)) {
-		en->c.duplicates++;
-		return WIN_DUPLICATE;
-	}
-	if (group_of(en, d, line, len, e) < 0)
-		return -1;
-	en->h = line ? row_line_hash(line, len) : 0;
 	if (s->type == WIN_SLIDING || s->type == WIN_SESSION) {
 		/* Late: behind the watermark, where rows may have been written. */
 		is_late = en->have_time && *t < mark_of(en);
@@ -1295,6 +1310,40 @@ win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
 	if (rc < 0)
 		return -1;
 	return over ? WIN_OVER_GROUPS : WIN_TAKEN;
+}
+
+int
+win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
+    const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e)
+{
+	*late = false;
+	if (id && duplicate(en, id, idlen, *t)) {
+		en->c.duplicates++;
+		return WIN_DUPLICATE;
+	}
+	if (group_of(en, d, line, len, e) < 0)
+		return -1;
+	en->h = line ? row_line_hash(line, len) : 0;
+	return take_event(en, t, d, line, len, late, e);
+}
+
+int
+win_event_values(struct win_engine *en, int64_t *t, const struct expr_val *by,
+    const struct expr_val *args, uint64_t hash, bool *late)
+{
+	struct err e;
+	int rc;
+
+	*late = false;
+	buf_reset(&en->key);
+	buf_reset(&en->cols);
+	for (int i = 0; i < en->s->nby; i++)
+		group_col(en, i, &by[i]);
+	en->h = hash;
+	en->given = args;
+	rc = take_event(en, t, NULL, NULL, 0, late, &e);
+	en->given = NULL;
+	return rc;
 }
 
 void

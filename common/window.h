@@ -94,6 +94,16 @@ int win_event(struct win_engine *en, int64_t *t, const char *id, size_t idlen,
     const struct json_doc *d, const char *line, size_t len, bool *late, struct err *e);
 
 /*
+ * The same for an event whose values were taken from its line before
+ * (csa-batch-agg keeps them, not the line): by[i] the value of group
+ * column i, args what agg_add_values takes, hash row_line_hash of the
+ * line.  No dedupe id.  Returns as win_event; no expression runs here, so
+ * nothing fails.
+ */
+int win_event_values(struct win_engine *en, int64_t *t, const struct expr_val *by,
+    const struct expr_val *args, uint64_t hash, bool *late);
+
+/*
  * Event time per input partition.  Without a call to win_partition the
  * input is one stream: its clock is the largest time seen.  Once events
  * name their partition, each partition keeps its own largest time, and the
