@@ -75,6 +75,12 @@ static const char help_text[] =
     "\n"
     "Old spellings, still read until the next release: --incremental (now --state)\n"
     "\n"
+    "Examples:\n"
+    "  csa-capture-read | csa-batch-agg --preset earthquake --out gold\n"
+    "  csa-capture-read -s cap.state --pending | csa-batch-agg --preset earthquake \\\n"
+    "      -s gold.state --out gold && mv cap.state.pending cap.state      # cron\n"
+    "  csa-batch-agg --tumbling 1d --by page --agg n=count --out views clicks.ndjson\n"
+    "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-batch-agg(1).\n";
 
