@@ -231,6 +231,7 @@ mono_ms(void)
 static void
 take_lines(struct run *r)
 {
+	enum msg_bad_kind kind;
 	struct err e;
 	char *line;
 	size_t len;
@@ -260,13 +261,12 @@ take_lines(struct run *r)
 				msg_bad_error(&r->bad, BAD_LONG, &e);
 			continue;
 		}
-		if (!dash_line(&r->d, &r->doc, line, len, &e)) {
+		if (!dash_line(&r->d, &r->doc, line, len, &kind, &e)) {
 			/* The screen shows the count; a snapshot names them too. */
 			if (r->quiet_errors)
 				r->bad.total++;
 			else
-				msg_bad(&r->bad, strcmp(e.msg, "not a JSON object") == 0 ? BAD_OBJECT :
-				    BAD_JSON, r->in.name, r->in.lineno, "%s", e.msg);
+				msg_bad(&r->bad, kind, r->in.name, r->in.lineno, "%s", e.msg);
 		}
 	}
 	if (any)

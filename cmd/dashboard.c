@@ -456,13 +456,18 @@ count_event(struct dash *d, const struct json_doc *doc)
 
 bool
 dash_line(struct dash *d, struct json_doc *doc, const char *line, size_t len,
-    struct err *e)
+    enum msg_bad_kind *kind, struct err *e)
 {
 	int start;
 
-	if (json_parse(doc, line, len, e) < 0 ||
-	    (json_type(doc, 0) != JSON_OBJECT &&
-	    err_set(e, ERR_DATA, "not a JSON object") < 0)) {
+	*kind = BAD_JSON;
+	if (json_parse(doc, line, len, e) < 0) {
+		d->bad_lines++;
+		return false;
+	}
+	if (json_type(doc, 0) != JSON_OBJECT) {
+		*kind = BAD_OBJECT;
+		err_set(e, ERR_DATA, "not a JSON object");
 		d->bad_lines++;
 		return false;
 	}

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "err.h"
 #include "json.h"
+#include "msg.h"
 #include "strmap.h"
 
 /*
@@ -104,11 +105,12 @@ void dash_reset(struct dash *d);
 
 /*
  * Count one input line: a window row (it has window_start) or an event.
- * Returns false with e set, counting it as a bad line, when the line is
- * not a JSON object.  doc is scratch space reused from line to line.
+ * Returns false with e set and *kind (BAD_JSON or BAD_OBJECT), counting
+ * it as a bad line, when the line is not a JSON object.  doc is scratch
+ * space reused from line to line.
  */
 bool dash_line(struct dash *d, struct json_doc *doc, const char *line, size_t len,
-    struct err *e);
+    enum msg_bad_kind *kind, struct err *e);
 
 enum dash_chart { DASH_CHART_1H, DASH_CHART_24H, DASH_CHART_7D, DASH_NCHART };
 enum dash_map { DASH_MAP_WORLD, DASH_MAP_EXTENT, DASH_MAP_BOX, DASH_NMAP };
