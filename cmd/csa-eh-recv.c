@@ -196,9 +196,8 @@ parse_options(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			break;
 		case OPT_FORMAT:
-			if (table_format_parse(optarg, &o->format) < 0)
-				return msg_usage("--format: '%s' is not ndjson, csv, tsv or table",
-				    optarg);
+			if (opt_format(optarg, &o->format) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_FROM:
 			if (parse_from(optarg, &o->rd) < 0)

@@ -139,9 +139,8 @@ parse_options(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			break;
 		case OPT_FORMAT:
-			if (table_format_parse(optarg, &o->format) < 0)
-				return msg_usage("--format: '%s' is not ndjson, csv, tsv or table",
-				    optarg);
+			if (opt_format(optarg, &o->format) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_FROM:
 			o->have_from = true;

@@ -287,3 +287,12 @@ opt_http(enum opt_http_code code, const char *arg, struct http_opts *h)
 	}
 	return OPT_RUN;
 }
+
+int
+opt_format(const char *arg, enum table_format *out)
+{
+	if (table_format_parse(arg, out) == 0)
+		return 0;
+	msg_usage("--format: '%s' is not ndjson, csv, tsv or table", arg);
+	return -1;
+}

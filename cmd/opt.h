@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <stdint.h>
 
+#include "table.h"
+
 /*
  * What each command's parse_options returns: OPT_RUN to go on, else the
  * exit status to leave with at once (0 after --help or --version, 2 on a
@@ -69,6 +71,9 @@ int opt_duration_unit(const char *name, const char *arg, int64_t unit_ms, int64_
 
 /* A byte size (1048576, 512K, 10M, 10MiB, 1G) in [lo, hi] bytes. */
 int opt_size(const char *name, const char *arg, int64_t lo, int64_t hi, int64_t *out);
+
+/* --format: ndjson, csv, tsv or table. */
+int opt_format(const char *arg, enum table_format *out);
 
 /* A time, as timefmt reads them (RFC 3339, epoch ms or s ...), or relative
  * to now (now, today, yesterday, -2h: tfmt_parse_when). */
