@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -41,11 +42,14 @@ static const char usage_line[] =
     "                  [--state FILE] [--state-every D] [--keep-open | --no-keep-open]\n"
     "                  [--out FILE] [--idle-timeout D]\n"
     "                  [--partition EXPR] [--partition-count N]\n"
-    "                  [-uv] [FILE...]\n";
+    "                  [-uv] [FILE...]\n"
+    "       csa-window --select COLUMNS [--where EXPR]\n"
+    "                  [--time EXPR | --arrival-time] [--out FILE] [-uv] [FILE...]\n";
 
 static const char help_text[] =
     "Group events into event-time windows and write one row per window and\n"
-    "group when the window is complete.\n"
+    "group when the window is complete; or, with --select, write a row for\n"
+    "each event as soon as it is read.\n"
     "\n"
     "  -a, --agg NAME=FUNC(F)    an aggregate: count, sum, avg, min, max,\n"
     "                            stddev, count_if(F OP VALUE); repeatable\n"
@@ -80,6 +84,9 @@ static const char help_text[] =
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
     "                            last SIZE\n"
     "      --snapshot            one window per timestamp: events at the same time\n"
+    "      --select COLUMNS      no window: a row per event, written and flushed at\n"
+    "                            once, of NAME=EXPR or EXPR columns; NAME=\"text\"\n"
+    "                            is a constant, NAME=System.Timestamp() the time\n"
     "  -s, --state FILE          restore open windows from FILE; save them at exit\n"
     "      --state-every D       also save the state every D of wall time\n"
     "  -t, --time EXPR           the event time (default time)\n"
@@ -93,12 +100,23 @@ static const char help_text[] =
     "  csa-eh-recv -g speed | csa-window --preset earthquake\n"
     "  csa-window --tumbling 1h --by region --agg 'n=count,m=max(magnitude)' < ev\n"
     "  csa-window -t timestamp --session 1m/1h --by user_id < clicks.ndjson\n"
+    "  csa-window --where '.magnitude >= 6' --select 'event_id,magnitude,place,\n"
+    "      region,detected_at=System.Timestamp(),alert_type=\"MAGNITUDE_SPIKE\"'\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
 
+/* A column of --select: an expression, or the event's time when x is NULL. */
+struct sel_col {
+	char *name;
+	struct expr *x;
+};
+
 struct options {
 	struct win_spec w;
+	struct sel_col *sel;	/* --select: a row per event, no window */
+	int nsel;
+	bool select;
 	int64_t idle_ms, state_every;
 	bool arrival;
 	bool keep_open, no_keep_open;
@@ -127,6 +145,7 @@ struct run {
 	long already;		/* events skipped as taken before the last save */
 	bool no_seq_warned;
 	struct buf row;		/* scratch for one row */
+	long selected, seen;	/* --select: rows written, events read */
 };
 
 /* The engine's sink: each row onto r->out, flushed with -u. */
@@ -205,6 +224,92 @@ set_preset(struct options *o, const char *name)
 	return OPT_RUN;
 }
 
+/*
+ * One column of --select: NAME=System.Timestamp() (the Stream Analytics
+ * name of the event's time), else NAME=EXPR or EXPR as --by reads them,
+ * so a jq string ("MAGNITUDE_SPIKE") is a constant column.
+ */
+static int
+add_column(struct options *o, const char *text)
+{
+	static const char now_fn[] = "System.Timestamp()";
+	const char *eq = strchr(text, '=');
+	struct sel_col c = { NULL, NULL };
+	struct win_spec one;
+	struct err e;
+
+	if (strcasecmp(text, now_fn) == 0)
+		return msg_usage("--select: %s needs a name, e.g. detected_at=%s", now_fn,
+		    now_fn);
+	if (eq != NULL && eq > text && strcasecmp(eq + 1, now_fn) == 0) {
+		c.name = xstrndup(text, (size_t)(eq - text));
+	} else {
+		memset(&one, 0, sizeof(one));
+		if (win_add_by(&one, text, &e) < 0)
+			return msg_usage("--select: %s", e.msg);
+		c.name = one.by[0].name;
+		c.x = one.by[0].x;
+		free(one.by);
+	}
+	for (int i = 0; i < o->nsel; i++)
+		if (strcmp(o->sel[i].name, c.name) == 0) {
+			msg_usage("--select: the column '%s' is named twice", c.name);
+			free(c.name);
+			expr_free(c.x);
+			return EXIT_USAGE;
+		}
+	o->sel = xrealloc(o->sel, sizeof(*o->sel) * (size_t)(o->nsel + 1));
+	o->sel[o->nsel++] = c;
+	return OPT_RUN;
+}
+
+/* --select COLUMNS: comma-separated, as --by (commas inside quotes,
+ * brackets or parentheses do not split). */
+static int
+add_select(struct options *o, const char *arg)
+{
+	char **parts;
+	int n = agg_split(arg, &parts), rc = OPT_RUN;
+
+	o->select = true;
+	for (int i = 0; i < n; i++) {
+		if (rc == OPT_RUN)
+			rc = add_column(o, parts[i]);
+		free(parts[i]);
+	}
+	free(parts);
+	return rc;
+}
+
+/*
+ * --select writes each event as it comes: the options that shape windows
+ * or hold events back mean nothing there, and are refused, not ignored.
+ */
+static int
+check_select(const struct options *o, bool boundary_given, bool offset_given)
+{
+	const struct win_spec *w = &o->w;
+	const struct {
+		bool given;
+		const char *name;
+	} only[] = {
+		{ w->aggs.n > 0, "--agg" }, { w->nby > 0, "--by" },
+		{ boundary_given, "--boundary" }, { o->dedupe != NULL, "--dedupe" },
+		{ w->early > 0, "--emit" }, { w->have_having, "--having" },
+		{ o->idle_ms > 0, "--idle-timeout" }, { o->keep_open, "--keep-open" },
+		{ w->drop_late, "--late" }, { o->late_path != NULL, "--late-output" },
+		{ w->max_delay > 0, "--max-delay" }, { w->max_groups > 0, "--max-groups" },
+		{ o->no_keep_open, "--no-keep-open" }, { offset_given, "--offset" },
+		{ o->partition_given, "--partition" }, { o->partition_count > 0, "--partition-count" },
+		{ o->state_path != NULL, "--state" }, { o->state_every > 0, "--state-every" },
+	};
+
+	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+		if (only[i].given)
+			return msg_usage("%s: only for windows, not with --select", only[i].name);
+	return OPT_RUN;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -212,7 +317,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
 		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
 		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_NO_KEEP_OPEN, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
-		OPT_PRESET, OPT_SESSION, OPT_SLIDING,
+		OPT_PRESET, OPT_SELECT, OPT_SESSION, OPT_SLIDING,
 		OPT_SNAPSHOT, OPT_STATE_EVERY, OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
@@ -237,6 +342,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition", required_argument, NULL, OPT_PARTITION },
 		{ "partition-count", required_argument, NULL, OPT_PARTITION_COUNT },
 		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "select", required_argument, NULL, OPT_SELECT },
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "sliding", required_argument, NULL, OPT_SLIDING },
 		{ "snapshot", no_argument, NULL, OPT_SNAPSHOT },
@@ -253,7 +359,7 @@ parse_options(int argc, char **argv, struct options *o)
 	struct win_spec *w = &o->w;
 	static const char default_partition[] = "_eh.partition";
 	const char *time_src = "time", *partition_src = default_partition;
-	bool start_inclusive = false, offset_given = false;
+	bool start_inclusive = false, offset_given = false, boundary_given = false;
 	struct err e;
 	int c, rc, verbose = 0, types = 0;
 	int64_t n;
@@ -297,6 +403,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->arrival = true;
 			break;
 		case OPT_BOUNDARY:
+			boundary_given = true;
 			if (strcmp(optarg, "end-inclusive") == 0)
 				start_inclusive = false;
 			else if (strcmp(optarg, "start-inclusive") == 0)
@@ -383,6 +490,12 @@ parse_options(int argc, char **argv, struct options *o)
 			if ((rc = set_preset(o, optarg)) != OPT_RUN)
 				return rc;
 			break;
+		case OPT_SELECT:
+			if (!o->select)
+				types++;
+			if ((rc = add_select(o, optarg)) != OPT_RUN)
+				return rc;
+			break;
 		case OPT_SESSION:
 			types++;
 			if (duration_pair("session", optarg, &w->size, &w->max_duration, false) < 0)
@@ -420,7 +533,18 @@ parse_options(int argc, char **argv, struct options *o)
 	argv += optind;
 	if (types != 1)
 		return msg_usage("%s: give --tumbling, --hopping, --sliding, --session, "
-		    "--snapshot or --preset", types ? "more than one window" : "no window");
+		    "--snapshot, --preset or --select", types ? "more than one window" : "no window");
+	o->partition_given = partition_src != default_partition;
+	if (o->select) {
+		if ((rc = check_select(o, boundary_given, offset_given)) != OPT_RUN)
+			return rc;
+		if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
+			return msg_usage("--time: %s", e.msg);
+		o->files = argv;
+		o->nfiles = argc;
+		msg_set_verbose(verbose);
+		return OPT_RUN;
+	}
 	w->end_inclusive = !start_inclusive;
 	switch (w->type) {
 	case WIN_TUMBLING:
@@ -472,7 +596,6 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->state_path && ((o->eh_part = expr_compile("_eh.partition", &e)) == NULL ||
 	    (o->eh_seq = expr_compile("_eh.sequence_number", &e)) == NULL))
 		return msg_usage("%s", e.msg);
-	o->partition_given = partition_src != default_partition;
 	o->files = argv;
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
@@ -776,6 +899,74 @@ set_partition(struct run *r, const struct json_doc *d, const char *line, size_t 
 	return 0;
 }
 
+/* --where: 1 when the event passes, else its status (EXIT_OK: left out). */
+static int
+where_holds(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    const char *file, unsigned long lineno)
+{
+	struct expr_val v;
+	struct err e;
+
+	if (r->o->where == NULL)
+		return 1;
+	if (expr_eval(r->o->where, d, line, len, &v, &e) < 0) {
+		msg_bad(&r->bad, BAD_FIELD, file, lineno, "--where: %s", e.msg);
+		return EXIT_DATA;
+	}
+	return expr_truthy(&v) ? 1 : EXIT_OK;
+}
+
+/*
+ * --select: the event's row, written and flushed before the next line is
+ * read, as an alert must not wait for a later event.  A column that cannot
+ * be computed skips the event (said), never half a row.
+ */
+static int
+select_event(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    const char *file, unsigned long lineno)
+{
+	const struct options *o = r->o;
+	struct buf *b = &r->row;
+	struct expr_val v;
+	struct err e;
+	char ts[32];
+	int64_t t = 0;
+	bool timed = false;
+	int rc;
+
+	r->seen++;
+	if ((rc = where_holds(r, d, line, len, file, lineno)) != 1)
+		return rc;
+	buf_reset(b);
+	buf_addc(b, '{');
+	for (int i = 0; i < o->nsel; i++) {
+		const struct sel_col *c = &o->sel[i];
+
+		json_key_str(b, c->name, strlen(c->name));
+		if (c->x == NULL) {
+			/* System.Timestamp(): TIMESTAMP BY, here --time, as a
+			 * filter or projection does not move it. */
+			if (!timed && event_time(o, d, line, len, &t, &e) < 0) {
+				msg_bad(&r->bad, BAD_FIELD, file, lineno, "%s", e.msg);
+				return EXIT_DATA;
+			}
+			timed = true;
+			json_put_str(b, ts, tfmt_format(t, ts));
+			continue;
+		}
+		if (expr_eval(c->x, d, line, len, &v, &e) < 0) {
+			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--select %s: %s", c->name, e.msg);
+			return EXIT_DATA;
+		}
+		expr_put(b, &v);
+	}
+	buf_add(b, "}\n", 2);
+	fwrite(b->p, 1, b->len, r->out);
+	fflush(r->out);
+	r->selected++;
+	return EXIT_OK;
+}
+
 /* One event: where, time, dedupe, windows; returns its status. */
 static int
 process(struct run *r, const struct json_doc *d, const char *line, size_t len,
@@ -790,16 +981,8 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 
 	if (o->state_path && taken_before(r, d, line, len))
 		return EXIT_OK;
-	if (o->where) {
-		struct expr_val v;
-
-		if (expr_eval(o->where, d, line, len, &v, &e) < 0) {
-			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--where: %s", e.msg);
-			return EXIT_DATA;
-		}
-		if (!expr_truthy(&v))
-			return EXIT_OK;
-	}
+	if ((rc = where_holds(r, d, line, len, file, lineno)) != 1)
+		return rc;
 	if (event_time(o, d, line, len, &t, &e) < 0) {
 		msg_bad(&r->bad, BAD_FIELD, file, lineno, "%s", e.msg);
 		return EXIT_DATA;
@@ -901,7 +1084,7 @@ run_input(struct run *r, struct input *in)
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
 		rd = input_reader(in);
-		if (rd != NULL && !ndjson_ready(rd) && partition_wait(r, rd))
+		if (rd != NULL && r->en && !ndjson_ready(rd) && partition_wait(r, rd))
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
@@ -913,12 +1096,40 @@ run_input(struct run *r, struct input *in)
 			r->last_arrival = tfmt_now();
 		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
 			status = msg_worst(status, save_state(r));
-		status = msg_worst(status, process(r, rec.doc, rec.line, rec.len, rec.file,
-		    rec.lineno));
+		status = msg_worst(status, (o->select ? select_event : process)(r, rec.doc,
+		    rec.line, rec.len, rec.file, rec.lineno));
 		if (ferror(r->out))
 			break;
 	}
 	return msg_worst(status, in->status);
+}
+
+/* --select: a row per event, no engine, no state. */
+static int
+run_select(const struct options *o)
+{
+	struct run r;
+	struct input in;
+	int status = EXIT_OK;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.out = stdout;
+	pos_init(&r.pos);
+	if (o->out_path && (status = open_out(&r)) != EXIT_OK)
+		return status;
+	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r.bad);
+	in.stop = &sig_stop;
+	status = run_input(&r, &in);
+	input_free(&in);
+	if (o->out_path && (ferror(r.out) | fclose(r.out)) != 0) {
+		msg_warn("%s: write error: %s", o->out_path, strerror(errno));
+		status = msg_worst(status, EXIT_IO);
+	}
+	msg_verbose("%ld events, %ld rows, %ld lines skipped", r.seen, r.selected, r.bad.total);
+	status = msg_worst(status, msg_bad_summary(&r.bad, "line", "lines"));
+	buf_free(&r.row);
+	return status;
 }
 
 static int
@@ -929,6 +1140,8 @@ run(const struct options *o)
 	struct input in;
 	int status = EXIT_OK;
 
+	if (o->select)
+		return run_select(o);
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.out = stdout;
@@ -995,6 +1208,11 @@ options_free(struct options *o)
 	expr_free(o->partition);
 	expr_free(o->eh_part);
 	expr_free(o->eh_seq);
+	for (int i = 0; i < o->nsel; i++) {
+		free(o->sel[i].name);
+		expr_free(o->sel[i].x);
+	}
+	free(o->sel);
 }
 
 /* main: the options, run, and the exit status (cmd.h). */
