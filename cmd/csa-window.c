@@ -100,8 +100,7 @@ static const char help_text[] =
     "  csa-eh-recv -g speed | csa-window --preset earthquake\n"
     "  csa-window --tumbling 1h --by region --agg 'n=count,m=max(magnitude)' < ev\n"
     "  csa-window -t timestamp --session 1m/1h --by user_id < clicks.ndjson\n"
-    "  csa-window --where '.magnitude >= 6' --select 'event_id,magnitude,place,\n"
-    "      region,detected_at=System.Timestamp(),alert_type=\"MAGNITUDE_SPIKE\"'\n"
+    "  csa-window -w '.magnitude >= 6' --select 'event_id,at=System.Timestamp()'\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
@@ -264,7 +263,7 @@ add_column(struct options *o, const char *text)
 }
 
 /* --select COLUMNS: comma-separated, as --by (commas inside quotes,
- * brackets or parentheses do not split). */
+ * brackets or parentheses do not split), blanks around each left out. */
 static int
 add_select(struct options *o, const char *arg)
 {
@@ -273,8 +272,15 @@ add_select(struct options *o, const char *arg)
 
 	o->select = true;
 	for (int i = 0; i < n; i++) {
+		char *p = parts[i], *end = p + strlen(p);
+
+		/* A long list is written over lines in a script. */
+		while (isspace((unsigned char)*p))
+			p++;
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = '\0';
 		if (rc == OPT_RUN)
-			rc = add_column(o, parts[i]);
+			rc = add_column(o, p);
 		free(parts[i]);
 	}
 	free(parts);

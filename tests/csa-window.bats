@@ -688,9 +688,11 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	printf '%s\n' '{"a":{"b":1},"s":"x\"y","n":null,"l":[1,2]}' > "$BATS_TEST_TMPDIR/in"
 	run -0 csa-window --select '.a.b,s,n,gone,l,two=(.l | length),k=(true),c=1.5,sum=(.l | add)' "$BATS_TEST_TMPDIR/in"
 	assert_output '{"b":1,"s":"x\"y","n":null,"gone":null,"l":[1,2],"two":2,"k":true,"c":1.5,"sum":3}'
-	# --select twice adds columns; -t names the time; --arrival-time is now.
+	# --select twice adds columns, blanks around them are left out; -t
+	# names the time; --arrival-time is now.
 	printf '%s\n' '{"id":1,"when":"2026-04-22T14:25:00+02:00"}' > "$BATS_TEST_TMPDIR/in"
-	run -0 csa-window --select id --select 'ts=system.timestamp()' -t when "$BATS_TEST_TMPDIR/in"
+	run -0 csa-window --select id --select '
+		ts=system.timestamp() ' -t when "$BATS_TEST_TMPDIR/in"
 	assert_output '{"id":1,"ts":"2026-04-22T12:25:00.000Z"}'
 	run -0 csa-window --select 'ts=System.Timestamp()' --arrival-time "$BATS_TEST_TMPDIR/in"
 	echo "$output" | jq -e '(.ts | sub("\\.[0-9]+Z$"; "Z") | fromdate) - now | fabs < 60'
