@@ -968,7 +968,7 @@ select_event(struct run *r, const struct json_doc *d, const char *line, size_t l
 	}
 	buf_add(b, "}\n", 2);
 	fwrite(b->p, 1, b->len, r->out);
-	fflush(r->out);
+	fflush(r->out);	/* an alert waits for nothing */
 	r->selected++;
 	return EXIT_OK;
 }
