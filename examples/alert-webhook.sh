@@ -1,10 +1,16 @@
-#!/bin/sh
-# examples/alert-webhook.sh URL [SEEN]: the reference alert stream as a
+#!/bin/bash
+# examples/alert-webhook.sh [SEEN]: the reference alert stream as a
 # webhook.  Events come on standard input (csa-eh-recv, csa-usgs-fetch);
-# each one of magnitude 6.0 or more is posted to URL as JSON by curl the
-# moment it is read (csa-window --select flushes every row), e.g.
+# each one of magnitude 6.0 or more is posted as JSON by curl, the moment
+# it is read (csa-window --select flushes every row), to the URL in
+# ALERT_WEBHOOK_URL, e.g.
 #
-#   csa-eh-recv -g alerts | examples/alert-webhook.sh https://hooks.example/quake
+#   export ALERT_WEBHOOK_URL=$(cat ~/.config/csa/webhook)
+#   csa-eh-recv -g alerts | examples/alert-webhook.sh
+#
+# A webhook's URL is its secret (it holds the token), so it is read from
+# the environment and handed to curl as a config on a pipe, never on a
+# command line that ps shows.
 #
 # USGS sends an event again each time it is revised (a new magnitude, a
 # reviewed status), sometimes under another of its ids once networks
@@ -18,14 +24,14 @@
 # jq expression).
 #
 # Exit status: 0, or 4 when a post failed; csa-window's status when it
-# failed (1: bad lines were skipped).
+# failed (1: bad lines were skipped); 2 for a usage fault.
 set -u
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 URL [SEEN]" >&2
+if [ $# -gt 1 ] || [ -z "${ALERT_WEBHOOK_URL:-}" ]; then
+	echo "usage: ALERT_WEBHOOK_URL=URL $0 [SEEN]" >&2
 	exit 2
 fi
-url=$1
-seen=${2:-${XDG_STATE_HOME:-$HOME/.local/state}/csa/alerts.seen}
+url=$ALERT_WEBHOOK_URL
+seen=${1:-${XDG_STATE_HOME:-$HOME/.local/state}/csa/alerts.seen}
 where=${ALERT_WHERE:-.magnitude >= 6.0}
 keep=10000
 mkdir -p "$(dirname "$seen")" && touch "$seen" || exit 3
@@ -34,9 +40,13 @@ mkdir -p "$(dirname "$seen")" && touch "$seen" || exit 3
 # against repeats (taken out again before the post).
 select='event_id,magnitude,place,region,detected_at=System.Timestamp(),alert_type="MAGNITUDE_SPIKE",ids'
 
+# curl's config syntax: the URL in quotes, its quotes and backslashes escaped.
+quoted=${url//\\/\\\\}
+quoted=${quoted//\"/\\\"}
 post() {
 	curl -fsS --retry 3 --retry-delay 1 --max-time 30 \
-		-H 'Content-Type: application/json' --data-binary @- "$url" > /dev/null
+		-H 'Content-Type: application/json' --data-binary @- \
+		--config <(printf 'url = "%s"\n' "$quoted") > /dev/null
 }
 
 # csa-window's status goes to fd 3 of the pipeline's subshell, so that

@@ -17,7 +17,7 @@ start_hook() {
 	rm -f "$BATS_TEST_TMPDIR/hook.port"
 	bg "$PY" "$HELPERS/webhook_server.py" "$BATS_TEST_TMPDIR/hook.port" "$HOOK_LOG" "$@"
 	wait_for 10 '[ -s "$BATS_TEST_TMPDIR/hook.port" ]'
-	HOOK_URL="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hook.port")/quake"
+	HOOK_URL="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hook.port")/quake/T0KEN$RANDOM"
 }
 
 # The events of two polls 11 days apart, as csa-usgs-fetch -s writes
@@ -66,7 +66,7 @@ same_posts() {
 	echo "# $revised strong events revised in the second poll" >&3
 	[ "$revised" -ge 3 ]
 	start_hook
-	run --separate-stderr "$SCRIPT" "$HOOK_URL" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
+	ALERT_WEBHOOK_URL=$HOOK_URL run --separate-stderr "$SCRIPT" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
 	assert_success
 	[ -z "$stderr" ]
 	want > "$BATS_TEST_TMPDIR/want"
@@ -74,7 +74,7 @@ same_posts() {
 	same_posts "$BATS_TEST_TMPDIR/want" "$HOOK_LOG"
 	# A restart over the same events: every id is in the seen file.
 	cp "$HOOK_LOG" "$BATS_TEST_TMPDIR/before"
-	run --separate-stderr "$SCRIPT" "$HOOK_URL" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
+	ALERT_WEBHOOK_URL=$HOOK_URL run --separate-stderr "$SCRIPT" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
 	assert_success
 	diff "$BATS_TEST_TMPDIR/before" "$HOOK_LOG"
 }
@@ -90,7 +90,7 @@ same_posts() {
 		ev us3 7 ,us3,
 	} > "$BATS_TEST_TMPDIR/events"
 	start_hook
-	run --separate-stderr "$SCRIPT" "$HOOK_URL" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
+	ALERT_WEBHOOK_URL=$HOOK_URL run --separate-stderr "$SCRIPT" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
 	assert_success
 	[ "$(cut -f2 "$HOOK_LOG" | jq -r '"\(.event_id) \(.magnitude)"' | tr '\n' ' ')" = "ci1 6.1 nc2 6 us3 7 " ]
 	want > "$BATS_TEST_TMPDIR/want"
@@ -102,13 +102,14 @@ same_posts() {
 @test "a receiver that fails: said, exit 4, nothing recorded; the next run posts" {
 	two_polls
 	start_hook --fail 1000
-	run --separate-stderr "$SCRIPT" "$HOOK_URL" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
+	ALERT_WEBHOOK_URL=$HOOK_URL run --separate-stderr "$SCRIPT" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
 	assert_failure 4
 	[[ "$stderr" == *"the post to the webhook failed; kept for the event's next revision"* ]]
-	[ ! -s "$HOOK_LOG" ] && [ ! -s "$BATS_TEST_TMPDIR/seen" ]
+	[ ! -s "$HOOK_LOG" ]
+	[ ! -s "$BATS_TEST_TMPDIR/seen" ]
 	kill_bg
 	start_hook
-	run --separate-stderr "$SCRIPT" "$HOOK_URL" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
+	ALERT_WEBHOOK_URL=$HOOK_URL run --separate-stderr "$SCRIPT" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
 	assert_success
 	want > "$BATS_TEST_TMPDIR/want"
 	same_posts "$BATS_TEST_TMPDIR/want" "$HOOK_LOG"
@@ -118,11 +119,26 @@ same_posts() {
 	{ echo 'not json'; printf '%s\n' '{"event_id":"a","magnitude":6.5,"time":1767261600000}'; } \
 		> "$BATS_TEST_TMPDIR/events"
 	start_hook
-	run --separate-stderr "$SCRIPT" "$HOOK_URL" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
+	ALERT_WEBHOOK_URL=$HOOK_URL run --separate-stderr "$SCRIPT" "$BATS_TEST_TMPDIR/seen" < "$BATS_TEST_TMPDIR/events"
 	assert_failure 1
 	[[ "$stderr" == *"csa-window: <stdin>:1: invalid JSON"* ]]
 	[ "$(cut -f2 "$HOOK_LOG" | jq -r .event_id)" = a ]
-	run --separate-stderr "$SCRIPT"
+	ALERT_WEBHOOK_URL= run --separate-stderr "$SCRIPT"
 	assert_failure 2
-	[[ "$stderr" == *"usage: "* ]]
+	[[ "$stderr" == *"usage: ALERT_WEBHOOK_URL=URL "* ]]
+}
+
+@test "the webhook's URL, its secret, is on no command line while a post waits" {
+	printf '%s\n' '{"event_id":"a","magnitude":6.5,"time":1767261600000}' > "$BATS_TEST_TMPDIR/events"
+	start_hook --delay 3
+	# (bash -c: a command put in the background reads /dev/null otherwise)
+	ALERT_WEBHOOK_URL=$HOOK_URL bg bash -c 'exec "$0" "$1" < "$2"' "$SCRIPT" \
+		"$BATS_TEST_TMPDIR/seen" "$BATS_TEST_TMPDIR/events"
+	# curl is waiting for the answer: its command line, and every other,
+	# is without the URL's token.
+	wait_for 10 'pgrep -f "curl -fsS --retry 3" > /dev/null'
+	token=${HOOK_URL##*/}
+	procs=$(pgrep -af "$token" || true)
+	[ -z "$procs" ] || { echo "the URL is on a command line: $procs"; return 1; }
+	wait_for 10 '[ -s "$HOOK_LOG" ]'
 }

@@ -680,7 +680,10 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	[ "$row" = '{"id":"d","at":"2026-01-01T09:59:00.000Z","kind":"spike"}' ]
 	# The end of input: nothing more, and a clean exit.
 	exec {in}>&- {W[1]}>&-
-	! read -t 10 -r row <&"$out"
+	if read -t 10 -r row <&"$out"; then
+		echo "a row after the end of input: $row"
+		return 1
+	fi
 	wait "$pid"
 }
 
@@ -704,8 +707,10 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	run --separate-stderr csa-window -t t --select 'id,at=System.Timestamp(),y=(.x | ascii_downcase)' "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
 	[ "$(printf '%s\n' "$output" | jq -r .id | tr '\n' ' ')" = "c " ]
-	[[ "$stderr" == *"in:2: "* ]] && [[ "$stderr" == *"in:3: "* ]]
-	[[ "$stderr" == *"in:1: --select y: "* ]] && [[ "$stderr" == *"in:5: --select y: "* ]]
+	[[ "$stderr" == *"in:2: "* ]]
+	[[ "$stderr" == *"in:3: "* ]]
+	[[ "$stderr" == *"in:1: --select y: "* ]]
+	[[ "$stderr" == *"in:5: --select y: "* ]]
 	[[ "$stderr" == *"4 bad lines skipped"* ]]
 }
 
