@@ -777,6 +777,14 @@ for x, y in zip(sorted(a), sorted(b)):
     assert x[:3] == y[:3] and abs(float(x[3]) - float(y[3])) < 1e-6 and abs(float(x[4]) - float(y[4])) < 1e-6, (x, y)' want got
 		echo "# $s sigma: $(wc -l < got) hours flagged" >&3
 	done
+	# --from and --to choose rows of that list; the baselines stay those of
+	# the whole batch view.
+	csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 1 > all
+	run -0 csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 1 \
+		--from 2020-07-08T00:00:00Z --to 2020-07-08T06:00:00Z
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(printf '%s\n' "$output" | jq -c .)" = "$(jq -c 'select(.window_start >= "2020-07-08T00:00:00.000Z" and
+		.window_end <= "2020-07-08T06:00:00.000Z")' all)" ]
 	# The one hour the man page names at 2 sigma.
 	run -0 csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 2
 	echo "$output" | jq -e -s 'length == 1 and .[0].region == "us-west" and .[0].event_count == 22
