@@ -699,6 +699,12 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	assert_output '{"id":1,"ts":"2026-04-22T12:25:00.000Z"}'
 	run -0 csa-window --select 'ts=System.Timestamp()' --arrival-time "$BATS_TEST_TMPDIR/in"
 	echo "$output" | jq -e '(.ts | sub("\\.[0-9]+Z$"; "Z") | fromdate) - now | fabs < 60'
+	# --out appends; -v counts the events read and the rows written.
+	printf '%s\n' '{"id":2}' '{"id":3}' > "$BATS_TEST_TMPDIR/more"
+	csa-window --select id --out "$BATS_TEST_TMPDIR/rows" "$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr csa-window --select id --where '.id > 2' -v --out "$BATS_TEST_TMPDIR/rows" "$BATS_TEST_TMPDIR/more"
+	[[ "$stderr" == *"2 events, 1 rows, 0 lines skipped"* ]]
+	[ "$(jq -c .id "$BATS_TEST_TMPDIR/rows" | tr '\n' ' ')" = "1 3 " ]
 }
 
 @test "--select: a line without a time or with a failing column is said and skipped; the rest go out" {
