@@ -691,6 +691,11 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	printf '%s\n' '{"a":{"b":1},"s":"x\"y","n":null,"l":[1,2]}' > "$BATS_TEST_TMPDIR/in"
 	run -0 csa-window --select '.a.b,s,n,gone,l,two=(.l | length),k=(true),c=1.5,sum=(.l | add)' "$BATS_TEST_TMPDIR/in"
 	assert_output '{"b":1,"s":"x\"y","n":null,"gone":null,"l":[1,2],"two":2,"k":true,"c":1.5,"sum":3}'
+	# Constants are written as jq writes them (JSON string and number
+	# literals without libjq; the rest through it).
+	cols='k="MAG\u0041\"x",n=1.50,e="",m=-2e3,j="\(.s)!",t=(true),z=null'
+	run -0 csa-window --select "$cols" "$BATS_TEST_TMPDIR/in"
+	assert_output "$(jq -c "{${cols//=/: }}" "$BATS_TEST_TMPDIR/in")"
 	# --select twice adds columns, blanks around them are left out; -t
 	# names the time; --arrival-time is now.
 	printf '%s\n' '{"id":1,"when":"2026-04-22T14:25:00+02:00"}' > "$BATS_TEST_TMPDIR/in"
