@@ -140,7 +140,8 @@ set_preset(struct options *o, const char *name)
 	static const char *const aggs[MAX_VIEWS] = {
 		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
 		"min_magnitude=min(magnitude),avg_depth_km=avg(depth_km),"
-		"significant_count=count_if(magnitude >= 5.0)",
+		"significant_count=count_if(magnitude >= 5.0),"
+		"tsunami_alerts=count_if(tsunami_flag == 1)",
 		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
 		"tsunami_events=count_if(tsunami_flag == 1)",
 	};
