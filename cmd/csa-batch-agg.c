@@ -131,6 +131,8 @@ struct run {
 	long lines, rows, files_written, files_removed;
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
+	long *lacked;		/* field k: events read whose path was not there */
+	long taken;		/* events read into the store */
 	int status;
 };
 
@@ -588,7 +590,7 @@ small_int(double x, signed char *k)
 
 static void
 rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const char *line,
-    size_t len)
+    size_t len, long *lacked)
 {
 	const struct fields *f = &o->f;
 	uint64_t hash = row_line_hash(line, len);
@@ -614,6 +616,7 @@ rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const 
 			v.missing = false;
 		}
 		if (v.type == EXPR_NULL && v.missing) {
+			lacked[k]++;
 			buf_addc(b, REC_MISSING);
 			continue;
 		}
@@ -735,7 +738,8 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 	/* ids borrow from the id expressions, the record from the fields': no
 	 * expression may run between them and the put. */
 	deleted = is_deleted(o, d, line, len);
-	rec_put(&r->rec, o, d, line, len);
+	rec_put(&r->rec, o, d, line, len, r->lacked);
+	r->taken++;
 	nids = event_ids(&idv, &lv, ids, idlen, 64);
 	if (evstore_put(r->st, ids, idlen, nids, version, t, deleted, r->rec.p, r->rec.len,
 	    touch_day, r, &e) < 0) {
@@ -1077,6 +1081,38 @@ write_views(struct run *r)
 	return rc;
 }
 
+/* Each --by column and aggregate field of the views that the events read
+ * lacked, in csa-window's words (a field two views share, once). */
+static void
+report_missing(const struct run *r)
+{
+	const struct options *o = r->o;
+	bool *said = xcalloc((size_t)o->f.n + 1, sizeof(*said));
+	char what[256];
+
+	for (int v = 0; v < o->nv; v++) {
+		const struct view *vw = &o->v[v];
+
+		for (int j = 0; j < vw->w.nby; j++) {
+			if (said[vw->by[j]])
+				continue;
+			said[vw->by[j]] = true;
+			snprintf(what, sizeof(what), "--by %s", vw->w.by[j].name);
+			win_say_missing(what, r->lacked[vw->by[j]], r->taken);
+		}
+		for (int i = 0; i < vw->w.aggs.n; i++) {
+			const struct agg_spec *a = &vw->w.aggs.v[i];
+
+			if (vw->arg[i] < 0 || said[vw->arg[i]])
+				continue;
+			said[vw->arg[i]] = true;
+			snprintf(what, sizeof(what), "--agg %s (%s)", a->name, a->arg_text);
+			win_say_missing(what, r->lacked[vw->arg[i]], r->taken);
+		}
+	}
+	free(said);
+}
+
 static int
 run(const struct options *o)
 {
@@ -1090,11 +1126,13 @@ run(const struct options *o)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	strmap_init(&r.days);
+	r.lacked = xcalloc((size_t)o->f.n + 1, sizeof(*r.lacked));
 	r.st = evstore_open(o->state, query, o->memory, &e);
 	free(query);
 	if (r.st == NULL) {
 		msg_error(&e);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return msg_status(e.kind);
 	}
 	rc = read_input(&r);
@@ -1102,12 +1140,14 @@ run(const struct options *o)
 	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return EXIT_IO;
 	}
 	/* Without a state every day is new; with one, only the days touched. */
 	if (write_views(&r) < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
@@ -1122,8 +1162,10 @@ run(const struct options *o)
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
+	report_missing(&r);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);
+	free(r.lacked);
 	return r.status;
 }
 
