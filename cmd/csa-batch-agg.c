@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -21,6 +23,7 @@
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "progress.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -131,6 +134,7 @@ struct run {
 	long lines, rows, files_written, files_removed;
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
+	struct progress pg;	/* the line on a terminal */
 	long *lacked;		/* field k: events read whose path was not there */
 	long taken;		/* events read into the store */
 	int status;
@@ -749,6 +753,32 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 	return 0;
 }
 
+/* The bytes the input files hold (stdin: when it is a file); 0: not known. */
+static double
+input_size(char *const *files, int nfiles)
+{
+	struct stat sb;
+	double n = 0;
+
+	if (nfiles == 0)
+		return fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) ? (double)sb.st_size : 0;
+	for (int i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0 || stat(files[i], &sb) < 0 || !S_ISREG(sb.st_mode))
+			return 0;
+		n += (double)sb.st_size;
+	}
+	return n;
+}
+
+static void
+say_reading(struct run *r, bool last, double done, double all)
+{
+	double secs = progress_secs(&r->pg);
+
+	progress_say(&r->pg, last, done, all, "reading: %ld lines, %.0f MB, %.1f MB/s", r->lines,
+	    done / 1e6, secs > 0 ? done / 1e6 / secs : 0.0);
+}
+
 /* Every input line into the store; -1 when a file could not be read or
  * the store failed (no view may then be written). */
 static int
@@ -759,15 +789,22 @@ read_input(struct run *r)
 	struct input in;
 	int rc;
 
+	double all = input_size(o->files, o->nfiles), done = 0;
+
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r->bad);
 	in.stop = &sig_stop;
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
+		done += (double)rec.len + 1;
 		if (take_line(r, rec.doc, rec.line, rec.len, rec.file, rec.lineno) < 0) {
 			rc = -1;
 			break;
 		}
+		if ((r->lines & 0x3ff) == 0)
+			say_reading(r, false, done, all);
 	}
+	if (r->pg.shown)
+		say_reading(r, true, done, all);
 	r->lines += (long)r->bad.n[BAD_JSON] + r->bad.n[BAD_OBJECT] + r->bad.n[BAD_LONG];
 	input_free(&in);
 	if (rc < 0)
@@ -1031,6 +1068,8 @@ write_views(struct run *r)
 		struct buf dir[MAX_VIEWS] = { { 0 } };
 		bool added;
 
+		progress_say(&r->pg, k + 1 == nd, (double)k + 1, (double)nd, "views: day %zu of %zu",
+		    k + 1, nd);
 		for (int v = 0; v < o->nv; v++) {
 			dd.dv[v] = (struct day_view){ .r = r, .v = &o->v[v] };
 			json_doc_init(&dd.dv[v].vd);
@@ -1127,6 +1166,7 @@ run(const struct options *o)
 	r.o = o;
 	strmap_init(&r.days);
 	r.lacked = xcalloc((size_t)o->f.n + 1, sizeof(*r.lacked));
+	progress_init(&r.pg);
 	r.st = evstore_open(o->state, query, o->memory, &e);
 	free(query);
 	if (r.st == NULL) {
@@ -1136,6 +1176,7 @@ run(const struct options *o)
 		return msg_status(e.kind);
 	}
 	rc = read_input(&r);
+	progress_end(&r.pg);
 	buf_free(&r.rec);
 	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
@@ -1144,7 +1185,9 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	/* Without a state every day is new; with one, only the days touched. */
-	if (write_views(&r) < 0) {
+	rc = write_views(&r);
+	progress_end(&r.pg);
+	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
 		free(r.lacked);

@@ -579,3 +579,26 @@ for i in range(3000):
 		"$BATS_TEST_TMPDIR/some.ndjson"
 	[[ "$stderr" == *"--agg d (depth_km): $lack of $n events lack this field"* ]]
 }
+
+@test "on a terminal: a progress line for reading and for the views; none in a pipe or with -v" {
+	command -v script >/dev/null || skip "no script(1) to give a terminal"
+	in="$BATS_TEST_TMPDIR/in.ndjson"
+	for i in 1 2 3 4 5 6 7 8; do cat "$(usgs_events)"; done > "$in"
+	lines=$(wc -l < "$in")
+	days=$(jq -r '.time / 86400000 | floor' "$in" | sort -u | wc -l)
+	script -qec "csa-batch-agg --preset earthquake --out '$BATS_TEST_TMPDIR/gold' '$in'" /dev/null \
+		| tr '\r' '\n' > "$BATS_TEST_TMPDIR/tty"
+	# The last figures stay: every line read, all of the file, every day.
+	grep -Eq "^(.\[K)?csa-batch-agg: reading: $lines lines, [0-9]+ MB, [0-9.]+ MB/s \(100%\)$" \
+		"$BATS_TEST_TMPDIR/tty"
+	grep -Eq "csa-batch-agg: views: day $days of $days \(100%\)$" "$BATS_TEST_TMPDIR/tty"
+	# Not a terminal: nothing.
+	run --separate-stderr csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/g2" "$in"
+	assert_success
+	[ -z "$stderr" ]
+	# -v on a terminal: the -v lines, no progress line.
+	script -qec "csa-batch-agg -v --preset earthquake --out '$BATS_TEST_TMPDIR/g3' '$in'" /dev/null \
+		> "$BATS_TEST_TMPDIR/tty-v"
+	grep -q "lines, 0 skipped" "$BATS_TEST_TMPDIR/tty-v"
+	! grep -q "reading:" "$BATS_TEST_TMPDIR/tty-v"
+}
