@@ -3,6 +3,8 @@
 #define CSA_OPT_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "table.h"
@@ -78,6 +80,94 @@ int opt_format(const char *arg, enum table_format *out);
 /* A time, as timefmt reads them (RFC 3339, epoch ms or s ...), or relative
  * to now (now, today, yesterday, -2h: tfmt_parse_when). */
 int opt_time(const char *name, const char *arg, int64_t *ms);
+
+/*
+ * The table-driven parser (curl's tool_paramhlp.c and its table of
+ * options): a command writes one array of struct opt_spec, an entry an
+ * option, and opt_parse makes the getopt short string and the long table
+ * from it, takes each value by its kind into where the entry points, and
+ * warns about old spellings.  -h/--help, -v/--verbose, -q/--quiet and
+ * -V/--version come from struct opt_cmd and need no entry.
+ */
+enum opt_kind {
+	OPT_K_FLAG,	/* bool: set to true */
+	OPT_K_SET,	/* an int-sized enum or int: set to lo */
+	OPT_K_COUNT,	/* int: one more each time */
+	OPT_K_STRING,	/* const char *: the argument itself */
+	OPT_K_INT,	/* int, long or int64_t in [lo, hi] (opt_int) */
+	OPT_K_NUMBER,	/* double in [dlo, dhi] (opt_number) */
+	OPT_K_DURATION,	/* int64_t milliseconds in [lo, hi] (opt_duration_unit) */
+	OPT_K_SIZE,	/* int64_t bytes in [lo, hi] (opt_size) */
+	OPT_K_TIME,	/* int64_t epoch milliseconds (opt_time) */
+	OPT_K_FORMAT,	/* enum table_format (opt_format) */
+	OPT_K_CALL,	/* call(to, name, arg): OPT_RUN, else the exit status */
+	OPT_K_CALL0	/* the same for an option that takes no value (arg NULL) */
+};
+
+struct opt_spec {
+	const char *name;	/* the long name, without "--" */
+	int letter;		/* the short letter, or 0 */
+	enum opt_kind kind;
+	void *to;		/* where the value goes (OPT_K_CALL: the callback's) */
+	size_t size;		/* sizeof(*to), for OPT_K_INT and OPT_K_SET */
+	int64_t lo, hi;		/* bounds; OPT_K_SET: the value */
+	double dlo, dhi;	/* OPT_K_NUMBER's bounds */
+	int64_t unit_ms;	/* OPT_K_DURATION: what a bare number counts (0: 1s) */
+	int (*call)(void *to, const char *name, const char *arg);
+	bool *given;		/* set true when the option is given, or NULL */
+	const char *old;	/* an old spelling ("--since", "-b"), or NULL */
+};
+
+/* Entries, by kind: OPT_E_STRING("out", 'o', &o->out_path), ... */
+#define OPT_E(n, l, k, p)	{ .name = (n), .letter = (l), .kind = (k), .to = (p) }
+#define OPT_E_FLAG(n, l, p)	OPT_E(n, l, OPT_K_FLAG, p)
+#define OPT_E_SET(n, l, p, v)	{ .name = (n), .letter = (l), .kind = OPT_K_SET, .to = (p), \
+	.size = sizeof(*(p)), .lo = (v) }
+#define OPT_E_COUNT(n, l, p)	OPT_E(n, l, OPT_K_COUNT, p)
+#define OPT_E_STRING(n, l, p)	OPT_E(n, l, OPT_K_STRING, p)
+#define OPT_E_INT(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_INT, .to = (p), \
+	.size = sizeof(*(p)), .lo = (a), .hi = (b) }
+#define OPT_E_NUMBER(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_NUMBER, \
+	.to = (p), .dlo = (a), .dhi = (b) }
+#define OPT_E_DURATION(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_DURATION, \
+	.to = (p), .lo = (a), .hi = (b) }
+#define OPT_E_SIZE(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_SIZE, .to = (p), \
+	.lo = (a), .hi = (b) }
+#define OPT_E_TIME(n, l, p)	OPT_E(n, l, OPT_K_TIME, p)
+#define OPT_E_FORMAT(n, l, p)	OPT_E(n, l, OPT_K_FORMAT, p)
+#define OPT_E_CALL(n, l, p, f)	{ .name = (n), .letter = (l), .kind = OPT_K_CALL, .to = (p), \
+	.call = (f) }
+#define OPT_E_CALL0(n, l, p, f)	{ .name = (n), .letter = (l), .kind = OPT_K_CALL0, .to = (p), \
+	.call = (f) }
+#define OPT_E_END		{ .name = NULL }
+
+/* What opt_parse needs besides the table. */
+struct opt_cmd {
+	const char *usage, *help;	/* msg_help's, for -h/--help */
+	/* -V/--version: version() when set, else opt_version(libs, more). */
+	const char *libs, *more;
+	int (*version)(void);
+	bool no_verbose;	/* a command without -v/--verbose */
+};
+
+/*
+ * Parse argv by spec (ended by OPT_E_END): OPT_RUN with optind at the
+ * first operand and msg's verbosity and quietness set, else the exit
+ * status (0 after --help or --version, 2 with the usage message said).
+ * Old spellings are warned about after the options are read, so that a
+ * later -q silences them, and before a usage fault.
+ */
+int opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_cmd *cmd);
+
+/* The HTTP options' entries, for a command's table (opt_http's). */
+#define OPT_E_HTTP(h)							\
+	{ .name = "cacert", .kind = OPT_K_CALL, .to = (h), .call = opt_http_call }, \
+	OPT_E_INT("retries", 0, &(h)->retries, 0, 100),			\
+	{ .name = "retry-delay", .kind = OPT_K_CALL, .to = (h), .call = opt_http_call }
+int opt_http_call(void *h, const char *name, const char *arg);
+
+/* An OPT_K_CALL for a jq expression into a struct expr * (the last wins). */
+int opt_call_expr(void *x, const char *name, const char *arg);
 
 /*
  * A bad option, just after getopt_long returned '?' or ':' with opterr

@@ -53,6 +53,27 @@ msg_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* -q: msg_note says nothing. */
+static bool quiet;
+
+void
+msg_set_quiet(bool on)
+{
+	quiet = on;
+}
+
+void
+msg_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vprint(NULL, fmt, ap);
+	va_end(ap);
+}
+
 void
 msg_record(const char *file, unsigned long line, const char *fmt, ...)
 {

@@ -2,6 +2,8 @@
 #ifndef CSA_MSG_H
 #define CSA_MSG_H
 
+#include <stdbool.h>
+
 #include "err.h"
 
 /*
@@ -25,6 +27,15 @@ const char *msg_prog(void);
 
 /* "prog: ..." */
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * "prog: ..." for a warning that a run can do without: an old spelling,
+ * a field no event had.  -q (msg_set_quiet) silences these and only
+ * these: errors, bad records and their summary go through msg_warn,
+ * msg_record and msg_bad, and are always said.
+ */
+void msg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg_set_quiet(bool on);
 
 /* "prog: file:line: ..." for a bad record. */
 void msg_record(const char *file, unsigned long line, const char *fmt, ...)

@@ -1250,7 +1250,7 @@ win_report_missing(const struct win_engine *en, const char *by_option)
 		else
 			snprintf(what, sizeof(what), "--agg %s (%s)", a->name, a->arg_text);
 		if (n > 0 && lack == n)
-			msg_warn("%s: none of the %ld events has this field (mistyped?)", what, n);
+			msg_note("%s: none of the %ld events has this field (mistyped?)", what, n);
 		else if (lack > 0)
 			msg_verbose("%s: %ld of %ld events lack this field", what, lack, n);
 	}
