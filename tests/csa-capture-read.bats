@@ -65,6 +65,15 @@ mk() {	# mk NAME [make_capture.py options]: a file in the test's directory
 	[[ "$stderr" == *"--since is deprecated: write --from"* ]]
 	[[ "$stderr" == *"--until is deprecated: write --to"* ]]
 	[ -s "$BATS_TEST_TMPDIR/ck" ]
+	# -q: the same without the warnings; a bad value is still said.
+	run --separate-stderr csa-capture-read --checkpoint "$BATS_TEST_TMPDIR/ck3" \
+		--since 2022-12-09T17:10:30Z --until 2022-12-09T17:10:40Z "$f" -q
+	assert_success
+	[ -z "$stderr" ]
+	[ "$output" = "$old" ]
+	run --separate-stderr csa-capture-read -q --since soon "$f"
+	[ "$status" -eq 2 ]
+	[ "${stderr%%$'\n'*}" = "csa-capture-read: --from: 'soon' is not a time (2026-04-22T14:23:05Z, an epoch, now, today, yesterday, or -2h for two hours ago)" ]
 	run --separate-stderr csa-capture-read --state "$BATS_TEST_TMPDIR/ck2" \
 		--from 2022-12-09T17:10:30Z --to 2022-12-09T17:10:40Z "$f"
 	assert_success
@@ -464,7 +473,7 @@ blob_server() {
 @test "bad options and values: one line that names them, the Try line, exit 2" {
 	usage_faults csa-capture-read <<-'EOF'
 	--bogus x|unknown option '--bogus'
-	-q x|unknown option '-q'
+	-Q x|unknown option '-Q'
 	--body|option '--body' needs a value
 	-p|option '-p' needs a value
 	--meta=1 x|option '--meta' takes no value
