@@ -1,6 +1,8 @@
 /* hubopt.c: the hub options that csa-eh-send and csa-eh-recv share. */
 #include <config.h>
 
+#include <string.h>
+
 #include "err.h"
 #include "hub.h"
 #include "hubopt.h"
@@ -33,4 +35,11 @@ hubopt_take(struct hub_opts *o, enum hubopt_code code, const char *arg)
 		break;
 	}
 	return OPT_RUN;
+}
+
+int
+hubopt_call(void *h, const char *name, const char *arg)
+{
+	return hubopt_take(h, strcmp(name, "kafka-option") == 0 ? HUBOPT_KAFKA :
+	    HUBOPT_CONN_FILE, arg);
 }
