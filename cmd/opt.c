@@ -471,7 +471,11 @@ opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_c
 			verbose++;
 			continue;
 		case 'V':
-			rc = cmd->version ? cmd->version() : opt_version(cmd->libs, cmd->more);
+			if (cmd->version_given)
+				*cmd->version_given = true;
+			else
+				rc = cmd->version ? cmd->version() :
+				    opt_version(cmd->libs, cmd->more);
 			continue;
 		}
 		if ((s = find_code(spec, c, &by_old)) == NULL) {

@@ -147,6 +147,8 @@ struct opt_cmd {
 	/* -V/--version: version() when set, else opt_version(libs, more). */
 	const char *libs, *more;
 	int (*version)(void);
+	/* Or, when set, -V/--version only sets this and the command decides. */
+	bool *version_given;
 	bool no_verbose;	/* a command without -v/--verbose */
 };
 

@@ -154,6 +154,11 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	run --separate-stderr csa-batch-agg --tumbling 1h --incremental "$BATS_TEST_TMPDIR/state" < /dev/null
 	assert_failure 2
 	[[ "$stderr" == *"saved by another query"* ]]
+	# -q: no word of the old spelling; the error is still said.
+	quiet_silences "--incremental is deprecated" \
+		csa-batch-agg --tumbling 1h --incremental "$BATS_TEST_TMPDIR/state" /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"saved by another query"* ]]
 }
 
 @test "--partition-by: values cannot escape the directory; emptied partitions go" {
