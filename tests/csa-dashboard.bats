@@ -741,9 +741,10 @@ Partitions  $want"
 @test "bad options: one line that names them, the Try line, exit 2" {
 	usage_faults csa-dashboard <<-'EOF2'
 	--bogus|unknown option '--bogus'
-	-q|unknown option '-q'
+	-Q|unknown option '-Q'
 	-i|option '-i' needs a value
 	--once=1|option '--once' takes no value
 	a b|one input at most: 'b'
+	-q --map x|--map: 'x' is not world, extent or LON1,LAT1,LON2,LAT2 (west < east, south < north)
 	EOF2
 }
