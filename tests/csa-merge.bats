@@ -198,6 +198,12 @@ summary() {
 	assert_success
 	[[ "$stderr" == *"no batch rows in $BATS_TEST_TMPDIR/empty: the answer is realtime-only"* ]]
 	echo "$output" | jq -e -s 'length == 4'
+	# -q: the same rows without the warning; a bad row is still said, exit 1.
+	{ cat "$BATS_TEST_TMPDIR/speed.ndjson"; echo '{"window_start":'; } > "$BATS_TEST_TMPDIR/bad.ndjson"
+	quiet_silences "no batch rows in" \
+		csa-merge --batch "$BATS_TEST_TMPDIR/empty" --speed "$BATS_TEST_TMPDIR/bad.ndjson"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"bad.ndjson:5: invalid JSON"* ]]
 }
 
 @test "--from and --to select windows; --table orders by events" {
@@ -608,8 +614,8 @@ real_views() {
 @test "bad options and values: one line that names them, the Try line, exit 2" {
 	usage_faults csa-merge --speed /dev/null <<-'EOF'
 	--bogus|unknown option '--bogus'
-	-q|unknown option '-q'
-	-vq|unknown option '-q'
+	-Q|unknown option '-Q'
+	-vQ|unknown option '-Q'
 	--batch|option '--batch' needs a value
 	-e|option '-e' needs a value
 	--table=yes|option '--table' takes no value
