@@ -26,6 +26,7 @@
 #include "timefmt.h"
 #include "viewdir.h"
 #include "window.h"
+#include "winopt.h"
 
 /* What --max-groups counts on by default: --memory-limit / GROUP_BYTES. */
 enum { GROUP_BYTES = 2048 };
@@ -203,42 +204,6 @@ plan_fields(struct options *o)
 }
 
 static int
-take_agg(void *to, const char *name, const char *arg)
-{
-	struct err e;
-
-	(void)name;
-	if (agg_parse(&((struct win_spec *)to)->aggs, arg, &e) < 0)
-		return msg_usage("--agg: %s", e.msg);
-	return OPT_RUN;
-}
-
-static int
-take_by(void *to, const char *name, const char *arg)
-{
-	struct err e;
-
-	(void)name;
-	if (win_add_by(to, arg, &e) < 0)
-		return msg_usage("--by: %s", e.msg);
-	return OPT_RUN;
-}
-
-static int
-take_having(void *to, const char *name, const char *arg)
-{
-	struct win_spec *w = to;
-	struct err e;
-
-	(void)name;
-	free(w->having.column);
-	if (agg_having_parse(arg, &w->having, &e) < 0)
-		return msg_usage("%s", e.msg);
-	w->have_having = true;
-	return OPT_RUN;
-}
-
-static int
 take_partition_by(void *to, const char *name, const char *arg)
 {
 	struct options *o = to;
@@ -297,12 +262,12 @@ parse_options(int argc, char **argv, struct options *o)
 	int rc;
 	/* The options of a view of one's own (custom) exclude --preset. */
 	const struct opt_spec spec[] = {
-		{ .name = "agg", .letter = 'a', .kind = OPT_K_CALL, .to = w, .call = take_agg,
+		{ .name = "agg", .letter = 'a', .kind = OPT_K_CALL, .to = w, .call = winopt_agg,
 		    .given = &custom },
-		{ .name = "by", .letter = 'b', .kind = OPT_K_CALL, .to = w, .call = take_by,
+		{ .name = "by", .letter = 'b', .kind = OPT_K_CALL, .to = w, .call = winopt_by,
 		    .given = &custom },
 		OPT_E_STRING("deleted-when", 0, &deleted_src),
-		{ .name = "having", .kind = OPT_K_CALL, .to = w, .call = take_having,
+		{ .name = "having", .kind = OPT_K_CALL, .to = w, .call = winopt_having,
 		    .given = &custom },
 		OPT_E_STRING("id", 0, &id_src),
 		OPT_E_STRING("ids-field", 0, &ids_src),
@@ -366,14 +331,8 @@ parse_options(int argc, char **argv, struct options *o)
 			if (!have && win_add_by(vw, o->parts[k], &e) < 0)
 				return msg_usage("--partition-by: %s", e.msg);
 		}
-		if (vw->have_having) {
-			bool found = false;
-
-			for (int j = 0; j < vw->aggs.n; j++)
-				found = found || strcmp(vw->aggs.v[j].name, vw->having.column) == 0;
-			if (!found)
-				return msg_usage("--having: no aggregate named '%s'", vw->having.column);
-		}
+		if ((rc = winopt_check_having(vw)) != OPT_RUN)
+			return rc;
 	}
 	if (o->nparts && o->out == NULL)
 		return msg_usage("--partition-by: needs --out DIR");

@@ -167,23 +167,6 @@ take_blob_endpoint(void *to, const char *name, const char *arg)
 }
 
 static int
-take_body(void *to, const char *name, const char *arg)
-{
-	enum body_mode *body = to;
-
-	(void)name;
-	if (strcmp(arg, "skip") == 0)
-		*body = BODY_SKIP;
-	else if (strcmp(arg, "base64") == 0)
-		*body = BODY_BASE64;
-	else if (strcmp(arg, "string") == 0)
-		*body = BODY_STRING;
-	else
-		return msg_usage("--body: '%s' is not skip, base64 or string", arg);
-	return OPT_RUN;
-}
-
-static int
 version(void)
 {
 	char more[128];
@@ -204,7 +187,7 @@ parse_options(int argc, char **argv, struct options *o)
 	const struct opt_spec spec[] = {
 		OPT_E_FLAG("bare", 0, &o->bare),
 		OPT_E_CALL("blob-endpoint", 0, &o->blob_endpoint, take_blob_endpoint),
-		OPT_E_CALL("body", 0, &o->body, take_body),
+		OPT_E_CHOICE("body", 0, &o->body, "skip", "base64", "string"),
 		{ .name = "from", .kind = OPT_K_TIME, .to = &o->since, .given = &o->have_since,
 		    .old = "--since" },
 		OPT_E_STRING("hub", 'H', &hub),

@@ -135,20 +135,6 @@ take_alert(void *to, const char *name, const char *arg)
 }
 
 static int
-take_chart(void *to, const char *name, const char *arg)
-{
-	struct options *o = to;
-
-	(void)name;
-	for (o->chart = 0; o->chart < DASH_NCHART; o->chart++)
-		if (strcmp(arg, dash_chart_name[o->chart]) == 0)
-			break;
-	if (o->chart == DASH_NCHART)
-		return msg_usage("--chart: '%s' is not 1h, 24h or 7d", arg);
-	return OPT_RUN;
-}
-
-static int
 take_map(void *to, const char *name, const char *arg)
 {
 	struct options *o = to;
@@ -200,7 +186,8 @@ parse_options(int argc, char **argv, struct options *o)
 	int rc;
 	const struct opt_spec spec[] = {
 		OPT_E_CALL("alert-magnitude", 0, &o->alert_magnitude, take_alert),
-		OPT_E_CALL("chart", 0, o, take_chart),
+		{ .name = "chart", .kind = OPT_K_CHOICE, .to = &o->chart, .size = sizeof(o->chart),
+		    .words = dash_chart_name, .hi = DASH_NCHART },
 		{ .name = "interval", .letter = 'i', .kind = OPT_K_DURATION, .to = &o->interval,
 		    .lo = 10, .hi = 86400000, .given = &o->interval_given },
 		OPT_E_CALL("map", 0, o, take_map),

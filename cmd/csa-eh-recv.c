@@ -130,16 +130,10 @@ take_from(void *to, const char *name, const char *arg)
 }
 
 static int
-version(void)
-{
-	return opt_version(hub_versions(), NULL);
-}
-
-static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct opt_cmd cmd = {
-		.usage = usage_line, .help = help_text, .version = version
+		.usage = usage_line, .help = help_text, .libs_of = hub_versions
 	};
 	int rc;
 	const struct opt_spec spec[] = {

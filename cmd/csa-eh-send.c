@@ -90,19 +90,6 @@ struct options {
 };
 
 static int
-take_transport(void *to, const char *name, const char *arg)
-{
-	(void)name;
-	if (strcmp(arg, "https") == 0)
-		*(bool *)to = true;
-	else if (strcmp(arg, "kafka") == 0)
-		*(bool *)to = false;
-	else
-		return msg_usage("--transport: '%s' is not kafka or https", arg);
-	return OPT_RUN;
-}
-
-static int
 take_capture_format(void *to, const char *name, const char *arg)
 {
 	struct err e;
@@ -125,16 +112,11 @@ take_namespace(void *to, const char *name, const char *arg)
 }
 
 static int
-version(void)
-{
-	return opt_version(hub_versions(), "libjq (jq field expressions)\n");
-}
-
-static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct opt_cmd cmd = {
-		.usage = usage_line, .help = help_text, .version = version
+		.usage = usage_line, .help = help_text, .libs_of = hub_versions,
+		.more = "libjq (jq field expressions)\n"
 	};
 	struct hub_opts *h = &o->hub;
 	int rc;
@@ -156,7 +138,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_CALL("partition-key", 'k', &o->key, opt_call_expr),
 		OPT_E_INT("partitions", 0, &h->partitions, 1, 1024),
 		OPT_E_DURATION("retention", 0, &h->retention_ms, 0, OPT_NO_MAX),
-		OPT_E_CALL("transport", 0, &h->https, take_transport),
+		OPT_E_CHOICE("transport", 0, &h->https, "kafka", "https"),
 		HUBOPT_ENTRIES(h),
 		OPT_E_END
 	};

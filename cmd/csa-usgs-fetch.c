@@ -154,16 +154,11 @@ take_timeout(void *to, const char *name, const char *arg)
 }
 
 static int
-version(void)
-{
-	return opt_version(http_version(), "libjq (jq field expressions)\njsmn\n");
-}
-
-static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct opt_cmd cmd = {
-		.usage = usage_line, .help = help_text, .version = version
+		.usage = usage_line, .help = help_text, .libs_of = http_version,
+		.more = "libjq (jq field expressions)\njsmn\n"
 	};
 	int rc;
 	const struct opt_spec spec[] = {

@@ -30,6 +30,7 @@
 #include "sig.h"
 #include "timefmt.h"
 #include "window.h"
+#include "winopt.h"
 
 static const char usage_line[] =
     "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --sliding SIZE |\n"
@@ -185,34 +186,6 @@ struct parse {
 };
 
 static int
-add_by(struct options *o, const char *arg)
-{
-	struct err e;
-
-	if (win_add_by(&o->w, arg, &e) < 0)
-		return msg_usage("--by: %s", e.msg);
-	return OPT_RUN;
-}
-
-static int
-take_by(void *to, const char *name, const char *arg)
-{
-	(void)name;
-	return add_by(((struct parse *)to)->o, arg);
-}
-
-static int
-take_agg(void *to, const char *name, const char *arg)
-{
-	struct err e;
-
-	(void)name;
-	if (agg_parse(&((struct parse *)to)->o->w.aggs, arg, &e) < 0)
-		return msg_usage("--agg: %s", e.msg);
-	return OPT_RUN;
-}
-
-static int
 set_preset(struct options *o, const char *name)
 {
 	struct err e;
@@ -221,7 +194,7 @@ set_preset(struct options *o, const char *name)
 		return msg_usage("--preset: unknown preset '%s' (earthquake)", name);
 	o->w.type = WIN_TUMBLING;
 	o->w.size = 5 * 60000;
-	if (add_by(o, "region") != OPT_RUN)
+	if (winopt_by(&o->w, "by", "region") != OPT_RUN)
 		return EXIT_USAGE;
 	if (agg_parse(&o->w.aggs, "event_count=count,avg_magnitude=avg(magnitude),"
 	    "max_magnitude=max(magnitude),min_magnitude=min(magnitude),"
@@ -267,19 +240,6 @@ take_window(void *to, const char *name, const char *arg)
 }
 
 static int
-take_boundary(void *to, const char *name, const char *arg)
-{
-	(void)name;
-	if (strcmp(arg, "end-inclusive") == 0)
-		*(bool *)to = false;
-	else if (strcmp(arg, "start-inclusive") == 0)
-		*(bool *)to = true;
-	else
-		return msg_usage("--boundary: '%s' is not end-inclusive or start-inclusive", arg);
-	return OPT_RUN;
-}
-
-static int
 take_emit(void *to, const char *name, const char *arg)
 {
 	(void)name;
@@ -287,33 +247,6 @@ take_emit(void *to, const char *name, const char *arg)
 		return msg_usage("--emit: write early:D, e.g. early:10s");
 	if (opt_duration("emit", arg + 6, 1, OPT_NO_MAX, to) < 0)
 		return EXIT_USAGE;
-	return OPT_RUN;
-}
-
-static int
-take_having(void *to, const char *name, const char *arg)
-{
-	struct win_spec *w = to;
-	struct err e;
-
-	(void)name;
-	free(w->having.column);
-	if (agg_having_parse(arg, &w->having, &e) < 0)
-		return msg_usage("%s", e.msg);
-	w->have_having = true;
-	return OPT_RUN;
-}
-
-static int
-take_late(void *to, const char *name, const char *arg)
-{
-	(void)name;
-	if (strcmp(arg, "adjust") == 0)
-		*(bool *)to = false;
-	else if (strcmp(arg, "drop") == 0)
-		*(bool *)to = true;
-	else
-		return msg_usage("--late: '%s' is not adjust or drop", arg);
 	return OPT_RUN;
 }
 
@@ -332,18 +265,18 @@ parse_options(int argc, char **argv, struct options *o)
 	struct err e;
 	int rc;
 	const struct opt_spec spec[] = {
-		OPT_E_CALL("agg", 'a', &p, take_agg),
+		OPT_E_CALL("agg", 'a', w, winopt_agg),
 		OPT_E_FLAG("arrival-time", 0, &o->arrival),
-		OPT_E_CALL("boundary", 0, &p.start_inclusive, take_boundary),
-		OPT_E_CALL("by", 'b', &p, take_by),
+		OPT_E_CHOICE("boundary", 0, &p.start_inclusive, "end-inclusive", "start-inclusive"),
+		OPT_E_CALL("by", 'b', w, winopt_by),
 		OPT_E_CALL("dedupe", 0, &o->dedupe, opt_call_expr),
 		OPT_E_DURATION("dedupe-horizon", 0, &w->dedupe_horizon, 1, OPT_NO_MAX),
 		OPT_E_CALL("emit", 0, &w->early, take_emit),
-		OPT_E_CALL("having", 0, w, take_having),
+		OPT_E_CALL("having", 0, w, winopt_having),
 		OPT_E_CALL("hopping", 0, &p, take_window),
 		OPT_E_DURATION("idle-timeout", 0, &o->idle_ms, 1, OPT_NO_MAX),
 		OPT_E_FLAG("keep-open", 0, &o->keep_open),
-		OPT_E_CALL("late", 0, &w->drop_late, take_late),
+		OPT_E_CHOICE("late", 0, &w->drop_late, "adjust", "drop"),
 		OPT_E_STRING("late-output", 0, &o->late_path),
 		OPT_E_DURATION("max-delay", 0, &w->max_delay, 0, OPT_NO_MAX),
 		OPT_E_INT("max-groups", 0, &w->max_groups, 1, INT32_MAX),
@@ -412,14 +345,8 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--state-every: needs --state FILE");
 	if (w->aggs.n == 0 && agg_parse(&w->aggs, "count=count", &e) < 0)
 		return msg_usage("%s", e.msg);
-	if (w->have_having) {
-		bool found = false;
-
-		for (int i = 0; i < w->aggs.n; i++)
-			found = found || strcmp(w->aggs.v[i].name, w->having.column) == 0;
-		if (!found)
-			return msg_usage("--having: no aggregate named '%s'", w->having.column);
-	}
+	if ((rc = winopt_check_having(w)) != OPT_RUN)
+		return rc;
 	if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
 		return msg_usage("--time: %s", e.msg);
 	if ((o->partition = expr_compile(partition_src, &e)) == NULL)

@@ -209,7 +209,13 @@ find_long(const char *word, const struct option *longopts, bool *ambiguous)
 	return matches == 1 ? found : NULL;
 }
 
-int
+/*
+ * A bad option, just after getopt_long returned '?' or ':' with opterr
+ * set to 0: one line that names it ("unknown option '--foo'", "option
+ * '--state' needs a value", "option '--help' takes no value", "option
+ * '--s' is ambiguous") and the Try line.  Returns EXIT_USAGE.
+ */
+static int
 opt_fault(char *const *argv, const char *shortopts, const struct option *longopts)
 {
 	const char *word = optind > 0 ? argv[optind - 1] : "";
@@ -264,31 +270,6 @@ opt_deprecated(const char *old, const char *now)
 }
 
 int
-opt_http(enum opt_http_code code, const char *arg, struct http_opts *h)
-{
-	int64_t n;
-
-	switch (code) {
-	case OPT_HTTP_CACERT:
-		if (access(arg, R_OK) != 0)
-			return msg_usage("--cacert: %s: %s", arg, strerror(errno));
-		h->cacert = arg;
-		break;
-	case OPT_HTTP_RETRIES:
-		if (opt_int("retries", arg, 0, 100, &n) < 0)
-			return EXIT_USAGE;
-		h->retries = (int)n;
-		break;
-	case OPT_HTTP_RETRY_DELAY:
-		if (opt_duration("retry-delay", arg, 0, 3600000, &n) < 0)
-			return EXIT_USAGE;
-		h->retry_delay = (double)n / 1000;
-		break;
-	}
-	return OPT_RUN;
-}
-
-int
 opt_format(const char *arg, enum table_format *out)
 {
 	if (table_format_parse(arg, out) == 0)
@@ -298,10 +279,21 @@ opt_format(const char *arg, enum table_format *out)
 }
 
 int
-opt_http_call(void *h, const char *name, const char *arg)
+opt_http_call(void *to, const char *name, const char *arg)
 {
-	return opt_http(strcmp(name, "cacert") == 0 ? OPT_HTTP_CACERT : OPT_HTTP_RETRY_DELAY,
-	    arg, h);
+	struct http_opts *h = to;
+	int64_t n;
+
+	if (strcmp(name, "cacert") == 0) {
+		if (access(arg, R_OK) != 0)
+			return msg_usage("--cacert: %s: %s", arg, strerror(errno));
+		h->cacert = arg;
+		return OPT_RUN;
+	}
+	if (opt_duration(name, arg, 0, 3600000, &n) < 0)
+		return EXIT_USAGE;
+	h->retry_delay = (double)n / 1000;
+	return OPT_RUN;
 }
 
 /* The getopt_long codes of the table's entries: a letter, else these. */
@@ -318,7 +310,11 @@ takes_value(const struct opt_spec *s)
 static void
 store_int(void *to, size_t size, int64_t v)
 {
-	if (size == sizeof(int32_t)) {
+	if (size == sizeof(bool)) {
+		bool x = v != 0;
+
+		memcpy(to, &x, sizeof(x));
+	} else if (size == sizeof(int32_t)) {
 		int32_t x = (int32_t)v;
 
 		memcpy(to, &x, sizeof(x));
@@ -326,11 +322,32 @@ store_int(void *to, size_t size, int64_t v)
 		memcpy(to, &v, sizeof(v));
 }
 
+/* One of s's words: its index, else the message "--NAME: 'X' is not A, B
+ * or C". */
+static int
+take_choice(const struct opt_spec *s, const char *arg)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	for (int64_t i = 0; i < s->hi; i++)
+		if (strcmp(arg, s->words[i]) == 0) {
+			store_int(s->to, s->size, i);
+			return OPT_RUN;
+		}
+	for (int64_t i = 0; i < s->hi; i++)
+		buf_printf(&b, "%s%s", i == 0 ? "" : i == s->hi - 1 ? " or " : ", ", s->words[i]);
+	rc = msg_usage("--%s: '%s' is not %s", s->name, arg, b.p);
+	buf_free(&b);
+	return rc;
+}
+
 /* Take the value of s: OPT_RUN, else the exit status. */
 static int
 take(const struct opt_spec *s, const char *arg)
 {
 	int64_t n;
+	bool bad = false;
 
 	if (s->given)
 		*s->given = true;
@@ -348,36 +365,32 @@ take(const struct opt_spec *s, const char *arg)
 		*(const char **)s->to = arg;
 		break;
 	case OPT_K_INT:
-		if (opt_int(s->name, arg, s->lo, s->hi, &n) < 0)
-			return EXIT_USAGE;
-		store_int(s->to, s->size, n);
+		if (!(bad = opt_int(s->name, arg, s->lo, s->hi, &n) < 0))
+			store_int(s->to, s->size, n);
 		break;
 	case OPT_K_NUMBER:
-		if (opt_number(s->name, arg, s->dlo, s->dhi, s->to) < 0)
-			return EXIT_USAGE;
+		bad = opt_number(s->name, arg, s->dlo, s->dhi, s->to) < 0;
 		break;
 	case OPT_K_DURATION:
-		if (opt_duration_unit(s->name, arg, s->unit_ms ? s->unit_ms : 1000, s->lo, s->hi,
-		    s->to) < 0)
-			return EXIT_USAGE;
+		bad = opt_duration_unit(s->name, arg, s->unit_ms ? s->unit_ms : 1000, s->lo,
+		    s->hi, s->to) < 0;
 		break;
 	case OPT_K_SIZE:
-		if (opt_size(s->name, arg, s->lo, s->hi, s->to) < 0)
-			return EXIT_USAGE;
+		bad = opt_size(s->name, arg, s->lo, s->hi, s->to) < 0;
 		break;
 	case OPT_K_TIME:
-		if (opt_time(s->name, arg, s->to) < 0)
-			return EXIT_USAGE;
+		bad = opt_time(s->name, arg, s->to) < 0;
 		break;
 	case OPT_K_FORMAT:
-		if (opt_format(arg, s->to) < 0)
-			return EXIT_USAGE;
+		bad = opt_format(arg, s->to) < 0;
 		break;
+	case OPT_K_CHOICE:
+		return take_choice(s, arg);
 	case OPT_K_CALL:
 	case OPT_K_CALL0:
 		return s->call(s->to, s->name, arg);
 	}
-	return OPT_RUN;
+	return bad ? EXIT_USAGE : OPT_RUN;
 }
 
 /* The entry that getopt_long's code c stands for; *old when by its old
@@ -474,8 +487,8 @@ opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_c
 			if (cmd->version_given)
 				*cmd->version_given = true;
 			else
-				rc = cmd->version ? cmd->version() :
-				    opt_version(cmd->libs, cmd->more);
+				rc = cmd->version ? cmd->version() : opt_version(cmd->libs_of ?
+				    cmd->libs_of() : cmd->libs, cmd->more);
 			continue;
 		}
 		if ((s = find_code(spec, c, &by_old)) == NULL) {

@@ -16,31 +16,6 @@
  */
 enum { OPT_RUN = -1 };
 
-/*
- * The long options every command has, for the end of its table:
- * -h/--help, -v/--verbose, -V/--version.
- */
-#define OPT_LONG_COMMON							\
-	{ "help", no_argument, NULL, 'h' },				\
-	{ "verbose", no_argument, NULL, 'v' },				\
-	{ "version", no_argument, NULL, 'V' }
-
-/* The options of commands that make HTTP requests (csa-usgs-fetch,
- * csa-capture-read): their codes, above the commands' own, their table
- * entries, and opt_http to take one. */
-enum opt_http_code {
-	OPT_HTTP_CACERT = 0x1100,	/* --cacert FILE */
-	OPT_HTTP_RETRIES,		/* --retries N */
-	OPT_HTTP_RETRY_DELAY		/* --retry-delay D */
-};
-#define OPT_LONG_HTTP							\
-	{ "cacert", required_argument, NULL, OPT_HTTP_CACERT },		\
-	{ "retries", required_argument, NULL, OPT_HTTP_RETRIES },	\
-	{ "retry-delay", required_argument, NULL, OPT_HTTP_RETRY_DELAY }
-struct http_opts;
-/* Take one of them into h: OPT_RUN, or EXIT_USAGE with the message said. */
-int opt_http(enum opt_http_code code, const char *arg, struct http_opts *h);
-
 /* No upper bound for the helpers below. */
 #define OPT_NO_MAX INT64_MAX
 
@@ -100,6 +75,7 @@ enum opt_kind {
 	OPT_K_SIZE,	/* int64_t bytes in [lo, hi] (opt_size) */
 	OPT_K_TIME,	/* int64_t epoch milliseconds (opt_time) */
 	OPT_K_FORMAT,	/* enum table_format (opt_format) */
+	OPT_K_CHOICE,	/* a bool, int or enum: the index of the word in words[0..hi) */
 	OPT_K_CALL,	/* call(to, name, arg): OPT_RUN, else the exit status */
 	OPT_K_CALL0	/* the same for an option that takes no value (arg NULL) */
 };
@@ -109,11 +85,12 @@ struct opt_spec {
 	int letter;		/* the short letter, or 0 */
 	enum opt_kind kind;
 	void *to;		/* where the value goes (OPT_K_CALL: the callback's) */
-	size_t size;		/* sizeof(*to), for OPT_K_INT and OPT_K_SET */
-	int64_t lo, hi;		/* bounds; OPT_K_SET: the value */
+	size_t size;		/* sizeof(*to), for OPT_K_INT, _SET and _CHOICE */
+	int64_t lo, hi;		/* bounds; OPT_K_SET: the value; _CHOICE: words */
 	double dlo, dhi;	/* OPT_K_NUMBER's bounds */
 	int64_t unit_ms;	/* OPT_K_DURATION: what a bare number counts (0: 1s) */
 	int (*call)(void *to, const char *name, const char *arg);
+	const char *const *words;	/* OPT_K_CHOICE's */
 	bool *given;		/* set true when the option is given, or NULL */
 	const char *old;	/* an old spelling ("--since", "-b"), or NULL */
 };
@@ -135,6 +112,10 @@ struct opt_spec {
 	.lo = (a), .hi = (b) }
 #define OPT_E_TIME(n, l, p)	OPT_E(n, l, OPT_K_TIME, p)
 #define OPT_E_FORMAT(n, l, p)	OPT_E(n, l, OPT_K_FORMAT, p)
+/* OPT_E_CHOICE("late", 0, &drop, "adjust", "drop"): drop = false or true. */
+#define OPT_E_CHOICE(n, l, p, ...) { .name = (n), .letter = (l), .kind = OPT_K_CHOICE, \
+	.to = (p), .size = sizeof(*(p)), .words = (const char *const[]){ __VA_ARGS__ }, \
+	.hi = sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *) }
 #define OPT_E_CALL(n, l, p, f)	{ .name = (n), .letter = (l), .kind = OPT_K_CALL, .to = (p), \
 	.call = (f) }
 #define OPT_E_CALL0(n, l, p, f)	{ .name = (n), .letter = (l), .kind = OPT_K_CALL0, .to = (p), \
@@ -144,8 +125,10 @@ struct opt_spec {
 /* What opt_parse needs besides the table. */
 struct opt_cmd {
 	const char *usage, *help;	/* msg_help's, for -h/--help */
-	/* -V/--version: version() when set, else opt_version(libs, more). */
+	/* -V/--version: version() when set, else opt_version(libs, more),
+	 * with libs from libs_of() when that is set (hub_versions ...). */
 	const char *libs, *more;
+	const char *(*libs_of)(void);
 	int (*version)(void);
 	/* Or, when set, -V/--version only sets this and the command decides. */
 	bool *version_given;
@@ -161,23 +144,18 @@ struct opt_cmd {
  */
 int opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_cmd *cmd);
 
-/* The HTTP options' entries, for a command's table (opt_http's). */
+/* The options of commands that make HTTP requests (csa-usgs-fetch,
+ * csa-capture-read), for their tables: --cacert FILE, --retries N and
+ * --retry-delay D into the struct http_opts *h. */
 #define OPT_E_HTTP(h)							\
 	{ .name = "cacert", .kind = OPT_K_CALL, .to = (h), .call = opt_http_call }, \
 	OPT_E_INT("retries", 0, &(h)->retries, 0, 100),			\
 	{ .name = "retry-delay", .kind = OPT_K_CALL, .to = (h), .call = opt_http_call }
+struct http_opts;
 int opt_http_call(void *h, const char *name, const char *arg);
 
 /* An OPT_K_CALL for a jq expression into a struct expr * (the last wins). */
 int opt_call_expr(void *x, const char *name, const char *arg);
-
-/*
- * A bad option, just after getopt_long returned '?' or ':' with opterr
- * set to 0: one line that names it ("unknown option '--foo'", "option
- * '--state' needs a value", "option '--help' takes no value", "option
- * '--s' is ambiguous") and the Try line.  Returns EXIT_USAGE.
- */
-int opt_fault(char *const *argv, const char *shortopts, const struct option *longopts);
 
 /*
  * An old spelling that still works for this release (csa(7) has the one
