@@ -213,3 +213,14 @@ quiet_silences() {
 	[ "$stderr" = "$(grep -vF -- "$warning" <<< "$err")" ] ||
 		{ echo "$* -q:"; echo "$stderr"; return 1; }
 }
+
+# stdout_faults 'CMD ARGS' (a shell command line): with its output on
+# /dev/full it exits 3; with its output going to `head -n1`, which closes
+# the pipe early, it exits 0 and says nothing.  Afterwards $stderr is what
+# the /dev/full run said.
+stdout_faults() {
+	run --separate-stderr bash -c "$1 | head -n1"
+	[ "$status" -eq 0 ] && [ -z "$stderr" ] || { echo "$1 | head -n1: exit $status: $stderr"; return 1; }
+	run --separate-stderr bash -c "$1 > /dev/full"
+	[ "$status" -eq 3 ] || { echo "$1 > /dev/full: exit $status: $stderr"; return 1; }
+}
