@@ -25,6 +25,10 @@ enum {
 void msg_init(const char *argv0);
 const char *msg_prog(void);
 
+/* A progress line without its newline is on stderr (open), or no longer
+ * (cmd/progress.c): the next message first clears it. */
+void msg_line_open(bool open);
+
 /* "prog: ..." */
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
