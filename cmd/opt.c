@@ -430,7 +430,7 @@ opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_c
 	size_t n = 0, nlong = 0;
 	const struct opt_spec *s;
 	int c, rc = OPT_RUN, verbose = 0;
-	bool quiet = false, by_old;
+	bool quiet = false, any_old = false, by_old;
 
 	/* Each entry: a long name, an old one, a letter and ':' or an old letter and ':'. */
 	while (spec[n].name)
@@ -441,6 +441,7 @@ opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_c
 		int has_arg = takes_value(&spec[i]) ? required_argument : no_argument;
 
 		s = &spec[i];
+		any_old = any_old || s->old;
 		longopts[nlong++] = (struct option){ s->name, has_arg, NULL,
 		    s->letter ? s->letter : OPT_CODE + 2 * (int)i };
 		if (s->old && s->old[1] == '-')
@@ -466,19 +467,22 @@ opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_c
 	/*
 	 * -q first, so that it silences the warnings of options before it too
 	 * (an old spelling's is said where it is read: before a fault of its
-	 * value); the second pass takes the options.
+	 * value); the second pass takes the options.  A table without old
+	 * spellings has no warning to say while parsing: one pass.
 	 */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+	while (any_old && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		quiet = quiet || c == 'q';
 	msg_set_quiet(quiet);
-	optind = 0;
+	if (any_old)
+		optind = 0;
 	while (rc == OPT_RUN && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			rc = msg_help(cmd->usage, cmd->help);
 			continue;
 		case 'q':
+			msg_set_quiet(true);
 			continue;
 		case 'v':
 			verbose++;

@@ -75,16 +75,10 @@ msg_set_quiet(bool on)
 	quiet = on;
 }
 
-void
-msg_note(const char *fmt, ...)
+bool
+msg_quiet(void)
 {
-	va_list ap;
-
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vprint(NULL, fmt, ap);
-	va_end(ap);
+	return quiet;
 }
 
 void

@@ -38,8 +38,9 @@ void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * these: errors, bad records and their summary go through msg_warn,
  * msg_record and msg_bad, and are always said.
  */
-void msg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define msg_note(...) (msg_quiet() ? (void)0 : msg_warn(__VA_ARGS__))
 void msg_set_quiet(bool on);
+bool msg_quiet(void);
 
 /* "prog: file:line: ..." for a bad record. */
 void msg_record(const char *file, unsigned long line, const char *fmt, ...)
