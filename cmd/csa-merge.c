@@ -200,6 +200,8 @@ run_free(struct run *r)
 
 		free(c->cols);
 		free(c->bcols);
+		if (r->l[LAYER_SPEED].aggs)
+			agg_states_free(c->st, r->l[LAYER_SPEED].aggs->n);
 		free(c->st);
 		free(c->ids);
 		free(c);

@@ -62,6 +62,7 @@ merge_common_aggs(struct run *r)
 		memset(&out->v[out->n], 0, sizeof(*out->v));
 		out->v[out->n].name = xstrdup(a->name);
 		out->v[out->n].fn = a->fn;
+		out->v[out->n].rhs_num = a->rhs_num;	/* percentile's P */
 		out->v[out->n].key_json = xstrdup(a->key_json);
 		out->v[out->n].state_json = xstrdup(a->state_json);
 		out->n++;

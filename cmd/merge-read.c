@@ -89,7 +89,7 @@ keep_cell(struct run *r, struct layer *l, const struct row_in *w)
 		c->bcols = xstrndup(w->bcols, w->bcols_len);
 		c->st = xcalloc((size_t)l->aggs->n, sizeof(*c->st));
 		c->early = early;
-		memcpy(c->st, w->st, sizeof(*c->st) * (size_t)l->aggs->n);
+		agg_states_copy(c->st, w->st, l->aggs->n);
 		if (!early)
 			cell_note(c, w);
 		return;
@@ -99,7 +99,7 @@ keep_cell(struct run *r, struct layer *l, const struct row_in *w)
 		return;
 	if (c->early) {
 		c->early = early;
-		memcpy(c->st, w->st, sizeof(*c->st) * (size_t)l->aggs->n);
+		agg_states_copy(c->st, w->st, l->aggs->n);
 		if (!early)
 			cell_note(c, w);
 		return;

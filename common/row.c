@@ -174,6 +174,7 @@ row_reader_free(struct row_reader *rr)
 	buf_free(&rr->bcols);
 	buf_free(&rr->names);
 	buf_free(&rr->rsig);
+	agg_states_free(rr->st, rr->aggs.n);
 	free(rr->st);
 	free(rr);
 }
@@ -307,6 +308,10 @@ state_sig(const struct json_doc *d, int state, struct buf *b)
 			buf_addc(b, ' ');
 			put_def(b, d, key + 1, "op");
 			buf_addc(b, ' ');
+			put_def(b, d, key + 1, "v");
+		} else if (json_member(d, key + 1, "v", 1) >= 0) {
+			/* percentile's P */
+			buf_adds(b, ", ");
 			put_def(b, d, key + 1, "v");
 		}
 		buf_addc(b, ')');

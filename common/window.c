@@ -211,7 +211,7 @@ sgroup_free(struct sgroup *g)
 }
 
 static void
-window_free_groups(struct window *w)
+window_free_groups(struct window *w, int naggs)
 {
 	struct strmap_entry *ge;
 	size_t i = 0;
@@ -219,6 +219,7 @@ window_free_groups(struct window *w)
 	while ((ge = strmap_next(&w->groups, &i)) != NULL) {
 		struct group *g = ge->p;
 
+		agg_states_free(g->st, naggs);
 		free(g->cols);
 		free(g);
 	}
@@ -234,7 +235,7 @@ win_free(struct win_engine *en)
 	if (en == NULL)
 		return;
 	for (int k = 0; k < en->nw; k++)
-		window_free_groups(&en->w[k]);
+		window_free_groups(&en->w[k], en->s->aggs.n);
 	free(en->w);
 	free(en->missing);
 	while ((ge = strmap_next(&en->sgroups, &i)) != NULL)
@@ -458,6 +459,7 @@ emit_window(struct win_engine *en, struct window *w, bool early)
 		if (kept(en, g->st))
 			put_row(en, w->start, w->end, v[k], g->cols, g->st, g->digest, early);
 		if (!early) {
+			agg_states_free(g->st, en->s->aggs.n);
 			free(g->cols);
 			free(g);
 			en->live--;
