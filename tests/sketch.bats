@@ -193,3 +193,78 @@ setup_file() {
 	[[ "$stderr" == *"bad-n:5: _state.ids: distinct count: register 0 is 60, above 53"* ]]
 	[[ "$stderr" == *"bad-n:7: _state.p95: t-digest of compression 100, not 200"* ]]
 }
+
+@test "IoT device daily metrics (examples/iot-pipeline.sh): speed, batch and serving equal python's, duplicates dropped once" {
+	local w="$BATS_TEST_TMPDIR/iot"
+	"$CSA_SRCDIR/examples/iot-pipeline.sh" "$w" > "$BATS_TEST_TMPDIR/out"
+	run "$PY" - "$w/iot.ndjson" "$w/daily.ndjson" "$w/total.ndjson" <<-'EOF'
+		import bisect, datetime, json, math, statistics, sys
+		lines = [json.loads(l) for l in open(sys.argv[1])]
+		seen, events = set(), []
+		for e in lines:
+		    if e["eventId"] not in seen:
+		        seen.add(e["eventId"])
+		        events.append(e)
+		dups = len(lines) - len(events)
+		print("lines", len(lines), "events", len(events), "repeated", dups)
+		assert 5 <= dups <= 60, dups
+		def day(e):
+		    # Windows are (start, end]: midnight belongs to the day before.
+		    t = datetime.datetime.strptime(e["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+		    return (t - datetime.timedelta(milliseconds=1)).strftime("%Y-%m-%dT00:00:00.000Z")
+		def metrics(evs):
+		    temp = sorted(e["value"] for e in evs if e["type"] == "temperature")
+		    pos = 0.5 * (len(temp) - 1)
+		    lo = int(pos)
+		    return {
+		        "events": len(evs),
+		        "avg_temperature": sum(temp) / len(temp),
+		        "max_temperature": temp[-1], "min_temperature": temp[0],
+		        "stddev_temperature": statistics.stdev(temp) if len(temp) > 1 else None,
+		        "median_temperature": (temp, temp[lo] + (temp[min(lo + 1, len(temp) - 1)] - temp[lo]) * (pos - lo)),
+		        "total_energy": sum(e["value"] for e in evs if e["type"] == "energy"),
+		        "distinct_users": len(set(e["complexData"]["userId"] for e in evs)),
+		    }
+		def check(rows, key, groups):
+		    assert sorted(key(r) for r in rows) == sorted(groups), (len(rows), len(groups))
+		    for r in rows:
+		        want = metrics(groups[key(r)])
+		        for k, v in want.items():
+		            if v is None:
+		                assert r[k] is None, (key(r), k, r[k])
+		            elif k == "median_temperature":
+		                temp, exact = v
+		                # Exact with few values, else within the t-digest's
+		                # rank bound at the median (pi / 200 of the values).
+		                lo = bisect.bisect_left(temp, r[k])
+		                hi = bisect.bisect_right(temp, r[k])
+		                err = 0 if lo - 1 <= 0.5 * (len(temp) - 1) <= hi else \
+		                    min(abs(0.5 * (len(temp) - 1) - lo + 1), abs(0.5 * (len(temp) - 1) - hi)) / len(temp)
+		                assert err <= math.pi / 200 + 1 / len(temp), (key(r), k, r[k], exact, err)
+		            elif k == "distinct_users" and v > 1024:
+		                # Past the exact set: HyperLogLog, 3 standard errors.
+		                assert abs(r[k] - v) <= 3 * 0.01625 * v, (key(r), k, r[k], v)
+		            elif isinstance(v, int):
+		                assert r[k] == v, (key(r), k, r[k], v)
+		            else:
+		                assert abs(r[k] - v) <= 1e-9 * max(1, abs(v)), (key(r), k, r[k], v)
+		daily = {}
+		for e in events:
+		    daily.setdefault((e["deviceId"], day(e)), []).append(e)
+		rows = [json.loads(l) for l in open(sys.argv[2])]
+		check(rows, lambda r: (r["deviceId"], r["window_start"]), daily)
+		assert {r["data_freshness"] for r in rows} == {"batch-only", "realtime-only"}, {r["data_freshness"] for r in rows}
+		total = {}
+		for e in events:
+		    total.setdefault(e["deviceId"], []).append(e)
+		check([json.loads(l) for l in open(sys.argv[3])], lambda r: r["deviceId"], total)
+		print("daily rows", len(rows), "devices", len(total))
+	EOF
+	echo "$output"
+	assert_success
+	# Each layer saw the repeated events and dropped them: the batch layer's
+	# view and the speed layer's first day agree.
+	diff <(cat "$w"/gold/device_daily/*/*.ndjson | jq -c '[.deviceId, .events, .distinct_users]' | sort) \
+		<(jq -c 'select(.window_start == "2026-04-21T00:00:00.000Z") | [.deviceId, .events, .distinct_users]' \
+			"$w/speed.ndjson" | sort)
+}
