@@ -440,10 +440,6 @@ parse_options(int argc, char **argv, struct options *o)
 			    "hopping windows");
 		if (w->type == WIN_SLIDING && offset_given)
 			return msg_usage("--offset: a sliding window has no alignment");
-		/* Their events keep states of their own, copied as bytes. */
-		if (agg_has_sketch(&w->aggs))
-			return msg_usage("count_distinct, percentile and median: only for "
-			    "tumbling, hopping and snapshot windows");
 		break;
 	default:
 		break;

@@ -158,6 +158,7 @@ row_reader_free(struct row_reader *rr)
 {
 	if (rr == NULL)
 		return;
+	agg_states_free(rr->st, rr->st ? rr->aggs.n : 0);
 	for (int i = 0; rr->expect && i < rr->aggs.n * NDEFS; i++)
 		free(rr->expect[i].text);
 	free(rr->expect);
@@ -174,7 +175,6 @@ row_reader_free(struct row_reader *rr)
 	buf_free(&rr->bcols);
 	buf_free(&rr->names);
 	buf_free(&rr->rsig);
-	agg_states_free(rr->st, rr->aggs.n);
 	free(rr->st);
 	free(rr);
 }

@@ -13,13 +13,18 @@ and the check that csa's sketches stay within their stated bounds.
       not given); without EVENTS, the answers of `gen N` for the row's
       count column n.  Prints one line per check; exits 1 on any outside
       its bound.
+  sketch_ref.py window-check EVENTS ROWS sliding|session
+      each row of csa-window --sliding or --session (--by region, with
+      n, ids=count_distinct(event_id), med=median(magnitude) and
+      p90=percentile(depth_km, 0.9)) against the events of its window:
+      exact up to 100 values, within the bounds past that.
 
 Bounds, as csa-window(1) states them: a distinct count is exact up to 1024
 values, and past that within 3 standard errors of HyperLogLog with 4096
 registers (3 x 1.625%); a quantile's rank error is within
 (2 pi / 200) sqrt(q (1 - q)) of the count, plus one rank.
 """
-import bisect, json, math, sys
+import bisect, datetime, json, math, sys
 
 EXACT = 1024
 HLL_BOUND = 3 * 1.04 / math.sqrt(4096)
@@ -54,11 +59,50 @@ def rank_error(xs, q, est):
     return min(abs(target - (lo - 1)), abs(target - hi)) / len(xs)
 
 
+def ms(text):
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return round(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def window_check(events_path, rows_path, kind):
+    """Each row of a sliding or session window against the events of its
+    region in it: (start, end] for sliding, [start, end] for sessions."""
+    evs = [json.loads(l) for l in open(events_path)]
+    bad = rows = 0
+    for line in open(rows_path):
+        r = json.loads(line)
+        a, b = ms(r['window_start']), ms(r['window_end'])
+        sel = [e for e in evs if e['region'] == r['region'] and e['time'] <= b and
+               (a <= e['time'] if kind == 'session' else a < e['time'])]
+        rows += 1
+        ids = len(set(e['event_id'] for e in sel))
+        m = sorted(e['magnitude'] for e in sel if e['magnitude'] is not None)
+        d = sorted(e['depth_km'] for e in sel if e['depth_km'] is not None)
+        errs = []
+        if len(sel) != r['n'] or ids != r['ids']:
+            errs.append('n %d ids %d, python %d %d' % (r['n'], r['ids'], len(sel), ids))
+        for name, xs, q in (('med', m, 0.5), ('p90', d, 0.9)):
+            if not xs:
+                continue
+            bound = 2 * math.pi / DELTA * math.sqrt(q * (1 - q)) + 1.0 / len(xs)
+            if len(xs) <= 100 and abs(r[name] - percentile_cont(xs, q)) > 1e-9 * max(1, abs(r[name])):
+                errs.append('%s %s, exact %s' % (name, r[name], percentile_cont(xs, q)))
+            elif rank_error(xs, q, r[name]) > bound:
+                errs.append('%s %s: rank error %.4f' % (name, r[name], rank_error(xs, q, r[name])))
+        if errs:
+            bad += 1
+            print('FAIL', r['region'], r['window_start'], r['window_end'], '; '.join(errs))
+    print('%d rows, %d wrong' % (rows, bad))
+    return 1 if bad or rows == 0 else 0
+
+
 def main():
     args = sys.argv[1:]
     if args[0] == 'gen':
         gen(int(args[1]))
         return 0
+    if args[0] == 'window-check':
+        return window_check(args[1], args[2], args[3])
     assert args[0] == 'check'
     rows_path = args[1]
     events_path = args[2] if len(args) > 2 and not args[2].startswith('--') else None
