@@ -481,21 +481,29 @@ agg_add_values(const struct agg_list *l, struct agg_state *st, const struct expr
 void
 agg_states_free(struct agg_state *st, int n)
 {
-	for (int i = 0; st && i < n; i++) {
-		hll_free(st[i].hll);
-		td_free(st[i].td);
-		memset(&st[i], 0, sizeof(st[i]));
-	}
+	if (st == NULL || n <= 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (st[i].hll || st[i].td) {
+			hll_free(st[i].hll);
+			td_free(st[i].td);
+		}
+	memset(st, 0, sizeof(*st) * (size_t)n);
 }
 
 void
 agg_states_copy(struct agg_state *dst, const struct agg_state *src, int n)
 {
 	agg_states_free(dst, n);
+	if (n <= 0)
+		return;
+	/* The sliding window copies states per event: bytes, then sketches. */
+	memcpy(dst, src, sizeof(*dst) * (size_t)n);
 	for (int i = 0; i < n; i++) {
-		dst[i] = src[i];
-		dst[i].hll = src[i].hll ? hll_copy(src[i].hll) : NULL;
-		dst[i].td = src[i].td ? td_copy(src[i].td) : NULL;
+		if (src[i].hll)
+			dst[i].hll = hll_copy(src[i].hll);
+		if (src[i].td)
+			dst[i].td = td_copy(src[i].td);
 	}
 }
 
