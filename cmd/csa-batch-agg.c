@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -21,11 +23,13 @@
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "progress.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
 #include "viewdir.h"
 #include "window.h"
+#include "winopt.h"
 
 /* What --max-groups counts on by default: --memory-limit / GROUP_BYTES. */
 enum { GROUP_BYTES = 2048 };
@@ -62,6 +66,7 @@ static const char help_text[] =
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
     "      --preset NAME         earthquake: the hourly and daily reference views,\n"
     "                            with the USGS event rules\n"
+    "  -q, --quiet               no warnings (errors and bad lines still print)\n"
     "  -s, --state FILE          add to what earlier runs saw (a SQLite file) and\n"
     "                            write again only the days that changed\n"
     "  -t, --time EXPR           the event time (default time)\n"
@@ -131,6 +136,9 @@ struct run {
 	long lines, rows, files_written, files_removed;
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
+	struct progress pg;	/* the line on a terminal */
+	long *lacked;		/* field k: events read whose path was not there */
+	long taken;		/* events read into the store */
 	int status;
 };
 
@@ -140,7 +148,8 @@ set_preset(struct options *o, const char *name)
 	static const char *const aggs[MAX_VIEWS] = {
 		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
 		"min_magnitude=min(magnitude),avg_depth_km=avg(depth_km),"
-		"significant_count=count_if(magnitude >= 5.0)",
+		"significant_count=count_if(magnitude >= 5.0),"
+		"tsunami_alerts=count_if(tsunami_flag == 1)",
 		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
 		"tsunami_events=count_if(tsunami_flag == 1)",
 	};
@@ -202,153 +211,96 @@ plan_fields(struct options *o)
 }
 
 static int
+take_partition_by(void *to, const char *name, const char *arg)
+{
+	struct options *o = to;
+	char **v;
+	int n = agg_split(arg, &v);
+
+	(void)name;
+	for (int i = 0; i < n; i++) {
+		o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
+		o->parts[o->nparts++] = v[i];
+		if (!viewdir_field_ok(v[i])) {
+			for (int j = i + 1; j < n; j++)
+				free(v[j]);
+			free(v);
+			return msg_usage("--partition-by: '%s' cannot name a directory"
+			    " (1 to %d bytes, no '/', not starting with '.')", o->parts[o->nparts - 1],
+			    VIEWDIR_FIELD_MAX);
+		}
+	}
+	free(v);
+	return OPT_RUN;
+}
+
+static int
+take_preset(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	return set_preset(to, arg);
+}
+
+static int
+take_tumbling(void *to, const char *name, const char *arg)
+{
+	int64_t *size = to;
+
+	if (opt_duration(name, arg, 1, 86400000, size) < 0)
+		return EXIT_USAGE;
+	if (86400000 % *size != 0)
+		return msg_usage("--tumbling: '%s' is not a duration that divides a day "
+		    "(e.g. 5m, 1h, 1d)", arg);
+	return OPT_RUN;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_DELETED_WHEN = 256, OPT_HAVING, OPT_ID, OPT_IDS_FIELD, OPT_INCREMENTAL,
-		OPT_MAX_FUTURE, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION, OPT_PRESET, OPT_TUMBLING,
-		OPT_VALIDATE, OPT_VERSION_FIELD, OPT_VIEW
-	};
-	static const struct option longopts[] = {
-		{ "agg", required_argument, NULL, 'a' },
-		{ "by", required_argument, NULL, 'b' },
-		{ "deleted-when", required_argument, NULL, OPT_DELETED_WHEN },
-		{ "having", required_argument, NULL, OPT_HAVING },
-		{ "id", required_argument, NULL, OPT_ID },
-		{ "ids-field", required_argument, NULL, OPT_IDS_FIELD },
-		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
-		{ "state", required_argument, NULL, 's' },
-		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
-		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
-		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
-		{ "out", required_argument, NULL, 'o' },
-		{ "partition-by", required_argument, NULL, OPT_PARTITION },
-		{ "preset", required_argument, NULL, OPT_PRESET },
-		{ "time", required_argument, NULL, 't' },
-		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
-		{ "validate", required_argument, NULL, OPT_VALIDATE },
-		{ "version-field", required_argument, NULL, OPT_VERSION_FIELD },
-		{ "view", required_argument, NULL, OPT_VIEW },
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char shortopts[] = "a:b:ho:s:t:vV";
 	struct win_spec *w = &o->v[0].w;
 	const char *time_src = "time", *id_src = "event_id", *version_src = "updated";
 	const char *ids_src = NULL, *deleted_src = NULL, *validate_src = NULL;
 	bool custom = false, preset = false, version = false;
+	/* --version waits: "--version updated" meant --version-field. */
+	const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .version_given = &version
+	};
 	struct err e;
-	int c, rc, verbose = 0;
+	int rc;
+	/* The options of a view of one's own (custom) exclude --preset. */
+	const struct opt_spec spec[] = {
+		{ .name = "agg", .letter = 'a', .kind = OPT_K_CALL, .to = w, .call = winopt_agg,
+		    .given = &custom },
+		{ .name = "by", .letter = 'b', .kind = OPT_K_CALL, .to = w, .call = winopt_by,
+		    .given = &custom },
+		OPT_E_STRING("deleted-when", 0, &deleted_src),
+		{ .name = "having", .kind = OPT_K_CALL, .to = w, .call = winopt_having,
+		    .given = &custom },
+		OPT_E_STRING("id", 0, &id_src),
+		OPT_E_STRING("ids-field", 0, &ids_src),
+		OPT_E_DURATION("max-future", 0, &o->max_future, 1, OPT_NO_MAX),
+		OPT_E_INT("max-groups", 0, &o->max_groups, 1, INT32_MAX),
+		OPT_E_SIZE("memory-limit", 0, &o->memory, 1 << 20, OPT_NO_MAX),
+		OPT_E_STRING("out", 'o', &o->out),
+		OPT_E_CALL("partition-by", 0, o, take_partition_by),
+		{ .name = "preset", .kind = OPT_K_CALL, .to = o, .call = take_preset,
+		    .given = &preset },
+		{ .name = "state", .letter = 's', .kind = OPT_K_STRING, .to = &o->state,
+		    .old = "--incremental" },
+		OPT_E_STRING("time", 't', &time_src),
+		{ .name = "tumbling", .kind = OPT_K_CALL, .to = &w->size, .call = take_tumbling,
+		    .given = &custom },
+		OPT_E_STRING("validate", 0, &validate_src),
+		OPT_E_STRING("version-field", 0, &version_src),
+		OPT_E_STRING("view", 0, &o->v[0].name),
+		OPT_E_END
+	};
 
 	memset(o, 0, sizeof(*o));
 	o->memory = 256 << 20;
 	o->v[0].name = "view";
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			custom = true;
-			if (agg_parse(&w->aggs, optarg, &e) < 0)
-				return msg_usage("--agg: %s", e.msg);
-			break;
-		case 'b':
-			custom = true;
-			if (win_add_by(w, optarg, &e) < 0)
-				return msg_usage("--by: %s", e.msg);
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'o':
-			o->out = optarg;
-			break;
-		case 't':
-			time_src = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			version = true;
-			break;
-		case OPT_DELETED_WHEN:
-			deleted_src = optarg;
-			break;
-		case OPT_HAVING:
-			custom = true;
-			free(w->having.column);
-			if (agg_having_parse(optarg, &w->having, &e) < 0)
-				return msg_usage("%s", e.msg);
-			w->have_having = true;
-			break;
-		case OPT_ID:
-			id_src = optarg;
-			break;
-		case OPT_IDS_FIELD:
-			ids_src = optarg;
-			break;
-		case OPT_INCREMENTAL:
-			opt_deprecated("--incremental", "--state");
-			/* fall through */
-		case 's':
-			o->state = optarg;
-			break;
-		case OPT_MAX_FUTURE:
-			if (opt_duration("max-future", optarg, 1, OPT_NO_MAX, &o->max_future) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_MAX_GROUPS:
-			if (opt_int("max-groups", optarg, 1, INT32_MAX, &o->max_groups) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_MEMORY:
-			if (opt_size("memory-limit", optarg, 1 << 20, OPT_NO_MAX, &o->memory) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_PARTITION: {
-			char **v;
-			int n = agg_split(optarg, &v);
-
-			for (int i = 0; i < n; i++) {
-				o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
-				o->parts[o->nparts++] = v[i];
-				if (!viewdir_field_ok(v[i])) {
-					for (int j = i + 1; j < n; j++)
-						free(v[j]);
-					free(v);
-					return msg_usage("--partition-by: '%s' cannot name a directory"
-					    " (1 to %d bytes, no '/', not starting with '.')", o->parts[o->nparts - 1],
-					    VIEWDIR_FIELD_MAX);
-				}
-			}
-			free(v);
-			break;
-		}
-		case OPT_PRESET:
-			preset = true;
-			if ((rc = set_preset(o, optarg)) != OPT_RUN)
-				return rc;
-			break;
-		case OPT_TUMBLING:
-			custom = true;
-			if (opt_duration("tumbling", optarg, 1, 86400000, &w->size) < 0)
-				return EXIT_USAGE;
-			if (86400000 % w->size != 0)
-				return msg_usage("--tumbling: '%s' is not a duration that divides a day "
-				    "(e.g. 5m, 1h, 1d)", optarg);
-			break;
-		case OPT_VALIDATE:
-			validate_src = optarg;
-			break;
-		case OPT_VERSION_FIELD:
-			version_src = optarg;
-			break;
-		case OPT_VIEW:
-			o->v[0].name = optarg;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	/* "--version updated" meant --version-field, not a file named updated. */
@@ -386,14 +338,8 @@ parse_options(int argc, char **argv, struct options *o)
 			if (!have && win_add_by(vw, o->parts[k], &e) < 0)
 				return msg_usage("--partition-by: %s", e.msg);
 		}
-		if (vw->have_having) {
-			bool found = false;
-
-			for (int j = 0; j < vw->aggs.n; j++)
-				found = found || strcmp(vw->aggs.v[j].name, vw->having.column) == 0;
-			if (!found)
-				return msg_usage("--having: no aggregate named '%s'", vw->having.column);
-		}
+		if ((rc = winopt_check_having(vw)) != OPT_RUN)
+			return rc;
 	}
 	if (o->nparts && o->out == NULL)
 		return msg_usage("--partition-by: needs --out DIR");
@@ -417,7 +363,6 @@ parse_options(int argc, char **argv, struct options *o)
 	plan_fields(o);
 	o->files = argv;
 	o->nfiles = argc;
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 
@@ -587,7 +532,7 @@ small_int(double x, signed char *k)
 
 static void
 rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const char *line,
-    size_t len)
+    size_t len, long *lacked)
 {
 	const struct fields *f = &o->f;
 	uint64_t hash = row_line_hash(line, len);
@@ -613,6 +558,7 @@ rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const 
 			v.missing = false;
 		}
 		if (v.type == EXPR_NULL && v.missing) {
+			lacked[k]++;
 			buf_addc(b, REC_MISSING);
 			continue;
 		}
@@ -734,7 +680,8 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 	/* ids borrow from the id expressions, the record from the fields': no
 	 * expression may run between them and the put. */
 	deleted = is_deleted(o, d, line, len);
-	rec_put(&r->rec, o, d, line, len);
+	rec_put(&r->rec, o, d, line, len, r->lacked);
+	r->taken++;
 	nids = event_ids(&idv, &lv, ids, idlen, 64);
 	if (evstore_put(r->st, ids, idlen, nids, version, t, deleted, r->rec.p, r->rec.len,
 	    touch_day, r, &e) < 0) {
@@ -742,6 +689,32 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 		return -1;
 	}
 	return 0;
+}
+
+/* The bytes the input files hold (stdin: when it is a file); 0: not known. */
+static double
+input_size(char *const *files, int nfiles)
+{
+	struct stat sb;
+	double n = 0;
+
+	if (nfiles == 0)
+		return fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) ? (double)sb.st_size : 0;
+	for (int i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0 || stat(files[i], &sb) < 0 || !S_ISREG(sb.st_mode))
+			return 0;
+		n += (double)sb.st_size;
+	}
+	return n;
+}
+
+static void
+say_reading(struct run *r, bool last, double done, double all)
+{
+	double secs = progress_secs(&r->pg);
+
+	progress_say(&r->pg, last, done, all, "reading: %ld lines, %.0f MB, %.1f MB/s", r->lines,
+	    done / 1e6, secs > 0 ? done / 1e6 / secs : 0.0);
 }
 
 /* Every input line into the store; -1 when a file could not be read or
@@ -754,15 +727,22 @@ read_input(struct run *r)
 	struct input in;
 	int rc;
 
+	double all = input_size(o->files, o->nfiles), done = 0;
+
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r->bad);
 	in.stop = &sig_stop;
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
+		done += (double)rec.len + 1;
 		if (take_line(r, rec.doc, rec.line, rec.len, rec.file, rec.lineno) < 0) {
 			rc = -1;
 			break;
 		}
+		if ((r->lines & 0x3ff) == 0)
+			say_reading(r, false, done, all);
 	}
+	if (r->pg.shown)
+		say_reading(r, true, done, all);
 	r->lines += (long)r->bad.n[BAD_JSON] + r->bad.n[BAD_OBJECT] + r->bad.n[BAD_LONG];
 	input_free(&in);
 	if (rc < 0)
@@ -1026,6 +1006,8 @@ write_views(struct run *r)
 		struct buf dir[MAX_VIEWS] = { { 0 } };
 		bool added;
 
+		progress_say(&r->pg, k + 1 == nd, (double)k + 1, (double)nd, "views: day %zu of %zu",
+		    k + 1, nd);
 		for (int v = 0; v < o->nv; v++) {
 			dd.dv[v] = (struct day_view){ .r = r, .v = &o->v[v] };
 			json_doc_init(&dd.dv[v].vd);
@@ -1076,6 +1058,38 @@ write_views(struct run *r)
 	return rc;
 }
 
+/* Each --by column and aggregate field of the views that the events read
+ * lacked, in csa-window's words (a field two views share, once). */
+static void
+report_missing(const struct run *r)
+{
+	const struct options *o = r->o;
+	bool *said = xcalloc((size_t)o->f.n + 1, sizeof(*said));
+	char what[256];
+
+	for (int v = 0; v < o->nv; v++) {
+		const struct view *vw = &o->v[v];
+
+		for (int j = 0; j < vw->w.nby; j++) {
+			if (said[vw->by[j]])
+				continue;
+			said[vw->by[j]] = true;
+			snprintf(what, sizeof(what), "--by %s", vw->w.by[j].name);
+			win_say_missing(what, r->lacked[vw->by[j]], r->taken);
+		}
+		for (int i = 0; i < vw->w.aggs.n; i++) {
+			const struct agg_spec *a = &vw->w.aggs.v[i];
+
+			if (vw->arg[i] < 0 || said[vw->arg[i]])
+				continue;
+			said[vw->arg[i]] = true;
+			snprintf(what, sizeof(what), "--agg %s (%s)", a->name, a->arg_text);
+			win_say_missing(what, r->lacked[vw->arg[i]], r->taken);
+		}
+	}
+	free(said);
+}
+
 static int
 run(const struct options *o)
 {
@@ -1089,24 +1103,32 @@ run(const struct options *o)
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	strmap_init(&r.days);
+	r.lacked = xcalloc((size_t)o->f.n + 1, sizeof(*r.lacked));
+	progress_init(&r.pg);
 	r.st = evstore_open(o->state, query, o->memory, &e);
 	free(query);
 	if (r.st == NULL) {
 		msg_error(&e);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return msg_status(e.kind);
 	}
 	rc = read_input(&r);
+	progress_end(&r.pg);
 	buf_free(&r.rec);
 	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return EXIT_IO;
 	}
 	/* Without a state every day is new; with one, only the days touched. */
-	if (write_views(&r) < 0) {
+	rc = write_views(&r);
+	progress_end(&r.pg);
+	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
@@ -1121,8 +1143,10 @@ run(const struct options *o)
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
+	report_missing(&r);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);
+	free(r.lacked);
 	return r.status;
 }
 
