@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -36,7 +37,8 @@ static const char usage_line[] =
     "                     [--id FIELD] [--version-field FIELD] [--ids-field FIELD]\n"
     "                     [--deleted-when EXPR] [--validate EXPR] [--max-future D]\n"
     "                     [--out DIR] [--partition-by FIELD] [--state FILE]\n"
-    "                     [--memory-limit SIZE] [--max-groups N] [-v] [FILE...]\n";
+    "                     [--memory-limit SIZE] [--max-groups N] [--retention D]\n"
+    "                     [-v] [FILE...]\n";
 
 static const char help_text[] =
     "Deduplicate events (the newest version of each wins; with the rules of\n"
@@ -60,6 +62,9 @@ static const char help_text[] =
     "                            (default 256M)\n"
     "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
+    "      --retention D         with --out: then remove the date= partitions of\n"
+    "                            the views that end D or more before the newest\n"
+    "                            day's end (e.g. 365d; whole days)\n"
     "      --preset NAME         earthquake: the hourly and daily reference views,\n"
     "                            with the USGS event rules\n"
     "  -s, --state FILE          add to what earlier runs saw (a SQLite file) and\n"
@@ -114,6 +119,7 @@ struct options {
 	bool usgs_deleted;	/* deleted is the preset's: its value "deleted", any case */
 	bool usgs_valid;	/* the preset's: latitude and longitude in range */
 	int64_t max_future;	/* --max-future; 0: no limit */
+	int64_t retention;	/* --retention; 0: keep every day */
 	char **parts;		/* --partition-by columns */
 	int nparts;
 	const char *out, *state;
@@ -129,6 +135,7 @@ struct run {
 	struct evstore *st;
 	struct strmap days;	/* touched days, key: the day number */
 	long lines, rows, files_written, files_removed;
+	long days_expired;	/* partitions --retention removed */
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
 	int status;
@@ -206,7 +213,8 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_DELETED_WHEN = 256, OPT_HAVING, OPT_ID, OPT_IDS_FIELD, OPT_INCREMENTAL,
-		OPT_MAX_FUTURE, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION, OPT_PRESET, OPT_TUMBLING,
+		OPT_MAX_FUTURE, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION, OPT_PRESET, OPT_RETENTION,
+		OPT_TUMBLING,
 		OPT_VALIDATE, OPT_VERSION_FIELD, OPT_VIEW
 	};
 	static const struct option longopts[] = {
@@ -224,6 +232,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "out", required_argument, NULL, 'o' },
 		{ "partition-by", required_argument, NULL, OPT_PARTITION },
 		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "retention", required_argument, NULL, OPT_RETENTION },
 		{ "time", required_argument, NULL, 't' },
 		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
 		{ "validate", required_argument, NULL, OPT_VALIDATE },
@@ -291,6 +300,13 @@ parse_options(int argc, char **argv, struct options *o)
 			/* fall through */
 		case 's':
 			o->state = optarg;
+			break;
+		case OPT_RETENTION:
+			if (opt_duration("retention", optarg, 86400000, OPT_NO_MAX, &o->retention) < 0)
+				return EXIT_USAGE;
+			if (o->retention % 86400000 != 0)
+				return msg_usage("--retention: '%s' is not a whole number of days "
+				    "(partitions are days)", optarg);
 			break;
 		case OPT_MAX_FUTURE:
 			if (opt_duration("max-future", optarg, 1, OPT_NO_MAX, &o->max_future) < 0)
@@ -397,6 +413,8 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->nparts && o->out == NULL)
 		return msg_usage("--partition-by: needs --out DIR");
+	if (o->retention && o->out == NULL)
+		return msg_usage("--retention: needs --out DIR (partitions to remove)");
 	if (preset && ids_src == NULL)
 		ids_src = "ids";
 	if (deleted_src)
@@ -1076,6 +1094,34 @@ write_views(struct run *r)
 	return rc;
 }
 
+/*
+ * --retention, once the views are written: each view keeps the days up to
+ * its newest (a late event that rewrote an old day sees it go again).
+ */
+static int
+expire_views(struct run *r)
+{
+	const struct options *o = r->o;
+	struct err e;
+	int rc = 0;
+
+	for (int v = 0; o->retention && v < o->nv; v++) {
+		struct buf dir = { 0 };
+		struct stat st;
+		long n = 0;
+
+		buf_printf(&dir, "%s/%s", o->out, o->v[v].name);
+		if (stat(dir.p, &st) == 0 && (n = viewdir_expire(dir.p, o->retention, &e)) < 0) {
+			msg_error(&e);
+			rc = -1;
+		} else if (n > 0) {
+			r->days_expired += n;
+		}
+		buf_free(&dir);
+	}
+	return rc;
+}
+
 static int
 run(const struct options *o)
 {
@@ -1104,7 +1150,7 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	/* Without a state every day is new; with one, only the days touched. */
-	if (write_views(&r) < 0) {
+	if (write_views(&r) < 0 || expire_views(&r) < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
 		return EXIT_IO;
@@ -1121,6 +1167,8 @@ run(const struct options *o)
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
+	if (o->retention)
+		msg_verbose("%ld partitions past --retention removed", r.days_expired);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);
 	return r.status;

@@ -176,6 +176,11 @@ merge_settle(struct run *r)
 		r->cutoff = b->mark;
 		r->have_cutoff = true;
 	}
+	/* Speed windows before the overlap never enter the answer, so the
+	 * speed layer covers the answer from there at the earliest ("partial");
+	 * this also makes the answer the same after --compact dropped them. */
+	if (r->have_cutoff && s->lo < r->cutoff - o->overlap)
+		s->lo = r->cutoff - o->overlap;
 	if (!b->first && !s->first)
 		return 0;
 	if (!b->first && merge_common_aggs(r) < 0)
