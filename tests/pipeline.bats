@@ -73,10 +73,10 @@ print(sum(1 for _ in r))' "$f" > /dev/null
 	"$CSA_SRCDIR/examples/clickstream-pipeline.sh" "$BATS_TEST_TMPDIR/c" > "$BATS_TEST_TMPDIR/out"
 	local c="$BATS_TEST_TMPDIR/c"
 	[ "$(wc -l < "$c/clicks.ndjson")" -eq 5000 ]
-	jq -c '[.page, .views, .purchases, (.avg_duration_ms * 1000 | round), .data_freshness]' \
+	jq -c '[.page, .views, .exports, (.avg_duration_ms * 1000 | round), .data_freshness]' \
 		"$c/merged.ndjson" | sort > "$BATS_TEST_TMPDIR/merged"
 	jq -c -s 'group_by(.page) | map([.[0].page, length,
-		(map(select(.action == "purchase")) | length),
+		(map(select(.action == "export")) | length),
 		(map(.duration_ms) | add / length * 1000 | round), "batch+realtime"])[]' \
 		"$c/clicks.ndjson" | sort > "$BATS_TEST_TMPDIR/jq"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/jq")" -eq 6 ]
