@@ -319,8 +319,10 @@ run(const struct options *o)
 		msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
 		    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
 		    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad.total, nrow);
-	msg_verbose("%ld rows read by simdjson, the others by jsmn",
-	    row_reader_fast_rows(r.l[LAYER_BATCH].rd) + row_reader_fast_rows(r.l[LAYER_SPEED].rd));
+	if (!o->compact)
+		msg_verbose("%ld rows read by simdjson, the others by jsmn",
+		    row_reader_fast_rows(r.l[LAYER_BATCH].rd) +
+		    row_reader_fast_rows(r.l[LAYER_SPEED].rd));
 	if (r.repeats)
 		msg_verbose("%ld speed rows repeated (the same _id) counted once", r.repeats);
 	bad = msg_bad_summary(&r.bad, "line", "lines");

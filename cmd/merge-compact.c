@@ -143,6 +143,22 @@ keep_lines(const char *text, const struct line *v, size_t n, size_t last, struct
 			buf_add(b, text + v[i].off, v[i].len + v[i].nl);
 }
 
+/*
+ * The new file as the old one was: its writer may be another user (a
+ * service's), who must still be able to append to it.
+ */
+static int
+same_owner(struct fs_stage *stage, size_t i, const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || chmod(stage->tmp[i], st.st_mode & 07777) < 0 ||
+	    ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    chown(stage->tmp[i], st.st_uid, st.st_gid) < 0))
+		return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
 int
 merge_compact(struct run *r)
 {
@@ -165,12 +181,19 @@ merge_compact(struct run *r)
 	if (lock_speed(r, path, &fd) < 0)
 		return -1;
 	pos_init(&pos);
-	if (fs_read_all(path, &text, &len, &e) != 0 ||
-	    (spath && (fs_read_all(spath, &stext, &slen, &e) != 0 ||
-	    pos_find(&pos, stext, slen) != 1))) {
-		if (e.kind != ERR_IO || !e.msg[0])
-			err_set(&e, ERR_IO, "%s: no positions line with the output length", spath);
+	if (fs_read_all(path, &text, &len, &e) < 0 ||
+	    (spath && (rc = fs_read_all(spath, &stext, &slen, &e)) < 0)) {
 		r->err = e;
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	if (spath && stext == NULL) {
+		/* The writer has saved no state yet: nothing vouches for a length. */
+		msg_verbose("%s: no such state yet: %s is compacted alone", spath, path);
+		spath = NULL;
+	} else if (spath && pos_find(&pos, stext, slen) != 1) {
+		err_set(&r->err, ERR_IO, "%s: no positions line with the output length", spath);
 		goto out;
 	}
 	if (spath && (pos.out_length < 0 || (size_t)pos.out_length > len)) {
@@ -201,7 +224,9 @@ merge_compact(struct run *r)
 	 * that vouches for more than the file holds, which csa-window
 	 * refuses, rather than one that would cut good rows off. */
 	if (fs_stage_add(&stage, path, b.p ? b.p : "", b.len, &e) < 0 ||
-	    (spath && fs_stage_add(&stage, spath, sb.p, sb.len, &e) < 0)) {
+	    same_owner(&stage, 0, path, &e) < 0 ||
+	    (spath && (fs_stage_add(&stage, spath, sb.p, sb.len, &e) < 0 ||
+	    same_owner(&stage, 1, spath, &e) < 0))) {
 		fs_stage_abort(&stage);
 		r->err = e;
 		goto out;
