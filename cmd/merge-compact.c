@@ -60,7 +60,7 @@ split_rows(struct run *r, const char *path, const char *text, size_t limit,
 			v[n].droppable = w.end <= drop_before;
 		} else if (rc < 0) {
 			msg_bad(&r->bad, e.kind == ERR_DATA ? w.bad : BAD_FIELD, path, n + 1,
-			    "%s (kept as it is)", e.msg);
+			    "%s (not a row: left in the file)", e.msg);
 		}
 		n++;
 		off += len + (nl != NULL);

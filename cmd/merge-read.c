@@ -128,6 +128,8 @@ use_row(struct run *r, struct layer *l, const struct row_in *w)
 	if (l->wlen == 0)
 		l->wlen = end - start;
 	l->mixed_len = l->mixed_len || l->wlen != end - start;
+	if (o->compact)
+		return 0;	/* only the batch view's mark is wanted */
 	if (o->anomalies && l->id == LAYER_BATCH) {
 		/* The baseline is the whole batch view, whatever is shown. */
 		if (l->rows == 1 || start < l->lo)
