@@ -147,6 +147,30 @@ answers() {
 	[ "$(wc -l < "$s")" -lt "$(wc -l < "$BATS_TEST_TMPDIR/speed.orig")" ]
 }
 
+@test "a writer that starts during --compact waits for it and appends to the new file: no row lost" {
+	real_layers
+	g=$BATS_TEST_TMPDIR/gold/hourly s=$BATS_TEST_TMPDIR/speed.ndjson t=$BATS_TEST_TMPDIR
+	# A view large enough for a compaction to take a while, and rows that
+	# no compaction drops (their windows end after the cutoff).
+	for i in $(seq 60); do cat "$t/speed.orig"; done > "$t/big"
+	cut=$(date -d 2014-03-27T00:00:00Z +%s)000
+	jq -c "select(.time > $cut)" "$t/all" > "$t/late"
+	csa-window --preset earthquake < "$t/late" > "$t/late.rows"
+	[ "$(wc -l < "$t/late.rows")" -gt 20 ]
+	for i in 1 2 3; do
+		cp "$t/big" "$s"
+		csa-merge --compact --batch "$g" --speed "$s" &
+		pid=$!
+		# The writer starts once the compaction holds the file.
+		wait_for 10 '! flock -n -s "$s" true'
+		csa-window --preset earthquake --out "$s" < "$t/late"
+		wait "$pid"
+		[ "$(wc -l < "$s")" -lt "$(wc -l < "$t/big")" ]
+		# Every row the writer wrote is in the new file, last.
+		tail -n "$(wc -l < "$t/late.rows")" "$s" | cmp - "$t/late.rows"
+	done
+}
+
 # speed_run HUB STATE OUT FILE: FILE's events into the hub, then the speed
 # layer over what it has not taken yet, exactly once (csa(7)).
 speed_run() {
