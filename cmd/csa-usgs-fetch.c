@@ -20,6 +20,7 @@
 #include "json.h"
 #include "msg.h"
 #include "opt.h"
+#include "progress.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -849,6 +850,20 @@ out:
 	return (long)n;
 }
 
+/* The backfill's progress line: the range just done, the events so far,
+ * the share of the whole range covered. */
+static void
+fdsn_progress(struct progress *pg, bool last, int64_t s, int64_t e, int64_t start,
+    int64_t end, int64_t covered, long events)
+{
+	char a[32], b[32];
+
+	tfmt_format(s, a);
+	tfmt_format(e, b);
+	progress_say(pg, last, (double)covered, (double)(end - start + 1),
+	    "%.16s..%.16s done, %ld events", a, b, events);
+}
+
 /*
  * Backfill through the FDSN event service: each time range is counted
  * first and halved while it holds more events than one query may return.
@@ -863,9 +878,12 @@ run_fdsn(const struct options *o, struct state *st)
 	size_t top = 0, cap = 64;
 	struct buf url = { 0 };
 	int64_t last = 0;
-	long max_allowed = FDSN_MAX_DEFAULT;
+	long max_allowed = FDSN_MAX_DEFAULT, events = 0;
+	int64_t covered = 0;	/* ms of [start, end] done */
+	struct progress pg;
 	int status = EXIT_OK;
 
+	progress_init(&pg);
 	stack = xmalloc(cap * sizeof(*stack));
 	stack[top].s = start;
 	stack[top++].e = end;
@@ -893,8 +911,11 @@ run_fdsn(const struct options *o, struct state *st)
 			msg_verbose("%lld events in range, splitting", (long long)count);
 			continue;
 		}
-		if (count == 0)
+		if (count == 0) {
+			covered += e_ms - s + 1;
+			fdsn_progress(&pg, top == 0, s, e_ms, start, end, covered, events);
 			continue;
+		}
 		fdsn_url(&url, base, NULL, o, s, e_ms);
 		fdsn_pace(&last);
 		rc = http_get(url.p, &o->http, &r, &e);
@@ -908,12 +929,16 @@ run_fdsn(const struct options *o, struct state *st)
 		status = msg_worst(status, handle_body(url.p, &r.body, o, st, &ps));
 		report(url.p, &ps, false);
 		http_resp_free(&r);
+		covered += e_ms - s + 1;
+		events += ps.emitted;
+		fdsn_progress(&pg, top == 0, s, e_ms, start, end, covered, events);
 		fflush(stdout);
 		if (ferror(stdout)) {
 			status = EXIT_IO;
 			break;
 		}
 	}
+	progress_end(&pg);
 	free(stack);
 	buf_free(&url);
 	return status;
