@@ -182,12 +182,10 @@ merge_compact(struct run *r)
 		return -1;
 	pos_init(&pos);
 	if (fs_read_all(path, &text, &len, &e) < 0 ||
-	    (spath && (rc = fs_read_all(spath, &stext, &slen, &e)) < 0)) {
+	    (spath && fs_read_all(spath, &stext, &slen, &e) < 0)) {
 		r->err = e;
-		rc = -1;
 		goto out;
 	}
-	rc = -1;
 	if (spath && stext == NULL) {
 		/* The writer has saved no state yet: nothing vouches for a length. */
 		msg_verbose("%s: no such state yet: %s is compacted alone", spath, path);
