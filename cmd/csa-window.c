@@ -434,7 +434,7 @@ open_out(struct run *r)
 {
 	const char *path = r->o->out_path;
 	struct stat st;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	int fd = fs_open_append_shared(path);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		msg_warn("%s: %s", path, strerror(errno));
