@@ -2,12 +2,67 @@
 #include <config.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd.h"
+#include "err.h"
+#include "metrics.h"
 #include "msg.h"
 #include "opt.h"
 #include "sig.h"
+#include "timefmt.h"
+
+/* How often --metrics rewrites its file; $CSA_METRICS_INTERVAL changes it. */
+#define METRICS_EVERY 5000
+
+static struct {
+	const char *path;
+	int64_t every, last;	/* ms */
+	bool failing;		/* the last write failed (and said so) */
+} mx;
+
+int
+cmd_metrics_set(const char *path)
+{
+	const char *env = getenv("CSA_METRICS_INTERVAL");
+	struct err e;
+
+	if (!*path)
+		return msg_usage("--metrics: the file name is empty");
+	mx.path = path;
+	if (env == NULL || tfmt_duration(env, &mx.every, &e) < 0 || mx.every <= 0)
+		mx.every = METRICS_EVERY;
+	return OPT_RUN;
+}
+
+bool
+cmd_metrics_due(void)
+{
+	return mx.path && tfmt_now() - mx.last >= mx.every;
+}
+
+void
+cmd_metrics_write(void)
+{
+	struct err e;
+
+	if (mx.path == NULL)
+		return;
+	mx.last = tfmt_now();
+	if (metrics_write(mx.path, &e) < 0) {
+		/* Once per failing spell: a full disk must not flood stderr. */
+		if (!mx.failing)
+			msg_warn("--metrics: %s (the run goes on; tried again every %lld ms)",
+			    e.msg, (long long)mx.every);
+		mx.failing = true;
+		return;
+	}
+	if (mx.failing)
+		msg_verbose("--metrics: %s written again", mx.path);
+	mx.failing = false;
+}
 
 int
 cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
@@ -15,6 +70,7 @@ cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 	int status;
 
 	msg_init(argv[0]);
+	metrics_init(msg_prog());
 	status = life->parse(argc, argv, opts);
 	if (status == OPT_RUN) {
 		if (life->flags & CMD_CATCH_STOP)
@@ -23,9 +79,13 @@ cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 			signal(SIGPIPE, SIG_IGN);
 		if (life->flags & CMD_BLOCK_STDOUT)
 			setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+		metric_set(metric_get("csa_start_time_seconds", NULL), (double)tfmt_now() / 1000);
+		cmd_metrics_write();	/* a path that cannot be written shows at once */
 		status = life->run(opts);
 		status = msg_worst(status, msg_close_stdout());
+		cmd_metrics_write();
 	}
 	life->free(opts);
+	metrics_free();
 	return status;
 }

@@ -2,6 +2,8 @@
 #ifndef CSA_CMD_H
 #define CSA_CMD_H
 
+#include <stdbool.h>
+
 /*
  * A command's life: its options, its run, and what its options hold.
  * Each takes the command's own struct options.
@@ -63,5 +65,20 @@ main(int argc, char **argv)						\
 									\
 	return cmd_main(argc, argv, &life, &o);				\
 }
+
+/*
+ * --metrics FILE, for every command that runs long or from a scheduler:
+ * the registry of common/metrics.h written to FILE now and then and at
+ * exit.  cmd_metrics_set takes the option's value (OPT_RUN, or EXIT_USAGE
+ * with the message said); cmd_metrics_due says
+ * (once a command has a file) that the interval has passed, so that the
+ * loop refreshes its gauges and calls cmd_metrics_write.  A write that
+ * fails (a full disk) warns once, leaves the old file whole and is tried
+ * again next time: metrics never stop a pipeline.  cmd_main writes the
+ * file a last time after run returned, whatever the way out.
+ */
+int cmd_metrics_set(const char *path);
+bool cmd_metrics_due(void);
+void cmd_metrics_write(void);
 
 #endif

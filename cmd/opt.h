@@ -23,6 +23,12 @@ enum { OPT_RUN = -1 };
 	{ "verbose", no_argument, NULL, 'v' },				\
 	{ "version", no_argument, NULL, 'V' }
 
+/* --metrics FILE, of every command that runs long or from a scheduler
+ * (cmd_metrics_set in cmd.h takes it): its code and table entry. */
+enum { OPT_METRICS = 0x1200 };
+#define OPT_LONG_METRICS						\
+	{ "metrics", required_argument, NULL, OPT_METRICS }
+
 /* The options of commands that make HTTP requests (csa-usgs-fetch,
  * csa-capture-read): their codes, above the commands' own, their table
  * entries, and opt_http to take one. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "msg.h"
 #include "timefmt.h"
 
@@ -70,10 +71,22 @@ static const char *const bad_kind_name[BAD_NKINDS] = {
 	[BAD_LONG] = "over the line limit", [BAD_FIELD] = "without what is needed",
 };
 
+/* Their reason label in csa_bad_records_total (--metrics). */
+static const char *const bad_reason[BAD_NKINDS] = {
+	[BAD_JSON] = "json", [BAD_OBJECT] = "object", [BAD_LONG] = "long",
+	[BAD_FIELD] = "field",
+};
+
 /* Count a bad record of kind; true when it is to be reported. */
 static bool
 bad_shown(struct msg_bad *b, enum msg_bad_kind kind)
 {
+	static struct metric *counted[BAD_NKINDS];
+
+	if (counted[kind] == NULL)
+		counted[kind] = metric_get("csa_bad_records_total", "reason", bad_reason[kind],
+		    (const char *)NULL);
+	metric_add(counted[kind], 1);
 	b->total++;
 	if (++b->n[kind] <= BAD_SHOWN)
 		return true;
