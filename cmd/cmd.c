@@ -43,6 +43,17 @@ cmd_metrics_due(void)
 	return mx.path && tfmt_now() - mx.last >= mx.every;
 }
 
+int64_t
+cmd_metrics_in(void)
+{
+	int64_t left;
+
+	if (mx.path == NULL)
+		return -1;
+	left = mx.last + mx.every - tfmt_now();
+	return left > 0 ? left : 0;
+}
+
 void
 cmd_metrics_write(void)
 {

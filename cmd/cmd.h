@@ -3,6 +3,7 @@
 #define CSA_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * A command's life: its options, its run, and what its options hold.
@@ -79,6 +80,9 @@ main(int argc, char **argv)						\
  */
 int cmd_metrics_set(const char *path);
 bool cmd_metrics_due(void);
+/* For a loop that waits on input: ms until the next write is due (0: now),
+ * or -1 without --metrics. */
+int64_t cmd_metrics_in(void);
 void cmd_metrics_write(void);
 
 #endif

@@ -23,6 +23,7 @@
 #include "input.h"
 #include "json.h"
 #include "jsonfast.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -40,7 +41,7 @@ static const char usage_line[] =
     "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
     "                  [--state FILE] [--state-every D] [--keep-open | --no-keep-open]\n"
     "                  [--out FILE] [--idle-timeout D]\n"
-    "                  [--partition EXPR] [--partition-count N]\n"
+    "                  [--partition EXPR] [--partition-count N] [--metrics FILE]\n"
     "                  [-uv] [FILE...]\n";
 
 static const char help_text[] =
@@ -71,6 +72,8 @@ static const char help_text[] =
     "      --late-output FILE    also write late events to FILE\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --max-groups N        hold at most N groups; events past it are left out\n"
+    "      --metrics FILE        write counters, watermarks and lateness to FILE\n"
+    "                            (Prometheus text) every 5s and at exit\n"
     "      --offset D            shift window alignment from the epoch by D\n"
     "      --partition EXPR      the input partition of an event, each with its own\n"
     "                            event time (default _eh.partition)\n"
@@ -127,6 +130,9 @@ struct run {
 	long already;		/* events skipped as taken before the last save */
 	bool no_seq_warned;
 	struct buf row;		/* scratch for one row */
+	struct metric *in, *bytes_in, *rows, *bytes_out, *adjusted, *dropped, *open, *lag;
+	struct metric **mark;	/* --metrics: per engine partition, made when first seen */
+	int nmark;
 };
 
 /* The engine's sink: each row onto r->out, flushed with -u. */
@@ -138,6 +144,8 @@ put_row(const struct row *w, void *arg)
 	buf_reset(&r->row);
 	row_put(&r->row, w);
 	fwrite(r->row.p, 1, r->row.len, r->out);
+	metric_add(r->rows, 1);
+	metric_add(r->bytes_out, (double)r->row.len);
 	if (r->o->unbuffered)
 		fflush(r->out);
 }
@@ -231,6 +239,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "late-output", required_argument, NULL, OPT_LATE_OUTPUT },
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
+		OPT_LONG_METRICS,
 		{ "no-keep-open", no_argument, NULL, OPT_NO_KEEP_OPEN },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "out", required_argument, NULL, 'o' },
@@ -361,6 +370,10 @@ parse_options(int argc, char **argv, struct options *o)
 			if (opt_int("max-groups", optarg, 1, INT32_MAX, &n) < 0)
 				return EXIT_USAGE;
 			w->max_groups = (long)n;
+			break;
+		case OPT_METRICS:
+			if ((rc = cmd_metrics_set(optarg)) != OPT_RUN)
+				return rc;
 			break;
 		case OPT_NO_KEEP_OPEN:
 			o->no_keep_open = true;
@@ -890,6 +903,79 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 	return true;
 }
 
+/* --metrics: the series every run has. */
+static void
+metrics_start(struct run *r)
+{
+	r->in = metric_get("csa_events_in_total", NULL);
+	r->bytes_in = metric_get("csa_bytes_in_total", NULL);
+	r->rows = metric_get("csa_rows_out_total", NULL);
+	r->bytes_out = metric_get("csa_bytes_out_total", NULL);
+	r->adjusted = metric_get("csa_late_events_total", "action", "adjusted", NULL);
+	r->dropped = metric_get("csa_late_events_total", "action", "dropped", NULL);
+	r->open = metric_get("csa_open_windows", NULL);
+	r->lag = metric_get("csa_event_time_lag_seconds", NULL);
+}
+
+/* Before a write: the engine's counts, open windows and event times. */
+static void
+metrics_refresh(struct run *r)
+{
+	struct win_counts c;
+	struct win_gauges g;
+	int n = win_partitions(r->en);
+
+	win_counts(r->en, &c);
+	win_gauges(r->en, &g);
+	metric_set(r->adjusted, (double)(c.late - c.dropped));
+	metric_set(r->dropped, (double)c.dropped);
+	metric_set(r->open, (double)g.open);
+	if (g.have_mark)
+		metric_set(r->lag, (double)(tfmt_now() - g.mark) / 1000);
+	if (n > r->nmark) {
+		r->mark = xrealloc(r->mark, sizeof(*r->mark) * (size_t)n);
+		memset(r->mark + r->nmark, 0, sizeof(*r->mark) * (size_t)(n - r->nmark));
+		r->nmark = n;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		int64_t mark;
+		const char *key = win_partition_mark(r->en, i, &len, &mark);
+
+		if (mark == INT64_MIN)
+			continue;
+		if (r->mark[i] == NULL) {
+			char *k = xstrndup(key, len);
+
+			r->mark[i] = metric_get("csa_watermark_seconds", "partition", k, NULL);
+			free(k);
+		}
+		metric_set(r->mark[i], (double)mark / 1000);
+	}
+}
+
+/*
+ * --metrics while input is quiet: wait for it only until the next write is
+ * due, so that the event-time lag goes on growing in the file when nothing
+ * comes.  True when it waited in vain (and wrote), false when input is there.
+ */
+static bool
+metrics_wait(struct run *r, const struct ndjson_reader *in)
+{
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+	int64_t left = cmd_metrics_in();
+
+	if (left < 0)
+		return false;
+	if (left > 0 && poll(&pfd, 1, (int)(left < 60000 ? left : 60000)) != 0)
+		return false;	/* input, end of input, or a signal */
+	if (cmd_metrics_due()) {
+		metrics_refresh(r);
+		cmd_metrics_write();
+	}
+	return true;
+}
+
 static int
 run_input(struct run *r, struct input *in)
 {
@@ -905,10 +991,18 @@ run_input(struct run *r, struct input *in)
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
+		if (rd != NULL && !ndjson_ready(rd) && metrics_wait(r, rd))
+			continue;
 		if ((rc = input_next(in, &rec)) == 0)
 			break;
 		if (rc < 0)
 			continue;	/* said; on with the next file */
+		metric_add(r->in, 1);
+		metric_add(r->bytes_in, (double)rec.len + 1);
+		if (cmd_metrics_due()) {
+			metrics_refresh(r);
+			cmd_metrics_write();
+		}
 		if (o->idle_ms || o->state_every)
 			r->last_arrival = tfmt_now();
 		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
@@ -937,6 +1031,7 @@ run(const struct options *o)
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.first = true;
+	metrics_start(&r);
 	if ((o->state_path && (status = load_state(&r)) != EXIT_OK) ||
 	    (o->out_path && (status = open_out(&r)) != EXIT_OK)) {
 		win_free(r.en);
@@ -969,6 +1064,8 @@ run(const struct options *o)
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
+	metrics_refresh(&r);	/* for the last write, at exit */
+	free(r.mark);
 	win_counts(r.en, &c);
 	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
 	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions, "
