@@ -75,6 +75,33 @@ cmd_metrics_write(void)
 	mx.failing = false;
 }
 
+static int64_t run_started;
+
+void
+cmd_metrics_run_start(void)
+{
+	run_started = tfmt_now();
+	metric_set(metric_get("csa_run_success", NULL), 0);
+	cmd_metrics_run_now();
+}
+
+void
+cmd_metrics_run_now(void)
+{
+	metric_set(metric_get("csa_run_duration_seconds", NULL),
+	    (double)(tfmt_now() - run_started) / 1000);
+}
+
+void
+cmd_metrics_run_end(int status)
+{
+	cmd_metrics_run_now();
+	metric_set(metric_get("csa_run_success", NULL), status <= EXIT_DATA);
+	if (status <= EXIT_DATA)
+		metric_set(metric_get("csa_last_success_timestamp_seconds", NULL),
+		    (double)tfmt_now() / 1000);
+}
+
 int
 cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 {

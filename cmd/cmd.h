@@ -85,4 +85,15 @@ bool cmd_metrics_due(void);
 int64_t cmd_metrics_in(void);
 void cmd_metrics_write(void);
 
+/*
+ * The series of a scheduled run (csa-capture-read, csa-batch-agg): at
+ * the start, csa_run_success 0, so that a run killed half way says so;
+ * cmd_metrics_run_now keeps csa_run_duration_seconds up to date; at the
+ * end, its duration, success (exit status 0 or 1) and, on success,
+ * csa_last_success_timestamp_seconds.
+ */
+void cmd_metrics_run_start(void);
+void cmd_metrics_run_now(void);
+void cmd_metrics_run_end(int status);
+
 #endif

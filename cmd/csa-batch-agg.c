@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "input.h"
 #include "json.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -36,7 +37,8 @@ static const char usage_line[] =
     "                     [--id FIELD] [--version-field FIELD] [--ids-field FIELD]\n"
     "                     [--deleted-when EXPR] [--validate EXPR] [--max-future D]\n"
     "                     [--out DIR] [--partition-by FIELD] [--state FILE]\n"
-    "                     [--memory-limit SIZE] [--max-groups N] [-v] [FILE...]\n";
+    "                     [--memory-limit SIZE] [--max-groups N] [--metrics FILE] [-v]\n"
+    "                     [FILE...]\n";
 
 static const char help_text[] =
     "Deduplicate events (the newest version of each wins; with the rules of\n"
@@ -58,6 +60,8 @@ static const char help_text[] =
     "                            is an error (default: the memory limit / 2K)\n"
     "      --memory-limit SIZE   memory for the events before they spill to disk\n"
     "                            (default 256M)\n"
+    "      --metrics FILE        write counts, run duration, success and the views'\n"
+    "                            newest event to FILE (Prometheus text)\n"
     "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
     "      --preset NAME         earthquake: the hourly and daily reference views,\n"
@@ -129,6 +133,7 @@ struct run {
 	struct evstore *st;
 	struct strmap days;	/* touched days, key: the day number */
 	long lines, rows, files_written, files_removed;
+	struct metric *in, *bytes_in;	/* --metrics */
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
 	int status;
@@ -220,6 +225,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "state", required_argument, NULL, 's' },
 		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
+		OPT_LONG_METRICS,
 		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
 		{ "out", required_argument, NULL, 'o' },
 		{ "partition-by", required_argument, NULL, OPT_PARTITION },
@@ -295,6 +301,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_FUTURE:
 			if (opt_duration("max-future", optarg, 1, OPT_NO_MAX, &o->max_future) < 0)
 				return EXIT_USAGE;
+			break;
+		case OPT_METRICS:
+			if ((rc = cmd_metrics_set(optarg)) != OPT_RUN)
+				return rc;
 			break;
 		case OPT_MAX_GROUPS:
 			if (opt_int("max-groups", optarg, 1, INT32_MAX, &o->max_groups) < 0)
@@ -758,16 +768,57 @@ read_input(struct run *r)
 	in.stop = &sig_stop;
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
+		metric_add(r->in, 1);
+		metric_add(r->bytes_in, (double)rec.len + 1);
+		if (cmd_metrics_due()) {
+			cmd_metrics_run_now();
+			cmd_metrics_write();
+		}
 		if (take_line(r, rec.doc, rec.line, rec.len, rec.file, rec.lineno) < 0) {
 			rc = -1;
 			break;
 		}
 	}
 	r->lines += (long)r->bad.n[BAD_JSON] + r->bad.n[BAD_OBJECT] + r->bad.n[BAD_LONG];
+	if (rc == 0 && !sig_stop && in.status < EXIT_IO)	/* every file read whole */
+		metric_add(metric_get("csa_files_total", NULL), o->nfiles > 0 ? o->nfiles : 1);
 	input_free(&in);
 	if (rc < 0)
 		return -1;
 	return sig_stop ? -1 : 0;
+}
+
+/* A live event's time: the greatest into arg. */
+static int
+latest_time(const void *rec, size_t len, int64_t t, void *arg)
+{
+	int64_t *max = arg;
+
+	(void)rec;
+	(void)len;
+	if (t > *max)
+		*max = t;
+	return 0;
+}
+
+static void
+last_day(int64_t day, void *arg)
+{
+	*(int64_t *)arg = day;
+}
+
+/* --metrics: the views' high-water mark, the newest live event the store
+ * holds (in its last day), whatever this run added. */
+static void
+count_high_water(struct run *r)
+{
+	int64_t day = INT64_MIN, t = INT64_MIN;
+	struct err e;
+
+	if (evstore_days(r->st, last_day, &day, &e) < 0 || day == INT64_MIN ||
+	    evstore_scan_day(r->st, day, latest_time, &t, &e) < 0 || t == INT64_MIN)
+		return;
+	metric_set(metric_get("csa_view_high_water_seconds", NULL), (double)t / 1000);
 }
 
 /* ---- views ---- */
@@ -1088,6 +1139,9 @@ run(const struct options *o)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.in = metric_get("csa_events_in_total", NULL);
+	r.bytes_in = metric_get("csa_bytes_in_total", NULL);
+	cmd_metrics_run_start();
 	strmap_init(&r.days);
 	r.st = evstore_open(o->state, query, o->memory, &e);
 	free(query);
@@ -1110,6 +1164,8 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
+	count_high_water(&r);
+	metric_add(metric_get("csa_rows_out_total", NULL), (double)r.rows);
 	if (spilled)
 		snprintf(spill, sizeof(spill), ", spilled to disk at event %lld", (long long)spilled);
 	/* The state moves on only once the views it implies are written. */
@@ -1122,6 +1178,7 @@ run(const struct options *o)
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
+	cmd_metrics_run_end(r.status);
 	strmap_free(&r.days);
 	return r.status;
 }
