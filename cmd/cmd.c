@@ -92,8 +92,9 @@ cmd_metrics_run_now(void)
 	    (double)(tfmt_now() - run_started) / 1000);
 }
 
-void
-cmd_metrics_run_end(int status)
+/* The end of a run that cmd_metrics_run_start began. */
+static void
+run_end(int status)
 {
 	cmd_metrics_run_now();
 	metric_set(metric_get("csa_run_success", NULL), status <= EXIT_DATA);
@@ -121,6 +122,8 @@ cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 		cmd_metrics_write();	/* a path that cannot be written shows at once */
 		status = life->run(opts);
 		status = msg_worst(status, msg_close_stdout());
+		if (run_started != 0)
+			run_end(status);
 		cmd_metrics_write();
 	}
 	life->free(opts);

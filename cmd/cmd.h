@@ -89,11 +89,11 @@ void cmd_metrics_write(void);
  * The series of a scheduled run (csa-capture-read, csa-batch-agg): at
  * the start, csa_run_success 0, so that a run killed half way says so;
  * cmd_metrics_run_now keeps csa_run_duration_seconds up to date; at the
- * end, its duration, success (exit status 0 or 1) and, on success,
+ * end, cmd_main sets its duration, success (the exit status, stdout's
+ * closing included, is 0 or 1) and, on success,
  * csa_last_success_timestamp_seconds.
  */
 void cmd_metrics_run_start(void);
 void cmd_metrics_run_now(void);
-void cmd_metrics_run_end(int status);
 
 #endif

@@ -1178,7 +1178,6 @@ run(const struct options *o)
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
-	cmd_metrics_run_end(r.status);
 	strmap_free(&r.days);
 	return r.status;
 }
