@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "merge.h"
+#include "metrics.h"
 #include "opt.h"
 #include "table.h"
 #include "timefmt.h"
@@ -16,7 +17,7 @@ static const char usage_line[] =
     "Usage: csa-merge [--batch PATH] [--speed PATH] [--view NAME] [--cutoff TIME]\n"
     "                 [--overlap D] [--by FIELDS] [--every D | --total] [--from TIME]\n"
     "                 [--to TIME] [--anomalies SIGMA] [--format FMT | --table]\n"
-    "                 [--no-state] [-v]\n";
+    "                 [--no-state] [--metrics FILE] [-v]\n";
 
 static const char help_text[] =
     "Merge the rows of a batch view and of a speed view into one answer: batch\n"
@@ -34,6 +35,8 @@ static const char help_text[] =
     "                         row), or table (as --table)\n"
     "      --from TIME        only windows starting at or after TIME\n"
     "  -h, --help             show this help and exit\n"
+    "      --metrics FILE     write rows by layer, the cutoff and partial buckets\n"
+    "                         to FILE (Prometheus text)\n"
     "      --no-state         rows without \"_state\", for readers (not mergeable)\n"
     "      --overlap D        before the cutoff, speed windows the batch view lacks\n"
     "                         are kept for D (default 15m)\n"
@@ -71,6 +74,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "every", required_argument, NULL, OPT_EVERY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "from", required_argument, NULL, OPT_FROM },
+		OPT_LONG_METRICS,
 		{ "no-state", no_argument, NULL, OPT_NO_STATE },
 		{ "overlap", required_argument, NULL, OPT_OVERLAP },
 		{ "speed", required_argument, NULL, OPT_SPEED },
@@ -82,7 +86,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char shortopts[] = "b:e:hs:vV";
-	int c, verbose = 0;
+	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->overlap = 15 * 60 * 1000;
@@ -146,6 +150,10 @@ parse_options(int argc, char **argv, struct options *o)
 			o->have_from = true;
 			if (opt_time("from", optarg, &o->from) < 0)
 				return EXIT_USAGE;
+			break;
+		case OPT_METRICS:
+			if ((rc = cmd_metrics_set(optarg)) != OPT_RUN)
+				return rc;
 			break;
 		case OPT_NO_STATE:
 			o->no_state = true;
@@ -224,6 +232,19 @@ run_free(struct run *r)
 	buf_free(&r->key);
 }
 
+/* --metrics: what the merge read, decided and wrote. */
+static void
+count_merge(const struct run *r, size_t nrow)
+{
+	for (int k = 0; k < NLAYERS; k++)
+		metric_add(metric_get("csa_rows_in_total", "layer", merge_layer_names[k], NULL),
+		    (double)r->l[k].rows);
+	metric_add(metric_get("csa_rows_out_total", NULL), (double)nrow);
+	if (r->have_cutoff)
+		metric_set(metric_get("csa_cutoff_seconds", NULL), (double)r->cutoff / 1000);
+	metric_set(metric_get("csa_partial_buckets", NULL), (double)r->partial);
+}
+
 /* Read both layers, fit them together, write the answer (cmd/merge.h
  * says which piece does what): the exit status. */
 static int
@@ -267,6 +288,7 @@ run(const struct options *o)
 			msg_error(&r.err);
 		status = msg_status(r.err.kind);
 	}
+	count_merge(&r, nrow);
 	msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
 	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
 	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad.total, nrow);
