@@ -103,13 +103,29 @@ run_end(int status)
 		    (double)tfmt_now() / 1000);
 }
 
+void
+cmd_metrics_begin(void)
+{
+	metrics_init(msg_prog());
+	metric_set(metric_get("csa_start_time_seconds", NULL), (double)tfmt_now() / 1000);
+	cmd_metrics_write();	/* a path that cannot be written shows at once */
+}
+
+void
+cmd_metrics_end(int status)
+{
+	if (run_started != 0)
+		run_end(status);
+	cmd_metrics_write();
+	metrics_free();
+}
+
 int
 cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 {
 	int status;
 
 	msg_init(argv[0]);
-	metrics_init(msg_prog());
 	status = life->parse(argc, argv, opts);
 	if (status == OPT_RUN) {
 		if (life->flags & CMD_CATCH_STOP)
@@ -118,15 +134,11 @@ cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 			signal(SIGPIPE, SIG_IGN);
 		if (life->flags & CMD_BLOCK_STDOUT)
 			setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
-		metric_set(metric_get("csa_start_time_seconds", NULL), (double)tfmt_now() / 1000);
-		cmd_metrics_write();	/* a path that cannot be written shows at once */
+		cmd_metrics_begin();
 		status = life->run(opts);
 		status = msg_worst(status, msg_close_stdout());
-		if (run_started != 0)
-			run_end(status);
-		cmd_metrics_write();
+		cmd_metrics_end(status);
 	}
 	life->free(opts);
-	metrics_free();
 	return status;
 }

@@ -85,6 +85,12 @@ bool cmd_metrics_due(void);
 int64_t cmd_metrics_in(void);
 void cmd_metrics_write(void);
 
+/* Around run, for a main that is not cmd_main's (csa-dashboard): name the
+ * series and write the file a first time; then, with the exit status,
+ * write it a last time and free the series. */
+void cmd_metrics_begin(void);
+void cmd_metrics_end(int status);
+
 /*
  * The series of a scheduled run (csa-capture-read, csa-batch-agg): at
  * the start, csa_run_success 0, so that a run killed half way says so;
