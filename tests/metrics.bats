@@ -30,7 +30,8 @@ check_metrics() {
 
 @test "--metrics without a name is a usage error in every command that has it" {
 	local c
-	for c in csa-usgs-fetch csa-eh-send csa-eh-recv csa-window; do
+	for c in csa-usgs-fetch csa-eh-send csa-eh-recv csa-window csa-capture-read \
+		csa-batch-agg csa-merge csa-dashboard; do
 		run --separate-stderr "$c" --metrics ''
 		assert_failure 2
 		[[ "$stderr" == "$c: --metrics: the file name is empty"* ]] ||
@@ -196,6 +197,92 @@ check_metrics() {
 	[ "$(mval "$M" "csa_retries_total{$l}")" -eq 0 ]
 	# What the hub holds agrees.
 	[ "$(csa-eh-recv -e | wc -l)" -eq "$n" ]
+}
+
+@test "csa-batch-agg: events, rows, files, success and the views' newest event equal the run" {
+	local ev gold="$BATS_TEST_TMPDIR/gold"
+	ev=$(usgs_events)
+	run csa-batch-agg --preset earthquake --out "$gold" --metrics "$M" "$ev"
+	assert_success
+	check_metrics "$M"
+	local l='command="csa-batch-agg"'
+	[ "$(mval "$M" "csa_events_in_total{$l}")" -eq "$(wc -l < "$ev")" ]
+	[ "$(mval "$M" "csa_bytes_in_total{$l}")" -eq "$(wc -c < "$ev")" ]
+	[ "$(mval "$M" "csa_rows_out_total{$l}")" -eq "$(find "$gold" -type f -exec cat {} + | wc -l)" ]
+	[ "$(mval "$M" "csa_files_total{$l}")" -eq 1 ]
+	[ "$(mval "$M" "csa_run_success{$l}")" -eq 1 ]
+	[ -n "$(mval "$M" "csa_run_duration_seconds{$l}")" ]
+	[ -n "$(mval "$M" "csa_last_success_timestamp_seconds{$l}")" ]
+	run mval "$M" "csa_view_high_water_seconds{$l}"
+	assert_output "$(jq -s 'map(.time) | max / 1000' "$ev")"
+	# An incremental run with nothing new: the views are as fresh as before.
+	csa-batch-agg --preset earthquake --out "$gold" --state "$BATS_TEST_TMPDIR/st" "$ev"
+	csa-batch-agg --preset earthquake --out "$gold" --state "$BATS_TEST_TMPDIR/st" \
+		--metrics "$M" < /dev/null
+	check_metrics "$M"
+	[ "$(mval "$M" "csa_events_in_total{$l}")" -eq 0 ]
+	run mval "$M" "csa_view_high_water_seconds{$l}"
+	assert_output "$(jq -s 'map(.time) | max / 1000' "$ev")"
+	# A failed run says so.
+	run csa-batch-agg --preset earthquake --metrics "$M" "$BATS_TEST_TMPDIR/missing"
+	assert_failure 3
+	[ "$(mval "$M" "csa_run_success{$l}")" -eq 0 ]
+	[ -z "$(mval "$M" "csa_last_success_timestamp_seconds{$l}")" ]
+}
+
+@test "csa-capture-read: files, records and bytes equal the hub's Capture files; the newest window read" {
+	local ev out="$BATS_TEST_TMPDIR/out"
+	ev=$(usgs_events)
+	csa-eh-send < "$ev"
+	csa-eh-send --close-all-windows
+	run csa-capture-read --metrics "$M"
+	assert_success
+	printf '%s\n' "$output" > "$out"
+	check_metrics "$M"
+	local l='command="csa-capture-read"' files
+	files=$(find "$CSA_HUB/capture" -type f -name '*.avro')
+	[ "$(mval "$M" "csa_files_total{$l}")" -eq "$(wc -l <<< "$files")" ]
+	[ "$(mval "$M" "csa_events_out_total{$l}")" -eq "$(wc -l < "$out")" ]
+	[ "$(mval "$M" "csa_events_in_total{$l}")" -eq "$(wc -l < "$ev")" ]
+	[ "$(mval "$M" "csa_bytes_in_total{$l}")" -eq "$(cat $files | wc -c)" ]
+	[ "$(mval "$M" "csa_run_success{$l}")" -eq 1 ]
+	# The newest window: the greatest .../YYYY/MM/DD/HH/MM/SS.avro name.
+	local want
+	want=$(sed -E 's|.*/([0-9]{4})/([0-9]{2})/([0-9]{2})/([0-9]{2})/([0-9]{2})/([0-9]{2})\.avro$|\1-\2-\3T\4:\5:\6Z|' <<< "$files" |
+		sort | tail -n1 | xargs -I{} date -u -d {} +%s)
+	[ "$(mval "$M" "csa_view_high_water_seconds{$l}")" -eq "$want" ]
+}
+
+@test "csa-merge: rows by layer, rows out, the cutoff and partial buckets equal the run" {
+	local ev gold="$BATS_TEST_TMPDIR/gold" speed="$BATS_TEST_TMPDIR/speed" out
+	ev=$(usgs_events)
+	csa-batch-agg --preset earthquake --out "$gold" "$ev"
+	csa-window --preset earthquake "$ev" > "$speed" 2> /dev/null
+	out="$BATS_TEST_TMPDIR/merged"
+	csa-merge --batch "$gold/hourly" --speed "$speed" --every 1d \
+		--cutoff 2014-04-14T06:00:00Z --metrics "$M" > "$out"
+	check_metrics "$M"
+	local l='command="csa-merge"'
+	[ "$(mval "$M" "csa_rows_in_total{$l,layer=\"batch\"}")" -eq \
+		"$(cat "$gold"/hourly/*/*.ndjson | wc -l)" ]
+	[ "$(mval "$M" "csa_rows_in_total{$l,layer=\"realtime\"}")" -eq "$(wc -l < "$speed")" ]
+	[ "$(mval "$M" "csa_rows_out_total{$l}")" -eq "$(wc -l < "$out")" ]
+	[ "$(mval "$M" "csa_cutoff_seconds{$l}")" -eq "$(date -u -d 2014-04-14T06:00:00Z +%s)" ]
+	[ "$(mval "$M" "csa_partial_buckets{$l}")" -eq "$(jq -s 'map(select(.partial)) | length' "$out")" ]
+}
+
+@test "csa-dashboard: lines read, bytes and bad lines by reason equal the input" {
+	local ev in="$BATS_TEST_TMPDIR/in"
+	ev=$(usgs_events)
+	{ cat "$ev"; echo 'not json'; echo '[1]'; echo '{"a":'; } > "$in"
+	run csa-dashboard --once --metrics "$M" "$in"
+	assert_failure 1
+	check_metrics "$M"
+	local l='command="csa-dashboard"'
+	[ "$(mval "$M" "csa_events_in_total{$l}")" -eq "$(wc -l < "$ev")" ]
+	[ "$(mval "$M" "csa_bytes_in_total{$l}")" -eq "$(wc -c < "$in")" ]
+	[ "$(mval "$M" "csa_bad_records_total{$l,reason=\"json\"}")" -eq 2 ]
+	[ "$(mval "$M" "csa_bad_records_total{$l,reason=\"object\"}")" -eq 1 ]
 }
 
 @test "node_exporter serves csa-eh-recv's series while it runs, and the lag grows when sends outpace it" {
