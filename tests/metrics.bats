@@ -347,8 +347,11 @@ for line in sys.stdin: time.sleep(0.02)'"
 		fill_fs "$d" 0
 		tail -n +51 "$t/ev" | head -n 50 >&5
 		sleep 0.5
-		# Full: what is there is a whole file.
+		# Full: what is there is a whole file, the last that could be
+		# written, with the first 50 events in it at least.
 		promtool check metrics < "$d/m.prom" || echo "half-written while full"
+		n=$(awk "\$1 ~ /^csa_events_in_total/ { print \$2 }" "$d/m.prom")
+		[ "${n:-0}" -ge 50 ] || echo "half-written while full: ${n:-no} events"
 		rm "$d/.filler"
 		tail -n +101 "$t/ev" >&5
 		exec 5>&-
