@@ -4,8 +4,8 @@
 # SQLite shell importing the same lines (.import into a one-column table,
 # WAL, one transaction: no JSON check, no key, no partition or sequence),
 # and cat (a plain file, the floor).  Like for like: csa-eh-send with
-# --no-capture, and with -b 100000 (ten transactions) beside its default
-# -b 1000 (a commit every 1,000 events, what makes each batch durable and
+# --no-capture, and with --batch-size 100000 (ten transactions) beside its default
+# of 1000 (a commit every 1,000 events, what makes each batch durable and
 # visible to readers).  Each run starts from an empty hub (or database);
 # one warm-up run, then the medians of RUNS (default 3) of wall and CPU
 # (user + sys) seconds.  Then csa-eh-recv once, and end-to-end latency at
@@ -22,7 +22,7 @@ bytes=$(stat -c %s "$tmp/in")
 before_each="rm -rf '$tmp/hub'"
 read -r w_send c_send < <(median_times "$runs" csa-eh-send -H "$tmp/hub" --no-capture -k region "$tmp/in")
 read -r w_big c_big < <(median_times "$runs" csa-eh-send -H "$tmp/hub" --no-capture -k region \
-	-b 100000 "$tmp/in")
+	--batch-size 100000 "$tmp/in")
 read -r w_cap c_cap < <(median_times "$runs" csa-eh-send -H "$tmp/hub" -k region \
 	--capture-interval 1h "$tmp/in")
 # The shell's .import, in a script of its own so that time(1) can run it.

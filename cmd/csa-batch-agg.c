@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "buf.h"
@@ -22,6 +24,7 @@
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
+#include "progress.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -136,6 +139,9 @@ struct run {
 	struct metric *in, *bytes_in;	/* --metrics */
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
+	struct progress pg;	/* the line on a terminal */
+	long *lacked;		/* field k: events read whose path was not there */
+	long taken;		/* events read into the store */
 	int status;
 };
 
@@ -145,7 +151,8 @@ set_preset(struct options *o, const char *name)
 	static const char *const aggs[MAX_VIEWS] = {
 		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
 		"min_magnitude=min(magnitude),avg_depth_km=avg(depth_km),"
-		"significant_count=count_if(magnitude >= 5.0)",
+		"significant_count=count_if(magnitude >= 5.0),"
+		"tsunami_alerts=count_if(tsunami_flag == 1)",
 		"event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),"
 		"tsunami_events=count_if(tsunami_flag == 1)",
 	};
@@ -597,7 +604,7 @@ small_int(double x, signed char *k)
 
 static void
 rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const char *line,
-    size_t len)
+    size_t len, long *lacked)
 {
 	const struct fields *f = &o->f;
 	uint64_t hash = row_line_hash(line, len);
@@ -623,6 +630,7 @@ rec_put(struct buf *b, const struct options *o, const struct json_doc *d, const 
 			v.missing = false;
 		}
 		if (v.type == EXPR_NULL && v.missing) {
+			lacked[k]++;
 			buf_addc(b, REC_MISSING);
 			continue;
 		}
@@ -744,7 +752,8 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 	/* ids borrow from the id expressions, the record from the fields': no
 	 * expression may run between them and the put. */
 	deleted = is_deleted(o, d, line, len);
-	rec_put(&r->rec, o, d, line, len);
+	rec_put(&r->rec, o, d, line, len, r->lacked);
+	r->taken++;
 	nids = event_ids(&idv, &lv, ids, idlen, 64);
 	if (evstore_put(r->st, ids, idlen, nids, version, t, deleted, r->rec.p, r->rec.len,
 	    touch_day, r, &e) < 0) {
@@ -752,6 +761,32 @@ take_line(struct run *r, const struct json_doc *d, const char *line, size_t len,
 		return -1;
 	}
 	return 0;
+}
+
+/* The bytes the input files hold (stdin: when it is a file); 0: not known. */
+static double
+input_size(char *const *files, int nfiles)
+{
+	struct stat sb;
+	double n = 0;
+
+	if (nfiles == 0)
+		return fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) ? (double)sb.st_size : 0;
+	for (int i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0 || stat(files[i], &sb) < 0 || !S_ISREG(sb.st_mode))
+			return 0;
+		n += (double)sb.st_size;
+	}
+	return n;
+}
+
+static void
+say_reading(struct run *r, bool last, double done, double all)
+{
+	double secs = progress_secs(&r->pg);
+
+	progress_say(&r->pg, last, done, all, "reading: %ld lines, %.0f MB, %.1f MB/s", r->lines,
+	    done / 1e6, secs > 0 ? done / 1e6 / secs : 0.0);
 }
 
 /* Every input line into the store; -1 when a file could not be read or
@@ -764,10 +799,13 @@ read_input(struct run *r)
 	struct input in;
 	int rc;
 
+	double all = input_size(o->files, o->nfiles), done = 0;
+
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r->bad);
 	in.stop = &sig_stop;
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
+		done += (double)rec.len + 1;
 		metric_add(r->in, 1);
 		metric_add(r->bytes_in, (double)rec.len + 1);
 		if (cmd_metrics_due()) {
@@ -778,7 +816,11 @@ read_input(struct run *r)
 			rc = -1;
 			break;
 		}
+		if ((r->lines & 0x3ff) == 0)
+			say_reading(r, false, done, all);
 	}
+	if (r->pg.shown)
+		say_reading(r, true, done, all);
 	r->lines += (long)r->bad.n[BAD_JSON] + r->bad.n[BAD_OBJECT] + r->bad.n[BAD_LONG];
 	if (rc == 0 && !sig_stop && in.status < EXIT_IO)	/* every file read whole */
 		metric_add(metric_get("csa_files_total", NULL), o->nfiles > 0 ? o->nfiles : 1);
@@ -1077,6 +1119,8 @@ write_views(struct run *r)
 		struct buf dir[MAX_VIEWS] = { { 0 } };
 		bool added;
 
+		progress_say(&r->pg, k + 1 == nd, (double)k + 1, (double)nd, "views: day %zu of %zu",
+		    k + 1, nd);
 		for (int v = 0; v < o->nv; v++) {
 			dd.dv[v] = (struct day_view){ .r = r, .v = &o->v[v] };
 			json_doc_init(&dd.dv[v].vd);
@@ -1127,6 +1171,38 @@ write_views(struct run *r)
 	return rc;
 }
 
+/* Each --by column and aggregate field of the views that the events read
+ * lacked, in csa-window's words (a field two views share, once). */
+static void
+report_missing(const struct run *r)
+{
+	const struct options *o = r->o;
+	bool *said = xcalloc((size_t)o->f.n + 1, sizeof(*said));
+	char what[256];
+
+	for (int v = 0; v < o->nv; v++) {
+		const struct view *vw = &o->v[v];
+
+		for (int j = 0; j < vw->w.nby; j++) {
+			if (said[vw->by[j]])
+				continue;
+			said[vw->by[j]] = true;
+			snprintf(what, sizeof(what), "--by %s", vw->w.by[j].name);
+			win_say_missing(what, r->lacked[vw->by[j]], r->taken);
+		}
+		for (int i = 0; i < vw->w.aggs.n; i++) {
+			const struct agg_spec *a = &vw->w.aggs.v[i];
+
+			if (vw->arg[i] < 0 || said[vw->arg[i]])
+				continue;
+			said[vw->arg[i]] = true;
+			snprintf(what, sizeof(what), "--agg %s (%s)", a->name, a->arg_text);
+			win_say_missing(what, r->lacked[vw->arg[i]], r->taken);
+		}
+	}
+	free(said);
+}
+
 static int
 run(const struct options *o)
 {
@@ -1143,24 +1219,32 @@ run(const struct options *o)
 	r.bytes_in = metric_get("csa_bytes_in_total", NULL);
 	cmd_metrics_run_start();
 	strmap_init(&r.days);
+	r.lacked = xcalloc((size_t)o->f.n + 1, sizeof(*r.lacked));
+	progress_init(&r.pg);
 	r.st = evstore_open(o->state, query, o->memory, &e);
 	free(query);
 	if (r.st == NULL) {
 		msg_error(&e);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return msg_status(e.kind);
 	}
 	rc = read_input(&r);
+	progress_end(&r.pg);
 	buf_free(&r.rec);
 	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return EXIT_IO;
 	}
 	/* Without a state every day is new; with one, only the days touched. */
-	if (write_views(&r) < 0) {
+	rc = write_views(&r);
+	progress_end(&r.pg);
+	if (rc < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
+		free(r.lacked);
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
@@ -1177,8 +1261,10 @@ run(const struct options *o)
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
+	report_missing(&r);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);
+	free(r.lacked);
 	return r.status;
 }
 

@@ -26,6 +26,7 @@
 #include "msg.h"
 #include "num.h"
 #include "opt.h"
+#include "progress.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -1073,13 +1074,16 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 	return status;
 }
 
+/* The progress line: files and records done, the bytes' share of all. */
 static void
-progress(const struct totals *t, size_t total, int64_t start)
+show_progress(struct progress *pg, bool last, const struct totals *t, const struct inputs *in,
+    int64_t all_bytes)
 {
-	double secs = (double)(tfmt_now() - start) / 1000.0;
+	double secs = progress_secs(pg);
 
-	fprintf(stderr, "\r%s: %ld/%zu files, %ld records, %.1f MB/s ", msg_prog(), t->files,
-	    total, t->records, secs > 0 ? (double)t->bytes / 1e6 / secs : 0.0);
+	progress_say(pg, last, (double)t->bytes, (double)all_bytes,
+	    "%ld/%zu files, %ld records, %.1f MB/s", t->files, in->n, t->records,
+	    secs > 0 ? (double)t->bytes / 1e6 / secs : 0.0);
 }
 
 /*
@@ -1108,8 +1112,8 @@ run(const struct options *o)
 	struct checker c;
 	struct buf line = { 0 };
 	struct pool pool = { 0 };
-	bool show = isatty(STDERR_FILENO) && msg_verbosity() == 0;
-	int64_t start = tfmt_now(), newest = INT64_MIN;
+	struct progress pg;
+	int64_t all_bytes = 0, newest = INT64_MIN;
 	int status;
 
 	cmd_metrics_run_start();
@@ -1129,7 +1133,11 @@ run(const struct options *o)
 	 * where they are. */
 	if ((c.fast = json_fast_new()) != NULL)
 		json_fast_padded_input(c.fast);
-	show = show && in.n >= 10;
+	/* A few files go by too fast for a progress line. */
+	progress_init(&pg);
+	pg.on = pg.on && in.n >= 10;
+	for (size_t i = 0; i < in.n; i++)
+		all_bytes += in.v[i].size;
 	pool.n = o->parallel;
 	pool.v = xcalloc((size_t)pool.n, sizeof(*pool.v));
 	for (size_t i = 0; i < in.n; i++) {
@@ -1176,13 +1184,13 @@ run(const struct options *o)
 			set_records(n, records);
 			set_etag(n, it->remote ? it->etag : NULL);
 		}
-		if (show)
-			progress(&t, in.n, start);
+		show_progress(&pg, false, &t, &in, all_bytes);
 		if (ferror(stdout) || t.stop)
 			break;
 	}
-	if (show)
-		fputc('\n', stderr);
+	if (pg.shown)
+		show_progress(&pg, true, &t, &in, all_bytes);
+	progress_end(&pg);
 	/* What could not be read: a local failure when nothing could, else a
 	 * data error like any bad input. */
 	t.unreadable += in.unreadable;

@@ -43,10 +43,10 @@ static const char usage_line[] =
 static const char help_text[] =
     "Show what an event stream holds, live: counts, magnitudes, top locations,\n"
     "a map of epicentres, a time chart, the latest events, active speed-layer\n"
-    "windows and significant events.  Reads events, csa-window rows and\n"
+    "windows and alerts.  Reads events, csa-window rows and\n"
     "csa-merge rows from FILE or standard input.\n"
     "\n"
-    "      --alert-magnitude M significant from magnitude M (default 6.0)\n"
+    "      --alert-magnitude M alert from magnitude M (default 6.0)\n"
     "      --chart RANGE       the time chart: 1h (per minute), 24h (default) or\n"
     "                          7d (per hour)\n"
     "  -h, --help              show this help and exit\n"

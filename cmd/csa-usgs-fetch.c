@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "opt.h"
+#include "progress.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -890,6 +891,20 @@ out:
 	return (long)n;
 }
 
+/* The backfill's progress line: the range just done, the events so far,
+ * the share of the whole range covered. */
+static void
+fdsn_progress(struct progress *pg, bool last, int64_t s, int64_t e, int64_t start,
+    int64_t end, int64_t covered, long events)
+{
+	char a[32], b[32];
+
+	tfmt_format(s, a);
+	tfmt_format(e, b);
+	progress_say(pg, last, (double)covered, (double)(end - start + 1),
+	    "%.16s..%.16s done, %ld events", a, b, events);
+}
+
 /*
  * Backfill through the FDSN event service: each time range is counted
  * first and halved while it holds more events than one query may return.
@@ -904,9 +919,12 @@ run_fdsn(const struct options *o, struct state *st)
 	size_t top = 0, cap = 64;
 	struct buf url = { 0 };
 	int64_t last = 0;
-	long max_allowed = FDSN_MAX_DEFAULT;
+	long max_allowed = FDSN_MAX_DEFAULT, events = 0;
+	int64_t covered = 0;	/* ms of [start, end] done */
+	struct progress pg;
 	int status = EXIT_OK;
 
+	progress_init(&pg);
 	stack = xmalloc(cap * sizeof(*stack));
 	stack[top].s = start;
 	stack[top++].e = end;
@@ -934,8 +952,11 @@ run_fdsn(const struct options *o, struct state *st)
 			msg_verbose("%lld events in range, splitting", (long long)count);
 			continue;
 		}
-		if (count == 0)
+		if (count == 0) {
+			covered += e_ms - s + 1;
+			fdsn_progress(&pg, top == 0, s, e_ms, start, end, covered, events);
 			continue;
+		}
 		fdsn_url(&url, base, NULL, o, s, e_ms);
 		fdsn_pace(&last);
 		rc = http_get(url.p, &o->http, &r, &e);
@@ -952,12 +973,16 @@ run_fdsn(const struct options *o, struct state *st)
 		status = msg_worst(status, rc);
 		report(url.p, &ps, false);
 		http_resp_free(&r);
+		covered += e_ms - s + 1;
+		events += ps.emitted;
+		fdsn_progress(&pg, top == 0, s, e_ms, start, end, covered, events);
 		fflush(stdout);
 		if (ferror(stdout)) {
 			status = EXIT_IO;
 			break;
 		}
 	}
+	progress_end(&pg);
 	free(stack);
 	buf_free(&url);
 	return status;

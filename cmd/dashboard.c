@@ -15,7 +15,7 @@
 #include "timefmt.h"
 
 #define MAX_ACTIVE 4096		/* active windows kept per kind */
-#define PLAIN_ALERTS 10		/* significant events in a snapshot */
+#define PLAIN_ALERTS 10		/* alerts in a snapshot */
 #define TOP_PLACES 5
 
 const char *const dash_chart_name[DASH_NCHART] = { "1h", "24h", "7d" };
@@ -368,7 +368,7 @@ count_event(struct dash *d, const struct json_doc *doc)
 	struct dash_point p;
 	int t;
 	double x, lon, lat;
-	bool b, significant = false, has_time = false, newest = false;
+	bool b, alert = false, has_time = false, newest = false;
 	int64_t ms = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -390,7 +390,7 @@ count_event(struct dash *d, const struct json_doc *doc)
 		d->has_max = true;
 		a.magnitude = x;
 		a.has_magnitude = true;
-		significant = x >= d->alert_magnitude;
+		alert = x >= d->alert_magnitude;
 	} else {
 		d->no_magnitude++;
 	}
@@ -439,7 +439,7 @@ count_event(struct dash *d, const struct json_doc *doc)
 		count_hub(d, doc, t, ms, has_time);
 	t = json_member(doc, 0, "tsunami_flag", 12);
 	if ((json_number(doc, t, &x) == 0 && x != 0) || (json_bool(doc, t, &b) == 0 && b))
-		a.tsunami = significant = true;
+		a.tsunami = alert = true;
 	t = json_member(doc, 0, "event_id", 8);
 	if (json_type(doc, t) == JSON_STRING) {
 		size_t n;
@@ -449,8 +449,8 @@ count_event(struct dash *d, const struct json_doc *doc)
 	} else {
 		snprintf(a.id, sizeof(a.id), "%lld %.40s", (long long)a.time, a.place);
 	}
-	if (significant || d->nalert > 0)
-		note_event(d->alert, &d->nalert, DASH_SIGNIFICANT, &a, significant);
+	if (alert || d->nalert > 0)
+		note_event(d->alert, &d->nalert, DASH_ALERTS, &a, alert);
 	note_event(d->latest, &d->nlatest, DASH_LATEST, &a, true);
 }
 
@@ -828,7 +828,7 @@ draw_alerts(const struct dash *d, struct dash_canvas *c, int y, int n)
 	char mag[40];
 
 	put_fmt(c, y, 0, c->cols, DASH_TITLE,
-	    "Significant events (magnitude %.1f or more, or tsunami): %d",
+	    "Alerts (magnitude %.1f or more, or tsunami): %d",
 	    d->alert_magnitude, d->nalert);
 	if (d->nalert == 0 && n > 0)
 		put_text(c, y + 1, 2, c->cols - 2, DASH_DIM, "none yet");
@@ -1288,9 +1288,9 @@ take(int *left, int n)
  * The live screen, top to bottom: header (3 rows), health (1), magnitudes
  * beside top locations (6; stacked below 64 columns), the time chart, the
  * active windows (1), the map with the latest events beside it (below it
- * under 72 columns), the significant events, the keys.  Rows go first to
+ * under 72 columns), the alerts, the keys.  Rows go first to
  * the map, then the chart, magnitudes, latest events, health, windows,
- * locations and significant events, at their least; what is left grows
+ * locations and alerts, at their least; what is left grows
  * the map to its shape, the chart, then the lists.
  */
 void

@@ -21,7 +21,7 @@
 #define DASH_MAG_BUCKETS 5
 #define DASH_MINUTES 1440	/* a day of minutes: the 1h chart, the 24h max */
 #define DASH_HOURS 168		/* a week of hours: the 24h and 7d charts */
-#define DASH_SIGNIFICANT 32
+#define DASH_ALERTS 32
 #define DASH_LATEST 20		/* the latest events table */
 #define DASH_POINTS 8192	/* epicentres kept for the map: the newest */
 #define DASH_PARTITIONS 64	/* hub partitions followed for lag */
@@ -93,7 +93,7 @@ struct dash {
 	struct dash_partition partition[DASH_PARTITIONS];
 	int npartition;		/* partitions seen: the highest number + 1 */
 	struct dash_windows windows[DASH_WINDOW_KINDS];
-	struct dash_alert alert[DASH_SIGNIFICANT];	/* newest first */
+	struct dash_alert alert[DASH_ALERTS];	/* newest first */
 	int nalert;
 	struct buf scratch;	/* a place, unescaped; reused line to line */
 };

@@ -14,6 +14,7 @@
 
 static const char *prog = "csa";
 static int verbosity;
+static bool line_open;	/* a progress line waits on the terminal */
 
 void
 msg_init(const char *argv0)
@@ -38,10 +39,22 @@ vprint(const char *head, const char *fmt, va_list ap)
 	char line[2048];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	/* A message takes the progress line's place; the line comes back
+	 * at its next turn. */
+	if (line_open) {
+		fputs("\r\033[K", stderr);
+		line_open = false;
+	}
 	if (head)
 		fprintf(stderr, "%s: %s: %s\n", prog, head, line);
 	else
 		fprintf(stderr, "%s: %s\n", prog, line);
+}
+
+void
+msg_line_open(bool open)
+{
+	line_open = open;
 }
 
 void

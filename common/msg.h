@@ -2,6 +2,8 @@
 #ifndef CSA_MSG_H
 #define CSA_MSG_H
 
+#include <stdbool.h>
+
 #include "err.h"
 
 /*
@@ -22,6 +24,10 @@ enum {
 /* Remember the program name (basename of argv0) for every message. */
 void msg_init(const char *argv0);
 const char *msg_prog(void);
+
+/* A progress line without its newline is on stderr (open), or no longer
+ * (cmd/progress.c): the next message first clears it. */
+void msg_line_open(bool open);
 
 /* "prog: ..." */
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

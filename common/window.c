@@ -1249,11 +1249,17 @@ win_report_missing(const struct win_engine *en, const char *by_option)
 			snprintf(what, sizeof(what), "%s %s", by_option, s->by[i].name);
 		else
 			snprintf(what, sizeof(what), "--agg %s (%s)", a->name, a->arg_text);
-		if (n > 0 && lack == n)
-			msg_warn("%s: none of the %ld events has this field (mistyped?)", what, n);
-		else if (lack > 0)
-			msg_verbose("%s: %ld of %ld events lack this field", what, lack, n);
+		win_say_missing(what, lack, n);
 	}
+}
+
+void
+win_say_missing(const char *what, long lacked, long n)
+{
+	if (n > 0 && lacked == n)
+		msg_warn("%s: none of the %ld events has this field (mistyped?)", what, n);
+	else if (lacked > 0)
+		msg_verbose("%s: %ld of %ld events lack this field", what, lacked, n);
 }
 
 /* The rest of win_event, once the event's group and hash are known. */

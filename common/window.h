@@ -150,6 +150,10 @@ void win_advance(struct win_engine *en, bool all);
  */
 void win_report_missing(const struct win_engine *en, const char *by_option);
 
+/* The same words for a command that counts for itself (csa-batch-agg):
+ * what ("--by region"), of n events lacked it. */
+void win_say_missing(const char *what, long lacked, long n);
+
 /* Counts for the verbose report. */
 struct win_counts {
 	long events, late, dropped, duplicates, over_groups, rows, early_rows;

@@ -88,7 +88,7 @@ hourly_ours() {
 	# x and y are one event (y's version is newer: 3); z is deleted; w's tie goes to the later line (4).
 	[ "$(printf '%s\n' "$output" | jq -r '"\(.view) \(.n) \(.s)"')" = "view 2 7" ]
 	# The preset's rules are the same: its daily view counts the same 2 events.
-	run -0 csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/in"
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | "\(.event_count) \(.max_magnitude)"')" = "2 4" ]
 	# A view of one's own has no such rules unless asked: x, y, z and w are four events.
 	run -0 csa-batch-agg --tumbling 1h --by region --agg 'n=count' "$BATS_TEST_TMPDIR/in"
@@ -101,7 +101,7 @@ hourly_ours() {
 	run -0 csa-batch-agg --tumbling 1h --agg 'n=count' --deleted-when '.status' "$BATS_TEST_TMPDIR/in"
 	[ "$(printf '%s\n' "$output" | jq -r .n)" = 3 ]
 	# Under the preset, the options replace its rules.
-	run -0 csa-batch-agg --preset earthquake --ids-field event_id --deleted-when '.status == "gone"' "$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr csa-batch-agg --preset earthquake --ids-field event_id --deleted-when '.status == "gone"' "$BATS_TEST_TMPDIR/in"
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 4 ]
 }
 
@@ -500,7 +500,7 @@ for i in range(3000):
 		echo '{"event_id":"far","updated":1,"time":8000000000000,"region":"r"}'
 	} > "$BATS_TEST_TMPDIR/in"
 	for args in "--tumbling 1d" "--preset earthquake"; do
-		run -0 csa-batch-agg $args "$BATS_TEST_TMPDIR/in"
+		run -0 --separate-stderr csa-batch-agg $args "$BATS_TEST_TMPDIR/in"
 		[ "$(printf '%s\n' "$output" | jq -r '.window_end[:4]' | sort -u | tr '\n' ' ')" = "2026 2223 " ] \
 			|| { echo "$args: $output"; return 1; }
 	done
@@ -533,7 +533,7 @@ for i in range(3000):
 	run --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/in"
 	assert_failure 1
 	[[ "$stderr" == *"in:1: latitude outside [-90, 90], skipped"* ]]
-	run -0 csa-batch-agg --preset earthquake --validate '.event_id != null' "$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr csa-batch-agg --preset earthquake --validate '.event_id != null' "$BATS_TEST_TMPDIR/in"
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.view == "daily") | .event_count')" = 4 ]
 }
 
@@ -554,4 +554,51 @@ for i in range(3000):
 	assert_output ""
 	run -0 csa-batch-agg --version
 	[[ "${lines[0]}" == "csa-batch-agg (csa-streaming) "* ]]
+}
+
+@test "a --by column or aggregate field that no event has is named at the end, as csa-window names it" {
+	cp "$(usgs_events)" "$BATS_TEST_TMPDIR/ev.ndjson"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/ev.ndjson")
+	run --separate-stderr csa-batch-agg --tumbling 1h --by regoin --agg 'a=avg(magnitdue),n=count' \
+		"$BATS_TEST_TMPDIR/ev.ndjson"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -s 'map(.regoin, .a) | unique')" = "$(jq -n '[null]')" ]
+	[[ "$stderr" == *"--by regoin: none of the $n events has this field (mistyped?)"* ]]
+	[[ "$stderr" == *"--agg a (magnitdue): none of the $n events has this field (mistyped?)"* ]]
+	[ "$(wc -l <<< "$stderr")" -eq 2 ]
+	# The preset's fields are all there: nothing is said.
+	run --separate-stderr csa-batch-agg --preset earthquake "$BATS_TEST_TMPDIR/ev.ndjson"
+	assert_success
+	[ -z "$stderr" ]
+	# Some events lack depth_km: -v says how many, as jq counts them.
+	jq -c 'if (.magnitude // 0) < 3 then del(.depth_km) else . end' "$BATS_TEST_TMPDIR/ev.ndjson" \
+		> "$BATS_TEST_TMPDIR/some.ndjson"
+	lack=$(jq -s 'map(select(has("depth_km") | not)) | length' "$BATS_TEST_TMPDIR/some.ndjson")
+	[ "$lack" -gt 0 ] && [ "$lack" -lt "$n" ]
+	run --separate-stderr csa-batch-agg -v --tumbling 1h --by region --agg 'd=max(depth_km)' \
+		"$BATS_TEST_TMPDIR/some.ndjson"
+	[[ "$stderr" == *"--agg d (depth_km): $lack of $n events lack this field"* ]]
+}
+
+@test "on a terminal: a progress line for reading and for the views; none in a pipe or with -v" {
+	command -v script >/dev/null || skip "no script(1) to give a terminal"
+	in="$BATS_TEST_TMPDIR/in.ndjson"
+	for i in 1 2 3 4 5 6 7 8; do cat "$(usgs_events)"; done > "$in"
+	lines=$(wc -l < "$in")
+	days=$(jq -r '.time / 86400000 | floor' "$in" | sort -u | wc -l)
+	script -qec "csa-batch-agg --preset earthquake --out '$BATS_TEST_TMPDIR/gold' '$in'" /dev/null \
+		| tr '\r' '\n' > "$BATS_TEST_TMPDIR/tty"
+	# The last figures stay: every line read, all of the file, every day.
+	grep -Eq "^(.\[K)?csa-batch-agg: reading: $lines lines, [0-9]+ MB, [0-9.]+ MB/s \(100%\)$" \
+		"$BATS_TEST_TMPDIR/tty"
+	grep -Eq "csa-batch-agg: views: day $days of $days \(100%\)$" "$BATS_TEST_TMPDIR/tty"
+	# Not a terminal: nothing.
+	run --separate-stderr csa-batch-agg --preset earthquake --out "$BATS_TEST_TMPDIR/g2" "$in"
+	assert_success
+	[ -z "$stderr" ]
+	# -v on a terminal: the -v lines, no progress line.
+	script -qec "csa-batch-agg -v --preset earthquake --out '$BATS_TEST_TMPDIR/g3' '$in'" /dev/null \
+		> "$BATS_TEST_TMPDIR/tty-v"
+	grep -q "lines, 0 skipped" "$BATS_TEST_TMPDIR/tty-v"
+	! grep -q "reading:" "$BATS_TEST_TMPDIR/tty-v"
 }

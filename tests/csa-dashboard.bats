@@ -102,7 +102,7 @@ bucket() {
 	cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/out2"
 }
 
-@test "the snapshot's figures are jq's, and the significant list is the feed's" {
+@test "the snapshot's figures are jq's, and the alert list is the feed's" {
 	events "$DATA/usgs/utero_4.5_month_20140401.geojson" > "$BATS_TEST_TMPDIR/ev"
 	run csa-dashboard --once --alert-magnitude 6.5 "$BATS_TEST_TMPDIR/ev"
 	assert_success
@@ -114,7 +114,7 @@ bucket() {
 	# Newest first: the latest event of magnitude 6.5 or more, or with the
 	# tsunami flag, heads the list.
 	local first want
-	first=$(printf '%s\n' "$output" | grep -A1 '^Significant events' | tail -n1)
+	first=$(printf '%s\n' "$output" | grep -A1 '^Alerts' | tail -n1)
 	want=$(jq -rs 'map(select(.magnitude >= 6.5 or .tsunami_flag == 1)) |
 		max_by(.time) | .place' "$BATS_TEST_TMPDIR/ev")
 	[[ "$first" == *"$want" ]] || { echo "$first / $want"; return 1; }
@@ -122,7 +122,7 @@ bucket() {
 		"(magnitude 6.5 or more, or tsunami): $(jq -s 'map(select(.magnitude >= 6.5 or .tsunami_flag == 1)) | length' "$BATS_TEST_TMPDIR/ev")"
 }
 
-@test "a revision below the alert magnitude leaves the significant list" {
+@test "a revision below the alert magnitude leaves the alert list" {
 	{
 		echo '{"event_id":"a","magnitude":6.4,"place":"x, Chile","time":1000,"tsunami_flag":0}'
 		echo '{"event_id":"b","magnitude":7.0,"place":"y, Peru","time":2000,"tsunami_flag":0}'
@@ -131,10 +131,10 @@ bucket() {
 	run csa-dashboard --once "$BATS_TEST_TMPDIR/ev"
 	assert_success
 	assert_output --partial "or tsunami): 1"
-	local significant
-	significant=$(printf '%s\n' "$output" | sed -n '/^Significant events/,$p')
-	[[ "$significant" == *"y, Peru"* ]]
-	[[ "$significant" != *"x, Chile"* ]]
+	local alerts
+	alerts=$(printf '%s\n' "$output" | sed -n '/^Alerts/,$p')
+	[[ "$alerts" == *"y, Peru"* ]]
+	[[ "$alerts" != *"x, Chile"* ]]
 	# The latest events keep the revision, once.
 	[ "$(grep -c 'x, Chile' <<< "$output")" -eq 1 ]
 }
@@ -251,7 +251,7 @@ bucket() {
 	printf '%s\n' "$screen"
 	local panel
 	for panel in "events " "Input " "Magnitude" "5.0+" "Top locations" "Events per hour" \
-		"Active windows" "Map world" "Latest events" "Significant events" "q quit"; do
+		"Active windows" "Map world" "Latest events" "Alerts" "q quit"; do
 		[[ "$screen" == *"$panel"* ]] || { echo "missing: $panel"; return 1; }
 	done
 	# The end of input leaves the last state on screen until q.
@@ -446,7 +446,7 @@ print("\n".join(sorted(out)))' "$@"
 	run csa-dashboard --once "$(week)"
 	assert_success
 	local ids
-	ids=$(printf '%s\n' "$output" | sed -n '/^Latest events/,/^Significant events/p' |
+	ids=$(printf '%s\n' "$output" | sed -n '/^Latest events/,/^Alerts/p' |
 		sed '1,2d;$d' | awk '{ print $3 }' | paste -sd' ')
 	[ "$ids" = "$(jq_latest "$(week)" 20)" ] || { echo "$ids"; return 1; }
 	# The newest event revised to be older, and an event sent again: still
@@ -454,7 +454,7 @@ print("\n".join(sorted(out)))' "$@"
 	{ cat "$(week)"; jq -c 'select(.event_id == "nc73423506") | .time -= 3600000' "$(week)";
 	  grep -m1 '"ci39284863"' "$(week)"; } > "$BATS_TEST_TMPDIR/rev"
 	run csa-dashboard --once "$BATS_TEST_TMPDIR/rev"
-	ids=$(printf '%s\n' "$output" | sed -n '/^Latest events/,/^Significant events/p' |
+	ids=$(printf '%s\n' "$output" | sed -n '/^Latest events/,/^Alerts/p' |
 		sed '1,2d;$d' | awk '{ print $3 }' | paste -sd' ')
 	[ "$ids" = "$(jq_latest "$BATS_TEST_TMPDIR/rev" 20)" ] || { echo "$ids"; return 1; }
 	[ "$(grep -c ci39284863 <<< "$output")" -eq 1 ]
@@ -560,7 +560,7 @@ for line in sys.stdin.read().splitlines():
 	# up), the newest in reverse video.
 	tmux -L "$SOCK" capture-pane -e -p -t dash > "$BATS_TEST_TMPDIR/colours"
 	local rows
-	rows=$(printf '%s\n' "$screen" | awk '/^Map / { top = NR } /^Significant events/ { print NR - top - 1; exit }')
+	rows=$(printf '%s\n' "$screen" | awk '/^Map / { top = NR } /^Alerts/ { print NR - top - 1; exit }')
 	sgr_cells "$rows" 71 < "$BATS_TEST_TMPDIR/colours" | sort | uniq -c > "$BATS_TEST_TMPDIR/bands"
 	cat "$BATS_TEST_TMPDIR/bands"
 	awk '{ ch = $2; fg = $3; rev = $4
@@ -586,8 +586,8 @@ for line in sys.stdin.read().splitlines():
 	n=$(wc -l <<< "$ids")
 	[ "$n" -ge 20 ] || { echo "$n ids"; return 1; }
 	[ "$(paste -sd' ' <<< "$ids")" = "$(jq_latest "$(week)" 20)" ]
-	# The map: 119 columns, the rows down to the significant events.
-	rows=$(printf '%s\n' "$screen" | awk '/^Map / { top = NR } /^Significant events/ { print NR - top - 1; exit }')
+	# The map: 119 columns, the rows down to the alerts.
+	rows=$(printf '%s\n' "$screen" | awk '/^Map / { top = NR } /^Alerts/ { print NR - top - 1; exit }')
 	[ "$rows" -ge 20 ]
 	[[ "$screen" == *"Map box -125,32,-113,42: "* ]]
 	screen_cells "$rows" 119 <<< "$screen" > "$BATS_TEST_TMPDIR/screen"

@@ -509,16 +509,24 @@ real_views() {
 @test "real data: capture -> batch for the old part, window for the recent part, merged = jq" {
 	real_views
 	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold/hourly" --speed "$BATS_TEST_TMPDIR/speed.ndjson" --total
-	echo "$output" | jq -c -s 'map({region, n: .event_count, avg: .avg_magnitude, max: .max_magnitude}) | sort_by(.region)' \
+	# Every column of the speed preset is in the answer: the batch preset
+	# computes the same ones.
+	echo "$output" | jq -c -s 'map({region, n: .event_count, avg: .avg_magnitude, max: .max_magnitude,
+		sig: .significant_count, tsu: .tsunami_alerts}) | sort_by(.region)' \
 		> "$BATS_TEST_TMPDIR/ours"
 	jq -c -s 'group_by(.event_id) | map(max_by(.updated)) | map(select((.status // "") != "deleted"))
 		| group_by(.region) | map({region: .[0].region, n: length,
-		avg: (map(.magnitude) | add / length), max: (map(.magnitude) | max)}) | sort_by(.region)' \
+		avg: (map(.magnitude) | add / length), max: (map(.magnitude) | max),
+		sig: map(select(.magnitude >= 5)) | length,
+		tsu: map(select(.tsunami_flag == 1)) | length}) | sort_by(.region)' \
 		"$BATS_TEST_TMPDIR/all" > "$BATS_TEST_TMPDIR/jq"
 	jq -e -n --slurpfile a "$BATS_TEST_TMPDIR/ours" --slurpfile b "$BATS_TEST_TMPDIR/jq" '
 		$a[0] as $x | $b[0] as $y | ($x | length) == ($y | length) and ($x | length) > 3 and
 		all(range($x | length); $x[.].region == $y[.].region and $x[.].n == $y[.].n and
-			$x[.].max == $y[.].max and (($x[.].avg - $y[.].avg) | fabs) < 1e-9)'
+			$x[.].max == $y[.].max and (($x[.].avg - $y[.].avg) | fabs) < 1e-9 and
+			$x[.].sig == $y[.].sig and $x[.].tsu == $y[.].tsu)'
+	# The data has tsunami events, so the column is not all zeros.
+	jq -e 'map(.tsu) | add > 0' "$BATS_TEST_TMPDIR/jq"
 	# Both layers took part.
 	echo "$output" | jq -e -s 'any(.data_freshness == "batch+realtime")'
 }

@@ -564,6 +564,24 @@ quiet_feed() {
 	awk 'NR > 1 && $1 - prev < 0.59 { bad = 1 } { prev = $1 } END { exit bad }' "$SERVER_LOG"
 }
 
+@test "FDSN backfill on a terminal: a progress line of the range done and the events; none with -v" {
+	command -v script >/dev/null || skip "no script(1) to give a terminal"
+	src="$DATA/usgs/valeriovolpati_query.geojson"
+	start_usgs_server "$DATA/usgs" --fdsn "$src" --max-allowed 300
+	first=$(jq '[.features[].properties.time] | min' "$src")
+	last=$(jq '[.features[].properties.time] | max' "$src")
+	args="--url $SERVER_URL/fdsnws/event/1/query --from $(date -u -d "@$((first / 1000))" +%FT%TZ)"
+	args="$args --to $(date -u -d "@$((last / 1000 + 1))" +%FT%TZ)"
+	script -qec "$FETCH $args > '$BATS_TEST_TMPDIR/out'" /dev/null | tr '\r' '\n' > "$BATS_TEST_TMPDIR/tty"
+	n=$(jq '.features | length' "$src")
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -eq "$n" ]
+	# Lines while it ran, and the last one: all the events, the whole range.
+	[ "$(grep -c 'csa-usgs-fetch: .*done, [0-9]* events' "$BATS_TEST_TMPDIR/tty")" -ge 2 ]
+	grep -Eq "csa-usgs-fetch: [-0-9T:]+\.\.[-0-9T:]+ done, $n events \(100%\)$" "$BATS_TEST_TMPDIR/tty"
+	script -qec "$FETCH -v $args > /dev/null" /dev/null > "$BATS_TEST_TMPDIR/tty-v"
+	! grep -q " done, " "$BATS_TEST_TMPDIR/tty-v"
+}
+
 @test "FDSN backfill passes --minmagnitude and --updatedafter to the service" {
 	src="$DATA/usgs/valeriovolpati_query.geojson"
 	start_usgs_server "$DATA/usgs" --fdsn "$src"

@@ -73,6 +73,7 @@ def views(events):
                 row["min_magnitude"] = min(mags) if mags else None
                 row["avg_depth_km"] = avg(nums(g, "depth_km"))
                 row["significant_count"] = sum(1 for m in mags if m >= 5.0)
+                row["tsunami_alerts"] = sum(1 for t in nums(g, "tsunami_flag") if t == 1)
             else:
                 row["tsunami_events"] = sum(1 for t in nums(g, "tsunami_flag") if t == 1)
             stamp = datetime.fromtimestamp(end / 1000, timezone.utc)
