@@ -37,10 +37,11 @@ cmd_metrics_set(const char *path)
 	return OPT_RUN;
 }
 
+/* Asked once per event by some loops: the coarse clock is enough. */
 bool
 cmd_metrics_due(void)
 {
-	return mx.path && tfmt_now() - mx.last >= mx.every;
+	return mx.path && tfmt_now_coarse() - mx.last >= mx.every;
 }
 
 int64_t
