@@ -51,7 +51,7 @@ cmd_metrics_in(void)
 
 	if (mx.path == NULL)
 		return -1;
-	left = mx.last + mx.every - tfmt_now();
+	left = mx.last + mx.every - tfmt_now_coarse();
 	return left > 0 ? left : 0;
 }
 

@@ -991,7 +991,8 @@ run_input(struct run *r, struct input *in)
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
-		if (rd != NULL && !ndjson_ready(rd) && metrics_wait(r, rd))
+		/* Only with --metrics: looking for a whole line costs a scan of it. */
+		if (rd != NULL && cmd_metrics_in() >= 0 && !ndjson_ready(rd) && metrics_wait(r, rd))
 			continue;
 		if ((rc = input_next(in, &rec)) == 0)
 			break;
