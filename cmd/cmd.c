@@ -44,6 +44,12 @@ cmd_metrics_due(void)
 	return mx.path && tfmt_now_coarse() - mx.last >= mx.every;
 }
 
+bool
+cmd_metrics_on(void)
+{
+	return mx.path != NULL;
+}
+
 int64_t
 cmd_metrics_in(void)
 {

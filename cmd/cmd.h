@@ -80,6 +80,9 @@ main(int argc, char **argv)						\
  */
 int cmd_metrics_set(const char *path);
 bool cmd_metrics_due(void);
+/* Whether there is a file: work done only for the metrics is skipped
+ * without one. */
+bool cmd_metrics_on(void);
 /* For a loop that waits on input: ms until the next write is due (0: now),
  * or -1 without --metrics. */
 int64_t cmd_metrics_in(void);

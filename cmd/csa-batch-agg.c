@@ -1248,7 +1248,8 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
-	count_high_water(&r);
+	if (cmd_metrics_on())
+		count_high_water(&r);
 	metric_add(metric_get("csa_rows_out_total", NULL), (double)r.rows);
 	if (spilled)
 		snprintf(spill, sizeof(spill), ", spilled to disk at event %lld", (long long)spilled);

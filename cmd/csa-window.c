@@ -992,7 +992,7 @@ run_input(struct run *r, struct input *in)
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
 		/* Only with --metrics: looking for a whole line costs a scan of it. */
-		if (rd != NULL && cmd_metrics_in() >= 0 && !ndjson_ready(rd) && metrics_wait(r, rd))
+		if (rd != NULL && cmd_metrics_on() && !ndjson_ready(rd) && metrics_wait(r, rd))
 			continue;
 		if ((rc = input_next(in, &rec)) == 0)
 			break;
