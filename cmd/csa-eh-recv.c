@@ -329,8 +329,9 @@ struct recv_metrics {
 	struct metric **pos, **lag, **lag_s, **ckpt_age;
 	int64_t *last_enq;	/* enqueued time of the last event written, per partition */
 	int64_t *ckpt_at;	/* wall time of the partition's last checkpoint */
-	int64_t *enq;
+	int64_t *enq;		/* only with --metrics */
 	size_t nenq, capenq;
+	size_t unflushed;	/* events in the output buffer */
 	const char *group;
 	int partitions;
 };
@@ -487,7 +488,7 @@ flush_out(struct progress *pr)
 	}
 	buf_reset(&pr->out);
 	if (err != 0)
-		pr->mx->nenq = 0;	/* not delivered: no latency */
+		pr->mx->nenq = pr->mx->unflushed = 0;	/* not delivered */
 	if (err == EPIPE) {
 		pr->closed = true;
 		return -1;
@@ -504,9 +505,9 @@ flush_out(struct progress *pr)
 
 		for (size_t i = 0; i < m->nenq; i++)
 			metric_observe(m->latency, (double)(now - m->enq[i]) / 1000);
-		metric_add(m->out, (double)m->nenq);
+		metric_add(m->out, (double)m->unflushed);
 		metric_add(m->bytes_out, (double)at);
-		m->nenq = 0;
+		m->nenq = m->unflushed = 0;
 	}
 	return 0;
 }
@@ -604,11 +605,14 @@ consume(struct hub *h, const struct options *o)
 			metric_add(mx.bytes_in, (double)msgs[i].len);
 			recv_metrics_partition(&mx, p);
 			mx.last_enq[p] = msgs[i].enqueued_ms;
-			if (mx.nenq == mx.capenq) {
-				mx.capenq = mx.capenq ? 2 * mx.capenq : 1024;
-				mx.enq = xrealloc(mx.enq, mx.capenq * sizeof(*mx.enq));
+			mx.unflushed++;
+			if (cmd_metrics_on()) {
+				if (mx.nenq == mx.capenq) {
+					mx.capenq = mx.capenq ? 2 * mx.capenq : 1024;
+					mx.enq = xrealloc(mx.enq, mx.capenq * sizeof(*mx.enq));
+				}
+				mx.enq[mx.nenq++] = msgs[i].enqueued_ms;
 			}
-			mx.enq[mx.nenq++] = msgs[i].enqueued_ms;
 			if ((o->unbuffered || pr.out.len >= OUT_CHUNK) && flush_out(&pr) < 0)
 				break;
 		}
@@ -642,7 +646,8 @@ consume(struct hub *h, const struct options *o)
 		msg_error(&e);
 		status = msg_worst(status, EXIT_IO);
 	}
-	recv_metrics_refresh(&mx, h, pr.flushed);	/* for the last write, at exit */
+	if (cmd_metrics_on())
+		recv_metrics_refresh(&mx, h, pr.flushed);	/* for the last write, at exit */
 	recv_metrics_free(&mx);
 	msg_verbose("%lld events received", (long long)total);
 	free(msgs);
