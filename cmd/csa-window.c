@@ -957,18 +957,24 @@ metrics_refresh(struct run *r)
 /*
  * --metrics while input is quiet: wait for it only until the next write is
  * due, so that the event-time lag goes on growing in the file when nothing
- * comes.  True when it waited in vain (and wrote), false when input is there.
+ * comes.  True when it waited in vain (and wrote) or a signal came (the
+ * read would not see that one), false when input is there.
  */
 static bool
 metrics_wait(struct run *r, const struct ndjson_reader *in)
 {
 	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
 	int64_t left = cmd_metrics_in();
+	int rc = 0;
 
 	if (left < 0)
 		return false;
-	if (left > 0 && poll(&pfd, 1, (int)(left < 60000 ? left : 60000)) != 0)
-		return false;	/* input, end of input, or a signal */
+	if (left > 0)
+		rc = poll(&pfd, 1, (int)(left < 60000 ? left : 60000));
+	if (rc < 0)
+		return true;	/* a signal: the loop looks at sig_stop before reading */
+	if (rc > 0)
+		return false;	/* input, or end of input */
 	if (cmd_metrics_due()) {
 		metrics_refresh(r);
 		cmd_metrics_write();

@@ -79,6 +79,35 @@ check_metrics() {
 	done
 }
 
+@test "SIGTERM: csa-eh-recv and csa-window write their file a last time, counting all they took" {
+	local ev out="$BATS_TEST_TMPDIR/out"
+	ev=$(usgs_events)
+	csa-eh-send < "$ev"
+	# No rewrite while running: only the write at the start and the last.
+	CSA_METRICS_INTERVAL=1h bg csa-eh-recv -g speed --metrics "$M" > "$out"
+	wait_for 10 '[ "$(wc -l < "$out")" -eq "$(wc -l < "$ev")" ]'
+	[ -z "$(mval "$M" 'csa_events_out_total{command="csa-eh-recv",group="speed"}')" ]
+	kill -TERM "$BG_PID"
+	wait "$BG_PID"
+	check_metrics "$M"
+	[ "$(mval "$M" 'csa_events_out_total{command="csa-eh-recv",group="speed"}')" -eq "$(wc -l < "$ev")" ]
+	# csa-window, stopped while it waits for more input.
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	CSA_METRICS_INTERVAL=1h bg csa-window --tumbling 1h --metrics "$M.w" "$BATS_TEST_TMPDIR/in" \
+		> /dev/null
+	exec 5> "$BATS_TEST_TMPDIR/in"
+	cat "$ev" >&5
+	sleep 1
+	[ -z "$(mval "$M.w" 'csa_events_in_total{command="csa-window"}')" ]
+	kill -TERM "$BG_PID"
+	# It stops with its input still open (a signal is no end of input).
+	wait_for 10 '! kill -0 "$BG_PID"'
+	wait "$BG_PID"
+	exec 5>&-
+	check_metrics "$M.w"
+	[ "$(mval "$M.w" 'csa_events_in_total{command="csa-window"}')" -eq "$(wc -l < "$ev")" ]
+}
+
 @test "csa-window: events, rows and bytes equal the run; dropped and counted events add up to the input" {
 	local ev sh out
 	ev=$(usgs_events)
