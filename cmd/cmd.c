@@ -37,6 +37,15 @@ cmd_metrics_set(const char *path)
 	return OPT_RUN;
 }
 
+/* The entry OPT_E_METRICS of the option tables (opt.h). */
+int
+opt_metrics_call(void *to, const char *name, const char *arg)
+{
+	(void)to;
+	(void)name;
+	return cmd_metrics_set(arg);
+}
+
 /* Asked once per event by some loops: the coarse clock is enough. */
 bool
 cmd_metrics_due(void)
