@@ -24,6 +24,7 @@
 #include "input.h"
 #include "json.h"
 #include "jsonfast.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -42,10 +43,11 @@ static const char usage_line[] =
     "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
     "                  [--state FILE] [--state-every D] [--keep-open | --no-keep-open]\n"
     "                  [--out FILE] [--idle-timeout D]\n"
-    "                  [--partition EXPR] [--partition-count N]\n"
+    "                  [--partition EXPR] [--partition-count N] [--metrics FILE]\n"
     "                  [-uv] [FILE...]\n"
     "       csa-window --select COLUMNS [--where EXPR]\n"
-    "                  [--time EXPR | --arrival-time] [--out FILE] [-uv] [FILE...]\n";
+    "                  [--time EXPR | --arrival-time] [--out FILE] [--metrics FILE]\n"
+    "                  [-uv] [FILE...]\n";
 
 static const char help_text[] =
     "Group events into event-time windows and write one row per window and\n"
@@ -77,6 +79,8 @@ static const char help_text[] =
     "      --late-output FILE    also write late events to FILE\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --max-groups N        hold at most N groups; events past it are left out\n"
+    "      --metrics FILE        write counters, watermarks and lateness to FILE\n"
+    "                            (Prometheus text) every 5s and at exit\n"
     "      --offset D            shift window alignment from the epoch by D\n"
     "      --partition EXPR      the input partition of an event, each with its own\n"
     "                            event time (default _eh.partition)\n"
@@ -149,6 +153,9 @@ struct run {
 	bool no_seq_warned;
 	struct buf row;		/* scratch for one row */
 	long selected, seen;	/* --select: rows written, events read */
+	struct metric *in, *bytes_in, *rows, *bytes_out, *adjusted, *dropped, *open, *lag;
+	struct metric **mark;	/* --metrics: per engine partition, made when first seen */
+	int nmark;
 };
 
 /* The engine's sink: each row onto r->out, flushed with -u. */
@@ -160,6 +167,8 @@ put_row(const struct row *w, void *arg)
 	buf_reset(&r->row);
 	row_put(&r->row, w);
 	fwrite(r->row.p, 1, r->row.len, r->out);
+	metric_add(r->rows, 1);
+	metric_add(r->bytes_out, (double)r->row.len);
 	if (r->o->unbuffered)
 		fflush(r->out);
 }
@@ -428,6 +437,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_STRING("late-output", 0, &o->late_path),
 		OPT_E_DURATION("max-delay", 0, &w->max_delay, 0, OPT_NO_MAX),
 		OPT_E_INT("max-groups", 0, &w->max_groups, 1, INT32_MAX),
+		OPT_E_METRICS,
 		OPT_E_FLAG("no-keep-open", 0, &o->no_keep_open),
 		{ .name = "offset", .kind = OPT_K_DURATION, .to = &w->offset, .hi = OPT_NO_MAX,
 		    .given = &offset_given },
@@ -885,6 +895,8 @@ select_event(struct run *r, const struct json_doc *d, const char *line, size_t l
 	fwrite(b->p, 1, b->len, r->out);
 	fflush(r->out);	/* an alert waits for nothing */
 	r->selected++;
+	metric_add(r->rows, 1);
+	metric_add(r->bytes_out, (double)b->len);
 	return EXIT_OK;
 }
 
@@ -994,6 +1006,88 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 	return true;
 }
 
+/* --metrics: the series every run has. */
+static void
+metrics_start(struct run *r)
+{
+	r->in = metric_get("csa_events_in_total", NULL);
+	r->bytes_in = metric_get("csa_bytes_in_total", NULL);
+	r->rows = metric_get("csa_rows_out_total", NULL);
+	r->bytes_out = metric_get("csa_bytes_out_total", NULL);
+	r->adjusted = metric_get("csa_late_events_total", "action", "adjusted", NULL);
+	r->dropped = metric_get("csa_late_events_total", "action", "dropped", NULL);
+	r->open = metric_get("csa_open_windows", NULL);
+	r->lag = metric_get("csa_event_time_lag_seconds", NULL);
+}
+
+/* Before a write: the engine's counts, open windows and event times. */
+static void
+metrics_refresh(struct run *r)
+{
+	struct win_counts c;
+	struct win_gauges g;
+	int n;
+
+	if (r->en == NULL)	/* --select: no windows, the counters only */
+		return;
+	n = win_partitions(r->en);
+	win_counts(r->en, &c);
+	win_gauges(r->en, &g);
+	metric_set(r->adjusted, (double)(c.late - c.dropped));
+	metric_set(r->dropped, (double)c.dropped);
+	metric_set(r->open, (double)g.open);
+	if (g.have_mark)
+		metric_set(r->lag, (double)(tfmt_now() - g.mark) / 1000);
+	if (n > r->nmark) {
+		r->mark = xrealloc(r->mark, sizeof(*r->mark) * (size_t)n);
+		memset(r->mark + r->nmark, 0, sizeof(*r->mark) * (size_t)(n - r->nmark));
+		r->nmark = n;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		int64_t mark;
+		const char *key = win_partition_mark(r->en, i, &len, &mark);
+
+		if (mark == INT64_MIN)
+			continue;
+		if (r->mark[i] == NULL) {
+			char *k = xstrndup(key, len);
+
+			r->mark[i] = metric_get("csa_watermark_seconds", "partition", k, NULL);
+			free(k);
+		}
+		metric_set(r->mark[i], (double)mark / 1000);
+	}
+}
+
+/*
+ * --metrics while input is quiet: wait for it only until the next write is
+ * due, so that the event-time lag goes on growing in the file when nothing
+ * comes.  True when it waited in vain (and wrote) or a signal came (the
+ * read would not see that one), false when input is there.
+ */
+static bool
+metrics_wait(struct run *r, const struct ndjson_reader *in)
+{
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+	int64_t left = cmd_metrics_in();
+	int rc = 0;
+
+	if (left < 0)
+		return false;
+	if (left > 0)
+		rc = poll(&pfd, 1, (int)(left < 60000 ? left : 60000));
+	if (rc < 0)
+		return true;	/* a signal: the loop looks at sig_stop before reading */
+	if (rc > 0)
+		return false;	/* input, or end of input */
+	if (cmd_metrics_due()) {
+		metrics_refresh(r);
+		cmd_metrics_write();
+	}
+	return true;
+}
+
 static int
 run_input(struct run *r, struct input *in)
 {
@@ -1009,10 +1103,19 @@ run_input(struct run *r, struct input *in)
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
+		/* Only with --metrics: looking for a whole line costs a scan of it. */
+		if (rd != NULL && cmd_metrics_on() && !ndjson_ready(rd) && metrics_wait(r, rd))
+			continue;
 		if ((rc = input_next(in, &rec)) == 0)
 			break;
 		if (rc < 0)
 			continue;	/* said; on with the next file */
+		metric_add(r->in, 1);
+		metric_add(r->bytes_in, (double)rec.len + 1);
+		if (cmd_metrics_due()) {
+			metrics_refresh(r);
+			cmd_metrics_write();
+		}
 		if (o->idle_ms || o->state_every)
 			r->last_arrival = tfmt_now();
 		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
@@ -1037,6 +1140,7 @@ run_select(const struct options *o)
 	r.o = o;
 	r.out = stdout;
 	pos_init(&r.pos);
+	metrics_start(&r);
 	if (o->out_path && (status = open_out(&r)) != EXIT_OK)
 		return status;
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r.bad);
@@ -1071,6 +1175,7 @@ run(const struct options *o)
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.first = true;
+	metrics_start(&r);
 	if ((o->state_path && (status = load_state(&r)) != EXIT_OK) ||
 	    (o->out_path && (status = open_out(&r)) != EXIT_OK)) {
 		win_free(r.en);
@@ -1103,6 +1208,8 @@ run(const struct options *o)
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
+	metrics_refresh(&r);	/* for the last write, at exit */
+	free(r.mark);
 	win_counts(r.en, &c);
 	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
 	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions, "
