@@ -76,14 +76,16 @@ answers() {
 	cp "$s" "$BATS_TEST_TMPDIR/full"
 	csa-merge --compact --batch "$g" --speed "$BATS_TEST_TMPDIR/speed.orig"
 	# Compact over and over, putting a longer version back (by rename) in between.
+	# The reader loop ends when the writer does, even when it fails.
 	(
+		trap 'touch "$BATS_TEST_TMPDIR/done"' EXIT
 		for i in $(seq 40); do
 			cp "$BATS_TEST_TMPDIR/full" "$s.new" && mv "$s.new" "$s"
 			csa-merge --compact --batch "$g" --speed "$s" --cutoff 2014-03-20T00:00:00Z
 			csa-merge --compact --batch "$g" --speed "$s"
 		done
-		touch "$BATS_TEST_TMPDIR/done"
 	) &
+	writer=$!
 	n=0
 	while [ ! -e "$BATS_TEST_TMPDIR/done" ]; do
 		csa-merge --batch "$g" --speed "$s" --every 1h > "$BATS_TEST_TMPDIR/got"
@@ -94,7 +96,9 @@ answers() {
 			cmp "$BATS_TEST_TMPDIR/cat" "$BATS_TEST_TMPDIR/speed.orig"
 		n=$((n + 1))
 	done
-	wait
+	# Not a bare wait: under BATS_TEST_TIMEOUT (make check) bats's watchdog
+	# is a job of this shell too, and would be waited for.
+	wait "$writer"
 	echo "# $n reads during 80 compactions" >&3
 	[ "$n" -gt 3 ]
 	cmp "$s" "$BATS_TEST_TMPDIR/speed.orig"
@@ -283,6 +287,7 @@ days() {
 	csa-merge --batch "$gold/hourly" --total > "$BATS_TEST_TMPDIR/kept.ans"
 	! cmp -s "$BATS_TEST_TMPDIR/all.ans" "$BATS_TEST_TMPDIR/kept.ans"
 	(
+		trap 'touch "$BATS_TEST_TMPDIR/done"' EXIT
 		for i in $(seq 30); do
 			rm -rf "$gold.new" && cp -a "$BATS_TEST_TMPDIR/gold.all/hourly/." "$gold.new"
 			for d in "$gold.new"/date=*; do
@@ -290,8 +295,8 @@ days() {
 			done
 			csa-batch-agg --preset earthquake --out "$gold" --retention 5d /dev/null
 		done
-		touch "$BATS_TEST_TMPDIR/done"
 	) &
+	writer=$!
 	n=0 whole=0
 	while [ ! -e "$BATS_TEST_TMPDIR/done" ]; do
 		csa-merge --batch "$gold/hourly" --total > "$BATS_TEST_TMPDIR/got"
@@ -305,7 +310,9 @@ days() {
 		cmp -s "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/kept.ans" && whole=$((whole + 1))
 		n=$((n + 1))
 	done
-	wait
+	# Not a bare wait: under BATS_TEST_TIMEOUT (make check) bats's watchdog
+	# is a job of this shell too, and would be waited for.
+	wait "$writer"
 	echo "# $n reads during 30 retentions, $whole of them the kept days exactly" >&3
 	run -0 csa-merge --batch "$gold/hourly" --total
 	assert_output "$(cat "$BATS_TEST_TMPDIR/kept.ans")"
