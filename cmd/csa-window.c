@@ -27,13 +27,15 @@
 #include "ndjson.h"
 #include "opt.h"
 #include "positions.h"
+#include "saql.h"
 #include "sig.h"
 #include "timefmt.h"
 #include "window.h"
 
 static const char usage_line[] =
     "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --sliding SIZE |\n"
-    "                   --session TIMEOUT[/MAX] | --snapshot | --preset earthquake)\n"
+    "                   --session TIMEOUT[/MAX] | --snapshot | --preset earthquake |\n"
+    "                   --query TEXT | --query-file FILE) [--explain] [--into NAME[=FILE]]\n"
     "                  [--by EXPR] [--agg NAME=FUNC(F)] [--where EXPR] [--having COND]\n"
     "                  [--time EXPR | --arrival-time] [--max-delay D] [--late adjust|drop]\n"
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
@@ -57,10 +59,14 @@ static const char help_text[] =
     "      --dedupe FIELD        drop events whose FIELD was seen before\n"
     "      --dedupe-horizon D    how long an id is remembered (default 1h)\n"
     "      --emit early:D        also write running rows of open windows every D\n"
+    "      --explain             with a query: print its plan and the equivalent\n"
+    "                            options, and exit\n"
     "  -h, --help                show this help and exit\n"
     "      --having COND         keep rows whose COLUMN OP NUMBER holds\n"
     "      --hopping SIZE/HOP    windows of SIZE starting every HOP\n"
     "      --idle-timeout D      with no input for D, move time on by the wall time\n"
+    "      --into NAME[=FILE]    run the query's statement INTO [NAME]; its rows to\n"
+    "                            FILE (appended, as --out)\n"
     "      --keep-open           at the end of input, save open windows to --state\n"
     "                            instead of writing them\n"
     "      --no-keep-open        at the end of input, write open windows even with\n"
@@ -76,6 +82,9 @@ static const char help_text[] =
     "                            event time (default _eh.partition)\n"
     "      --partition-count N   start the clock once N partitions have been seen\n"
     "      --preset NAME         earthquake: the reference speed query\n"
+    "      --query TEXT          a Stream Analytics query: SELECT ... INTO ... FROM ...\n"
+    "                            GROUP BY ..., TumblingWindow(minute, 5)\n"
+    "      --query-file FILE     the query from FILE\n"
     "      --session T[/MAX]     sessions: events less than T apart, cut at MAX\n"
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
     "                            last SIZE\n"
@@ -93,6 +102,7 @@ static const char help_text[] =
     "  csa-eh-recv -g speed | csa-window --preset earthquake\n"
     "  csa-window --tumbling 1h --by region --agg 'n=count,m=max(magnitude)' < ev\n"
     "  csa-window -t timestamp --session 1m/1h --by user_id < clicks.ndjson\n"
+    "  csa-window --query-file speed.asaql --into speed-view=speed.ndjson < ev\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
@@ -105,6 +115,7 @@ struct options {
 	const char *late_path, *state_path, *out_path;
 	struct expr *time, *where, *dedupe, *partition;
 	struct expr *eh_part, *eh_seq;	/* _eh.partition, _eh.sequence_number */
+	char **query_argv;		/* the options a --query compiled to */
 	int partition_count;
 	bool partition_given;
 	bool unbuffered;
@@ -205,6 +216,18 @@ set_preset(struct options *o, const char *name)
 	return OPT_RUN;
 }
 
+/* What --query and the options that go with it said. */
+struct query_opts {
+	const char *text, *file, *into;
+	bool explain, spec_given, out_given;
+};
+
+/* Set while the options a query compiled to are parsed. */
+static bool query_compiled;
+
+static int query_options(struct options *o, const struct query_opts *q, int argc,
+    char **argv);
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -212,7 +235,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
 		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
 		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_NO_KEEP_OPEN, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
-		OPT_PRESET, OPT_SESSION, OPT_SLIDING,
+		OPT_PRESET, OPT_SESSION, OPT_SLIDING, OPT_EXPLAIN, OPT_INTO, OPT_QUERY, OPT_QUERY_FILE,
 		OPT_SNAPSHOT, OPT_STATE_EVERY, OPT_TUMBLING
 	};
 	static const struct option longopts[] = {
@@ -223,9 +246,11 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "dedupe", required_argument, NULL, OPT_DEDUPE },
 		{ "dedupe-horizon", required_argument, NULL, OPT_DEDUPE_HORIZON },
 		{ "emit", required_argument, NULL, OPT_EMIT },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "having", required_argument, NULL, OPT_HAVING },
 		{ "hopping", required_argument, NULL, OPT_HOPPING },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "into", required_argument, NULL, OPT_INTO },
 		{ "keep-open", no_argument, NULL, OPT_KEEP_OPEN },
 		{ "late", required_argument, NULL, OPT_LATE },
 		{ "late-output", required_argument, NULL, OPT_LATE_OUTPUT },
@@ -237,6 +262,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "partition", required_argument, NULL, OPT_PARTITION },
 		{ "partition-count", required_argument, NULL, OPT_PARTITION_COUNT },
 		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "query", required_argument, NULL, OPT_QUERY },
+		{ "query-file", required_argument, NULL, OPT_QUERY_FILE },
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "sliding", required_argument, NULL, OPT_SLIDING },
 		{ "snapshot", no_argument, NULL, OPT_SNAPSHOT },
@@ -257,6 +284,7 @@ parse_options(int argc, char **argv, struct options *o)
 	struct err e;
 	int c, rc, verbose = 0, types = 0;
 	int64_t n;
+	struct query_opts q = { 0 };
 
 	memset(o, 0, sizeof(*o));
 	w->end_inclusive = true;
@@ -313,6 +341,18 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_DEDUPE_HORIZON:
 			if (opt_duration("dedupe-horizon", optarg, 1, OPT_NO_MAX, &w->dedupe_horizon) < 0)
 				return EXIT_USAGE;
+			break;
+		case OPT_EXPLAIN:
+			q.explain = true;
+			break;
+		case OPT_INTO:
+			q.into = optarg;
+			break;
+		case OPT_QUERY:
+			q.text = optarg;
+			break;
+		case OPT_QUERY_FILE:
+			q.file = optarg;
 			break;
 		case OPT_EMIT:
 			if (strncmp(optarg, "early:", 6) != 0)
@@ -416,6 +456,12 @@ parse_options(int argc, char **argv, struct options *o)
 			return opt_fault(argv, shortopts, longopts);
 		}
 	}
+	if ((q.text || q.file || q.explain || q.into) && !query_compiled) {
+		q.spec_given = types || w->nby || w->aggs.n || o->where || w->have_having ||
+		    o->arrival || strcmp(time_src, "time") != 0;
+		q.out_given = o->out_path != NULL;
+		return query_options(o, &q, argc, argv);
+	}
 	argc -= optind;
 	argv += optind;
 	if (types != 1)
@@ -477,6 +523,107 @@ parse_options(int argc, char **argv, struct options *o)
 	o->nfiles = argc;
 	msg_set_verbose(verbose);
 	return OPT_RUN;
+}
+
+/*
+ * --query, --query-file: compile the query, and with --explain print what
+ * each statement compiled to; else parse the options again with the
+ * statement's own (saql_argv) in front of the ones given, so that running
+ * a query is running csa-window with those options.  One statement a run:
+ * --into NAME picks it when the query has several.  argv is as getopt
+ * left it (the options first), the user's --query among them, passed over
+ * the second time.
+ */
+static int
+query_options(struct options *o, const struct query_opts *q, int argc, char **argv)
+{
+	struct saql_query sq = { 0 };
+	const struct saql_plan *p = NULL;
+	const char *eq = q->into ? strchr(q->into, '=') : NULL;
+	size_t into_len = q->into ? (eq ? (size_t)(eq - q->into) : strlen(q->into)) : 0;
+	char *file_text = NULL, **plan, **v;
+	struct buf names = { 0 };
+	struct err e;
+	size_t len;
+	int n, rc;
+
+	if (q->text && q->file)
+		return msg_usage("--query and --query-file: give one");
+	if (!q->text && !q->file)
+		return msg_usage("--%s: needs --query or --query-file", q->explain ? "explain" : "into");
+	if (q->spec_given)
+		return msg_usage("--query: the query says the window, the groups, the aggregates, "
+		    "WHERE, HAVING and TIMESTAMP BY; leave out the options that say them");
+	if (q->out_given && eq)
+		return msg_usage("--into %s and --out: give one file", q->into);
+	if (q->file && (rc = fs_read_all(q->file, &file_text, &len, &e)) != 0) {
+		if (rc == 1)
+			msg_warn("%s: no such file", q->file);
+		else
+			msg_error(&e);
+		return EXIT_IO;
+	}
+	rc = saql_compile(q->text ? q->text : file_text, q->file ? q->file : "query", &sq, &e);
+	free(file_text);
+	if (rc < 0) {
+		saql_free(&sq);
+		return msg_usage("%s", e.msg);
+	}
+	if (q->explain) {
+		for (int i = 0; i < sq.n; i++) {
+			if (i)
+				buf_addc(&names, '\n');
+			saql_explain(&sq.v[i], "csa-window", &names);
+		}
+		fputs(names.p, stdout);
+		buf_free(&names);
+		saql_free(&sq);
+		return EXIT_OK;
+	}
+	for (int i = 0; i < sq.n; i++) {
+		const char *name = sq.v[i].into ? sq.v[i].into : "";
+
+		buf_printf(&names, "%s[%s]", i ? ", " : "", name);
+		if (q->into && strlen(name) == into_len && strncmp(name, q->into, into_len) == 0)
+			p = &sq.v[i];
+	}
+	if (p == NULL && q->into)
+		rc = msg_usage("--into: no statement INTO [%.*s] in the query (%s)", (int)into_len,
+		    q->into, names.p);
+	else if (p == NULL && sq.n > 1)
+		rc = msg_usage("the query has %d statements (INTO %s) and csa-window runs one "
+		    "a run: choose it with --into NAME", sq.n, names.p);
+	else if ((p = p ? p : &sq.v[0])->aggregate == false)
+		rc = msg_usage("%s:%d:%d: a SELECT without GROUP BY a window (each event a row) "
+		    "is not supported yet; --explain shows its plan", q->file ? q->file : "query",
+		    p->line, p->col);
+	buf_free(&names);
+	if (rc != 0) {
+		saql_free(&sq);
+		return rc;
+	}
+	n = saql_argv(p, &plan);
+	saql_free(&sq);
+	v = xmalloc(sizeof(*v) * (size_t)(argc + n + 3));
+	v[0] = xstrdup(argv[0]);
+	memcpy(v + 1, plan, sizeof(*v) * (size_t)n);
+	free(plan);
+	n++;
+	if (eq) {
+		v[n++] = xstrdup("--out");
+		v[n++] = xstrdup(eq + 1);
+	}
+	/* The options given, after the query's: theirs are copies too, so
+	 * that v owns every string it holds. */
+	for (int i = 1; i < argc; i++)
+		v[n++] = xstrdup(argv[i]);
+	v[n] = NULL;
+	query_compiled = true;
+	optind = 0;
+	rc = parse_options(n, v, o);
+	query_compiled = false;
+	o->query_argv = v;
+	return rc;
 }
 
 /* The event's time from --time, or the arrival time. */
@@ -995,6 +1142,9 @@ options_free(struct options *o)
 	expr_free(o->partition);
 	expr_free(o->eh_part);
 	expr_free(o->eh_seq);
+	for (int i = 0; o->query_argv && o->query_argv[i]; i++)
+		free(o->query_argv[i]);
+	free(o->query_argv);
 }
 
 /* main: the options, run, and the exit status (cmd.h). */
