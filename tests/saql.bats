@@ -249,6 +249,7 @@ PYEOF
 	[ "$(one 'NOT a = 1')" = 1 ]
 	[ "$(one 'a IS NULL')" = 2 ]
 	[ "$(one "s = 'it''s' OR a >= 5")" = 2 ]
+	[ "$(one "s = 'y'")" = 1 ]
 	[ "$(one "[s] <> 'x' AND NOT (a > 4)")" = "" ]
 	[ "$(one "a >= 1 AND a <= 5")" = 2 ]
 }
