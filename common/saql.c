@@ -58,6 +58,7 @@ struct parser {
 	jmp_buf fail;
 	void **arena;		/* everything to free at the end */
 	int narena, carena;
+	struct buf scratch[4];	/* buffers a fault may leave behind */
 };
 
 static void *
@@ -155,7 +156,7 @@ lex(struct parser *p, const char *text)
 		} else if (*s == '[' || *s == '\'' || *s == '"') {
 			/* [name], "name" and 'string': a doubled closer stands for itself. */
 			char close = *s == '[' ? ']' : *s;
-			struct buf b = { 0 };
+			struct buf *b = &p->scratch[3];
 
 			for (s++;; s++) {
 				if (*s == '\0' || (*s == '\n' && close == ']'))
@@ -167,17 +168,17 @@ lex(struct parser *p, const char *text)
 					bol = s + 1;
 				}
 				if (*s == close && s[1] == close) {
-					buf_addc(&b, close);
+					buf_addc(b, close);
 					s++;
 				} else if (*s == close) {
 					break;
 				} else {
-					buf_addc(&b, *s);
+					buf_addc(b, *s);
 				}
 			}
 			s++;
-			buf_addc(&b, '\0');
-			t.s = keep(p, buf_steal(&b));
+			buf_addc(b, '\0');
+			t.s = keep(p, buf_steal(b));
 			t.kind = close == '\'' ? TK_STR : TK_NAME;
 			if (t.kind == TK_NAME && t.s[0] == '\0')
 				fail_at(p, t.line, t.col, "an empty name");
@@ -1032,8 +1033,9 @@ struct item {
 static char *
 time_of(struct parser *p, const struct node *x)
 {
-	struct buf b = { 0 };
+	struct buf *b = &p->scratch[3];
 
+	buf_reset(b);
 	if (x->kind == N_FUNC && strcmp(x->s, "DATEADD") == 0) {
 		const struct node *u = x->n == 3 ? x->v[0] : NULL;
 		int64_t base = 0;
@@ -1053,19 +1055,19 @@ time_of(struct parser *p, const struct node *x)
 			FAIL(p, x->v[2]->t, "DATEADD: the third argument must be a datetime string");
 		if (ms == 1 && base == 0 && x->v[1]->kind == N_COL) {
 			/* Epoch milliseconds: the field itself, a plain path. */
-			put_path(&b, x->v[1]->s, false);
+			put_path(b, x->v[1]->s, false);
 		} else {
-			buf_addc(&b, '(');
-			put_jq(p, &b, x->v[1]);
-			buf_printf(&b, " * %.17g + %lld)", ms, (long long)base);
+			buf_addc(b, '(');
+			put_jq(p, b, x->v[1]);
+			buf_printf(b, " * %.17g + %lld)", ms, (long long)base);
 		}
-		return buf_steal(&b);
+		return buf_steal(b);
 	}
 	if (x->kind == N_FUNC && !is_aggregate_name(x->s))
 		FAIL(p, x->t, "unknown function %s in TIMESTAMP BY (a field or DATEADD(unit, "
 		    "field, datetime) is known)", x->s);
-	put_field(p, &b, x);
-	return buf_steal(&b);
+	put_field(p, b, x);
+	return buf_steal(b);
 }
 
 static void
@@ -1091,9 +1093,10 @@ check_name(struct parser *p, const struct tok *at, const char *name)
 static char *
 agg_text(struct parser *p, const struct node *f)
 {
-	struct buf b = { 0 };
+	struct buf *b = &p->scratch[3];
 	const char *fn = NULL;
 
+	buf_reset(b);
 	if (strcmp(f->s, "COUNT") == 0 && f->star && !f->b)
 		return xstrdup("count");
 	if (f->star)
@@ -1106,10 +1109,10 @@ agg_text(struct parser *p, const struct node *f)
 		if (!f->b)
 			FAIL(p, f->t, "COUNT(x) is not supported: COUNT(*) counts events and "
 			    "COUNT(DISTINCT x) the distinct values of x");
-		buf_adds(&b, "count_distinct(");
-		put_field(p, &b, f->v[0]);
-		buf_addc(&b, ')');
-		return buf_steal(&b);
+		buf_adds(b, "count_distinct(");
+		put_field(p, b, f->v[0]);
+		buf_addc(b, ')');
+		return buf_steal(b);
 	}
 	if (f->b)
 		FAIL(p, f->t, "DISTINCT is only supported in COUNT(DISTINCT x)");
@@ -1125,21 +1128,21 @@ agg_text(struct parser *p, const struct node *f)
 		    c->v[0]->r->kind != N_NULL && c->v[0]->r->kind != N_BOOL &&
 		    strchr("<>=!", c->v[0]->s[0]) &&
 		    (c->v[0]->r->kind != N_STR || c->v[0]->s[1] == '=')) {
-			buf_adds(&b, "count_if(");
-			put_path(&b, c->v[0]->l->s, false);
-			buf_printf(&b, " %s ", c->v[0]->s);
-			put_constant(&b, c->v[0]->r);
-			buf_addc(&b, ')');
-			return buf_steal(&b);
+			buf_adds(b, "count_if(");
+			put_path(b, c->v[0]->l->s, false);
+			buf_printf(b, " %s ", c->v[0]->s);
+			put_constant(b, c->v[0]->r);
+			buf_addc(b, ')');
+			return buf_steal(b);
 		}
 		fn = "sum";
 	}
 	fn = fn ? fn : strcmp(f->s, "AVG") == 0 ? "avg" : strcmp(f->s, "MIN") == 0 ? "min" :
 	    strcmp(f->s, "MAX") == 0 ? "max" : "stddev";
-	buf_printf(&b, "%s(", fn);
-	put_field(p, &b, f->v[0]);
-	buf_addc(&b, ')');
-	return buf_steal(&b);
+	buf_printf(b, "%s(", fn);
+	put_field(p, b, f->v[0]);
+	buf_addc(b, ')');
+	return buf_steal(b);
 }
 
 /* A --by column: NAME=EXPR, or the path alone when it names itself. */
@@ -1197,9 +1200,12 @@ statement(struct parser *p, struct saql_plan *pl)
 	struct node *groups[64], *where = NULL, *having = NULL, *ts = NULL;
 	const struct tok *group_at = NULL, *having_at = NULL, *first = peek(p);
 	int nitems = 0, ngroups = 0;
-	struct buf by = { 0 }, agg = { 0 }, b = { 0 };
+	struct buf *by = &p->scratch[0], *agg = &p->scratch[1], *b = &p->scratch[2];
 	const struct node *any_agg = NULL;
 
+	buf_reset(by);
+	buf_reset(agg);
+	buf_reset(b);
 	if (is(first, "WITH"))
 		refuse_unsupported(p, first);
 	pl->line = first->line;
@@ -1302,8 +1308,8 @@ statement(struct parser *p, struct saql_plan *pl)
 	if (where) {
 		if (has_aggregate(where))
 			FAIL(p, first_aggregate(where)->t, "an aggregate in WHERE (HAVING is for that)");
-		put_jq(p, &b, where);
-		pl->where = buf_steal(&b);
+		put_jq(p, b, where);
+		pl->where = buf_steal(b);
 	}
 
 	/* The SELECT list. */
@@ -1320,11 +1326,11 @@ statement(struct parser *p, struct saql_plan *pl)
 		}
 		if (!pl->aggregate) {
 			if (is_constant(it->x)) {
-				put_constant(&b, it->x);
-				add_col(pl, name, SAQL_COL_CONST, buf_steal(&b));
+				put_constant(b, it->x);
+				add_col(pl, name, SAQL_COL_CONST, buf_steal(b));
 			} else {
-				put_field(p, &b, it->x);
-				add_col(pl, name, SAQL_COL_FIELD, buf_steal(&b));
+				put_field(p, b, it->x);
+				add_col(pl, name, SAQL_COL_FIELD, buf_steal(b));
 			}
 			continue;
 		}
@@ -1332,7 +1338,7 @@ statement(struct parser *p, struct saql_plan *pl)
 		if (it->x->kind == N_FUNC && is_aggregate_name(it->x->s)) {
 			char *t = agg_text(p, it->x);
 
-			buf_printf(&agg, "%s%s=%s", agg.len ? "," : "", name, t);
+			buf_printf(agg, "%s%s=%s", agg->len ? "," : "", name, t);
 			add_col(pl, name, SAQL_COL_AGG, t);
 			continue;
 		}
@@ -1342,35 +1348,35 @@ statement(struct parser *p, struct saql_plan *pl)
 			    first_aggregate(it->x)->s);
 		if (is_constant(it->x)) {
 			/* A constant of every row: a group column of one value. */
-			put_constant(&b, it->x);
+			put_constant(b, it->x);
 		} else {
 			int j;
 			char *mine;
 
-			put_field(p, &b, it->x);
-			mine = keep(p, buf_steal(&b));
+			put_field(p, b, it->x);
+			mine = keep(p, buf_steal(b));
 			for (j = 0; j < ngroups; j++) {
-				put_field(p, &b, groups[j]);
-				if (strcmp(b.p, mine) == 0)
+				put_field(p, b, groups[j]);
+				if (strcmp(b->p, mine) == 0)
 					break;
-				buf_reset(&b);
+				buf_reset(b);
 			}
 			if (j == ngroups)
 				FAIL(p, it->at, "column '%s' is neither in GROUP BY nor inside an "
 				    "aggregate", name);
-			buf_reset(&b);
-			buf_adds(&b, mine);
+			buf_reset(b);
+			buf_adds(b, mine);
 		}
-		put_by(&by, name, b.p);
-		add_col(pl, name, SAQL_COL_GROUP, buf_steal(&b));
+		put_by(by, name, b->p);
+		add_col(pl, name, SAQL_COL_GROUP, buf_steal(b));
 	}
 	/* GROUP BY columns not selected still make groups. */
 	for (int j = 0; j < ngroups; j++) {
 		bool found = false;
 
-		put_field(p, &b, groups[j]);
+		put_field(p, b, groups[j]);
 		for (int k = 0; k < pl->ncols && !found; k++)
-			found = pl->cols[k].kind == SAQL_COL_GROUP && strcmp(pl->cols[k].text, b.p) == 0;
+			found = pl->cols[k].kind == SAQL_COL_GROUP && strcmp(pl->cols[k].text, b->p) == 0;
 		if (!found) {
 			const char *name = groups[j]->kind == N_COL ? path_last(groups[j]->s) : NULL;
 
@@ -1378,9 +1384,9 @@ statement(struct parser *p, struct saql_plan *pl)
 				FAIL(p, groups[j]->t, "an expression in GROUP BY must be selected "
 				    "AS a column");
 			check_name(p, groups[j]->t, name);
-			put_by(&by, name, b.p);
+			put_by(by, name, b->p);
 		}
-		buf_reset(&b);
+		buf_reset(b);
 	}
 	if (having) {
 		/* HAVING aggregate OP number: the column of that aggregate. */
@@ -1402,19 +1408,16 @@ statement(struct parser *p, struct saql_plan *pl)
 		if (col == NULL) {
 			/* Not selected: computed under a name of its own. */
 			col = "having";
-			buf_printf(&agg, "%s%s=%s", agg.len ? "," : "", col, t);
+			buf_printf(agg, "%s%s=%s", agg->len ? "," : "", col, t);
 		}
-		put_constant(&b, h->r);
-		pl->having = xmalloc(strlen(col) + strlen(h->s) + b.len + 3);
-		sprintf(pl->having, "%s %s %s", col, h->s, b.p);
-		buf_reset(&b);
+		put_constant(b, h->r);
+		pl->having = xmalloc(strlen(col) + strlen(h->s) + b->len + 3);
+		sprintf(pl->having, "%s %s %s", col, h->s, b->p);
+		buf_reset(b);
 		free(t);
 	}
-	pl->by = by.len ? buf_steal(&by) : NULL;
-	pl->agg = agg.len ? buf_steal(&agg) : NULL;
-	buf_free(&by);
-	buf_free(&agg);
-	buf_free(&b);
+	pl->by = by->len ? buf_steal(by) : NULL;
+	pl->agg = agg->len ? buf_steal(agg) : NULL;
 }
 
 int
@@ -1442,6 +1445,8 @@ saql_compile(const char *text, const char *name, struct saql_query *q, struct er
 	}
 	for (int k = 0; k < p.narena; k++)
 		free(p.arena[k]);
+	for (size_t k = 0; k < sizeof(p.scratch) / sizeof(p.scratch[0]); k++)
+		buf_free(&p.scratch[k]);
 	free(p.arena);
 	free(p.tk);
 	return rc;
