@@ -15,11 +15,25 @@ week() {
 	echo "$out"
 }
 
+# py ARGS <<SCRIPT: python3 running SCRIPT, with json and sys imported
+# and ms(), an RFC 3339 time as the rows write it in epoch milliseconds.
+py() {
+	{
+		cat <<'PYEOF'
+import datetime, json, sys
+def ms(s):
+    return int(round(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
+                     .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))
+PYEOF
+		cat
+	} | "$PY" - "$@"
+}
+
 # IoT events as the streaming-at-scale guide describes them (deviceId,
 # value, type, createdAt as an RFC 3339 string), three devices, with
 # gaps: a seeded generator, so every run sees the same stream.
 iot() {
-	"$PY" - "$@" <<'PYEOF'
+	py "$@" <<'PYEOF'
 import datetime, json, random
 rnd = random.Random(31)
 t0 = datetime.datetime(2026, 3, 1, 8, 0, tzinfo=datetime.timezone.utc)
@@ -49,16 +63,13 @@ PYEOF
 @test "the job file's 5-minute statement equals python's count, mean, max, min and CASE WHEN sums" {
 	ev=$(week)
 	csa-window --query-file "$JOB" --into speed-view "$ev" > "$BATS_TEST_TMPDIR/query"
-	"$PY" - "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
-import datetime, json, sys
+	py "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
 groups = {}
 for line in open(sys.argv[1]):
     e = json.loads(line)
     end = -(-e["time"] // 300000) * 300000      # (start, end]: a time on the boundary ends a window
     groups.setdefault((end, e["region"]), []).append(e)
 rows = [json.loads(l) for l in open(sys.argv[2])]
-def ms(s):
-    return int(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
 def close(a, b):
     return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-9 * max(1, abs(b)))
 assert len(rows) == len(groups), (len(rows), len(groups))
@@ -83,8 +94,7 @@ PYEOF
 	csa-window --sliding 1h --by 'scope="world"' --time time --having 'hour_count > 0' \
 		--agg 'hour_count=count,hour_avg_magnitude=avg(magnitude),hour_max_magnitude=max(magnitude)' \
 		"$ev" | cmp - "$BATS_TEST_TMPDIR/query"
-	"$PY" - "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
-import datetime, json, sys
+	py "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
 evs = [json.loads(l) for l in open(sys.argv[1])]
 times = [e["time"] for e in evs]
 H = 3600000
@@ -96,8 +106,6 @@ for p in sorted(set(times) | {t + H for t in times}):
     if inside:
         mags = [e["magnitude"] for e in inside if e["magnitude"] is not None]
         want.append((p, len(inside), max(mags), sum(mags) / len(mags)))
-def ms(s):
-    return int(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
 got = []
 for l in open(sys.argv[2]):
     r = json.loads(l)
@@ -169,10 +177,7 @@ for l in open(sys.argv[1]):
 	csa-window --query "$q" "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/query"
 	csa-window --hopping 5m/1m --by deviceId --agg 'avgValue=avg(value),n=count' -t createdAt \
 		"$BATS_TEST_TMPDIR/in" | cmp - "$BATS_TEST_TMPDIR/query"
-	"$PY" - "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
-import datetime, json, sys
-def ms(s):
-    return int(round(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))
+	py "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
 want = {}
 for l in open(sys.argv[1]):
     e = json.loads(l)
@@ -202,10 +207,7 @@ PYEOF
 	csa-window --query "$q2" "$BATS_TEST_TMPDIR/in" | cmp - "$BATS_TEST_TMPDIR/query"
 	csa-window --session 5m/10m --by deviceId --agg eventCount=count -t createdAt \
 		"$BATS_TEST_TMPDIR/in" | cmp - "$BATS_TEST_TMPDIR/query"
-	"$PY" - "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
-import datetime, json, sys
-def ms(s):
-    return int(round(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))
+	py "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
 T, M = 300000, 600000
 by = {}
 for l in open(sys.argv[1]):
@@ -251,10 +253,7 @@ PYEOF
 		skip "csa-window has no count_distinct aggregate in this build"
 	fi
 	csa-window --query "$q" "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/query"
-	"$PY" - "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
-import datetime, json, sys
-def ms(s):
-    return int(round(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))
+	py "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
 want = {}
 for l in open(sys.argv[1]):
     e = json.loads(l)
