@@ -169,6 +169,22 @@ for l in open(sys.argv[1]):
 	[[ "$stderr" == *"leave out the options that say them"* ]]
 }
 
+@test "two statements of one job over one input, as csa-window(1) shows with tee" {
+	ev=$(week)
+	cd "$BATS_TEST_TMPDIR"
+	bash -c 'cat "$1" | tee >(csa-window --query-file "$2" \
+	        --into speed-view=speed.ndjson) |
+	    csa-window --query-file "$2" --into rolling-hour=hour.ndjson; wait' _ "$ev" "$JOB"
+	# the process substitution may end after the pipeline: wait for its file
+	csa-window --preset earthquake "$ev" > preset.ndjson
+	for i in $(seq 1 100); do
+		[ "$(wc -l < speed.ndjson)" = "$(wc -l < preset.ndjson)" ] && break
+		sleep 0.1
+	done
+	cmp preset.ndjson speed.ndjson
+	csa-window --query-file "$JOB" --into rolling-hour "$ev" | cmp - hour.ndjson
+}
+
 @test "the guides' hopping window (5 minutes, hop 1) on IoT events: the flag form's rows, and python's" {
 	iot > "$BATS_TEST_TMPDIR/in"
 	q='SELECT deviceId, System.Timestamp() AS WindowEnd, AVG(value) AS avgValue, COUNT(*) AS n
