@@ -167,6 +167,15 @@ for l in open(sys.argv[1]):
 	run --separate-stderr csa-window --query-file "$JOB" --into speed-view --tumbling 1h "$ev"
 	assert_failure 2
 	[[ "$stderr" == *"leave out the options that say them"* ]]
+	run --separate-stderr csa-window --explain
+	assert_failure 2
+	[[ "$stderr" == *"--explain: needs --query or --query-file"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --query "SELECT 1 AS x FROM i"
+	assert_failure 2
+	[[ "$stderr" == *"--query and --query-file: give one"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into "speed-view=x" --out y "$ev"
+	assert_failure 2
+	[[ "$stderr" == *"give one file"* ]]
 }
 
 @test "two statements of one job over one input, as csa-window(1) shows with tee" {
