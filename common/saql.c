@@ -1401,20 +1401,24 @@ statement(struct parser *p, struct saql_plan *pl)
 		    (h->r->kind == N_NEG && h->r->l->kind == N_NUM)))
 			FAIL(p, having_at, "HAVING: only AGGREGATE OP NUMBER is supported, "
 			    "e.g. HAVING COUNT(*) > 0");
-		t = agg_text(p, h->l);
+		t = keep(p, agg_text(p, h->l));
 		for (int k = 0; k < pl->ncols && !col; k++)
 			if (pl->cols[k].kind == SAQL_COL_AGG && strcmp(pl->cols[k].text, t) == 0)
 				col = pl->cols[k].name;
 		if (col == NULL) {
-			/* Not selected: computed under a name of its own. */
-			col = "having";
+			/* Not selected: computed under the name it would have
+			 * without AS, which is then a column of the rows. */
+			col = default_name(p, h->l);
+			for (int k = 0; k < pl->ncols; k++)
+				if (strcmp(pl->cols[k].name, col) == 0)
+					FAIL(p, h->l->t, "HAVING's %s would be a column '%s', as another "
+					    "is already: select it AS a column", h->l->s, col);
 			buf_printf(agg, "%s%s=%s", agg->len ? "," : "", col, t);
 		}
 		put_constant(b, h->r);
 		pl->having = xmalloc(strlen(col) + strlen(h->s) + b->len + 3);
 		sprintf(pl->having, "%s %s %s", col, h->s, b->p);
 		buf_reset(b);
-		free(t);
 	}
 	pl->by = by->len ? buf_steal(by) : NULL;
 	pl->agg = agg->len ? buf_steal(agg) : NULL;

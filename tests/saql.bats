@@ -291,6 +291,23 @@ print(len(got), "rows")
 PYEOF
 }
 
+@test "HAVING on an aggregate the SELECT list does not have: it becomes a column, and python agrees" {
+	iot > "$BATS_TEST_TMPDIR/in"
+	csa-window --query 'SELECT deviceId, COUNT(*) AS n FROM i TIMESTAMP BY createdAt
+		GROUP BY deviceId, TumblingWindow(minute, 10) HAVING AVG(value) > 50' \
+		"$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/query"
+	csa-window --tumbling 10m --by deviceId --agg 'n=count,avg_value=avg(value)' \
+		--having 'avg_value > 50' -t createdAt "$BATS_TEST_TMPDIR/in" | cmp - "$BATS_TEST_TMPDIR/query"
+	py "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
+groups = {}
+for e in map(json.loads, open(sys.argv[1])):
+    groups.setdefault((-(-ms(e["createdAt"]) // 600000) * 600000, e["deviceId"]), []).append(e["value"])
+want = {k: len(v) for k, v in groups.items() if sum(v) / len(v) > 50}
+got = {(ms(r["window_end"]), r["deviceId"]): r["n"] for r in map(json.loads, open(sys.argv[2]))}
+assert got == want and 0 < len(want) < len(groups), (len(got), len(want), len(groups))
+PYEOF
+}
+
 @test "WHERE in SQL's sense: a comparison with a missing field is not true, strings and NOT as written" {
 	printf '%s\n' '{"t":1,"a":1,"s":"x"}' '{"t":2,"s":"it'"'"'s"}' '{"t":3,"a":5,"s":"y"}' '{"t":4,"a":null}' > "$BATS_TEST_TMPDIR/in"
 	one() {
