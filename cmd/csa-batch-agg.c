@@ -29,6 +29,7 @@
 #include "timefmt.h"
 #include "viewdir.h"
 #include "window.h"
+#include "winopt.h"
 
 /* What --max-groups counts on by default: --memory-limit / GROUP_BYTES. */
 enum { GROUP_BYTES = 2048 };
@@ -65,6 +66,7 @@ static const char help_text[] =
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
     "      --preset NAME         earthquake: the hourly and daily reference views,\n"
     "                            with the USGS event rules\n"
+    "  -q, --quiet               no warnings (errors and bad lines still print)\n"
     "  -s, --state FILE          add to what earlier runs saw (a SQLite file) and\n"
     "                            write again only the days that changed\n"
     "  -t, --time EXPR           the event time (default time)\n"
@@ -209,153 +211,96 @@ plan_fields(struct options *o)
 }
 
 static int
+take_partition_by(void *to, const char *name, const char *arg)
+{
+	struct options *o = to;
+	char **v;
+	int n = agg_split(arg, &v);
+
+	(void)name;
+	for (int i = 0; i < n; i++) {
+		o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
+		o->parts[o->nparts++] = v[i];
+		if (!viewdir_field_ok(v[i])) {
+			for (int j = i + 1; j < n; j++)
+				free(v[j]);
+			free(v);
+			return msg_usage("--partition-by: '%s' cannot name a directory"
+			    " (1 to %d bytes, no '/', not starting with '.')", o->parts[o->nparts - 1],
+			    VIEWDIR_FIELD_MAX);
+		}
+	}
+	free(v);
+	return OPT_RUN;
+}
+
+static int
+take_preset(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	return set_preset(to, arg);
+}
+
+static int
+take_tumbling(void *to, const char *name, const char *arg)
+{
+	int64_t *size = to;
+
+	if (opt_duration(name, arg, 1, 86400000, size) < 0)
+		return EXIT_USAGE;
+	if (86400000 % *size != 0)
+		return msg_usage("--tumbling: '%s' is not a duration that divides a day "
+		    "(e.g. 5m, 1h, 1d)", arg);
+	return OPT_RUN;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_DELETED_WHEN = 256, OPT_HAVING, OPT_ID, OPT_IDS_FIELD, OPT_INCREMENTAL,
-		OPT_MAX_FUTURE, OPT_MAX_GROUPS, OPT_MEMORY, OPT_PARTITION, OPT_PRESET, OPT_TUMBLING,
-		OPT_VALIDATE, OPT_VERSION_FIELD, OPT_VIEW
-	};
-	static const struct option longopts[] = {
-		{ "agg", required_argument, NULL, 'a' },
-		{ "by", required_argument, NULL, 'b' },
-		{ "deleted-when", required_argument, NULL, OPT_DELETED_WHEN },
-		{ "having", required_argument, NULL, OPT_HAVING },
-		{ "id", required_argument, NULL, OPT_ID },
-		{ "ids-field", required_argument, NULL, OPT_IDS_FIELD },
-		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
-		{ "state", required_argument, NULL, 's' },
-		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
-		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
-		{ "memory-limit", required_argument, NULL, OPT_MEMORY },
-		{ "out", required_argument, NULL, 'o' },
-		{ "partition-by", required_argument, NULL, OPT_PARTITION },
-		{ "preset", required_argument, NULL, OPT_PRESET },
-		{ "time", required_argument, NULL, 't' },
-		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
-		{ "validate", required_argument, NULL, OPT_VALIDATE },
-		{ "version-field", required_argument, NULL, OPT_VERSION_FIELD },
-		{ "view", required_argument, NULL, OPT_VIEW },
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char shortopts[] = "a:b:ho:s:t:vV";
 	struct win_spec *w = &o->v[0].w;
 	const char *time_src = "time", *id_src = "event_id", *version_src = "updated";
 	const char *ids_src = NULL, *deleted_src = NULL, *validate_src = NULL;
 	bool custom = false, preset = false, version = false;
+	/* --version waits: "--version updated" meant --version-field. */
+	const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .version_given = &version
+	};
 	struct err e;
-	int c, rc, verbose = 0;
+	int rc;
+	/* The options of a view of one's own (custom) exclude --preset. */
+	const struct opt_spec spec[] = {
+		{ .name = "agg", .letter = 'a', .kind = OPT_K_CALL, .to = w, .call = winopt_agg,
+		    .given = &custom },
+		{ .name = "by", .letter = 'b', .kind = OPT_K_CALL, .to = w, .call = winopt_by,
+		    .given = &custom },
+		OPT_E_STRING("deleted-when", 0, &deleted_src),
+		{ .name = "having", .kind = OPT_K_CALL, .to = w, .call = winopt_having,
+		    .given = &custom },
+		OPT_E_STRING("id", 0, &id_src),
+		OPT_E_STRING("ids-field", 0, &ids_src),
+		OPT_E_DURATION("max-future", 0, &o->max_future, 1, OPT_NO_MAX),
+		OPT_E_INT("max-groups", 0, &o->max_groups, 1, INT32_MAX),
+		OPT_E_SIZE("memory-limit", 0, &o->memory, 1 << 20, OPT_NO_MAX),
+		OPT_E_STRING("out", 'o', &o->out),
+		OPT_E_CALL("partition-by", 0, o, take_partition_by),
+		{ .name = "preset", .kind = OPT_K_CALL, .to = o, .call = take_preset,
+		    .given = &preset },
+		{ .name = "state", .letter = 's', .kind = OPT_K_STRING, .to = &o->state,
+		    .old = "--incremental" },
+		OPT_E_STRING("time", 't', &time_src),
+		{ .name = "tumbling", .kind = OPT_K_CALL, .to = &w->size, .call = take_tumbling,
+		    .given = &custom },
+		OPT_E_STRING("validate", 0, &validate_src),
+		OPT_E_STRING("version-field", 0, &version_src),
+		OPT_E_STRING("view", 0, &o->v[0].name),
+		OPT_E_END
+	};
 
 	memset(o, 0, sizeof(*o));
 	o->memory = 256 << 20;
 	o->v[0].name = "view";
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			custom = true;
-			if (agg_parse(&w->aggs, optarg, &e) < 0)
-				return msg_usage("--agg: %s", e.msg);
-			break;
-		case 'b':
-			custom = true;
-			if (win_add_by(w, optarg, &e) < 0)
-				return msg_usage("--by: %s", e.msg);
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'o':
-			o->out = optarg;
-			break;
-		case 't':
-			time_src = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			version = true;
-			break;
-		case OPT_DELETED_WHEN:
-			deleted_src = optarg;
-			break;
-		case OPT_HAVING:
-			custom = true;
-			free(w->having.column);
-			if (agg_having_parse(optarg, &w->having, &e) < 0)
-				return msg_usage("%s", e.msg);
-			w->have_having = true;
-			break;
-		case OPT_ID:
-			id_src = optarg;
-			break;
-		case OPT_IDS_FIELD:
-			ids_src = optarg;
-			break;
-		case OPT_INCREMENTAL:
-			opt_deprecated("--incremental", "--state");
-			/* fall through */
-		case 's':
-			o->state = optarg;
-			break;
-		case OPT_MAX_FUTURE:
-			if (opt_duration("max-future", optarg, 1, OPT_NO_MAX, &o->max_future) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_MAX_GROUPS:
-			if (opt_int("max-groups", optarg, 1, INT32_MAX, &o->max_groups) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_MEMORY:
-			if (opt_size("memory-limit", optarg, 1 << 20, OPT_NO_MAX, &o->memory) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_PARTITION: {
-			char **v;
-			int n = agg_split(optarg, &v);
-
-			for (int i = 0; i < n; i++) {
-				o->parts = xrealloc(o->parts, sizeof(*o->parts) * (size_t)(o->nparts + 1));
-				o->parts[o->nparts++] = v[i];
-				if (!viewdir_field_ok(v[i])) {
-					for (int j = i + 1; j < n; j++)
-						free(v[j]);
-					free(v);
-					return msg_usage("--partition-by: '%s' cannot name a directory"
-					    " (1 to %d bytes, no '/', not starting with '.')", o->parts[o->nparts - 1],
-					    VIEWDIR_FIELD_MAX);
-				}
-			}
-			free(v);
-			break;
-		}
-		case OPT_PRESET:
-			preset = true;
-			if ((rc = set_preset(o, optarg)) != OPT_RUN)
-				return rc;
-			break;
-		case OPT_TUMBLING:
-			custom = true;
-			if (opt_duration("tumbling", optarg, 1, 86400000, &w->size) < 0)
-				return EXIT_USAGE;
-			if (86400000 % w->size != 0)
-				return msg_usage("--tumbling: '%s' is not a duration that divides a day "
-				    "(e.g. 5m, 1h, 1d)", optarg);
-			break;
-		case OPT_VALIDATE:
-			validate_src = optarg;
-			break;
-		case OPT_VERSION_FIELD:
-			version_src = optarg;
-			break;
-		case OPT_VIEW:
-			o->v[0].name = optarg;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	/* "--version updated" meant --version-field, not a file named updated. */
@@ -393,14 +338,8 @@ parse_options(int argc, char **argv, struct options *o)
 			if (!have && win_add_by(vw, o->parts[k], &e) < 0)
 				return msg_usage("--partition-by: %s", e.msg);
 		}
-		if (vw->have_having) {
-			bool found = false;
-
-			for (int j = 0; j < vw->aggs.n; j++)
-				found = found || strcmp(vw->aggs.v[j].name, vw->having.column) == 0;
-			if (!found)
-				return msg_usage("--having: no aggregate named '%s'", vw->having.column);
-		}
+		if ((rc = winopt_check_having(vw)) != OPT_RUN)
+			return rc;
 	}
 	if (o->nparts && o->out == NULL)
 		return msg_usage("--partition-by: needs --out DIR");
@@ -424,7 +363,6 @@ parse_options(int argc, char **argv, struct options *o)
 	plan_fields(o);
 	o->files = argv;
 	o->nfiles = argc;
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 

@@ -61,6 +61,7 @@ static const char help_text[] =
     "      --pending           save the checkpoint to FILE.pending, for the script\n"
     "                          to move into place once the next stage succeeded\n"
     "      --path-format FMT   the capture path layout (Azure placeholders)\n"
+    "  -q, --quiet             no warnings (errors and bad lines still print)\n"
     "      --retries N         retries of a failed Blob request (default 3)\n"
     "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "  -s, --state FILE        remember the files read; read only new ones\n"
@@ -157,134 +158,60 @@ parse_remotes(struct options *o)
 }
 
 static int
+take_blob_endpoint(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	if (!blob_is_url(arg) || strncasecmp(arg, "abfs", 4) == 0)
+		return msg_usage("--blob-endpoint: '%s' is not an http or https URL", arg);
+	*(const char **)to = arg;
+	return OPT_RUN;
+}
+
+static int
+version(void)
+{
+	char more[128];
+
+	snprintf(more, sizeof(more), "jsmn\n%s\n", http_version());
+	return opt_version(capture_versions(), more);
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_BARE = 256, OPT_BLOB_ENDPOINT, OPT_BODY, OPT_CHECKPOINT, OPT_PATH_FORMAT,
-		OPT_PARALLEL, OPT_PENDING, OPT_SINCE, OPT_UNTIL,
-		OPT_FROM, OPT_TO
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .version = version
 	};
-	static const struct option longopts[] = {
-		{ "bare", no_argument, NULL, OPT_BARE },
-		{ "blob-endpoint", required_argument, NULL, OPT_BLOB_ENDPOINT },
-		{ "body", required_argument, NULL, OPT_BODY },
-		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "hub", required_argument, NULL, 'H' },
-		{ "meta", no_argument, NULL, 'm' },
-		{ "parallel", required_argument, NULL, OPT_PARALLEL },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "path-format", required_argument, NULL, OPT_PATH_FORMAT },
-		{ "pending", no_argument, NULL, OPT_PENDING },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "state", required_argument, NULL, 's' },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "unbuffered", no_argument, NULL, 'u' },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		OPT_LONG_HTTP,
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char shortopts[] = "hH:mp:s:uvV";
 	const char *fmt = CAPTURE_DEFAULT_FORMAT, *hub = NULL;
 	struct err e;
-	int64_t n;
-	int c, rc, verbose = 0;
+	int rc;
+	const struct opt_spec spec[] = {
+		OPT_E_FLAG("bare", 0, &o->bare),
+		OPT_E_CALL("blob-endpoint", 0, &o->blob_endpoint, take_blob_endpoint),
+		OPT_E_CHOICE("body", 0, &o->body, "skip", "base64", "string"),
+		{ .name = "from", .kind = OPT_K_TIME, .to = &o->since, .given = &o->have_since,
+		    .old = "--since" },
+		OPT_E_STRING("hub", 'H', &hub),
+		OPT_E_FLAG("meta", 'm', &o->meta),
+		OPT_E_INT("parallel", 0, &o->parallel, 1, 64),
+		OPT_E_INT("partition", 'p', &o->partition, 0, 1023),
+		OPT_E_STRING("path-format", 0, &fmt),
+		OPT_E_FLAG("pending", 0, &o->pending),
+		{ .name = "state", .letter = 's', .kind = OPT_K_STRING, .to = &o->checkpoint,
+		    .old = "--checkpoint" },
+		{ .name = "to", .kind = OPT_K_TIME, .to = &o->until, .given = &o->have_until,
+		    .old = "--until" },
+		OPT_E_FLAG("unbuffered", 'u', &o->unbuffered),
+		OPT_E_HTTP(&o->http),
+		OPT_E_END
+	};
 
 	memset(o, 0, sizeof(*o));
 	o->partition = -1;
 	o->parallel = 8;
 	http_opts_init(&o->http);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'm':
-			o->meta = true;
-			break;
-		case 'p':
-			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
-				return EXIT_USAGE;
-			o->partition = (int)n;
-			break;
-		case 'u':
-			o->unbuffered = true;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V': {
-			char more[128];
-
-			snprintf(more, sizeof(more), "jsmn\n%s\n", http_version());
-			return opt_version(capture_versions(), more);
-		}
-		case OPT_BARE:
-			o->bare = true;
-			break;
-		case OPT_BLOB_ENDPOINT:
-			if (!blob_is_url(optarg) || strncasecmp(optarg, "abfs", 4) == 0)
-				return msg_usage("--blob-endpoint: '%s' is not an http or https URL",
-				    optarg);
-			o->blob_endpoint = optarg;
-			break;
-		case OPT_BODY:
-			if (strcmp(optarg, "skip") == 0)
-				o->body = BODY_SKIP;
-			else if (strcmp(optarg, "base64") == 0)
-				o->body = BODY_BASE64;
-			else if (strcmp(optarg, "string") == 0)
-				o->body = BODY_STRING;
-			else
-				return msg_usage("--body: '%s' is not skip, base64 or string", optarg);
-			break;
-		case OPT_CHECKPOINT:
-			opt_deprecated("--checkpoint", "--state");
-			/* fall through */
-		case 's':
-			o->checkpoint = optarg;
-			break;
-		case 'H':
-			hub = optarg;
-			break;
-		case OPT_PATH_FORMAT:
-			fmt = optarg;
-			break;
-		case OPT_PARALLEL:
-			if (opt_int("parallel", optarg, 1, 64, &n) < 0)
-				return EXIT_USAGE;
-			o->parallel = (int)n;
-			break;
-		case OPT_PENDING:
-			o->pending = true;
-			break;
-		case OPT_SINCE:
-			opt_deprecated("--since", "--from");
-			/* fall through */
-		case OPT_FROM:
-			if (opt_time("from", optarg, &o->since) < 0)
-				return EXIT_USAGE;
-			o->have_since = true;
-			break;
-		case OPT_UNTIL:
-			opt_deprecated("--until", "--to");
-			/* fall through */
-		case OPT_TO:
-			if (opt_time("to", optarg, &o->until) < 0)
-				return EXIT_USAGE;
-			o->have_until = true;
-			break;
-		case OPT_HTTP_CACERT:
-		case OPT_HTTP_RETRIES:
-		case OPT_HTTP_RETRY_DELAY:
-			if ((rc = opt_http(c, optarg, &o->http)) != OPT_RUN)
-				return rc;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	if (hub && argc > 0)
@@ -314,7 +241,6 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--path-format: %s", e.msg);
 	o->paths = argv;
 	o->npaths = argc;
-	msg_set_verbose(verbose);
 	return parse_remotes(o);
 }
 

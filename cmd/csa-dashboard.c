@@ -54,6 +54,7 @@ static const char help_text[] =
     "      --now TIME          take TIME as the current time (for replays); the\n"
     "                          24 hours and the chart end there\n"
     "      --once              write one plain snapshot at the end of input\n"
+    "  -q, --quiet             no warnings (it has none of its own; errors print)\n"
     "  -V, --version           show versions and exit\n"
     "\n"
     "Keys: q quits, p pauses the display, r resets the counters, c switches the\n"
@@ -120,88 +121,88 @@ parse_box(const char *s, double box[4])
 }
 
 static int
+take_alert(void *to, const char *name, const char *arg)
+{
+	double *m = to;
+	char *end;
+
+	(void)name;
+	errno = 0;
+	*m = strtod(arg, &end);
+	if (errno || end == arg || *end || *m < -10 || *m > 12)
+		return msg_usage("--alert-magnitude: '%s' is not a magnitude", arg);
+	return OPT_RUN;
+}
+
+static int
+take_map(void *to, const char *name, const char *arg)
+{
+	struct options *o = to;
+
+	(void)name;
+	if (strcmp(arg, "world") == 0) {
+		o->map = DASH_MAP_WORLD;
+	} else if (strcmp(arg, "extent") == 0) {
+		o->map = DASH_MAP_EXTENT;
+	} else if (parse_box(arg, o->box)) {
+		o->map = DASH_MAP_BOX;
+		o->has_box = true;
+	} else {
+		return msg_usage("--map: '%s' is not world, extent or "
+		    "LON1,LAT1,LON2,LAT2 (west < east, south < north)", arg);
+	}
+	return OPT_RUN;
+}
+
+static int
+take_now(void *to, const char *name, const char *arg)
+{
+	struct options *o = to;
+	struct err e;
+
+	(void)name;
+	if (tfmt_parse(arg, strlen(arg), &o->now, &e) < 0)
+		return msg_usage("--now: %s", e.msg);
+	o->have_now = true;
+	return OPT_RUN;
+}
+
+static int
+version(void)
+{
+	char libs[128];
+
+	snprintf(libs, sizeof(libs), "%s\njsmn\n", curses_version());
+	msg_version(libs);
+	return msg_close_stdout();
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ALERT = 256, OPT_CHART, OPT_MAP, OPT_NOW, OPT_ONCE };
-	static const struct option longopts[] = {
-		{ "alert-magnitude", required_argument, NULL, OPT_ALERT },
-		{ "chart", required_argument, NULL, OPT_CHART },
-		{ "help", no_argument, NULL, 'h' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "now", required_argument, NULL, OPT_NOW },
-		{ "once", no_argument, NULL, OPT_ONCE },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .version = version, .no_verbose = true
 	};
-	static const char shortopts[] = "hi:V";
-	struct err e;
-	char *end;
-	int c;
+	int rc;
+	const struct opt_spec spec[] = {
+		OPT_E_CALL("alert-magnitude", 0, &o->alert_magnitude, take_alert),
+		{ .name = "chart", .kind = OPT_K_CHOICE, .to = &o->chart, .size = sizeof(o->chart),
+		    .words = dash_chart_name, .hi = DASH_NCHART },
+		{ .name = "interval", .letter = 'i', .kind = OPT_K_DURATION, .to = &o->interval,
+		    .lo = 10, .hi = 86400000, .given = &o->interval_given },
+		OPT_E_CALL("map", 0, o, take_map),
+		OPT_E_CALL("now", 0, o, take_now),
+		OPT_E_FLAG("once", 0, &o->once),
+		OPT_E_END
+	};
 
 	memset(o, 0, sizeof(*o));
 	o->alert_magnitude = 6.0;
 	o->interval = 1000;
 	o->chart = DASH_CHART_24H;
 	o->map = DASH_MAP_WORLD;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'i':
-			if (tfmt_duration(optarg, &o->interval, &e) < 0 || o->interval < 10 ||
-			    o->interval > 86400000)
-				return msg_usage("--interval: '%s' is not a duration from 10ms to 1d",
-				    optarg);
-			o->interval_given = true;
-			break;
-		case 'V': {
-			char libs[128];
-
-			snprintf(libs, sizeof(libs), "%s\njsmn\n", curses_version());
-			msg_version(libs);
-			return msg_close_stdout();
-		}
-		case OPT_ALERT:
-			errno = 0;
-			o->alert_magnitude = strtod(optarg, &end);
-			if (errno || end == optarg || *end || o->alert_magnitude < -10 ||
-			    o->alert_magnitude > 12)
-				return msg_usage("--alert-magnitude: '%s' is not a magnitude", optarg);
-			break;
-		case OPT_CHART:
-			for (o->chart = 0; o->chart < DASH_NCHART; o->chart++)
-				if (strcmp(optarg, dash_chart_name[o->chart]) == 0)
-					break;
-			if (o->chart == DASH_NCHART)
-				return msg_usage("--chart: '%s' is not 1h, 24h or 7d", optarg);
-			break;
-		case OPT_MAP:
-			if (strcmp(optarg, "world") == 0) {
-				o->map = DASH_MAP_WORLD;
-			} else if (strcmp(optarg, "extent") == 0) {
-				o->map = DASH_MAP_EXTENT;
-			} else if (parse_box(optarg, o->box)) {
-				o->map = DASH_MAP_BOX;
-				o->has_box = true;
-			} else {
-				return msg_usage("--map: '%s' is not world, extent or "
-				    "LON1,LAT1,LON2,LAT2 (west < east, south < north)", optarg);
-			}
-			break;
-		case OPT_NOW:
-			if (tfmt_parse(optarg, strlen(optarg), &o->now, &e) < 0)
-				return msg_usage("--now: %s", e.msg);
-			o->have_now = true;
-			break;
-		case OPT_ONCE:
-			o->once = true;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)

@@ -61,6 +61,7 @@ static const char help_text[] =
     "  -p, --partition N            read partition N only, outside the sharing\n"
     "      --positions FILE         resume after the positions in FILE (a csa-window\n"
     "                               state) and checkpoint no further\n"
+    "  -q, --quiet                  no warnings (errors still print)\n"
     "      --timeout D              keep trying a remote hub for D (default 30s)\n"
     "  -u, --unbuffered             flush after every event\n"
     "  -v, --verbose                report progress on stderr\n"
@@ -109,34 +110,50 @@ parse_from(const char *s, struct hub_reader_opts *rd)
 }
 
 static int
+take_group(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	if (!*arg)
+		return msg_usage("--group: the name is empty");
+	*(const char **)to = arg;
+	return OPT_RUN;
+}
+
+static int
+take_from(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	if (parse_from(arg, to) < 0)
+		return msg_usage("--from: '%s' is not earliest, latest, a time or a "
+		    "sequence number", arg);
+	return OPT_RUN;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_BARE = 256, OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_FORMAT, OPT_FROM,
-		OPT_LEASE, OPT_POSITIONS
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .libs_of = hub_versions
 	};
-	static const struct option longopts[] = {
-		{ "bare", no_argument, NULL, OPT_BARE },
-		{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
-		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
-		{ "count", required_argument, NULL, 'c' },
-		{ "exit-at-end", no_argument, NULL, 'e' },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "group", required_argument, NULL, 'g' },
-		{ "lease", required_argument, NULL, OPT_LEASE },
-		{ "list", no_argument, NULL, 'l' },
-		{ "meta", no_argument, NULL, 'm' },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "positions", required_argument, NULL, OPT_POSITIONS },
-		{ "unbuffered", no_argument, NULL, 'u' },
-		HUBOPT_LONG,
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
+	int rc;
+	const struct opt_spec spec[] = {
+		OPT_E_FLAG("bare", 0, &o->bare),
+		OPT_E_INT("checkpoint-every", 0, &o->ckpt_every, 1, OPT_NO_MAX),
+		OPT_E_DURATION("checkpoint-interval", 0, &o->ckpt_interval_ms, 1, OPT_NO_MAX),
+		OPT_E_INT("count", 'c', &o->count, 0, OPT_NO_MAX),
+		OPT_E_FLAG("exit-at-end", 'e', &o->exit_at_end),
+		OPT_E_FORMAT("format", 0, &o->format),
+		OPT_E_CALL("from", 0, &o->rd, take_from),
+		OPT_E_CALL("group", 'g', &o->rd.group, take_group),
+		OPT_E_DURATION("lease", 0, &o->hub.lease_ms, 100, OPT_NO_MAX),
+		OPT_E_FLAG("list", 'l', &o->list),
+		OPT_E_FLAG("meta", 'm', &o->meta),
+		OPT_E_INT("partition", 'p', &o->rd.partition, 0, 1023),
+		OPT_E_STRING("positions", 0, &o->positions),
+		OPT_E_FLAG("unbuffered", 'u', &o->unbuffered),
+		HUBOPT_ENTRIES(&o->hub),
+		OPT_E_END
 	};
-	static const char shortopts[] = "c:eg:hH:lmn:p:uvVX:";
-	int64_t n;
-	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	hub_opts_init(&o->hub);
@@ -147,82 +164,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->count = -1;
 	o->ckpt_every = 1000;
 	o->ckpt_interval_ms = 1000;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (opt_int("count", optarg, 0, OPT_NO_MAX, &o->count) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'e':
-			o->exit_at_end = true;
-			break;
-		case 'g':
-			if (!*optarg)
-				return msg_usage("--group: the name is empty");
-			o->rd.group = optarg;
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'l':
-			o->list = true;
-			break;
-		case 'm':
-			o->meta = true;
-			break;
-		case 'p':
-			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
-				return EXIT_USAGE;
-			o->rd.partition = (int)n;
-			break;
-		case 'u':
-			o->unbuffered = true;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			return opt_version(hub_versions(), NULL);
-		case OPT_BARE:
-			o->bare = true;
-			break;
-		case OPT_CKPT_EVERY:
-			if (opt_int("checkpoint-every", optarg, 1, OPT_NO_MAX, &o->ckpt_every) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_CKPT_INTERVAL:
-			if (opt_duration("checkpoint-interval", optarg, 1, OPT_NO_MAX,
-			    &o->ckpt_interval_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_FORMAT:
-			if (opt_format(optarg, &o->format) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_FROM:
-			if (parse_from(optarg, &o->rd) < 0)
-				return msg_usage("--from: '%s' is not earliest, latest, a time or a "
-				    "sequence number", optarg);
-			break;
-		case HUBOPT_HUB:
-		case HUBOPT_EVENTHUB:
-		case HUBOPT_KAFKA:
-		case HUBOPT_CONN_FILE:
-		case HUBOPT_TIMEOUT:
-			if ((rc = hubopt_take(&o->hub, c, optarg)) != OPT_RUN)
-				return rc;
-			break;
-		case OPT_LEASE:
-			if (opt_duration("lease", optarg, 100, OPT_NO_MAX, &o->hub.lease_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_POSITIONS:
-			o->positions = optarg;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	if (argc > 0)
@@ -236,7 +179,6 @@ parse_options(int argc, char **argv, struct options *o)
 	o->hub.reader = true;
 	o->hub.group = o->rd.group;
 	o->hub.to_end = o->exit_at_end;
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 

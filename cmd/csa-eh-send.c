@@ -59,6 +59,7 @@ static const char help_text[] =
     "      --no-capture          turn Capture off for this event hub\n"
     "  -p, --partition N         send every event to partition N\n"
     "      --partitions N        partitions of a new event hub (default 4)\n"
+    "  -q, --quiet               no warnings (errors and bad lines still print)\n"
     "      --retention D         keep events for D (default 7d)\n"
     "      --timeout D           keep trying a remote hub for D (default 30s)\n"
     "      --transport T         Event Hubs over kafka (default) or https (REST)\n"
@@ -89,139 +90,66 @@ struct options {
 };
 
 static int
+take_capture_format(void *to, const char *name, const char *arg)
+{
+	struct err e;
+
+	(void)name;
+	if (capture_check_format(arg, &e) < 0)
+		return msg_usage("--capture-format: %s", e.msg);
+	*(const char **)to = arg;
+	return OPT_RUN;
+}
+
+static int
+take_namespace(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	if (strchr(arg, '/') || !*arg || strstr(arg, ".."))
+		return msg_usage("--namespace: invalid name '%s'", arg);
+	*(const char **)to = arg;
+	return OPT_RUN;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_CAPTURE_FORMAT = 256, OPT_CAPTURE_INTERVAL, OPT_CAPTURE_SIZE,
-		OPT_CLOSE_ALL, OPT_CLOSE, OPT_NAMESPACE, OPT_NO_CAPTURE,
-		OPT_PARTITIONS, OPT_RETENTION, OPT_CACERT, OPT_TRANSPORT, OPT_BATCH_SIZE,
-		OPT_LINGER_MS
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .libs_of = hub_versions,
+		.more = "libjq (jq field expressions)\n"
 	};
-	static const struct option longopts[] = {
-		{ "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "capture-format", required_argument, NULL, OPT_CAPTURE_FORMAT },
-		{ "capture-interval", required_argument, NULL, OPT_CAPTURE_INTERVAL },
-		{ "capture-size", required_argument, NULL, OPT_CAPTURE_SIZE },
-		{ "close-all-windows", no_argument, NULL, OPT_CLOSE_ALL },
-		{ "close-windows", no_argument, NULL, OPT_CLOSE },
-		{ "linger-ms", required_argument, NULL, OPT_LINGER_MS },
-		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
-		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "partition-key", required_argument, NULL, 'k' },
-		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
-		{ "retention", required_argument, NULL, OPT_RETENTION },
-		{ "transport", required_argument, NULL, OPT_TRANSPORT },
-		HUBOPT_LONG,
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
+	struct hub_opts *h = &o->hub;
+	int rc;
+	/* -b and -l, old spellings: they mean --by and --list elsewhere. */
+	const struct opt_spec spec[] = {
+		{ .name = "batch-size", .kind = OPT_K_INT, .to = &o->batch_size,
+		    .size = sizeof(o->batch_size), .lo = 1, .hi = 1000000, .old = "-b" },
+		OPT_E_STRING("cacert", 0, &h->cacert),
+		OPT_E_CALL("capture-format", 0, &h->capture_format, take_capture_format),
+		OPT_E_DURATION("capture-interval", 0, &h->capture_interval_ms, 0, OPT_NO_MAX),
+		OPT_E_SIZE("capture-size", 0, &h->capture_size, 1, OPT_NO_MAX),
+		OPT_E_SET("close-all-windows", 0, &o->close_windows, 2),
+		OPT_E_SET("close-windows", 0, &o->close_windows, 1),
+		{ .name = "linger-ms", .kind = OPT_K_DURATION, .to = &o->linger_ms, .unit_ms = 1,
+		    .lo = 0, .hi = 60000, .old = "-l" },
+		OPT_E_CALL("namespace", 0, &h->namespace, take_namespace),
+		OPT_E_SET("no-capture", 0, &h->capture, 0),
+		OPT_E_INT("partition", 'p', &o->partition, 0, 1023),
+		OPT_E_CALL("partition-key", 'k', &o->key, opt_call_expr),
+		OPT_E_INT("partitions", 0, &h->partitions, 1, 1024),
+		OPT_E_DURATION("retention", 0, &h->retention_ms, 0, OPT_NO_MAX),
+		OPT_E_CHOICE("transport", 0, &h->https, "kafka", "https"),
+		HUBOPT_ENTRIES(h),
+		OPT_E_END
 	};
-	static const char shortopts[] = "b:hH:k:l:n:p:vVX:";
-	struct err e;
-	int64_t n;
-	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	hub_opts_init(&o->hub);
 	o->batch_size = 1000;
 	o->linger_ms = 5;
 	o->partition = -1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		/* -b and -l mean --by and --list elsewhere. */
-		case 'b':
-			opt_deprecated("-b", "--batch-size");
-			/* fall through */
-		case OPT_BATCH_SIZE:
-			if (opt_int("batch-size", optarg, 1, 1000000, &o->batch_size) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'k':
-			expr_free(o->key);
-			if ((o->key = expr_compile(optarg, &e)) == NULL)
-				return msg_usage("--partition-key: %s", e.msg);
-			break;
-		case 'l':
-			opt_deprecated("-l", "--linger-ms");
-			/* fall through */
-		case OPT_LINGER_MS:
-			if (opt_duration_unit("linger-ms", optarg, 1, 0, 60000, &o->linger_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'p':
-			if (opt_int("partition", optarg, 0, 1023, &n) < 0)
-				return EXIT_USAGE;
-			o->partition = (int)n;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			return opt_version(hub_versions(), "libjq (jq field expressions)\n");
-		case HUBOPT_HUB:
-		case HUBOPT_EVENTHUB:
-		case HUBOPT_KAFKA:
-		case HUBOPT_CONN_FILE:
-		case HUBOPT_TIMEOUT:
-			if ((rc = hubopt_take(&o->hub, c, optarg)) != OPT_RUN)
-				return rc;
-			break;
-		case OPT_CACERT:
-			o->hub.cacert = optarg;
-			break;
-		case OPT_TRANSPORT:
-			if (strcmp(optarg, "https") == 0)
-				o->hub.https = true;
-			else if (strcmp(optarg, "kafka") == 0)
-				o->hub.https = false;
-			else
-				return msg_usage("--transport: '%s' is not kafka or https", optarg);
-			break;
-		case OPT_CAPTURE_FORMAT:
-			if (capture_check_format(optarg, &e) < 0)
-				return msg_usage("--capture-format: %s", e.msg);
-			o->hub.capture_format = optarg;
-			break;
-		case OPT_CAPTURE_INTERVAL:
-			if (opt_duration("capture-interval", optarg, 0, OPT_NO_MAX,
-			    &o->hub.capture_interval_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_CAPTURE_SIZE:
-			if (opt_size("capture-size", optarg, 1, OPT_NO_MAX, &o->hub.capture_size) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_CLOSE_ALL:
-			o->close_windows = 2;
-			break;
-		case OPT_CLOSE:
-			o->close_windows = 1;
-			break;
-		case OPT_NAMESPACE:
-			if (strchr(optarg, '/') || !*optarg || strstr(optarg, ".."))
-				return msg_usage("--namespace: invalid name '%s'", optarg);
-			o->hub.namespace = optarg;
-			break;
-		case OPT_NO_CAPTURE:
-			o->hub.capture = 0;
-			break;
-		case OPT_PARTITIONS:
-			if (opt_int("partitions", optarg, 1, 1024, &n) < 0)
-				return EXIT_USAGE;
-			o->hub.partitions = (int)n;
-			break;
-		case OPT_RETENTION:
-			if (opt_duration("retention", optarg, 0, OPT_NO_MAX, &o->hub.retention_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	if (o->close_windows && argc > 0)
@@ -230,7 +158,6 @@ parse_options(int argc, char **argv, struct options *o)
 	o->nfiles = argc;
 	o->hub.batch_size = (int)o->batch_size;
 	o->hub.linger_ms = o->linger_ms;
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 

@@ -37,6 +37,7 @@ static const char help_text[] =
     "      --no-state         rows without \"_state\", for readers (not mergeable)\n"
     "      --overlap D        before the cutoff, speed windows the batch view lacks\n"
     "                         are kept for D (default 15m)\n"
+    "  -q, --quiet            no warning of an empty layer (errors still print)\n"
     "      --speed PATH       a speed view file, or - for stdin\n"
     "      --table            an aligned table, most events first (--format table)\n"
     "      --to TIME          only windows ending at or before TIME\n"
@@ -57,121 +58,57 @@ static const char help_text[] =
     "fit together, 3 local I/O.  See csa-merge(1).\n";
 
 static int
+take_by(void *to, const char *name, const char *arg)
+{
+	struct options *o = to;
+
+	(void)name;
+	for (int i = 0; i < o->nby; i++)
+		free(o->by[i]);
+	free(o->by);
+	o->by = NULL;
+	o->nby = *arg ? agg_split(arg, &o->by) : 0;
+	for (int i = 0; i < o->nby; i++)
+		if (!*o->by[i])
+			return msg_usage("--by: an empty column name in '%s'", arg);
+	if (o->by == NULL)
+		o->by = xcalloc(1, sizeof(*o->by));
+	return OPT_RUN;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_ANOMALIES = 256, OPT_BATCH, OPT_BY, OPT_CUTOFF, OPT_EVERY, OPT_FORMAT, OPT_FROM,
-		OPT_NO_STATE, OPT_OVERLAP, OPT_SPEED, OPT_TABLE, OPT_TO, OPT_TOTAL, OPT_VIEW
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .libs = "jsmn\n"
 	};
-	static const struct option longopts[] = {
-		{ "anomalies", required_argument, NULL, OPT_ANOMALIES },
-		{ "batch", required_argument, NULL, OPT_BATCH },
-		{ "by", required_argument, NULL, OPT_BY },
-		{ "cutoff", required_argument, NULL, OPT_CUTOFF },
-		{ "every", required_argument, NULL, OPT_EVERY },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "no-state", no_argument, NULL, OPT_NO_STATE },
-		{ "overlap", required_argument, NULL, OPT_OVERLAP },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "table", no_argument, NULL, OPT_TABLE },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "total", no_argument, NULL, OPT_TOTAL },
-		{ "view", required_argument, NULL, OPT_VIEW },
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
+	int rc;
+	/* -b, -e and -s, old spellings: elsewhere they mean --by, --exit-at-end
+	 * and --state. */
+	const struct opt_spec spec[] = {
+		{ .name = "anomalies", .kind = OPT_K_NUMBER, .to = &o->sigma, .dlo = 0, .dhi = 1e6,
+		    .given = &o->anomalies },
+		{ .name = "batch", .kind = OPT_K_STRING, .to = &o->path[LAYER_BATCH], .old = "-b" },
+		OPT_E_CALL("by", 0, o, take_by),
+		{ .name = "cutoff", .kind = OPT_K_TIME, .to = &o->cutoff, .given = &o->have_cutoff },
+		{ .name = "every", .kind = OPT_K_DURATION, .to = &o->every, .lo = 1,
+		    .hi = OPT_NO_MAX, .old = "-e" },
+		OPT_E_FORMAT("format", 0, &o->format),
+		{ .name = "from", .kind = OPT_K_TIME, .to = &o->from, .given = &o->have_from },
+		OPT_E_FLAG("no-state", 0, &o->no_state),
+		OPT_E_DURATION("overlap", 0, &o->overlap, 0, OPT_NO_MAX),
+		{ .name = "speed", .kind = OPT_K_STRING, .to = &o->path[LAYER_SPEED], .old = "-s" },
+		OPT_E_SET("table", 0, &o->format, TABLE_ALIGNED),
+		{ .name = "to", .kind = OPT_K_TIME, .to = &o->to, .given = &o->have_to },
+		OPT_E_FLAG("total", 0, &o->total),
+		OPT_E_STRING("view", 0, &o->view),
+		OPT_E_END
 	};
-	static const char shortopts[] = "b:e:hs:vV";
-	int c, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->overlap = 15 * 60 * 1000;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		/* -b, -e and -s mean --by, --exit-at-end and --state elsewhere. */
-		case 'b':
-			opt_deprecated("-b", "--batch");
-			/* fall through */
-		case OPT_BATCH:
-			o->path[LAYER_BATCH] = optarg;
-			break;
-		case 'e':
-			opt_deprecated("-e", "--every");
-			/* fall through */
-		case OPT_EVERY:
-			if (opt_duration("every", optarg, 1, OPT_NO_MAX, &o->every) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 's':
-			opt_deprecated("-s", "--speed");
-			/* fall through */
-		case OPT_SPEED:
-			o->path[LAYER_SPEED] = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			return opt_version("jsmn\n", NULL);
-		case OPT_ANOMALIES:
-			o->anomalies = true;
-			if (opt_number("anomalies", optarg, 0, 1e6, &o->sigma) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_BY:
-			for (int i = 0; i < o->nby; i++)
-				free(o->by[i]);
-			free(o->by);
-			o->by = NULL;
-			o->nby = *optarg ? agg_split(optarg, &o->by) : 0;
-			for (int i = 0; i < o->nby; i++)
-				if (!*o->by[i])
-					return msg_usage("--by: an empty column name in '%s'", optarg);
-			if (o->by == NULL)
-				o->by = xcalloc(1, sizeof(*o->by));
-			break;
-		case OPT_CUTOFF:
-			o->have_cutoff = true;
-			if (opt_time("cutoff", optarg, &o->cutoff) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_FORMAT:
-			if (opt_format(optarg, &o->format) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_FROM:
-			o->have_from = true;
-			if (opt_time("from", optarg, &o->from) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_NO_STATE:
-			o->no_state = true;
-			break;
-		case OPT_OVERLAP:
-			if (opt_duration("overlap", optarg, 0, OPT_NO_MAX, &o->overlap) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_TABLE:
-			o->format = TABLE_ALIGNED;
-			break;
-		case OPT_TO:
-			o->have_to = true;
-			if (opt_time("to", optarg, &o->to) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_TOTAL:
-			o->total = true;
-			break;
-		case OPT_VIEW:
-			o->view = optarg;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	if (optind < argc)
 		return msg_usage("unexpected argument '%s': name views with --batch and --speed",
 		    argv[optind]);
@@ -184,7 +121,6 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->anomalies && (o->total || o->every || o->by))
 		return msg_usage("--anomalies: compares speed windows as they are; "
 		    "no --by, --every or --total");
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 

@@ -49,6 +49,7 @@ static const char help_text[] =
     "      --minmagnitude M    FDSN backfill: magnitude at least M\n"
     "      --pending           save the state to FILE.pending, for the script to\n"
     "                          move into place once the next stage succeeded\n"
+    "  -q, --quiet             no warnings (errors and bad lines still print)\n"
     "      --retries N         retries of a failed request (default 3)\n"
     "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "  -s, --state FILE        remember seen events across runs in FILE\n"
@@ -130,135 +131,68 @@ feed_known(const char *name)
 }
 
 static int
+take_feed(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	if (!feed_known(arg))
+		return msg_usage("--feed: no USGS feed '%s' (MAG_PERIOD: MAG is "
+		    "significant, 4.5, 2.5, 1.0 or all; PERIOD hour, day, week or "
+		    "month)", arg);
+	*(const char **)to = arg;
+	return OPT_RUN;
+}
+
+static int
+take_timeout(void *to, const char *name, const char *arg)
+{
+	int64_t n;
+
+	/* libcurl's timeout is whole seconds: a part of one counts as one. */
+	if (opt_duration(name, arg, 1000, DAY_MS, &n) < 0)
+		return EXIT_USAGE;
+	*(long *)to = (long)((n + 999) / 1000);
+	return OPT_RUN;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_ENDTIME = 256, OPT_FROM, OPT_MINMAG, OPT_PENDING, OPT_STATE_DAYS,
-		OPT_STARTTIME, OPT_TIMEOUT, OPT_TO,
-		OPT_UPDATEDAFTER, OPT_URL
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text, .libs_of = http_version,
+		.more = "libjq (jq field expressions)\njsmn\n"
 	};
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "endtime", required_argument, NULL, OPT_ENDTIME },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "feed", required_argument, NULL, 'f' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "minmagnitude", required_argument, NULL, OPT_MINMAG },
-		{ "pending", no_argument, NULL, OPT_PENDING },
-		{ "state", required_argument, NULL, 's' },
-		{ "state-days", required_argument, NULL, OPT_STATE_DAYS },
-		{ "starttime", required_argument, NULL, OPT_STARTTIME },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "unbuffered", no_argument, NULL, 'u' },
-		{ "updatedafter", required_argument, NULL, OPT_UPDATEDAFTER },
-		{ "url", required_argument, NULL, OPT_URL },
-		{ "where", required_argument, NULL, 'w' },
-		OPT_LONG_HTTP,
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
+	int rc;
+	const struct opt_spec spec[] = {
+		OPT_E_FLAG("all", 'a', &o->all),
+		OPT_E_CALL("feed", 'f', &o->feed, take_feed),
+		{ .name = "from", .kind = OPT_K_TIME, .to = &o->starttime,
+		    .given = &o->have_start, .old = "--starttime" },
+		OPT_E_DURATION("interval", 'i', &o->interval_ms, 1000, OPT_NO_MAX),
+		{ .name = "minmagnitude", .kind = OPT_K_NUMBER, .to = &o->minmagnitude,
+		    .dlo = -10, .dhi = 12, .given = &o->have_minmag },
+		OPT_E_FLAG("pending", 0, &o->pending),
+		OPT_E_STRING("state", 's', &o->state_path),
+		{ .name = "state-days", .kind = OPT_K_DURATION, .to = &o->state_ms,
+		    .unit_ms = DAY_MS, .lo = DAY_MS, .hi = 36500 * DAY_MS },
+		OPT_E_CALL("timeout", 0, &o->http.timeout, take_timeout),
+		{ .name = "to", .kind = OPT_K_TIME, .to = &o->endtime, .given = &o->have_end,
+		    .old = "--endtime" },
+		OPT_E_FLAG("unbuffered", 'u', &o->unbuffered),
+		{ .name = "updatedafter", .kind = OPT_K_TIME, .to = &o->updatedafter,
+		    .given = &o->have_updated },
+		OPT_E_STRING("url", 0, &o->url),
+		OPT_E_CALL("where", 'w', &o->where, opt_call_expr),
+		OPT_E_HTTP(&o->http),
+		OPT_E_END
 	};
-	static const char shortopts[] = "af:hi:s:uvVw:";
-	struct err e;
-	int64_t n;
-	int c, rc, verbose = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->state_ms = 30 * DAY_MS;
 	http_opts_init(&o->http);
 	o->http.stop = &sig_stop;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			o->all = true;
-			break;
-		case 'f':
-			if (!feed_known(optarg))
-				return msg_usage("--feed: no USGS feed '%s' (MAG_PERIOD: MAG is "
-				    "significant, 4.5, 2.5, 1.0 or all; PERIOD hour, day, week or "
-				    "month)", optarg);
-			o->feed = optarg;
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'i':
-			if (opt_duration("interval", optarg, 1000, OPT_NO_MAX, &o->interval_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case 's':
-			o->state_path = optarg;
-			break;
-		case 'u':
-			o->unbuffered = true;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			return opt_version(http_version(), "libjq (jq field expressions)\njsmn\n");
-		case 'w':
-			expr_free(o->where);
-			o->where = expr_compile(optarg, &e);
-			if (o->where == NULL)
-				return msg_usage("--where: %s", e.msg);
-			break;
-		case OPT_ENDTIME:
-			opt_deprecated("--endtime", "--to");
-			/* fall through */
-		case OPT_TO:
-			if (opt_time("to", optarg, &o->endtime) < 0)
-				return EXIT_USAGE;
-			o->have_end = o->fdsn = true;
-			break;
-		case OPT_FROM:
-			if (opt_time("from", optarg, &o->starttime) < 0)
-				return EXIT_USAGE;
-			o->have_start = o->fdsn = true;
-			break;
-		case OPT_MINMAG:
-			if (opt_number("minmagnitude", optarg, -10, 12, &o->minmagnitude) < 0)
-				return EXIT_USAGE;
-			o->have_minmag = o->fdsn = true;
-			break;
-		case OPT_PENDING:
-			o->pending = true;
-			break;
-		case OPT_STATE_DAYS:
-			if (opt_duration_unit("state-days", optarg, DAY_MS, DAY_MS, 36500 * DAY_MS,
-			    &o->state_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_STARTTIME:
-			opt_deprecated("--starttime", "--from");
-			if (opt_time("from", optarg, &o->starttime) < 0)
-				return EXIT_USAGE;
-			o->have_start = o->fdsn = true;
-			break;
-		case OPT_TIMEOUT:
-			/* libcurl's timeout is whole seconds: a part of one counts as one. */
-			if (opt_duration("timeout", optarg, 1000, DAY_MS, &n) < 0)
-				return EXIT_USAGE;
-			o->http.timeout = (long)((n + 999) / 1000);
-			break;
-		case OPT_UPDATEDAFTER:
-			if (opt_time("updatedafter", optarg, &o->updatedafter) < 0)
-				return EXIT_USAGE;
-			o->have_updated = o->fdsn = true;
-			break;
-		case OPT_URL:
-			o->url = optarg;
-			break;
-		case OPT_HTTP_CACERT:
-		case OPT_HTTP_RETRIES:
-		case OPT_HTTP_RETRY_DELAY:
-			if ((rc = opt_http(c, optarg, &o->http)) != OPT_RUN)
-				return rc;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
+	o->fdsn = o->have_start || o->have_end || o->have_minmag || o->have_updated;
 	argc -= optind;
 	argv += optind;
 	if (argc > 0)
@@ -274,7 +208,6 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->pending && o->interval_ms)
 		return msg_usage("--pending: one poll a run, without --interval: the next poll"
 		    " would start from a state the next stage has not taken yet");
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 

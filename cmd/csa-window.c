@@ -31,6 +31,7 @@
 #include "sig.h"
 #include "timefmt.h"
 #include "window.h"
+#include "winopt.h"
 
 static const char usage_line[] =
     "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --sliding SIZE |\n"
@@ -85,6 +86,7 @@ static const char help_text[] =
     "      --query TEXT          a Stream Analytics query: SELECT ... INTO ... FROM ...\n"
     "                            GROUP BY ..., TumblingWindow(minute, 5)\n"
     "      --query-file FILE     the query from FILE\n"
+    "  -q, --quiet               no warnings (errors and bad lines still print)\n"
     "      --session T[/MAX]     sessions: events less than T apart, cut at MAX\n"
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
     "                            last SIZE\n"
@@ -187,15 +189,12 @@ duration_pair(const char *name, const char *arg, int64_t *a, int64_t *b, bool ne
 	return rc;
 }
 
-static int
-add_by(struct options *o, const char *arg)
-{
-	struct err e;
-
-	if (win_add_by(&o->w, arg, &e) < 0)
-		return msg_usage("--by: %s", e.msg);
-	return OPT_RUN;
-}
+/* What the options' callbacks fill besides struct options. */
+struct parse {
+	struct options *o;
+	int types;		/* window types given */
+	bool start_inclusive;
+};
 
 static int
 set_preset(struct options *o, const char *name)
@@ -206,13 +205,59 @@ set_preset(struct options *o, const char *name)
 		return msg_usage("--preset: unknown preset '%s' (earthquake)", name);
 	o->w.type = WIN_TUMBLING;
 	o->w.size = 5 * 60000;
-	if (add_by(o, "region") != OPT_RUN)
+	if (winopt_by(&o->w, "by", "region") != OPT_RUN)
 		return EXIT_USAGE;
 	if (agg_parse(&o->w.aggs, "event_count=count,avg_magnitude=avg(magnitude),"
 	    "max_magnitude=max(magnitude),min_magnitude=min(magnitude),"
 	    "avg_depth_km=avg(depth_km),significant_count=count_if(magnitude >= 5.0),"
 	    "tsunami_alerts=count_if(tsunami_flag == 1)", &e) < 0)
 		return msg_usage("--preset: %s", e.msg);
+	return OPT_RUN;
+}
+
+/* --tumbling, --hopping, --sliding, --session, --snapshot and --preset. */
+static int
+take_window(void *to, const char *name, const char *arg)
+{
+	struct parse *p = to;
+	struct win_spec *w = &p->o->w;
+
+	p->types++;
+	if (strcmp(name, "preset") == 0)
+		return set_preset(p->o, arg);
+	if (strcmp(name, "snapshot") == 0) {
+		w->type = WIN_SNAPSHOT;
+		return OPT_RUN;
+	}
+	if (strcmp(name, "hopping") == 0) {
+		if (duration_pair("hopping", arg, &w->size, &w->hop, true) < 0)
+			return EXIT_USAGE;
+		if (w->hop > w->size)
+			return msg_usage("--hopping: the hop %s is longer than the window %.*s",
+			    strchr(arg, '/') + 1, (int)(strchr(arg, '/') - arg), arg);
+		w->type = WIN_HOPPING;
+		return OPT_RUN;
+	}
+	if (strcmp(name, "session") == 0) {
+		if (duration_pair("session", arg, &w->size, &w->max_duration, false) < 0)
+			return EXIT_USAGE;
+		w->type = WIN_SESSION;
+		return OPT_RUN;
+	}
+	if (opt_duration(name, arg, 1, OPT_NO_MAX, &w->size) < 0)
+		return EXIT_USAGE;
+	w->type = strcmp(name, "sliding") == 0 ? WIN_SLIDING : WIN_TUMBLING;
+	return OPT_RUN;
+}
+
+static int
+take_emit(void *to, const char *name, const char *arg)
+{
+	(void)name;
+	if (strncmp(arg, "early:", 6) != 0)
+		return msg_usage("--emit: write early:D, e.g. early:10s");
+	if (opt_duration("emit", arg + 6, 1, OPT_NO_MAX, to) < 0)
+		return EXIT_USAGE;
 	return OPT_RUN;
 }
 
@@ -231,243 +276,74 @@ static int query_options(struct options *o, const struct query_opts *q, int argc
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_ARRIVAL = 256, OPT_BOUNDARY, OPT_DEDUPE, OPT_DEDUPE_HORIZON, OPT_EMIT,
-		OPT_HAVING, OPT_HOPPING, OPT_IDLE, OPT_KEEP_OPEN, OPT_LATE, OPT_LATE_OUTPUT,
-		OPT_MAX_DELAY, OPT_MAX_GROUPS, OPT_NO_KEEP_OPEN, OPT_OFFSET, OPT_PARTITION, OPT_PARTITION_COUNT,
-		OPT_PRESET, OPT_SESSION, OPT_SLIDING, OPT_EXPLAIN, OPT_INTO, OPT_QUERY, OPT_QUERY_FILE,
-		OPT_SNAPSHOT, OPT_STATE_EVERY, OPT_TUMBLING
+	static const struct opt_cmd cmd = {
+		.usage = usage_line, .help = help_text,
+		.libs = "libjq (jq field expressions)\njsmn\n"
 	};
-	static const struct option longopts[] = {
-		{ "agg", required_argument, NULL, 'a' },
-		{ "arrival-time", no_argument, NULL, OPT_ARRIVAL },
-		{ "boundary", required_argument, NULL, OPT_BOUNDARY },
-		{ "by", required_argument, NULL, 'b' },
-		{ "dedupe", required_argument, NULL, OPT_DEDUPE },
-		{ "dedupe-horizon", required_argument, NULL, OPT_DEDUPE_HORIZON },
-		{ "emit", required_argument, NULL, OPT_EMIT },
-		{ "explain", no_argument, NULL, OPT_EXPLAIN },
-		{ "having", required_argument, NULL, OPT_HAVING },
-		{ "hopping", required_argument, NULL, OPT_HOPPING },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-		{ "into", required_argument, NULL, OPT_INTO },
-		{ "keep-open", no_argument, NULL, OPT_KEEP_OPEN },
-		{ "late", required_argument, NULL, OPT_LATE },
-		{ "late-output", required_argument, NULL, OPT_LATE_OUTPUT },
-		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
-		{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
-		{ "no-keep-open", no_argument, NULL, OPT_NO_KEEP_OPEN },
-		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "out", required_argument, NULL, 'o' },
-		{ "partition", required_argument, NULL, OPT_PARTITION },
-		{ "partition-count", required_argument, NULL, OPT_PARTITION_COUNT },
-		{ "preset", required_argument, NULL, OPT_PRESET },
-		{ "query", required_argument, NULL, OPT_QUERY },
-		{ "query-file", required_argument, NULL, OPT_QUERY_FILE },
-		{ "session", required_argument, NULL, OPT_SESSION },
-		{ "sliding", required_argument, NULL, OPT_SLIDING },
-		{ "snapshot", no_argument, NULL, OPT_SNAPSHOT },
-		{ "state", required_argument, NULL, 's' },
-		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
-		{ "time", required_argument, NULL, 't' },
-		{ "tumbling", required_argument, NULL, OPT_TUMBLING },
-		{ "unbuffered", no_argument, NULL, 'u' },
-		{ "where", required_argument, NULL, 'w' },
-		OPT_LONG_COMMON,
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char shortopts[] = "a:b:ho:s:t:uvVw:";
 	struct win_spec *w = &o->w;
 	static const char default_partition[] = "_eh.partition";
 	const char *time_src = "time", *partition_src = default_partition;
-	bool start_inclusive = false, offset_given = false;
-	struct err e;
-	int c, rc, verbose = 0, types = 0;
-	int64_t n;
+	struct parse p = { .o = o };
 	struct query_opts q = { 0 };
+	bool offset_given = false;
+	struct err e;
+	int rc;
+	const struct opt_spec spec[] = {
+		OPT_E_CALL("agg", 'a', w, winopt_agg),
+		OPT_E_FLAG("arrival-time", 0, &o->arrival),
+		OPT_E_CHOICE("boundary", 0, &p.start_inclusive, "end-inclusive", "start-inclusive"),
+		OPT_E_CALL("by", 'b', w, winopt_by),
+		OPT_E_CALL("dedupe", 0, &o->dedupe, opt_call_expr),
+		OPT_E_DURATION("dedupe-horizon", 0, &w->dedupe_horizon, 1, OPT_NO_MAX),
+		OPT_E_CALL("emit", 0, &w->early, take_emit),
+		OPT_E_FLAG("explain", 0, &q.explain),
+		OPT_E_CALL("having", 0, w, winopt_having),
+		OPT_E_CALL("hopping", 0, &p, take_window),
+		OPT_E_DURATION("idle-timeout", 0, &o->idle_ms, 1, OPT_NO_MAX),
+		OPT_E_STRING("into", 0, &q.into),
+		OPT_E_FLAG("keep-open", 0, &o->keep_open),
+		OPT_E_CHOICE("late", 0, &w->drop_late, "adjust", "drop"),
+		OPT_E_STRING("late-output", 0, &o->late_path),
+		OPT_E_DURATION("max-delay", 0, &w->max_delay, 0, OPT_NO_MAX),
+		OPT_E_INT("max-groups", 0, &w->max_groups, 1, INT32_MAX),
+		OPT_E_FLAG("no-keep-open", 0, &o->no_keep_open),
+		{ .name = "offset", .kind = OPT_K_DURATION, .to = &w->offset, .hi = OPT_NO_MAX,
+		    .given = &offset_given },
+		OPT_E_STRING("out", 'o', &o->out_path),
+		OPT_E_STRING("partition", 0, &partition_src),
+		OPT_E_INT("partition-count", 0, &o->partition_count, 1, INT32_MAX),
+		OPT_E_CALL("preset", 0, &p, take_window),
+		OPT_E_STRING("query", 0, &q.text),
+		OPT_E_STRING("query-file", 0, &q.file),
+		OPT_E_CALL("session", 0, &p, take_window),
+		OPT_E_CALL("sliding", 0, &p, take_window),
+		OPT_E_CALL0("snapshot", 0, &p, take_window),
+		OPT_E_STRING("state", 's', &o->state_path),
+		OPT_E_DURATION("state-every", 0, &o->state_every, 1, OPT_NO_MAX),
+		OPT_E_STRING("time", 't', &time_src),
+		OPT_E_CALL("tumbling", 0, &p, take_window),
+		OPT_E_FLAG("unbuffered", 'u', &o->unbuffered),
+		OPT_E_CALL("where", 'w', &o->where, opt_call_expr),
+		OPT_E_END
+	};
 
 	memset(o, 0, sizeof(*o));
 	w->end_inclusive = true;
 	w->dedupe_horizon = 3600 * 1000;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			if (agg_parse(&w->aggs, optarg, &e) < 0)
-				return msg_usage("--agg: %s", e.msg);
-			break;
-		case 'b':
-			if ((rc = add_by(o, optarg)) != OPT_RUN)
-				return rc;
-			break;
-		case 'h':
-			return msg_help(usage_line, help_text);
-		case 'o':
-			o->out_path = optarg;
-			break;
-		case 't':
-			time_src = optarg;
-			break;
-		case 'u':
-			o->unbuffered = true;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			return opt_version("libjq (jq field expressions)\njsmn\n", NULL);
-		case 'w':
-			expr_free(o->where);
-			if ((o->where = expr_compile(optarg, &e)) == NULL)
-				return msg_usage("--where: %s", e.msg);
-			break;
-		case OPT_ARRIVAL:
-			o->arrival = true;
-			break;
-		case OPT_BOUNDARY:
-			if (strcmp(optarg, "end-inclusive") == 0)
-				start_inclusive = false;
-			else if (strcmp(optarg, "start-inclusive") == 0)
-				start_inclusive = true;
-			else
-				return msg_usage("--boundary: '%s' is not end-inclusive or start-inclusive",
-				    optarg);
-			break;
-		case OPT_DEDUPE:
-			expr_free(o->dedupe);
-			if ((o->dedupe = expr_compile(optarg, &e)) == NULL)
-				return msg_usage("--dedupe: %s", e.msg);
-			break;
-		case OPT_DEDUPE_HORIZON:
-			if (opt_duration("dedupe-horizon", optarg, 1, OPT_NO_MAX, &w->dedupe_horizon) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_EXPLAIN:
-			q.explain = true;
-			break;
-		case OPT_INTO:
-			q.into = optarg;
-			break;
-		case OPT_QUERY:
-			q.text = optarg;
-			break;
-		case OPT_QUERY_FILE:
-			q.file = optarg;
-			break;
-		case OPT_EMIT:
-			if (strncmp(optarg, "early:", 6) != 0)
-				return msg_usage("--emit: write early:D, e.g. early:10s");
-			if (opt_duration("emit", optarg + 6, 1, OPT_NO_MAX, &w->early) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_HAVING:
-			free(w->having.column);
-			if (agg_having_parse(optarg, &w->having, &e) < 0)
-				return msg_usage("%s", e.msg);
-			w->have_having = true;
-			break;
-		case OPT_HOPPING:
-			types++;
-			if (duration_pair("hopping", optarg, &w->size, &w->hop, true) < 0)
-				return EXIT_USAGE;
-			if (w->hop > w->size)
-				return msg_usage("--hopping: the hop %s is longer than the window %.*s",
-				    strchr(optarg, '/') + 1, (int)(strchr(optarg, '/') - optarg), optarg);
-			w->type = WIN_HOPPING;
-			break;
-		case OPT_IDLE:
-			if (opt_duration("idle-timeout", optarg, 1, OPT_NO_MAX, &o->idle_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_KEEP_OPEN:
-			o->keep_open = true;
-			break;
-		case OPT_LATE:
-			if (strcmp(optarg, "adjust") == 0)
-				w->drop_late = false;
-			else if (strcmp(optarg, "drop") == 0)
-				w->drop_late = true;
-			else
-				return msg_usage("--late: '%s' is not adjust or drop", optarg);
-			break;
-		case OPT_LATE_OUTPUT:
-			o->late_path = optarg;
-			break;
-		case OPT_MAX_DELAY:
-			if (opt_duration("max-delay", optarg, 0, OPT_NO_MAX, &w->max_delay) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_MAX_GROUPS:
-			if (opt_int("max-groups", optarg, 1, INT32_MAX, &n) < 0)
-				return EXIT_USAGE;
-			w->max_groups = (long)n;
-			break;
-		case OPT_NO_KEEP_OPEN:
-			o->no_keep_open = true;
-			break;
-		case OPT_OFFSET:
-			if (opt_duration("offset", optarg, 0, OPT_NO_MAX, &w->offset) < 0)
-				return EXIT_USAGE;
-			offset_given = true;
-			break;
-		case OPT_PARTITION:
-			partition_src = optarg;
-			break;
-		case OPT_PARTITION_COUNT:
-			if (opt_int("partition-count", optarg, 1, INT32_MAX, &n) < 0)
-				return EXIT_USAGE;
-			o->partition_count = (int)n;
-			break;
-		case OPT_PRESET:
-			types++;
-			if ((rc = set_preset(o, optarg)) != OPT_RUN)
-				return rc;
-			break;
-		case OPT_SESSION:
-			types++;
-			if (duration_pair("session", optarg, &w->size, &w->max_duration, false) < 0)
-				return EXIT_USAGE;
-			w->type = WIN_SESSION;
-			break;
-		case OPT_SLIDING:
-			types++;
-			if (opt_duration("sliding", optarg, 1, OPT_NO_MAX, &w->size) < 0)
-				return EXIT_USAGE;
-			w->type = WIN_SLIDING;
-			break;
-		case OPT_SNAPSHOT:
-			types++;
-			w->type = WIN_SNAPSHOT;
-			break;
-		case 's':
-			o->state_path = optarg;
-			break;
-		case OPT_STATE_EVERY:
-			if (opt_duration("state-every", optarg, 1, OPT_NO_MAX, &o->state_every) < 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_TUMBLING:
-			types++;
-			if (opt_duration("tumbling", optarg, 1, OPT_NO_MAX, &w->size) < 0)
-				return EXIT_USAGE;
-			w->type = WIN_TUMBLING;
-			break;
-		default:
-			return opt_fault(argv, shortopts, longopts);
-		}
-	}
+	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
+		return rc;
 	if ((q.text || q.file || q.explain || q.into) && !query_compiled) {
-		q.spec_given = types || w->nby || w->aggs.n || o->where || w->have_having ||
+		q.spec_given = p.types || w->nby || w->aggs.n || o->where || w->have_having ||
 		    o->arrival || strcmp(time_src, "time") != 0;
 		q.out_given = o->out_path != NULL;
 		return query_options(o, &q, argc, argv);
 	}
 	argc -= optind;
 	argv += optind;
-	if (types != 1)
+	if (p.types != 1)
 		return msg_usage("%s: give --tumbling, --hopping, --sliding, --session, "
-		    "--snapshot or --preset", types ? "more than one window" : "no window");
-	w->end_inclusive = !start_inclusive;
+		    "--snapshot or --preset", p.types ? "more than one window" : "no window");
+	w->end_inclusive = !p.start_inclusive;
 	switch (w->type) {
 	case WIN_TUMBLING:
 		w->hop = w->size;
@@ -481,7 +357,7 @@ parse_options(int argc, char **argv, struct options *o)
 		break;
 	case WIN_SLIDING:
 	case WIN_SESSION:
-		if (start_inclusive)
+		if (p.start_inclusive)
 			return msg_usage("--boundary start-inclusive: only for tumbling and "
 			    "hopping windows");
 		if (w->type == WIN_SLIDING && offset_given)
@@ -503,14 +379,8 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--state-every: needs --state FILE");
 	if (w->aggs.n == 0 && agg_parse(&w->aggs, "count=count", &e) < 0)
 		return msg_usage("%s", e.msg);
-	if (w->have_having) {
-		bool found = false;
-
-		for (int i = 0; i < w->aggs.n; i++)
-			found = found || strcmp(w->aggs.v[i].name, w->having.column) == 0;
-		if (!found)
-			return msg_usage("--having: no aggregate named '%s'", w->having.column);
-	}
+	if ((rc = winopt_check_having(w)) != OPT_RUN)
+		return rc;
 	if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
 		return msg_usage("--time: %s", e.msg);
 	if ((o->partition = expr_compile(partition_src, &e)) == NULL)
@@ -521,7 +391,6 @@ parse_options(int argc, char **argv, struct options *o)
 	o->partition_given = partition_src != default_partition;
 	o->files = argv;
 	o->nfiles = argc;
-	msg_set_verbose(verbose);
 	return OPT_RUN;
 }
 

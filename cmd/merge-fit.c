@@ -170,7 +170,7 @@ merge_settle(struct run *r)
 
 	for (int layer = 0; layer < NLAYERS; layer++)
 		if (o->path[layer] && r->l[layer].rows == 0)
-			msg_warn("no %s rows in %s: the answer is %s", merge_layer_names[layer],
+			msg_note("no %s rows in %s: the answer is %s", merge_layer_names[layer],
 			    o->path[layer], layer == LAYER_BATCH ? "realtime-only" : "batch-only");
 	if (!r->have_cutoff && b->have_mark) {
 		r->cutoff = b->mark;

@@ -209,7 +209,13 @@ find_long(const char *word, const struct option *longopts, bool *ambiguous)
 	return matches == 1 ? found : NULL;
 }
 
-int
+/*
+ * A bad option, just after getopt_long returned '?' or ':' with opterr
+ * set to 0: one line that names it ("unknown option '--foo'", "option
+ * '--state' needs a value", "option '--help' takes no value", "option
+ * '--s' is ambiguous") and the Try line.  Returns EXIT_USAGE.
+ */
+static int
 opt_fault(char *const *argv, const char *shortopts, const struct option *longopts)
 {
 	const char *word = optind > 0 ? argv[optind - 1] : "";
@@ -259,33 +265,8 @@ opt_version(const char *libs, const char *more)
 void
 opt_deprecated(const char *old, const char *now)
 {
-	msg_warn("%s is deprecated: write %s (the old spelling goes in the next release)",
+	msg_note("%s is deprecated: write %s (the old spelling goes in the next release)",
 	    old, now);
-}
-
-int
-opt_http(enum opt_http_code code, const char *arg, struct http_opts *h)
-{
-	int64_t n;
-
-	switch (code) {
-	case OPT_HTTP_CACERT:
-		if (access(arg, R_OK) != 0)
-			return msg_usage("--cacert: %s: %s", arg, strerror(errno));
-		h->cacert = arg;
-		break;
-	case OPT_HTTP_RETRIES:
-		if (opt_int("retries", arg, 0, 100, &n) < 0)
-			return EXIT_USAGE;
-		h->retries = (int)n;
-		break;
-	case OPT_HTTP_RETRY_DELAY:
-		if (opt_duration("retry-delay", arg, 0, 3600000, &n) < 0)
-			return EXIT_USAGE;
-		h->retry_delay = (double)n / 1000;
-		break;
-	}
-	return OPT_RUN;
 }
 
 int
@@ -295,4 +276,238 @@ opt_format(const char *arg, enum table_format *out)
 		return 0;
 	msg_usage("--format: '%s' is not ndjson, csv, tsv or table", arg);
 	return -1;
+}
+
+int
+opt_http_call(void *to, const char *name, const char *arg)
+{
+	struct http_opts *h = to;
+	int64_t n;
+
+	if (strcmp(name, "cacert") == 0) {
+		if (access(arg, R_OK) != 0)
+			return msg_usage("--cacert: %s: %s", arg, strerror(errno));
+		h->cacert = arg;
+		return OPT_RUN;
+	}
+	if (opt_duration(name, arg, 0, 3600000, &n) < 0)
+		return EXIT_USAGE;
+	h->retry_delay = (double)n / 1000;
+	return OPT_RUN;
+}
+
+/* The getopt_long codes of the table's entries: a letter, else these. */
+enum { OPT_CODE = 0x10000 };
+
+static bool
+takes_value(const struct opt_spec *s)
+{
+	return s->kind != OPT_K_FLAG && s->kind != OPT_K_SET && s->kind != OPT_K_COUNT &&
+	    s->kind != OPT_K_CALL0;
+}
+
+/* Store v into an integer of size bytes (its bounds made it fit). */
+static void
+store_int(void *to, size_t size, int64_t v)
+{
+	if (size == sizeof(bool)) {
+		bool x = v != 0;
+
+		memcpy(to, &x, sizeof(x));
+	} else if (size == sizeof(int32_t)) {
+		int32_t x = (int32_t)v;
+
+		memcpy(to, &x, sizeof(x));
+	} else
+		memcpy(to, &v, sizeof(v));
+}
+
+/* One of s's words: its index, else the message "--NAME: 'X' is not A, B
+ * or C". */
+static int
+take_choice(const struct opt_spec *s, const char *arg)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	for (int64_t i = 0; i < s->hi; i++)
+		if (strcmp(arg, s->words[i]) == 0) {
+			store_int(s->to, s->size, i);
+			return OPT_RUN;
+		}
+	for (int64_t i = 0; i < s->hi; i++)
+		buf_printf(&b, "%s%s", i == 0 ? "" : i == s->hi - 1 ? " or " : ", ", s->words[i]);
+	rc = msg_usage("--%s: '%s' is not %s", s->name, arg, b.p);
+	buf_free(&b);
+	return rc;
+}
+
+/* Take the value of s: OPT_RUN, else the exit status. */
+static int
+take(const struct opt_spec *s, const char *arg)
+{
+	int64_t n;
+	bool bad = false;
+
+	if (s->given)
+		*s->given = true;
+	switch (s->kind) {
+	case OPT_K_FLAG:
+		*(bool *)s->to = true;
+		break;
+	case OPT_K_SET:
+		store_int(s->to, s->size, s->lo);
+		break;
+	case OPT_K_COUNT:
+		++*(int *)s->to;
+		break;
+	case OPT_K_STRING:
+		*(const char **)s->to = arg;
+		break;
+	case OPT_K_INT:
+		if (!(bad = opt_int(s->name, arg, s->lo, s->hi, &n) < 0))
+			store_int(s->to, s->size, n);
+		break;
+	case OPT_K_NUMBER:
+		bad = opt_number(s->name, arg, s->dlo, s->dhi, s->to) < 0;
+		break;
+	case OPT_K_DURATION:
+		bad = opt_duration_unit(s->name, arg, s->unit_ms ? s->unit_ms : 1000, s->lo,
+		    s->hi, s->to) < 0;
+		break;
+	case OPT_K_SIZE:
+		bad = opt_size(s->name, arg, s->lo, s->hi, s->to) < 0;
+		break;
+	case OPT_K_TIME:
+		bad = opt_time(s->name, arg, s->to) < 0;
+		break;
+	case OPT_K_FORMAT:
+		bad = opt_format(arg, s->to) < 0;
+		break;
+	case OPT_K_CHOICE:
+		return take_choice(s, arg);
+	case OPT_K_CALL:
+	case OPT_K_CALL0:
+		return s->call(s->to, s->name, arg);
+	}
+	return bad ? EXIT_USAGE : OPT_RUN;
+}
+
+/* The entry that getopt_long's code c stands for; *old when by its old
+ * spelling. */
+static const struct opt_spec *
+find_code(const struct opt_spec *spec, int c, bool *old)
+{
+	*old = false;
+	if (c >= OPT_CODE) {
+		*old = (c - OPT_CODE) % 2;
+		return &spec[(c - OPT_CODE) / 2];
+	}
+	for (const struct opt_spec *s = spec; s->name; s++) {
+		if (s->letter == c)
+			return s;
+		if (s->old && s->old[1] == c && s->old[2] == '\0') {
+			*old = true;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+int
+opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_cmd *cmd)
+{
+	static const struct option common[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+	};
+	/* Room for the largest table; a larger one is a bug, caught at once. */
+	enum { MOST = 96 };
+	struct option longopts[2 * MOST + 5];
+	char shortopts[4 * MOST + 8], *p = shortopts;
+	size_t n = 0, nlong = 0;
+	const struct opt_spec *s;
+	int c, rc = OPT_RUN, verbose = 0;
+	bool quiet = false, any_old = false, by_old;
+
+	/* Each entry: a long name, an old one, a letter and ':' or an old letter and ':'. */
+	while (spec[n].name)
+		n++;
+	if (n > MOST)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		int has_arg = takes_value(&spec[i]) ? required_argument : no_argument;
+
+		s = &spec[i];
+		any_old = any_old || s->old;
+		longopts[nlong++] = (struct option){ s->name, has_arg, NULL,
+		    s->letter ? s->letter : OPT_CODE + 2 * (int)i };
+		if (s->old && s->old[1] == '-')
+			longopts[nlong++] = (struct option){ s->old + 2, has_arg, NULL,
+			    OPT_CODE + 2 * (int)i + 1 };
+		if (s->letter)
+			*p++ = (char)s->letter;
+		else if (s->old && s->old[1] != '-')
+			*p++ = s->old[1];
+		else
+			continue;
+		if (has_arg == required_argument)
+			*p++ = ':';
+	}
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (common[i].val != 'v' || !cmd->no_verbose) {
+			longopts[nlong++] = common[i];
+			*p++ = (char)common[i].val;
+		}
+	*p = '\0';
+	longopts[nlong] = (struct option){ NULL, 0, NULL, 0 };
+
+	/*
+	 * -q first, so that it silences the warnings of options before it too
+	 * (an old spelling's is said where it is read: before a fault of its
+	 * value); the second pass takes the options.  A table without old
+	 * spellings has no warning to say while parsing: one pass.
+	 */
+	opterr = 0;
+	while (any_old && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		quiet = quiet || c == 'q';
+	msg_set_quiet(quiet);
+	if (any_old)
+		optind = 0;
+	while (rc == OPT_RUN && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			rc = msg_help(cmd->usage, cmd->help);
+			continue;
+		case 'q':
+			msg_set_quiet(true);
+			continue;
+		case 'v':
+			verbose++;
+			continue;
+		case 'V':
+			if (cmd->version_given)
+				*cmd->version_given = true;
+			else
+				rc = cmd->version ? cmd->version() : opt_version(cmd->libs_of ?
+				    cmd->libs_of() : cmd->libs, cmd->more);
+			continue;
+		}
+		if ((s = find_code(spec, c, &by_old)) == NULL) {
+			rc = opt_fault(argv, shortopts, longopts);
+			break;
+		}
+		if (by_old) {
+			char now[64];
+
+			snprintf(now, sizeof(now), "--%s", s->name);
+			opt_deprecated(s->old, now);
+		}
+		rc = take(s, optarg);
+	}
+	if (rc == OPT_RUN)
+		msg_set_verbose(verbose);
+	return rc;
 }

@@ -3,6 +3,8 @@
 #define CSA_OPT_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "table.h"
@@ -13,31 +15,6 @@
  * usage fault, 3 when --help could not be written).
  */
 enum { OPT_RUN = -1 };
-
-/*
- * The long options every command has, for the end of its table:
- * -h/--help, -v/--verbose, -V/--version.
- */
-#define OPT_LONG_COMMON							\
-	{ "help", no_argument, NULL, 'h' },				\
-	{ "verbose", no_argument, NULL, 'v' },				\
-	{ "version", no_argument, NULL, 'V' }
-
-/* The options of commands that make HTTP requests (csa-usgs-fetch,
- * csa-capture-read): their codes, above the commands' own, their table
- * entries, and opt_http to take one. */
-enum opt_http_code {
-	OPT_HTTP_CACERT = 0x1100,	/* --cacert FILE */
-	OPT_HTTP_RETRIES,		/* --retries N */
-	OPT_HTTP_RETRY_DELAY		/* --retry-delay D */
-};
-#define OPT_LONG_HTTP							\
-	{ "cacert", required_argument, NULL, OPT_HTTP_CACERT },		\
-	{ "retries", required_argument, NULL, OPT_HTTP_RETRIES },	\
-	{ "retry-delay", required_argument, NULL, OPT_HTTP_RETRY_DELAY }
-struct http_opts;
-/* Take one of them into h: OPT_RUN, or EXIT_USAGE with the message said. */
-int opt_http(enum opt_http_code code, const char *arg, struct http_opts *h);
 
 /* No upper bound for the helpers below. */
 #define OPT_NO_MAX INT64_MAX
@@ -80,12 +57,105 @@ int opt_format(const char *arg, enum table_format *out);
 int opt_time(const char *name, const char *arg, int64_t *ms);
 
 /*
- * A bad option, just after getopt_long returned '?' or ':' with opterr
- * set to 0: one line that names it ("unknown option '--foo'", "option
- * '--state' needs a value", "option '--help' takes no value", "option
- * '--s' is ambiguous") and the Try line.  Returns EXIT_USAGE.
+ * The table-driven parser (curl's tool_paramhlp.c and its table of
+ * options): a command writes one array of struct opt_spec, an entry an
+ * option, and opt_parse makes the getopt short string and the long table
+ * from it, takes each value by its kind into where the entry points, and
+ * warns about old spellings.  -h/--help, -v/--verbose, -q/--quiet and
+ * -V/--version come from struct opt_cmd and need no entry.
  */
-int opt_fault(char *const *argv, const char *shortopts, const struct option *longopts);
+enum opt_kind {
+	OPT_K_FLAG,	/* bool: set to true */
+	OPT_K_SET,	/* an int-sized enum or int: set to lo */
+	OPT_K_COUNT,	/* int: one more each time */
+	OPT_K_STRING,	/* const char *: the argument itself */
+	OPT_K_INT,	/* int, long or int64_t in [lo, hi] (opt_int) */
+	OPT_K_NUMBER,	/* double in [dlo, dhi] (opt_number) */
+	OPT_K_DURATION,	/* int64_t milliseconds in [lo, hi] (opt_duration_unit) */
+	OPT_K_SIZE,	/* int64_t bytes in [lo, hi] (opt_size) */
+	OPT_K_TIME,	/* int64_t epoch milliseconds (opt_time) */
+	OPT_K_FORMAT,	/* enum table_format (opt_format) */
+	OPT_K_CHOICE,	/* a bool, int or enum: the index of the word in words[0..hi) */
+	OPT_K_CALL,	/* call(to, name, arg): OPT_RUN, else the exit status */
+	OPT_K_CALL0	/* the same for an option that takes no value (arg NULL) */
+};
+
+struct opt_spec {
+	const char *name;	/* the long name, without "--" */
+	int letter;		/* the short letter, or 0 */
+	enum opt_kind kind;
+	void *to;		/* where the value goes (OPT_K_CALL: the callback's) */
+	size_t size;		/* sizeof(*to), for OPT_K_INT, _SET and _CHOICE */
+	int64_t lo, hi;		/* bounds; OPT_K_SET: the value; _CHOICE: words */
+	double dlo, dhi;	/* OPT_K_NUMBER's bounds */
+	int64_t unit_ms;	/* OPT_K_DURATION: what a bare number counts (0: 1s) */
+	int (*call)(void *to, const char *name, const char *arg);
+	const char *const *words;	/* OPT_K_CHOICE's */
+	bool *given;		/* set true when the option is given, or NULL */
+	const char *old;	/* an old spelling ("--since", "-b"), or NULL */
+};
+
+/* Entries, by kind: OPT_E_STRING("out", 'o', &o->out_path), ... */
+#define OPT_E(n, l, k, p)	{ .name = (n), .letter = (l), .kind = (k), .to = (p) }
+#define OPT_E_FLAG(n, l, p)	OPT_E(n, l, OPT_K_FLAG, p)
+#define OPT_E_SET(n, l, p, v)	{ .name = (n), .letter = (l), .kind = OPT_K_SET, .to = (p), \
+	.size = sizeof(*(p)), .lo = (v) }
+#define OPT_E_COUNT(n, l, p)	OPT_E(n, l, OPT_K_COUNT, p)
+#define OPT_E_STRING(n, l, p)	OPT_E(n, l, OPT_K_STRING, p)
+#define OPT_E_INT(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_INT, .to = (p), \
+	.size = sizeof(*(p)), .lo = (a), .hi = (b) }
+#define OPT_E_NUMBER(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_NUMBER, \
+	.to = (p), .dlo = (a), .dhi = (b) }
+#define OPT_E_DURATION(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_DURATION, \
+	.to = (p), .lo = (a), .hi = (b) }
+#define OPT_E_SIZE(n, l, p, a, b) { .name = (n), .letter = (l), .kind = OPT_K_SIZE, .to = (p), \
+	.lo = (a), .hi = (b) }
+#define OPT_E_TIME(n, l, p)	OPT_E(n, l, OPT_K_TIME, p)
+#define OPT_E_FORMAT(n, l, p)	OPT_E(n, l, OPT_K_FORMAT, p)
+/* OPT_E_CHOICE("late", 0, &drop, "adjust", "drop"): drop = false or true. */
+#define OPT_E_CHOICE(n, l, p, ...) { .name = (n), .letter = (l), .kind = OPT_K_CHOICE, \
+	.to = (p), .size = sizeof(*(p)), .words = (const char *const[]){ __VA_ARGS__ }, \
+	.hi = sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *) }
+#define OPT_E_CALL(n, l, p, f)	{ .name = (n), .letter = (l), .kind = OPT_K_CALL, .to = (p), \
+	.call = (f) }
+#define OPT_E_CALL0(n, l, p, f)	{ .name = (n), .letter = (l), .kind = OPT_K_CALL0, .to = (p), \
+	.call = (f) }
+#define OPT_E_END		{ .name = NULL }
+
+/* What opt_parse needs besides the table. */
+struct opt_cmd {
+	const char *usage, *help;	/* msg_help's, for -h/--help */
+	/* -V/--version: version() when set, else opt_version(libs, more),
+	 * with libs from libs_of() when that is set (hub_versions ...). */
+	const char *libs, *more;
+	const char *(*libs_of)(void);
+	int (*version)(void);
+	/* Or, when set, -V/--version only sets this and the command decides. */
+	bool *version_given;
+	bool no_verbose;	/* a command without -v/--verbose */
+};
+
+/*
+ * Parse argv by spec (ended by OPT_E_END): OPT_RUN with optind at the
+ * first operand and msg's verbosity and quietness set, else the exit
+ * status (0 after --help or --version, 2 with the usage message said).
+ * Old spellings are warned about after the options are read, so that a
+ * later -q silences them, and before a usage fault.
+ */
+int opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct opt_cmd *cmd);
+
+/* The options of commands that make HTTP requests (csa-usgs-fetch,
+ * csa-capture-read), for their tables: --cacert FILE, --retries N and
+ * --retry-delay D into the struct http_opts *h. */
+#define OPT_E_HTTP(h)							\
+	{ .name = "cacert", .kind = OPT_K_CALL, .to = (h), .call = opt_http_call }, \
+	OPT_E_INT("retries", 0, &(h)->retries, 0, 100),			\
+	{ .name = "retry-delay", .kind = OPT_K_CALL, .to = (h), .call = opt_http_call }
+struct http_opts;
+int opt_http_call(void *h, const char *name, const char *arg);
+
+/* An OPT_K_CALL for a jq expression into a struct expr * (the last wins). */
+int opt_call_expr(void *x, const char *name, const char *arg);
 
 /*
  * An old spelling that still works for this release (csa(7) has the one

@@ -66,6 +66,21 @@ msg_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* -q: msg_note says nothing. */
+static bool quiet;
+
+void
+msg_set_quiet(bool on)
+{
+	quiet = on;
+}
+
+bool
+msg_quiet(void)
+{
+	return quiet;
+}
+
 void
 msg_record(const char *file, unsigned long line, const char *fmt, ...)
 {

@@ -32,6 +32,16 @@ void msg_line_open(bool open);
 /* "prog: ..." */
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * "prog: ..." for a warning that a run can do without: an old spelling,
+ * a field no event had.  -q (msg_set_quiet) silences these and only
+ * these: errors, bad records and their summary go through msg_warn,
+ * msg_record and msg_bad, and are always said.
+ */
+#define msg_note(...) (msg_quiet() ? (void)0 : msg_warn(__VA_ARGS__))
+void msg_set_quiet(bool on);
+bool msg_quiet(void);
+
 /* "prog: file:line: ..." for a bad record. */
 void msg_record(const char *file, unsigned long line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1257,7 +1257,7 @@ void
 win_say_missing(const char *what, long lacked, long n)
 {
 	if (n > 0 && lacked == n)
-		msg_warn("%s: none of the %ld events has this field (mistyped?)", what, n);
+		msg_note("%s: none of the %ld events has this field (mistyped?)", what, n);
 	else if (lacked > 0)
 		msg_verbose("%s: %ld of %ld events lack this field", what, lacked, n);
 }

@@ -26,6 +26,15 @@ in_tmux() {
 		"$3; echo \$? > '$BATS_TEST_TMPDIR/${4:-status}'; sleep 30" 3>&-
 }
 
+# screen_at_end WIDTH HEIGHT COMMAND: in_tmux, wait until the dashboard says
+# its input ended, and print and keep in $screen what the pane shows.
+screen_at_end() {
+	in_tmux "$1" "$2" "$3"
+	wait_for 20 'pane | grep -q "input ended"'
+	screen=$(pane)
+	printf '%s\n' "$screen"
+}
+
 # pane: what the tmux pane shows now.
 pane() {
 	tmux -L "$SOCK" capture-pane -p -t dash
@@ -304,11 +313,7 @@ bucket() {
 	run env LC_ALL=C.UTF-8 csa-dashboard --once "$BATS_TEST_TMPDIR/ev"
 	assert_success
 	assert_output --partial "█"
-	run bash -c "csa-dashboard --once '$BATS_TEST_TMPDIR/ev' > /dev/full"
-	assert_failure 3
-	run --separate-stderr bash -c "csa-dashboard --once '$BATS_TEST_TMPDIR/ev' | head -n1"
-	assert_success
-	[ -z "$stderr" ]
+	stdout_faults "csa-dashboard --once '$BATS_TEST_TMPDIR/ev'"
 	run --separate-stderr csa-dashboard --once "$BATS_TEST_TMPDIR/missing"
 	assert_failure 3
 	[[ "$stderr" == *"missing"* ]]
@@ -534,11 +539,8 @@ for line in sys.stdin.read().splitlines():
 
 @test "tmux 120x40: jq's hourly counts and 24-hour max, the latest events, magnitude colours on the map" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
-	in_tmux 120 40 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard --now $NOW < '$(week)'"
-	wait_for 20 'pane | grep -q "input ended"'
 	local screen
-	screen=$(pane)
-	printf '%s\n' "$screen"
+	screen_at_end 120 40 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard --now $NOW < '$(week)'"
 	[ "$(display_widths <<< "$screen" | sort -n | tail -n1)" -le 120 ]
 	[[ "$screen" == *"max magnitude 24h $(jq_max24 "$(week)" "$NOW_MS")  all time 6.6 "* ]]
 	# 24 bins of 5 columns: each count under its bin.
@@ -574,11 +576,8 @@ for line in sys.stdin.read().splitlines():
 
 @test "tmux 200x50: the latest events with their ids, and a box's epicentres in jq's cells" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
-	in_tmux 200 50 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard --map=-125,32,-113,42 < '$(week)'"
-	wait_for 20 'pane | grep -q "input ended"'
 	local screen ids n rows
-	screen=$(pane)
-	printf '%s\n' "$screen"
+	screen_at_end 200 50 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard --map=-125,32,-113,42 < '$(week)'"
 	[ "$(display_widths <<< "$screen" | sort -n | tail -n1)" -le 200 ]
 	# 80 columns for the latest events: the wide table, with ids.
 	ids=$(printf '%s\n' "$screen" | cut_cols 120 | sed -n '/^Latest events/,/^ *$/p' |
@@ -688,11 +687,8 @@ for line in sys.stdin.read().splitlines():
 	[ "$(display_widths <<< "$output" | sort -n | tail -n1)" -le 80 ]
 	# On screen, the same.
 	command -v tmux >/dev/null || skip "tmux is not installed"
-	in_tmux 120 40 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard < '$BATS_TEST_TMPDIR/ev'"
-	wait_for 20 'pane | grep -q "input ended"'
 	local screen
-	screen=$(pane)
-	printf '%s\n' "$screen"
+	screen_at_end 120 40 "TERM=screen LC_ALL=C.UTF-8 csa-dashboard < '$BATS_TEST_TMPDIR/ev'"
 	ends=$(printf '%s\n' "$screen" | sed -n '/Top locations/,/^Events per/p' | sed '1d;$d' | display_widths | sort -u)
 	[ "$ends" = 120 ] || { echo "line widths: $ends"; return 1; }
 	[ "$(display_widths <<< "$screen" | sort -n | tail -n1)" -le 120 ]
@@ -741,9 +737,10 @@ Partitions  $want"
 @test "bad options: one line that names them, the Try line, exit 2" {
 	usage_faults csa-dashboard <<-'EOF2'
 	--bogus|unknown option '--bogus'
-	-q|unknown option '-q'
+	-Q|unknown option '-Q'
 	-i|option '-i' needs a value
 	--once=1|option '--once' takes no value
 	a b|one input at most: 'b'
+	-q --map x|--map: 'x' is not world, extent or LON1,LAT1,LON2,LAT2 (west < east, south < north)
 	EOF2
 }

@@ -409,8 +409,9 @@ checkpointed() {
 	usage_faults csa-eh-recv <<-'EOF'
 	--bogus|unknown option '--bogus'
 	--bogus=1|unknown option '--bogus'
-	-q|unknown option '-q'
-	-eq|unknown option '-q'
+	-Q|unknown option '-Q'
+	-eQ|unknown option '-Q'
+	-q --count x|--count: 'x' is not a number of 0 or more
 	--group|option '--group' needs a value
 	-c|option '-c' needs a value
 	--bare=yes|option '--bare' takes no value

@@ -354,8 +354,8 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 @test "bad options and values: one line that names them, the Try line, exit 2" {
 	usage_faults csa-eh-send <<-'EOF'
 	--bogus|unknown option '--bogus'
-	-q|unknown option '-q'
-	-vq|unknown option '-q'
+	-Q|unknown option '-Q'
+	-vQ|unknown option '-Q'
 	--hub|option '--hub' needs a value
 	-k|option '-k' needs a value
 	--no-capture=1|option '--no-capture' takes no value
@@ -404,4 +404,10 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 	run --separate-stderr csa-eh-send -H "$BATS_TEST_TMPDIR/h" --batch-size 2 --linger-ms 1 <<< '{"a":4}'
 	assert_success
 	[ -z "$stderr" ]
+	# -q: no warning; a bad line is still said, and its count, exit 1.
+	printf '{"a":5}\n{"a"\n' > "$BATS_TEST_TMPDIR/in"
+	quiet_silences "-b is deprecated" csa-eh-send -H "$BATS_TEST_TMPDIR/h" -b 2 "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"in:2: invalid JSON"* ]]
+	[[ "$stderr" == *"1 bad line skipped"* ]]
 }

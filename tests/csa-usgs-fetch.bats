@@ -672,8 +672,8 @@ quiet_feed() {
 @test "bad options and values: one line that names them, the Try line, exit 2" {
 	usage_faults csa-usgs-fetch <<-'EOF'
 	--bogus|unknown option '--bogus'
-	-q|unknown option '-q'
-	-aq|unknown option '-q'
+	-Q|unknown option '-Q'
+	-aQ|unknown option '-Q'
 	--url|option '--url' needs a value
 	-f|option '-f' needs a value
 	--all=1|option '--all' takes no value
@@ -721,4 +721,13 @@ quiet_feed() {
 	[ -z "$stderr" ]
 	[ "$(ours_sorted <<< "$output")" = "$(ours_sorted <<< "$new")" ]
 	[ "${#lines[@]}" -gt 0 ]
+	# -q: the old spellings without a word; a server fault is still said.
+	run --separate-stderr $FETCH -q --url "$SERVER_URL/fdsnws/event/1/query" --starttime 1900-01-01 \
+		--endtime 2100-01-01 --minmagnitude 5.5
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(ours_sorted <<< "$output")" = "$(ours_sorted <<< "$new")" ]
+	run --separate-stderr $FETCH -q --retries 0 --url "$SERVER_URL/no/such/feed.geojson"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"404"* ]]
 }

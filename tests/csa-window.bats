@@ -208,11 +208,7 @@ PYEOF
 
 @test "stdout to /dev/full exits 3; | head -n1 leaves stderr empty" {
 	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/ev"
-	run --separate-stderr bash -c "csa-window --preset earthquake '$BATS_TEST_TMPDIR/ev' > /dev/full"
-	assert_failure 3
-	run --separate-stderr bash -c "csa-window --preset earthquake '$BATS_TEST_TMPDIR/ev' | head -n1"
-	assert_success
-	[ -z "$stderr" ]
+	stdout_faults "csa-window --preset earthquake '$BATS_TEST_TMPDIR/ev'"
 }
 
 @test "property: 400 random streams (out of order, late, every window option) match a plain reference" {
@@ -578,8 +574,8 @@ PYEOF
 @test "bad options and values: one line that names them, the Try line, exit 2" {
 	usage_faults csa-window --tumbling 5m <<-'EOF'
 	--tumble 5m|unknown option '--tumble'
-	-q|unknown option '-q'
-	-uq|unknown option '-q'
+	-Q|unknown option '-Q'
+	-uQ|unknown option '-Q'
 	--by|option '--by' needs a value
 	-a|option '-a' needs a value
 	--snapshot=1|option '--snapshot' takes no value
@@ -631,4 +627,17 @@ PYEOF
 	run --separate-stderr csa-window -v --tumbling 1h --by region --agg 'd=max(depth_km)' \
 		"$BATS_TEST_TMPDIR/some.ndjson"
 	[[ "$stderr" == *"--agg d (depth_km): $lack of $n events lack this field"* ]]
+}
+
+@test "-q: no warning of a field no event has; a bad line and the count still said, exit 1" {
+	cp "$(usgs_events)" "$BATS_TEST_TMPDIR/ev.ndjson"
+	echo '{"time": ' >> "$BATS_TEST_TMPDIR/ev.ndjson"
+	quiet_silences "--by regoin: none of the" \
+		csa-window --tumbling 1h --by regoin "$BATS_TEST_TMPDIR/ev.ndjson"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"ev.ndjson:$(wc -l < "$BATS_TEST_TMPDIR/ev.ndjson"): invalid JSON"* ]]
+	[[ "$stderr" == *"1 bad line skipped"* ]]
+	# Before the options it names, and spelled long, the same.
+	run --separate-stderr csa-window --quiet --tumbling 1h --by regoin "$BATS_TEST_TMPDIR/ev.ndjson"
+	[[ "$stderr" != *"none of the"* ]]
 }

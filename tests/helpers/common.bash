@@ -197,3 +197,30 @@ usage_faults() {
 Try '$cmd --help' for more information." ] || { echo "$cmd $* $args:"; echo "$stderr"; return 1; }
 	done
 }
+
+# quiet_silences WARNING CMD [ARGS...]: CMD ARGS says WARNING on stderr;
+# CMD ARGS -q exits the same, writes the same stdout, and says everything
+# else it said (errors, bad lines and their count) but not WARNING.
+quiet_silences() {
+	local warning=$1 out err rc
+	shift
+	run --separate-stderr "$@"
+	out=$output err=$stderr rc=$status
+	[[ "$err" == *"$warning"* ]] || { echo "$*: no '$warning' in: $err"; return 1; }
+	run --separate-stderr "$@" -q
+	[ "$status" -eq "$rc" ] || { echo "$* -q: exit $status, not $rc"; return 1; }
+	[ "$output" = "$out" ] || { echo "$* -q: another output"; return 1; }
+	[ "$stderr" = "$(grep -vF -- "$warning" <<< "$err")" ] ||
+		{ echo "$* -q:"; echo "$stderr"; return 1; }
+}
+
+# stdout_faults 'CMD ARGS' (a shell command line): with its output on
+# /dev/full it exits 3; with its output going to `head -n1`, which closes
+# the pipe early, it exits 0 and says nothing.  Afterwards $stderr is what
+# the /dev/full run said.
+stdout_faults() {
+	run --separate-stderr bash -c "$1 | head -n1"
+	[ "$status" -eq 0 ] && [ -z "$stderr" ] || { echo "$1 | head -n1: exit $status: $stderr"; return 1; }
+	run --separate-stderr bash -c "$1 > /dev/full"
+	[ "$status" -eq 3 ] || { echo "$1 > /dev/full: exit $status: $stderr"; return 1; }
+}
