@@ -61,6 +61,7 @@ struct parser {
 	struct buf scratch[4];	/* buffers a fault may leave behind */
 };
 
+/* Hand x to the arena, to be freed with the parser; returns x. */
 static void *
 keep(struct parser *p, void *x)
 {
@@ -368,6 +369,7 @@ name_part(struct parser *p, const struct tok *t)
 	return keep(p, xstrndup(t->p, t->len));
 }
 
+/* name ( [DISTINCT] * | expr {, expr} ): the name taken, "(" next. */
 static struct node *
 func_call(struct parser *p, const struct tok *name)
 {
@@ -396,6 +398,8 @@ func_call(struct parser *p, const struct tok *name)
 	return n;
 }
 
+/* A number, a string, NULL, TRUE, FALSE, ( expr ), CASE, a call,
+ * System.Timestamp() or a field a.[b].c. */
 static struct node *
 primary(struct parser *p)
 {
@@ -486,6 +490,8 @@ primary(struct parser *p)
 	FAIL(p, t, "expected a value, a column or a function, found %s", shown(t));
 }
 
+/* The levels of an expression, tightest first: - x; * / %; + -; the
+ * comparisons and IS NULL; NOT; AND; OR. */
 static struct node *
 unary(struct parser *p)
 {
@@ -500,6 +506,7 @@ unary(struct parser *p)
 	return primary(p);
 }
 
+/* l op r, op being jq's spelling. */
 static struct node *
 binary(struct parser *p, const struct tok *t, const char *op, struct node *l, struct node *r)
 {
@@ -687,6 +694,7 @@ path_last(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* The aggregates this compiler knows (upper case, as the nodes hold them). */
 static bool
 is_aggregate_name(const char *f)
 {
@@ -699,6 +707,7 @@ is_aggregate_name(const char *f)
 	return false;
 }
 
+/* Is there an aggregate anywhere in n? */
 static bool
 has_aggregate(const struct node *n)
 {
@@ -882,6 +891,7 @@ static const struct {
 	{ "microsecond", 0.001 }, { "mcs", 0.001 },
 };
 
+/* A time unit word: its milliseconds. */
 static double
 unit(struct parser *p)
 {
@@ -943,6 +953,8 @@ window_arg(struct parser *p, const char *fn, double ms, bool may_neg)
 	return unit_amount(p, may_neg);
 }
 
+/* An offset as csa-window takes it: within [0, size).  A window moved by
+ * off and one moved by off + size are the same windows. */
 static int64_t
 offset_in(int64_t off, int64_t size)
 {
@@ -1070,6 +1082,7 @@ time_of(struct parser *p, const struct node *x)
 	return buf_steal(b);
 }
 
+/* Append a SELECT column to the plan; it takes text. */
 static void
 add_col(struct saql_plan *pl, const char *name, enum saql_col_kind kind, char *text)
 {
@@ -1193,6 +1206,11 @@ at_statement_end(const struct tok *t)
 	return t->kind == TK_EOF || is(t, ";") || is(t, "SELECT") || is(t, "WITH");
 }
 
+/*
+ * One statement into pl: first the clauses as written, then what they
+ * mean: windowed or per event, each SELECT column a group, an aggregate,
+ * window_end or a constant, the GROUP BY columns not selected, HAVING.
+ */
 static void
 statement(struct parser *p, struct saql_plan *pl)
 {
@@ -1504,6 +1522,7 @@ duration(int64_t ms)
 	return xstrdup(s);
 }
 
+/* Append s to the NULL-ended array *v of *n strings. */
 static void
 push(char ***v, int *n, char *s)
 {
