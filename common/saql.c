@@ -43,7 +43,7 @@ struct node {
 	char *s;		/* N_COL: the dotted path; N_FUNC: the upper-case name;
 				 * N_STR: the string; N_NUM: the digits; N_BIN: the operator */
 	bool b;			/* N_BOOL: the value; N_ISNULL: IS NOT NULL;
-				 * N_FUNC: DISTINCT */
+				 * N_FUNC: DISTINCT; N_NOT: jq's not, as it is */
 	bool star;		/* N_FUNC: COUNT(*) */
 	struct node *l, *r;	/* operands; N_CASE: r is ELSE */
 	struct node **v;	/* N_FUNC: arguments; N_CASE: WHEN, THEN, WHEN, THEN ... */
@@ -768,11 +768,74 @@ put_constant(struct buf *b, const struct node *n)
 	}
 }
 
-/* May a comparison's side be null (a column or anything computed)? */
+/* May a comparison's side be null (a column, anything computed, NULL)? */
 static bool
 nullable(const struct node *n)
 {
-	return !is_constant(n);
+	return !is_constant(n) || n->kind == N_NULL;
+}
+
+/*
+ * Does the comparison n need "side != null and" in front, to be false
+ * with a null side as SQL has it?  jq orders null below everything, so
+ * null > c, null >= c, c < null, c <= null and null == c are false there
+ * already; the others are not.
+ */
+static bool
+needs_guard(const struct node *n)
+{
+	bool l = nullable(n->l), r = nullable(n->r);
+
+	if (l && r)
+		return true;
+	if (strcmp(n->s, "==") == 0)
+		return false;
+	if (l)
+		return strcmp(n->s, ">") != 0 && strcmp(n->s, ">=") != 0;
+	if (r)
+		return strcmp(n->s, "<") != 0 && strcmp(n->s, "<=") != 0;
+	return false;
+}
+
+/*
+ * NOT n, pushed down to the comparisons (De Morgan, and each comparison
+ * turned round), which keep SQL's rule for a null side: in SQL's three
+ * values NOT (a < 1 OR b = 2) holds where a >= 1 AND b <> 2 does, and
+ * neither for a null a.  What is no condition gets jq's not.
+ */
+static const struct node *
+negate(struct parser *p, const struct node *n)
+{
+	static const char *const inverse[][2] = {
+		{ "==", "!=" }, { "!=", "==" }, { "<", ">=" }, { ">=", "<" }, { ">", "<=" },
+		{ "<=", ">" }
+	};
+	struct node *m;
+
+	if (n->kind == N_NOT && !n->b)
+		return n->l;
+	m = node(p, n->kind, n->t);
+	*m = *n;
+	if (n->kind == N_ISNULL) {
+		m->b = !n->b;
+		return m;
+	}
+	if (n->kind == N_BIN && (strcmp(n->s, "and") == 0 || strcmp(n->s, "or") == 0)) {
+		m->s = (char *)(n->s[0] == 'a' ? "or" : "and");
+		m->l = (struct node *)negate(p, n->l);
+		m->r = (struct node *)negate(p, n->r);
+		return m;
+	}
+	if (n->kind == N_BIN)
+		for (size_t k = 0; k < sizeof(inverse) / sizeof(inverse[0]); k++)
+			if (strcmp(n->s, inverse[k][0]) == 0) {
+				m->s = (char *)inverse[k][1];
+				return m;
+			}
+	m = node(p, N_NOT, n->t);
+	m->b = true;
+	m->l = (struct node *)n;
+	return m;
 }
 
 /*
@@ -796,18 +859,13 @@ put_jq(struct parser *p, struct buf *b, const struct node *n)
 		buf_addc(b, ')');
 		return;
 	case N_NOT:
-		/* NOT of a comparison with a null side is not true either. */
-		buf_addc(b, '(');
-		if (n->l->kind == N_BIN && strchr("<>=!", n->l->s[0]))
-			for (const struct node *side = n->l->l; side; side = side == n->l->l ?
-			    n->l->r : NULL)
-				if (nullable(side)) {
-					put_jq(p, b, side);
-					buf_adds(b, " != null and ");
-				}
+		if (!n->b) {
+			put_jq(p, b, negate(p, n->l));
+			return;
+		}
 		buf_addc(b, '(');
 		put_jq(p, b, n->l);
-		buf_adds(b, " | not))");
+		buf_adds(b, " | not)");
 		return;
 	case N_ISNULL:
 		buf_addc(b, '(');
@@ -831,14 +889,8 @@ put_jq(struct parser *p, struct buf *b, const struct node *n)
 		buf_adds(b, " end)");
 		return;
 	case N_BIN: {
-		bool cmp = strchr("<>=!", n->s[0]) != NULL;
-		bool guard = cmp && strcmp(n->s, ">") != 0 && strcmp(n->s, ">=") != 0 &&
-		    strcmp(n->s, "==") != 0;
+		bool guard = strchr("<>=!", n->s[0]) != NULL && needs_guard(n);
 
-		/* null > x and null >= x are false in jq as in SQL, and
-		 * null == x is false for a non-null x; the others need a guard. */
-		if (cmp && nullable(n->l) && nullable(n->r))
-			guard = true;
 		buf_addc(b, '(');
 		if (guard && nullable(n->l)) {
 			put_jq(p, b, n->l);

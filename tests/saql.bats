@@ -324,6 +324,73 @@ PYEOF
 	[ "$(one "a >= 1 AND a <= 5")" = 2 ]
 }
 
+@test "property: 200 random WHERE conditions count what SQL's three-valued logic lets through" {
+	py "$BATS_TEST_TMPDIR" "$RANDOM" <<'PYEOF'
+import os, random, subprocess
+rnd = random.Random(int(sys.argv[2]))
+events = []
+for t in range(60):
+    e = {"t": t * 60}
+    a = rnd.choice(["missing", None, 0, 1, 2, 3, 4, 5])
+    s = rnd.choice(["missing", None, "x", "y", "it's"])
+    if a != "missing":
+        e["a"] = a
+    if s != "missing":
+        e["s"] = s
+    events.append(e)
+path = os.path.join(sys.argv[1], "ev")
+with open(path, "w") as f:
+    for e in events:
+        f.write(json.dumps(e) + "\n")
+OPS = {"=": lambda x, y: x == y, "<>": lambda x, y: x != y, "<": lambda x, y: x < y,
+       "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+def atom():
+    k = rnd.randrange(5)
+    if k == 0:
+        op, n = rnd.choice(list(OPS)), rnd.randrange(6)
+        return "a %s %d" % (op, n), lambda e: None if e.get("a") is None else OPS[op](e["a"], n)
+    if k == 1:
+        op, n = rnd.choice(list(OPS)), rnd.randrange(6)
+        return "%d %s [a]" % (n, op), lambda e: None if e.get("a") is None else OPS[op](n, e["a"])
+    if k == 2:
+        op, v = rnd.choice(["=", "<>"]), rnd.choice(["x", "y", "it's"])
+        return "s %s '%s'" % (op, v.replace("'", "''")), \
+            lambda e: None if e.get("s") is None else OPS[op](e["s"], v)
+    if k == 3:
+        neg = rnd.random() < 0.5
+        return "a IS %sNULL" % ("NOT " if neg else ""), lambda e: (e.get("a") is None) != neg
+    text, f = atom()
+    if " IS " in text:
+        return text, f
+    return "NOT (%s)" % text, lambda e: None if f(e) is None else not f(e)
+def cond(depth):
+    if depth == 0 or rnd.random() < 0.3:
+        return atom()
+    (lt, lf), (rt, rf) = cond(depth - 1), cond(depth - 1)
+    if rnd.random() < 0.2:
+        return "NOT (%s AND %s)" % (lt, rt), lambda e: (True if lf(e) is False or rf(e) is False
+            else None if lf(e) is None or rf(e) is None else False)
+    if rnd.random() < 0.5:
+        return "(%s AND %s)" % (lt, rt), lambda e: (False if lf(e) is False or rf(e) is False
+            else None if lf(e) is None or rf(e) is None else True)
+    return "(%s OR %s)" % (lt, rt), lambda e: (True if lf(e) is True or rf(e) is True
+        else None if lf(e) is None or rf(e) is None else False)
+bad = 0
+for i in range(200):
+    text, f = cond(3)
+    want = sum(1 for e in events if f(e) is True)
+    q = ("SELECT COUNT(*) AS n FROM i TIMESTAMP BY DATEADD(second, t, '2026-01-01T00:00:00Z') "
+         "WHERE %s GROUP BY TumblingWindow(day, 1)" % text)
+    out = subprocess.run(["csa-window", "--query", q, path], capture_output=True, text=True)
+    got = sum(json.loads(l)["n"] for l in out.stdout.splitlines())
+    if out.returncode != 0 or got != want:
+        bad += 1
+        print("mismatch:", text, "got", got, "want", want, out.stderr.strip())
+print("200 conditions,", bad, "mismatches")
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
 @test "units as Stream Analytics spells them; DATEADD from another base; the same window each way" {
 	printf '{"t":%d,"d":"a"}\n' 10 70 130 650 > "$BATS_TEST_TMPDIR/in"
 	for w in 'minute, 10' 'mi, 10' 'n, 10' 'second, 600' 'ss, 600' 's, 600' \
