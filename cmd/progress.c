@@ -14,7 +14,7 @@ enum { PROGRESS_EVERY_MS = 250 };
 void
 progress_init(struct progress *p)
 {
-	p->on = isatty(STDERR_FILENO) && msg_verbosity() == 0;
+	p->on = isatty(STDERR_FILENO) && msg_verbosity() == 0 && !msg_quiet();
 	p->shown = false;
 	p->start = tfmt_now();
 	p->last = 0;	/* the first line at once */

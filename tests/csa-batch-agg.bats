@@ -587,7 +587,7 @@ for i in range(3000):
 	[[ "$stderr" == *"1 bad line skipped"* ]]
 }
 
-@test "on a terminal: a progress line for reading and for the views; none in a pipe or with -v" {
+@test "on a terminal: a progress line for reading and for the views; none in a pipe, with -v or -q" {
 	command -v script >/dev/null || skip "no script(1) to give a terminal"
 	in="$BATS_TEST_TMPDIR/in.ndjson"
 	for i in 1 2 3 4 5 6 7 8; do cat "$(usgs_events)"; done > "$in"
@@ -608,4 +608,8 @@ for i in range(3000):
 		> "$BATS_TEST_TMPDIR/tty-v"
 	grep -q "lines, 0 skipped" "$BATS_TEST_TMPDIR/tty-v"
 	! grep -q "reading:" "$BATS_TEST_TMPDIR/tty-v"
+	# -q on a terminal: nothing at all.
+	script -qec "csa-batch-agg -q --preset earthquake --out '$BATS_TEST_TMPDIR/g4' '$in'" /dev/null \
+		> "$BATS_TEST_TMPDIR/tty-q"
+	[ ! -s "$BATS_TEST_TMPDIR/tty-q" ]
 }
