@@ -854,6 +854,14 @@ put_jq(struct parser *p, struct buf *b, const struct node *n)
 		put_path(b, n->s, true);
 		return;
 	case N_NEG:
+		if (nullable(n->l)) {
+			buf_adds(b, "(if ");
+			put_jq(p, b, n->l);
+			buf_adds(b, " == null then null else -");
+			put_jq(p, b, n->l);
+			buf_adds(b, " end)");
+			return;
+		}
 		buf_adds(b, "(-");
 		put_jq(p, b, n->l);
 		buf_addc(b, ')');
@@ -890,7 +898,25 @@ put_jq(struct parser *p, struct buf *b, const struct node *n)
 		return;
 	case N_BIN: {
 		bool guard = strchr("<>=!", n->s[0]) != NULL && needs_guard(n);
+		bool arith = strchr("+-*/%", n->s[0]) != NULL;
 
+		if (arith && (nullable(n->l) || nullable(n->r))) {
+			/* SQL: arithmetic on a null is null (jq: null + 1 is 1,
+			 * null * 2 an error). */
+			buf_adds(b, "(if ");
+			for (const struct node *side = n->l; side; side = side == n->l ? n->r : NULL)
+				if (nullable(side)) {
+					put_jq(p, b, side);
+					buf_adds(b, side == n->l && nullable(n->r) ? " == null or " :
+					    " == null");
+				}
+			buf_adds(b, " then null else ");
+			put_jq(p, b, n->l);
+			buf_printf(b, " %s ", n->s);
+			put_jq(p, b, n->r);
+			buf_adds(b, " end)");
+			return;
+		}
 		buf_addc(b, '(');
 		if (guard && nullable(n->l)) {
 			put_jq(p, b, n->l);

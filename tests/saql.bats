@@ -391,6 +391,16 @@ sys.exit(1 if bad else 0)
 PYEOF
 }
 
+@test "arithmetic on a missing or null field is null, as in SQL: left out of the aggregate, no error" {
+	printf '%s\n' '{"t":1,"v":1,"w":10}' '{"t":2,"w":20}' '{"t":3,"v":null,"w":30}' '{"t":4,"v":4,"w":40}' > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window --query "SELECT AVG(v * 2) AS a, SUM(v + w) AS s, MIN(-v) AS m, COUNT(*) AS n
+		FROM i TIMESTAMP BY DATEADD(second, t, '2026-01-01T00:00:00Z')
+		WHERE w - 1 > 0 GROUP BY TumblingWindow(hour, 1)" "$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(printf '%s\n' "$output" | jq -c '[.a, .s, .m, .n]')" = "[5,55,-4,4]" ]
+}
+
 @test "units as Stream Analytics spells them; DATEADD from another base; the same window each way" {
 	printf '{"t":%d,"d":"a"}\n' 10 70 130 650 > "$BATS_TEST_TMPDIR/in"
 	for w in 'minute, 10' 'mi, 10' 'n, 10' 'second, 600' 'ss, 600' 's, 600' \
