@@ -40,7 +40,8 @@ static const char usage_line[] =
     "                     [--id FIELD] [--version-field FIELD] [--ids-field FIELD]\n"
     "                     [--deleted-when EXPR] [--validate EXPR] [--max-future D]\n"
     "                     [--out DIR] [--partition-by FIELD] [--state FILE]\n"
-    "                     [--memory-limit SIZE] [--max-groups N] [-v] [FILE...]\n";
+    "                     [--memory-limit SIZE] [--max-groups N] [--retention D]\n"
+    "                     [-v] [FILE...]\n";
 
 static const char help_text[] =
     "Deduplicate events (the newest version of each wins; with the rules of\n"
@@ -64,6 +65,9 @@ static const char help_text[] =
     "                            (default 256M)\n"
     "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
+    "      --retention D         with --out: then remove the date= partitions of\n"
+    "                            the views that end D or more before the newest\n"
+    "                            day's end (e.g. 365d; whole days)\n"
     "      --preset NAME         earthquake: the hourly and daily reference views,\n"
     "                            with the USGS event rules\n"
     "  -q, --quiet               no warnings (errors and bad lines still print)\n"
@@ -119,6 +123,7 @@ struct options {
 	bool usgs_deleted;	/* deleted is the preset's: its value "deleted", any case */
 	bool usgs_valid;	/* the preset's: latitude and longitude in range */
 	int64_t max_future;	/* --max-future; 0: no limit */
+	int64_t retention;	/* --retention; 0: keep every day */
 	char **parts;		/* --partition-by columns */
 	int nparts;
 	const char *out, *state;
@@ -134,6 +139,7 @@ struct run {
 	struct evstore *st;
 	struct strmap days;	/* touched days, key: the day number */
 	long lines, rows, files_written, files_removed;
+	long days_expired;	/* partitions --retention removed */
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
 	struct progress pg;	/* the line on a terminal */
@@ -254,6 +260,20 @@ take_tumbling(void *to, const char *name, const char *arg)
 	return OPT_RUN;
 }
 
+/* --retention: whole days, as the partitions are. */
+static int
+take_retention(void *to, const char *name, const char *arg)
+{
+	int64_t *keep = to;
+
+	if (opt_duration(name, arg, 86400000, OPT_NO_MAX, keep) < 0)
+		return EXIT_USAGE;
+	if (*keep % 86400000 != 0)
+		return msg_usage("--retention: '%s' is not a whole number of days "
+		    "(partitions are days)", arg);
+	return OPT_RUN;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -285,6 +305,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_CALL("partition-by", 0, o, take_partition_by),
 		{ .name = "preset", .kind = OPT_K_CALL, .to = o, .call = take_preset,
 		    .given = &preset },
+		OPT_E_CALL("retention", 0, &o->retention, take_retention),
 		{ .name = "state", .letter = 's', .kind = OPT_K_STRING, .to = &o->state,
 		    .old = "--incremental" },
 		OPT_E_STRING("time", 't', &time_src),
@@ -343,6 +364,8 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->nparts && o->out == NULL)
 		return msg_usage("--partition-by: needs --out DIR");
+	if (o->retention && o->out == NULL)
+		return msg_usage("--retention: needs --out DIR (partitions to remove)");
 	if (preset && ids_src == NULL)
 		ids_src = "ids";
 	if (deleted_src)
@@ -1058,6 +1081,34 @@ write_views(struct run *r)
 	return rc;
 }
 
+/*
+ * --retention, once the views are written: each view keeps the days up to
+ * its newest (a late event that rewrote an old day sees it go again).
+ */
+static int
+expire_views(struct run *r)
+{
+	const struct options *o = r->o;
+	struct err e;
+	int rc = 0;
+
+	for (int v = 0; o->retention && v < o->nv; v++) {
+		struct buf dir = { 0 };
+		struct stat st;
+		long n = 0;
+
+		buf_printf(&dir, "%s/%s", o->out, o->v[v].name);
+		if (stat(dir.p, &st) == 0 && (n = viewdir_expire(dir.p, o->retention, &e)) < 0) {
+			msg_error(&e);
+			rc = -1;
+		} else if (n > 0) {
+			r->days_expired += n;
+		}
+		buf_free(&dir);
+	}
+	return rc;
+}
+
 /* Each --by column and aggregate field of the views that the events read
  * lacked, in csa-window's words (a field two views share, once). */
 static void
@@ -1125,7 +1176,7 @@ run(const struct options *o)
 	/* Without a state every day is new; with one, only the days touched. */
 	rc = write_views(&r);
 	progress_end(&r.pg);
-	if (rc < 0) {
+	if (rc < 0 || expire_views(&r) < 0) {
 		evstore_close(r.st, false, NULL);
 		strmap_free(&r.days);
 		free(r.lacked);
@@ -1143,6 +1194,8 @@ run(const struct options *o)
 	    "%zu days written, %ld rows, %ld files written, %ld removed", r.lines, r.bad.total,
 	    (long long)events, (long long)deleted, spill,
 	    r.days.count, r.rows, r.files_written, r.files_removed);
+	if (o->retention)
+		msg_verbose("%ld partitions past --retention removed", r.days_expired);
 	report_missing(&r);
 	r.status = msg_worst(r.status, msg_bad_summary(&r.bad, "line", "lines"));
 	strmap_free(&r.days);

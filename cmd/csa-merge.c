@@ -16,7 +16,9 @@ static const char usage_line[] =
     "Usage: csa-merge [--batch PATH] [--speed PATH] [--view NAME] [--cutoff TIME]\n"
     "                 [--overlap D] [--by FIELDS] [--every D | --total] [--from TIME]\n"
     "                 [--to TIME] [--anomalies SIGMA] [--format FMT | --table]\n"
-    "                 [--no-state] [-v]\n";
+    "                 [--no-state] [-v]\n"
+    "       csa-merge --compact --speed FILE --batch PATH [--cutoff TIME] [--overlap D]\n"
+    "                 [--view NAME] [--writer-state FILE] [-v]\n";
 
 static const char help_text[] =
     "Merge the rows of a batch view and of a speed view into one answer: batch\n"
@@ -27,6 +29,9 @@ static const char help_text[] =
     "                         batch mean plus SIGMA deviations of the same group\n"
     "      --batch PATH       a batch view file, or a directory of them\n"
     "      --by FIELDS        group by these group columns only (comma-separated)\n"
+    "      --compact          drop from the --speed file, in place and atomically,\n"
+    "                         the rows no answer takes any more (covered by the\n"
+    "                         batch view); write no answer\n"
     "      --cutoff TIME      batch up to TIME, speed after (or -6h: before now;\n"
     "                         default: the latest window end of the batch view)\n"
     "      --every D          re-aggregate into windows of D (e.g. 1h)\n"
@@ -45,6 +50,8 @@ static const char help_text[] =
     "  -v, --verbose          report counts and left-out aggregates on stderr\n"
     "  -V, --version          show versions and exit\n"
     "      --view NAME        only batch rows of this view (hourly, daily...)\n"
+    "      --writer-state FILE  with --compact: the state file of the stopped\n"
+    "                         csa-window that writes the speed file\n"
     "\n"
     "Old spellings, still read until the next release: -b, -e, -s (now --batch,\n"
     "--every, --speed)\n"
@@ -53,9 +60,27 @@ static const char help_text[] =
     "  csa-merge --batch gold/hourly --speed speed.ndjson --total --by region --table\n"
     "  csa-merge --batch gold/hourly --speed speed.ndjson --every 1h --format csv\n"
     "  csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 3\n"
+    "  csa-merge --compact --batch gold/hourly --speed speed.ndjson\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage or views that do not\n"
     "fit together, 3 local I/O.  See csa-merge(1).\n";
+
+/* --compact rewrites one speed file and writes no answer. */
+static int
+check_compact(const struct options *o)
+{
+	const char *s = o->path[LAYER_SPEED];
+
+	if (s == NULL || strcmp(s, "-") == 0)
+		return msg_usage("--compact: give the speed view's file with --speed FILE");
+	if (!o->path[LAYER_BATCH] && !o->have_cutoff)
+		return msg_usage("--compact: give the batch view (--batch PATH) or --cutoff");
+	if (o->anomalies || o->every || o->total || o->by || o->have_from || o->have_to ||
+	    o->format || o->no_state)
+		return msg_usage("--compact writes no answer: no --anomalies, --by, --every, "
+		    "--total, --from, --to, --format or --no-state");
+	return OPT_RUN;
+}
 
 static int
 take_by(void *to, const char *name, const char *arg)
@@ -90,6 +115,7 @@ parse_options(int argc, char **argv, struct options *o)
 		    .given = &o->anomalies },
 		{ .name = "batch", .kind = OPT_K_STRING, .to = &o->path[LAYER_BATCH], .old = "-b" },
 		OPT_E_CALL("by", 0, o, take_by),
+		OPT_E_FLAG("compact", 0, &o->compact),
 		{ .name = "cutoff", .kind = OPT_K_TIME, .to = &o->cutoff, .given = &o->have_cutoff },
 		{ .name = "every", .kind = OPT_K_DURATION, .to = &o->every, .lo = 1,
 		    .hi = OPT_NO_MAX, .old = "-e" },
@@ -102,6 +128,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ .name = "to", .kind = OPT_K_TIME, .to = &o->to, .given = &o->have_to },
 		OPT_E_FLAG("total", 0, &o->total),
 		OPT_E_STRING("view", 0, &o->view),
+		OPT_E_STRING("writer-state", 0, &o->writer_state),
 		OPT_E_END
 	};
 
@@ -114,6 +141,10 @@ parse_options(int argc, char **argv, struct options *o)
 		    argv[optind]);
 	if (!o->path[LAYER_BATCH] && !o->path[LAYER_SPEED])
 		return msg_usage("nothing to merge: give --batch PATH, --speed PATH or both");
+	if (o->compact)
+		return check_compact(o);
+	if (o->writer_state)
+		return msg_usage("--writer-state: only with --compact");
 	if (o->total && o->every)
 		return msg_usage("--every and --total: give one");
 	if (o->anomalies && (!o->path[LAYER_BATCH] || !o->path[LAYER_SPEED]))
@@ -136,6 +167,8 @@ run_free(struct run *r)
 
 		free(c->cols);
 		free(c->bcols);
+		if (r->l[LAYER_SPEED].aggs)
+			agg_states_free(c->st, r->l[LAYER_SPEED].aggs->n);
 		free(c->st);
 		free(c->ids);
 		free(c);
@@ -186,12 +219,22 @@ run(const struct options *o)
 		r.l[k].rd = row_reader_new(o->by, o->nby, o->view, true);
 	}
 	for (int k = 0; k < NLAYERS && rc == 0; k++) {
+		if (o->compact && order[k] == LAYER_SPEED)
+			continue;	/* only the batch view's mark is needed */
 		if (o->path[order[k]])
 			rc = merge_read_path(&r, &r.l[order[k]], o->path[order[k]]);
 	}
-	if (rc == 0)
+	if (rc == 0 && o->compact) {
+		if (!r.have_cutoff && r.l[LAYER_BATCH].have_mark) {
+			r.cutoff = r.l[LAYER_BATCH].mark;
+			r.have_cutoff = true;
+		}
+		rc = merge_compact(&r);
+	} else if (rc == 0)
 		rc = merge_settle(&r);
-	if (rc == 0 && r.out && o->anomalies)
+	if (rc == 0 && o->compact)
+		;
+	else if (rc == 0 && r.out && o->anomalies)
 		rc = merge_anomalies(&r, &out, &nrow);
 	else if (rc == 0 && r.out)
 		merge_answer(&r, &out, &nrow);
@@ -203,11 +246,14 @@ run(const struct options *o)
 			msg_error(&r.err);
 		status = msg_status(r.err.kind);
 	}
-	msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
-	    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
-	    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad.total, nrow);
-	msg_verbose("%ld rows read by simdjson, the others by jsmn",
-	    row_reader_fast_rows(r.l[LAYER_BATCH].rd) + row_reader_fast_rows(r.l[LAYER_SPEED].rd));
+	if (!o->compact)
+		msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
+		    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,
+		    r.l[LAYER_SPEED].rows, r.l[LAYER_SPEED].rows_used, r.bad.total, nrow);
+	if (!o->compact)
+		msg_verbose("%ld rows read by simdjson, the others by jsmn",
+		    row_reader_fast_rows(r.l[LAYER_BATCH].rd) +
+		    row_reader_fast_rows(r.l[LAYER_SPEED].rd));
 	if (r.repeats)
 		msg_verbose("%ld speed rows repeated (the same _id) counted once", r.repeats);
 	bad = msg_bad_summary(&r.bad, "line", "lines");

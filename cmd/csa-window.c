@@ -51,7 +51,8 @@ static const char help_text[] =
     "group when the window is complete.\n"
     "\n"
     "  -a, --agg NAME=FUNC(F)    an aggregate: count, sum, avg, min, max,\n"
-    "                            stddev, count_if(F OP VALUE); repeatable\n"
+    "                            stddev, count_if(F OP VALUE), count_distinct,\n"
+    "                            percentile(F, P), median; repeatable\n"
     "      --arrival-time        use the time a line was read as its time\n"
     "  -b, --by EXPR             group by a field or jq expression (NAME=EXPR\n"
     "                            names the column); repeatable\n"
@@ -568,7 +569,7 @@ open_out(struct run *r)
 {
 	const char *path = r->o->out_path;
 	struct stat st;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	int fd = fs_open_append_shared(path);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		msg_warn("%s: %s", path, strerror(errno));

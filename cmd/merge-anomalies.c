@@ -31,12 +31,13 @@ cmp_cell(const void *a, const void *b)
 /* Free the windows anomalies() merged speed rows into (their columns are
  * the cells'). */
 static void
-free_bins(struct strmap *bins)
+free_bins(struct strmap *bins, int na)
 {
 	struct strmap_entry *e;
 	size_t i = 0;
 
 	while ((e = strmap_next(bins, &i)) != NULL) {
+		agg_states_free(((struct cell *)e->p)->st, na);
 		free(((struct cell *)e->p)->st);
 		free(e->p);
 	}
@@ -87,7 +88,7 @@ merge_anomalies(struct run *r, struct buf *out, size_t *nrow)
 		if (!merge_speed_wanted(r, c))
 			continue;
 		if (c->end - c->start > w) {
-			free_bins(&bins);
+			free_bins(&bins, na);
 			buf_free(&key);
 			return merge_misfit(r, "--anomalies: speed windows are longer than the batch "
 			    "windows they are compared with");
@@ -146,7 +147,7 @@ merge_anomalies(struct run *r, struct buf *out, size_t *nrow)
 		merge_spill(r, out);
 	}
 	free(v);
-	free_bins(&bins);
+	free_bins(&bins, na);
 	buf_free(&key);
 	return 0;
 }

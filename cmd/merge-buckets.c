@@ -70,6 +70,13 @@ bucket_new(struct bucket_table *t)
 void
 merge_buckets_free(struct bucket_table *t)
 {
+	/* The states a bucket has room for: what size was rounded up by is
+	 * less than one state. */
+	int n = t->size ? (int)((t->size - sizeof(struct bucket)) / sizeof(struct agg_state)) : 0;
+
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slot[i])
+			agg_states_free(t->slot[i]->st, n);
 	for (size_t i = 0; i < t->nblock; i++)
 		free(t->block[i]);
 	free(t->block);

@@ -62,6 +62,7 @@ merge_common_aggs(struct run *r)
 		memset(&out->v[out->n], 0, sizeof(*out->v));
 		out->v[out->n].name = xstrdup(a->name);
 		out->v[out->n].fn = a->fn;
+		out->v[out->n].rhs_num = a->rhs_num;	/* percentile's P */
 		out->v[out->n].key_json = xstrdup(a->key_json);
 		out->v[out->n].state_json = xstrdup(a->state_json);
 		out->n++;
@@ -144,23 +145,44 @@ merge_speed_wanted(const struct run *r, const struct cell *c)
 	return !batch_covers(r, c);
 }
 
-/* The speed windows the answer takes, into its buckets. */
+/* Cells in time order, then by group columns. */
+static int
+cmp_cell(const void *a, const void *b)
+{
+	const struct cell *x = *(struct cell *const *)a, *y = *(struct cell *const *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return strcmp(x->cols, y->cols);
+}
+
+/*
+ * The speed windows the answer takes, into its buckets, in time order:
+ * sums of doubles depend on their order, and the order of the cells'
+ * table on what else it holds, so an answer would otherwise change in
+ * its last digits when rows it does not take (dropped by --compact) are
+ * gone.
+ */
 static int
 add_speed(struct run *r)
 {
+	struct cell **v = xmalloc(sizeof(*v) * (r->cells.count + 1));
 	struct strmap_entry *ce;
-	size_t i = 0;
+	size_t i = 0, n = 0;
+	int rc = 0;
 
-	while ((ce = strmap_next(&r->cells, &i)) != NULL) {
-		struct cell *c = ce->p;
-
-		if (merge_speed_wanted(r, c) && merge_add(r, LAYER_SPEED, c->start, c->end,
-		    c->session, c->early, c->bcols, strlen(c->bcols), c->st) < 0)
-			return -1;
-	}
-	return 0;
+	while ((ce = strmap_next(&r->cells, &i)) != NULL)
+		if (merge_speed_wanted(r, ce->p))
+			v[n++] = ce->p;
+	qsort(v, n, sizeof(*v), cmp_cell);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = merge_add(r, LAYER_SPEED, v[i]->start, v[i]->end, v[i]->session, v[i]->early,
+		    v[i]->bcols, strlen(v[i]->bcols), v[i]->st);
+	free(v);
+	return rc;
 }
-
 
 int
 merge_settle(struct run *r)
@@ -176,6 +198,11 @@ merge_settle(struct run *r)
 		r->cutoff = b->mark;
 		r->have_cutoff = true;
 	}
+	/* Speed windows before the overlap never enter the answer, so the
+	 * speed layer covers the answer from there at the earliest ("partial");
+	 * this also makes the answer the same after --compact dropped them. */
+	if (r->have_cutoff && s->lo < r->cutoff - o->overlap)
+		s->lo = r->cutoff - o->overlap;
 	if (!b->first && !s->first)
 		return 0;
 	if (!b->first && merge_common_aggs(r) < 0)

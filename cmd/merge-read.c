@@ -89,7 +89,7 @@ keep_cell(struct run *r, struct layer *l, const struct row_in *w)
 		c->bcols = xstrndup(w->bcols, w->bcols_len);
 		c->st = xcalloc((size_t)l->aggs->n, sizeof(*c->st));
 		c->early = early;
-		memcpy(c->st, w->st, sizeof(*c->st) * (size_t)l->aggs->n);
+		agg_states_copy(c->st, w->st, l->aggs->n);
 		if (!early)
 			cell_note(c, w);
 		return;
@@ -99,7 +99,7 @@ keep_cell(struct run *r, struct layer *l, const struct row_in *w)
 		return;
 	if (c->early) {
 		c->early = early;
-		memcpy(c->st, w->st, sizeof(*c->st) * (size_t)l->aggs->n);
+		agg_states_copy(c->st, w->st, l->aggs->n);
 		if (!early)
 			cell_note(c, w);
 		return;
@@ -128,6 +128,8 @@ use_row(struct run *r, struct layer *l, const struct row_in *w)
 	if (l->wlen == 0)
 		l->wlen = end - start;
 	l->mixed_len = l->mixed_len || l->wlen != end - start;
+	if (o->compact)
+		return 0;	/* only the batch view's mark is wanted */
 	if (o->anomalies && l->id == LAYER_BATCH) {
 		/* The baseline is the whole batch view, whatever is shown. */
 		if (l->rows == 1 || start < l->lo)
@@ -193,8 +195,10 @@ take_row(struct run *r, struct layer *l, const char *file, unsigned long lineno,
 	return use_row(r, l, &w);
 }
 
+/* in_view: a file a directory walk found, which --retention of
+ * csa-batch-agg may remove (its whole day) before it is opened. */
 static int
-read_file(struct run *r, struct layer *l, const char *path)
+read_file(struct run *r, struct layer *l, const char *path, bool in_view)
 {
 	char *files[] = { (char *)path };
 	struct input_record rec;
@@ -202,6 +206,7 @@ read_file(struct run *r, struct layer *l, const char *path)
 	int rc;
 
 	input_init(&in, files, 1, NDJSON_MAX_LINE_DEFAULT, INPUT_RAW, &r->bad);
+	in.skip_gone = in_view;
 	while ((rc = input_next(&in, &rec)) > 0)
 		if (take_row(r, l, rec.file, rec.lineno, rec.line, rec.len) < 0)
 			break;
@@ -238,6 +243,7 @@ merge_read_path(struct run *r, struct layer *l, const char *path)
 struct walk {
 	struct run *r;
 	struct layer *l;
+	const char *top;	/* the path named */
 };
 
 /* 1 stops the walk: r->err says why. */
@@ -246,13 +252,13 @@ walk_file(const char *path, void *arg)
 {
 	struct walk *w = arg;
 
-	return read_file(w->r, w->l, path) < 0 ? 1 : 0;
+	return read_file(w->r, w->l, path, strcmp(path, w->top) != 0) < 0 ? 1 : 0;
 }
 
 static int
 read_tree(struct run *r, struct layer *l, const char *path)
 {
-	struct walk w = { r, l };
+	struct walk w = { r, l, path };
 	struct err e;
 	int rc = viewdir_walk(path, r->o->view, walk_file, &w, &e);
 

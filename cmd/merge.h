@@ -36,6 +36,8 @@ struct options {
 	const char *view;
 	bool have_cutoff, have_from, have_to, total, anomalies;
 	bool no_state;		/* --no-state: rows without "_state" */
+	bool compact;		/* --compact: rewrite the speed file, no answer */
+	const char *writer_state;	/* --writer-state: its writer's csa-window --state */
 	int64_t cutoff, overlap, every, from, to;
 	double sigma;
 	char **by;		/* --by column names; NULL: all group columns */
@@ -149,6 +151,10 @@ void merge_answer(struct run *r, struct buf *out, size_t *nrow);
 void merge_put_sources(struct buf *b, int from);
 /* Write out what is in out when rows can go as they are made. */
 void merge_spill(const struct run *r, struct buf *out);
+
+/* merge-compact.c: --compact: drop from the speed file the rows that no
+ * answer with the cutoff (known by now) takes any more. */
+int merge_compact(struct run *r);
 
 /* merge-anomalies.c: --anomalies' rows into out; how many in *nrow. */
 int merge_anomalies(struct run *r, struct buf *out, size_t *nrow);

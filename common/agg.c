@@ -6,12 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "agg.h"
+#include "hll.h"
+#include "tdigest.h"
 
 static const char *const fn_names[] = {
 	[AGG_COUNT] = "count", [AGG_SUM] = "sum", [AGG_AVG] = "avg", [AGG_MIN] = "min",
 	[AGG_MAX] = "max", [AGG_STDDEV] = "stddev", [AGG_COUNT_IF] = "count_if",
+	[AGG_COUNT_DISTINCT] = "count_distinct", [AGG_PERCENTILE] = "percentile",
+	[AGG_MEDIAN] = "median",
 };
+
+/* Whether fn keeps a sketch in its state. */
+static bool
+sketched(enum agg_fn fn)
+{
+	return fn == AGG_COUNT_DISTINCT || fn == AGG_PERCENTILE || fn == AGG_MEDIAN;
+}
 
 static const char *const op_names[] = {
 	[OP_GE] = ">=", [OP_GT] = ">", [OP_LE] = "<=", [OP_LT] = "<", [OP_EQ] = "==", [OP_NE] = "!=",
@@ -139,6 +152,31 @@ parse_condition(struct agg_spec *s, char *cond, const char *what, struct err *e)
 	return 0;
 }
 
+/* "F, P" of percentile: the field, and P a fraction of [0, 1]. */
+static int
+parse_fraction(struct agg_spec *s, const char *arg, struct err *e)
+{
+	char **parts, *end, *p;
+	int n = agg_split(arg, &parts), rc = 0;
+
+	if (n != 2 || *trim(parts[0]) == '\0') {
+		rc = err_set(e, ERR_USAGE, "aggregate '%s': write percentile(FIELD, P), e.g. "
+		    "p95=percentile(magnitude, 0.95)", s->name);
+	} else {
+		p = trim(parts[1]);
+		s->rhs_num = strtod(p, &end);
+		s->rhs_is_num = true;
+		if (end == p || *end != '\0' || !(s->rhs_num >= 0 && s->rhs_num <= 1))
+			rc = err_set(e, ERR_USAGE, "aggregate '%s': P is a fraction from 0 to 1, "
+			    "not '%s'", s->name, p);
+		s->arg_text = xstrdup(trim(parts[0]));
+	}
+	for (int i = 0; i < n; i++)
+		free(parts[i]);
+	free(parts);
+	return rc;
+}
+
 static int
 parse_one(struct agg_spec *s, char *text, struct err *e)
 {
@@ -164,12 +202,13 @@ parse_one(struct agg_spec *s, char *text, struct err *e)
 		arg = NULL;
 	}
 	fn = trim(fn);
-	for (k = 0; k <= AGG_COUNT_IF; k++)
+	for (k = 0; k < AGG_NFN; k++)
 		if (strcmp(fn, fn_names[k]) == 0)
 			break;
-	if (k > AGG_COUNT_IF)
+	if (k == AGG_NFN)
 		return err_set(e, ERR_USAGE, "aggregate '%s': unknown function '%s' (count, sum, "
-		    "avg, min, max, stddev, count_if)", s->name, fn);
+		    "avg, min, max, stddev, count_if, count_distinct, percentile, median)",
+		    s->name, fn);
 	s->fn = (enum agg_fn)k;
 	if (s->fn == AGG_COUNT) {
 		if (arg && *arg)
@@ -180,6 +219,9 @@ parse_one(struct agg_spec *s, char *text, struct err *e)
 		return err_set(e, ERR_USAGE, "aggregate '%s': %s needs a field", s->name, fn);
 	if (s->fn == AGG_COUNT_IF) {
 		if (parse_condition(s, arg, s->name, e) < 0)
+			return -1;
+	} else if (s->fn == AGG_PERCENTILE) {
+		if (parse_fraction(s, arg, e) < 0)
 			return -1;
 	} else {
 		s->arg_text = xstrdup(arg);
@@ -213,6 +255,8 @@ render(struct agg_spec *s)
 	if (s->fn == AGG_COUNT_IF) {
 		json_key(&b, "op");
 		json_put_str(&b, op_names[s->op], strlen(op_names[s->op]));
+	}
+	if (s->fn == AGG_COUNT_IF || s->fn == AGG_PERCENTILE) {
 		json_key(&b, "v");
 		if (s->rhs_is_num)
 			json_put_num(&b, s->rhs_num);
@@ -297,12 +341,69 @@ take(struct agg_state *st, double x)
 	st->m2 += delta * (x - st->mean);
 }
 
+/* The hash of a value for count_distinct: its kind, then a number's
+ * IEEE bits (one for 1 and 1.0, and -0 is 0), a string's UTF-8, an
+ * array's or object's compact JSON. */
+static uint64_t
+value_hash(const struct expr_val *v)
+{
+	unsigned char bits[8];
+	uint64_t x;
+	double d = v->num == 0 ? 0 : v->num;
+
+	switch (v->type) {
+	case EXPR_NUMBER:
+		memcpy(&x, &d, sizeof(x));
+		for (int i = 0; i < 8; i++)
+			bits[i] = (unsigned char)(x >> (8 * i));
+		return hll_hash('n', bits, sizeof(bits));
+	case EXPR_TRUE:
+		return hll_hash('t', "", 0);
+	case EXPR_FALSE:
+		return hll_hash('f', "", 0);
+	case EXPR_STRING:
+		return hll_hash('s', v->str, v->len);
+	default:
+		return hll_hash('o', v->str, v->len);
+	}
+}
+
+/* Take v into a sketch: any value but null for count_distinct, a
+ * number for the quantiles. */
+static void
+add_sketched(const struct agg_spec *s, struct agg_state *st, const struct expr_val *v)
+{
+	if (s->fn == AGG_COUNT_DISTINCT) {
+		if (v->type == EXPR_NULL) {
+			st->skipped++;
+			return;
+		}
+		if (st->hll == NULL)
+			st->hll = hll_new();
+		hll_add(st->hll, value_hash(v));
+		st->n++;
+		return;
+	}
+	if (v->type != EXPR_NUMBER || !isfinite(v->num)) {
+		st->skipped++;
+		return;
+	}
+	if (st->td == NULL)
+		st->td = td_new();
+	td_add(st->td, v->num);
+	st->n++;
+}
+
 /* Take the argument's value v into st. */
 static void
 add_value(const struct agg_spec *s, struct agg_state *st, const struct expr_val *vp)
 {
 	const struct expr_val v = *vp;
 
+	if (sketched(s->fn)) {
+		add_sketched(s, st, vp);
+		return;
+	}
 	if (s->fn == AGG_COUNT_IF) {
 		bool hit;
 
@@ -378,11 +479,62 @@ agg_add_values(const struct agg_list *l, struct agg_state *st, const struct expr
 }
 
 void
+agg_states_free(struct agg_state *st, int n)
+{
+	if (st == NULL || n <= 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (st[i].hll || st[i].td) {
+			hll_free(st[i].hll);
+			td_free(st[i].td);
+		}
+	memset(st, 0, sizeof(*st) * (size_t)n);
+}
+
+void
+agg_states_copy(struct agg_state *dst, const struct agg_state *src, int n)
+{
+	agg_states_free(dst, n);
+	if (n <= 0)
+		return;
+	/* The sliding window copies states per event: bytes, then sketches. */
+	memcpy(dst, src, sizeof(*dst) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		if (src[i].hll)
+			dst[i].hll = hll_copy(src[i].hll);
+		if (src[i].td)
+			dst[i].td = td_copy(src[i].td);
+	}
+}
+
+bool
+agg_has_sketch(const struct agg_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		if (sketched(l->v[i].fn))
+			return true;
+	return false;
+}
+
+void
 agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from)
 {
 	int64_t n;
 	double delta;
 
+	if (sketched(s->fn)) {
+		into->n += from->n;
+		into->skipped += from->skipped;
+		if (from->hll && into->hll)
+			hll_merge(into->hll, from->hll);
+		else if (from->hll)
+			into->hll = hll_copy(from->hll);
+		if (from->td && into->td)
+			td_merge(into->td, from->td);
+		else if (from->td)
+			into->td = td_copy(from->td);
+		return;
+	}
 	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF) {
 		into->n += from->n;
 		into->skipped += from->skipped;
@@ -433,6 +585,14 @@ agg_value(const struct agg_spec *s, const struct agg_state *st, bool *isnull)
 	case AGG_STDDEV:
 		*isnull = st->n < 2;
 		return st->n >= 2 ? sqrt(st->m2 / (double)(st->n - 1)) : 0;
+	case AGG_COUNT_DISTINCT:
+		return st->hll ? (double)hll_count(st->hll) : 0;
+	case AGG_PERCENTILE:
+	case AGG_MEDIAN:
+		*isnull = st->td == NULL || st->n == 0;
+		return *isnull ? 0 : td_quantile(st->td, s->fn == AGG_MEDIAN ? 0.5 : s->rhs_num);
+	case AGG_NFN:
+		break;
 	}
 	*isnull = true;
 	return 0;
@@ -451,6 +611,8 @@ agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_state *
 			json_put_null(b);
 		else if (l->v[i].fn == AGG_COUNT || l->v[i].fn == AGG_COUNT_IF)
 			json_put_int(b, st[i].n);
+		else if (l->v[i].fn == AGG_COUNT_DISTINCT)
+			json_put_int(b, (int64_t)v);
 		else
 			json_put_num(b, v);
 	}
@@ -461,6 +623,74 @@ agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *s
 {
 	json_key(b, "_state");
 	agg_put_states(b, l, st);
+}
+
+/* "sketch":"BASE64" of the state's binary sketch. */
+static void
+put_sketch(struct buf *b, const struct agg_state *st)
+{
+	struct buf bin = { 0 };
+	size_t need;
+
+	if (st->hll)
+		hll_encode(st->hll, &bin);
+	else if (st->td)
+		td_encode(st->td, &bin);
+	else
+		return;
+	json_key(b, "sketch");
+	need = (bin.len + 2) / 3 * 4;
+	buf_addc(b, '"');
+	buf_reserve(b, need + 1);
+	EVP_EncodeBlock((unsigned char *)b->p + b->len, (const unsigned char *)bin.p,
+	    (int)bin.len);
+	b->len += need;
+	buf_addc(b, '"');
+	buf_free(&bin);
+}
+
+/*
+ * The sketch of s from its base64 text p[0..len) into st, whose n is
+ * read: ERR_DATA when the text is not base64 (strictly: no spaces, '='
+ * only as padding), the bytes not a sketch, or a digest's weight not n.
+ */
+static int
+get_sketch(const struct agg_spec *s, struct agg_state *st, const char *p, size_t len,
+    struct err *e)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/";
+	size_t pad = 0, n;
+	unsigned char *bin;
+	int got;
+
+	if (len == 0 || len % 4 != 0 || len > 1 << 24)
+		return err_set(e, ERR_DATA, "_state.%s: \"sketch\" is not base64", s->name);
+	pad = (p[len - 1] == '=') + (p[len - 2] == '=');
+	for (size_t i = 0; i < len - pad; i++)
+		if (p[i] == '\0' || strchr(alphabet, p[i]) == NULL)
+			return err_set(e, ERR_DATA, "_state.%s: \"sketch\" is not base64", s->name);
+	bin = xmalloc(len / 4 * 3 + 1);
+	got = EVP_DecodeBlock(bin, (const unsigned char *)p, (int)len);
+	n = got < 0 ? 0 : (size_t)got - pad;
+	if (s->fn == AGG_COUNT_DISTINCT)
+		st->hll = got < 0 ? NULL : hll_decode(bin, n, e);
+	else
+		st->td = got < 0 ? NULL : td_decode(bin, n, e);
+	free(bin);
+	if (got < 0)
+		return err_set(e, ERR_DATA, "_state.%s: \"sketch\" is not base64", s->name);
+	if (st->hll == NULL && st->td == NULL) {
+		err_prefix(e, "_state.%s", s->name);
+		return -1;
+	}
+	if (st->td && td_count(st->td) != st->n)
+		return err_set(e, ERR_DATA, "_state.%s: the sketch holds %lld values, \"n\" "
+		    "says %lld", s->name, (long long)td_count(st->td), (long long)st->n);
+	if (st->hll && hll_count(st->hll) > st->n && st->n < HLL_EXACT)
+		return err_set(e, ERR_DATA, "_state.%s: the sketch holds %lld distinct values, "
+		    "\"n\" says %lld", s->name, (long long)hll_count(st->hll), (long long)st->n);
+	return 0;
 }
 
 void
@@ -497,6 +727,8 @@ agg_put_states(struct buf *b, const struct agg_list *l, const struct agg_state *
 			json_key(b, "m2");
 			json_put_num(b, st[i].m2);
 		}
+		if (st[i].n > 0 && sketched(s->fn))
+			put_sketch(b, &st[i]);
 		buf_addc(b, '}');
 	}
 	buf_addc(b, '}');
@@ -511,7 +743,8 @@ value_member(enum agg_fn fn)
 {
 	static const char *const name[] = {
 		[AGG_SUM] = "sum", [AGG_AVG] = "sum", [AGG_MIN] = "min", [AGG_MAX] = "max",
-		[AGG_STDDEV] = "mean",
+		[AGG_STDDEV] = "mean", [AGG_COUNT_DISTINCT] = "sketch", [AGG_PERCENTILE] = "sketch",
+		[AGG_MEDIAN] = "sketch",
 	};
 
 	return (size_t)fn < sizeof(name) / sizeof(name[0]) ? name[fn] : NULL;
@@ -578,7 +811,7 @@ agg_state_take(const struct agg_spec *s, const struct json_fast_item *it, int t,
 		if (k != MEMBER_OTHER && m[k] == NULL)
 			m[k] = &it[i];
 	}
-	memset(st, 0, sizeof(*st));
+	agg_states_free(st, 1);
 	if (!plain_count(m[MEMBER_N]) || m[MEMBER_N]->i < 0 ||
 	    (m[MEMBER_SKIPPED] && !plain_count(m[MEMBER_SKIPPED])))
 		return -1;
@@ -588,6 +821,12 @@ agg_state_take(const struct agg_spec *s, const struct json_fast_item *it, int t,
 		return 0;
 	value = m[MEMBER_VALUE];
 	m2 = m[MEMBER_M2];
+	if (sketched(s->fn)) {
+		struct err e;
+
+		return value && value->v.type == JSON_FAST_STRING &&
+		    get_sketch(s, st, value->v.str, value->v.len, &e) == 0 ? 0 : -1;
+	}
 	if (value == NULL || value->v.type != JSON_FAST_NUMBER || (s->fn == AGG_STDDEV &&
 	    (m2 == NULL || m2->v.type != JSON_FAST_NUMBER)))
 		return -1;
@@ -657,7 +896,7 @@ state_spec(struct agg_spec *s, const struct json_doc *d, int key, struct err *e)
 	if (json_type(d, obj) != JSON_OBJECT)
 		return err_set(e, ERR_DATA, "_state.%s is not an object", s->name);
 	f = json_member(d, obj, "f", 1);
-	if ((k = name_index(fn_names, AGG_COUNT_IF + 1, d, f)) < 0)
+	if ((k = name_index(fn_names, AGG_NFN, d, f)) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no known function in \"f\"", s->name);
 	s->fn = (enum agg_fn)k;
 	x = json_member(d, obj, "x", 1);
@@ -673,6 +912,13 @@ state_spec(struct agg_spec *s, const struct json_doc *d, int key, struct err *e)
 			s->rhs_is_num = true;
 		else if ((s->rhs_str = json_strdup(d, v)) == NULL)
 			return err_set(e, ERR_DATA, "_state.%s: no value in \"v\"", s->name);
+	}
+	if (s->fn == AGG_PERCENTILE) {
+		v = json_member(d, obj, "v", 1);
+		if (json_number(d, v, &s->rhs_num) < 0 || !(s->rhs_num >= 0 && s->rhs_num <= 1))
+			return err_set(e, ERR_DATA, "_state.%s: no fraction from 0 to 1 in \"v\"",
+			    s->name);
+		s->rhs_is_num = true;
 	}
 	return 0;
 }
@@ -716,13 +962,22 @@ agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
 		if (which != MEMBER_OTHER && m[which] < 0)
 			m[which] = key + 1;
 	}
-	memset(st, 0, sizeof(*st));
+	agg_states_free(st, 1);
 	if (json_int64(d, m[MEMBER_N], &st->n) < 0 || st->n < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no count \"n\"", s->name);
 	if (m[MEMBER_SKIPPED] >= 0 && json_int64(d, m[MEMBER_SKIPPED], &st->skipped) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: \"skipped\" is not a count", s->name);
 	if (s->fn == AGG_COUNT || s->fn == AGG_COUNT_IF || st->n == 0)
 		return 0;
+	if (sketched(s->fn)) {
+		size_t len;
+		const char *p = json_type(d, m[MEMBER_VALUE]) == JSON_STRING ?
+		    json_raw(d, m[MEMBER_VALUE], &len) : NULL;
+
+		if (p == NULL)
+			return err_set(e, ERR_DATA, "_state.%s: no \"sketch\"", s->name);
+		return get_sketch(s, st, p, len, e);
+	}
 	if (json_number(d, m[MEMBER_VALUE], &x) < 0)
 		return err_set(e, ERR_DATA, "_state.%s: no \"%s\"", s->name, want);
 	if (s->fn == AGG_STDDEV && json_number(d, m[MEMBER_M2], &m2) < 0)

@@ -23,8 +23,20 @@
  *
  * A value that is null or not a number is left out of sum, avg, min, max
  * and stddev, and counted in `skipped`.
+ *
+ * Three aggregates keep a sketch besides (common/hll, common/tdigest),
+ * which merges like the rest, with the error bounds their headers state:
+ * count_distinct(F) counts the distinct values of F that are not null
+ * (exactly up to HLL_EXACT of them); percentile(F, P), P in [0, 1], is
+ * PERCENTILE_CONT of F's numbers (exact up to about a hundred values);
+ * median(F) is percentile(F, 0.5).  A state owns its sketch: states of
+ * these are released with agg_states_free, and agg_merge copies what it
+ * takes from another state, never its pointer.
  */
-enum agg_fn { AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX, AGG_STDDEV, AGG_COUNT_IF };
+enum agg_fn {
+	AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX, AGG_STDDEV, AGG_COUNT_IF,
+	AGG_COUNT_DISTINCT, AGG_PERCENTILE, AGG_MEDIAN, AGG_NFN
+};
 
 enum agg_op { OP_GE, OP_GT, OP_LE, OP_LT, OP_EQ, OP_NE };
 
@@ -35,17 +47,22 @@ struct agg_spec {
 	struct expr *arg;	/* NULL for count */
 	enum agg_op op;		/* count_if */
 	bool rhs_is_num;
-	double rhs_num;
+	double rhs_num;		/* count_if's number; percentile's P */
 	char *rhs_str;
 	/* Rendered once: "name": and "name":{"f":...,"x":...,"n": */
 	char *key_json;
 	char *state_json;
 };
 
+struct hll;
+struct tdigest;
+
 struct agg_state {
 	int64_t n;		/* values taken in (count: events) */
 	int64_t skipped;	/* null or non-numeric values left out */
 	double sum, min, max, mean, m2;
+	struct hll *hll;	/* count_distinct, once it took a value */
+	struct tdigest *td;	/* percentile and median, the same */
 };
 
 /* A list of aggregates in output order; owns its specs. */
@@ -80,6 +97,15 @@ int agg_add_all(const struct agg_list *l, struct agg_state *st, struct expr_val 
  * value of spec i's argument (what agg_add_all would have evaluated). */
 void agg_add_values(const struct agg_list *l, struct agg_state *st, const struct expr_val *vals);
 
+/* Release the sketches of n states and zero them (NULL or none is fine). */
+void agg_states_free(struct agg_state *st, int n);
+
+/* dst[0..n) = src[0..n), each sketch copied (dst's old ones released). */
+void agg_states_copy(struct agg_state *dst, const struct agg_state *src, int n);
+
+/* Whether some aggregate of l keeps a sketch (and so needs agg_states_free). */
+bool agg_has_sketch(const struct agg_list *l);
+
 /* Merge from into into (same spec). */
 void agg_merge(const struct agg_spec *s, struct agg_state *into, const struct agg_state *from);
 
@@ -89,7 +115,9 @@ double agg_value(const struct agg_spec *s, const struct agg_state *st, bool *isn
 /* Append "name":value for each aggregate. */
 void agg_put_values(struct buf *b, const struct agg_list *l, const struct agg_state *st);
 
-/* Append "_state":{"name":{"f":...,"x":...,"n":...,...},...}: what a merge needs. */
+/* Append "_state":{"name":{"f":...,"x":...,"n":...,...},...}: what a merge needs.
+ * A sketch goes in as "sketch": the base64 of its binary form (see hll.h
+ * and tdigest.h; its first byte is the version). */
 void agg_put_state(struct buf *b, const struct agg_list *l, const struct agg_state *st);
 
 /*
@@ -110,8 +138,9 @@ int agg_get_states(const struct agg_list *l, const struct json_doc *d, int t,
  */
 int agg_state_specs(struct agg_list *l, const struct json_doc *d, int t, struct err *e);
 
-/* The numbers of one aggregate's state object (token t) into *st; ERR_DATA
- * when a number the function needs is missing. */
+/* The numbers of one aggregate's state object (token t) into *st (whose
+ * old sketch is released); ERR_DATA when a number the function needs is
+ * missing or its sketch is not one. */
 int agg_state_read(const struct agg_spec *s, const struct json_doc *d, int t,
     struct agg_state *st, struct err *e);
 

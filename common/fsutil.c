@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -353,4 +354,32 @@ fs_hung_up(int fd)
 	struct pollfd pfd = { .fd = fd, .events = 0 };
 
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+int
+fs_open_append_shared(const char *path)
+{
+	for (;;) {
+		struct stat a, b;
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666), saved;
+
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_SH) < 0 || fstat(fd, &a) < 0)
+			goto fail;
+		if (stat(path, &b) == 0) {
+			if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+				return fd;
+		} else if (errno != ENOENT) {
+			goto fail;
+		}
+		/* Replaced while we waited: this is the old file. */
+		close(fd);
+		continue;
+fail:
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 }

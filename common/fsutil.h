@@ -64,6 +64,15 @@ void fs_stage_abort(struct fs_stage *s);
  */
 char *fs_state_target(const char *path, bool pending);
 
+/*
+ * Open path for appending (created 0666 less the umask) with a shared
+ * flock held as long as the descriptor is open: a rewrite of the file
+ * (csa-merge --compact) takes the lock exclusively, so it never runs
+ * while rows are appended.  When such a rewrite holds it, wait, and open
+ * the new file it put in place.  The descriptor, or -1 with errno.
+ */
+int fs_open_append_shared(const char *path);
+
 /* fsync fd when it is a regular file (output that a state vouches for);
  * a pipe or terminal is left alone.  0, or -1 with errno. */
 int fs_sync_if_file(int fd);

@@ -1,7 +1,9 @@
 /* input.c: the one input loop: NDJSON objects from files or stdin, bad lines reported alike. */
 #include <config.h>
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "input.h"
 
@@ -48,6 +50,9 @@ input_reader(struct input *in)
 	path = in->nfiles > 0 ? in->files[in->next] : "-";
 	in->next++;
 	if (ndjson_open(&in->rd, path, in->maxlen, &e) < 0) {
+		/* Gone for good since it was listed: nothing of it to read. */
+		if (in->skip_gone && access(path, F_OK) < 0 && errno == ENOENT)
+			return input_reader(in);
 		msg_error(&e);
 		in->status = EXIT_IO;
 		in->open_failed = true;

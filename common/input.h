@@ -47,6 +47,9 @@ struct input {
 	struct json_fast *fast;
 	struct json_doc doc, fdoc;
 	int status;			/* EXIT_IO once a file could not be read */
+	bool skip_gone;			/* a file removed since it was listed (a
+					 * view's day that retention took) is
+					 * skipped, unsaid; set after input_init */
 };
 
 /* Read files[0..nfiles) (none: stdin) with lines of at most maxlen bytes

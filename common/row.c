@@ -158,6 +158,7 @@ row_reader_free(struct row_reader *rr)
 {
 	if (rr == NULL)
 		return;
+	agg_states_free(rr->st, rr->st ? rr->aggs.n : 0);
 	for (int i = 0; rr->expect && i < rr->aggs.n * NDEFS; i++)
 		free(rr->expect[i].text);
 	free(rr->expect);
@@ -307,6 +308,10 @@ state_sig(const struct json_doc *d, int state, struct buf *b)
 			buf_addc(b, ' ');
 			put_def(b, d, key + 1, "op");
 			buf_addc(b, ' ');
+			put_def(b, d, key + 1, "v");
+		} else if (json_member(d, key + 1, "v", 1) >= 0) {
+			/* percentile's P */
+			buf_adds(b, ", ");
 			put_def(b, d, key + 1, "v");
 		}
 		buf_addc(b, ')');

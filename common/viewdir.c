@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -147,7 +149,10 @@ viewdir_walk(const char *path, const char *view, int (*fn)(const char *file, voi
 
 	if (strcmp(path, "-") == 0 || !is_dir(path))
 		return fn(path, arg);
-	if ((n = scandir(path, &names, skip_hidden, alphasort)) < 0)
+	if ((n = scandir(path, &names, skip_hidden, alphasort)) < 0 && errno == ENOENT &&
+	    strstr(path, "/date=") != NULL)
+		return 0;	/* a partition that retention removed since it was listed */
+	if (n < 0)
 		return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
 	for (int i = 0; i < n; i++) {
 		struct buf sub = { 0 };
@@ -199,5 +204,75 @@ viewdir_remove_stale(const char *day, int depth, const struct strmap *written)
 		buf_free(&sub);
 	}
 	closedir(dp);
+	return removed;
+}
+
+/* The day of a "date=YYYY-MM-DD" name: true when it is one. */
+static bool
+date_name(const char *name, int64_t *day)
+{
+	unsigned y, m, d;
+	char tail;
+
+	if (sscanf(name, "date=%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 || strlen(name) != 15 ||
+	    m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	*day = tfmt_days_from_civil(y, m, d);
+	return true;
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* rm -r path, without following links. */
+static int
+remove_tree(const char *path)
+{
+	return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+long
+viewdir_expire(const char *view, int64_t keep_ms, struct err *e)
+{
+	struct dirent **v;
+	int64_t newest = INT64_MIN, day;
+	long removed = 0;
+	int n = scandir(view, &v, NULL, alphasort), i;
+
+	if (n < 0)
+		return err_set(e, ERR_IO, "%s: %s", view, strerror(errno));
+	for (i = 0; i < n; i++)
+		if (date_name(v[i]->d_name, &day) && day > newest)
+			newest = day;
+	for (i = 0; i < n; i++) {
+		const char *name = v[i]->d_name;
+		struct buf from = { 0 }, to = { 0 };
+
+		buf_printf(&from, "%s/%s", view, name);
+		if (strncmp(name, ".date=", 6) == 0 && strstr(name, ".expired.") != NULL) {
+			remove_tree(from.p);	/* left by a killed run */
+		} else if (date_name(name, &day) && (day + 1) * 86400000 <= (newest + 1) * 86400000 -
+		    keep_ms) {
+			/* Hidden first, in one step: a reader sees the whole
+			 * partition or none of it. */
+			buf_printf(&to, "%s/.%s.expired.%ld", view, name, (long)getpid());
+			if (rename(from.p, to.p) < 0 || remove_tree(to.p) < 0) {
+				err_set(e, ERR_IO, "%s: %s", from.p, strerror(errno));
+				removed = -1;
+			} else if (removed >= 0) {
+				removed++;
+			}
+		}
+		buf_free(&from);
+		buf_free(&to);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 	return removed;
 }

@@ -59,4 +59,16 @@ int viewdir_walk(const char *path, const char *view,
  * files were removed. */
 long viewdir_remove_stale(const char *day, int depth, const struct strmap *written);
 
+/*
+ * Retention: remove the date= partitions of the view directory view
+ * (DIR/VIEW) whose day ends keep_ms or more before the end of its newest
+ * day, so the view keeps its last keep_ms of days, counted back from its
+ * own newest data and not from the clock (a view that is rebuilt from
+ * old data, or whose feed stopped, keeps what it has).  A partition goes
+ * whole: it is first renamed to a hidden name, which readers never list,
+ * then removed; what a killed run left hidden is removed by the next.
+ * How many partitions went, or -1 with ERR_IO.
+ */
+long viewdir_expire(const char *view, int64_t keep_ms, struct err *e);
+
 #endif

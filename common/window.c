@@ -199,19 +199,28 @@ win_new(const struct win_spec *s, const struct win_sink *sink)
 	return en;
 }
 
+/* An event's states (their sketches are its own), then the event. */
 static void
-sgroup_free(struct sgroup *g)
+ev_free(const struct win_engine *en, struct ev *x)
+{
+	agg_states_free(x->st, en->s->aggs.n * (en->s->type == WIN_SLIDING ? 2 : 1));
+	free(x);
+}
+
+static void
+sgroup_free(const struct win_engine *en, struct sgroup *g)
 {
 	for (size_t i = g->head; i < g->n; i++)
-		free(g->ev[i]);
+		ev_free(en, g->ev[i]);
 	free(g->ev);
 	free(g->cols);
+	agg_states_free(g->back, g->back ? en->s->aggs.n : 0);
 	free(g->back);
 	free(g);
 }
 
 static void
-window_free_groups(struct window *w)
+window_free_groups(struct window *w, int naggs)
 {
 	struct strmap_entry *ge;
 	size_t i = 0;
@@ -219,6 +228,7 @@ window_free_groups(struct window *w)
 	while ((ge = strmap_next(&w->groups, &i)) != NULL) {
 		struct group *g = ge->p;
 
+		agg_states_free(g->st, naggs);
 		free(g->cols);
 		free(g);
 	}
@@ -234,11 +244,11 @@ win_free(struct win_engine *en)
 	if (en == NULL)
 		return;
 	for (int k = 0; k < en->nw; k++)
-		window_free_groups(&en->w[k]);
+		window_free_groups(&en->w[k], en->s->aggs.n);
 	free(en->w);
 	free(en->missing);
 	while ((ge = strmap_next(&en->sgroups, &i)) != NULL)
-		sgroup_free(ge->p);
+		sgroup_free(en, ge->p);
 	strmap_free(&en->sgroups);
 	strmap_free(&en->seen);
 	for (int k = 0; k < en->nparts; k++)
@@ -247,6 +257,7 @@ win_free(struct win_engine *en)
 	free(en->heap);
 	strmap_free(&en->partmap);
 	free(en->vals);
+	agg_states_free(en->tmp, en->s->aggs.n);
 	free(en->tmp);
 	buf_free(&en->key);
 	buf_free(&en->cols);
@@ -458,6 +469,7 @@ emit_window(struct win_engine *en, struct window *w, bool early)
 		if (kept(en, g->st))
 			put_row(en, w->start, w->end, v[k], g->cols, g->st, g->digest, early);
 		if (!early) {
+			agg_states_free(g->st, en->s->aggs.n);
 			free(g->cols);
 			free(g);
 			en->live--;
@@ -690,7 +702,7 @@ merge_events(struct win_engine *en, const struct sgroup *g, size_t from, size_t 
 {
 	const struct agg_list *aggs = &en->s->aggs;
 
-	memset(en->tmp, 0, sizeof(*en->tmp) * (size_t)aggs->n);
+	agg_states_free(en->tmp, aggs->n);
 	en->tmp_digest = 0;
 	for (size_t k = from; k < to; k++) {
 		for (int i = 0; i < aggs->n; i++)
@@ -716,7 +728,9 @@ pend_row(struct win_engine *en, int64_t start, int64_t end, const struct strmap_
 		en->cappst = (en->npend + 1) * n * 2;
 		en->pst = xrealloc(en->pst, sizeof(*en->pst) * en->cappst);
 	}
+	/* The row's states move there, sketches and all. */
 	memcpy(&en->pst[en->npend * n], en->tmp, sizeof(*en->pst) * n);
+	memset(en->tmp, 0, sizeof(*en->tmp) * n);
 	en->pend[en->npend] = (struct pending){ start, end, ge, en->tmp_digest, en->npend * n };
 	en->npend++;
 }
@@ -732,13 +746,13 @@ sliding_flip(struct win_engine *en, struct sgroup *g)
 	for (size_t k = g->entered; k-- > g->head;) {
 		struct agg_state *suf = g->ev[k]->st + n;
 
-		memcpy(suf, g->ev[k]->st, sizeof(*suf) * (size_t)n);
+		agg_states_copy(suf, g->ev[k]->st, n);
 		if (k + 1 < g->entered)
 			for (int i = 0; i < n; i++)
 				agg_merge(&aggs->v[i], &suf[i], &g->ev[k + 1]->st[n + i]);
 	}
 	g->mid = g->entered;
-	memset(g->back, 0, sizeof(*g->back) * (size_t)n);
+	agg_states_free(g->back, n);
 }
 
 /* Sliding: an event enters the window. */
@@ -761,11 +775,11 @@ sliding_states(struct win_engine *en, const struct sgroup *g)
 	const int n = aggs->n;
 
 	if (g->head < g->mid) {
-		memcpy(en->tmp, g->ev[g->head]->st + n, sizeof(*en->tmp) * (size_t)n);
+		agg_states_copy(en->tmp, g->ev[g->head]->st + n, n);
 		for (int i = 0; i < n; i++)
 			agg_merge(&aggs->v[i], &en->tmp[i], &g->back[i]);
 	} else {
-		memcpy(en->tmp, g->back, sizeof(*en->tmp) * (size_t)n);
+		agg_states_copy(en->tmp, g->back, n);
 	}
 	en->tmp_digest = g->wdigest;
 }
@@ -803,7 +817,7 @@ sliding_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 			if (g->head == g->mid)
 				sliding_flip(en, g);
 			g->wdigest -= g->ev[g->head]->h;
-			free(g->ev[g->head++]);
+			ev_free(en, g->ev[g->head++]);
 		}
 		if (g->head < g->entered) {
 			sliding_states(en, g);
@@ -837,7 +851,7 @@ session_run(struct win_engine *en, const struct strmap_entry *ge, int64_t mark, 
 		merge_events(en, g, g->head, g->hend);
 		pend_row(en, start, end, ge);
 		while (g->head < g->hend)
-			free(g->ev[g->head++]);
+			ev_free(en, g->ev[g->head++]);
 		g->done = end;
 		g->have_done = true;
 		/* Cut at a check while events went on: a new window opens there. */
@@ -870,7 +884,7 @@ sgroup_alive(const struct strmap_entry *ge, void *arg)
 
 	if (g->head < g->n || g->carry)
 		return true;
-	sgroup_free(g);
+	sgroup_free(en, g);
 	en->live--;
 	return false;
 }
@@ -900,6 +914,7 @@ sgroups_advance(struct win_engine *en, bool all)
 
 		put_row(en, p->start, p->end, p->ge, ((const struct sgroup *)p->ge->p)->cols,
 		    &en->pst[p->st], p->digest, false);
+		agg_states_free(&en->pst[p->st], en->s->aggs.n);
 	}
 	strmap_filter(&en->sgroups, sgroup_alive, en);
 	en->have_due = false;

@@ -2,8 +2,9 @@
 # examples/clickstream-pipeline.sh DIR: the same hub, speed, batch and
 # serving commands on clickstream events instead of earthquakes, windowed
 # by page: nothing in the layers knows what an earthquake is.  The
-# generator (clickstream-gen.py) makes 5000 clicks from 08:00 to about
-# 09:05; the batch layer runs at 08:30, the speed layer sees everything,
+# generator (clickstream-gen.py, with the reference simulator's fields;
+# each event has a session_id of its own, its id here) makes 5000 clicks
+# from 08:00 to about 09:05; the batch layer runs at 08:30, the speed layer sees everything,
 # and the serving layer answers per page.  State stays in DIR; the csa
 # commands come from PATH.
 set -euo pipefail
@@ -12,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
 work=$(cd "$1" && pwd)
 export CSA_HUB=$work/hub
-AGGS='views=count,avg_duration_ms=avg(duration_ms),purchases=count_if(action=="purchase")'
+AGGS='views=count,avg_duration_ms=avg(duration_ms),exports=count_if(action=="export")'
 
 /usr/bin/python3 "$here/clickstream-gen.py" 5000 > "$work/clicks.ndjson"
 echo "== clicks before 08:30 into the hub (event hub 'clicks', keyed by user), captured"
@@ -20,9 +21,9 @@ jq -c 'select(.timestamp < "2026-04-22T08:30")' "$work/clicks.ndjson" |
 	csa-eh-send --eventhub clicks --partition-key user_id
 csa-eh-send --eventhub clicks --close-all-windows
 
-echo "== the batch layer at 08:30: 15-minute views by page, deduplicated by click_id"
+echo "== the batch layer at 08:30: 15-minute views by page, deduplicated by session_id"
 csa-capture-read "$CSA_HUB/capture/local/clicks" |
-	csa-batch-agg --tumbling 15m --view by_page --time timestamp --id click_id \
+	csa-batch-agg --tumbling 15m --view by_page --time timestamp --id session_id \
 		--by page --agg "$AGGS" --out "$work/gold"
 
 echo "== the rest of the clicks; the speed layer reads them all in 5-minute windows"

@@ -28,7 +28,7 @@ hourly_ours() {
 
 @test "bad options exit 2 naming the option" {
 	for args in "" "--preset quakes" "--preset earthquake --tumbling 1h" "--tumbling 7m" "--tumbling 0" \
-		"--tumbling 1h --agg x=median(m)" "--tumbling 1h --partition-by net" "--preset earthquake --memory-limit 10" \
+		"--tumbling 1h --agg x=mode(m)" "--tumbling 1h --partition-by net" "--preset earthquake --memory-limit 10" \
 		"--tumbling 1h --view ../x" "--tumbling 1h --having nope>1"; do
 		run --separate-stderr csa-batch-agg $args < /dev/null
 		assert_failure 2

@@ -19,7 +19,7 @@ rows() {
 }
 
 @test "bad option values exit 2 naming the option" {
-	for args in "--tumbling 0" "--hopping 5m/7m" "--hopping 5m" "--tumbling 5m --agg x=median(m)" \
+	for args in "--tumbling 0" "--hopping 5m/7m" "--hopping 5m" "--tumbling 5m --agg x=mode(m)" \
 		"--tumbling 5m --agg x=count_if(m)" "--tumbling 5m --agg x=count_if(m >= )" \
 		"--tumbling 5m --agg avg(m)" "--tumbling 5m --having nope>1" "--preset quakes" \
 		"--tumbling 5m --boundary middle" "--tumbling 5m --late maybe" "--tumbling 1m --hopping 2m/1m" \
@@ -37,8 +37,8 @@ rows() {
 	[[ "$stderr" == *"no window"* ]]
 	run --separate-stderr csa-window --hopping 5m/7m < /dev/null
 	[[ "$stderr" == *"hop 7m is longer than the window 5m"* ]]
-	run --separate-stderr csa-window --tumbling 5m --agg 'x=median(m)' < /dev/null
-	[[ "$stderr" == *"unknown function 'median'"* ]]
+	run --separate-stderr csa-window --tumbling 5m --agg 'x=mode(m)' < /dev/null
+	[[ "$stderr" == *"unknown function 'mode'"* ]]
 	run --separate-stderr csa-window --sliding 5m --boundary start-inclusive < /dev/null
 	[[ "$stderr" == *"--boundary start-inclusive: only for tumbling and hopping"* ]]
 	run --separate-stderr csa-window --tumbling 5m --max-groups 0 < /dev/null

@@ -104,7 +104,7 @@ hub_events() {
 }
 
 # load_crontab: cron's view of examples/crontab: its variables exported
-# (with this test's paths), and its three jobs' commands in JOB0..JOB2.
+# (with this test's paths), and its five jobs' commands in JOB0..JOB4.
 load_crontab() {
 	local line jobs
 	while IFS= read -r line; do
@@ -114,9 +114,10 @@ load_crontab() {
 		esac
 	done < "$CSA_SRCDIR/examples/crontab"
 	mapfile -t jobs < <(grep -E '^[^#A-Z[:space:]]' "$CSA_SRCDIR/examples/crontab")
-	[ "${#jobs[@]}" -eq 3 ]
+	[ "${#jobs[@]}" -eq 5 ]
 	[[ "${jobs[0]}" == '* * * * *'* && "${jobs[1]}" == '*/5 * * * *'* && "${jobs[2]}" == '0 */6 * * *'* ]]
-	for line in 0 1 2; do
+	[[ "${jobs[3]}" == '30 */6 * * *'* && "${jobs[4]}" == '35 */6 * * *'* ]]
+	for line in 0 1 2 3 4; do
 		export "JOB$line=$(printf '%s\n' "${jobs[$line]}" | cut -f2-)"
 	done
 }
@@ -145,6 +146,22 @@ run_job() {
 	want=$(for f in utero_4.5_month_20140321 utero_4.5_month_20140401; do
 		csa-usgs-fetch --url "$SERVER_URL/$f.geojson"; done | jq -s 'map(.event_id) | unique | length')
 	[ "$(jq -s 'map(.event_count) | add' "$CSA_DIR/serving.ndjson")" -eq "$want" ]
+	[ ! -s "$CSA_DIR/batch.log" ]
+	# Retention and compaction, with systemctl as a stand-in that notes
+	# what it was asked (the speed layer ran above, and is not running):
+	# the serving answer stays byte for byte.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh
+echo "$*" >> "%s"
+' "$BATS_TEST_TMPDIR/systemctl.log" > "$BATS_TEST_TMPDIR/bin/systemctl"
+	chmod +x "$BATS_TEST_TMPDIR/bin/systemctl"
+	rows=$(wc -l < "$CSA_DIR/speed.ndjson")
+	run_job 3
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" run_job 4
+	printf 'stop csa-speed\nstart csa-speed\n' | diff - "$BATS_TEST_TMPDIR/systemctl.log"
+	[ "$(wc -l < "$CSA_DIR/speed.ndjson")" -lt "$rows" ]
+	csa-merge --batch "$CSA_DIR/gold/hourly" --speed "$CSA_DIR/speed.ndjson" --total --by region |
+		cmp - "$CSA_DIR/serving.ndjson"
 	[ ! -s "$CSA_DIR/batch.log" ]
 }
 

@@ -69,14 +69,34 @@ print(sum(1 for _ in r))' "$f" > /dev/null
 	diff "$BATS_TEST_TMPDIR/batch" "$BATS_TEST_TMPDIR/speed"
 }
 
+@test "clickstream-gen.py: exactly the reference simulator's fields and values" {
+	run -0 "$PY" "$CSA_SRCDIR/examples/clickstream-gen.py" 3000 7
+	echo "$output" > "$BATS_TEST_TMPDIR/c"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/c")" -eq 3000 ]
+	jq -e -s '
+		all(keys == ["action", "duration_ms", "page", "session_id", "timestamp", "user_id"]) and
+		all(.page | IN("/map", "/dashboard", "/reports", "/alerts", "/settings", "/api/earthquakes")) and
+		all(.action | IN("view", "click", "search", "filter", "export", "share")) and
+		all(.user_id | test("^user-([1-9]|[1-4][0-9]|50)$")) and
+		all(.duration_ms | . >= 100 and . <= 30000 and . == floor) and
+		all(.session_id | test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")) and
+		(map(.session_id) | unique | length) == length and
+		all(.timestamp | test("^2026-04-22T[0-9:]{8}\\.[0-9]{6}\\+00:00$")) and
+		(map(.timestamp) | . == sort) and
+		([.[].page] | unique | length) == 6 and ([.[].action] | unique | length) == 6' \
+		"$BATS_TEST_TMPDIR/c"
+	# The same seed, the same stream.
+	"$PY" "$CSA_SRCDIR/examples/clickstream-gen.py" 3000 7 | cmp - "$BATS_TEST_TMPDIR/c"
+}
+
 @test "clickstream events through the same layers: totals by page equal jq's" {
 	"$CSA_SRCDIR/examples/clickstream-pipeline.sh" "$BATS_TEST_TMPDIR/c" > "$BATS_TEST_TMPDIR/out"
 	local c="$BATS_TEST_TMPDIR/c"
 	[ "$(wc -l < "$c/clicks.ndjson")" -eq 5000 ]
-	jq -c '[.page, .views, .purchases, (.avg_duration_ms * 1000 | round), .data_freshness]' \
+	jq -c '[.page, .views, .exports, (.avg_duration_ms * 1000 | round), .data_freshness]' \
 		"$c/merged.ndjson" | sort > "$BATS_TEST_TMPDIR/merged"
 	jq -c -s 'group_by(.page) | map([.[0].page, length,
-		(map(select(.action == "purchase")) | length),
+		(map(select(.action == "export")) | length),
 		(map(.duration_ms) | add / length * 1000 | round), "batch+realtime"])[]' \
 		"$c/clicks.ndjson" | sort > "$BATS_TEST_TMPDIR/jq"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/jq")" -eq 6 ]
