@@ -2,6 +2,9 @@
 #ifndef CSA_CMD_H
 #define CSA_CMD_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /*
  * A command's life: its options, its run, and what its options hold.
  * Each takes the command's own struct options.
@@ -63,5 +66,43 @@ main(int argc, char **argv)						\
 									\
 	return cmd_main(argc, argv, &life, &o);				\
 }
+
+/*
+ * --metrics FILE, for every command that runs long or from a scheduler:
+ * the registry of common/metrics.h written to FILE now and then and at
+ * exit.  cmd_metrics_set takes the option's value (OPT_RUN, or EXIT_USAGE
+ * with the message said); cmd_metrics_due says
+ * (once a command has a file) that the interval has passed, so that the
+ * loop refreshes its gauges and calls cmd_metrics_write.  A write that
+ * fails (a full disk) warns once, leaves the old file whole and is tried
+ * again next time: metrics never stop a pipeline.  cmd_main writes the
+ * file a last time after run returned, whatever the way out.
+ */
+int cmd_metrics_set(const char *path);
+bool cmd_metrics_due(void);
+/* Whether there is a file: work done only for the metrics is skipped
+ * without one. */
+bool cmd_metrics_on(void);
+/* For a loop that waits on input: ms until the next write is due (0: now),
+ * or -1 without --metrics. */
+int64_t cmd_metrics_in(void);
+void cmd_metrics_write(void);
+
+/* Around run, for a main that is not cmd_main's (csa-dashboard): name the
+ * series and write the file a first time; then, with the exit status,
+ * write it a last time and free the series. */
+void cmd_metrics_begin(void);
+void cmd_metrics_end(int status);
+
+/*
+ * The series of a scheduled run (csa-capture-read, csa-batch-agg): at
+ * the start, csa_run_success 0, so that a run killed half way says so;
+ * cmd_metrics_run_now keeps csa_run_duration_seconds up to date; at the
+ * end, cmd_main sets its duration, success (the exit status, stdout's
+ * closing included, is 0 or 1) and, on success,
+ * csa_last_success_timestamp_seconds.
+ */
+void cmd_metrics_run_start(void);
+void cmd_metrics_run_now(void);
 
 #endif

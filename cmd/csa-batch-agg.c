@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "input.h"
 #include "json.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -40,8 +41,8 @@ static const char usage_line[] =
     "                     [--id FIELD] [--version-field FIELD] [--ids-field FIELD]\n"
     "                     [--deleted-when EXPR] [--validate EXPR] [--max-future D]\n"
     "                     [--out DIR] [--partition-by FIELD] [--state FILE]\n"
-    "                     [--memory-limit SIZE] [--max-groups N] [--retention D]\n"
-    "                     [-v] [FILE...]\n";
+    "                     [--memory-limit SIZE] [--max-groups N] [--metrics FILE]\n"
+    "                     [--retention D] [-v] [FILE...]\n";
 
 static const char help_text[] =
     "Deduplicate events (the newest version of each wins; with the rules of\n"
@@ -63,6 +64,8 @@ static const char help_text[] =
     "                            is an error (default: the memory limit / 2K)\n"
     "      --memory-limit SIZE   memory for the events before they spill to disk\n"
     "                            (default 256M)\n"
+    "      --metrics FILE        write counts, run duration, success and the views'\n"
+    "                            newest event to FILE (Prometheus text)\n"
     "  -o, --out DIR             write DIR/VIEW/date=YYYY-MM-DD/part-0.ndjson\n"
     "      --partition-by FIELD  also partition by FIELD (added to --by)\n"
     "      --retention D         with --out: then remove the date= partitions of\n"
@@ -139,6 +142,7 @@ struct run {
 	struct evstore *st;
 	struct strmap days;	/* touched days, key: the day number */
 	long lines, rows, files_written, files_removed;
+	struct metric *in, *bytes_in;	/* --metrics */
 	long days_expired;	/* partitions --retention removed */
 	struct msg_bad bad;	/* lines skipped */
 	struct buf rec;		/* the record of the event being read */
@@ -301,6 +305,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_DURATION("max-future", 0, &o->max_future, 1, OPT_NO_MAX),
 		OPT_E_INT("max-groups", 0, &o->max_groups, 1, INT32_MAX),
 		OPT_E_SIZE("memory-limit", 0, &o->memory, 1 << 20, OPT_NO_MAX),
+		OPT_E_METRICS,
 		OPT_E_STRING("out", 'o', &o->out),
 		OPT_E_CALL("partition-by", 0, o, take_partition_by),
 		{ .name = "preset", .kind = OPT_K_CALL, .to = o, .call = take_preset,
@@ -757,6 +762,12 @@ read_input(struct run *r)
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
 		done += (double)rec.len + 1;
+		metric_add(r->in, 1);
+		metric_add(r->bytes_in, (double)rec.len + 1);
+		if (cmd_metrics_due()) {
+			cmd_metrics_run_now();
+			cmd_metrics_write();
+		}
 		if (take_line(r, rec.doc, rec.line, rec.len, rec.file, rec.lineno) < 0) {
 			rc = -1;
 			break;
@@ -767,10 +778,45 @@ read_input(struct run *r)
 	if (r->pg.shown)
 		say_reading(r, true, done, all);
 	r->lines += (long)r->bad.n[BAD_JSON] + r->bad.n[BAD_OBJECT] + r->bad.n[BAD_LONG];
+	if (rc == 0 && !sig_stop && in.status < EXIT_IO)	/* every file read whole */
+		metric_add(metric_get("csa_files_total", NULL), o->nfiles > 0 ? o->nfiles : 1);
 	input_free(&in);
 	if (rc < 0)
 		return -1;
 	return sig_stop ? -1 : 0;
+}
+
+/* A live event's time: the greatest into arg. */
+static int
+latest_time(const void *rec, size_t len, int64_t t, void *arg)
+{
+	int64_t *max = arg;
+
+	(void)rec;
+	(void)len;
+	if (t > *max)
+		*max = t;
+	return 0;
+}
+
+static void
+last_day(int64_t day, void *arg)
+{
+	*(int64_t *)arg = day;
+}
+
+/* --metrics: the views' high-water mark, the newest live event the store
+ * holds (in its last day), whatever this run added. */
+static void
+count_high_water(struct run *r)
+{
+	int64_t day = INT64_MIN, t = INT64_MIN;
+	struct err e;
+
+	if (evstore_days(r->st, last_day, &day, &e) < 0 || day == INT64_MIN ||
+	    evstore_scan_day(r->st, day, latest_time, &t, &e) < 0 || t == INT64_MIN)
+		return;
+	metric_set(metric_get("csa_view_high_water_seconds", NULL), (double)t / 1000);
 }
 
 /* ---- views ---- */
@@ -1153,6 +1199,9 @@ run(const struct options *o)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.in = metric_get("csa_events_in_total", NULL);
+	r.bytes_in = metric_get("csa_bytes_in_total", NULL);
+	cmd_metrics_run_start();
 	strmap_init(&r.days);
 	r.lacked = xcalloc((size_t)o->f.n + 1, sizeof(*r.lacked));
 	progress_init(&r.pg);
@@ -1183,6 +1232,9 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	evstore_counts(r.st, &events, &deleted, &spilled);
+	if (cmd_metrics_on())
+		count_high_water(&r);
+	metric_add(metric_get("csa_rows_out_total", NULL), (double)r.rows);
 	if (spilled)
 		snprintf(spill, sizeof(spill), ", spilled to disk at event %lld", (long long)spilled);
 	/* The state moves on only once the views it implies are written. */

@@ -22,6 +22,7 @@
 #include "hub.h"
 #include "json.h"
 #include "jsonfast.h"
+#include "metrics.h"
 #include "msg.h"
 #include "num.h"
 #include "opt.h"
@@ -33,7 +34,7 @@ static const char usage_line[] =
     "Usage: csa-capture-read [-muv] [--bare] [--body skip|base64|string] [--path-format FMT]\n"
     "                        [--from T] [--to T] [-p N] [-s FILE [--pending]]\n"
     "                        [--blob-endpoint URL] [--cacert FILE] [--parallel N]\n"
-    "                        [--retries N] [--retry-delay D]\n"
+    "                        [--retries N] [--retry-delay D] [--metrics FILE]\n"
     "                        [-H DIR | PATH|URL...]\n";
 
 static const char help_text[] =
@@ -56,6 +57,8 @@ static const char help_text[] =
     "  -H, --hub DIR           read the capture files of the embedded hub in DIR\n"
     "  -h, --help              show this help and exit\n"
     "  -m, --meta              add an \"_eh\" object with the Capture metadata\n"
+    "      --metrics FILE      write counts of files and records, run duration and\n"
+    "                          success to FILE (Prometheus text)\n"
     "      --parallel N        blobs downloaded at once (default 8)\n"
     "  -p, --partition N       read only partition N's files\n"
     "      --pending           save the checkpoint to FILE.pending, for the script\n"
@@ -193,6 +196,7 @@ parse_options(int argc, char **argv, struct options *o)
 		    .old = "--since" },
 		OPT_E_STRING("hub", 'H', &hub),
 		OPT_E_FLAG("meta", 'm', &o->meta),
+		OPT_E_METRICS,
 		OPT_E_INT("parallel", 0, &o->parallel, 1, 64),
 		OPT_E_INT("partition", 'p', &o->partition, 0, 1023),
 		OPT_E_STRING("path-format", 0, &fmt),
@@ -1004,6 +1008,23 @@ show_progress(struct progress *pg, bool last, const struct totals *t, const stru
 	    secs > 0 ? (double)t->bytes / 1e6 / secs : 0.0);
 }
 
+/*
+ * --metrics: the totals so far, and the newest Capture window read whole
+ * (a file's name is its window's start: the batch layer's freshness).
+ */
+static void
+count_totals(const struct totals *t, int64_t newest)
+{
+	metric_set(metric_get("csa_files_total", NULL), (double)t->files);
+	metric_set(metric_get("csa_events_in_total", NULL),
+	    (double)(t->records + t->skipped_bodies));
+	metric_set(metric_get("csa_events_out_total", NULL), (double)t->records);
+	metric_set(metric_get("csa_bytes_in_total", NULL), (double)t->bytes);
+	if (newest != INT64_MIN)
+		metric_set(metric_get("csa_view_high_water_seconds", NULL), (double)newest / 1000);
+	cmd_metrics_run_now();
+}
+
 static int
 run(const struct options *o)
 {
@@ -1014,8 +1035,11 @@ run(const struct options *o)
 	struct buf line = { 0 };
 	struct pool pool = { 0 };
 	struct progress pg;
-	int64_t all_bytes = 0;
-	int status = load_checkpoint(o->checkpoint, &done);
+	int64_t all_bytes = 0, newest = INT64_MIN;
+	int status;
+
+	cmd_metrics_run_start();
+	status = load_checkpoint(o->checkpoint, &done);
 
 	if (status == EXIT_IO)
 		return status;
@@ -1068,6 +1092,12 @@ run(const struct options *o)
 			prefetch(&in, i, o, &done, &pool);
 		st = read_file(it, o, &t, &c, &line, skip, &records, &pool);
 		status = msg_worst(status, st);
+		if (st == EXIT_OK && it->info.time_ms >= 0 && it->info.time_ms > newest)
+			newest = it->info.time_ms;
+		if (cmd_metrics_due()) {
+			count_totals(&t, newest);
+			cmd_metrics_write();
+		}
 		if (st == EXIT_OK && o->checkpoint) {
 			struct strmap_entry *n = strmap_put(&done, it->path, strlen(it->path), NULL);
 
@@ -1099,6 +1129,7 @@ run(const struct options *o)
 		}
 	}
 	msg_verbose("%ld files, %ld records", t.files, t.records);
+	count_totals(&t, newest);
 	for (size_t i = 0; i < in.n; i++) {
 		free(in.v[i].path);
 		free(in.v[i].name);

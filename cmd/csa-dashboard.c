@@ -23,7 +23,9 @@
 #include "buf.h"
 #include "dashboard.h"
 #include "err.h"
+#include "cmd.h"
 #include "json.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "num.h"
@@ -35,7 +37,8 @@
 
 static const char usage_line[] =
     "Usage: csa-dashboard [--once] [-i D] [--alert-magnitude M] [--chart RANGE]\n"
-    "                     [--map world|extent|LON1,LAT1,LON2,LAT2] [--now TIME] [FILE]\n";
+    "                     [--map world|extent|LON1,LAT1,LON2,LAT2] [--now TIME]\n"
+    "                     [--metrics FILE] [FILE]\n";
 
 static const char help_text[] =
     "Show what an event stream holds, live: counts, magnitudes, top locations,\n"
@@ -51,6 +54,8 @@ static const char help_text[] =
     "                          is not a terminal, write a snapshot every D\n"
     "      --map EXTENT        the map: world (default), extent (of the events),\n"
     "                          or a box LON1,LAT1,LON2,LAT2 (west south east north)\n"
+    "      --metrics FILE      write counts of lines read and bad lines to FILE\n"
+    "                          (Prometheus text) every 5s and at exit\n"
     "      --now TIME          take TIME as the current time (for replays); the\n"
     "                          24 hours and the chart end there\n"
     "      --once              write one plain snapshot at the end of input\n"
@@ -89,6 +94,7 @@ struct run {
 	struct dash d;
 	int64_t last_update;	/* ms of the last line, or -1 */
 	struct msg_bad bad;	/* bad lines seen, for the exit status */
+	struct metric *in_lines, *in_bytes;	/* --metrics */
 	long snapshots;		/* plain snapshots written */
 	struct buf line;	/* a snapshot row, as UTF-8 */
 	enum dash_chart chart;	/* what the c and m keys switch */
@@ -191,6 +197,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ .name = "interval", .letter = 'i', .kind = OPT_K_DURATION, .to = &o->interval,
 		    .lo = 10, .hi = 86400000, .given = &o->interval_given },
 		OPT_E_CALL("map", 0, o, take_map),
+		OPT_E_METRICS,
 		OPT_E_CALL("now", 0, o, take_now),
 		OPT_E_FLAG("once", 0, &o->once),
 		OPT_E_END
@@ -246,6 +253,8 @@ take_lines(struct run *r)
 			break;
 		}
 		any = true;
+		if (rc > 0)
+			metric_add(r->in_bytes, (double)len + 1);
 		if (rc < 0 && e.kind != ERR_DATA) {
 			if (!r->quiet_errors)
 				msg_error(&e);
@@ -257,15 +266,17 @@ take_lines(struct run *r)
 			/* A line over the limit was skipped whole. */
 			r->d.bad_lines++;
 			if (r->quiet_errors)
-				r->bad.total++;
+				msg_bad_quiet(&r->bad, BAD_LONG);
 			else
 				msg_bad_error(&r->bad, BAD_LONG, &e);
 			continue;
 		}
-		if (!dash_line(&r->d, &r->doc, line, len, &kind, &e)) {
+		if (dash_line(&r->d, &r->doc, line, len, &kind, &e)) {
+			metric_add(r->in_lines, 1);
+		} else {
 			/* The screen shows the count; a snapshot names them too. */
 			if (r->quiet_errors)
-				r->bad.total++;
+				msg_bad_quiet(&r->bad, kind);
 			else
 				msg_bad(&r->bad, kind, r->in.name, r->in.lineno, "%s", e.msg);
 		}
@@ -578,6 +589,8 @@ loop(struct run *r, bool periodic)
 				r->ended = true;
 			}
 			take_lines(r);
+			if (cmd_metrics_due())
+				cmd_metrics_write();
 		}
 		if (r->live && (pfd[key].revents || intr) && !take_keys(r))
 			break;
@@ -618,6 +631,8 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	r.in.stop = &sig_stop;
+	r.in_lines = metric_get("csa_events_in_total", NULL);
+	r.in_bytes = metric_get("csa_bytes_in_total", NULL);
 	json_doc_init(&r.doc);
 	dash_init(&r.d, o->alert_magnitude);
 	r.live = !o->once && isatty(STDOUT_FILENO);
@@ -663,6 +678,9 @@ main(int argc, char **argv)
 	if (status != OPT_RUN)
 		return status;
 	sig_catch_stop();
+	cmd_metrics_begin();
 	status = run(&o);
-	return msg_worst(status, msg_close_stdout());
+	status = msg_worst(status, msg_close_stdout());
+	cmd_metrics_end(status);
+	return status;
 }

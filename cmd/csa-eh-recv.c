@@ -18,6 +18,7 @@
 #include "hub.h"
 #include "hubopt.h"
 #include "json.h"
+#include "metrics.h"
 #include "msg.h"
 #include "num.h"
 #include "opt.h"
@@ -30,7 +31,7 @@
 static const char usage_line[] =
     "Usage: csa-eh-recv [-emuv] [--bare] [-H DIR|kafka://HOST:PORT] [-n NAME] [-g GROUP]\n"
     "                   [-p N] [-c N] [--from earliest|latest|TIME|SEQ] [--positions FILE]\n"
-    "                   [-X KEY=VALUE]\n"
+    "                   [--metrics FILE] [-X KEY=VALUE]\n"
     "       csa-eh-recv --list [-H DIR] [-n NAME] [--format FMT]\n";
 
 static const char help_text[] =
@@ -57,6 +58,8 @@ static const char help_text[] =
     "  -l, --list                   show partitions, groups and captures; exit\n"
     "      --lease D                a member's partition lease (default 10s)\n"
     "  -m, --meta                   add an \"_eh\" object with the hub's metadata\n"
+    "      --metrics FILE           write counters, positions and lag to FILE\n"
+    "                               (Prometheus text) every 5s and at exit\n"
     "  -n, --eventhub NAME          the event hub (default $EVENTHUB_NAME, else events)\n"
     "  -p, --partition N            read partition N only, outside the sharing\n"
     "      --positions FILE         resume after the positions in FILE (a csa-window\n"
@@ -148,6 +151,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_DURATION("lease", 0, &o->hub.lease_ms, 100, OPT_NO_MAX),
 		OPT_E_FLAG("list", 'l', &o->list),
 		OPT_E_FLAG("meta", 'm', &o->meta),
+		OPT_E_METRICS,
 		OPT_E_INT("partition", 'p', &o->rd.partition, 0, 1023),
 		OPT_E_STRING("positions", 0, &o->positions),
 		OPT_E_FLAG("unbuffered", 'u', &o->unbuffered),
@@ -251,6 +255,127 @@ put_event(const struct hub_msg *m, const struct options *o, struct buf *b,
 	buf_adds(b, "}}\n");
 }
 
+/*
+ * --metrics: the reader's series.  Per partition (those it has read from
+ * in this run, so that two members of a group never report the same
+ * series): its position, its lag in events and in time, its checkpoint's
+ * age.  enq holds the enqueued times of the events waiting in the output
+ * buffer, for the delivery latency once they are written.
+ */
+struct recv_metrics {
+	struct metric *in, *out, *bytes_in, *bytes_out, *latency;
+	struct metric **pos, **lag, **lag_s, **ckpt_age;
+	int64_t *last_enq;	/* enqueued time of the last event written, per partition */
+	int64_t *ckpt_at;	/* wall time of the partition's last checkpoint */
+	int64_t *enq;		/* only with --metrics */
+	size_t nenq, capenq;
+	size_t unflushed;	/* events in the output buffer */
+	const char *group;
+	int partitions;
+};
+
+static void
+recv_metrics_init(struct recv_metrics *m, const char *group, int partitions)
+{
+	size_t n = (size_t)partitions;
+
+	memset(m, 0, sizeof(*m));
+	m->group = group;
+	m->partitions = partitions;
+	m->in = metric_get("csa_events_in_total", "group", group, NULL);
+	m->out = metric_get("csa_events_out_total", "group", group, NULL);
+	m->bytes_in = metric_get("csa_bytes_in_total", "group", group, NULL);
+	m->bytes_out = metric_get("csa_bytes_out_total", "group", group, NULL);
+	m->latency = metric_get("csa_delivery_latency_seconds", "group", group, NULL);
+	m->pos = xcalloc(n, sizeof(*m->pos));
+	m->lag = xcalloc(n, sizeof(*m->lag));
+	m->lag_s = xcalloc(n, sizeof(*m->lag_s));
+	m->ckpt_age = xcalloc(n, sizeof(*m->ckpt_age));
+	m->last_enq = xcalloc(n, sizeof(*m->last_enq));
+	m->ckpt_at = xcalloc(n, sizeof(*m->ckpt_at));
+}
+
+static void
+recv_metrics_free(struct recv_metrics *m)
+{
+	free(m->pos);
+	free(m->lag);
+	free(m->lag_s);
+	free(m->ckpt_age);
+	free(m->last_enq);
+	free(m->ckpt_at);
+	free(m->enq);
+}
+
+/* The series of partition p, made when it is first read from. */
+static void
+recv_metrics_partition(struct recv_metrics *m, int p)
+{
+	char part[16];
+
+	if (m->pos[p])
+		return;
+	snprintf(part, sizeof(part), "%d", p);
+	m->pos[p] = metric_get("csa_hub_position", "group", m->group, "partition", part, NULL);
+	m->lag[p] = metric_get("csa_hub_lag_events", "group", m->group, "partition", part, NULL);
+	m->lag_s[p] = metric_get("csa_hub_lag_seconds", "group", m->group, "partition", part,
+	    NULL);
+	m->ckpt_age[p] = metric_get("csa_checkpoint_age_seconds", "group", m->group,
+	    "partition", part, NULL);
+}
+
+/* A partition line of hub_status: its last sequence number into arg. */
+static void
+status_last_seq(const char *json, void *arg)
+{
+	int64_t *last = arg;	/* last[-1] holds the partition count */
+	struct json_doc d;
+	struct err e;
+	int64_t p, seq;
+	int t, u;
+
+	json_doc_init(&d);
+	if (json_parse(&d, json, strlen(json), &e) == 0 &&
+	    (t = json_member(&d, 0, "last_seq", 8)) >= 0 &&
+	    (u = json_member(&d, 0, "partition", 9)) >= 0 &&
+	    json_member(&d, 0, "group", 5) < 0 &&
+	    json_int64(&d, t, &seq) == 0 && json_int64(&d, u, &p) == 0 &&
+	    p >= 0 && p < last[-1])
+		last[p] = seq;
+	json_doc_free(&d);
+}
+
+/*
+ * Refresh the gauges before a write: the hub's last sequence number of
+ * each partition (hub_status) against flushed, what was written out.
+ */
+static void
+recv_metrics_refresh(struct recv_metrics *m, struct hub *h, const int64_t *flushed)
+{
+	int64_t *last = xcalloc((size_t)m->partitions + 1, sizeof(*last)), now = tfmt_now();
+	struct err e;
+	bool known;
+
+	last[0] = m->partitions;
+	for (int p = 0; p < m->partitions; p++)
+		last[p + 1] = -1;
+	known = hub_status(h, status_last_seq, last + 1, &e) == 0;
+	for (int p = 0; p < m->partitions; p++) {
+		int64_t lag;
+
+		if (m->pos[p] == NULL)
+			continue;
+		metric_set(m->pos[p], (double)flushed[p]);
+		lag = known && last[p + 1] > flushed[p] ? last[p + 1] - flushed[p] : 0;
+		metric_set(m->lag[p], (double)lag);
+		metric_set(m->lag_s[p], lag > 0 && now > m->last_enq[p] ?
+		    (double)(now - m->last_enq[p]) / 1000 : 0);
+		if (m->ckpt_at[p] > 0)
+			metric_set(m->ckpt_age[p], (double)(now - m->ckpt_at[p]) / 1000);
+	}
+	free(last);
+}
+
 /* Output is written in chunks of about this size, or per event with -u. */
 #define OUT_CHUNK 32768
 
@@ -266,6 +391,7 @@ struct progress {
 	long since_ckpt;
 	int64_t last_ckpt;
 	bool closed, failed;
+	struct recv_metrics *mx;
 };
 
 /*
@@ -299,6 +425,8 @@ flush_out(struct progress *pr)
 		at += done;
 	}
 	buf_reset(&pr->out);
+	if (err != 0)
+		pr->mx->nenq = pr->mx->unflushed = 0;	/* not delivered */
 	if (err == EPIPE) {
 		pr->closed = true;
 		return -1;
@@ -309,6 +437,16 @@ flush_out(struct progress *pr)
 		return -1;
 	}
 	memcpy(pr->flushed, pr->written, sizeof(*pr->written) * (size_t)pr->partitions);
+	if (at > 0) {
+		struct recv_metrics *m = pr->mx;
+		int64_t now = tfmt_now();
+
+		for (size_t i = 0; i < m->nenq; i++)
+			metric_observe(m->latency, (double)(now - m->enq[i]) / 1000);
+		metric_add(m->out, (double)m->unflushed);
+		metric_add(m->bytes_out, (double)at);
+		m->nenq = m->unflushed = 0;
+	}
 	return 0;
 }
 
@@ -323,6 +461,9 @@ checkpoint(struct hub *h, struct progress *pr)
 		msg_error(&e);
 		return EXIT_IO;
 	}
+	for (int p = 0; p < pr->partitions; p++)
+		if (pr->flushed[p] >= 0)
+			pr->mx->ckpt_at[p] = pr->last_ckpt;
 	return EXIT_OK;
 }
 
@@ -348,6 +489,7 @@ consume(struct hub *h, const struct options *o)
 {
 	struct hub_msg *msgs = xcalloc(READ_MAX, sizeof(*msgs));
 	struct progress pr = { 0 };
+	struct recv_metrics mx;
 	struct json_doc doc;
 	struct err e;
 	int64_t total = 0;
@@ -360,6 +502,10 @@ consume(struct hub *h, const struct options *o)
 	for (int p = 0; p < pr.partitions; p++)
 		pr.written[p] = pr.flushed[p] = -1;
 	pr.last_ckpt = tfmt_now();
+	recv_metrics_init(&mx, o->rd.group, pr.partitions);
+	pr.mx = &mx;
+	if (o->rd.partition >= 0 && o->rd.partition < pr.partitions)
+		recv_metrics_partition(&mx, o->rd.partition);
 	json_doc_init(&doc);
 	while (!sig_stop && (o->count < 0 || total < o->count)) {
 		int max = READ_MAX, n, wait;
@@ -389,8 +535,22 @@ consume(struct hub *h, const struct options *o)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
+			int p = msgs[i].partition;
+
 			put_event(&msgs[i], o, &pr.out, &doc);
-			pr.written[msgs[i].partition] = msgs[i].seq;
+			pr.written[p] = msgs[i].seq;
+			metric_add(mx.in, 1);
+			metric_add(mx.bytes_in, (double)msgs[i].len);
+			recv_metrics_partition(&mx, p);
+			mx.last_enq[p] = msgs[i].enqueued_ms;
+			mx.unflushed++;
+			if (cmd_metrics_on()) {
+				if (mx.nenq == mx.capenq) {
+					mx.capenq = mx.capenq ? 2 * mx.capenq : 1024;
+					mx.enq = xrealloc(mx.enq, mx.capenq * sizeof(*mx.enq));
+				}
+				mx.enq[mx.nenq++] = msgs[i].enqueued_ms;
+			}
 			if ((o->unbuffered || pr.out.len >= OUT_CHUNK) && flush_out(&pr) < 0)
 				break;
 		}
@@ -403,6 +563,10 @@ consume(struct hub *h, const struct options *o)
 			if (flush_out(&pr) < 0)
 				break;
 			status = msg_worst(status, checkpoint(h, &pr));
+		}
+		if (cmd_metrics_due()) {
+			recv_metrics_refresh(&mx, h, pr.flushed);
+			cmd_metrics_write();
 		}
 		if (n == 0 && caught_up && o->exit_at_end) {
 			at_end = true;
@@ -420,6 +584,9 @@ consume(struct hub *h, const struct options *o)
 		msg_error(&e);
 		status = msg_worst(status, EXIT_IO);
 	}
+	if (cmd_metrics_on())
+		recv_metrics_refresh(&mx, h, pr.flushed);	/* for the last write, at exit */
+	recv_metrics_free(&mx);
 	msg_verbose("%lld events received", (long long)total);
 	free(msgs);
 	free(pr.written);

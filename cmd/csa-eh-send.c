@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -22,6 +23,7 @@
 #include "input.h"
 #include "json.h"
 #include "jsonfast.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -30,7 +32,8 @@
 
 static const char usage_line[] =
     "Usage: csa-eh-send [-v] [-H DIR|kafka://HOST:PORT] [-n NAME] [-k EXPR] [-b N]\n"
-    "                   [-l MS] [-X KEY=VALUE] [--transport kafka|https] [FILE...]\n"
+    "                   [-l MS] [-X KEY=VALUE] [--transport kafka|https] [--metrics FILE]\n"
+    "                   [FILE...]\n"
     "       csa-eh-send --close-windows | --close-all-windows [-H DIR] [-n NAME]\n";
 
 static const char help_text[] =
@@ -55,6 +58,8 @@ static const char help_text[] =
     "      --linger-ms MS        longest wait to fill a batch (default 5; a bare\n"
     "                            number is milliseconds, or a duration: 20ms, 1s)\n"
     "  -n, --eventhub NAME       the event hub (default $EVENTHUB_NAME, else events)\n"
+    "      --metrics FILE        write counts of events, batches, retries and commit\n"
+    "                            latency to FILE (Prometheus text) every 5s and at exit\n"
     "      --namespace NAME      {Namespace} in capture paths (default local)\n"
     "      --no-capture          turn Capture off for this event hub\n"
     "  -p, --partition N         send every event to partition N\n"
@@ -132,6 +137,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_SET("close-windows", 0, &o->close_windows, 1),
 		{ .name = "linger-ms", .kind = OPT_K_DURATION, .to = &o->linger_ms, .unit_ms = 1,
 		    .lo = 0, .hi = 60000, .old = "-l" },
+		OPT_E_METRICS,
 		OPT_E_CALL("namespace", 0, &h->namespace, take_namespace),
 		OPT_E_SET("no-capture", 0, &h->capture, 0),
 		OPT_E_INT("partition", 'p', &o->partition, 0, 1023),
@@ -168,7 +174,46 @@ struct batch {
 	size_t *body_off, *key_off;
 	size_t n, cap;
 	int64_t first_ms;
+	/* What the last commit did, for --metrics: events and their bytes
+	 * (0 when it failed), and how long the hub took. */
+	size_t done, done_bytes;
+	int64_t commit_us;
 };
+
+/*
+ * --metrics: the sender's series, made before the committer starts.  The
+ * committer's counts are added under the sender's lock, which the main
+ * thread holds to write the file.
+ */
+static struct {
+	struct metric *in, *bytes_in, *out, *bytes_out, *batches, *latency, *retries;
+} smx;
+
+static void
+send_metrics_start(void)
+{
+	smx.in = metric_get("csa_events_in_total", NULL);
+	smx.bytes_in = metric_get("csa_bytes_in_total", NULL);
+	smx.out = metric_get("csa_events_out_total", NULL);
+	smx.bytes_out = metric_get("csa_bytes_out_total", NULL);
+	smx.batches = metric_get("csa_batches_total", NULL);
+	smx.latency = metric_get("csa_commit_latency_seconds", NULL);
+	smx.retries = metric_get("csa_retries_total", NULL);
+}
+
+/* Count what the last commit of b did, on whichever thread holds the hub. */
+static void
+count_batch(struct batch *b, const struct hub *h)
+{
+	if (b->done > 0) {
+		metric_add(smx.batches, 1);
+		metric_add(smx.out, (double)b->done);
+		metric_add(smx.bytes_out, (double)b->done_bytes);
+		metric_observe(smx.latency, (double)b->commit_us / 1e6);
+	}
+	metric_set(smx.retries, (double)hub_retries(h));
+	b->done = b->done_bytes = 0;
+}
 
 /* The key's text: a string as it is, another value as JSON (in t); NULL
  * for none. */
@@ -223,15 +268,23 @@ static int
 batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent)
 {
 	struct err e;
-	int files = 0, status = EXIT_OK;
+	int files = 0, status = EXIT_OK, rc;
 
 	if (b->n > 0) {
+		struct timespec t0, t1;
+		size_t bytes = 0;
+
 		for (size_t i = 0; i < b->n; i++) {
 			b->msgs[i].body = b->data.p + b->body_off[i];
 			b->msgs[i].key = b->key_off[i] == (size_t)-1 ? NULL : b->data.p + b->key_off[i];
 			b->msgs[i].partition = o->partition;
+			bytes += b->msgs[i].len;
 		}
-		if (hub_send(h, b->msgs, b->n, &e) < 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = hub_send(h, b->msgs, b->n, &e);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		b->commit_us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		if (rc < 0) {
 			msg_error(&e);
 			msg_warn("the batch of %zu events was not committed whole", b->n);
 			b->n = 0;
@@ -239,6 +292,8 @@ batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent
 			return msg_status(e.kind);
 		}
 		*sent += (long)b->n;
+		b->done = b->n;
+		b->done_bytes = bytes;
 		msg_verbose("sent a batch of %zu events (%ld in all)", b->n, *sent);
 	}
 	b->n = 0;
@@ -304,6 +359,7 @@ committer(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		st = batch_commit(b, s->h, s->o, &s->sent);
 		pthread_mutex_lock(&s->mu);
+		count_batch(b, s->h);
 		s->status = msg_worst(s->status, st);
 		s->handed = NULL;
 		pthread_cond_broadcast(&s->cv);
@@ -323,6 +379,7 @@ sender_start(struct sender *s, struct hub *h, const struct options *o)
 	s->o = o;
 	s->filling = &s->slot[0];
 	s->direct = hub_queues(h);
+	send_metrics_start();
 	if (s->direct)
 		return 0;
 	pthread_mutex_init(&s->mu, NULL);
@@ -395,6 +452,7 @@ sender_commit_here(struct sender *s)
 	st = batch_commit(s->filling, s->h, s->o, &s->sent);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&s->mu);
+	count_batch(s->filling, s->h);
 	s->status = msg_worst(s->status, st);
 	st = s->status;
 	pthread_mutex_unlock(&s->mu);
@@ -418,6 +476,7 @@ sender_finish(struct sender *s)
 	pthread_join(s->thread, NULL);
 	/* A last look for due capture windows, on this thread now. */
 	batch_commit(s->filling, s->h, s->o, &s->sent);
+	count_batch(s->filling, s->h);
 	batch_free(&s->slot[0]);
 	batch_free(&s->slot[1]);
 	pthread_mutex_destroy(&s->mu);
@@ -458,10 +517,26 @@ send_now(struct sender *s, const char *line, size_t len, const char *key, size_t
 	if (hub_send(s->h, &m, 1, &e) < 0) {
 		msg_error(&e);
 		s->status = msg_worst(s->status, msg_status(e.kind));
-	} else if (++s->sent % s->o->batch_size == 0) {
-		msg_verbose("handed %ld events to librdkafka", s->sent);
+		return s->status;
 	}
+	metric_add(smx.out, 1);
+	metric_add(smx.bytes_out, (double)len);
+	if (++s->sent % s->o->batch_size == 0)
+		msg_verbose("handed %ld events to librdkafka", s->sent);
 	return s->status;
+}
+
+/* --metrics: write the file when due, with the committer's counts still. */
+static void
+sender_metrics(struct sender *s)
+{
+	if (!cmd_metrics_due())
+		return;
+	if (!s->direct)
+		pthread_mutex_lock(&s->mu);
+	cmd_metrics_write();
+	if (!s->direct)
+		pthread_mutex_unlock(&s->mu);
 }
 
 /* Send the input; returns its status (bad lines, files that could not be
@@ -491,6 +566,9 @@ send_input(struct input *in, struct sender *s)
 			break;
 		if (rc < 0)
 			continue;	/* said; on with the next file */
+		metric_add(smx.in, 1);
+		metric_add(smx.bytes_in, (double)rec.len);
+		sender_metrics(s);
 		memset(&key, 0, sizeof(key));
 		if (o->key && expr_eval(o->key, rec.doc, rec.line, rec.len, &key, &e) < 0) {
 			msg_bad(&s->bad, BAD_FIELD, rec.file, rec.lineno, "%s", e.msg);

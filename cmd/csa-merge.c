@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "merge.h"
+#include "metrics.h"
 #include "opt.h"
 #include "table.h"
 #include "timefmt.h"
@@ -16,9 +17,9 @@ static const char usage_line[] =
     "Usage: csa-merge [--batch PATH] [--speed PATH] [--view NAME] [--cutoff TIME]\n"
     "                 [--overlap D] [--by FIELDS] [--every D | --total] [--from TIME]\n"
     "                 [--to TIME] [--anomalies SIGMA] [--format FMT | --table]\n"
-    "                 [--no-state] [-v]\n"
+    "                 [--no-state] [--metrics FILE] [-v]\n"
     "       csa-merge --compact --speed FILE --batch PATH [--cutoff TIME] [--overlap D]\n"
-    "                 [--view NAME] [--writer-state FILE] [-v]\n";
+    "                 [--view NAME] [--writer-state FILE] [--metrics FILE] [-v]\n";
 
 static const char help_text[] =
     "Merge the rows of a batch view and of a speed view into one answer: batch\n"
@@ -39,6 +40,8 @@ static const char help_text[] =
     "                         row), or table (as --table)\n"
     "      --from TIME        only windows starting at or after TIME\n"
     "  -h, --help             show this help and exit\n"
+    "      --metrics FILE     write rows by layer, the cutoff and partial buckets\n"
+    "                         to FILE (Prometheus text)\n"
     "      --no-state         rows without \"_state\", for readers (not mergeable)\n"
     "      --overlap D        before the cutoff, speed windows the batch view lacks\n"
     "                         are kept for D (default 15m)\n"
@@ -121,6 +124,7 @@ parse_options(int argc, char **argv, struct options *o)
 		    .hi = OPT_NO_MAX, .old = "-e" },
 		OPT_E_FORMAT("format", 0, &o->format),
 		{ .name = "from", .kind = OPT_K_TIME, .to = &o->from, .given = &o->have_from },
+		OPT_E_METRICS,
 		OPT_E_FLAG("no-state", 0, &o->no_state),
 		OPT_E_DURATION("overlap", 0, &o->overlap, 0, OPT_NO_MAX),
 		{ .name = "speed", .kind = OPT_K_STRING, .to = &o->path[LAYER_SPEED], .old = "-s" },
@@ -193,6 +197,19 @@ run_free(struct run *r)
 	buf_free(&r->key);
 }
 
+/* --metrics: what the merge read, decided and wrote. */
+static void
+count_merge(const struct run *r, size_t nrow)
+{
+	for (int k = 0; k < NLAYERS; k++)
+		metric_add(metric_get("csa_rows_in_total", "layer", merge_layer_names[k], NULL),
+		    (double)r->l[k].rows);
+	metric_add(metric_get("csa_rows_out_total", NULL), (double)nrow);
+	if (r->have_cutoff)
+		metric_set(metric_get("csa_cutoff_seconds", NULL), (double)r->cutoff / 1000);
+	metric_set(metric_get("csa_partial_buckets", NULL), (double)r->partial);
+}
+
 /* Read both layers, fit them together, write the answer (cmd/merge.h
  * says which piece does what): the exit status. */
 static int
@@ -246,6 +263,7 @@ run(const struct options *o)
 			msg_error(&r.err);
 		status = msg_status(r.err.kind);
 	}
+	count_merge(&r, nrow);
 	if (!o->compact)
 		msg_verbose("%ld batch rows (%ld used), %ld speed rows (%ld used), %ld bad lines, "
 		    "%zu rows out", r.l[LAYER_BATCH].rows, r.l[LAYER_BATCH].rows_used,

@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "json.h"
+#include "metrics.h"
 #include "msg.h"
 #include "opt.h"
 #include "progress.h"
@@ -34,7 +35,8 @@
 
 static const char usage_line[] =
     "Usage: csa-usgs-fetch [-auv] [-f NAME | --url URL] [-i D] [-s FILE [--pending]] [-w EXPR]\n"
-    "                      [--from T] [--to T] [--minmagnitude M] [--updatedafter T]\n";
+    "                      [--from T] [--to T] [--minmagnitude M] [--updatedafter T]\n"
+    "                      [--metrics FILE]\n";
 
 static const char help_text[] =
     "Poll the USGS earthquake feeds and write one event NDJSON line for each\n"
@@ -51,6 +53,8 @@ static const char help_text[] =
     "                          move into place once the next stage succeeded\n"
     "  -q, --quiet             no warnings (errors and bad lines still print)\n"
     "      --retries N         retries of a failed request (default 3)\n"
+    "      --metrics FILE      write counts of polls, HTTP statuses and events to\n"
+    "                          FILE (Prometheus text) after each poll and at exit\n"
     "      --retry-delay D     wait before the first retry, doubling (default 1s)\n"
     "  -s, --state FILE        remember seen events across runs in FILE\n"
     "      --state-days N      forget events not seen for N days (default 30; or\n"
@@ -168,6 +172,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ .name = "from", .kind = OPT_K_TIME, .to = &o->starttime,
 		    .given = &o->have_start, .old = "--starttime" },
 		OPT_E_DURATION("interval", 'i', &o->interval_ms, 1000, OPT_NO_MAX),
+		OPT_E_METRICS,
 		{ .name = "minmagnitude", .kind = OPT_K_NUMBER, .to = &o->minmagnitude,
 		    .dlo = -10, .dhi = 12, .given = &o->have_minmag },
 		OPT_E_FLAG("pending", 0, &o->pending),
@@ -654,6 +659,35 @@ report(const char *src, const struct poll_stats *ps, bool not_modified)
 		    ps->features, ps->emitted, ps->new_events, ps->revised, ps->skipped);
 }
 
+/*
+ * --metrics: one request's answer (its status, 0 when none came), the
+ * features the document had and the events written of them (the counts
+ * in after less those in before), and whether it was a successful poll.
+ */
+static void
+count_poll(const struct http_resp *r, const struct poll_stats *before,
+    const struct poll_stats *after, bool ok)
+{
+	char code[16];
+
+	snprintf(code, sizeof(code), "%ld", r->status);
+	metric_add(metric_get("csa_polls_total", NULL), 1);
+	metric_add(metric_get("csa_http_responses_total", "code", code, NULL), 1);
+	metric_add(metric_get("csa_bytes_in_total", NULL), (double)r->body.len);
+	metric_add(metric_get("csa_events_in_total", NULL), (double)(after->features -
+	    before->features));
+	metric_add(metric_get("csa_events_out_total", NULL), (double)(after->emitted -
+	    before->emitted));
+	metric_add(metric_get("csa_feed_events_total", "change", "new", NULL),
+	    (double)(after->new_events - before->new_events));
+	metric_add(metric_get("csa_feed_events_total", "change", "revised", NULL),
+	    (double)(after->revised - before->revised));
+	if (ok)
+		metric_set(metric_get("csa_last_success_timestamp_seconds", NULL),
+		    (double)tfmt_now() / 1000);
+	cmd_metrics_write();
+}
+
 /* One poll of a feed or URL, with conditional GET. */
 static int
 poll_feed(const char *url, const struct options *o, struct state *st)
@@ -670,16 +704,19 @@ poll_feed(const char *url, const struct options *o, struct state *st)
 	}
 	if (http_get(url, &ho, &r, &e) < 0) {
 		msg_error(&e);
+		count_poll(&r, &ps, &ps, false);
 		http_resp_free(&r);
 		return msg_status(e.kind);
 	}
 	if (r.not_modified) {
 		report(url, &ps, true);
+		count_poll(&r, &ps, &ps, true);
 		http_resp_free(&r);
 		return EXIT_OK;
 	}
 	status = handle_body(url, &r.body, o, st, &ps);
 	fflush(stdout);
+	count_poll(&r, &(struct poll_stats){ 0 }, &ps, status <= EXIT_DATA && !ferror(stdout));
 	if (ferror(stdout)) {
 		http_resp_free(&r);
 		return EXIT_IO;
@@ -855,11 +892,14 @@ run_fdsn(const struct options *o, struct state *st)
 		last = tfmt_now();
 		if (rc < 0) {
 			msg_error(&e);
+			count_poll(&r, &ps, &ps, false);
 			status = msg_worst(status, msg_status(e.kind));
 			http_resp_free(&r);
 			break;
 		}
-		status = msg_worst(status, handle_body(url.p, &r.body, o, st, &ps));
+		rc = handle_body(url.p, &r.body, o, st, &ps);
+		count_poll(&r, &(struct poll_stats){ 0 }, &ps, rc <= EXIT_DATA);
+		status = msg_worst(status, rc);
 		report(url.p, &ps, false);
 		http_resp_free(&r);
 		covered += e_ms - s + 1;

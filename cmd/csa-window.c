@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -23,6 +24,7 @@
 #include "input.h"
 #include "json.h"
 #include "jsonfast.h"
+#include "metrics.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -43,12 +45,16 @@ static const char usage_line[] =
     "                  [--emit early:D] [--dedupe FIELD] [--dedupe-horizon D] [--max-groups N]\n"
     "                  [--state FILE] [--state-every D] [--keep-open | --no-keep-open]\n"
     "                  [--out FILE] [--idle-timeout D]\n"
-    "                  [--partition EXPR] [--partition-count N]\n"
+    "                  [--partition EXPR] [--partition-count N] [--metrics FILE]\n"
+    "                  [-uv] [FILE...]\n"
+    "       csa-window --select COLUMNS [--where EXPR]\n"
+    "                  [--time EXPR | --arrival-time] [--out FILE] [--metrics FILE]\n"
     "                  [-uv] [FILE...]\n";
 
 static const char help_text[] =
     "Group events into event-time windows and write one row per window and\n"
-    "group when the window is complete.\n"
+    "group when the window is complete; or, with --select, write a row for\n"
+    "each event as soon as it is read.\n"
     "\n"
     "  -a, --agg NAME=FUNC(F)    an aggregate: count, sum, avg, min, max,\n"
     "                            stddev, count_if(F OP VALUE), count_distinct,\n"
@@ -79,6 +85,8 @@ static const char help_text[] =
     "      --late-output FILE    also write late events to FILE\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --max-groups N        hold at most N groups; events past it are left out\n"
+    "      --metrics FILE        write counters, watermarks and lateness to FILE\n"
+    "                            (Prometheus text) every 5s and at exit\n"
     "      --offset D            shift window alignment from the epoch by D\n"
     "      --partition EXPR      the input partition of an event, each with its own\n"
     "                            event time (default _eh.partition)\n"
@@ -92,6 +100,9 @@ static const char help_text[] =
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
     "                            last SIZE\n"
     "      --snapshot            one window per timestamp: events at the same time\n"
+    "      --select COLUMNS      no window: a row per event, written and flushed at\n"
+    "                            once, of NAME=EXPR or EXPR columns; NAME=\"text\"\n"
+    "                            is a constant, NAME=System.Timestamp() the time\n"
     "  -s, --state FILE          restore open windows from FILE; save them at exit\n"
     "      --state-every D       also save the state every D of wall time\n"
     "  -t, --time EXPR           the event time (default time)\n"
@@ -106,12 +117,23 @@ static const char help_text[] =
     "  csa-window --tumbling 1h --by region --agg 'n=count,m=max(magnitude)' < ev\n"
     "  csa-window -t timestamp --session 1m/1h --by user_id < clicks.ndjson\n"
     "  csa-window --query-file speed.asaql --into speed-view=speed.ndjson < ev\n"
+    "  csa-window -w '.magnitude >= 6' --select 'event_id,at=System.Timestamp()'\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
     "See csa-window(1).\n";
 
+/* A column of --select: an expression, a constant, or the event's time. */
+struct sel_col {
+	char *name;
+	struct expr *x;		/* NULL: konst, else the event's time */
+	char *konst;		/* a JSON string or number, written as is */
+};
+
 struct options {
 	struct win_spec w;
+	struct sel_col *sel;	/* --select: a row per event, no window */
+	int nsel;
+	bool select;
 	int64_t idle_ms, state_every;
 	bool arrival;
 	bool keep_open, no_keep_open;
@@ -141,6 +163,10 @@ struct run {
 	long already;		/* events skipped as taken before the last save */
 	bool no_seq_warned;
 	struct buf row;		/* scratch for one row */
+	long selected, seen;	/* --select: rows written, events read */
+	struct metric *in, *bytes_in, *rows, *bytes_out, *adjusted, *dropped, *open, *lag;
+	struct metric **mark;	/* --metrics: per engine partition, made when first seen */
+	int nmark;
 };
 
 /* The engine's sink: each row onto r->out, flushed with -u. */
@@ -152,6 +178,8 @@ put_row(const struct row *w, void *arg)
 	buf_reset(&r->row);
 	row_put(&r->row, w);
 	fwrite(r->row.p, 1, r->row.len, r->out);
+	metric_add(r->rows, 1);
+	metric_add(r->bytes_out, (double)r->row.len);
 	if (r->o->unbuffered)
 		fflush(r->out);
 }
@@ -251,6 +279,134 @@ take_window(void *to, const char *name, const char *arg)
 	return OPT_RUN;
 }
 
+/*
+ * A jq string or number literal that JSON reads the same ("MAGNITUDE_SPIKE",
+ * 3): its compact JSON, written without running libjq on every event
+ * (some microseconds each).  NULL for anything else, which stays jq's.
+ * Caller frees.
+ */
+static char *
+constant(const char *src)
+{
+	struct json_doc d;
+	struct buf b = { 0 }, str = { 0 };
+	struct err e;
+	double x;
+
+	json_doc_init(&d);
+	if (json_parse(&d, src, strlen(src), &e) == 0) {
+		if (json_type(&d, 0) == JSON_STRING && json_string(&d, 0, &str) == 0)
+			json_put_str(&b, str.p ? str.p : "", str.len);
+		else if (json_type(&d, 0) == JSON_NUMBER && json_number(&d, 0, &x) == 0)
+			json_put_num(&b, x);
+	}
+	json_doc_free(&d);
+	buf_free(&str);
+	if (b.len == 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+static int
+add_column(struct options *o, const char *text)
+{
+	static const char now_fn[] = "System.Timestamp()";
+	const char *eq = strchr(text, '=');
+	struct sel_col c = { NULL, NULL, NULL };
+	struct win_spec one;
+	struct err e;
+
+	if (strcasecmp(text, now_fn) == 0)
+		return msg_usage("--select: %s needs a name, e.g. detected_at=%s", now_fn,
+		    now_fn);
+	if (eq != NULL && eq > text && strcasecmp(eq + 1, now_fn) == 0) {
+		c.name = xstrndup(text, (size_t)(eq - text));
+	} else {
+		memset(&one, 0, sizeof(one));
+		if (win_add_by(&one, text, &e) < 0)
+			return msg_usage("--select: %s", e.msg);
+		c.name = one.by[0].name;
+		c.x = one.by[0].x;
+		free(one.by);
+		if ((c.konst = constant(expr_source(c.x))) != NULL) {
+			expr_free(c.x);
+			c.x = NULL;
+		}
+	}
+	for (int i = 0; i < o->nsel; i++)
+		if (strcmp(o->sel[i].name, c.name) == 0) {
+			msg_usage("--select: the column '%s' is named twice", c.name);
+			free(c.name);
+			expr_free(c.x);
+			return EXIT_USAGE;
+		}
+	o->sel = xrealloc(o->sel, sizeof(*o->sel) * (size_t)(o->nsel + 1));
+	o->sel[o->nsel++] = c;
+	return OPT_RUN;
+}
+
+/* --select COLUMNS: comma-separated, as --by (commas inside quotes,
+ * brackets or parentheses do not split), blanks around each left out;
+ * given again, more columns. */
+static int
+take_select(void *to, const char *name, const char *arg)
+{
+	struct parse *p = to;
+	struct options *o = p->o;
+	char **parts;
+	int n = agg_split(arg, &parts), rc = OPT_RUN;
+
+	(void)name;
+	if (!o->select)
+		p->types++;
+	o->select = true;
+	for (int i = 0; i < n; i++) {
+		char *col = parts[i], *end = col + strlen(col);
+
+		/* A long list is written over lines in a script. */
+		while (isspace((unsigned char)*col))
+			col++;
+		while (end > col && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (rc == OPT_RUN)
+			rc = add_column(o, col);
+		free(parts[i]);
+	}
+	free(parts);
+	return rc;
+}
+
+/*
+ * --select writes each event as it comes: the options that shape windows
+ * or hold events back mean nothing there, and are refused, not ignored.
+ */
+static int
+check_select(const struct options *o, bool start_inclusive, bool offset_given)
+{
+	const struct win_spec *w = &o->w;
+	const struct {
+		bool given;
+		const char *name;
+	} only[] = {
+		{ w->aggs.n > 0, "--agg" }, { w->nby > 0, "--by" },
+		{ start_inclusive, "--boundary" }, { o->dedupe != NULL, "--dedupe" },
+		{ w->early > 0, "--emit" }, { w->have_having, "--having" },
+		{ o->idle_ms > 0, "--idle-timeout" }, { o->keep_open, "--keep-open" },
+		{ w->drop_late, "--late" }, { o->late_path != NULL, "--late-output" },
+		{ w->max_delay > 0, "--max-delay" }, { w->max_groups > 0, "--max-groups" },
+		{ o->no_keep_open, "--no-keep-open" }, { offset_given, "--offset" },
+		{ o->partition_given, "--partition" }, { o->partition_count > 0, "--partition-count" },
+		{ o->state_path != NULL, "--state" }, { o->state_every > 0, "--state-every" },
+	};
+
+	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+		if (only[i].given)
+			return msg_usage("%s: only for windows, not with --select", only[i].name);
+	return OPT_RUN;
+}
+
 static int
 take_emit(void *to, const char *name, const char *arg)
 {
@@ -307,6 +463,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_STRING("late-output", 0, &o->late_path),
 		OPT_E_DURATION("max-delay", 0, &w->max_delay, 0, OPT_NO_MAX),
 		OPT_E_INT("max-groups", 0, &w->max_groups, 1, INT32_MAX),
+		OPT_E_METRICS,
 		OPT_E_FLAG("no-keep-open", 0, &o->no_keep_open),
 		{ .name = "offset", .kind = OPT_K_DURATION, .to = &w->offset, .hi = OPT_NO_MAX,
 		    .given = &offset_given },
@@ -316,6 +473,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_CALL("preset", 0, &p, take_window),
 		OPT_E_STRING("query", 0, &q.text),
 		OPT_E_STRING("query-file", 0, &q.file),
+		OPT_E_CALL("select", 0, &p, take_select),
 		OPT_E_CALL("session", 0, &p, take_window),
 		OPT_E_CALL("sliding", 0, &p, take_window),
 		OPT_E_CALL0("snapshot", 0, &p, take_window),
@@ -343,7 +501,18 @@ parse_options(int argc, char **argv, struct options *o)
 	argv += optind;
 	if (p.types != 1)
 		return msg_usage("%s: give --tumbling, --hopping, --sliding, --session, "
-		    "--snapshot or --preset", p.types ? "more than one window" : "no window");
+		    "--snapshot, --preset or --select", p.types ? "more than one window" :
+		    "no window");
+	o->partition_given = partition_src != default_partition;
+	if (o->select) {
+		if ((rc = check_select(o, p.start_inclusive, offset_given)) != OPT_RUN)
+			return rc;
+		if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
+			return msg_usage("--time: %s", e.msg);
+		o->files = argv;
+		o->nfiles = argc;
+		return OPT_RUN;
+	}
 	w->end_inclusive = !p.start_inclusive;
 	switch (w->type) {
 	case WIN_TUMBLING:
@@ -389,7 +558,6 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->state_path && ((o->eh_part = expr_compile("_eh.partition", &e)) == NULL ||
 	    (o->eh_seq = expr_compile("_eh.sequence_number", &e)) == NULL))
 		return msg_usage("%s", e.msg);
-	o->partition_given = partition_src != default_partition;
 	o->files = argv;
 	o->nfiles = argc;
 	return OPT_RUN;
@@ -793,6 +961,80 @@ set_partition(struct run *r, const struct json_doc *d, const char *line, size_t 
 	return 0;
 }
 
+/* --where: 1 when the event passes, else its status (EXIT_OK: left out). */
+static int
+where_holds(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    const char *file, unsigned long lineno)
+{
+	struct expr_val v;
+	struct err e;
+
+	if (r->o->where == NULL)
+		return 1;
+	if (expr_eval(r->o->where, d, line, len, &v, &e) < 0) {
+		msg_bad(&r->bad, BAD_FIELD, file, lineno, "--where: %s", e.msg);
+		return EXIT_DATA;
+	}
+	return expr_truthy(&v) ? 1 : EXIT_OK;
+}
+
+/*
+ * --select: the event's row, written and flushed before the next line is
+ * read, as an alert must not wait for a later event.  A column that cannot
+ * be computed skips the event (said), never half a row.
+ */
+static int
+select_event(struct run *r, const struct json_doc *d, const char *line, size_t len,
+    const char *file, unsigned long lineno)
+{
+	const struct options *o = r->o;
+	struct buf *b = &r->row;
+	struct expr_val v;
+	struct err e;
+	char ts[32];
+	int64_t t = 0;
+	bool timed = false;
+	int rc;
+
+	r->seen++;
+	if ((rc = where_holds(r, d, line, len, file, lineno)) != 1)
+		return rc;
+	buf_reset(b);
+	buf_addc(b, '{');
+	for (int i = 0; i < o->nsel; i++) {
+		const struct sel_col *c = &o->sel[i];
+
+		json_key_str(b, c->name, strlen(c->name));
+		if (c->konst != NULL) {
+			buf_adds(b, c->konst);
+			continue;
+		}
+		if (c->x == NULL) {
+			/* System.Timestamp(): TIMESTAMP BY, here --time, as a
+			 * filter or projection does not move it. */
+			if (!timed && event_time(o, d, line, len, &t, &e) < 0) {
+				msg_bad(&r->bad, BAD_FIELD, file, lineno, "%s", e.msg);
+				return EXIT_DATA;
+			}
+			timed = true;
+			json_put_str(b, ts, tfmt_format(t, ts));
+			continue;
+		}
+		if (expr_eval(c->x, d, line, len, &v, &e) < 0) {
+			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--select %s: %s", c->name, e.msg);
+			return EXIT_DATA;
+		}
+		expr_put(b, &v);
+	}
+	buf_add(b, "}\n", 2);
+	fwrite(b->p, 1, b->len, r->out);
+	fflush(r->out);	/* an alert waits for nothing */
+	r->selected++;
+	metric_add(r->rows, 1);
+	metric_add(r->bytes_out, (double)b->len);
+	return EXIT_OK;
+}
+
 /* One event: where, time, dedupe, windows; returns its status. */
 static int
 process(struct run *r, const struct json_doc *d, const char *line, size_t len,
@@ -807,16 +1049,8 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 
 	if (o->state_path && taken_before(r, d, line, len))
 		return EXIT_OK;
-	if (o->where) {
-		struct expr_val v;
-
-		if (expr_eval(o->where, d, line, len, &v, &e) < 0) {
-			msg_bad(&r->bad, BAD_FIELD, file, lineno, "--where: %s", e.msg);
-			return EXIT_DATA;
-		}
-		if (!expr_truthy(&v))
-			return EXIT_OK;
-	}
+	if ((rc = where_holds(r, d, line, len, file, lineno)) != 1)
+		return rc;
 	if (event_time(o, d, line, len, &t, &e) < 0) {
 		msg_bad(&r->bad, BAD_FIELD, file, lineno, "%s", e.msg);
 		return EXIT_DATA;
@@ -907,6 +1141,88 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 	return true;
 }
 
+/* --metrics: the series every run has. */
+static void
+metrics_start(struct run *r)
+{
+	r->in = metric_get("csa_events_in_total", NULL);
+	r->bytes_in = metric_get("csa_bytes_in_total", NULL);
+	r->rows = metric_get("csa_rows_out_total", NULL);
+	r->bytes_out = metric_get("csa_bytes_out_total", NULL);
+	r->adjusted = metric_get("csa_late_events_total", "action", "adjusted", NULL);
+	r->dropped = metric_get("csa_late_events_total", "action", "dropped", NULL);
+	r->open = metric_get("csa_open_windows", NULL);
+	r->lag = metric_get("csa_event_time_lag_seconds", NULL);
+}
+
+/* Before a write: the engine's counts, open windows and event times. */
+static void
+metrics_refresh(struct run *r)
+{
+	struct win_counts c;
+	struct win_gauges g;
+	int n;
+
+	if (r->en == NULL)	/* --select: no windows, the counters only */
+		return;
+	n = win_partitions(r->en);
+	win_counts(r->en, &c);
+	win_gauges(r->en, &g);
+	metric_set(r->adjusted, (double)(c.late - c.dropped));
+	metric_set(r->dropped, (double)c.dropped);
+	metric_set(r->open, (double)g.open);
+	if (g.have_mark)
+		metric_set(r->lag, (double)(tfmt_now() - g.mark) / 1000);
+	if (n > r->nmark) {
+		r->mark = xrealloc(r->mark, sizeof(*r->mark) * (size_t)n);
+		memset(r->mark + r->nmark, 0, sizeof(*r->mark) * (size_t)(n - r->nmark));
+		r->nmark = n;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		int64_t mark;
+		const char *key = win_partition_mark(r->en, i, &len, &mark);
+
+		if (mark == INT64_MIN)
+			continue;
+		if (r->mark[i] == NULL) {
+			char *k = xstrndup(key, len);
+
+			r->mark[i] = metric_get("csa_watermark_seconds", "partition", k, NULL);
+			free(k);
+		}
+		metric_set(r->mark[i], (double)mark / 1000);
+	}
+}
+
+/*
+ * --metrics while input is quiet: wait for it only until the next write is
+ * due, so that the event-time lag goes on growing in the file when nothing
+ * comes.  True when it waited in vain (and wrote) or a signal came (the
+ * read would not see that one), false when input is there.
+ */
+static bool
+metrics_wait(struct run *r, const struct ndjson_reader *in)
+{
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+	int64_t left = cmd_metrics_in();
+	int rc = 0;
+
+	if (left < 0)
+		return false;
+	if (left > 0)
+		rc = poll(&pfd, 1, (int)(left < 60000 ? left : 60000));
+	if (rc < 0)
+		return true;	/* a signal: the loop looks at sig_stop before reading */
+	if (rc > 0)
+		return false;	/* input, or end of input */
+	if (cmd_metrics_due()) {
+		metrics_refresh(r);
+		cmd_metrics_write();
+	}
+	return true;
+}
+
 static int
 run_input(struct run *r, struct input *in)
 {
@@ -918,24 +1234,62 @@ run_input(struct run *r, struct input *in)
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
 		rd = input_reader(in);
-		if (rd != NULL && !ndjson_ready(rd) && partition_wait(r, rd))
+		if (rd != NULL && r->en && !ndjson_ready(rd) && partition_wait(r, rd))
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
+			continue;
+		/* Only with --metrics: looking for a whole line costs a scan of it. */
+		if (rd != NULL && cmd_metrics_on() && !ndjson_ready(rd) && metrics_wait(r, rd))
 			continue;
 		if ((rc = input_next(in, &rec)) == 0)
 			break;
 		if (rc < 0)
 			continue;	/* said; on with the next file */
+		metric_add(r->in, 1);
+		metric_add(r->bytes_in, (double)rec.len + 1);
+		if (cmd_metrics_due()) {
+			metrics_refresh(r);
+			cmd_metrics_write();
+		}
 		if (o->idle_ms || o->state_every)
 			r->last_arrival = tfmt_now();
 		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
 			status = msg_worst(status, save_state(r));
-		status = msg_worst(status, process(r, rec.doc, rec.line, rec.len, rec.file,
-		    rec.lineno));
+		status = msg_worst(status, (o->select ? select_event : process)(r, rec.doc,
+		    rec.line, rec.len, rec.file, rec.lineno));
 		if (ferror(r->out))
 			break;
 	}
 	return msg_worst(status, in->status);
+}
+
+/* --select: a row per event, no engine, no state. */
+static int
+run_select(const struct options *o)
+{
+	struct run r;
+	struct input in;
+	int status = EXIT_OK;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.out = stdout;
+	pos_init(&r.pos);
+	metrics_start(&r);
+	if (o->out_path && (status = open_out(&r)) != EXIT_OK)
+		return status;
+	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r.bad);
+	in.stop = &sig_stop;
+	status = run_input(&r, &in);
+	input_free(&in);
+	if (o->out_path && (ferror(r.out) | fclose(r.out)) != 0) {
+		msg_warn("%s: write error: %s", o->out_path, strerror(errno));
+		status = msg_worst(status, EXIT_IO);
+	}
+	msg_verbose("%ld events, %ld rows, %ld lines skipped", r.seen, r.selected, r.bad.total);
+	status = msg_worst(status, msg_bad_summary(&r.bad, "line", "lines"));
+	buf_free(&r.row);
+	return status;
 }
 
 static int
@@ -946,6 +1300,8 @@ run(const struct options *o)
 	struct input in;
 	int status = EXIT_OK;
 
+	if (o->select)
+		return run_select(o);
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.out = stdout;
@@ -954,6 +1310,7 @@ run(const struct options *o)
 	win_set_partitions(r.en, o->idle_ms, o->partition_count);
 	r.saved_at = tfmt_now();
 	r.first = true;
+	metrics_start(&r);
 	if ((o->state_path && (status = load_state(&r)) != EXIT_OK) ||
 	    (o->out_path && (status = open_out(&r)) != EXIT_OK)) {
 		win_free(r.en);
@@ -986,6 +1343,8 @@ run(const struct options *o)
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
+	metrics_refresh(&r);	/* for the last write, at exit */
+	free(r.mark);
 	win_counts(r.en, &c);
 	msg_verbose("%ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
 	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions, "
@@ -1015,6 +1374,12 @@ options_free(struct options *o)
 	for (int i = 0; o->query_argv && o->query_argv[i]; i++)
 		free(o->query_argv[i]);
 	free(o->query_argv);
+	for (int i = 0; i < o->nsel; i++) {
+		free(o->sel[i].name);
+		expr_free(o->sel[i].x);
+		free(o->sel[i].konst);
+	}
+	free(o->sel);
 }
 
 /* main: the options, run, and the exit status (cmd.h). */

@@ -78,16 +78,22 @@ merge_anomalies(struct run *r, struct buf *out, size_t *nrow)
 		return merge_misfit(r, "--anomalies: hopping and sliding windows overlap: adding them "
 		    "into the batch windows would count events more than once; give "
 		    "tumbling or session rows");
+	/* The speed rows in time order, so that a bin's sums are added in
+	 * one order whatever else the table holds (--from, --to). */
+	v = xmalloc(sizeof(*v) * (r->cells.count + 1));
+	while ((ce = strmap_next(&r->cells, &i)) != NULL)
+		if (merge_speed_wanted(r, ce->p))
+			v[n++] = ce->p;
+	qsort(v, n, sizeof(*v), cmp_cell);
 	strmap_init(&bins);
-	while ((ce = strmap_next(&r->cells, &i)) != NULL) {
-		const struct cell *c = ce->p;
+	for (size_t m = 0; m < n; m++) {
+		const struct cell *c = v[m];
 		struct cell *bin;
 		int64_t start;
 		bool added;
 
-		if (!merge_speed_wanted(r, c))
-			continue;
 		if (c->end - c->start > w) {
+			free(v);
 			free_bins(&bins, na);
 			buf_free(&key);
 			return merge_misfit(r, "--anomalies: speed windows are longer than the batch "
@@ -111,8 +117,10 @@ merge_anomalies(struct run *r, struct buf *out, size_t *nrow)
 		for (int j = 0; j < na; j++)
 			agg_merge(&r->out->v[j], &bin->st[j], &c->st[r->map[LAYER_SPEED][j]]);
 	}
+	free(v);
 	v = xmalloc(sizeof(*v) * (bins.count + 1));
 	i = 0;
+	n = 0;
 	while ((ce = strmap_next(&bins, &i)) != NULL)
 		v[n++] = ce->p;
 	qsort(v, n, sizeof(*v), cmp_cell);

@@ -63,6 +63,7 @@ put_bucket(struct run *r, const struct bucket *k, struct buf *b)
 	if ((r->o->every || r->o->total) && !covered(r, k->start, k->end)) {
 		json_key(m, "partial");
 		json_put_bool(m, true);
+		r->partial++;
 	}
 	row_put(b, &(struct row){ .start = k->start, .end = k->end, .cols = k->cols,
 	    .cols_len = strlen(k->cols), .aggs = r->out, .st = k->st, .markers = m->p,

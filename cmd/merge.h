@@ -120,6 +120,7 @@ struct run {
 	bool have_cutoff;
 	struct msg_bad bad;	/* lines skipped */
 	long repeats;		/* speed rows whose _id was merged already */
+	long partial;		/* rows written marked partial */
 	struct err err;		/* why a function returned -1 */
 	struct buf key;		/* scratch */
 };

@@ -154,6 +154,15 @@ int opt_parse(int argc, char **argv, const struct opt_spec *spec, const struct o
 struct http_opts;
 int opt_http_call(void *h, const char *name, const char *arg);
 
+/*
+ * --metrics FILE, of every command that runs long or from a scheduler:
+ * the entry of their tables, taken by cmd_metrics_set (cmd.h) through
+ * opt_metrics_call (cmd.c).
+ */
+#define OPT_E_METRICS							\
+	{ .name = "metrics", .kind = OPT_K_CALL, .call = opt_metrics_call }
+int opt_metrics_call(void *to, const char *name, const char *arg);
+
 /* An OPT_K_CALL for a jq expression into a struct expr * (the last wins). */
 int opt_call_expr(void *x, const char *name, const char *arg);
 

@@ -282,6 +282,12 @@ hub_close(struct hub *h)
 	h->ops->close(h);
 }
 
+long
+hub_retries(const struct hub *h)
+{
+	return h->retries;
+}
+
 int
 hub_partition_count(const struct hub *h)
 {

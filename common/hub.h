@@ -128,6 +128,11 @@ void hub_close(struct hub *h);
 /* The event hub's partitions; 0 when the back end cannot tell (HTTPS). */
 int hub_partition_count(const struct hub *h);
 
+/* How many times the back end tried again after a temporary failure so
+ * far: a lock another process held (embedded hub), a request that failed
+ * (HTTPS).  librdkafka's own retries are not seen (0). */
+long hub_retries(const struct hub *h);
+
 /* What the hub is, for -v: "embedded hub DIR", "Kafka at HOST:PORT", ... */
 const char *hub_describe(const struct hub *h);
 

@@ -159,6 +159,8 @@ post(struct hhub *h, int partition, size_t count, struct err *e)
 	ho.connect_timeout = 10;
 	ho.cacert = h->cacert;
 	rc = http_post(url.p, hdrs, h->body.p, h->body.len, &ho, &r, e);
+	if (r.attempts > 1)
+		h->base.retries += r.attempts - 1;
 	if (rc == 0 && r.status != 201) {
 		rc = err_set(e, ERR_REMOTE, "%s: HTTP %ld where 201 was expected", h->conn.host,
 		    r.status);

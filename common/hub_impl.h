@@ -26,6 +26,7 @@ struct hub {
 	const struct hub_ops *ops;
 	char what[256];		/* hub_describe: never a secret */
 	struct hub_follow *follow;	/* hub_reader_positions, in hub.c; NULL: none */
+	long retries;		/* hub_retries: what the back end tried again */
 };
 
 /* An Event Hubs namespace, from a connection string. */

@@ -146,7 +146,8 @@ busy_wait(void *arg, int count)
 {
 	struct timespec ts = { 0, count < 100 ? 200000 : 1000000 };
 
-	(void)arg;
+	if (count == 0 && arg != NULL)
+		((struct hub *)arg)->retries++;	/* one wait for a lock, one retry */
 	if (count >= 60000)
 		return 0;
 	nanosleep(&ts, NULL);
@@ -207,7 +208,7 @@ init_schema(struct lhub *h, struct err *e)
 {
 	int64_t app, tables;
 
-	sqlite3_busy_handler(h->db, busy_wait, NULL);
+	sqlite3_busy_handler(h->db, busy_wait, &h->base);
 	/* One snapshot: another process may be creating this hub right now. */
 	if (exec(h, "BEGIN", e) < 0)
 		return -1;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "msg.h"
 #include "timefmt.h"
 
@@ -98,10 +99,24 @@ static const char *const bad_kind_name[BAD_NKINDS] = {
 	[BAD_LONG] = "over the line limit", [BAD_FIELD] = "without what is needed",
 };
 
+/* Their reason label in csa_bad_records_total (--metrics). */
+static const char *const bad_reason[BAD_NKINDS] = {
+	[BAD_JSON] = "json", [BAD_OBJECT] = "object", [BAD_LONG] = "long",
+	[BAD_FIELD] = "field",
+};
+
+/* The series of kind in csa_bad_records_total. */
+static struct metric *
+bad_metric(enum msg_bad_kind kind)
+{
+	return metric_get("csa_bad_records_total", "reason", bad_reason[kind], (const char *)NULL);
+}
+
 /* Count a bad record of kind; true when it is to be reported. */
 static bool
 bad_shown(struct msg_bad *b, enum msg_bad_kind kind)
 {
+	metric_add(bad_metric(kind), 1);
 	b->total++;
 	if (++b->n[kind] <= BAD_SHOWN)
 		return true;
@@ -139,6 +154,13 @@ msg_bad_at(struct msg_bad *b, enum msg_bad_kind kind, const char *where, const c
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: %s: %s, skipped\n", prog, where, what);
+}
+
+void
+msg_bad_quiet(struct msg_bad *b, enum msg_bad_kind kind)
+{
+	b->total++;
+	metric_add(bad_metric(kind), 1);
 }
 
 void

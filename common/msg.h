@@ -72,6 +72,8 @@ void msg_bad_error(struct msg_bad *b, enum msg_bad_kind kind, const struct err *
 /* The same with any place ("feed: feature us7000abcd", "file.avro:17"). */
 void msg_bad_at(struct msg_bad *b, enum msg_bad_kind kind, const char *where,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Count one of kind without a word (a screen shows the count). */
+void msg_bad_quiet(struct msg_bad *b, enum msg_bad_kind kind);
 /* Count n more of kind that are past BAD_SHOWN already (not named). */
 void msg_bad_count(struct msg_bad *b, enum msg_bad_kind kind, long n);
 /* At the end: "prog: N bad lines skipped" (one: "line", many: "lines")

@@ -1781,3 +1781,24 @@ win_load(struct win_engine *en, const char *text, size_t len, const char *name,
 	buf_free(&cols);
 	return rc;
 }
+
+/* For --metrics: what the engine holds now (window.h). */
+void
+win_gauges(const struct win_engine *en, struct win_gauges *g)
+{
+	g->have_mark = en->have_time;
+	g->mark = mark_of(en);
+	/* Tumbling, hopping and snapshot windows, or the groups of sliding and
+	 * session ones: each holds rows still to come. */
+	g->open = (long)en->nw + (long)en->sgroups.count;
+}
+
+const char *
+win_partition_mark(const struct win_engine *en, int i, size_t *len, int64_t *mark)
+{
+	const struct part *p = &en->parts[i];
+
+	*len = p->klen;
+	*mark = p->max == INT64_MIN ? INT64_MIN : p->max - en->s->max_delay;
+	return p->key;
+}

@@ -160,6 +160,20 @@ struct win_counts {
 };
 void win_counts(const struct win_engine *en, struct win_counts *c);
 
+/* For --metrics: the watermark (have_mark: once an event came) and the
+ * windows open, those of sliding and session windows counted by group. */
+struct win_gauges {
+	bool have_mark;
+	int64_t mark;
+	long open;
+};
+void win_gauges(const struct win_engine *en, struct win_gauges *g);
+
+/* Partition i's key (len bytes) and watermark, INT64_MIN before its first
+ * event; i below win_partitions. */
+const char *win_partition_mark(const struct win_engine *en, int i, size_t *len,
+    int64_t *mark);
+
 /*
  * A line of a state that starts {"positions": belongs to the command
  * (common/positions.h): win_load passes over it.

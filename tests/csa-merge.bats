@@ -734,3 +734,109 @@ same_rows() {
 	[ "$output" = "$old" ]
 	[ "$(jq -s 'map(.event_count) | add' <<< "$output")" -eq 3 ]
 }
+
+@test "--anomalies on the real week: the flagged hours are python's, at 0 to 3 sigma" {
+	# The man page's case: batch views of 1 to 6 July 2020 (the reference
+	# presets), five-minute speed rows from 7 July on.  Python alone: each
+	# region's event count in every hour (start, end] of the batch span,
+	# empty hours 0, gives the mean and the sample deviation; an hour of
+	# the speed events is flagged when its count is above mean + s * sd.
+	cd "$BATS_TEST_TMPDIR"
+	csa-usgs-fetch --url "file://$(bryn_json)" > week
+	jq -c 'select(.time < 1594080000000)' week > old
+	jq -c 'select(.time >= 1594080000000)' week > new
+	csa-batch-agg --preset earthquake --out gold < old
+	csa-window --preset earthquake < new > speed.ndjson
+	for s in 0 1 2 3; do
+		"$PY" - old new "$s" > want <<-'PYEOF'
+		import collections, json, math, sys
+		H = 3600000
+		def hour(t):            # the start of the hour (start, end] that holds t
+		    return -((-t) // H) * H - H
+		def counts(path):
+		    c = collections.Counter()
+		    for line in open(path):
+		        e = json.loads(line)
+		        c[(hour(e["time"]), e["region"])] += 1
+		    return c
+		old, new, sigma = counts(sys.argv[1]), counts(sys.argv[2]), float(sys.argv[3])
+		lo, hi = min(h for h, _ in old), max(h for h, _ in old) + H
+		k = (hi - lo) // H
+		out = []
+		for (h, region), n in sorted(new.items()):
+		    xs = [old.get((lo + i * H, region), 0) for i in range(k)]
+		    mean = sum(xs) / k
+		    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (k - 1))
+		    if n > mean + sigma * sd:
+		        out.append("%d %s %d %.9f %.9f" % (h // 1000, region, n, mean, sd))
+		print("\n".join(out))
+		PYEOF
+		csa-merge --batch gold/hourly --speed speed.ndjson --anomalies "$s" |
+			jq -r '"\(.window_start | sub("\\.000Z$"; "Z") | fromdate) \(.region) \(.event_count) \(.baseline_mean * 1e9 | round / 1e9) \(.baseline_stddev * 1e9 | round / 1e9)"' > got
+		"$PY" -c 'import sys
+a = [l.split() for l in open(sys.argv[1]) if l.strip()]
+b = [l.split() for l in open(sys.argv[2]) if l.strip()]
+assert len(a) == len(b), (len(a), len(b))
+for x, y in zip(sorted(a), sorted(b)):
+    assert x[:3] == y[:3] and abs(float(x[3]) - float(y[3])) < 1e-6 and abs(float(x[4]) - float(y[4])) < 1e-6, (x, y)' want got
+		echo "# $s sigma: $(wc -l < got) hours flagged" >&3
+	done
+	# --from and --to choose rows of that list; the baselines stay those of
+	# the whole batch view.
+	csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 1 > all
+	run -0 csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 1 \
+		--from 2020-07-08T00:00:00Z --to 2020-07-08T06:00:00Z
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(printf '%s\n' "$output" | jq -c .)" = "$(jq -c 'select(.window_start >= "2020-07-08T00:00:00.000Z" and
+		.window_end <= "2020-07-08T06:00:00.000Z")' all)" ]
+	# The one hour the man page names at 2 sigma.
+	run -0 csa-merge --batch gold/hourly --speed speed.ndjson --anomalies 2
+	echo "$output" | jq -e -s 'length == 1 and .[0].region == "us-west" and .[0].event_count == 22
+		and .[0].window_start == "2020-07-08T04:00:00.000Z" and (.[0].baseline_mean * 100 | round) == 1198'
+}
+
+@test "--anomalies per group: regions of 2 to 100 events an hour each flag their own 2-5% at 2 sigma" {
+	# Stationary Poisson counts, a rate per region, 30 days of batch and
+	# 30 of speed rows (python, fixed seed).  A baseline shared by the
+	# regions would flag nearly every hour of the busy region and none of
+	# the quiet ones; each region's own flags P(X > mean + 2 sd) of its
+	# hours, for these rates 5.3%, 3.2%, 3.7%, 3.2% and 2.3%
+	# (Poisson tails, csa-merge(1)).
+	"$PY" - "$BATS_TEST_TMPDIR" <<-'EOF'
+	import json, math, random, sys
+	random.seed(30)
+	d = sys.argv[1]
+	t0 = 1767225600000
+	rates = {"r2": 2, "r5": 5, "r12": 12, "r30": 30, "r100": 100}
+	def poisson(lam):
+	    # Knuth's product of uniforms, in pieces so exp(-lam) stays normal.
+	    n = 0
+	    while lam > 0:
+	        step = min(lam, 30)
+	        lam -= step
+	        limit, p = math.exp(-step), random.random()
+	        while p > limit:
+	            n += 1
+	            p *= random.random()
+	    return n
+	with open(d + "/old", "w") as old, open(d + "/new", "w") as new:
+	    for h in range(60 * 24):
+	        evs = []
+	        for r, lam in rates.items():
+	            evs += [(t0 + h * 3600000 + random.randrange(1, 3600001), r) for _ in range(poisson(lam))]
+	        for i, (t, r) in enumerate(sorted(evs)):
+	            (old if h < 30 * 24 else new).write('{"event_id":"%d-%d","time":%d,"region":"%s"}\n' % (h, i, t, r))
+	EOF
+	csa-batch-agg --tumbling 1h --view hourly --by region --agg n=count "$BATS_TEST_TMPDIR/old" > "$BATS_TEST_TMPDIR/gold"
+	csa-window --tumbling 5m --by region --agg n=count < "$BATS_TEST_TMPDIR/new" > "$BATS_TEST_TMPDIR/speed"
+	run -0 csa-merge --batch "$BATS_TEST_TMPDIR/gold" --speed "$BATS_TEST_TMPDIR/speed" --anomalies 2
+	printf '%s\n' "$output" | jq -r '.region' | sort | uniq -c | sed 's/^/# /' >&3
+	# 720 hours a region: each region's share is within 1% to 7%, and all
+	# of them together within 2% to 5% of the 3600 hours.
+	for r in r2 r5 r12 r30 r100; do
+		n=$(printf '%s\n' "$output" | grep -c "\"region\":\"$r\"" || true)
+		[ "$n" -ge 7 ] && [ "$n" -le 50 ] || { echo "$r: $n of 720 flagged"; return 1; }
+	done
+	total=$(printf '%s\n' "$output" | grep -c is_anomaly || true)
+	[ "$total" -ge 72 ] && [ "$total" -le 180 ] || { echo "$total of 3600 flagged"; return 1; }
+}

@@ -269,7 +269,9 @@ jq_expected() {
 @test "region: a point on each edge of the rule (lat 50, 18, 22; lon -162, -154, -115, -90) and just past it" {
 	# lon lat region, as the reference producer's get_partition_key states
 	# the rule: lat > 50 alaska; 18 < lat < 22 and -162 < lon < -154 hawaii;
-	# lon < -115 us-west; lon < -90 us-central; else us-east.
+	# lon < -115 us-west; lon < -90 us-central; else us-east.  The two
+	# points where the older rule (18 <= lat <= 23, -161 <= lon <= -154)
+	# and the reference's disagree are the last two of the box.
 	cat > "$BATS_TEST_TMPDIR/edges" <<-'EOF'
 	-150 50 us-west
 	-150 50.0001 alaska
@@ -285,6 +287,8 @@ jq_expected() {
 	-154.0001 20 hawaii
 	-161.9999 18.0001 hawaii
 	-154.0001 21.9999 hawaii
+	-161.5 19.5 hawaii
+	-158 22.5 us-west
 	-115 40 us-central
 	-115.0001 40 us-west
 	-90 40 us-east

@@ -629,6 +629,121 @@ PYEOF
 	[[ "$stderr" == *"--agg d (depth_km): $lack of $n events lack this field"* ]]
 }
 
+# The reference alert query (issue 30), column for column.
+ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),alert_type="MAGNITUDE_SPIKE"'
+
+@test "--select on the real week: the rows are exactly the events jq selects, with detected_at and the constant" {
+	# jq alone, from the USGS features: the region rule of usgs.jq, the
+	# time (TIMESTAMP BY time) as RFC 3339 with milliseconds, in the order
+	# csa-usgs-fetch writes them (oldest first).
+	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/week"
+	for min in 6.0 4.5; do
+		jq -c --argjson min "$min" -L "$HELPERS" 'include "usgs";
+			def ms: "\(. / 1000 | floor | strftime("%Y-%m-%dT%H:%M:%S")).\(1000 + . % 1000 | tostring | .[1:])Z";
+			.features | sort_by(.properties.time) | .[] | select(.properties.mag >= $min) | event as $e |
+			{event_id: $e.event_id, magnitude: $e.magnitude, place: $e.place, region: $e.region,
+			 detected_at: (.properties.time | ms), alert_type: "MAGNITUDE_SPIKE"}' "$(bryn_json)" \
+			> "$BATS_TEST_TMPDIR/want"
+		run --separate-stderr csa-window --where ".magnitude >= $min" --select "$ALERT_SELECT" "$BATS_TEST_TMPDIR/week"
+		assert_success
+		[ -z "$stderr" ]
+		[ "$output" = "$(cat "$BATS_TEST_TMPDIR/want")" ]
+		echo "# M >= $min: ${#lines[@]} rows" >&3
+	done
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/want")" -gt 20 ]
+	# 6.0: the two events of the week, both "us-east" by the reference rule.
+	run -0 csa-window --where '.magnitude >= 6.0' --select "$ALERT_SELECT" "$BATS_TEST_TMPDIR/week"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--select: each row is written and flushed before the next line is read" {
+	# The input stays open and nothing more comes: a row that waited for a
+	# later event, or sat in a buffer, never arrives within the timeout.
+	local in out pid row
+	coproc W { exec csa-window -t t --where '.m >= 6' --select "id,at=System.Timestamp(),kind=\"spike\""; }
+	pid=$W_PID
+	exec {in}>&"${W[1]}" {out}<&"${W[0]}"
+	ev 0 '"id":"a","m":6.5' >&"$in"
+	read -t 10 -r row <&"$out"
+	[ "$row" = '{"id":"a","at":"2026-01-01T10:00:00.000Z","kind":"spike"}' ]
+	ev 5 '"id":"b","m":2' >&"$in"
+	ev 9 '"id":"c","m":7' >&"$in"
+	read -t 10 -r row <&"$out"
+	[ "$row" = '{"id":"c","at":"2026-01-01T10:00:09.000Z","kind":"spike"}' ]
+	# An event earlier than the last: no window, nothing late; out at once.
+	ev -60 '"id":"d","m":6' >&"$in"
+	read -t 10 -r row <&"$out"
+	[ "$row" = '{"id":"d","at":"2026-01-01T09:59:00.000Z","kind":"spike"}' ]
+	# The end of input: nothing more, and a clean exit.
+	exec {in}>&- {W[1]}>&-
+	if read -t 10 -r row <&"$out"; then
+		echo "a row after the end of input: $row"
+		return 1
+	fi
+	wait "$pid"
+}
+
+@test "--select: columns as --by names them, missing fields null, jq values; no time needed without System.Timestamp()" {
+	printf '%s\n' '{"a":{"b":1},"s":"x\"y","n":null,"l":[1,2]}' > "$BATS_TEST_TMPDIR/in"
+	run -0 csa-window --select '.a.b,s,n,gone,l,two=(.l | length),k=(true),c=1.5,sum=(.l | add)' "$BATS_TEST_TMPDIR/in"
+	assert_output '{"b":1,"s":"x\"y","n":null,"gone":null,"l":[1,2],"two":2,"k":true,"c":1.5,"sum":3}'
+	# Constants are written as jq writes them (JSON string and number
+	# literals without libjq; the rest through it).
+	cols='k="MAG\u0041\"x",n=1.50,e="",m=-2e3,j="\(.s)!",t=(true),z=null'
+	run -0 csa-window --select "$cols" "$BATS_TEST_TMPDIR/in"
+	assert_output "$(jq -c "{${cols//=/: }}" "$BATS_TEST_TMPDIR/in")"
+	# --select twice adds columns, blanks around them are left out; -t
+	# names the time; --arrival-time is now.
+	printf '%s\n' '{"id":1,"when":"2026-04-22T14:25:00+02:00"}' > "$BATS_TEST_TMPDIR/in"
+	run -0 csa-window --select id --select '
+		ts=system.timestamp() ' -t when "$BATS_TEST_TMPDIR/in"
+	assert_output '{"id":1,"ts":"2026-04-22T12:25:00.000Z"}'
+	run -0 csa-window --select 'ts=System.Timestamp()' --arrival-time "$BATS_TEST_TMPDIR/in"
+	echo "$output" | jq -e '(.ts | sub("\\.[0-9]+Z$"; "Z") | fromdate) - now | fabs < 60'
+	# --out appends; -v counts the events read and the rows written.
+	printf '%s\n' '{"id":2}' '{"id":3}' > "$BATS_TEST_TMPDIR/more"
+	csa-window --select id --out "$BATS_TEST_TMPDIR/rows" "$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr csa-window --select id --where '.id > 2' -v --out "$BATS_TEST_TMPDIR/rows" "$BATS_TEST_TMPDIR/more"
+	[[ "$stderr" == *"2 events, 1 rows, 0 lines skipped"* ]]
+	[ "$(jq -c .id "$BATS_TEST_TMPDIR/rows" | tr '\n' ' ')" = "1 3 " ]
+}
+
+@test "--select: a line without a time or with a failing column is said and skipped; the rest go out" {
+	{ ev 0 '"id":"a"'; echo '{"id":"b"}'; echo 'not json'; ev 2 '"id":"c","x":"s"'; ev 3 '"id":"d","x":[]'; } \
+		> "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-window -t t --select 'id,at=System.Timestamp(),y=(.x | ascii_downcase)' "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[ "$(printf '%s\n' "$output" | jq -r .id | tr '\n' ' ')" = "c " ]
+	[[ "$stderr" == *"in:2: "* ]]
+	[[ "$stderr" == *"in:3: "* ]]
+	[[ "$stderr" == *"in:1: --select y: "* ]]
+	[[ "$stderr" == *"in:5: --select y: "* ]]
+	[[ "$stderr" == *"4 bad lines skipped"* ]]
+}
+
+@test "--select: stdout to /dev/full exits 3; | head -n1 leaves stderr empty" {
+	csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/week"
+	stdout_faults "csa-window --select event_id '$BATS_TEST_TMPDIR/week'"
+	[[ "$stderr" == *"write error: No space left on device"* ]]
+}
+
+@test "--select: options of windows are refused, not ignored; columns are named once" {
+	usage_faults csa-window <<-'EOF'
+	--select id --tumbling 5m|more than one window: give --tumbling, --hopping, --sliding, --session, --snapshot, --preset or --select
+	--select id --by region|--by: only for windows, not with --select
+	--select id --agg n=count|--agg: only for windows, not with --select
+	--select id --state s|--state: only for windows, not with --select
+	--select id --dedupe id|--dedupe: only for windows, not with --select
+	--select id --max-delay 1m|--max-delay: only for windows, not with --select
+	--select id --late drop|--late: only for windows, not with --select
+	--select id --partition p|--partition: only for windows, not with --select
+	--select System.Timestamp()|--select: System.Timestamp() needs a name, e.g. detected_at=System.Timestamp()
+	--select id,id|--select: the column 'id' is named twice
+	--select a=id,a=System.Timestamp()|--select: the column 'a' is named twice
+	--select id,|--select: an empty expression: name a field (region, ._eh.partition) or write a jq expression
+	EOF
+}
+
 @test "-q: no warning of a field no event has; a bad line and the count still said, exit 1" {
 	cp "$(usgs_events)" "$BATS_TEST_TMPDIR/ev.ndjson"
 	echo '{"time": ' >> "$BATS_TEST_TMPDIR/ev.ndjson"

@@ -7,7 +7,9 @@ load helpers/common
 setup() {
 	export CSA_DIR="$BATS_TEST_TMPDIR/state"
 	export CSA_HUB="$CSA_DIR/hub"
-	mkdir -p "$CSA_DIR"
+	# node_exporter's textfile directory, here.
+	export METRICS_DIR="$BATS_TEST_TMPDIR/metrics"
+	mkdir -p "$CSA_DIR" "$METRICS_DIR"
 	start_usgs_server "$DATA/usgs"
 }
 
@@ -15,6 +17,18 @@ teardown() {
 	[ -z "${UNIT_PGID:-}" ] || kill -KILL -- "-$UNIT_PGID" 2>/dev/null || true
 	kill_bg
 	stop_usgs_server
+}
+
+# check_metrics_files NAME...: METRICS_DIR/NAME.prom of each, and
+# promtool finds nothing wrong in it where it is installed.
+check_metrics_files() {
+	local n
+	for n; do
+		[ -s "$METRICS_DIR/$n.prom" ] || { echo "no $n.prom"; return 1; }
+		if command -v promtool > /dev/null; then
+			promtool check metrics < "$METRICS_DIR/$n.prom" || return 1
+		fi
+	done
 }
 
 # unit_exec UNIT: its ExecStart line, with systemd's $$ made the shell's $.
@@ -58,12 +72,13 @@ hub_events() {
 	grep -qx 'Restart=on-failure' "$CSA_SRCDIR/examples/systemd/csa-speed.service"
 }
 
-@test "the systemd units run as a user of their own, hardened, writing only the hub's directory" {
+@test "the systemd units run as a user of their own, hardened, writing only the hub's and the metrics' directories" {
 	command -v systemd-analyze > /dev/null || skip "no systemd-analyze (Debian: apt-get install systemd)"
 	for u in csa-ingest csa-speed; do
 		f="$CSA_SRCDIR/examples/systemd/$u.service"
 		for key in DynamicUser=yes User=csa ProtectSystem=strict NoNewPrivileges=yes \
-			PrivateTmp=yes StateDirectory=csa ReadWritePaths=/var/lib/csa; do
+			PrivateTmp=yes StateDirectory=csa \
+			'ReadWritePaths=/var/lib/csa /var/lib/prometheus/node-exporter'; do
 			grep -qx "$key" "$f" || { echo "$u lacks $key"; return 1; }
 		done
 		# The hub the commands use is the directory they may write.
@@ -101,6 +116,8 @@ hub_events() {
 	sleep 2
 	stop_unit
 	[ "$(wc -l < "$CSA_DIR/speed.ndjson")" -eq "$rows" ]
+	# Each command wrote its metrics where node_exporter reads them.
+	check_metrics_files csa-usgs-fetch csa-eh-send csa-eh-recv csa-window
 }
 
 # load_crontab: cron's view of examples/crontab: its variables exported
@@ -109,7 +126,7 @@ load_crontab() {
 	local line jobs
 	while IFS= read -r line; do
 		case "$line" in
-		CSA_DIR=* | CSA_HUB=* | USGS_FEED=*) ;;
+		CSA_DIR=* | CSA_HUB=* | USGS_FEED=* | METRICS_DIR=*) ;;
 		[A-Z]*=*) export "${line?}" ;;
 		esac
 	done < "$CSA_SRCDIR/examples/crontab"
@@ -147,6 +164,8 @@ run_job() {
 		csa-usgs-fetch --url "$SERVER_URL/$f.geojson"; done | jq -s 'map(.event_id) | unique | length')
 	[ "$(jq -s 'map(.event_count) | add' "$CSA_DIR/serving.ndjson")" -eq "$want" ]
 	[ ! -s "$CSA_DIR/batch.log" ]
+	check_metrics_files csa-usgs-fetch csa-eh-send csa-capture-read csa-batch-agg csa-merge
+	grep -qx 'csa_run_success{command="csa-batch-agg"} 1' "$METRICS_DIR/csa-batch-agg.prom"
 	# Retention and compaction, with systemctl as a stand-in that notes
 	# what it was asked (the speed layer ran above, and is not running):
 	# the serving answer stays byte for byte.
