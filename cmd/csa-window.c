@@ -631,10 +631,8 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	else if (p == NULL && sq.n > 1)
 		rc = msg_usage("the query has %d statements (INTO %s) and csa-window runs one "
 		    "a run: choose it with --into NAME", sq.n, names.p);
-	else if ((p = p ? p : &sq.v[0])->aggregate == false)
-		rc = msg_usage("%s:%d:%d: a SELECT without GROUP BY a window (each event a row) "
-		    "is not supported yet; --explain shows its plan", q->file ? q->file : "query",
-		    p->line, p->col);
+	else
+		p = p ? p : &sq.v[0];
 	buf_free(&names);
 	if (rc != 0) {
 		saql_free(&sq);

@@ -1636,6 +1636,25 @@ saql_argv(const struct saql_plan *p, char ***argv)
 		push(&v, &n, xstrdup("--offset"));
 		push(&v, &n, duration(p->offset));
 	}
+	if (!p->aggregate) {
+		/* Per event: csa-window --select, NAME=EXPR columns. */
+		struct buf b = { 0 };
+
+		for (int k = 0; k < p->ncols; k++) {
+			const struct saql_col *c = &p->cols[k];
+
+			if (k)
+				buf_addc(&b, ',');
+			if (c->kind == SAQL_COL_TIMESTAMP)
+				buf_printf(&b, "%s=System.Timestamp()", c->name);
+			else if (strcmp(c->name, c->text) == 0)
+				buf_adds(&b, c->text);
+			else
+				buf_printf(&b, "%s=%s", c->name, c->text);
+		}
+		push(&v, &n, xstrdup("--select"));
+		push(&v, &n, buf_steal(&b));
+	}
 	if (p->by) {
 		push(&v, &n, xstrdup("--by"));
 		push(&v, &n, xstrdup(p->by));
@@ -1709,10 +1728,6 @@ saql_explain(const struct saql_plan *p, const char *prog, struct buf *b)
 	for (int k = 0; k < p->ncols; k++)
 		buf_printf(b, " %s(%s)", p->cols[k].name, kinds[p->cols[k].kind]);
 	buf_addc(b, '\n');
-	if (!p->aggregate) {
-		buf_adds(b, "  command: none: a SELECT without a window is not supported yet\n");
-		return;
-	}
 	buf_printf(b, "  command: %s", prog);
 	n = saql_argv(p, &v);
 	for (int k = 0; k < n; k++) {
