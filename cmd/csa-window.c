@@ -29,6 +29,7 @@
 #include "ndjson.h"
 #include "opt.h"
 #include "positions.h"
+#include "saql.h"
 #include "sig.h"
 #include "timefmt.h"
 #include "window.h"
@@ -36,7 +37,8 @@
 
 static const char usage_line[] =
     "Usage: csa-window (--tumbling SIZE | --hopping SIZE/HOP | --sliding SIZE |\n"
-    "                   --session TIMEOUT[/MAX] | --snapshot | --preset earthquake)\n"
+    "                   --session TIMEOUT[/MAX] | --snapshot | --preset earthquake |\n"
+    "                   --query TEXT | --query-file FILE) [--explain] [--into NAME[=FILE]]\n"
     "                  [--by EXPR] [--agg NAME=FUNC(F)] [--where EXPR] [--having COND]\n"
     "                  [--time EXPR | --arrival-time] [--max-delay D] [--late adjust|drop]\n"
     "                  [--late-output FILE] [--offset D] [--boundary end-inclusive|start-inclusive]\n"
@@ -65,10 +67,14 @@ static const char help_text[] =
     "      --dedupe FIELD        drop events whose FIELD was seen before\n"
     "      --dedupe-horizon D    how long an id is remembered (default 1h)\n"
     "      --emit early:D        also write running rows of open windows every D\n"
+    "      --explain             with a query: print its plan and the equivalent\n"
+    "                            options, and exit\n"
     "  -h, --help                show this help and exit\n"
     "      --having COND         keep rows whose COLUMN OP NUMBER holds\n"
     "      --hopping SIZE/HOP    windows of SIZE starting every HOP\n"
     "      --idle-timeout D      with no input for D, move time on by the wall time\n"
+    "      --into NAME[=FILE]    run the query's statement INTO [NAME]; its rows to\n"
+    "                            FILE (appended, as --out)\n"
     "      --keep-open           at the end of input, save open windows to --state\n"
     "                            instead of writing them\n"
     "      --no-keep-open        at the end of input, write open windows even with\n"
@@ -86,6 +92,9 @@ static const char help_text[] =
     "                            event time (default _eh.partition)\n"
     "      --partition-count N   start the clock once N partitions have been seen\n"
     "      --preset NAME         earthquake: the reference speed query\n"
+    "      --query TEXT          a Stream Analytics query: SELECT ... INTO ... FROM ...\n"
+    "                            GROUP BY ..., TumblingWindow(minute, 5)\n"
+    "      --query-file FILE     the query from FILE\n"
     "  -q, --quiet               no warnings (errors and bad lines still print)\n"
     "      --session T[/MAX]     sessions: events less than T apart, cut at MAX\n"
     "      --sliding SIZE        a row whenever an event enters or leaves the\n"
@@ -107,6 +116,7 @@ static const char help_text[] =
     "  csa-eh-recv -g speed | csa-window --preset earthquake\n"
     "  csa-window --tumbling 1h --by region --agg 'n=count,m=max(magnitude)' < ev\n"
     "  csa-window -t timestamp --session 1m/1h --by user_id < clicks.ndjson\n"
+    "  csa-window --query-file speed.asaql --into speed-view=speed.ndjson < ev\n"
     "  csa-window -w '.magnitude >= 6' --select 'event_id,at=System.Timestamp()'\n"
     "\n"
     "Exit status: 0 ok, 1 bad lines were skipped, 2 usage, 3 local I/O.\n"
@@ -130,6 +140,7 @@ struct options {
 	const char *late_path, *state_path, *out_path;
 	struct expr *time, *where, *dedupe, *partition;
 	struct expr *eh_part, *eh_seq;	/* _eh.partition, _eh.sequence_number */
+	char **query_argv;		/* the options a --query compiled to */
 	int partition_count;
 	bool partition_given;
 	bool unbuffered;
@@ -407,6 +418,18 @@ take_emit(void *to, const char *name, const char *arg)
 	return OPT_RUN;
 }
 
+/* What --query and the options that go with it said. */
+struct query_opts {
+	const char *text, *file, *into;
+	bool explain, spec_given, out_given;
+};
+
+/* Set while the options a query compiled to are parsed. */
+static bool query_compiled;
+
+static int query_options(struct options *o, const struct query_opts *q, int argc,
+    char **argv);
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -418,6 +441,7 @@ parse_options(int argc, char **argv, struct options *o)
 	static const char default_partition[] = "_eh.partition";
 	const char *time_src = "time", *partition_src = default_partition;
 	struct parse p = { .o = o };
+	struct query_opts q = { 0 };
 	bool offset_given = false;
 	struct err e;
 	int rc;
@@ -429,9 +453,11 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_CALL("dedupe", 0, &o->dedupe, opt_call_expr),
 		OPT_E_DURATION("dedupe-horizon", 0, &w->dedupe_horizon, 1, OPT_NO_MAX),
 		OPT_E_CALL("emit", 0, &w->early, take_emit),
+		OPT_E_FLAG("explain", 0, &q.explain),
 		OPT_E_CALL("having", 0, w, winopt_having),
 		OPT_E_CALL("hopping", 0, &p, take_window),
 		OPT_E_DURATION("idle-timeout", 0, &o->idle_ms, 1, OPT_NO_MAX),
+		OPT_E_STRING("into", 0, &q.into),
 		OPT_E_FLAG("keep-open", 0, &o->keep_open),
 		OPT_E_CHOICE("late", 0, &w->drop_late, "adjust", "drop"),
 		OPT_E_STRING("late-output", 0, &o->late_path),
@@ -445,6 +471,8 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_STRING("partition", 0, &partition_src),
 		OPT_E_INT("partition-count", 0, &o->partition_count, 1, INT32_MAX),
 		OPT_E_CALL("preset", 0, &p, take_window),
+		OPT_E_STRING("query", 0, &q.text),
+		OPT_E_STRING("query-file", 0, &q.file),
 		OPT_E_CALL("select", 0, &p, take_select),
 		OPT_E_CALL("session", 0, &p, take_window),
 		OPT_E_CALL("sliding", 0, &p, take_window),
@@ -463,6 +491,12 @@ parse_options(int argc, char **argv, struct options *o)
 	w->dedupe_horizon = 3600 * 1000;
 	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
 		return rc;
+	if ((q.text || q.file || q.explain || q.into) && !query_compiled) {
+		q.spec_given = p.types || w->nby || w->aggs.n || o->where || w->have_having ||
+		    o->arrival || strcmp(time_src, "time") != 0;
+		q.out_given = o->out_path != NULL;
+		return query_options(o, &q, argc, argv);
+	}
 	argc -= optind;
 	argv += optind;
 	if (p.types != 1)
@@ -527,6 +561,105 @@ parse_options(int argc, char **argv, struct options *o)
 	o->files = argv;
 	o->nfiles = argc;
 	return OPT_RUN;
+}
+
+/*
+ * --query, --query-file: compile the query, and with --explain print what
+ * each statement compiled to; else parse the options again with the
+ * statement's own (saql_argv) in front of the ones given, so that running
+ * a query is running csa-window with those options.  One statement a run:
+ * --into NAME picks it when the query has several.  argv is as getopt
+ * left it (the options first), the user's --query among them, passed over
+ * the second time.
+ */
+static int
+query_options(struct options *o, const struct query_opts *q, int argc, char **argv)
+{
+	struct saql_query sq = { 0 };
+	const struct saql_plan *p = NULL;
+	const char *eq = q->into ? strchr(q->into, '=') : NULL;
+	size_t into_len = q->into ? (eq ? (size_t)(eq - q->into) : strlen(q->into)) : 0;
+	char *file_text = NULL, **plan, **v;
+	struct buf names = { 0 };
+	struct err e;
+	size_t len;
+	int n, rc;
+
+	if (q->text && q->file)
+		return msg_usage("--query and --query-file: give one");
+	if (!q->text && !q->file)
+		return msg_usage("--%s: needs --query or --query-file", q->explain ? "explain" : "into");
+	if (q->spec_given)
+		return msg_usage("--query: the query says the window, the groups, the aggregates, "
+		    "WHERE, HAVING and TIMESTAMP BY; leave out the options that say them");
+	if (q->out_given && eq)
+		return msg_usage("--into %s and --out: give one file", q->into);
+	if (q->file && (rc = fs_read_all(q->file, &file_text, &len, &e)) != 0) {
+		if (rc == 1)
+			msg_warn("%s: no such file", q->file);
+		else
+			msg_error(&e);
+		return EXIT_IO;
+	}
+	rc = saql_compile(q->text ? q->text : file_text, q->file ? q->file : "query", &sq, &e);
+	free(file_text);
+	if (rc < 0) {
+		saql_free(&sq);
+		return msg_usage("%s", e.msg);
+	}
+	if (q->explain) {
+		for (int i = 0; i < sq.n; i++) {
+			if (i)
+				buf_addc(&names, '\n');
+			saql_explain(&sq.v[i], "csa-window", &names);
+		}
+		fputs(names.p, stdout);
+		buf_free(&names);
+		saql_free(&sq);
+		return EXIT_OK;
+	}
+	for (int i = 0; i < sq.n; i++) {
+		const char *name = sq.v[i].into ? sq.v[i].into : "";
+
+		buf_printf(&names, "%s[%s]", i ? ", " : "", name);
+		if (q->into && strlen(name) == into_len && strncmp(name, q->into, into_len) == 0)
+			p = &sq.v[i];
+	}
+	if (p == NULL && q->into)
+		rc = msg_usage("--into: no statement INTO [%.*s] in the query (%s)", (int)into_len,
+		    q->into, names.p);
+	else if (p == NULL && sq.n > 1)
+		rc = msg_usage("the query has %d statements (INTO %s) and csa-window runs one "
+		    "a run: choose it with --into NAME", sq.n, names.p);
+	else
+		p = p ? p : &sq.v[0];
+	buf_free(&names);
+	if (rc != 0) {
+		saql_free(&sq);
+		return rc;
+	}
+	n = saql_argv(p, &plan);
+	saql_free(&sq);
+	v = xmalloc(sizeof(*v) * (size_t)(argc + n + 3));
+	v[0] = xstrdup(argv[0]);
+	memcpy(v + 1, plan, sizeof(*v) * (size_t)n);
+	free(plan);
+	n++;
+	if (eq) {
+		v[n++] = xstrdup("--out");
+		v[n++] = xstrdup(eq + 1);
+	}
+	/* The options given, after the query's: theirs are copies too, so
+	 * that v owns every string it holds. */
+	for (int i = 1; i < argc; i++)
+		v[n++] = xstrdup(argv[i]);
+	v[n] = NULL;
+	query_compiled = true;
+	optind = 0;
+	rc = parse_options(n, v, o);
+	query_compiled = false;
+	o->query_argv = v;
+	return rc;
 }
 
 /* The event's time from --time, or the arrival time. */
@@ -1236,6 +1369,9 @@ options_free(struct options *o)
 	expr_free(o->partition);
 	expr_free(o->eh_part);
 	expr_free(o->eh_seq);
+	for (int i = 0; o->query_argv && o->query_argv[i]; i++)
+		free(o->query_argv[i]);
+	free(o->query_argv);
 	for (int i = 0; i < o->nsel; i++) {
 		free(o->sel[i].name);
 		expr_free(o->sel[i].x);

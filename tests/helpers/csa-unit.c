@@ -15,6 +15,7 @@
 #include "jsonfast.h"
 #include "msg.h"
 #include "ndjson.h"
+#include "saql.h"
 #include "timefmt.h"
 
 /* Each stdin line: parse it and print it back compactly, or the error. */
@@ -444,13 +445,41 @@ cmd_fast(char **paths, int npaths)
 	return bad ? 1 : 0;
 }
 
+/* The query text on stdin: each statement's plan as --explain shows it, or
+ * the fault on stderr and status 2. */
+static int
+cmd_saql(void)
+{
+	struct saql_query q = { 0 };
+	struct buf text = { 0 }, out = { 0 };
+	struct err e;
+	char chunk[4096];
+	size_t n;
+	int rc = 0;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		buf_add(&text, chunk, n);
+	if (saql_compile(text.p ? text.p : "", "query", &q, &e) < 0) {
+		fprintf(stderr, "csa-unit: %s\n", e.msg);
+		rc = 2;
+	} else {
+		for (int i = 0; i < q.n; i++)
+			saql_explain(&q.v[i], "csa-window", &out);
+		fputs(out.p, stdout);
+	}
+	saql_free(&q);
+	buf_free(&text);
+	buf_free(&out);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|when NOW T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|fast PATH...|numgen N|lines [MAX]\n", stderr);
+		    "duration D...|expr EXPR|fast PATH...|numgen N|saql|lines [MAX]\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
@@ -477,6 +506,8 @@ main(int argc, char **argv)
 		return cmd_merge(argv[2], atol(argv[3]));
 	if (strcmp(argv[1], "partition") == 0 && argc >= 3)
 		return cmd_partition(argc - 2, argv + 2);
+	if (strcmp(argv[1], "saql") == 0)
+		return cmd_saql();
 	if (strcmp(argv[1], "lines") == 0)
 		return cmd_lines(argc > 2 ? argv[2] : NULL);
 	fputs("csa-unit: unknown test command\n", stderr);
