@@ -138,11 +138,19 @@ PYEOF
 	# each row is out before the next line is read: one strong event, then
 	# a pipe held open; its row comes while csa-window still waits
 	jq -c 'select(.magnitude >= 6)' "$ev" | head -n1 > "$BATS_TEST_TMPDIR/one"
-	{ cat "$BATS_TEST_TMPDIR/one"; sleep 3; } |
+	{ cat "$BATS_TEST_TMPDIR/one"; sleep 10; } |
 		csa-window --query-file "$JOB" --into strong-quakes > "$BATS_TEST_TMPDIR/early" &
-	sleep 1.5
+	local pid=$! i
+	for i in $(seq 90); do
+		[ -s "$BATS_TEST_TMPDIR/early" ] && break
+		sleep 0.1
+	done
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/early")" = 1 ]
-	wait
+	# ... while its input is still open.
+	kill -0 "$pid"
+	# Not a bare wait: under BATS_TEST_TIMEOUT (make check) bats's
+	# watchdog is a job of this shell too.
+	wait "$pid"
 }
 
 @test "--explain: each statement's plan and a command line that gives the same rows" {
