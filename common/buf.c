@@ -61,6 +61,12 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void *
+xmemdup(const void *p, size_t n)
+{
+	return memcpy(xmalloc(n), p, n);
+}
+
 void
 buf_free(struct buf *b)
 {

@@ -45,14 +45,10 @@ hll_copy(const struct hll *h)
 	struct hll *c = xmalloc(sizeof(*c));
 
 	*c = *h;
-	if (h->set) {
-		c->set = xmalloc(sizeof(*c->set) * h->cap);
-		memcpy(c->set, h->set, sizeof(*c->set) * h->cap);
-	}
-	if (h->reg) {
-		c->reg = xmalloc(HLL_M);
-		memcpy(c->reg, h->reg, HLL_M);
-	}
+	if (h->set)
+		c->set = xmemdup(h->set, sizeof(*c->set) * h->cap);
+	if (h->reg)
+		c->reg = xmemdup(h->reg, HLL_M);
 	return c;
 }
 

@@ -53,12 +53,10 @@ td_copy(const struct tdigest *t)
 	c->capc = t->n;
 	c->capbuf = t->nbuf;
 	if (t->n) {
-		c->c = xmalloc(sizeof(*c->c) * (size_t)t->n);
-		memcpy(c->c, t->c, sizeof(*c->c) * (size_t)t->n);
+		c->c = xmemdup(t->c, sizeof(*c->c) * (size_t)t->n);
 	}
 	if (t->nbuf) {
-		c->buf = xmalloc(sizeof(*c->buf) * (size_t)t->nbuf);
-		memcpy(c->buf, t->buf, sizeof(*c->buf) * (size_t)t->nbuf);
+		c->buf = xmemdup(t->buf, sizeof(*c->buf) * (size_t)t->nbuf);
 	}
 	return c;
 }
