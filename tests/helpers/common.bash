@@ -224,3 +224,28 @@ stdout_faults() {
 	run --separate-stderr bash -c "$1 > /dev/full"
 	[ "$status" -eq 3 ] || { echo "$1 > /dev/full: exit $status: $stderr"; return 1; }
 }
+
+# missing_fields CMD: what csa-window and csa-batch-agg both say of fields:
+# a mistyped --by column and aggregate field give null columns, exit 0 and
+# one warning each; with -v, a field some events lack is counted as jq
+# counts it.  Leaves the events in $BATS_TEST_TMPDIR/ev.ndjson (their
+# count in n) and those lacking depth_km in some.ndjson.
+missing_fields() {
+	local cmd=$1 lack
+	cp "$(usgs_events)" "$BATS_TEST_TMPDIR/ev.ndjson"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/ev.ndjson")
+	run --separate-stderr "$cmd" --tumbling 1h --by regoin --agg 'a=avg(magnitdue),n=count' \
+		"$BATS_TEST_TMPDIR/ev.ndjson"
+	assert_success
+	[ "$(printf '%s\n' "$output" | jq -s 'map(.regoin, .a) | unique')" = "$(jq -n '[null]')" ]
+	[[ "$stderr" == *"--by regoin: none of the $n events has this field (mistyped?)"* ]]
+	[[ "$stderr" == *"--agg a (magnitdue): none of the $n events has this field (mistyped?)"* ]]
+	[ "$(wc -l <<< "$stderr")" -eq 2 ]
+	jq -c 'if (.magnitude // 0) < 3 then del(.depth_km) else . end' "$BATS_TEST_TMPDIR/ev.ndjson" \
+		> "$BATS_TEST_TMPDIR/some.ndjson"
+	lack=$(jq -s 'map(select(has("depth_km") | not)) | length' "$BATS_TEST_TMPDIR/some.ndjson")
+	[ "$lack" -gt 0 ] && [ "$lack" -lt "$n" ]
+	run --separate-stderr "$cmd" -v --tumbling 1h --by region --agg 'd=max(depth_km)' \
+		"$BATS_TEST_TMPDIR/some.ndjson"
+	[[ "$stderr" == *"--agg d (depth_km): $lack of $n events lack this field"* ]]
+}
