@@ -278,6 +278,46 @@ days() {
 	assert_output --partial "--retention: needs --out DIR"
 }
 
+@test "kill -9 during --retention: each day is whole or gone, and the next run sweeps what was hidden" {
+	real_layers
+	gold=$BATS_TEST_TMPDIR/gold
+	# Many old days (copies of the first one, a year earlier), so that a
+	# run takes long enough to be killed in the middle of.
+	local first v k
+	for v in hourly daily; do
+		first=$(ls "$gold/$v" | head -n 1)
+		for k in $(seq 400); do
+			cp -a "$gold/$v/$first" "$gold/$v/date=$(date -u -d "2013-01-01 + $k days" +%F)"
+		done
+	done
+	cp -a "$gold" "$BATS_TEST_TMPDIR/gold.all"
+	csa-batch-agg --preset earthquake --out "$gold" --retention 5d /dev/null
+	days "$gold/hourly" > "$BATS_TEST_TMPDIR/kept"
+	partial=0
+	for i in $(seq 20); do
+		rm -rf "$gold" && cp -a "$BATS_TEST_TMPDIR/gold.all" "$gold"
+		csa-batch-agg --preset earthquake --out "$gold" --retention 5d /dev/null &
+		sleep "0.$((RANDOM % 20))"
+		kill -9 $! 2>/dev/null || true
+		wait $! || true
+		# Every day still listed is the day as it was, file for file.
+		for v in hourly daily; do
+			for d in "$gold/$v"/date=*; do
+				[ -e "$d" ] || continue
+				diff -r "$d" "$BATS_TEST_TMPDIR/gold.all/$v/${d##*/}"
+			done
+		done
+		days "$gold/hourly" | cmp -s - "$BATS_TEST_TMPDIR/kept" || partial=$((partial + 1))
+		# The next run finishes the work and leaves nothing hidden.
+		csa-batch-agg --preset earthquake --out "$gold" --retention 5d /dev/null
+		days "$gold/hourly" | diff - "$BATS_TEST_TMPDIR/kept"
+		days "$gold/daily" | diff - "$BATS_TEST_TMPDIR/kept"
+		run ls -A "$gold/hourly" "$gold/daily"
+		refute_output --partial ".expired."
+	done
+	echo "# $partial of 20 kills left days for the next run" >&3
+}
+
 @test "--retention while csa-merge reads the view: every read succeeds, between the kept days and all days" {
 	real_layers
 	gold=$BATS_TEST_TMPDIR/gold
