@@ -1101,7 +1101,8 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
  * --idle-timeout: wait for input at most the timeout; when none came, move
  * event time on by the wall time since the last line and write the windows
  * that are due, so a quiet stream still closes them.  True when it waited
- * in vain (the caller looks again), false when input is there.
+ * in vain or a signal came (the caller looks again), false when input is
+ * there.
  */
 static bool
 idle_wait(struct run *r, const struct ndjson_reader *in)
@@ -1109,8 +1110,14 @@ idle_wait(struct run *r, const struct ndjson_reader *in)
 	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
 	int64_t now;
 
-	if (poll(&pfd, 1, (int)r->o->idle_ms) != 0)
-		return false;	/* input, end of input, or a signal */
+	switch (poll(&pfd, 1, (int)r->o->idle_ms)) {
+	case -1:
+		return true;	/* a signal: the loop looks at sig_stop before reading */
+	case 0:
+		break;
+	default:
+		return false;	/* input, or end of input */
+	}
 	now = tfmt_now();
 	if (now > r->last_arrival) {
 		win_idle(r->en, now - r->last_arrival);
@@ -1123,7 +1130,8 @@ idle_wait(struct run *r, const struct ndjson_reader *in)
  * With partitions, wait for input only until a partition goes idle (or
  * the wait for unseen ones ends), then let the engine act on it, so a
  * quiet partition stops holding rows back even when nothing else comes.
- * True when it waited in vain, false when input is there or nothing is due.
+ * True when it waited in vain or a signal came, false when input is there
+ * or nothing is due.
  *
  * The engine's clock for idleness is r->waited: the wall time spent here
  * waiting for input, not the wall time.  A partition is idle when nothing
@@ -1145,8 +1153,10 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 		t0 = tfmt_now();
 		got = poll(&pfd, 1, (int)(wake - r->waited < 60000 ? wake - r->waited : 60000));
 		r->waited += tfmt_now() - t0;
-		if (got != 0)
-			return false;	/* input, end of input, or a signal */
+		if (got < 0)
+			return true;	/* a signal: the loop looks at sig_stop before reading */
+		if (got > 0)
+			return false;	/* input, or end of input */
 	}
 	win_tick(r->en, r->waited);
 	return true;

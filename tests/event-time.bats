@@ -121,6 +121,23 @@ partitions() {
 	[ "$(wc -l < "$T/out")" -eq 2 ]
 }
 
+@test "SIGTERM while csa-window waits on quiet partitions or --idle-timeout ends the run at once" {
+	# The waits poll for input with a timeout; a signal during one must not
+	# go on into a blocking read (or a second 60 s wait) before exiting.
+	for opts in "--partition p" "--partition p --idle-timeout 60s" "--idle-timeout 60s"; do
+		rm -f "$T/in"
+		mkfifo "$T/in"
+		bg sh -c "exec csa-window --tumbling 1m $opts -v < '$T/in' > '$T/out' 2> '$T/err'" 3>&-
+		pid=$BG_PID
+		exec 7> "$T/in"
+		printf '%s\n' '{"p":0,"time":"2026-01-01T00:00:10Z"}' '{"p":1,"time":"2026-01-01T00:00:20Z"}' >&7
+		sleep 1	# it has read both and waits, the pipe open and quiet
+		kill -TERM "$pid"
+		wait_for 10 '! kill -0 $pid' || { echo "$opts: still running 10 s after SIGTERM"; exec 7>&-; return 1; }
+		exec 7>&-
+	done
+}
+
 @test "a csa-window stopped mid-backlog for longer than the idle time counts nothing late" {
 	# Idleness is wall time spent waiting for input: a partition whose
 	# events are already in the input is not idle however long csa-window
