@@ -154,7 +154,10 @@ check() {
 	run csa-window $WIN --state state --out /dev/full < "$BATS_FILE_TMPDIR/week.ndjson"
 	[ "$status" -eq 3 ]
 	assert_output --partial "/dev/full: write error"
-	[ ! -e state ]
+	# A save from before the first row may stand (--state-every 10ms on a
+	# slow machine): it vouches for no row, as no window had closed.  No
+	# save from after a row stands.
+	[ ! -e state ] || head -n 1 state | jq -e '.have_closed == false' > /dev/null
 }
 
 @test "--keep-open and --no-keep-open together are a usage error" {
