@@ -141,6 +141,11 @@ struct options {
 	struct expr *time, *where, *dedupe, *partition;
 	struct expr *eh_part, *eh_seq;	/* _eh.partition, _eh.sequence_number */
 	char **query_argv;		/* the options a --query compiled to */
+	struct options *job;		/* a job of several statements: each one's */
+	int njob;
+	char *into;			/* in a job: the statement's INTO name */
+	bool routed;			/* in a job: its rows go to its own --into FILE */
+	bool tagged;			/* in a job: its rows carry "_into" */
 	int partition_count;
 	bool partition_given;
 	bool unbuffered;
@@ -167,7 +172,31 @@ struct run {
 	struct metric *in, *bytes_in, *rows, *bytes_out, *adjusted, *dropped, *open, *lag;
 	struct metric **mark;	/* --metrics: per engine partition, made when first seen */
 	int nmark;
+	struct run *next;	/* a job's next statement, fed the same events */
+	char *tag;		/* a job's rows on a shared stream: {"_into":"NAME", */
+	size_t tag_len;
+	const char *label[2];	/* a job's metrics label: "into", NAME; else NULL */
 };
+
+/*
+ * Row b (one JSON object and its newline) onto r->out.  In a job, the
+ * rows of several statements that share a stream start with the
+ * statement's "_into": the rest of the row is what the statement alone
+ * writes, so its _id and everything else stay the same.
+ */
+static void
+write_row(struct run *r, const struct buf *b)
+{
+	if (r->tag != NULL) {
+		fwrite(r->tag, 1, r->tag_len, r->out);
+		fwrite(b->p + 1, 1, b->len - 1, r->out);
+		metric_add(r->bytes_out, (double)(r->tag_len - 1));
+	} else {
+		fwrite(b->p, 1, b->len, r->out);
+	}
+	metric_add(r->rows, 1);
+	metric_add(r->bytes_out, (double)b->len);
+}
 
 /* The engine's sink: each row onto r->out, flushed with -u. */
 static void
@@ -177,9 +206,7 @@ put_row(const struct row *w, void *arg)
 
 	buf_reset(&r->row);
 	row_put(&r->row, w);
-	fwrite(r->row.p, 1, r->row.len, r->out);
-	metric_add(r->rows, 1);
-	metric_add(r->bytes_out, (double)r->row.len);
+	write_row(r, &r->row);
 	if (r->o->unbuffered)
 		fflush(r->out);
 }
@@ -382,6 +409,10 @@ take_select(void *to, const char *name, const char *arg)
  * --select writes each event as it comes: the options that shape windows
  * or hold events back mean nothing there, and are refused, not ignored.
  */
+/* Set while the per-event statement of a job that also has windowed ones
+ * is parsed: the job's window options are for those. */
+static bool job_windows;
+
 static int
 check_select(const struct options *o, bool start_inclusive, bool offset_given)
 {
@@ -401,7 +432,7 @@ check_select(const struct options *o, bool start_inclusive, bool offset_given)
 		{ o->state_path != NULL, "--state" }, { o->state_every > 0, "--state-every" },
 	};
 
-	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]) && !job_windows; i++)
 		if (only[i].given)
 			return msg_usage("%s: only for windows, not with --select", only[i].name);
 	return OPT_RUN;
@@ -420,9 +451,25 @@ take_emit(void *to, const char *name, const char *arg)
 
 /* What --query and the options that go with it said. */
 struct query_opts {
-	const char *text, *file, *into;
+	const char *text, *file;
+	const char *into[64];	/* each --into NAME[=FILE], in order */
+	int ninto;
 	bool explain, spec_given, out_given;
 };
+
+/* --into NAME[=FILE], repeatable: checked against the query's statements
+ * once it is compiled. */
+static int
+take_into(void *to, const char *name, const char *arg)
+{
+	struct query_opts *q = to;
+
+	(void)name;
+	if (q->ninto == (int)(sizeof(q->into) / sizeof(q->into[0])))
+		return msg_usage("--into: at most %d", q->ninto);
+	q->into[q->ninto++] = arg;
+	return OPT_RUN;
+}
 
 /* Set while the options a query compiled to are parsed. */
 static bool query_compiled;
@@ -457,7 +504,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_CALL("having", 0, w, winopt_having),
 		OPT_E_CALL("hopping", 0, &p, take_window),
 		OPT_E_DURATION("idle-timeout", 0, &o->idle_ms, 1, OPT_NO_MAX),
-		OPT_E_STRING("into", 0, &q.into),
+		OPT_E_CALL("into", 0, &q, take_into),
 		OPT_E_FLAG("keep-open", 0, &o->keep_open),
 		OPT_E_CHOICE("late", 0, &w->drop_late, "adjust", "drop"),
 		OPT_E_STRING("late-output", 0, &o->late_path),
@@ -491,7 +538,7 @@ parse_options(int argc, char **argv, struct options *o)
 	w->dedupe_horizon = 3600 * 1000;
 	if ((rc = opt_parse(argc, argv, spec, &cmd)) != OPT_RUN)
 		return rc;
-	if ((q.text || q.file || q.explain || q.into) && !query_compiled) {
+	if ((q.text || q.file || q.explain || q.ninto) && !query_compiled) {
 		q.spec_given = p.types || w->nby || w->aggs.n || o->where || w->have_having ||
 		    o->arrival || strcmp(time_src, "time") != 0;
 		q.out_given = o->out_path != NULL;
@@ -564,93 +611,27 @@ parse_options(int argc, char **argv, struct options *o)
 }
 
 /*
- * --query, --query-file: compile the query, and with --explain print what
- * each statement compiled to; else parse the options again with the
- * statement's own (saql_argv) in front of the ones given, so that running
- * a query is running csa-window with those options.  One statement a run:
- * --into NAME picks it when the query has several.  argv is as getopt
- * left it (the options first), the user's --query among them, passed over
- * the second time.
+ * The options that run plan p: saql_argv's, then --out FILE when given,
+ * then the options given (argv as getopt left it, the user's --query
+ * among them, passed over the second time), all copies, so that the
+ * array owns every string it holds; parsed into o, which keeps them.
  */
 static int
-query_options(struct options *o, const struct query_opts *q, int argc, char **argv)
+statement_options(struct options *o, const struct saql_plan *p, const char *out, int argc,
+    char **argv)
 {
-	struct saql_query sq = { 0 };
-	const struct saql_plan *p = NULL;
-	const char *eq = q->into ? strchr(q->into, '=') : NULL;
-	size_t into_len = q->into ? (eq ? (size_t)(eq - q->into) : strlen(q->into)) : 0;
-	char *file_text = NULL, **plan, **v;
-	struct buf names = { 0 };
-	struct err e;
-	size_t len;
-	int n, rc;
+	char **plan, **v;
+	int n = saql_argv(p, &plan), rc;
 
-	if (q->text && q->file)
-		return msg_usage("--query and --query-file: give one");
-	if (!q->text && !q->file)
-		return msg_usage("--%s: needs --query or --query-file", q->explain ? "explain" : "into");
-	if (q->spec_given)
-		return msg_usage("--query: the query says the window, the groups, the aggregates, "
-		    "WHERE, HAVING and TIMESTAMP BY; leave out the options that say them");
-	if (q->out_given && eq)
-		return msg_usage("--into %s and --out: give one file", q->into);
-	if (q->file && (rc = fs_read_all(q->file, &file_text, &len, &e)) != 0) {
-		if (rc == 1)
-			msg_warn("%s: no such file", q->file);
-		else
-			msg_error(&e);
-		return EXIT_IO;
-	}
-	rc = saql_compile(q->text ? q->text : file_text, q->file ? q->file : "query", &sq, &e);
-	free(file_text);
-	if (rc < 0) {
-		saql_free(&sq);
-		return msg_usage("%s", e.msg);
-	}
-	if (q->explain) {
-		for (int i = 0; i < sq.n; i++) {
-			if (i)
-				buf_addc(&names, '\n');
-			saql_explain(&sq.v[i], "csa-window", &names);
-		}
-		fputs(names.p, stdout);
-		buf_free(&names);
-		saql_free(&sq);
-		return EXIT_OK;
-	}
-	for (int i = 0; i < sq.n; i++) {
-		const char *name = sq.v[i].into ? sq.v[i].into : "";
-
-		buf_printf(&names, "%s[%s]", i ? ", " : "", name);
-		if (q->into && strlen(name) == into_len && strncmp(name, q->into, into_len) == 0)
-			p = &sq.v[i];
-	}
-	if (p == NULL && q->into)
-		rc = msg_usage("--into: no statement INTO [%.*s] in the query (%s)", (int)into_len,
-		    q->into, names.p);
-	else if (p == NULL && sq.n > 1)
-		rc = msg_usage("the query has %d statements (INTO %s) and csa-window runs one "
-		    "a run: choose it with --into NAME", sq.n, names.p);
-	else
-		p = p ? p : &sq.v[0];
-	buf_free(&names);
-	if (rc != 0) {
-		saql_free(&sq);
-		return rc;
-	}
-	n = saql_argv(p, &plan);
-	saql_free(&sq);
 	v = xmalloc(sizeof(*v) * (size_t)(argc + n + 3));
 	v[0] = xstrdup(argv[0]);
 	memcpy(v + 1, plan, sizeof(*v) * (size_t)n);
 	free(plan);
 	n++;
-	if (eq) {
+	if (out) {
 		v[n++] = xstrdup("--out");
-		v[n++] = xstrdup(eq + 1);
+		v[n++] = xstrdup(out);
 	}
-	/* The options given, after the query's: theirs are copies too, so
-	 * that v owns every string it holds. */
 	for (int i = 1; i < argc; i++)
 		v[n++] = xstrdup(argv[i]);
 	v[n] = NULL;
@@ -659,6 +640,177 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	rc = parse_options(n, v, o);
 	query_compiled = false;
 	o->query_argv = v;
+	return rc;
+}
+
+/*
+ * Which statements run and where their rows go: a bare --into NAME picks
+ * NAME (only the picked ones run, when any is), --into NAME=FILE sends
+ * NAME's rows to FILE.  run[i] is true for each statement to run, to[i]
+ * its FILE or NULL; the number to run, or -1 after the usage message.
+ */
+static int
+choose_statements(const struct saql_query *sq, const struct query_opts *q,
+    const char *out_path, bool *run, const char **to)
+{
+	struct buf names = { 0 };
+	bool picked = false;
+	int nrun = 0, rc = 0;
+
+	for (int i = 0; i < sq->n; i++)
+		buf_printf(&names, "%s[%s]", i ? ", " : "", sq->v[i].into ? sq->v[i].into : "");
+	for (int k = 0; k < q->ninto && rc == 0; k++) {
+		const char *arg = q->into[k], *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		int i;
+
+		for (i = 0; i < sq->n; i++)
+			if (sq->v[i].into && strlen(sq->v[i].into) == len &&
+			    strncmp(sq->v[i].into, arg, len) == 0)
+				break;
+		if (i == sq->n)
+			rc = msg_usage("--into: no statement INTO [%.*s] in the query (%s)", (int)len,
+			    arg, names.p);
+		else if (run[i])
+			rc = msg_usage("--into: [%.*s] given twice", (int)len, arg);
+		else if (eq && eq[1] == '\0')
+			rc = msg_usage("--into %s: no FILE after '='", arg);
+		if (rc != 0)
+			break;
+		run[i] = true;
+		to[i] = eq ? eq + 1 : NULL;
+		picked |= eq == NULL;
+		for (int j = 0; j < sq->n && rc == 0 && eq; j++)
+			if (j != i && to[j] && strcmp(to[j], eq + 1) == 0)
+				rc = msg_usage("--into %s: [%s] goes to %s already: a file holds the "
+				    "rows of one statement", arg, sq->v[j].into, to[j]);
+		if (rc == 0 && eq && out_path && strcmp(out_path, eq + 1) == 0 && sq->n > 1)
+			rc = msg_usage("--into %s: --out %s is for the other statements' rows", arg,
+			    out_path);
+	}
+	buf_free(&names);
+	if (rc != 0)
+		return -1;
+	for (int i = 0; i < sq->n; i++) {
+		run[i] = run[i] || !picked;
+		nrun += run[i];
+	}
+	return nrun;
+}
+
+/*
+ * A job of several statements in one run: a struct options for each, as
+ * if it ran alone, in o->job.  Rows that share standard output (or --out)
+ * with another statement's are marked with "_into".  No --state: one
+ * state file holds one engine and one set of positions, and a job's rows
+ * on one stream cannot be vouched for statement by statement.
+ */
+static int
+job_options(struct options *o, const struct saql_query *sq, const char *name, const bool *run,
+    const char **to, int nrun, int argc, char **argv)
+{
+	int shared = 0, rc = OPT_RUN, j = 0;
+	bool windows = false;
+
+	if (o->state_path)
+		return msg_usage("--state: a job of %d statements keeps no state; give each "
+		    "its own run: --into NAME --state FILE (csa-window(1), QUERY LANGUAGE)", nrun);
+	for (int i = 0; i < sq->n; i++) {
+		if (!run[i])
+			continue;
+		if (sq->v[i].into == NULL)
+			return msg_usage("%s:%d:%d: a statement without INTO, in a job of %d: "
+			    "name its output with INTO [name]", name, sq->v[i].line, sq->v[i].col,
+			    nrun);
+		shared += to[i] == NULL;
+		windows |= sq->v[i].aggregate;
+	}
+	o->job = xcalloc((size_t)nrun, sizeof(*o->job));
+	job_windows = windows;
+	for (int i = 0; i < sq->n && rc == OPT_RUN; i++) {
+		struct options *s = &o->job[j];
+
+		if (!run[i])
+			continue;
+		o->njob = ++j;
+		rc = statement_options(s, &sq->v[i], NULL, argc, argv);
+		s->into = xstrdup(sq->v[i].into);
+		s->routed = to[i] != NULL;
+		s->tagged = !s->routed && shared > 1;
+		if (s->routed)
+			s->out_path = to[i];
+	}
+	job_windows = false;
+	return rc;
+}
+
+/*
+ * --query, --query-file: compile the query, and with --explain print what
+ * each statement compiled to; else parse the options again with the
+ * statement's own (saql_argv) in front of the ones given, so that running
+ * a query is running csa-window with those options.  Several statements
+ * to run make a job (job_options), run in one pass over the input.
+ */
+static int
+query_options(struct options *o, const struct query_opts *q, int argc, char **argv)
+{
+	struct saql_query sq = { 0 };
+	char *file_text = NULL;
+	const char *name = q->file ? q->file : "query", **to;
+	struct buf plans = { 0 };
+	struct err e;
+	bool *run;
+	size_t len;
+	int rc, nrun;
+
+	if (q->text && q->file)
+		return msg_usage("--query and --query-file: give one");
+	if (!q->text && !q->file)
+		return msg_usage("--%s: needs --query or --query-file", q->explain ? "explain" : "into");
+	if (q->spec_given)
+		return msg_usage("--query: the query says the window, the groups, the aggregates, "
+		    "WHERE, HAVING and TIMESTAMP BY; leave out the options that say them");
+	if (q->file && (rc = fs_read_all(q->file, &file_text, &len, &e)) != 0) {
+		if (rc == 1)
+			msg_warn("%s: no such file", q->file);
+		else
+			msg_error(&e);
+		return EXIT_IO;
+	}
+	rc = saql_compile(q->text ? q->text : file_text, name, &sq, &e);
+	free(file_text);
+	if (rc < 0) {
+		saql_free(&sq);
+		return msg_usage("%s", e.msg);
+	}
+	if (q->explain) {
+		for (int i = 0; i < sq.n; i++) {
+			if (i)
+				buf_addc(&plans, '\n');
+			saql_explain(&sq.v[i], "csa-window", &plans);
+		}
+		fputs(plans.p, stdout);
+		buf_free(&plans);
+		saql_free(&sq);
+		return EXIT_OK;
+	}
+	run = xcalloc((size_t)sq.n, sizeof(*run));
+	to = xcalloc((size_t)sq.n, sizeof(*to));
+	nrun = choose_statements(&sq, q, o->out_path, run, to);
+	rc = nrun < 0 ? EXIT_USAGE : OPT_RUN;
+	for (int i = 0; i < sq.n && nrun == 1; i++) {
+		if (!run[i])
+			continue;
+		if (q->out_given && to[i])
+			rc = msg_usage("--into %s=%s and --out: give one file", sq.v[i].into, to[i]);
+		else
+			rc = statement_options(o, &sq.v[i], to[i], argc, argv);
+	}
+	if (nrun > 1)
+		rc = job_options(o, &sq, name, run, to, nrun, argc, argv);
+	free(run);
+	free(to);
+	saql_free(&sq);
 	return rc;
 }
 
@@ -1025,11 +1177,9 @@ select_event(struct run *r, const struct json_doc *d, const char *line, size_t l
 		expr_put(b, &v);
 	}
 	buf_add(b, "}\n", 2);
-	fwrite(b->p, 1, b->len, r->out);
+	write_row(r, b);
 	fflush(r->out);	/* an alert waits for nothing */
 	r->selected++;
-	metric_add(r->rows, 1);
-	metric_add(r->bytes_out, (double)b->len);
 	return EXIT_OK;
 }
 
@@ -1112,7 +1262,9 @@ idle_wait(struct run *r, const struct ndjson_reader *in)
 		return false;	/* input, end of input, or a signal */
 	now = tfmt_now();
 	if (now > r->last_arrival) {
-		win_idle(r->en, now - r->last_arrival);
+		for (struct run *s = r; s != NULL; s = s->next)
+			if (s->en != NULL)
+				win_idle(s->en, now - r->last_arrival);
 		r->last_arrival = now;
 	}
 	return true;
@@ -1128,14 +1280,23 @@ static bool
 partition_wait(struct run *r, const struct ndjson_reader *in)
 {
 	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
-	int64_t wake = win_wake(r->en), now;
+	int64_t wake = -1, now;
 
+	for (struct run *s = r; s != NULL; s = s->next) {
+		int64_t w = s->en != NULL ? win_wake(s->en) : -1;
+
+		if (w >= 0 && (wake < 0 || w < wake))
+			wake = w;	/* a job: the engine due first */
+	}
 	if (wake < 0)
 		return false;
 	now = tfmt_now();
 	if (wake > now && poll(&pfd, 1, (int)(wake - now < 60000 ? wake - now : 60000)) != 0)
 		return false;	/* input, end of input, or a signal */
-	win_tick(r->en, tfmt_now());
+	now = tfmt_now();
+	for (struct run *s = r; s != NULL; s = s->next)
+		if (s->en != NULL)
+			win_tick(s->en, now);
 	return true;
 }
 
@@ -1143,19 +1304,21 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 static void
 metrics_start(struct run *r)
 {
+	const char *k = r->label[0], *v = r->label[1];	/* a job's "into" label */
+
 	r->in = metric_get("csa_events_in_total", NULL);
 	r->bytes_in = metric_get("csa_bytes_in_total", NULL);
-	r->rows = metric_get("csa_rows_out_total", NULL);
-	r->bytes_out = metric_get("csa_bytes_out_total", NULL);
-	r->adjusted = metric_get("csa_late_events_total", "action", "adjusted", NULL);
-	r->dropped = metric_get("csa_late_events_total", "action", "dropped", NULL);
-	r->open = metric_get("csa_open_windows", NULL);
-	r->lag = metric_get("csa_event_time_lag_seconds", NULL);
+	r->rows = metric_get("csa_rows_out_total", k, v, NULL);
+	r->bytes_out = metric_get("csa_bytes_out_total", k, v, NULL);
+	r->adjusted = metric_get("csa_late_events_total", "action", "adjusted", k, v, NULL);
+	r->dropped = metric_get("csa_late_events_total", "action", "dropped", k, v, NULL);
+	r->open = metric_get("csa_open_windows", k, v, NULL);
+	r->lag = metric_get("csa_event_time_lag_seconds", k, v, NULL);
 }
 
 /* Before a write: the engine's counts, open windows and event times. */
 static void
-metrics_refresh(struct run *r)
+metrics_refresh_one(struct run *r)
 {
 	struct win_counts c;
 	struct win_gauges g;
@@ -1186,11 +1349,20 @@ metrics_refresh(struct run *r)
 		if (r->mark[i] == NULL) {
 			char *k = xstrndup(key, len);
 
-			r->mark[i] = metric_get("csa_watermark_seconds", "partition", k, NULL);
+			r->mark[i] = metric_get("csa_watermark_seconds", "partition", k,
+			    r->label[0], r->label[1], NULL);
 			free(k);
 		}
 		metric_set(r->mark[i], (double)mark / 1000);
 	}
+}
+
+/* The same for each statement of a job. */
+static void
+metrics_refresh(struct run *r)
+{
+	for (struct run *s = r; s != NULL; s = s->next)
+		metrics_refresh_one(s);
 }
 
 /*
@@ -1221,6 +1393,16 @@ metrics_wait(struct run *r, const struct ndjson_reader *in)
 	return true;
 }
 
+/* Whether writing the rows failed, of any statement of a job. */
+static bool
+out_failed(const struct run *r)
+{
+	for (; r != NULL; r = r->next)
+		if (ferror(r->out))
+			return true;
+	return false;
+}
+
 static int
 run_input(struct run *r, struct input *in)
 {
@@ -1232,7 +1414,7 @@ run_input(struct run *r, struct input *in)
 	r->last_arrival = tfmt_now();
 	while (!sig_stop) {
 		rd = input_reader(in);
-		if (rd != NULL && r->en && !ndjson_ready(rd) && partition_wait(r, rd))
+		if (rd != NULL && (r->en || r->next) && !ndjson_ready(rd) && partition_wait(r, rd))
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
@@ -1253,9 +1435,11 @@ run_input(struct run *r, struct input *in)
 			r->last_arrival = tfmt_now();
 		if (o->state_every && r->last_arrival - r->saved_at >= o->state_every)
 			status = msg_worst(status, save_state(r));
-		status = msg_worst(status, (o->select ? select_event : process)(r, rec.doc,
-		    rec.line, rec.len, rec.file, rec.lineno));
-		if (ferror(r->out))
+		/* A job: each statement takes the event in turn. */
+		for (struct run *s = r; s != NULL; s = s->next)
+			status = msg_worst(status, (s->o->select ? select_event : process)(s,
+			    rec.doc, rec.line, rec.len, rec.file, rec.lineno));
+		if (out_failed(r))
 			break;
 	}
 	return msg_worst(status, in->status);
@@ -1290,6 +1474,127 @@ run_select(const struct options *o)
 	return status;
 }
 
+/* The end of a job's statement: its file closed, its counts said. */
+static int
+job_end(struct run *r)
+{
+	const struct options *o = r->o;
+	struct win_counts c;
+	int status = EXIT_OK;
+
+	if (o->routed && r->out != stdout && (ferror(r->out) | fclose(r->out)) != 0) {
+		msg_warn("%s: write error: %s", o->out_path, strerror(errno));
+		status = EXIT_IO;
+	}
+	if (r->en == NULL) {
+		msg_verbose("INTO [%s]: %ld events, %ld rows, %ld lines skipped", o->into, r->seen,
+		    r->selected, r->bad.total);
+		return status;
+	}
+	win_counts(r->en, &c);
+	msg_verbose("INTO [%s]: %ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
+	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions",
+	    o->into, c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates,
+	    c.over_groups, r->bad.total, win_partitions(r->en));
+	win_report_missing(r->en, "--by");
+	if (c.over_groups)
+		msg_warn("INTO [%s]: %ld events of groups past --max-groups %ld were left out",
+		    o->into, c.over_groups, o->w.max_groups);
+	return status;
+}
+
+/*
+ * A job of several statements: an engine each (none for the per-event
+ * one), all given each event of one pass over the input, in the query's
+ * order, each with its own WHERE and TIMESTAMP BY.  The statements that
+ * share a stream share its FILE, so their rows stay whole lines in the
+ * order they were made.  No state: job_options refused --state.
+ */
+static int
+run_job(const struct options *o)
+{
+	struct run *rs = xcalloc((size_t)o->njob, sizeof(*rs));
+	FILE *shared = NULL, *late = NULL;
+	const char *shared_path = NULL;
+	struct msg_bad bad = { { 0 }, 0 };
+	struct input in;
+	int status = EXIT_OK, n;
+
+	for (n = 0; n < o->njob && status == EXIT_OK; n++) {
+		struct run *r = &rs[n];
+		const struct options *so = &o->job[n];
+
+		r->o = so;
+		r->out = so->routed || shared == NULL ? stdout : shared;
+		r->next = n + 1 < o->njob ? &rs[n + 1] : NULL;
+		r->first = true;
+		r->label[0] = "into";
+		r->label[1] = so->into;
+		pos_init(&r->pos);
+		if (so->tagged) {
+			struct buf b = { 0 };
+
+			buf_addc(&b, '{');
+			json_key(&b, "_into");
+			json_put_str(&b, so->into, strlen(so->into));
+			buf_addc(&b, ',');
+			r->tag_len = b.len;
+			r->tag = buf_steal(&b);
+		}
+		metrics_start(r);
+		if (!so->select) {
+			r->en = win_new(&so->w, &(struct win_sink){ put_row, rows_done, r });
+			win_set_partitions(r->en, so->idle_ms, so->partition_count);
+		}
+		if (so->out_path && (so->routed || shared == NULL)) {
+			status = open_out(r);
+			if (!so->routed && status == EXIT_OK) {
+				shared = r->out;
+				shared_path = so->out_path;
+			}
+		}
+		if (so->late_path && !so->select && late == NULL &&
+		    (late = fopen(so->late_path, "a")) == NULL) {
+			msg_warn("%s: %s", so->late_path, strerror(errno));
+			status = EXIT_IO;
+		}
+		r->late_out = so->select ? NULL : late;
+	}
+	if (status == EXIT_OK) {
+		input_init(&in, o->job[0].files, o->job[0].nfiles, 0, INPUT_DOC, &rs[0].bad);
+		in.stop = &sig_stop;
+		status = run_input(&rs[0], &in);
+		input_free(&in);
+		/* End of input: every open window is complete. */
+		for (int i = 0; i < n; i++)
+			if (rs[i].en != NULL)
+				win_advance(rs[i].en, true);
+	}
+	if (late && fclose(late) != 0) {
+		msg_warn("%s: %s", o->job[0].late_path, strerror(errno));
+		status = msg_worst(status, EXIT_IO);
+	}
+	metrics_refresh(&rs[0]);	/* for the last write, at exit */
+	for (int i = 0; i < n; i++) {
+		struct run *r = &rs[i];
+
+		status = msg_worst(status, job_end(r));
+		bad.total += r->bad.total;
+		for (int k = 0; k < BAD_NKINDS; k++)
+			bad.n[k] += r->bad.n[k];
+		win_free(r->en);
+		buf_free(&r->row);
+		free(r->mark);
+		free(r->tag);
+	}
+	if (shared && (ferror(shared) | fclose(shared)) != 0) {
+		msg_warn("%s: write error: %s", shared_path, strerror(errno));
+		status = msg_worst(status, EXIT_IO);
+	}
+	free(rs);
+	return msg_worst(status, msg_bad_summary(&bad, "line", "lines"));
+}
+
 static int
 run(const struct options *o)
 {
@@ -1298,6 +1603,8 @@ run(const struct options *o)
 	struct input in;
 	int status = EXIT_OK;
 
+	if (o->njob)
+		return run_job(o);
 	if (o->select)
 		return run_select(o);
 	memset(&r, 0, sizeof(r));
@@ -1369,6 +1676,10 @@ options_free(struct options *o)
 	expr_free(o->partition);
 	expr_free(o->eh_part);
 	expr_free(o->eh_seq);
+	for (int i = 0; i < o->njob; i++)
+		options_free(&o->job[i]);
+	free(o->job);
+	free(o->into);
 	for (int i = 0; o->query_argv && o->query_argv[i]; i++)
 		free(o->query_argv[i]);
 	free(o->query_argv);
