@@ -146,6 +146,8 @@ struct options {
 	char *into;			/* in a job: the statement's INTO name */
 	bool routed;			/* in a job: its rows go to its own --into FILE */
 	bool tagged;			/* in a job: its rows carry "_into" */
+	bool step;			/* in a job: a WITH step, its rows to its readers */
+	int source;			/* in a job: the step it reads (o->job index), or -1 */
 	int partition_count;
 	bool partition_given;
 	bool unbuffered;
@@ -176,6 +178,11 @@ struct run {
 	char *tag;		/* a job's rows on a shared stream: {"_into":"NAME", */
 	size_t tag_len;
 	const char *label[2];	/* a job's metrics label: "into", NAME; else NULL */
+	struct run **readers;	/* a WITH step: the statements that read its rows */
+	int nreaders;
+	struct json_doc doc;	/* a WITH step: its row, as its readers take it */
+	unsigned long nrow;	/* a WITH step: rows written, their "line" numbers */
+	int status;		/* a step's reader: the worst status of its events */
 };
 
 /*
@@ -658,14 +665,16 @@ choose_statements(const struct saql_query *sq, const struct query_opts *q,
 	int nrun = 0, rc = 0;
 
 	for (int i = 0; i < sq->n; i++)
-		buf_printf(&names, "%s[%s]", i ? ", " : "", sq->v[i].into ? sq->v[i].into : "");
+		if (!sq->v[i].step)
+			buf_printf(&names, "%s[%s]", names.len ? ", " : "",
+			    sq->v[i].into ? sq->v[i].into : "");
 	for (int k = 0; k < q->ninto && rc == 0; k++) {
 		const char *arg = q->into[k], *eq = strchr(arg, '=');
 		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
 		int i;
 
 		for (i = 0; i < sq->n; i++)
-			if (sq->v[i].into && strlen(sq->v[i].into) == len &&
+			if (sq->v[i].into && !sq->v[i].step && strlen(sq->v[i].into) == len &&
 			    strncmp(sq->v[i].into, arg, len) == 0)
 				break;
 		if (i == sq->n)
@@ -691,10 +700,14 @@ choose_statements(const struct saql_query *sq, const struct query_opts *q,
 	buf_free(&names);
 	if (rc != 0)
 		return -1;
-	for (int i = 0; i < sq->n; i++) {
-		run[i] = run[i] || !picked;
+	for (int i = 0; i < sq->n; i++)
+		run[i] = (run[i] || !picked) && !sq->v[i].step;
+	/* The steps a statement to run reads (a step comes before its readers). */
+	for (int i = sq->n - 1; i >= 0; i--)
+		if (run[i] && sq->v[i].source >= 0)
+			run[sq->v[i].source] = true;
+	for (int i = 0; i < sq->n; i++)
 		nrun += run[i];
-	}
 	return nrun;
 }
 
@@ -709,21 +722,34 @@ static int
 job_options(struct options *o, const struct saql_query *sq, const char *name, const bool *run,
     const char **to, int nrun, int argc, char **argv)
 {
-	int shared = 0, rc = OPT_RUN, j = 0;
-	bool windows = false;
+	int shared = 0, rc = OPT_RUN, j = 0, *at = xcalloc((size_t)sq->n, sizeof(*at));
+	bool windows = false, steps = false;
+	int nout = 0;	/* the statements, not the steps */
 
-	if (o->state_path)
-		return msg_usage("--state: a job of %d statements keeps no state; give each "
-		    "its own run: --into NAME --state FILE (csa-window(1), QUERY LANGUAGE)", nrun);
 	for (int i = 0; i < sq->n; i++) {
-		if (!run[i])
+		steps |= run[i] && sq->v[i].step;
+		nout += run[i] && !sq->v[i].step;
+	}
+	if (o->state_path && steps)
+		rc = msg_usage("--state: a job with WITH steps keeps no state (csa-window(1), "
+		    "QUERY LANGUAGE)");
+	else if (o->state_path)
+		rc = msg_usage("--state: a job of %d statements keeps no state; give each "
+		    "its own run: --into NAME --state FILE (csa-window(1), QUERY LANGUAGE)", nout);
+	for (int i = 0; i < sq->n && rc == OPT_RUN; i++) {
+		if (!run[i] || sq->v[i].step)
 			continue;
-		if (sq->v[i].into == NULL)
-			return msg_usage("%s:%d:%d: a statement without INTO, in a job of %d: "
+		if (sq->v[i].into == NULL && nout > 1)
+			rc = msg_usage("%s:%d:%d: a statement without INTO, in a job of %d: "
 			    "name its output with INTO [name]", name, sq->v[i].line, sq->v[i].col,
-			    nrun);
+			    nout);
 		shared += to[i] == NULL;
-		windows |= sq->v[i].aggregate;
+	}
+	for (int i = 0; i < sq->n; i++)
+		windows |= run[i] && sq->v[i].aggregate && sq->v[i].source < 0;
+	if (rc != OPT_RUN) {
+		free(at);
+		return rc;
 	}
 	o->job = xcalloc((size_t)nrun, sizeof(*o->job));
 	job_windows = windows;
@@ -732,15 +758,19 @@ job_options(struct options *o, const struct saql_query *sq, const char *name, co
 
 		if (!run[i])
 			continue;
+		at[i] = j;
 		o->njob = ++j;
 		rc = statement_options(s, &sq->v[i], NULL, argc, argv);
-		s->into = xstrdup(sq->v[i].into);
+		s->into = xstrdup(sq->v[i].into ? sq->v[i].into : "");
+		s->step = sq->v[i].step;
+		s->source = sq->v[i].source >= 0 ? at[sq->v[i].source] : -1;
 		s->routed = to[i] != NULL;
-		s->tagged = !s->routed && shared > 1;
+		s->tagged = !s->routed && !s->step && shared > 1;
 		if (s->routed)
 			s->out_path = to[i];
 	}
 	job_windows = false;
+	free(at);
 	return rc;
 }
 
@@ -798,6 +828,7 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	to = xcalloc((size_t)sq.n, sizeof(*to));
 	nrun = choose_statements(&sq, q, o->out_path, run, to);
 	rc = nrun < 0 ? EXIT_USAGE : OPT_RUN;
+	/* A statement reading a step runs as a job, even alone: nrun >= 2. */
 	for (int i = 0; i < sq.n && nrun == 1; i++) {
 		if (!run[i])
 			continue;
@@ -1474,11 +1505,38 @@ run_select(const struct options *o)
 	return status;
 }
 
+/*
+ * The sink of a WITH step: each row, as the step alone would write it,
+ * is an event of the statements that read the step, taken at once (its
+ * time is its window_end); messages about it name the step and the row.
+ */
+static void
+step_row(const struct row *w, void *arg)
+{
+	struct run *r = arg;
+	struct err e;
+
+	buf_reset(&r->row);
+	row_put(&r->row, w);
+	r->nrow++;
+	if (json_parse(&r->doc, r->row.p, r->row.len - 1, &e) < 0) {
+		msg_bad(&r->bad, BAD_JSON, r->o->into, r->nrow, "%s", e.msg);
+		return;
+	}
+	for (int i = 0; i < r->nreaders; i++) {
+		struct run *c = r->readers[i];
+
+		c->status = msg_worst(c->status, (c->o->select ? select_event : process)(c,
+		    &r->doc, r->row.p, r->row.len - 1, r->o->into, r->nrow));
+	}
+}
+
 /* The end of a job's statement: its file closed, its counts said. */
 static int
 job_end(struct run *r)
 {
 	const struct options *o = r->o;
+	const char *kind = o->step ? "WITH" : "INTO";
 	struct win_counts c;
 	int status = EXIT_OK;
 
@@ -1487,19 +1545,19 @@ job_end(struct run *r)
 		status = EXIT_IO;
 	}
 	if (r->en == NULL) {
-		msg_verbose("INTO [%s]: %ld events, %ld rows, %ld lines skipped", o->into, r->seen,
-		    r->selected, r->bad.total);
+		msg_verbose("%s [%s]: %ld events, %ld rows, %ld lines skipped", kind, o->into,
+		    r->seen, r->selected, r->bad.total);
 		return status;
 	}
 	win_counts(r->en, &c);
-	msg_verbose("INTO [%s]: %ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
+	msg_verbose("%s [%s]: %ld events, %ld rows, %ld early rows, %ld late (%ld dropped), "
 	    "%ld duplicates, %ld over --max-groups, %ld lines skipped, %d input partitions",
-	    o->into, c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates,
+	    kind, o->into, c.events, c.rows, c.early_rows, c.late, c.dropped, c.duplicates,
 	    c.over_groups, r->bad.total, win_partitions(r->en));
 	win_report_missing(r->en, "--by");
 	if (c.over_groups)
-		msg_warn("INTO [%s]: %ld events of groups past --max-groups %ld were left out",
-		    o->into, c.over_groups, o->w.max_groups);
+		msg_warn("%s [%s]: %ld events of groups past --max-groups %ld were left out",
+		    kind, o->into, c.over_groups, o->w.max_groups);
 	return status;
 }
 
@@ -1516,6 +1574,7 @@ run_job(const struct options *o)
 	struct run *rs = xcalloc((size_t)o->njob, sizeof(*rs));
 	FILE *shared = NULL, *late = NULL;
 	const char *shared_path = NULL;
+	struct run *last = NULL;
 	struct msg_bad bad = { { 0 }, 0 };
 	struct input in;
 	int status = EXIT_OK, n;
@@ -1526,8 +1585,22 @@ run_job(const struct options *o)
 
 		r->o = so;
 		r->out = so->routed || shared == NULL ? stdout : shared;
-		r->next = n + 1 < o->njob ? &rs[n + 1] : NULL;
 		r->first = true;
+		if (so->source < 0) {
+			/* Fed by the input: the chain run_input gives each event. */
+			if (last != NULL)
+				last->next = r;
+			last = r;
+		} else {
+			/* Fed by a step: one stream, in the order the step writes. */
+			struct run *st = &rs[so->source];
+
+			st->readers = xrealloc(st->readers, sizeof(*st->readers) *
+			    (size_t)(st->nreaders + 1));
+			st->readers[st->nreaders++] = r;
+			r->first = false;
+			r->one_stream = true;
+		}
 		r->label[0] = "into";
 		r->label[1] = so->into;
 		pos_init(&r->pos);
@@ -1542,11 +1615,13 @@ run_job(const struct options *o)
 			r->tag = buf_steal(&b);
 		}
 		metrics_start(r);
+		json_doc_init(&r->doc);
 		if (!so->select) {
-			r->en = win_new(&so->w, &(struct win_sink){ put_row, rows_done, r });
+			r->en = win_new(&so->w, &(struct win_sink){ so->step ? step_row : put_row,
+			    rows_done, r });
 			win_set_partitions(r->en, so->idle_ms, so->partition_count);
 		}
-		if (so->out_path && (so->routed || shared == NULL)) {
+		if (so->out_path && !so->step && (so->routed || shared == NULL)) {
 			status = open_out(r);
 			if (!so->routed && status == EXIT_OK) {
 				shared = r->out;
@@ -1558,7 +1633,7 @@ run_job(const struct options *o)
 			msg_warn("%s: %s", so->late_path, strerror(errno));
 			status = EXIT_IO;
 		}
-		r->late_out = so->select ? NULL : late;
+		r->late_out = so->select || so->source >= 0 ? NULL : late;
 	}
 	if (status == EXIT_OK) {
 		input_init(&in, o->job[0].files, o->job[0].nfiles, 0, INPUT_DOC, &rs[0].bad);
@@ -1574,16 +1649,18 @@ run_job(const struct options *o)
 		msg_warn("%s: %s", o->job[0].late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
-	metrics_refresh(&rs[0]);	/* for the last write, at exit */
 	for (int i = 0; i < n; i++) {
 		struct run *r = &rs[i];
 
-		status = msg_worst(status, job_end(r));
+		metrics_refresh_one(r);	/* for the last write, at exit */
+		status = msg_worst(status, msg_worst(r->status, job_end(r)));
 		bad.total += r->bad.total;
 		for (int k = 0; k < BAD_NKINDS; k++)
 			bad.n[k] += r->bad.n[k];
 		win_free(r->en);
 		buf_free(&r->row);
+		json_doc_free(&r->doc);
+		free(r->readers);
 		free(r->mark);
 		free(r->tag);
 	}
