@@ -334,6 +334,72 @@ rows_of() {
 	[[ "$stderr" == *"--query and --query-file: give one"* ]]
 }
 
+@test "WITH: the guides' DeviceMetrics step read by two statements, in one run: the pipe's rows, and python's" {
+	local q="$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql"
+	cd "$BATS_TEST_TMPDIR"
+	iot > iot.ndjson
+	run --separate-stderr csa-window --query-file "$q" -v iot.ndjson
+	assert_success
+	printf '%s\n' "$output" > job
+	[[ "$stderr" == *"WITH [DeviceMetrics]: 400 events"* ]]
+	# the step writes nothing of its own
+	[ "$(grep -c '"_into":"anomalies"' job)" -gt 10 ]
+	[ "$(($(grep -c '"_into":"anomalies"' job) + $(grep -c '"_into":"hot-hours"' job)))" = "$(wc -l < job)" ]
+	# each statement is the step's command piped into its own, as --explain prints them
+	csa-window --query-file "$q" --explain > plan
+	grep -q '^  input:   the rows of WITH step \[DeviceMetrics\]' plan
+	cmd() { sed -n "/$1/,/command:/s/^  command: //p" plan; }
+	step=$(cmd "WITH DeviceMetrics")
+	for into in anomalies hot-hours; do
+		eval "$step iot.ndjson" | eval "$(cmd "INTO $into")" > "pipe-$into"
+		[ -s "pipe-$into" ]
+		rows_of "$into" job | cmp - "pipe-$into"
+	done
+	# a statement alone still runs its step; its rows then need no mark
+	csa-window --query-file "$q" --into anomalies iot.ndjson | cmp - pipe-anomalies
+	py iot.ndjson pipe-anomalies pipe-hot-hours <<'PYEOF'
+groups = {}
+for e in map(json.loads, open(sys.argv[1])):
+    end = -(-ms(e["createdAt"]) // 300000) * 300000
+    groups.setdefault((end, e["deviceId"]), []).append(e["value"])
+avg = {k: sum(v) / len(v) for k, v in groups.items()}
+# the step's rows come out window by window; within one, in no promised order
+want = sorted((k[0], k[1], a) for k, a in avg.items() if a > 60)
+got = sorted((ms(r["window_end"]), r["deviceId"], r["avg_value"])
+             for r in map(json.loads, open(sys.argv[2])))
+assert len(got) == len(want) and all(g[:2] == w[:2] and abs(g[2] - w[2]) < 1e-9 for g, w in zip(got, want)), (got[:3], want[:3])
+for r in map(json.loads, open(sys.argv[2])):
+    assert r["alert_type"] == "HIGH_AVERAGE"
+hours = {}
+for (end, dev), a in avg.items():
+    if a > 50:
+        # a step row's time is its window end; (start, end] hours
+        hours.setdefault(-(-end // 3600000) * 3600000, []).append(a)
+rows = [json.loads(l) for l in open(sys.argv[3])]
+assert len(rows) == len(hours), (len(rows), len(hours))
+for r in rows:
+    h = hours[ms(r["window_end"])]
+    assert r["hot_windows"] == len(h) and abs(r["hottest"] - max(h)) < 1e-9, (r, h)
+print(len(got), "anomalies,", len(rows), "hours")
+PYEOF
+}
+
+@test "WITH: what a step cannot be, named with its line and column" {
+	bad $'WITH s AS (SELECT x FROM i WHERE x > 1)\nSELECT x INTO [o] FROM s' 1:12 "a WITH step without a window is not supported"
+	bad $'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1))\nSELECT n INTO [o] FROM s TIMESTAMP BY t' 2:26 "TIMESTAMP BY on the rows of WITH step [s]: their time is the step's System.Timestamp()"
+	bad $'WITH s AS (SELECT COUNT(*) AS n INTO [x] FROM i GROUP BY TumblingWindow(s, 1))\nSELECT n INTO [o] FROM s' 1:33 "INTO in a WITH step"
+	bad $'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1)),\n  S AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 2))\nSELECT n INTO [o] FROM s' 2:3 "a second WITH step [S]"
+	bad 'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1)' 1:69 "expected ')' to end the WITH step, found the end of the query"
+	bad 'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1))' 1:70 "expected SELECT after the WITH steps"
+	bad 'WITH s (SELECT 1 AS x FROM i) SELECT x FROM s' 1:8 "expected 'AS' after the step's name"
+	run --separate-stderr csa-window --query-file "$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql" --into anomalies --state "$BATS_TEST_TMPDIR/st"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --state: a job with WITH steps keeps no state"* ]]
+	run --separate-stderr csa-window --query-file "$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql" --into DeviceMetrics
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --into: no statement INTO [DeviceMetrics] in the query ([anomalies], [hot-hours])"* ]]
+}
+
 @test "the guides' hopping window (5 minutes, hop 1) on IoT events: the flag form's rows, and python's" {
 	iot > "$BATS_TEST_TMPDIR/in"
 	q='SELECT deviceId, System.Timestamp() AS WindowEnd, AVG(value) AS avgValue, COUNT(*) AS n
@@ -602,7 +668,7 @@ bad() {
 @test "a bad query: constructs not supported are named (JOIN, LAG, WITH, SELECT *, COUNT(x))" {
 	bad "SELECT a.x AS x FROM i JOIN j ON i.k = j.k" 1:24 "joining streams is not supported"
 	bad "SELECT LAG(x) OVER (LIMIT DURATION(hour, 1)) AS p FROM i" 1:8 "LAG is not supported"
-	bad $'WITH s AS (SELECT x FROM i)\nSELECT x FROM s' 1:1 "WITH steps"
+	bad $'WITH s AS (WITH t AS (SELECT x FROM i) SELECT x FROM t)\nSELECT x FROM s' 1:12 "WITH inside a WITH step is not supported"
 	bad "SELECT * FROM i" 1:8 "SELECT * is not supported"
 	bad "SELECT COUNT(x) AS n FROM i GROUP BY TumblingWindow(s, 1)" 1:8 "COUNT(x) is not supported"
 	bad "SELECT x AS n FROM i WHERE x IN (1, 2)" 1:30 "IN (...) is not supported"
