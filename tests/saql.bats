@@ -120,6 +120,28 @@ print(len(got), "alerts")
 PYEOF
 }
 
+# at_once ARGS...: one strong event, then an input held open, into
+# csa-window ARGS; the event's row must be out (and alone) while
+# csa-window still waits for more.  The first line written is also on
+# stdout; the whole output is left in $BATS_TEST_TMPDIR/early.
+at_once() {
+	jq -c 'select(.magnitude >= 6)' "$(week)" | head -n1 > "$BATS_TEST_TMPDIR/one"
+	{ cat "$BATS_TEST_TMPDIR/one"; sleep 10; } |
+		csa-window "$@" > "$BATS_TEST_TMPDIR/early" &
+	local pid=$! i
+	for i in $(seq 90); do
+		[ -s "$BATS_TEST_TMPDIR/early" ] && break
+		sleep 0.1
+	done
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/early")" = 1 ]
+	head -n1 "$BATS_TEST_TMPDIR/early"
+	# ... while its input is still open.
+	kill -0 "$pid"
+	# Not a bare wait: under BATS_TEST_TIMEOUT (make check) bats's
+	# watchdog is a job of this shell too.
+	wait "$pid"
+}
+
 @test "the job file's 5-minute statement: its rows are --preset earthquake's and the flag form's, byte for byte" {
 	ev=$(week)
 	csa-window --query-file "$JOB" --into speed-view "$ev" > "$BATS_TEST_TMPDIR/query"
@@ -152,22 +174,8 @@ PYEOF
 		--select 'event_id,magnitude,place,region,detected_at=System.Timestamp(),alert_type="STRONG_QUAKE"' \
 		"$ev" | cmp - "$BATS_TEST_TMPDIR/query"
 	python_alerts "$ev" "$BATS_TEST_TMPDIR/query"
-	# each row is out before the next line is read: one strong event, then
-	# a pipe held open; its row comes while csa-window still waits
-	jq -c 'select(.magnitude >= 6)' "$ev" | head -n1 > "$BATS_TEST_TMPDIR/one"
-	{ cat "$BATS_TEST_TMPDIR/one"; sleep 10; } |
-		csa-window --query-file "$JOB" --into strong-quakes > "$BATS_TEST_TMPDIR/early" &
-	local pid=$! i
-	for i in $(seq 90); do
-		[ -s "$BATS_TEST_TMPDIR/early" ] && break
-		sleep 0.1
-	done
-	[ "$(wc -l < "$BATS_TEST_TMPDIR/early")" = 1 ]
-	# ... while its input is still open.
-	kill -0 "$pid"
-	# Not a bare wait: under BATS_TEST_TIMEOUT (make check) bats's
-	# watchdog is a job of this shell too.
-	wait "$pid"
+	# each row is out before the next line is read
+	at_once --query-file "$JOB" --into strong-quakes
 }
 
 @test "--explain: each statement's plan and a command line that gives the same rows" {
@@ -243,21 +251,9 @@ rows_of() {
 }
 
 @test "a job's alert statement: each strong event is out before the next line is read" {
-	ev=$(week)
-	jq -c 'select(.magnitude >= 6)' "$ev" | head -n1 > "$BATS_TEST_TMPDIR/one"
-	{ cat "$BATS_TEST_TMPDIR/one"; sleep 10; } |
-		csa-window --query-file "$JOB" > "$BATS_TEST_TMPDIR/early" &
-	local pid=$! i
-	for i in $(seq 90); do
-		[ -s "$BATS_TEST_TMPDIR/early" ] && break
-		sleep 0.1
-	done
-	# the alert, and nothing of the windows still open ...
-	[ "$(wc -l < "$BATS_TEST_TMPDIR/early")" = 1 ]
-	grep -q '^{"_into":"strong-quakes","event_id":' "$BATS_TEST_TMPDIR/early"
-	# ... while the input is still open.
-	kill -0 "$pid"
-	wait "$pid"
+	at_once --query-file "$JOB" > "$BATS_TEST_TMPDIR/early.now"
+	# the alert came alone: nothing of the windows still open
+	grep -q '^{"_into":"strong-quakes","event_id":' "$BATS_TEST_TMPDIR/early.now"
 	# at the end of input the windows' rows follow
 	rows_of speed-view "$BATS_TEST_TMPDIR/early" |
 		cmp - <(csa-window --query-file "$JOB" --into speed-view "$BATS_TEST_TMPDIR/one")
