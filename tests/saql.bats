@@ -221,6 +221,12 @@ rows_of() {
 	python_hour "$ev" job-rolling-hour
 	# nothing else: the three statements' rows are all the lines
 	[ "$(cat job-* | wc -l)" = "$(wc -l < job)" ]
+	# --metrics counts each statement's rows under its name
+	csa-window --query-file "$JOB" --metrics metrics.prom "$ev" | cmp - job
+	for into in speed-view strong-quakes rolling-hour; do
+		grep -qx "csa_rows_out_total{command=\"csa-window\",into=\"$into\"} $(wc -l < "job-$into")" metrics.prom
+	done
+	grep -qx "csa_events_in_total{command=\"csa-window\"} $(wc -l < "$ev")" metrics.prom
 }
 
 @test "a job's --into NAME=FILE: that statement's rows to FILE, unmarked; the rest to stdout or --out" {
