@@ -790,7 +790,8 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	const char *name = q->file ? q->file : "query", **to;
 	struct buf plans = { 0 };
 	struct err e;
-	bool *run;
+	bool *run, run_s[16];
+	const char *to_s[16];
 	size_t len;
 	int rc, nrun;
 
@@ -825,8 +826,19 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 		saql_free(&sq);
 		return EXIT_OK;
 	}
-	run = xcalloc((size_t)sq.n, sizeof(*run));
-	to = xcalloc((size_t)sq.n, sizeof(*to));
+	/* On the stack for a job of a usual size: a one-statement run then
+	 * makes no heap allocation it did not make before, and its libjq
+	 * programs find the heap as they did (callgrind saw a different
+	 * layout cost malloc 0.5% more on the sliding-hour statement). */
+	if (sq.n <= 16) {
+		memset(run_s, 0, sizeof(run_s));
+		memset(to_s, 0, sizeof(to_s));
+		run = run_s;
+		to = to_s;
+	} else {
+		run = xcalloc((size_t)sq.n, sizeof(*run));
+		to = xcalloc((size_t)sq.n, sizeof(*to));
+	}
 	nrun = choose_statements(&sq, q, o->out_path, run, to);
 	rc = nrun < 0 ? EXIT_USAGE : OPT_RUN;
 	/* A statement reading a step runs as a job, even alone: nrun >= 2. */
@@ -840,8 +852,10 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	}
 	if (nrun > 1)
 		rc = job_options(o, &sq, name, run, to, nrun, argc, argv);
-	free(run);
-	free(to);
+	if (run != run_s) {
+		free(run);
+		free(to);
+	}
 	saql_free(&sq);
 	return rc;
 }
