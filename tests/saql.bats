@@ -287,6 +287,22 @@ rows_of() {
 		cmp - <(csa-merge --speed alone --total)
 }
 
+@test "a job: a bad line is skipped once and the good ones still go to every statement; a full disk exits 3" {
+	ev=$(week)
+	cd "$BATS_TEST_TMPDIR"
+	{ head -n 100 "$ev"; echo 'not json'; tail -n +101 "$ev"; } > bad.ndjson
+	run --separate-stderr csa-window --query-file "$JOB" bad.ndjson
+	assert_failure 1
+	[[ "$stderr" == *"bad.ndjson:101: invalid JSON"*"1 bad line skipped"* ]]
+	printf '%s\n' "$output" | cmp - <(csa-window --query-file "$JOB" "$ev")
+	run --separate-stderr csa-window --query-file "$JOB" "$ev" --out /dev/full
+	assert_failure 3
+	[[ "$stderr" == *"/dev/full: write error"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into "speed-view=/dev/full" "$ev"
+	assert_failure 3
+	[[ "$stderr" == *"/dev/full: write error"* ]]
+}
+
 @test "a bad job: an unknown, repeated or empty --into, one file for two, --state, a statement without INTO" {
 	ev=$(week)
 	cd "$BATS_TEST_TMPDIR"
