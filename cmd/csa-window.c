@@ -619,17 +619,18 @@ parse_options(int argc, char **argv, struct options *o)
 }
 
 /*
- * The options that run plan p: saql_argv's, then --out FILE when given,
- * then the options given (argv as getopt left it, the user's --query
- * among them, passed over the second time), all copies, so that the
- * array owns every string it holds; parsed into o, which keeps them.
+ * The options that run a plan: its n options (saql_argv's plan, taken
+ * over), then --out FILE when given, then the options given (argv as
+ * getopt left it, the user's --query among them, passed over the second
+ * time), all copies, so that the array owns every string it holds;
+ * parsed into o, which keeps them.
  */
 static int
-statement_options(struct options *o, const struct saql_plan *p, const char *out, int argc,
+statement_options(struct options *o, char **plan, int n, const char *out, int argc,
     char **argv)
 {
-	char **plan, **v;
-	int n = saql_argv(p, &plan), rc;
+	char **v;
+	int rc;
 
 	v = xmalloc(sizeof(*v) * (size_t)(argc + n + 3));
 	v[0] = xstrdup(argv[0]);
@@ -756,12 +757,15 @@ job_options(struct options *o, const struct saql_query *sq, const char *name, co
 	job_windows = windows;
 	for (int i = 0; i < sq->n && rc == OPT_RUN; i++) {
 		struct options *s = &o->job[j];
+		char **plan;
+		int n;
 
 		if (!run[i])
 			continue;
+		n = saql_argv(&sq->v[i], &plan);
 		at[i] = j;
 		o->njob = ++j;
-		rc = statement_options(s, &sq->v[i], NULL, argc, argv);
+		rc = statement_options(s, plan, n, NULL, argc, argv);
 		s->into = xstrdup(sq->v[i].into ? sq->v[i].into : "");
 		s->step = sq->v[i].step;
 		s->source = sq->v[i].source >= 0 ? at[sq->v[i].source] : -1;
@@ -791,7 +795,9 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	struct buf plans = { 0 };
 	struct err e;
 	bool *run, run_s[16];
-	const char *to_s[16];
+	const char *to_s[16], *out;
+	char **plan = NULL;
+	int one = -1, n = 0;
 	size_t len;
 	int rc, nrun;
 
@@ -843,20 +849,25 @@ query_options(struct options *o, const struct query_opts *q, int argc, char **ar
 	rc = nrun < 0 ? EXIT_USAGE : OPT_RUN;
 	/* A statement reading a step runs as a job, even alone: nrun >= 2. */
 	for (int i = 0; i < sq.n && nrun == 1; i++) {
-		if (!run[i])
-			continue;
-		if (q->out_given && to[i])
+		if (run[i] && q->out_given && to[i])
 			rc = msg_usage("--into %s=%s and --out: give one file", sq.v[i].into, to[i]);
-		else
-			rc = statement_options(o, &sq.v[i], to[i], argc, argv);
+		else if (run[i])
+			one = i;
 	}
-	if (nrun > 1)
+	if (one >= 0)
+		n = saql_argv(&sq.v[one], &plan);
+	else if (nrun > 1)
 		rc = job_options(o, &sq, name, run, to, nrun, argc, argv);
+	out = one >= 0 ? to[one] : NULL;
 	if (run != run_s) {
 		free(run);
 		free(to);
 	}
+	/* One statement's options are parsed with the query freed, as they
+	 * always were: its libjq programs then find the heap as before. */
 	saql_free(&sq);
+	if (one >= 0)
+		rc = statement_options(o, plan, n, out, argc, argv);
 	return rc;
 }
 
