@@ -210,12 +210,14 @@ row_reader_fast_rows(const struct row_reader *rr)
 }
 
 /* Whether member key names what a row is, not a group column: the row
- * fields, and the markers csa-merge adds. */
+ * fields, the markers csa-merge adds, and the "_into" of a csa-window
+ * job's statement (the same rows as that statement alone writes). */
 static bool
 is_meta(const struct json_doc *d, int key)
 {
 	static const char *const meta[] = {
 		"window_type", "window_start", "window_end", "view", "early", "_state", "_id",
+		"_into",
 		"data_freshness", "sources", "partial", "is_anomaly", "baseline_mean",
 		"baseline_stddev", "threshold",
 	};

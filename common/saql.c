@@ -59,6 +59,7 @@ struct parser {
 	void **arena;		/* everything to free at the end */
 	int narena, carena;
 	struct buf scratch[4];	/* buffers a fault may leave behind */
+	bool in_step;		/* inside WITH name AS ( ... ): ')' ends the statement */
 };
 
 /* Hand x to the arena, to be freed with the parser; returns x. */
@@ -307,7 +308,7 @@ is_keyword(const struct tok *t)
  * compile, and what to say about each. */
 static const char *const unsupported[][2] = {
 	{ "JOIN", "joining streams" }, { "UNION", "a union of statements" },
-	{ "WITH", "WITH steps (one statement reading another's output)" },
+	{ "WITH", "WITH inside a WITH step" },
 	{ "APPLY", "CROSS APPLY" }, { "ORDER", "ORDER BY" }, { "LIMIT", "LIMIT DURATION" },
 	{ "OVER", "OVER (PARTITION BY ...)" }, { "PARTITION", "PARTITION BY" },
 	{ "TOP", "TOP" }, { "IN", "IN (...)" }, { "LIKE", "LIKE" },
@@ -1279,8 +1280,10 @@ default_name(struct parser *p, const struct node *x)
 
 /* Clause words that may follow a statement's parts. */
 static bool
-at_statement_end(const struct tok *t)
+at_statement_end(const struct parser *p, const struct tok *t)
 {
+	if (p->in_step)
+		return is(t, ")");
 	return t->kind == TK_EOF || is(t, ";") || is(t, "SELECT") || is(t, "WITH");
 }
 
@@ -1324,6 +1327,8 @@ statement(struct parser *p, struct saql_plan *pl)
 			it->as = name_part(p, next(p));
 		nitems++;
 	} while (accept(p, ","));
+	if (is(peek(p), "INTO") && p->in_step)
+		FAIL(p, peek(p), "INTO in a WITH step: its rows go to the statements that read it");
 	if (accept(p, "INTO"))
 		pl->into = xstrdup(name_part(p, next(p)));
 	expect(p, "FROM", " after the SELECT list");
@@ -1331,9 +1336,12 @@ statement(struct parser *p, struct saql_plan *pl)
 	if (peek(p)->kind == TK_IDENT && !is_keyword(peek(p)) && !is(peek(p), "TIMESTAMP"))
 		FAIL(p, peek(p), "an alias for the input (%.*s) is not supported",
 		    (int)peek(p)->len, peek(p)->p);
-	if (accept(p, "TIMESTAMP")) {
+	if (is(peek(p), "TIMESTAMP")) {
 		const struct tok *at;
 
+		pl->ts_line = peek(p)->line;
+		pl->ts_col = peek(p)->col;
+		next(p);
 		expect(p, "BY", " after TIMESTAMP");
 		at = peek(p);
 		ts = expr(p);
@@ -1374,13 +1382,16 @@ statement(struct parser *p, struct saql_plan *pl)
 		having_at = peek(p);
 		having = expr(p);
 	}
-	if (!at_statement_end(peek(p))) {
+	if (!at_statement_end(p, peek(p))) {
 		refuse_unsupported(p, peek(p));
 		if (is(peek(p), ")"))
 			FAIL(p, peek(p), "unbalanced ')': no '(' before it");
+		if (p->in_step && (peek(p)->kind == TK_EOF || is(peek(p), ";")))
+			FAIL(p, peek(p), "expected ')' to end the WITH step, found %s", shown(peek(p)));
 		FAIL(p, peek(p), "unexpected %s", shown(peek(p)));
 	}
-	accept(p, ";");
+	if (!p->in_step)
+		accept(p, ";");
 
 	/* What the statement is: windowed (aggregates) or per event. */
 	for (int k = 0; k < nitems && any_agg == NULL; k++)
@@ -1520,6 +1531,73 @@ statement(struct parser *p, struct saql_plan *pl)
 	pl->agg = agg->len ? buf_steal(agg) : NULL;
 }
 
+/* A new plan at the end of q, empty, reading the input. */
+static struct saql_plan *
+new_plan(struct saql_query *q)
+{
+	q->v = xrealloc(q->v, sizeof(*q->v) * (size_t)(q->n + 1));
+	memset(&q->v[q->n], 0, sizeof(q->v[q->n]));
+	q->v[q->n].source = -1;
+	return &q->v[q->n++];
+}
+
+/*
+ * What plan pl reads: a WITH step before it, by name, or else the input.
+ * A step's rows are events whose time is their window_end, the step's
+ * System.Timestamp(), as Stream Analytics gives a step's output; so the
+ * step must have windows, and the reader no TIMESTAMP BY of its own.
+ */
+static void
+resolve_from(struct parser *p, struct saql_query *q, struct saql_plan *pl)
+{
+	int self = (int)(pl - q->v);
+	const struct saql_plan *st;
+
+	for (int k = 0; k < self && pl->source < 0; k++)
+		if (q->v[k].step && strcasecmp(q->v[k].into, pl->from) == 0)
+			pl->source = k;
+	if (pl->source < 0)
+		return;
+	st = &q->v[pl->source];
+	if (!st->aggregate)
+		fail_at(p, st->line, st->col, "a WITH step without a window is not supported: its "
+		    "rows would have no time (GROUP BY a window, or put its WHERE in the "
+		    "statements that read it)");
+	if (pl->time_text)
+		fail_at(p, pl->ts_line, pl->ts_col, "TIMESTAMP BY on the rows of WITH step [%s]: "
+		    "their time is the step's System.Timestamp(), the window end", st->into);
+	pl->time = xstrdup("window_end");
+}
+
+/* WITH name AS ( SELECT ... ) {, name AS ( SELECT ... )}: a plan each. */
+static void
+with_steps(struct parser *p, struct saql_query *q)
+{
+	next(p);
+	do {
+		const struct tok *at = next(p), *open;
+		char *name = name_part(p, at);
+		struct saql_plan *pl;
+
+		for (int k = 0; k < q->n; k++)
+			if (q->v[k].step && strcasecmp(q->v[k].into, name) == 0)
+				fail_at(p, at->line, at->col, "a second WITH step [%s]", name);
+		expect(p, "AS", " after the step's name");
+		open = peek(p);
+		expect(p, "(", " around the step's SELECT");
+		pl = new_plan(q);
+		pl->step = true;
+		pl->into = xstrdup(name);
+		p->in_step = true;
+		statement(p, pl);
+		p->in_step = false;
+		close_paren(p, open);
+		resolve_from(p, q, pl);
+	} while (accept(p, ","));
+	if (!is(peek(p), "SELECT"))
+		FAIL(p, peek(p), "expected SELECT after the WITH steps, found %s", shown(peek(p)));
+}
+
 int
 saql_compile(const char *text, const char *name, struct saql_query *q, struct err *e)
 {
@@ -1531,14 +1609,20 @@ saql_compile(const char *text, const char *name, struct saql_query *q, struct er
 		if (peek(&p)->kind == TK_EOF)
 			fail_at(&p, 1, 1, "no statement");
 		while (peek(&p)->kind != TK_EOF) {
-			q->v = xrealloc(q->v, sizeof(*q->v) * (size_t)(q->n + 1));
-			memset(&q->v[q->n], 0, sizeof(q->v[q->n]));
-			q->n++;
-			statement(&p, &q->v[q->n - 1]);
-			for (int k = 0; k < q->n - 1 && q->v[q->n - 1].into; k++)
-				if (q->v[k].into && strcmp(q->v[k].into, q->v[q->n - 1].into) == 0)
-					fail_at(&p, q->v[q->n - 1].line, q->v[q->n - 1].col,
-					    "a second statement INTO [%s]", q->v[k].into);
+			struct saql_plan *pl;
+
+			if (is(peek(&p), "WITH")) {
+				with_steps(&p, q);
+				continue;
+			}
+			pl = new_plan(q);
+			statement(&p, pl);
+			for (int k = 0; k < q->n - 1 && pl->into; k++)
+				if (q->v[k].into && !q->v[k].step &&
+				    strcmp(q->v[k].into, pl->into) == 0)
+					fail_at(&p, pl->line, pl->col, "a second statement INTO [%s]",
+					    q->v[k].into);
+			resolve_from(&p, q, pl);
 		}
 	} else {
 		rc = -1;
@@ -1709,13 +1793,22 @@ saql_explain(const struct saql_plan *p, const char *prog, struct buf *b)
 	char **v;
 	int n;
 
-	buf_printf(b, "statement at %d:%d: INTO %s FROM %s\n", p->line, p->col,
-	    p->into ? p->into : "(none)", p->from);
+	if (p->step)
+		buf_printf(b, "step at %d:%d: WITH %s FROM %s\n", p->line, p->col, p->into,
+		    p->from);
+	else
+		buf_printf(b, "statement at %d:%d: INTO %s FROM %s\n", p->line, p->col,
+		    p->into ? p->into : "(none)", p->from);
+	if (p->source >= 0)
+		buf_printf(b, "  input:   the rows of WITH step [%s], as its command writes them\n",
+		    p->from);
 	if (p->aggregate)
 		buf_printf(b, "  window:  %s (%s)\n", wnames[p->window], p->window_text);
 	else
 		buf_adds(b, "  window:  none: each matching event is a row\n");
 	buf_printf(b, "  time:    %s", p->time ? p->time : "the arrival time (no TIMESTAMP BY)");
+	if (p->source >= 0)
+		buf_adds(b, " (the step's System.Timestamp())");
 	if (p->time_text)
 		buf_printf(b, " (TIMESTAMP BY %s)", p->time_text);
 	buf_printf(b, "\n  where:   %s\n", p->where ? p->where : "-");

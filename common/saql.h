@@ -45,8 +45,12 @@ enum saql_window { SAQL_NONE, SAQL_TUMBLING, SAQL_HOPPING, SAQL_SLIDING, SAQL_SE
 /* One statement, compiled.  Strings are owned by the plan. */
 struct saql_plan {
 	int line, col;			/* where the statement starts */
-	char *into;			/* the INTO name, or NULL */
+	char *into;			/* the INTO name, or NULL; a step: its name */
 	char *from;			/* the FROM name */
+	bool step;			/* a WITH step: its rows go to the statements
+					 * that read it, not out */
+	int source;			/* the plan (a step) whose rows it reads, or -1:
+					 * the input.  Their time is their window_end */
 	bool aggregate;			/* GROUP BY a window: a windowed query */
 	enum saql_window window;
 	int64_t size, hop, max, offset;	/* milliseconds (session: size is the timeout) */
@@ -57,6 +61,7 @@ struct saql_plan {
 	char *having;			/* --having: COLUMN OP NUMBER, or NULL */
 	char *time;			/* --time, or NULL for the arrival time */
 	char *time_text;		/* TIMESTAMP BY as written, or NULL */
+	int ts_line, ts_col;		/* where TIMESTAMP BY is */
 	struct saql_col *cols;		/* the SELECT list, in its order */
 	int ncols;
 };
@@ -67,7 +72,8 @@ struct saql_query {
 };
 
 /*
- * Compile text into q (appending a plan per statement).  name is how
+ * Compile text into q (appending a plan per statement and per WITH step,
+ * a step before the statements that read it).  name is how
  * messages call the text.  -1 with ERR_USAGE naming the line and column
  * of the fault; q then holds the statements before it.  Free q with
  * saql_free.

@@ -50,20 +50,10 @@ for e in out:
 PYEOF
 }
 
-@test "the job file's 5-minute statement: its rows are --preset earthquake's and the flag form's, byte for byte" {
-	ev=$(week)
-	csa-window --query-file "$JOB" --into speed-view "$ev" > "$BATS_TEST_TMPDIR/query"
-	csa-window --tumbling 5m --by region --time time --agg 'event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),min_magnitude=min(magnitude),avg_depth_km=avg(depth_km),significant_count=count_if(magnitude >= 5.0),tsunami_alerts=count_if(tsunami_flag == 1)' \
-		"$ev" > "$BATS_TEST_TMPDIR/flags"
-	[ "$(wc -l < "$BATS_TEST_TMPDIR/query")" -gt 1000 ]
-	cmp "$BATS_TEST_TMPDIR/query" "$BATS_TEST_TMPDIR/flags"
-	csa-window --preset earthquake "$ev" | cmp - "$BATS_TEST_TMPDIR/query"
-}
-
-@test "the job file's 5-minute statement equals python's count, mean, max, min and CASE WHEN sums" {
-	ev=$(week)
-	csa-window --query-file "$JOB" --into speed-view "$ev" > "$BATS_TEST_TMPDIR/query"
-	py "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
+# python_speed EVENTS ROWS: the job file's 5-minute statement, in python:
+# count, mean, max, min and the CASE WHEN sums of each region's windows.
+python_speed() {
+	py "$1" "$2" <<'PYEOF'
 groups = {}
 for line in open(sys.argv[1]):
     e = json.loads(line)
@@ -88,13 +78,9 @@ print(len(rows), "rows")
 PYEOF
 }
 
-@test "the job file's sliding hour with HAVING: the flag form's rows, and python's" {
-	ev=$(week)
-	csa-window --query-file "$JOB" --into rolling-hour "$ev" > "$BATS_TEST_TMPDIR/query"
-	csa-window --sliding 1h --by 'scope="world"' --time time --having 'hour_count > 0' \
-		--agg 'hour_count=count,hour_avg_magnitude=avg(magnitude),hour_max_magnitude=max(magnitude)' \
-		"$ev" | cmp - "$BATS_TEST_TMPDIR/query"
-	py "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
+# python_hour EVENTS ROWS: the job file's sliding hour with HAVING, in python.
+python_hour() {
+	py "$1" "$2" <<'PYEOF'
 evs = [json.loads(l) for l in open(sys.argv[1])]
 times = [e["time"] for e in evs]
 H = 3600000
@@ -118,13 +104,10 @@ print(len(got), "rows")
 PYEOF
 }
 
-@test "the job file's alert statement: exactly the M >= 6 events, each at once, as the --select form writes them" {
-	ev=$(week)
-	csa-window --query-file "$JOB" --into strong-quakes "$ev" > "$BATS_TEST_TMPDIR/query"
-	csa-window --where '.magnitude >= 6.0' --time time \
-		--select 'event_id,magnitude,place,region,detected_at=System.Timestamp(),alert_type="STRONG_QUAKE"' \
-		"$ev" | cmp - "$BATS_TEST_TMPDIR/query"
-	py "$ev" "$BATS_TEST_TMPDIR/query" <<'PYEOF'
+# python_alerts EVENTS ROWS: the job file's alert statement, in python:
+# exactly the M >= 6 events, in their order.
+python_alerts() {
+	py "$1" "$2" <<'PYEOF'
 want = [e for e in map(json.loads, open(sys.argv[1]))
         if e["magnitude"] is not None and e["magnitude"] >= 6.0]
 got = [json.loads(l) for l in open(sys.argv[2])]
@@ -135,22 +118,64 @@ for r, e in zip(got, want):
     assert ms(r["detected_at"]) == e["time"] and r["alert_type"] == "STRONG_QUAKE", r
 print(len(got), "alerts")
 PYEOF
-	# each row is out before the next line is read: one strong event, then
-	# a pipe held open; its row comes while csa-window still waits
-	jq -c 'select(.magnitude >= 6)' "$ev" | head -n1 > "$BATS_TEST_TMPDIR/one"
+}
+
+# at_once ARGS...: one strong event, then an input held open, into
+# csa-window ARGS; the event's row must be out (and alone) while
+# csa-window still waits for more.  The first line written is also on
+# stdout; the whole output is left in $BATS_TEST_TMPDIR/early.
+at_once() {
+	jq -c 'select(.magnitude >= 6)' "$(week)" | head -n1 > "$BATS_TEST_TMPDIR/one"
 	{ cat "$BATS_TEST_TMPDIR/one"; sleep 10; } |
-		csa-window --query-file "$JOB" --into strong-quakes > "$BATS_TEST_TMPDIR/early" &
+		csa-window "$@" > "$BATS_TEST_TMPDIR/early" &
 	local pid=$! i
 	for i in $(seq 90); do
 		[ -s "$BATS_TEST_TMPDIR/early" ] && break
 		sleep 0.1
 	done
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/early")" = 1 ]
+	head -n1 "$BATS_TEST_TMPDIR/early"
 	# ... while its input is still open.
 	kill -0 "$pid"
 	# Not a bare wait: under BATS_TEST_TIMEOUT (make check) bats's
 	# watchdog is a job of this shell too.
 	wait "$pid"
+}
+
+@test "the job file's 5-minute statement: its rows are --preset earthquake's and the flag form's, byte for byte" {
+	ev=$(week)
+	csa-window --query-file "$JOB" --into speed-view "$ev" > "$BATS_TEST_TMPDIR/query"
+	csa-window --tumbling 5m --by region --time time --agg 'event_count=count,avg_magnitude=avg(magnitude),max_magnitude=max(magnitude),min_magnitude=min(magnitude),avg_depth_km=avg(depth_km),significant_count=count_if(magnitude >= 5.0),tsunami_alerts=count_if(tsunami_flag == 1)' \
+		"$ev" > "$BATS_TEST_TMPDIR/flags"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/query")" -gt 1000 ]
+	cmp "$BATS_TEST_TMPDIR/query" "$BATS_TEST_TMPDIR/flags"
+	csa-window --preset earthquake "$ev" | cmp - "$BATS_TEST_TMPDIR/query"
+}
+
+@test "the job file's 5-minute statement equals python's count, mean, max, min and CASE WHEN sums" {
+	ev=$(week)
+	csa-window --query-file "$JOB" --into speed-view "$ev" > "$BATS_TEST_TMPDIR/query"
+	python_speed "$ev" "$BATS_TEST_TMPDIR/query"
+}
+
+@test "the job file's sliding hour with HAVING: the flag form's rows, and python's" {
+	ev=$(week)
+	csa-window --query-file "$JOB" --into rolling-hour "$ev" > "$BATS_TEST_TMPDIR/query"
+	csa-window --sliding 1h --by 'scope="world"' --time time --having 'hour_count > 0' \
+		--agg 'hour_count=count,hour_avg_magnitude=avg(magnitude),hour_max_magnitude=max(magnitude)' \
+		"$ev" | cmp - "$BATS_TEST_TMPDIR/query"
+	python_hour "$ev" "$BATS_TEST_TMPDIR/query"
+}
+
+@test "the job file's alert statement: exactly the M >= 6 events, each at once, as the --select form writes them" {
+	ev=$(week)
+	csa-window --query-file "$JOB" --into strong-quakes "$ev" > "$BATS_TEST_TMPDIR/query"
+	csa-window --where '.magnitude >= 6.0' --time time \
+		--select 'event_id,magnitude,place,region,detected_at=System.Timestamp(),alert_type="STRONG_QUAKE"' \
+		"$ev" | cmp - "$BATS_TEST_TMPDIR/query"
+	python_alerts "$ev" "$BATS_TEST_TMPDIR/query"
+	# each row is out before the next line is read
+	at_once --query-file "$JOB" --into strong-quakes
 }
 
 @test "--explain: each statement's plan and a command line that gives the same rows" {
@@ -169,18 +194,154 @@ PYEOF
 	done
 }
 
-@test "--into NAME=FILE appends that statement's rows to FILE; several statements need --into" {
+# rows_of NAME FILE: the rows a job marked "_into":"NAME", the mark taken
+# off as text (the rest of each row is the statement's own, byte for byte).
+rows_of() {
+	sed -n "s/^{\"_into\":\"$1\",/{/p" "$2"
+}
+
+@test "the job file's three statements in one run: each one's rows are its own run's, and python's" {
 	ev=$(week)
-	csa-window --query-file "$JOB" --into "speed-view=$BATS_TEST_TMPDIR/view" "$ev" > "$BATS_TEST_TMPDIR/stdout"
-	[ ! -s "$BATS_TEST_TMPDIR/stdout" ]
-	csa-window --preset earthquake "$ev" | cmp - "$BATS_TEST_TMPDIR/view"
+	cd "$BATS_TEST_TMPDIR"
 	run --separate-stderr csa-window --query-file "$JOB" "$ev"
-	assert_failure 2
-	[[ "$stderr" == *"3 statements (INTO [speed-view], [strong-quakes], [rolling-hour])"*"--into NAME"* ]]
+	assert_success
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" > job
+	# every row on the shared stream says its statement, first
+	[ "$(grep -c '^{"_into":"[a-z-]*",' job)" = "$(wc -l < job)" ]
+	for into in speed-view strong-quakes rolling-hour; do
+		csa-window --query-file "$JOB" --into "$into" "$ev" > "alone-$into"
+		[ -s "alone-$into" ]
+		grep -vq '"_into"' "alone-$into"
+		rows_of "$into" job > "job-$into"
+		cmp "job-$into" "alone-$into"
+	done
+	python_speed "$ev" job-speed-view
+	python_alerts "$ev" job-strong-quakes
+	python_hour "$ev" job-rolling-hour
+	# nothing else: the three statements' rows are all the lines
+	[ "$(cat job-* | wc -l)" = "$(wc -l < job)" ]
+	# --metrics counts each statement's rows under its name
+	csa-window --query-file "$JOB" --metrics metrics.prom "$ev" | cmp - job
+	for into in speed-view strong-quakes rolling-hour; do
+		grep -qx "csa_rows_out_total{command=\"csa-window\",into=\"$into\"} $(wc -l < "job-$into")" metrics.prom
+	done
+	grep -qx "csa_events_in_total{command=\"csa-window\"} $(wc -l < "$ev")" metrics.prom
+}
+
+@test "a job's --into NAME=FILE: that statement's rows to FILE, unmarked; the rest to stdout or --out" {
+	ev=$(week)
+	cd "$BATS_TEST_TMPDIR"
+	csa-window --preset earthquake "$ev" > preset
+	csa-window --query-file "$JOB" --into rolling-hour "$ev" > hour
+	csa-window --query-file "$JOB" --into strong-quakes "$ev" > alerts
+	csa-window --query-file "$JOB" --into speed-view=view "$ev" > rest
+	cmp preset view
+	[ "$(grep -c '"_into":"speed-view"' rest)" = 0 ]
+	rows_of rolling-hour rest | cmp - hour
+	rows_of strong-quakes rest | cmp - alerts
+	[ "$(wc -l < rest)" = "$(($(wc -l < hour) + $(wc -l < alerts)))" ]
+	# two to files, one left on stdout: its rows need no mark
+	csa-window --query-file "$JOB" --into speed-view=view2 --into rolling-hour=hour2 "$ev" |
+		cmp - alerts
+	cmp preset view2
+	cmp hour hour2
+	# --out takes the rest; FILE and --out are appended to
+	csa-window --query-file "$JOB" --into "speed-view=$PWD/view3" --out "$PWD/rest3" "$ev" > stdout
+	[ ! -s stdout ]
+	cmp rest rest3
+	cmp preset view3
+	# a bare --into NAME still picks statements: only those run
+	csa-window --query-file "$JOB" --into speed-view --into strong-quakes=alerts4 "$ev" | cmp - preset
+	cmp alerts alerts4
+}
+
+@test "a job's alert statement: each strong event is out before the next line is read" {
+	at_once --query-file "$JOB" > "$BATS_TEST_TMPDIR/early.now"
+	# the alert came alone: nothing of the windows still open
+	grep -q '^{"_into":"strong-quakes","event_id":' "$BATS_TEST_TMPDIR/early.now"
+	# at the end of input the windows' rows follow
+	rows_of speed-view "$BATS_TEST_TMPDIR/early" |
+		cmp - <(csa-window --query-file "$JOB" --into speed-view "$BATS_TEST_TMPDIR/one")
+	rows_of rolling-hour "$BATS_TEST_TMPDIR/early" |
+		cmp - <(csa-window --query-file "$JOB" --into rolling-hour "$BATS_TEST_TMPDIR/one")
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/early")" = 3 ]
+}
+
+@test "a job's window options are its windowed statements'; its rows merge as the statement's own" {
+	ev=$(week)
+	cd "$BATS_TEST_TMPDIR"
+	# shuffled by at most a minute: --max-delay puts the windows right,
+	# and the per-event statement takes each event as it comes
+	jq -c '.time += ((input_line_number * 7919) % 60000)' "$ev" > late
+	csa-window --query-file "$JOB" --max-delay 1m late > job
+	csa-window --query-file "$JOB" --into speed-view --max-delay 1m late > alone
+	rows_of speed-view job | cmp - alone
+	rows_of strong-quakes job | cmp - <(csa-window --query-file "$JOB" --into strong-quakes late)
+	# csa-merge reads the marked rows as the unmarked ones
+	grep '"_into":"speed-view"' job > marked
+	csa-merge --speed marked --every 1h > merged
+	[ -s merged ]
+	csa-merge --speed alone --every 1h | cmp - merged
+	{ head -n 100 alone; tail -n +101 marked; } | csa-merge --speed - --total |
+		cmp - <(csa-merge --speed alone --total)
+}
+
+@test "a job: a bad line is skipped once and the good ones still go to every statement; a full disk exits 3" {
+	ev=$(week)
+	cd "$BATS_TEST_TMPDIR"
+	{ head -n 100 "$ev"; echo 'not json'; tail -n +101 "$ev"; } > bad.ndjson
+	run --separate-stderr csa-window --query-file "$JOB" bad.ndjson
+	assert_failure 1
+	[[ "$stderr" == *"bad.ndjson:101: invalid JSON"*"1 bad line skipped"* ]]
+	printf '%s\n' "$output" | cmp - <(csa-window --query-file "$JOB" "$ev")
+	run --separate-stderr csa-window --query-file "$JOB" "$ev" --out /dev/full
+	assert_failure 3
+	[[ "$stderr" == *"/dev/full: write error"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into "speed-view=/dev/full" "$ev"
+	assert_failure 3
+	[[ "$stderr" == *"/dev/full: write error"* ]]
+}
+
+@test "a bad job: an unknown, repeated or empty --into, one file for two, --state, a statement without INTO" {
+	ev=$(week)
+	cd "$BATS_TEST_TMPDIR"
 	run --separate-stderr csa-window --query-file "$JOB" --into nowhere "$ev"
 	assert_failure 2
-	[[ "$stderr" == *"no statement INTO [nowhere]"* ]]
-	run --separate-stderr csa-window --query-file "$JOB" --into speed-view --tumbling 1h "$ev"
+	[[ "$stderr" == "csa-window: --into: no statement INTO [nowhere] in the query ([speed-view], [strong-quakes], [rolling-hour])"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into speed-view --into speed-view=x "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --into: [speed-view] given twice"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into speed-view= "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --into speed-view=: no FILE after '='"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into speed-view=x --into rolling-hour=x "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --into rolling-hour=x: [speed-view] goes to x already: a file holds the rows of one statement"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --into speed-view=x --out x "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --into speed-view=x: --out x is for the other statements' rows"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --state "$BATS_TEST_TMPDIR/st" "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --state: a job of 3 statements keeps no state; give each its own run: --into NAME --state FILE"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/st" ]
+	# one statement picked keeps its state as before
+	csa-window --query-file "$JOB" --into speed-view --state "$BATS_TEST_TMPDIR/st" "$ev" |
+		cmp - <(csa-window --preset earthquake "$ev")
+	[ -s "$BATS_TEST_TMPDIR/st" ]
+	run --separate-stderr csa-window --query $'SELECT COUNT(*) AS n INTO [a] FROM i GROUP BY TumblingWindow(s, 1)\n  SELECT x FROM i' "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: query:2:3: a statement without INTO, in a job of 2: name its output with INTO [name]"* ]]
+	run --separate-stderr csa-window --query $'SELECT x INTO [a] FROM i\nSELECT y INTO [a] FROM i' "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: query:2:1: a second statement INTO [a]"* ]]
+	# the one-statement rules stand: --out and --into NAME=FILE, the query's options
+	run --separate-stderr csa-window --query-file "$JOB" --into speed-view --into "rolling-hour=x" --out y "$ev"
+	assert_success
+	run --separate-stderr csa-window --query "SELECT x INTO [a] FROM i" --into "a=x" --out y "$ev"
+	assert_failure 2
+	[[ "$stderr" == *"--into a=x and --out: give one file"* ]]
+	run --separate-stderr csa-window --query-file "$JOB" --tumbling 1h "$ev"
 	assert_failure 2
 	[[ "$stderr" == *"leave out the options that say them"* ]]
 	run --separate-stderr csa-window --explain
@@ -189,25 +350,72 @@ PYEOF
 	run --separate-stderr csa-window --query-file "$JOB" --query "SELECT 1 AS x FROM i"
 	assert_failure 2
 	[[ "$stderr" == *"--query and --query-file: give one"* ]]
-	run --separate-stderr csa-window --query-file "$JOB" --into "speed-view=x" --out y "$ev"
-	assert_failure 2
-	[[ "$stderr" == *"give one file"* ]]
 }
 
-@test "two statements of one job over one input, as csa-window(1) shows with tee" {
-	ev=$(week)
+@test "WITH: the guides' DeviceMetrics step read by two statements, in one run: the pipe's rows, and python's" {
+	local q="$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql"
 	cd "$BATS_TEST_TMPDIR"
-	bash -c 'cat "$1" | tee >(csa-window --query-file "$2" \
-	        --into speed-view=speed.ndjson) |
-	    csa-window --query-file "$2" --into rolling-hour=hour.ndjson; wait' _ "$ev" "$JOB"
-	# the process substitution may end after the pipeline: wait for its file
-	csa-window --preset earthquake "$ev" > preset.ndjson
-	for i in $(seq 1 100); do
-		[ "$(wc -l < speed.ndjson)" = "$(wc -l < preset.ndjson)" ] && break
-		sleep 0.1
+	iot > iot.ndjson
+	run --separate-stderr csa-window --query-file "$q" -v iot.ndjson
+	assert_success
+	printf '%s\n' "$output" > job
+	[[ "$stderr" == *"WITH [DeviceMetrics]: 400 events"* ]]
+	# the step writes nothing of its own
+	[ "$(grep -c '"_into":"anomalies"' job)" -gt 10 ]
+	[ "$(($(grep -c '"_into":"anomalies"' job) + $(grep -c '"_into":"hot-hours"' job)))" = "$(wc -l < job)" ]
+	# each statement is the step's command piped into its own, as --explain prints them
+	csa-window --query-file "$q" --explain > plan
+	grep -q '^  input:   the rows of WITH step \[DeviceMetrics\]' plan
+	cmd() { sed -n "/$1/,/command:/s/^  command: //p" plan; }
+	step=$(cmd "WITH DeviceMetrics")
+	for into in anomalies hot-hours; do
+		eval "$step iot.ndjson" | eval "$(cmd "INTO $into")" > "pipe-$into"
+		[ -s "pipe-$into" ]
+		rows_of "$into" job | cmp - "pipe-$into"
 	done
-	cmp preset.ndjson speed.ndjson
-	csa-window --query-file "$JOB" --into rolling-hour "$ev" | cmp - hour.ndjson
+	# a statement alone still runs its step; its rows then need no mark
+	csa-window --query-file "$q" --into anomalies iot.ndjson | cmp - pipe-anomalies
+	py iot.ndjson pipe-anomalies pipe-hot-hours <<'PYEOF'
+groups = {}
+for e in map(json.loads, open(sys.argv[1])):
+    end = -(-ms(e["createdAt"]) // 300000) * 300000
+    groups.setdefault((end, e["deviceId"]), []).append(e["value"])
+avg = {k: sum(v) / len(v) for k, v in groups.items()}
+# the step's rows come out window by window; within one, in no promised order
+want = sorted((k[0], k[1], a) for k, a in avg.items() if a > 60)
+got = sorted((ms(r["window_end"]), r["deviceId"], r["avg_value"])
+             for r in map(json.loads, open(sys.argv[2])))
+assert len(got) == len(want) and all(g[:2] == w[:2] and abs(g[2] - w[2]) < 1e-9 for g, w in zip(got, want)), (got[:3], want[:3])
+for r in map(json.loads, open(sys.argv[2])):
+    assert r["alert_type"] == "HIGH_AVERAGE"
+hours = {}
+for (end, dev), a in avg.items():
+    if a > 50:
+        # a step row's time is its window end; (start, end] hours
+        hours.setdefault(-(-end // 3600000) * 3600000, []).append(a)
+rows = [json.loads(l) for l in open(sys.argv[3])]
+assert len(rows) == len(hours), (len(rows), len(hours))
+for r in rows:
+    h = hours[ms(r["window_end"])]
+    assert r["hot_windows"] == len(h) and abs(r["hottest"] - max(h)) < 1e-9, (r, h)
+print(len(got), "anomalies,", len(rows), "hours")
+PYEOF
+}
+
+@test "WITH: what a step cannot be, named with its line and column" {
+	bad $'WITH s AS (SELECT x FROM i WHERE x > 1)\nSELECT x INTO [o] FROM s' 1:12 "a WITH step without a window is not supported"
+	bad $'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1))\nSELECT n INTO [o] FROM s TIMESTAMP BY t' 2:26 "TIMESTAMP BY on the rows of WITH step [s]: their time is the step's System.Timestamp()"
+	bad $'WITH s AS (SELECT COUNT(*) AS n INTO [x] FROM i GROUP BY TumblingWindow(s, 1))\nSELECT n INTO [o] FROM s' 1:33 "INTO in a WITH step"
+	bad $'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1)),\n  S AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 2))\nSELECT n INTO [o] FROM s' 2:3 "a second WITH step [S]"
+	bad 'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1)' 1:69 "expected ')' to end the WITH step, found the end of the query"
+	bad 'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1))' 1:70 "expected SELECT after the WITH steps"
+	bad 'WITH s (SELECT 1 AS x FROM i) SELECT x FROM s' 1:8 "expected 'AS' after the step's name"
+	run --separate-stderr csa-window --query-file "$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql" --into anomalies --state "$BATS_TEST_TMPDIR/st"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --state: a job with WITH steps keeps no state"* ]]
+	run --separate-stderr csa-window --query-file "$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql" --into DeviceMetrics
+	assert_failure 2
+	[[ "$stderr" == "csa-window: --into: no statement INTO [DeviceMetrics] in the query ([anomalies], [hot-hours])"* ]]
 }
 
 @test "the guides' hopping window (5 minutes, hop 1) on IoT events: the flag form's rows, and python's" {
@@ -478,7 +686,7 @@ bad() {
 @test "a bad query: constructs not supported are named (JOIN, LAG, WITH, SELECT *, COUNT(x))" {
 	bad "SELECT a.x AS x FROM i JOIN j ON i.k = j.k" 1:24 "joining streams is not supported"
 	bad "SELECT LAG(x) OVER (LIMIT DURATION(hour, 1)) AS p FROM i" 1:8 "LAG is not supported"
-	bad $'WITH s AS (SELECT x FROM i)\nSELECT x FROM s' 1:1 "WITH steps"
+	bad $'WITH s AS (WITH t AS (SELECT x FROM i) SELECT x FROM t)\nSELECT x FROM s' 1:12 "WITH inside a WITH step is not supported"
 	bad "SELECT * FROM i" 1:8 "SELECT * is not supported"
 	bad "SELECT COUNT(x) AS n FROM i GROUP BY TumblingWindow(s, 1)" 1:8 "COUNT(x) is not supported"
 	bad "SELECT x AS n FROM i WHERE x IN (1, 2)" 1:30 "IN (...) is not supported"
