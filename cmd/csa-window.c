@@ -1290,6 +1290,36 @@ run_select(const struct options *o)
 	return status;
 }
 
+/*
+ * Lines are read only where the query looks (input_fields) when every
+ * field it takes is a plain path and no line goes out whole (--late):
+ * a fault inside a member it never reads is not its concern, as for a
+ * column a SELECT leaves out.
+ */
+static void
+read_fields(const struct options *o, struct input *in)
+{
+	const struct expr *x[] = { o->time, o->where, o->dedupe, o->partition, o->eh_part,
+		o->eh_seq };
+	const char **p;
+	int nx = (int)(sizeof(x) / sizeof(x[0])), n = 0, max = nx + o->w.nby + o->w.aggs.n;
+
+	if (o->late_path != NULL)
+		return;
+	p = xmalloc(sizeof(*p) * (size_t)max);
+	for (int i = 0; i < max; i++) {
+		const struct expr *e = i < nx ? x[i] : i < nx + o->w.nby ? o->w.by[i - nx].x :
+		    o->w.aggs.v[i - nx - o->w.nby].arg;
+
+		if (e != NULL && (p[n++] = expr_path(e)) == NULL) {
+			free(p);
+			return;	/* a jq program reads the whole line */
+		}
+	}
+	input_fields(in, p, n);
+	free(p);
+}
+
 static int
 run(const struct options *o)
 {
@@ -1321,6 +1351,7 @@ run(const struct options *o)
 	}
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r.bad);
 	in.stop = &sig_stop;
+	read_fields(o, &in);
 	status = msg_worst(status, run_input(&r, &in));
 	input_free(&in);
 	/*
