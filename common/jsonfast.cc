@@ -276,8 +276,13 @@ key_is(simdjson::ondemand::raw_json_string key, std::string_view s)
 
 	if (s.size() > simdjson::SIMDJSON_PADDING)
 		return key == s;
-	return r[s.size()] == '"' && (s.empty() ||
-	    (r[0] == s[0] && std::memcmp(r, s.data(), s.size()) == 0));
+	if (r[s.size()] != '"')
+		return false;
+	// Names are short: a loop, not a call to memcmp.
+	for (size_t i = 0; i < s.size(); i++)
+		if (r[i] != s[i])
+			return false;
+	return true;
 }
 
 /*
