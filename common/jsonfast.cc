@@ -26,7 +26,7 @@ constexpr size_t max_wants = 64;
 // the document last loaded On-Demand.
 struct want {
 	std::string path;
-	const char *given;	// the caller's pointer, compared first
+	const char *given;	// json_fast_fields' pointer, compared first
 	std::vector<std::string_view> step;	// into path
 	json_fast_val v;
 	bool read;		// v is of the document last loaded
@@ -104,8 +104,6 @@ json_fast_padded_input(struct json_fast *f)
 	f->padded_input = true;
 }
 
-// Parse text into the parser's document; false when simdjson refuses it.
-// Text that is not known to be padded is copied into padding first.
 // Text with simdjson's padding after it: where it is, or a copy; NULL
 // when memory is short.
 static const char *
@@ -120,6 +118,8 @@ padded(json_fast *f, const char *text, size_t len)
 	return f->pad;
 }
 
+// Parse text into the parser's document; false when simdjson refuses it.
+// Text that is not known to be padded is copied into padding first.
 static bool
 parse(json_fast *f, const char *text, size_t len, simdjson::dom::element *root)
 {
@@ -193,9 +193,10 @@ split_wants(json_fast *f)
 }
 
 // Add path to the wanted ones (once); false when there are too many to
-// follow, or memory is short.
+// follow, or memory is short (then none is followed: documents are read
+// whole from the next on).
 static bool
-add_want(json_fast *f, const char *path)
+add_want(json_fast *f, const char *path, const char *given)
 {
 	try {
 		for (const want &w : f->wants)
@@ -205,11 +206,13 @@ add_want(json_fast *f, const char *path)
 			return false;
 		want &w = f->wants.emplace_back();
 		w.path = path;
-		w.given = path;
+		w.given = given;
 		w.v.type = JSON_FAST_MISSING;
 		w.read = false;
 		split_wants(f);
 	} catch (const std::bad_alloc &) {
+		f->wants.clear();
+		std::memset(f->first, 0, sizeof(f->first));
 		return false;
 	}
 	return true;
@@ -220,7 +223,7 @@ json_fast_fields(struct json_fast *f, const char *const *paths, int n)
 {
 	f->wants.clear();
 	for (int i = 0; i < n; i++)
-		if (paths[i] != nullptr && !add_want(f, paths[i])) {
+		if (paths[i] != nullptr && !add_want(f, paths[i], paths[i])) {
 			f->wants.clear();	// every document read whole, as before
 			return;
 		}
@@ -397,8 +400,9 @@ json_fast_value(const struct json_fast *f, const char *path, struct json_fast_va
 			}
 		// A path not named to json_fast_fields: its value comes from
 		// json_parse this time (the caller's fallback), and from the
-		// next document on it is read with the others.
-		add_want(const_cast<json_fast *>(f), path);
+		// next document on it is read with the others, found by its
+		// text (this pointer may not live as long as f).
+		add_want(const_cast<json_fast *>(f), path, nullptr);
 		return 0;
 	}
 	for (const char *p = path; *p != '\0';) {
