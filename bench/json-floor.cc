@@ -9,7 +9,12 @@
 //                           at least do to read views and write rows
 //   json-floor lines FILE   parse each line on its own, as csa-eh-send
 //                           checks a line before it is sent
-//   json-floor window FILE  the same, then csa-window --preset earthquake's
+//   json-floor keys FILE    each line On-Demand: simdjson's stage 1 (the
+//                           structure and UTF-8 checked) and every key of
+//                           the root object read, no value: what
+//                           csa-window does at least when it reads only
+//                           the fields its query uses
+//   json-floor window FILE  the same as lines, then csa-window --preset earthquake's
 //                           sums by region and 5-minute window in a hash
 //                           table (no late events, no digests, no rows
 //                           written): the least a command that checks
@@ -23,6 +28,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -106,6 +112,26 @@ rows(const char *text, size_t len, bool format, tally *t)
 	return true;
 }
 
+// Hand each line (p, n) to each; false from each stops.  The bytes after
+// a line are the next line: readable, as simdjson's padding must be.
+template <typename F>
+bool
+split_lines(const char *text, size_t len, F each)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = static_cast<const char *>(std::memchr(p, '\n',
+		    static_cast<size_t>(end - p)));
+		size_t n = static_cast<size_t>((nl ? nl : end) - p);
+
+		if (!each(p, n))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 // Parse each line on its own and hand its root object to each (false
 // from each stops); false when a line is not a JSON object.
 template <typename F>
@@ -113,28 +139,43 @@ bool
 each_line(const char *text, size_t len, F each)
 {
 	simdjson::dom::parser parser;
-	const char *p = text, *end = text + len;
 
-	while (p < end) {
-		const char *nl = static_cast<const char *>(std::memchr(p, '\n',
-		    static_cast<size_t>(end - p)));
-		size_t n = static_cast<size_t>((nl ? nl : end) - p);
+	return split_lines(text, len, [&](const char *p, size_t n) {
 		simdjson::dom::element el;
 		simdjson::dom::object o;
 
-		// The bytes after a line are the next line: readable, as the
-		// padding must be.
-		if (parser.parse(p, n, false).get(el) || el.get_object().get(o) || !each(o))
-			return false;
-		p += n + 1;
-	}
-	return true;
+		return !parser.parse(p, n, false).get(el) && !el.get_object().get(o) && each(o);
+	});
 }
 
 bool
 lines(const char *text, size_t len, tally *t)
 {
 	return each_line(text, len, [t](simdjson::dom::object) {
+		t->docs++;
+		return true;
+	});
+}
+
+bool
+keys(const char *text, size_t len, tally *t)
+{
+	simdjson::ondemand::parser parser;
+
+	return split_lines(text, len, [&](const char *p, size_t n) {
+		simdjson::ondemand::document doc;
+		simdjson::ondemand::object o;
+
+		if (parser.iterate(simdjson::padded_string_view(p, n, n + simdjson::SIMDJSON_PADDING))
+		    .get(doc) || doc.get_object().get(o))
+			return false;
+		for (auto member : o) {
+			simdjson::ondemand::field f;
+
+			if (std::move(member).get(f))
+				return false;
+			t->numbers += *f.key().raw() == 'r';
+		}
 		t->docs++;
 		return true;
 	});
@@ -195,15 +236,16 @@ main(int argc, char **argv)
 	double t0, t1, t2;
 
 	if (argc != 3 || (std::strcmp(argv[1], "rows") != 0 && std::strcmp(argv[1], "lines") != 0 &&
-	    std::strcmp(argv[1], "window") != 0)) {
-		std::fprintf(stderr, "usage: json-floor rows|lines|window FILE\n");
+	    std::strcmp(argv[1], "window") != 0 && std::strcmp(argv[1], "keys") != 0)) {
+		std::fprintf(stderr, "usage: json-floor rows|lines|keys|window FILE\n");
 		return 2;
 	}
 	if ((text = map_padded(argv[2], &len)) == nullptr)
 		return 1;
 	t0 = seconds();
-	if (std::strcmp(argv[1], "lines") == 0 || std::strcmp(argv[1], "window") == 0) {
-		if (!(argv[1][0] == 'l' ? lines(text, len, &t) : window(text, len, &t)))
+	if (std::strcmp(argv[1], "rows") != 0) {
+		if (!(argv[1][0] == 'l' ? lines(text, len, &t) : argv[1][0] == 'k' ?
+		    keys(text, len, &t) : window(text, len, &t)))
 			return 1;
 		std::printf("%.3f\n", seconds() - t0);
 		return 0;

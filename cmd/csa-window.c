@@ -1687,6 +1687,7 @@ run_job(const struct options *o)
 		r->late_out = so->select || so->source >= 0 ? NULL : late;
 	}
 	if (status == EXIT_OK) {
+		/* Lines are parsed whole: read_fields knows one statement's paths. */
 		input_init(&in, o->job[0].files, o->job[0].nfiles, 0, INPUT_DOC, &rs[0].bad);
 		in.stop = &sig_stop;
 		status = run_input(&rs[0], &in);
@@ -1723,6 +1724,36 @@ run_job(const struct options *o)
 	return msg_worst(status, msg_bad_summary(&bad, "line", "lines"));
 }
 
+/*
+ * Lines are read only where the query looks (input_fields) when every
+ * field it takes is a plain path and no line goes out whole (--late):
+ * a fault inside a member it never reads is not its concern, as for a
+ * column a SELECT leaves out.
+ */
+static void
+read_fields(const struct options *o, struct input *in)
+{
+	const struct expr *x[] = { o->time, o->where, o->dedupe, o->partition, o->eh_part,
+		o->eh_seq };
+	const char **p;
+	int nx = (int)(sizeof(x) / sizeof(x[0])), n = 0, max = nx + o->w.nby + o->w.aggs.n;
+
+	if (o->late_path != NULL)
+		return;
+	p = xmalloc(sizeof(*p) * (size_t)max);
+	for (int i = 0; i < max; i++) {
+		const struct expr *e = i < nx ? x[i] : i < nx + o->w.nby ? o->w.by[i - nx].x :
+		    o->w.aggs.v[i - nx - o->w.nby].arg;
+
+		if (e != NULL && (p[n++] = expr_path(e)) == NULL) {
+			free(p);
+			return;	/* a jq program reads the whole line */
+		}
+	}
+	input_fields(in, p, n);
+	free(p);
+}
+
 static int
 run(const struct options *o)
 {
@@ -1756,6 +1787,7 @@ run(const struct options *o)
 	}
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r.bad);
 	in.stop = &sig_stop;
+	read_fields(o, &in);
 	status = msg_worst(status, run_input(&r, &in));
 	input_free(&in);
 	/*

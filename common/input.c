@@ -37,6 +37,13 @@ input_free(struct input *in)
 	json_doc_free(&in->fdoc);
 }
 
+void
+input_fields(struct input *in, const char *const *paths, int n)
+{
+	if (in->fast != NULL && in->parse == INPUT_DOC)
+		json_fast_fields(in->fast, paths, n);
+}
+
 struct ndjson_reader *
 input_reader(struct input *in)
 {

@@ -65,6 +65,13 @@ void input_free(struct input *in);
  */
 int input_next(struct input *in, struct input_record *rec);
 
+/* INPUT_DOC: the plain paths the caller will evaluate, all it reads of
+ * each line, so that only those values are checked beyond the line's
+ * structure (json_fast_fields says which lines that lets through; NULL
+ * paths are left out).  Not for a caller that hands out or re-parses the
+ * whole line. */
+void input_fields(struct input *in, const char *const *paths, int n);
+
 /* The reader of the file being read, opening the next one when none is
  * (for commands that poll its descriptor); NULL when all are read or the
  * next cannot be opened (said, as by input_next). */

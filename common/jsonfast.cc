@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <simdjson.h>
@@ -15,6 +18,19 @@ namespace {
 
 // Deeper documents are left to json_parse, whose own limit is higher.
 constexpr size_t max_depth = 256;
+
+// json_fast_fields follows at most this many paths (a bit each).
+constexpr size_t max_wants = 64;
+
+// A path json_fast_fields asked for, split at its dots, and its value in
+// the document last loaded On-Demand.
+struct want {
+	std::string path;
+	const char *given;	// json_fast_fields' pointer, compared first
+	std::vector<std::string_view> step;	// into path
+	json_fast_val v;
+	bool read;		// v is of the document last loaded
+};
 
 }  // namespace
 
@@ -28,6 +44,14 @@ struct json_fast {
 	const char *text = nullptr;	// the text last parsed, where simdjson read it
 	simdjson::dom::element root;	// what json_fast_load loaded
 	std::vector<json_fast_item> items;	// json_fast_items' answer
+
+	// json_fast_fields: the paths read On-Demand, and their values in
+	// the document last loaded so (lazy) rather than into root.
+	simdjson::ondemand::parser od;
+	simdjson::ondemand::document odoc;
+	std::vector<want> wants;
+	uint64_t first[256] = {};	// the wants whose first key starts so
+	bool lazy = false;
 };
 
 extern "C" struct json_fast *
@@ -37,7 +61,8 @@ json_fast_new(void)
 
 	if (f == nullptr)
 		return nullptr;
-	if (f->parser.allocate(1 << 16, max_depth) != simdjson::SUCCESS) {
+	if (f->parser.allocate(1 << 16, max_depth) != simdjson::SUCCESS ||
+	    f->od.allocate(1 << 16, max_depth) != simdjson::SUCCESS) {
 		delete f;
 		return nullptr;
 	}
@@ -79,20 +104,29 @@ json_fast_padded_input(struct json_fast *f)
 	f->padded_input = true;
 }
 
+// Text with simdjson's padding after it: where it is, or a copy; NULL
+// when memory is short.
+static const char *
+padded(json_fast *f, const char *text, size_t len)
+{
+	if (f->padded_input)
+		return text;
+	if (!reserve(&f->pad, &f->cap, len))
+		return nullptr;
+	std::memcpy(f->pad, text, len);
+	std::memset(f->pad + len, 0, simdjson::SIMDJSON_PADDING);
+	return f->pad;
+}
+
 // Parse text into the parser's document; false when simdjson refuses it.
 // Text that is not known to be padded is copied into padding first.
 static bool
 parse(json_fast *f, const char *text, size_t len, simdjson::dom::element *root)
 {
-	const char *at = text;
+	const char *at = padded(f, text, len);
 
-	if (!f->padded_input) {
-		if (!reserve(&f->pad, &f->cap, len))
-			return false;
-		std::memcpy(f->pad, text, len);
-		std::memset(f->pad + len, 0, simdjson::SIMDJSON_PADDING);
-		at = f->pad;
-	}
+	if (at == nullptr)
+		return false;
 	f->text = at;
 	if (len > f->parser.capacity() &&
 	    f->parser.allocate(len, max_depth) != simdjson::SUCCESS)
@@ -139,9 +173,205 @@ negative_zero(const char *text, size_t len)
 	return false;
 }
 
+// Split each wanted path into its steps again (the strings may have moved).
+static void
+split_wants(json_fast *f)
+{
+	std::memset(f->first, 0, sizeof(f->first));
+	for (size_t i = 0; i < f->wants.size(); i++) {
+		want &w = f->wants[i];
+		std::string_view p(w.path);
+
+		w.step.clear();
+		for (size_t dot; (dot = p.find('.')) != std::string_view::npos; p.remove_prefix(dot + 1))
+			w.step.push_back(p.substr(0, dot));
+		w.step.push_back(p);
+		// An empty key's first byte is its closing quote.
+		f->first[static_cast<unsigned char>(w.step[0].empty() ? '"' : w.step[0][0])] |=
+		    uint64_t{1} << i;
+	}
+}
+
+// Add path to the wanted ones (once); false when there are too many to
+// follow, or memory is short (then none is followed: documents are read
+// whole from the next on).
+static bool
+add_want(json_fast *f, const char *path, const char *given)
+{
+	try {
+		for (const want &w : f->wants)
+			if (w.path == path)
+				return true;
+		if (f->wants.size() == max_wants)
+			return false;
+		want &w = f->wants.emplace_back();
+		w.path = path;
+		w.given = given;
+		w.v.type = JSON_FAST_MISSING;
+		w.read = false;
+		split_wants(f);
+	} catch (const std::bad_alloc &) {
+		f->wants.clear();
+		std::memset(f->first, 0, sizeof(f->first));
+		return false;
+	}
+	return true;
+}
+
+extern "C" void
+json_fast_fields(struct json_fast *f, const char *const *paths, int n)
+{
+	f->wants.clear();
+	for (int i = 0; i < n; i++)
+		if (paths[i] != nullptr && !add_want(f, paths[i], paths[i])) {
+			f->wants.clear();	// every document read whole, as before
+			return;
+		}
+}
+
+// A wanted value that is not an array or object into *out; false when it
+// is one (its text is json_parse's to give), or simdjson refuses it.
+static bool
+scalar(simdjson::ondemand::value v, json_fast_val *out)
+{
+	simdjson::ondemand::json_type t;
+	std::string_view s;
+	bool b;
+
+	if (v.type().get(t) != simdjson::SUCCESS)
+		return false;
+	switch (t) {
+	case simdjson::ondemand::json_type::number:
+		// Read as a double: -0 stays -0, as strtod reads it.
+		if (v.get_double().get(out->num) != simdjson::SUCCESS)
+			return false;
+		out->type = JSON_FAST_NUMBER;
+		return true;
+	case simdjson::ondemand::json_type::string:
+		if (v.get_string().get(s) != simdjson::SUCCESS)
+			return false;
+		out->type = JSON_FAST_STRING;
+		out->str = s.data();
+		out->len = s.size();
+		return true;
+	case simdjson::ondemand::json_type::boolean:
+		if (v.get_bool().get(b) != simdjson::SUCCESS)
+			return false;
+		out->type = b ? JSON_FAST_TRUE : JSON_FAST_FALSE;
+		return true;
+	case simdjson::ondemand::json_type::null:
+		if (v.is_null().get(b) != simdjson::SUCCESS || !b)
+			return false;
+		out->type = JSON_FAST_NULL;
+		return true;
+	default:
+		return false;
+	}
+}
+
+// Whether a key is s as written, as json_member compares keys.  Most
+// keys differ at once: their ends and first bytes are looked at first
+// (the padding after the text makes them readable).
+static inline bool
+key_is(simdjson::ondemand::raw_json_string key, std::string_view s)
+{
+	const char *r = key.raw();
+
+	if (s.size() > simdjson::SIMDJSON_PADDING)
+		return key == s;
+	if (r[s.size()] != '"')
+		return false;
+	// Names are short: a loop, not a call to memcmp.
+	for (size_t i = 0; i < s.size(); i++)
+		if (r[i] != s[i])
+			return false;
+	return true;
+}
+
+/*
+ * The members of o, depth steps down the wanted paths, whose wants cand
+ * (a bit each) may still be found here.  Every key is read and the object
+ * must end where it should; only the values that no path reaches are
+ * skipped, by their brackets, unchecked.  False: read the document whole.
+ */
+static bool
+gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
+{
+	for (auto member : o) {
+		simdjson::ondemand::field m;
+		simdjson::ondemand::value v;
+		simdjson::ondemand::json_type t;
+		simdjson::ondemand::object inside;
+		uint64_t c, leaf = 0, inner = 0;
+
+		if (std::move(member).get(m) != simdjson::SUCCESS)
+			return false;
+		// Most keys at the root are no want's: told by their first byte.
+		c = depth > 0 ? cand : cand & f->first[static_cast<unsigned char>(*m.key().raw())];
+		for (; c != 0; c &= c - 1) {
+			int i = __builtin_ctzll(c);
+			const want &w = f->wants[static_cast<size_t>(i)];
+
+			if (key_is(m.key(), w.step[depth]))
+				(w.step.size() == depth + 1 ? leaf : inner) |= uint64_t{1} << i;
+		}
+		if ((leaf | inner) == 0)
+			continue;
+		cand &= ~(leaf | inner);	// the first member of a name counts
+		v = m.value();
+		if (leaf != 0) {
+			// One want a name (add_want): a path that is a leaf and
+			// goes on too wants an object's text.
+			if (inner != 0 || !scalar(v, &f->wants[static_cast<size_t>(
+			    __builtin_ctzll(leaf))].v))
+				return false;
+			continue;
+		}
+		if (v.type().get(t) != simdjson::SUCCESS)
+			return false;
+		// A step into what is not an object finds nothing.
+		if (t == simdjson::ondemand::json_type::object &&
+		    (v.get_object().get(inside) != simdjson::SUCCESS ||
+		    !gather(f, inside, depth + 1, inner)))
+			return false;
+	}
+	return true;
+}
+
+// The wanted values of text (padded), read On-Demand: true when its root
+// is an object that ends the text and every wanted value was read.
+static bool
+lazy_load(json_fast *f, const char *text, size_t len)
+{
+	simdjson::ondemand::object o;
+	const char *after;
+	uint64_t all = f->wants.size() == max_wants ? ~uint64_t{0} :
+	    (uint64_t{1} << f->wants.size()) - 1;
+
+	for (want &w : f->wants) {
+		w.v.type = JSON_FAST_MISSING;
+		w.read = true;
+	}
+	if (f->od.iterate(simdjson::padded_string_view(text, len,
+	    len + simdjson::SIMDJSON_PADDING)).get(f->odoc) != simdjson::SUCCESS ||
+	    f->odoc.get_object().get(o) != simdjson::SUCCESS || !gather(f, o, 0, all))
+		return false;
+	// Past the object's end, nothing but white space.
+	return f->odoc.current_location().get(after) == simdjson::OUT_OF_BOUNDS;
+}
+
 extern "C" int
 json_fast_load(struct json_fast *f, const char *text, size_t len, bool *object)
 {
+	const char *at;
+
+	f->lazy = false;
+	if (!f->wants.empty() && (at = padded(f, text, len)) != nullptr &&
+	    lazy_load(f, at, len)) {
+		f->lazy = true;
+		*object = true;
+		return 1;
+	}
 	// A key with escapes matches differently here (simdjson compares it
 	// unescaped, json_member as written): such documents stay with jsmn.
 	if (std::memchr(text, '\\', len) != nullptr || negative_zero(text, len) ||
@@ -157,6 +387,24 @@ json_fast_value(const struct json_fast *f, const char *path, struct json_fast_va
 	simdjson::dom::element el = f->root;
 	std::string_view s;
 
+	if (f->lazy) {
+		for (const want &w : f->wants)
+			if (w.given == path) {
+				*v = w.v;
+				return w.read;
+			}
+		for (const want &w : f->wants)
+			if (w.path == path) {
+				*v = w.v;
+				return w.read;
+			}
+		// A path not named to json_fast_fields: its value comes from
+		// json_parse this time (the caller's fallback), and from the
+		// next document on it is read with the others, found by its
+		// text (this pointer may not live as long as f).
+		add_want(const_cast<json_fast *>(f), path, nullptr);
+		return 0;
+	}
 	for (const char *p = path; *p != '\0';) {
 		const char *dot = std::strchr(p, '.');
 		size_t k = dot != nullptr ? static_cast<size_t>(dot - p) : std::strlen(p);

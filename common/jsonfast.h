@@ -54,6 +54,25 @@ int json_fast_check(struct json_fast *f, const char *text, size_t len, bool *obj
  */
 int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *object);
 
+/*
+ * Documents read only where they are used: after json_fast_fields, with
+ * the plain paths (a.b.c, json_fast_value's) a caller will ask for,
+ * json_fast_load reads an object On-Demand: simdjson still checks the
+ * whole text's structure and UTF-8 (strings closed, no raw control
+ * characters in them), every key of every object on the way to a wanted
+ * value, and that the root object ends the text; and it checks each
+ * wanted value fully.  The values of other members are skipped by their
+ * brackets, unchecked: a line whose only fault is inside such a value
+ * (a malformed number, a bad escape, a missing comma, an array closed by
+ * a brace) is taken.  Anything else, and a wanted value that is an array
+ * or object, is read whole as without json_fast_fields.  The path
+ * strings must outlive f (they are compared by address first); a path
+ * not named here is answered 0 for the document loaded (the caller's
+ * fallback reads it) and read with the others from the next one on.
+ * More than 64 paths: every document is read whole.
+ */
+void json_fast_fields(struct json_fast *f, const char *const *paths, int n);
+
 enum json_fast_type {
 	JSON_FAST_MISSING, JSON_FAST_NULL, JSON_FAST_FALSE, JSON_FAST_TRUE,
 	JSON_FAST_NUMBER, JSON_FAST_STRING,

@@ -130,13 +130,11 @@ IN
 	assert_output "error: invalid JSON at byte 26"
 }
 
-@test "jsonfast: simdjson never accepts a line, finds a key or a value, that json_parse would not" {
-	# Real USGS lines, then thousands of them with bytes deleted, inserted,
-	# replaced or repeated: every line simdjson passes must pass json_parse
-	# with the same root type and compactness, and every path must have the
-	# same value (numbers to the bit, strings such as the event_id that
-	# csa-eh-send keys by) on simdjson's document as on jsmn's.
-	"$PY" - "$(usgs_events)" > "$BATS_TEST_TMPDIR/lines" <<'PY'
+# mutated_lines FILE: real USGS lines, then thousands of them with bytes
+# deleted, inserted, replaced or repeated, and lines at the edges of what
+# simdjson and json_parse read alike.
+mutated_lines() {
+	"$PY" - "$(usgs_events)" > "$1" <<'PY'
 import random, sys
 real = [l.rstrip("\n").encode() for l in open(sys.argv[1])]
 rnd = random.Random(8259)
@@ -175,6 +173,15 @@ out.append(b'{"a":7,"magnitude":{"x":1}}')
 out.append(b'{"a":{"b":{"c":1}},"time":[{"t":1}]}')
 sys.stdout.buffer.write(b"\n".join(l.replace(b"\n", b" ") for l in out) + b"\n")
 PY
+}
+
+@test "jsonfast: simdjson never accepts a line, finds a key or a value, that json_parse would not" {
+	# Real USGS lines, then thousands of them with bytes deleted, inserted,
+	# replaced or repeated: every line simdjson passes must pass json_parse
+	# with the same root type and compactness, and every path must have the
+	# same value (numbers to the bit, strings such as the event_id that
+	# csa-eh-send keys by) on simdjson's document as on jsmn's.
+	mutated_lines "$BATS_TEST_TMPDIR/lines"
 	run csa-unit fast event_id magnitude time depth_km tsunami_flag alert_level place a.b a \
 	    updated.x < "$BATS_TEST_TMPDIR/lines"
 	assert_success
@@ -183,6 +190,19 @@ PY
 	read -r n _ valid _ fast _ _ keys _ _ _ loaded _ values _ <<<"${lines[-1]//,/}"
 	(( fast > 1000 && keys > 1000 && n - valid > 5000 && valid > fast ))
 	(( loaded > 1000 && values == 10 * loaded ))
+}
+
+@test "jsonfast On-Demand: the paths named are read alike, and a line json_parse refuses is taken only unread" {
+	mutated_lines "$BATS_TEST_TMPDIR/lines"
+	# The last path is not named: it is learned when first asked for.
+	run csa-unit fast --lazy event_id magnitude time a.b a updated.x region \
+	    < "$BATS_TEST_TMPDIR/lines"
+	assert_success
+	assert_line --regexp '^20[0-9]{3} lines, [0-9]+ valid, [0-9]+ checked fast, [0-9]+ strings found fast, [0-9]+ loaded, [0-9]+ values compared, 0 disagree, [0-9]+ taken unread$'
+	read -r n _ valid _ fast _ _ keys _ _ _ loaded _ values _ _ _ _ unread _ <<<"${lines[-1]//,/}"
+	(( keys > 1000 && loaded > 1000 && values == 8 * (loaded - unread) ))
+	# Mutations inside members no path reaches: some taken, far from all.
+	(( unread > 100 && unread < n - valid ))
 }
 
 @test "json: strings are unescaped to UTF-8, surrogate pairs joined" {

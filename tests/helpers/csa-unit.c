@@ -368,11 +368,17 @@ same_val(const struct expr_val *a, const struct expr_val *b)
  * the paths evaluated on both documents: a line where jsonfast says more
  * than json_parse does, or a path answered differently, is printed as a
  * disagreement; then the counts, among them how many times the first path
- * found a string on simdjson's document.
+ * found a string on simdjson's document.  With --lazy first, the paths
+ * but the last are named to json_fast_fields (the last is learned when it
+ * is first asked for, and is asked for twice): a line loaded so that
+ * json_parse refuses is not a disagreement but counted as taken unread.
  */
 static int
 cmd_fast(char **paths, int npaths)
 {
+	bool lazy = npaths > 1 && strcmp(paths[0], "--lazy") == 0;
+	long unread = 0;
+
 	struct json_fast *f = json_fast_new();
 	struct ndjson_reader r;
 	struct json_doc d, fd;
@@ -386,9 +392,20 @@ cmd_fast(char **paths, int npaths)
 
 	if (f == NULL || npaths > 16)
 		return 2;
+	if (lazy) {
+		paths++;
+		npaths--;
+	}
 	for (int i = 0; i < npaths; i++)
-		if ((x[i] = expr_compile(paths[i], &e)) == NULL)
+		if ((x[i] = expr_compile(paths[i], &e)) == NULL || (lazy && !expr_is_path(x[i])))
 			return 2;
+	if (lazy) {
+		const char *named[16];
+
+		for (int i = 0; i < npaths - 1; i++)
+			named[i] = expr_path(x[i]);
+		json_fast_fields(f, named, npaths - 1);
+	}
 	ndjson_open_fd(&r, 0, "<stdin>", 0);
 	json_doc_init(&d);
 	json_doc_init(&fd);
@@ -411,13 +428,20 @@ cmd_fast(char **paths, int npaths)
 		if (!json_fast_load(f, line, len, &object))
 			continue;
 		loaded++;
+		if (lazy && !ok) {
+			unread++;
+			continue;
+		}
 		if (!ok || object != (json_type(&d, 0) == JSON_OBJECT)) {
 			printf("disagree: line %lu: load\n", r.lineno);
 			bad++;
 			continue;
 		}
 		json_doc_fast(&fd, f, line, len);
-		for (int i = 0; i < npaths; i++) {
+		/* --lazy: the learned path is asked for twice. */
+		for (int k = 0; k < npaths + lazy; k++) {
+			int i = k < npaths ? k : npaths - 1;
+
 			/* The slow answer is copied: both borrow the expression's memory. */
 			if (expr_eval(x[i], &d, line, len, &v, &e) < 0)
 				continue;
@@ -434,8 +458,11 @@ cmd_fast(char **paths, int npaths)
 		}
 	}
 	printf("%ld lines, %ld valid, %ld checked fast, %ld strings found fast, "
-	    "%ld loaded, %ld values compared, %ld disagree\n",
+	    "%ld loaded, %ld values compared, %ld disagree",
 	    n, parsed, fast, keys, loaded, values, bad);
+	if (lazy)
+		printf(", %ld taken unread", unread);
+	putchar('\n');
 	buf_free(&copy);
 	json_doc_free(&d);
 	ndjson_close(&r);
