@@ -11,7 +11,8 @@ body 500,000 nested arrays (1 MB), deeper than JSON readers go.
 schema "wide", booleans and ints too, before long in the union) and keys
 that JSON must escape; odd writes them as Avro allows but python3-avro
 never does: in two blocks, the first with a negative count and its byte
-size, and the key "n" twice (the later value wins, in the earlier place)."""
+size, and the key "n" twice (the later value wins, in the earlier place),
+with 19 keys more, the first of them different from record to record."""
 import argparse, datetime, io, json
 import avro.datafile, avro.io, avro.schema
 
@@ -74,6 +75,9 @@ def properties(i):
     if a.schema == "wide":
         p += [("flag", i % 2 == 0), ("big", 1 << 40)]
     if a.props == "odd":
+        # A key that differs from record to record, more keys than the
+        # reader keeps the JSON of, then "n" again.
+        p += [("k%d" % (i % 3), i)] + [("m%d" % j, j) for j in range(18)]
         p.append(("n", 1000 + i))
         return Pairs(p)
     return dict(p)
