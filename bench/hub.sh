@@ -2,19 +2,21 @@
 # bench/hub.sh [EVENTS [RUNS]]: the embedded hub.  csa-eh-send on real USGS
 # events (repeated to EVENTS, default 1,000,000) side by side with the
 # SQLite shell importing the same lines (.import into a one-column table,
-# WAL, one transaction: no JSON check, no key, no partition or sequence),
-# and cat (a plain file, the floor).  Like for like: csa-eh-send with
+# one transaction: no JSON check, no key, no partition or sequence), with
+# the hub's storage settings (WAL, synchronous=NORMAL, 16 KiB pages: the
+# shell's default synchronous=FULL would add a sync the hub does not
+# make), and cat (a plain file, the floor).  Like for like: csa-eh-send with
 # --no-capture, and with --batch-size 100000 (ten transactions) beside its default
 # of 1000 (a commit every 1,000 events, what makes each batch durable and
 # visible to readers).  Each run starts from an empty hub (or database);
-# one warm-up run, then the medians of RUNS (default 3) of wall and CPU
+# one warm-up run, then the medians of RUNS (default 5) of wall and CPU
 # (user + sys) seconds.  Then csa-eh-recv once, and end-to-end latency at
 # 1,000 and 10,000 events/s (latency.py, whose writer sleeps to pace
 # itself).  Needs the build in build/ (scripts/build).
 set -eu
 . "$(dirname "$0")/common.sh"
 n=${1:-1000000}
-runs=${2:-3}
+runs=${2:-5}
 
 repeat_events "$n" "$tmp/in"
 bytes=$(stat -c %s "$tmp/in")
@@ -26,7 +28,8 @@ read -r w_big c_big < <(median_times "$runs" csa-eh-send -H "$tmp/hub" --no-capt
 read -r w_cap c_cap < <(median_times "$runs" csa-eh-send -H "$tmp/hub" -k region \
 	--capture-interval 1h "$tmp/in")
 # The shell's .import, in a script of its own so that time(1) can run it.
-printf '%s\n' "PRAGMA journal_mode=WAL;" "CREATE TABLE t(body);" ".mode ascii" \
+printf '%s\n' "PRAGMA page_size=16384;" "PRAGMA journal_mode=WAL;" "PRAGMA synchronous=NORMAL;" \
+	"CREATE TABLE t(body);" ".mode ascii" \
 	'.separator "\037" "\n"' ".import $tmp/in t" > "$tmp/import.sql"
 before_each="rm -f '$tmp/plain.db' '$tmp/plain.db-wal' '$tmp/plain.db-shm'"
 read -r w_sqlite c_sqlite < <(median_times "$runs" sqlite3 -init "$tmp/import.sql" "$tmp/plain.db" .quit)

@@ -416,13 +416,51 @@ static const char projection_json[] =
 /* Fields of the Capture record, by what the fast path does with them. */
 enum cap_field { CF_SEQ, CF_OFFSET, CF_ENQUEUED, CF_SYS, CF_PROPS, CF_BODY, CF_OTHER };
 
+#define KEYS_KEPT 16
+
+/*
+ * A union (Body, the values of a property map) as the fast path reads
+ * it, or a map's values that are not a union (one branch): per branch,
+ * its schema and, for numbers and booleans, a value of that schema that
+ * avro-c reads into.  Strings and bytes are read into buffers of ours
+ * (their length, then the bytes, both through avro-c's reader) instead
+ * of into values that allocate a copy of each.
+ */
+struct branches {
+	bool is_union;
+	size_t n;
+	avro_schema_t *schema;		/* borrowed from the writer's schema */
+	avro_type_t *type;
+	avro_value_iface_t **iface;	/* NULL but for numbers and booleans */
+	avro_value_t *val;
+	/*
+	 * A map's first keys as read last, and as JSON ("key":), by place:
+	 * record after record brings the same keys in the same order, and
+	 * escaping each again was a tenth of --meta's time.
+	 */
+	struct buf key[KEYS_KEPT], key_json[KEYS_KEPT];
+};
+
+/* An entry of a property map being read: spans of the reader's mtext,
+ * the key's as JSON ("key":). */
+struct mentry {
+	size_t key, klen, val, vlen;
+	bool is_long;		/* the value is a long: x */
+	int64_t x;
+};
+
 struct capture_reader {
 	char *path;
 	/*
 	 * The fast path, for files of codec null (the Capture files Azure
 	 * and the hub write): the container's blocks are read whole, and
-	 * each field is decoded by avro-c (avro_value_read) into a value of
-	 * its own schema, or skipped (avro_skip_data) when not wanted.  The
+	 * each field is decoded through avro-c's reader, or skipped
+	 * (avro_skip_data) when not wanted.  Longs and numbers are read by
+	 * avro-c into values of their schema (avro_value_read); a string or
+	 * bytes is its length so read, then the bytes (avro_read) into a
+	 * buffer of ours; the property maps go straight to JSON, entry by
+	 * entry (next_map), without avro-c's generic maps, which allocated
+	 * for every key and string and took most of --meta's time.  The
 	 * generic path below (avro_file_reader, whole generic records) takes
 	 * other codecs.
 	 */
@@ -439,11 +477,15 @@ struct capture_reader {
 	avro_value_iface_t *long_iface;
 	avro_value_t num;
 	bool have_num;
+	int64_t bsize;		/* the block's size: no string in it is longer */
 	size_t nfields;
 	enum cap_field *fields;
-	avro_value_iface_t **fiface;	/* a value of each field's schema */
-	avro_value_t *fval;
-	struct buf offset, enqueued, body;
+	avro_schema_t *fschema;	/* each field's schema (the writer's, borrowed) */
+	struct branches *br;	/* for Body and the property maps */
+	struct buf offset, enqueued, body, str;
+	struct buf mtext;	/* a property map's keys and values as JSON */
+	struct mentry *ment;
+	size_t ment_cap;
 	/* the generic path */
 	avro_file_reader_t file;
 	avro_schema_t schema;
@@ -652,27 +694,204 @@ fast_block(struct capture_reader *r, struct err *e)
 	r->bad_sync = memcmp(r->block + size, r->sync, 16) != 0;
 	r->pos += size + 16;
 	avro_reader_memory_set_source(r->blk, r->block, size);
+	r->bsize = size;
 	r->left = count;
 	return 1;
 }
 
+static void put_plain(struct buf *b, avro_value_t *v, bool *is_long, int64_t *x);
 static void map_json(avro_value_t *map, struct buf *b, int64_t *enqueued);
 
-/* A string value's text and length (avro-c counts the NUL it keeps). */
-static const char *
-string_of(avro_value_t *v, size_t *len)
+/* The next long of the block, decoded by avro-c. */
+static int
+next_long(struct capture_reader *r, int64_t *v)
 {
-	const char *p = "";
-	size_t n = 0;
+	if (avro_value_read(r->blk, &r->num) != 0 || avro_value_get_long(&r->num, v) != 0)
+		return -1;
+	return 0;
+}
 
-	avro_value_get_string(v, &p, &n);
-	*len = n ? n - 1 : 0;
-	return p;
+/*
+ * The next string or bytes of the block into b: its length, then the
+ * bytes, NUL-terminated with CAPTURE_PADDING after them.  A length past
+ * the block's size is damage, not something to allocate.
+ */
+static int
+next_bytes(struct capture_reader *r, struct buf *b)
+{
+	int64_t len;
+
+	if (next_long(r, &len) < 0)
+		return -1;
+	if (len < 0 || len > r->bsize) {
+		avro_set_error("a length of %lld bytes in a block of %lld", (long long)len,
+		    (long long)r->bsize);
+		return -1;
+	}
+	buf_reset(b);
+	buf_reserve(b, (size_t)len + CAPTURE_PADDING);
+	if (len > 0 && avro_read(r->blk, b->p, len) != 0)
+		return -1;
+	memset(b->p + len, 0, CAPTURE_PADDING);
+	b->len = (size_t)len;
+	return 0;
+}
+
+/* Which of br's branches comes next: the union's index; 0 when not a union. */
+static int
+next_branch(struct capture_reader *r, const struct branches *br, size_t *k)
+{
+	int64_t i = 0;
+
+	if (br->is_union && next_long(r, &i) < 0)
+		return -1;
+	if (i < 0 || (uint64_t)i >= br->n) {
+		avro_set_error("union branch %lld of %zu", (long long)i, br->n);
+		return -1;
+	}
+	*k = (size_t)i;
+	return 0;
+}
+
+/* A property map's next value as JSON into b (after its ':'), as map_json
+ * writes it. */
+static int
+next_map_value(struct capture_reader *r, const struct branches *br, struct buf *b,
+    struct mentry *m)
+{
+	size_t k;
+
+	if (next_branch(r, br, &k) < 0)
+		return -1;
+	switch (br->type[k]) {
+	case AVRO_STRING:
+	case AVRO_BYTES:
+		if (next_bytes(r, &r->str) < 0)
+			return -1;
+		json_put_str(b, r->str.p, r->str.len);
+		return 0;
+	case AVRO_INT32:
+	case AVRO_INT64:
+	case AVRO_DOUBLE:
+	case AVRO_BOOLEAN:
+		if (avro_value_read(r->blk, &br->val[k]) != 0)
+			return -1;
+		put_plain(b, &br->val[k], &m->is_long, &m->x);
+		return 0;
+	default:
+		if (avro_skip_data(r->blk, br->schema[k]) != 0)
+			return -1;
+		json_put_null(b);
+		return 0;
+	}
+}
+
+/*
+ * A property map as a JSON object of plain values into b, the same as
+ * map_json writes from avro-c's generic map: keys (as C strings) in the
+ * order first seen, a key seen again taking the later value in the
+ * earlier place.  Its blocks (a count; a negative one has a byte size
+ * after it) and each key and value are read through avro-c.  *enqueued
+ * gets x-opt-enqueued-time when that is a long, and *found is set.
+ */
+/*
+ * A map's key k (n bytes) as JSON ("key":) at the end of out: the JSON
+ * of the key in place i of the record before when it is the same key
+ * (the places past KEYS_KEPT share the last).
+ */
+static void
+put_key(struct branches *br, size_t i, struct buf *out, const char *k, size_t n)
+{
+	size_t at = i < KEYS_KEPT ? i : KEYS_KEPT - 1;
+	struct buf *raw = &br->key[at], *json = &br->key_json[at];
+
+	if (json->len == 0 || raw->len != n || memcmp(raw->p, k, n) != 0) {
+		buf_reset(raw);
+		buf_add(raw, k, n);
+		buf_reset(json);
+		json_key_str(json, k, n);
+	}
+	buf_add(out, json->p, json->len);
+}
+
+static int
+next_map(struct capture_reader *r, struct branches *br, struct buf *b, int64_t *enqueued,
+    bool *found)
+{
+	static const char enq_key[] = "\"x-opt-enqueued-time\":";
+	size_t n = 0, place = 0;
+	int64_t count, size;
+
+	buf_reset(&r->mtext);
+	for (;;) {
+		if (next_long(r, &count) < 0)
+			return -1;
+		if (count == 0)
+			break;
+		if (count < 0 && (count == INT64_MIN || next_long(r, &size) < 0))
+			return -1;
+		if (count < 0)
+			count = -count;
+		if (count > r->bsize) {	/* each entry takes a byte at least */
+			avro_set_error("a map of %lld entries in a block of %lld",
+			    (long long)count, (long long)r->bsize);
+			return -1;
+		}
+		for (int64_t i = 0; i < count; i++) {
+			struct mentry m = { 0 };
+			size_t j;
+
+			if (next_bytes(r, &r->str) < 0)
+				return -1;
+			/* As for avro-c's generic map, the key is a C string. */
+			m.key = r->mtext.len;
+			put_key(br, place++, &r->mtext, r->str.p, strlen(r->str.p));
+			m.klen = r->mtext.len - m.key;
+			m.val = r->mtext.len;
+			if (next_map_value(r, br, &r->mtext, &m) < 0)
+				return -1;
+			m.vlen = r->mtext.len - m.val;
+			for (j = 0; j < n; j++)
+				if (r->ment[j].klen == m.klen && memcmp(r->mtext.p + r->ment[j].key,
+				    r->mtext.p + m.key, m.klen) == 0)
+					break;
+			if (j == n) {
+				if (n == r->ment_cap) {
+					r->ment_cap = r->ment_cap ? r->ment_cap * 2 : 8;
+					r->ment = xrealloc(r->ment, r->ment_cap * sizeof(*r->ment));
+				}
+				n++;
+			} else {
+				m.key = r->ment[j].key;
+			}
+			r->ment[j] = m;
+		}
+	}
+	buf_reset(b);
+	buf_addc(b, '{');
+	for (size_t j = 0; j < n; j++) {
+		const struct mentry *m = &r->ment[j];
+		const char *key = r->mtext.p + m->key;
+
+		if (j > 0)
+			buf_addc(b, ',');
+		buf_add(b, key, m->klen);
+		buf_add(b, r->mtext.p + m->val, m->vlen);
+		if (enqueued && m->is_long && m->klen == sizeof(enq_key) - 1 &&
+		    memcmp(key, enq_key, m->klen) == 0) {
+			*enqueued = m->x;
+			*found = true;
+		}
+	}
+	buf_addc(b, '}');
+	return 0;
 }
 
 static int
 fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, struct err *e)
 {
+	int64_t sys_ms = 0;
+	bool have_sys_ms = false;
 	int rc;
 
 	while (r->left == 0)
@@ -682,45 +901,35 @@ fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, s
 	ev->enqueued_ms = -1;
 	ev->offset = ev->enqueued_text = "";	/* unless want_props */
 	for (size_t i = 0; i < r->nfields; i++) {
-		avro_schema_t fs = avro_schema_record_field_get_by_index(r->schema, (int)i);
-		avro_value_t *v = &r->fval[i], br;
-		const char *p;
-		size_t len;
+		enum cap_field f = r->fields[i];
+		size_t k;
 
-		if (r->fields[i] == CF_OTHER || (!want_props && r->fields[i] != CF_SEQ &&
-		    r->fields[i] != CF_BODY)) {
-			rc = avro_skip_data(r->blk, fs);
-		} else {
-			rc = avro_value_read(r->blk, v);
+		if (f == CF_OTHER || (!want_props && f != CF_SEQ && f != CF_BODY)) {
+			rc = avro_skip_data(r->blk, r->fschema[i]);
+		} else if (f == CF_SEQ) {
+			rc = next_long(r, &ev->seq);
+		} else if (f == CF_OFFSET) {
+			rc = next_bytes(r, &r->offset);
+			ev->offset = r->offset.p;
+		} else if (f == CF_ENQUEUED) {
+			rc = next_bytes(r, &r->enqueued);
+			ev->enqueued_text = r->enqueued.p;
+		} else if (f == CF_SYS) {
+			rc = next_map(r, &r->br[i], &r->sys, &sys_ms, &have_sys_ms);
+		} else if (f == CF_PROPS) {
+			rc = next_map(r, &r->br[i], &r->props, NULL, NULL);
+		} else if ((rc = next_branch(r, &r->br[i], &k)) == 0) {	/* the body */
+			if (r->br[i].type[k] == AVRO_BYTES) {
+				rc = next_bytes(r, &r->body);
+				ev->body = r->body.p;
+				ev->len = r->body.len;
+			} else {
+				rc = avro_skip_data(r->blk, r->br[i].schema[k]);
+			}
 		}
 		if (rc != 0)
 			return err_set(e, ERR_DATA, "%s: damaged after %ld record%s: %s", r->path,
 			    r->count, r->count == 1 ? "" : "s", avro_strerror());
-		switch (r->fields[i]) {
-		case CF_SEQ:
-			avro_value_get_long(v, &ev->seq);
-			break;
-		case CF_OFFSET:
-			p = string_of(v, &len);
-			ev->offset = keep(&r->offset, p, len);
-			break;
-		case CF_ENQUEUED:
-			p = string_of(v, &len);
-			ev->enqueued_text = keep(&r->enqueued, p, len);
-			break;
-		case CF_BODY:
-			if (avro_value_get_current_branch(v, &br) == 0 &&
-			    avro_value_get_type(&br) == AVRO_BYTES) {
-				const void *b = NULL;
-
-				avro_value_get_bytes(&br, &b, &len);
-				ev->body = keep(&r->body, b, len);
-				ev->len = len;
-			}
-			break;
-		default:
-			break;
-		}
 	}
 	r->left--;
 	if (want_props) {
@@ -728,18 +937,60 @@ fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, s
 
 		if (tfmt_parse(ev->enqueued_text, r->enqueued.len, &ev->enqueued_ms, &te) < 0)
 			ev->enqueued_ms = -1;
-		for (size_t i = 0; i < r->nfields; i++) {
-			/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
-			if (r->fields[i] == CF_SYS)
-				map_json(&r->fval[i], &r->sys, &ev->enqueued_ms);
-			else if (r->fields[i] == CF_PROPS)
-				map_json(&r->fval[i], &r->props, NULL);
-		}
+		/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
+		if (have_sys_ms)
+			ev->enqueued_ms = sys_ms;
 		ev->sys_json = r->sys.p;
 		ev->props_json = r->props.p;
 	}
 	r->count++;
 	return 1;
+}
+
+/* br for s, a union or a map's values; false when avro-c cannot make its values. */
+static bool
+branches_setup(struct branches *br, avro_schema_t s)
+{
+	br->is_union = is_avro_union(s);
+	br->n = br->is_union ? avro_schema_union_size(s) : 1;
+	br->schema = xcalloc(br->n, sizeof(*br->schema));
+	br->type = xcalloc(br->n, sizeof(*br->type));
+	br->iface = xcalloc(br->n, sizeof(*br->iface));
+	br->val = xcalloc(br->n, sizeof(*br->val));
+	for (size_t k = 0; k < br->n; k++) {
+		br->schema[k] = br->is_union ? avro_schema_union_branch(s, (int)k) : s;
+		br->type[k] = avro_typeof(br->schema[k]);
+		if (br->type[k] != AVRO_INT32 && br->type[k] != AVRO_INT64 &&
+		    br->type[k] != AVRO_DOUBLE && br->type[k] != AVRO_BOOLEAN)
+			continue;
+		if ((br->iface[k] = avro_generic_class_from_schema(br->schema[k])) == NULL)
+			return false;
+		if (avro_generic_value_new(br->iface[k], &br->val[k]) != 0) {
+			avro_value_iface_decref(br->iface[k]);
+			br->iface[k] = NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+branches_free(struct branches *br)
+{
+	for (size_t i = 0; i < KEYS_KEPT; i++) {
+		buf_free(&br->key[i]);
+		buf_free(&br->key_json[i]);
+	}
+	for (size_t k = 0; k < br->n; k++) {
+		if (br->iface[k] == NULL)
+			continue;
+		avro_value_decref(&br->val[k]);
+		avro_value_iface_decref(br->iface[k]);
+	}
+	free(br->schema);
+	free(br->type);
+	free(br->iface);
+	free(br->val);
 }
 
 /* Take the fast path when the file allows it; else stay generic. */
@@ -765,22 +1016,19 @@ fast_setup(struct capture_reader *r, const char *path)
 		close(fd);
 		return;
 	}
-	r->fiface = xcalloc(n, sizeof(*r->fiface));
-	r->fval = xcalloc(n, sizeof(*r->fval));
-	for (size_t i = 0; i < n; i++) {
-		if (r->fields[i] == CF_OTHER)
-			continue;
-		r->fiface[i] = avro_generic_class_from_schema(
-		    avro_schema_record_field_get_by_index(r->schema, (int)i));
-		if (r->fiface[i] == NULL || avro_generic_value_new(r->fiface[i], &r->fval[i]) != 0) {
-			if (r->fiface[i])
-				avro_value_iface_decref(r->fiface[i]);
-			r->fiface[i] = NULL;
-			return;
-		}
-		r->nfields = i + 1;
-	}
+	r->fschema = xcalloc(n, sizeof(*r->fschema));
+	r->br = xcalloc(n, sizeof(*r->br));
 	r->nfields = n;
+	for (size_t i = 0; i < n; i++) {
+		avro_schema_t fs = avro_schema_record_field_get_by_index(r->schema, (int)i);
+
+		r->fschema[i] = fs;
+		if (r->fields[i] == CF_BODY && !branches_setup(&r->br[i], fs))
+			return;
+		if ((r->fields[i] == CF_SYS || r->fields[i] == CF_PROPS) &&
+		    !branches_setup(&r->br[i], avro_schema_map_values(fs)))
+			return;
+	}
 	r->fast = true;
 }
 
@@ -862,6 +1110,63 @@ capture_reader_open(const char *path, struct err *e)
 }
 
 /*
+ * A value of a property map (a union's branch) as plain JSON: null for
+ * what has no plain form.  *is_long tells whether it is a long, in *x.
+ */
+static void
+put_plain(struct buf *b, avro_value_t *v, bool *is_long, int64_t *x)
+{
+	*is_long = false;
+	switch (avro_value_get_type(v)) {
+	case AVRO_INT32: {
+		int32_t i = 0;
+
+		avro_value_get_int(v, &i);
+		json_put_int(b, i);
+		break;
+	}
+	case AVRO_INT64:
+		*x = 0;
+		avro_value_get_long(v, x);
+		json_put_int(b, *x);
+		*is_long = true;
+		break;
+	case AVRO_DOUBLE: {
+		double d = 0;
+
+		avro_value_get_double(v, &d);
+		json_put_num(b, d);
+		break;
+	}
+	case AVRO_STRING: {
+		const char *s = "";
+		size_t len = 1;
+
+		avro_value_get_string(v, &s, &len);
+		json_put_str(b, s, len ? len - 1 : 0);
+		break;
+	}
+	case AVRO_BYTES: {
+		const void *p = "";
+		size_t len = 0;
+
+		avro_value_get_bytes(v, &p, &len);
+		json_put_str(b, p, len);
+		break;
+	}
+	case AVRO_BOOLEAN: {
+		int t = 0;
+
+		avro_value_get_boolean(v, &t);
+		json_put_bool(b, t);
+		break;
+	}
+	default:
+		json_put_null(b);
+	}
+}
+
+/*
  * A map of unions as a JSON object of plain values (no union wrappers);
  * x-opt-enqueued-time, when there, also goes to *enqueued.
  */
@@ -876,6 +1181,8 @@ map_json(avro_value_t *map, struct buf *b, int64_t *enqueued)
 	for (size_t i = 0; i < n; i++) {
 		avro_value_t item, br, *v = &item;
 		const char *key = NULL;
+		bool is_long;
+		int64_t x;
 
 		if (avro_value_get_by_index(map, i, &item, &key) != 0)
 			continue;
@@ -883,56 +1190,9 @@ map_json(avro_value_t *map, struct buf *b, int64_t *enqueued)
 		if (avro_value_get_type(&item) == AVRO_UNION &&
 		    avro_value_get_current_branch(&item, &br) == 0)
 			v = &br;
-		switch (avro_value_get_type(v)) {
-		case AVRO_INT32: {
-			int32_t x = 0;
-
-			avro_value_get_int(v, &x);
-			json_put_int(b, x);
-			break;
-		}
-		case AVRO_INT64: {
-			int64_t x = 0;
-
-			avro_value_get_long(v, &x);
-			json_put_int(b, x);
-			if (enqueued && strcmp(key, "x-opt-enqueued-time") == 0)
-				*enqueued = x;
-			break;
-		}
-		case AVRO_DOUBLE: {
-			double x = 0;
-
-			avro_value_get_double(v, &x);
-			json_put_num(b, x);
-			break;
-		}
-		case AVRO_STRING: {
-			const char *s = "";
-			size_t len = 1;
-
-			avro_value_get_string(v, &s, &len);
-			json_put_str(b, s, len ? len - 1 : 0);
-			break;
-		}
-		case AVRO_BYTES: {
-			const void *p = "";
-			size_t len = 0;
-
-			avro_value_get_bytes(v, &p, &len);
-			json_put_str(b, p, len);
-			break;
-		}
-		case AVRO_BOOLEAN: {
-			int x = 0;
-
-			avro_value_get_boolean(v, &x);
-			json_put_bool(b, x);
-			break;
-		}
-		default:
-			json_put_null(b);
-		}
+		put_plain(b, v, &is_long, &x);
+		if (is_long && enqueued && strcmp(key, "x-opt-enqueued-time") == 0)
+			*enqueued = x;
 	}
 	buf_addc(b, '}');
 }
@@ -1000,14 +1260,13 @@ capture_reader_close(struct capture_reader *r)
 		return;
 	if (r->fd >= 0)
 		close(r->fd);
-	for (size_t i = 0; r->fiface && i < r->nfields; i++) {
-		if (r->fiface[i] == NULL)
-			continue;
-		avro_value_decref(&r->fval[i]);
-		avro_value_iface_decref(r->fiface[i]);
-	}
-	free(r->fiface);
-	free(r->fval);
+	for (size_t i = 0; r->br && i < r->nfields; i++)
+		branches_free(&r->br[i]);
+	free(r->br);
+	free(r->fschema);
+	free(r->ment);
+	buf_free(&r->str);
+	buf_free(&r->mtext);
 	free(r->fields);
 	free(r->block);
 	if (r->blk)

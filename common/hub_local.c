@@ -39,6 +39,16 @@
 #define PURGE_CHECK_MS 60000
 #define PURGE_BATCH 5000		/* events of a partition deleted per transaction */
 #define WAL_CHECKPOINT_PAGES 1000	/* SQLite's own auto-checkpoint threshold */
+/*
+ * Events inserted by one statement (7 parameters each).  A statement per
+ * event spent about as much in starting and ending the statement (its
+ * cursor opened, its journal closed) as in the insert itself.  The
+ * inserts say OR ROLLBACK: a statement of several rows that may fail
+ * half-way on its own needs a statement journal, a temporary file that
+ * more than doubled the writes, while a failed insert here rolls the
+ * whole batch back anyway.
+ */
+#define INSERT_ROWS 32
 
 /*
  * The live members of each consumer group, so that a member that holds no
@@ -99,7 +109,7 @@ struct lhub {
 	pthread_cond_t ckcv;
 	bool ckstarted, ckdue, ckstop;
 	int64_t last_capture_check, last_purge;
-	sqlite3_stmt *st_insert, *st_parts, *st_upd_part, *st_read, *st_lease;
+	sqlite3_stmt *st_insert, *st_insert_rows, *st_parts, *st_upd_part, *st_read, *st_lease;
 
 	/* The reader, once hub_reader_open was called. */
 	bool reading;
@@ -465,6 +475,7 @@ local_close(struct hub *hb)
 	}
 	sqlite3_close(h->ckdb);
 	sqlite3_finalize(h->st_insert);
+	sqlite3_finalize(h->st_insert_rows);
 	sqlite3_finalize(h->st_parts);
 	sqlite3_finalize(h->st_upd_part);
 	sqlite3_finalize(h->st_read);
@@ -580,6 +591,22 @@ struct part_state {
 	bool touched;
 };
 
+/* One event's values into st from parameter at + 1 on. */
+static void
+bind_event(struct lhub *h, sqlite3_stmt *st, int at, const struct hub_msg *m)
+{
+	sqlite3_bind_int64(st, at + 1, h->id);
+	sqlite3_bind_int(st, at + 2, m->partition);
+	sqlite3_bind_int64(st, at + 3, m->seq);
+	sqlite3_bind_int64(st, at + 4, m->offset);
+	sqlite3_bind_int64(st, at + 5, m->enqueued_ms);
+	if (m->key)
+		sqlite3_bind_blob(st, at + 6, m->key, (int)m->keylen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, at + 6);
+	sqlite3_bind_blob(st, at + 7, m->body, (int)m->len, SQLITE_STATIC);
+}
+
 static int
 local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 {
@@ -591,13 +618,20 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 	if (n == 0)
 		return 0;
 	if (h->st_insert == NULL) {
-		h->st_insert = prep(h, "INSERT INTO events(hub, part, seq, offset, enqueued_ms,"
-		    " pkey, body) VALUES(?,?,?,?,?,?,?)", e);
+		struct buf sql = { 0 };
+
+		buf_adds(&sql, "INSERT OR ROLLBACK INTO events(hub, part, seq, offset, enqueued_ms,"
+		    " pkey, body) VALUES(?,?,?,?,?,?,?)");
+		h->st_insert = prep(h, sql.p, e);
+		for (int i = 1; i < INSERT_ROWS; i++)
+			buf_adds(&sql, ",(?,?,?,?,?,?,?)");
+		h->st_insert_rows = h->st_insert ? prep(h, sql.p, e) : NULL;
+		buf_free(&sql);
 		h->st_parts = prep(h, "SELECT part, next_seq, next_offset, last_enqueued_ms"
 		    " FROM partitions WHERE hub = ?", e);
 		h->st_upd_part = prep(h, "UPDATE partitions SET next_seq = ?, next_offset = ?,"
 		    " last_enqueued_ms = ? WHERE hub = ? AND part = ?", e);
-		if (!h->st_insert || !h->st_parts || !h->st_upd_part)
+		if (!h->st_insert || !h->st_insert_rows || !h->st_parts || !h->st_upd_part)
 			return -1;
 		start_checkpointer(h);
 	}
@@ -633,21 +667,20 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 		m->enqueued_ms = now > s->last_enqueued ? now : s->last_enqueued;
 		s->last_enqueued = m->enqueued_ms;
 		s->touched = true;
-		sqlite3_reset(h->st_insert);
-		sqlite3_bind_int64(h->st_insert, 1, h->id);
-		sqlite3_bind_int(h->st_insert, 2, p);
-		sqlite3_bind_int64(h->st_insert, 3, m->seq);
-		sqlite3_bind_int64(h->st_insert, 4, m->offset);
-		sqlite3_bind_int64(h->st_insert, 5, m->enqueued_ms);
-		if (m->key)
-			sqlite3_bind_blob(h->st_insert, 6, m->key, (int)m->keylen, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(h->st_insert, 6);
-		sqlite3_bind_blob(h->st_insert, 7, m->body, (int)m->len, SQLITE_STATIC);
-		if (sqlite3_step(h->st_insert) != SQLITE_DONE) {
+	}
+	/* INSERT_ROWS events a statement while there are so many left. */
+	for (size_t i = 0; i < n;) {
+		sqlite3_stmt *st = n - i >= INSERT_ROWS ? h->st_insert_rows : h->st_insert;
+		size_t rows = st == h->st_insert ? 1 : INSERT_ROWS;
+
+		sqlite3_reset(st);
+		for (size_t r = 0; r < rows; r++)
+			bind_event(h, st, (int)r * 7, &msgs[i + r]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
 			db_err(h, e, "sending");
 			goto out;
 		}
+		i += rows;
 	}
 	for (int p = 0; p < h->partitions; p++) {
 		if (!ps[p].touched)
@@ -671,6 +704,7 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 	}
 out:
 	sqlite3_reset(h->st_insert);
+	sqlite3_reset(h->st_insert_rows);
 	sqlite3_reset(h->st_parts);
 	sqlite3_reset(h->st_upd_part);
 	if (rc < 0)

@@ -95,6 +95,42 @@ teardown() {
 	[ $(( $(echo "$counts" | sort -n | tail -1) - $(echo "$counts" | sort -n | head -1) )) -le 1 ]
 }
 
+@test "events inserted 32 to a statement and the rest one by one: each row as computed apart" {
+	ev=$(usgs_events)
+	# Batches of 40: one statement of 32 events, then 8 of one; no key:
+	# event i goes to partition i mod 4, after the ones before it there.
+	run csa-eh-send --batch-size 40 < "$ev"
+	assert_success
+	sqlite3 -separator ' ' "$CSA_HUB/hub.db" \
+		"SELECT part, seq, offset, quote(pkey), hex(body) FROM events ORDER BY part, seq" > "$BATS_TEST_TMPDIR/got"
+	"$PY" - "$ev" > "$BATS_TEST_TMPDIR/want" <<'PYEOF'
+import sys
+rows, seq, off = [], [0] * 4, [0] * 4
+for i, line in enumerate(open(sys.argv[1], "rb").read().splitlines()):
+    p = i % 4
+    rows.append((p, seq[p], off[p], "NULL", line.hex().upper()))
+    seq[p] += 1
+    off[p] += len(line)
+for r in sorted(rows):
+    print(*r)
+PYEOF
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/want")" -gt 100 ]
+	diff "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
+	# Keyed, in batches of 100 (three statements of 32, four of one):
+	# every key is its own event's, and each partition's sequence
+	# numbers and offsets run on without a gap.
+	rm -rf "$CSA_HUB"
+	run csa-eh-send -k region --batch-size 100 < "$ev"
+	assert_success
+	[ "$(sqlite3 "$CSA_HUB/hub.db" "SELECT count(*) FROM events")" -eq "$(wc -l < "$ev")" ]
+	[ "$(sqlite3 "$CSA_HUB/hub.db" "SELECT count(*) FROM events
+		WHERE CAST(pkey AS TEXT) IS NOT json_extract(body, '\$.region')")" -eq 0 ]
+	[ "$(sqlite3 "$CSA_HUB/hub.db" "SELECT count(*) FROM (SELECT seq, offset,
+		row_number() OVER w - 1 AS n, coalesce(sum(length(body)) OVER (w ROWS BETWEEN
+		UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS o FROM events WINDOW w AS
+		(PARTITION BY part ORDER BY seq)) WHERE seq != n OR offset != o")" -eq 0 ]
+}
+
 @test "4 concurrent senders x 50,000 keyed events: each exactly once in the hub and in Capture, order per key kept" {
 	for s in 1 2 3 4; do
 		"$PY" "$HELPERS/gen_events.py" "s$s" 50000 16 > "$BATS_TEST_TMPDIR/in$s"
