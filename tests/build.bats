@@ -86,3 +86,17 @@ commands() {
 		assert_output --partial "man1/csa-usgs-fetch.1"
 	fi
 }
+
+@test "the distribution (make distdir) holds every file git tracks" {
+	# distcheck runs only a few test files from the tarball (.ci/run), so
+	# what the others need is checked here instead: all of it is there.
+	[ -e "$CSA_SRCDIR/.git" ] && command -v git > /dev/null || skip "not in a git clone"
+	local d=$BATS_TEST_TMPDIR/dist
+	run make -s -C "$CSA_BUILDDIR" distdir distdir="$d" top_distdir="$d"
+	assert_success
+	(cd "$d" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) > "$BATS_TEST_TMPDIR/in-dist"
+	# git's own file is the one left out on purpose.
+	git -C "$CSA_SRCDIR" ls-files | grep -v -x '.gitignore' | LC_ALL=C sort > "$BATS_TEST_TMPDIR/tracked"
+	run comm -23 "$BATS_TEST_TMPDIR/tracked" "$BATS_TEST_TMPDIR/in-dist"
+	assert_output ""
+}
