@@ -84,6 +84,8 @@ static const char help_text[] =
     "                            across a crash (see csa-window(1))\n"
     "      --late WHAT           a late event: adjust its time (default) or drop it\n"
     "      --late-output FILE    also write late events to FILE\n"
+    "      --lazy                read only the members the query uses: faster,\n"
+    "                            but faults elsewhere in a line go unseen\n"
     "      --max-delay D         out-of-order tolerance (default 0)\n"
     "      --max-groups N        hold at most N groups; events past it are left out\n"
     "      --metrics FILE        write counters, watermarks and lateness to FILE\n"
@@ -135,6 +137,7 @@ struct options {
 	struct sel_col *sel;	/* --select: a row per event, no window */
 	int nsel;
 	bool select;
+	bool lazy;		/* --lazy: lines read only where the query looks */
 	int64_t idle_ms, state_every;
 	bool arrival;
 	bool keep_open, no_keep_open;
@@ -517,6 +520,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_DURATION("idle-timeout", 0, &o->idle_ms, 1, OPT_NO_MAX),
 		OPT_E_CALL("into", 0, &q, take_into),
 		OPT_E_FLAG("keep-open", 0, &o->keep_open),
+		OPT_E_FLAG("lazy", 0, &o->lazy),
 		OPT_E_CHOICE("late", 0, &w->drop_late, "adjust", "drop"),
 		OPT_E_STRING("late-output", 0, &o->late_path),
 		OPT_E_DURATION("max-delay", 0, &w->max_delay, 0, OPT_NO_MAX),
@@ -1725,10 +1729,11 @@ run_job(const struct options *o)
 }
 
 /*
- * Lines are read only where the query looks (input_fields) when every
- * field it takes is a plain path and no line goes out whole (--late):
- * a fault inside a member it never reads is not its concern, as for a
- * column a SELECT leaves out.
+ * --lazy: lines are read only where the query looks (input_fields) when
+ * every field it takes is a plain path and no line goes out whole
+ * (--late-output).  A fault inside a member it never reads then goes
+ * unseen, so this is asked for, not the default: by default every line is
+ * parsed whole and every fault is named.
  */
 static void
 read_fields(const struct options *o, struct input *in)
@@ -1738,7 +1743,7 @@ read_fields(const struct options *o, struct input *in)
 	const char **p;
 	int nx = (int)(sizeof(x) / sizeof(x[0])), n = 0, max = nx + o->w.nby + o->w.aggs.n;
 
-	if (o->late_path != NULL)
+	if (!o->lazy || o->late_path != NULL)
 		return;
 	p = xmalloc(sizeof(*p) * (size_t)max);
 	for (int i = 0; i < max; i++) {

@@ -745,12 +745,12 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 # does not (place), for the faults below.
 lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchorage, Alaska","time":1397389976000,"depth_km":28.2,"tsunami_flag":null,"region":"alaska"}'
 
-@test "read only where the query looks: the real day's rows as when each line is read whole, and jq's counts" {
+@test "--lazy reads only where the query looks: the real day's rows as when each line is read whole, and jq's counts" {
 	local ev lazy="$BATS_TEST_TMPDIR/lazy" whole="$BATS_TEST_TMPDIR/whole"
 	ev=$(usgs_events)
-	csa-window --preset earthquake "$ev" > "$lazy"
-	# --late-output writes lines whole, so every line is read whole.
-	csa-window --preset earthquake --late-output "$BATS_TEST_TMPDIR/late" "$ev" > "$whole"
+	csa-window --lazy --preset earthquake "$ev" > "$lazy"
+	# Without --lazy every line is read whole.
+	csa-window --preset earthquake "$ev" > "$whole"
 	cmp "$lazy" "$whole"
 	[ "$(wc -l < "$lazy")" -gt 50 ]
 	diff <(jq -r '"\(.region) \(.event_count) \(.max_magnitude)"' "$lazy" |
@@ -761,16 +761,16 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 	# with an escape (matched as written) read alike both ways.
 	jq -c '. + {"_eh": {"partition": (.time % 3)}}' "$ev" |
 		sed -e 's/"net":/"net":"first","net":/' -e 's/"status"/"stat\\u0075s"/' > "$BATS_TEST_TMPDIR/ev2"
-	csa-window --tumbling 1h --by _eh.partition,net,status --agg 'n=count,m=max(magnitude)' \
+	csa-window --lazy --tumbling 1h --by _eh.partition,net,status --agg 'n=count,m=max(magnitude)' \
 		"$BATS_TEST_TMPDIR/ev2" > "$lazy"
 	csa-window --tumbling 1h --by _eh.partition,net,status --agg 'n=count,m=max(magnitude)' \
-		--late-output "$BATS_TEST_TMPDIR/late" "$BATS_TEST_TMPDIR/ev2" > "$whole"
+		"$BATS_TEST_TMPDIR/ev2" > "$whole"
 	cmp "$lazy" "$whole"
 	[ "$(jq -s 'map(select(.net == "first" and .status == null)) | map(.n) | add' "$lazy")" -eq 146 ]
 	[ "$(jq -s 'map(.partition) | unique | length' "$lazy")" -eq 3 ]
 }
 
-@test "read only where the query looks: faults in the fields it reads are refused with the same words, faults elsewhere are not its concern" {
+@test "--lazy: faults in the fields it reads are refused with the same words, faults elsewhere are not its concern; by default all are" {
 	local in="$BATS_TEST_TMPDIR/in" t=$lazy_event
 	{
 		head -n 1 "$(usgs_events)"
@@ -783,7 +783,7 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 		sed 's/"region":"alaska"}/"region":"alaska","x":[1,2}/' <<<"$t"
 		sed 's/}$/} {}/' <<<"$t"
 	} > "$in"
-	run --separate-stderr csa-window --preset earthquake "$in"
+	run --separate-stderr csa-window --lazy --preset earthquake "$in"
 	assert_failure 1
 	diff <(printf '%s\n' "$stderr") - <<-EOF
 	csa-window: $in:2: invalid JSON: truncated at byte 155, skipped
@@ -797,20 +797,23 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 	# them, read whole or not).
 	[ "$(jq -s 'map(.event_count) | add' <<<"$output")" -eq 5 ]
 	[ "$(jq -s 'map(select(.region == "alaska")) | map(.event_count) | add' <<<"$output")" -eq 4 ]
-	# Read whole, the two faults where nothing is read are refused too.
-	run --separate-stderr csa-window --preset earthquake --late-output "$BATS_TEST_TMPDIR/late" "$in"
-	assert_failure 1
-	diff <(printf '%s\n' "$stderr") - <<-EOF
-	csa-window: $in:2: invalid JSON: truncated at byte 155, skipped
-	csa-window: $in:3: invalid JSON at byte 38, skipped
-	csa-window: $in:4: invalid JSON at byte 130, skipped
-	csa-window: $in:7: invalid JSON at byte 152, skipped
-	csa-window: $in:8: invalid JSON at byte 165, skipped
-	csa-window: $in:9: invalid JSON: trailing data at byte 158, skipped
-	csa-window: 6 bad lines skipped
-	EOF
-	[ "$(jq -s 'map(.event_count) | add' <<<"$output")" -eq 3 ]
+	# Read whole, the two faults where nothing is read are refused too:
+	# by default, and with --lazy when --late-output writes lines whole.
+	for opts in "" "--lazy --late-output $BATS_TEST_TMPDIR/late"; do
+		run --separate-stderr csa-window --preset earthquake $opts "$in"
+		assert_failure 1
+		diff <(printf '%s\n' "$stderr") - <<-EOF
+		csa-window: $in:2: invalid JSON: truncated at byte 155, skipped
+		csa-window: $in:3: invalid JSON at byte 38, skipped
+		csa-window: $in:4: invalid JSON at byte 130, skipped
+		csa-window: $in:7: invalid JSON at byte 152, skipped
+		csa-window: $in:8: invalid JSON at byte 165, skipped
+		csa-window: $in:9: invalid JSON: trailing data at byte 158, skipped
+		csa-window: 6 bad lines skipped
+		EOF
+		[ "$(jq -s 'map(.event_count) | add' <<<"$output")" -eq 3 ]
+	done
 	# A jq --where reads the line whole as well.
-	run --separate-stderr csa-window --preset earthquake --where '.time > 0' "$in"
+	run --separate-stderr csa-window --lazy --preset earthquake --where '.time > 0' "$in"
 	[[ "$stderr" == *"csa-window: 6 bad lines skipped" ]]
 }
