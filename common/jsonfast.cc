@@ -52,6 +52,7 @@ struct json_fast {
 	std::vector<want> wants;
 	uint64_t first[256] = {};	// the wants whose first key starts so
 	bool lazy = false;
+	bool escapes = false;	// the text has a backslash somewhere
 };
 
 extern "C" struct json_fast *
@@ -288,6 +289,19 @@ key_is(simdjson::ondemand::raw_json_string key, std::string_view s)
 	return true;
 }
 
+// Whether a key has an escape in it.  On-Demand checks escapes only in
+// what it unescapes, so such a document is read whole (json_fast_load),
+// where a bad escape is found and a good one matches as json_member's do.
+static inline bool
+has_escape(simdjson::ondemand::raw_json_string key)
+{
+	// Stage 1 found the string closed: its quote ends this loop.
+	for (const char *r = key.raw(); *r != '"'; r++)
+		if (*r == '\\')
+			return true;
+	return false;
+}
+
 /*
  * The members of o, depth steps down the wanted paths, whose wants cand
  * (a bit each) may still be found here.  Every key is read and the object
@@ -304,7 +318,8 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 		simdjson::ondemand::object inside;
 		uint64_t c, leaf = 0, inner = 0;
 
-		if (std::move(member).get(m) != simdjson::SUCCESS)
+		if (std::move(member).get(m) != simdjson::SUCCESS ||
+		    (f->escapes && has_escape(m.key())))
 			return false;
 		// Most keys at the root are no want's: told by their first byte.
 		c = depth > 0 ? cand : cand & f->first[static_cast<unsigned char>(*m.key().raw())];
@@ -352,6 +367,8 @@ lazy_load(json_fast *f, const char *text, size_t len)
 		w.v.type = JSON_FAST_MISSING;
 		w.read = true;
 	}
+	// Most lines have no backslash at all, and so no key to look into.
+	f->escapes = std::memchr(text, '\\', len) != nullptr;
 	if (f->od.iterate(simdjson::padded_string_view(text, len,
 	    len + simdjson::SIMDJSON_PADDING)).get(f->odoc) != simdjson::SUCCESS ||
 	    f->odoc.get_object().get(o) != simdjson::SUCCESS || !gather(f, o, 0, all))

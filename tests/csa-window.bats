@@ -817,3 +817,25 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 	run --separate-stderr csa-window --lazy --preset earthquake --where '.time > 0' "$in"
 	[[ "$stderr" == *"csa-window: 6 bad lines skipped" ]]
 }
+
+@test "--lazy: a key's escapes are checked as when the line is read whole, in members it does not read too" {
+	local in="$BATS_TEST_TMPDIR/in" t=$lazy_event
+	{
+		sed 's/"place"/"\\q"/' <<<"$t"
+		sed 's/"place"/"k\\u12"/' <<<"$t"
+		sed 's/"place"/"pl\\u0061ce"/' <<<"$t"
+		sed 's/"region"/"re\\u0067ion"/' <<<"$t"
+	} > "$in"
+	for opts in "" "--lazy"; do
+		run --separate-stderr csa-window $opts --preset earthquake "$in"
+		assert_failure 1
+		diff <(printf '%s\n' "$stderr") - <<-EOF
+		csa-window: $in:1: invalid JSON at byte 42, skipped
+		csa-window: $in:2: invalid JSON at byte 42, skipped
+		csa-window: 2 bad lines skipped
+		EOF
+		# A good escape is taken; keys match as written, so the
+		# escaped "region" is not the group column.
+		[ "$(jq -sc 'map([.region, .event_count])' <<<"$output")" = '[["alaska",1],[null,1]]' ]
+	done
+}
