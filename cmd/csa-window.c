@@ -182,6 +182,8 @@ struct run {
 	struct metric **mark;	/* --metrics: per engine partition, made when first seen */
 	int nmark;
 	struct run *next;	/* a job's next statement, fed the same events */
+	struct run *stmt;	/* a job's next statement whatever feeds it, in the query's order */
+	struct run *src;	/* a WITH step's reader: the step */
 	char *tag;		/* a job's rows on a shared stream: {"_into":"NAME", */
 	size_t tag_len;
 	const char *label[2];	/* a job's metrics label: "into", NAME; else NULL */
@@ -780,6 +782,15 @@ job_options(struct options *o, const struct saql_query *sq, const char *name, co
 		s->tagged = !s->routed && !s->step && shared > 1;
 		if (s->routed)
 			s->out_path = to[i];
+		/* A step's rows are its readers' events: final ones only (an
+		 * early row taken as an event would be counted again when its
+		 * window closes), and deduplicated already, by the step. */
+		if (s->step)
+			s->w.early = 0;
+		if (s->source >= 0) {
+			expr_free(s->dedupe);
+			s->dedupe = NULL;
+		}
 	}
 	job_windows = false;
 	free(at);
@@ -1311,6 +1322,27 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 }
 
 /*
+ * A WITH step's reader, when the input is quiet: its event time moves on
+ * to the step's watermark.  The step's rows yet to come are at least that
+ * late, so windows that end before it are complete; moving the reader by
+ * the wall time instead would put it ahead of its step.
+ */
+static void
+follow_step(struct run *c)
+{
+	struct win_gauges step, g;
+	int64_t t;
+
+	win_gauges(c->src->en, &step);
+	win_gauges(c->en, &g);
+	if (!step.have_mark || !g.have_mark)
+		return;		/* no rows yet: no window of the reader is open */
+	t = g.mark + c->o->w.max_delay;
+	if (step.mark > t)
+		win_idle(c->en, step.mark - t);
+}
+
+/*
  * --idle-timeout: wait for input at most the timeout; when none came, move
  * event time on by the wall time since the last line and write the windows
  * that are due, so a quiet stream still closes them.  True when it waited
@@ -1333,9 +1365,11 @@ idle_wait(struct run *r, const struct ndjson_reader *in)
 	}
 	now = tfmt_now();
 	if (now > r->last_arrival) {
-		for (struct run *s = r; s != NULL; s = s->next)
-			if (s->en != NULL)
+		for (struct run *s = r; s != NULL; s = s->stmt)
+			if (s->en != NULL && s->src == NULL)
 				win_idle(s->en, now - r->last_arrival);
+			else if (s->en != NULL)
+				follow_step(s);
 		r->last_arrival = now;
 	}
 	return true;
@@ -1363,7 +1397,7 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 	int64_t wake = -1, t0;
 	int got;
 
-	for (struct run *s = r; s != NULL; s = s->next) {
+	for (struct run *s = r; s != NULL; s = s->stmt) {
 		int64_t w = s->en != NULL ? win_wake(s->en) : -1;
 
 		if (w >= 0 && (wake < 0 || w < wake))
@@ -1380,9 +1414,11 @@ partition_wait(struct run *r, const struct ndjson_reader *in)
 		if (got > 0)
 			return false;	/* input, or end of input */
 	}
-	for (struct run *s = r; s != NULL; s = s->next)
-		if (s->en != NULL)
+	for (struct run *s = r; s != NULL; s = s->stmt)
+		if (s->en != NULL && s->src == NULL)
 			win_tick(s->en, waited);
+		else if (s->en != NULL)
+			follow_step(s);
 	return true;
 }
 
@@ -1447,7 +1483,7 @@ metrics_refresh_one(struct run *r)
 static void
 metrics_refresh(struct run *r)
 {
-	for (struct run *s = r; s != NULL; s = s->next)
+	for (struct run *s = r; s != NULL; s = s->stmt)
 		metrics_refresh_one(s);
 }
 
@@ -1483,7 +1519,7 @@ metrics_wait(struct run *r, const struct ndjson_reader *in)
 static bool
 out_failed(const struct run *r)
 {
-	for (; r != NULL; r = r->next)
+	for (; r != NULL; r = r->stmt)
 		if (ferror(r->out))
 			return true;
 	return false;
@@ -1500,7 +1536,7 @@ run_input(struct run *r, struct input *in)
 	r->last_arrival = waited = tfmt_now();
 	while (!sig_stop) {
 		rd = input_reader(in);
-		if (rd != NULL && (r->en || r->next) && !ndjson_ready(rd) && partition_wait(r, rd))
+		if (rd != NULL && (r->en || r->stmt) && !ndjson_ready(rd) && partition_wait(r, rd))
 			continue;
 		if (rd != NULL && o->idle_ms && !ndjson_ready(rd) && idle_wait(r, rd))
 			continue;
@@ -1639,6 +1675,8 @@ run_job(const struct options *o)
 		const struct options *so = &o->job[n];
 
 		r->o = so;
+		if (n > 0)
+			rs[n - 1].stmt = r;
 		r->out = so->routed || shared == NULL ? stdout : shared;
 		r->first = true;
 		if (so->source < 0) {
@@ -1653,6 +1691,7 @@ run_job(const struct options *o)
 			st->readers = xrealloc(st->readers, sizeof(*st->readers) *
 			    (size_t)(st->nreaders + 1));
 			st->readers[st->nreaders++] = r;
+			r->src = st;
 			r->first = false;
 			r->one_stream = true;
 		}

@@ -402,6 +402,45 @@ print(len(got), "anomalies,", len(rows), "hours")
 PYEOF
 }
 
+@test "WITH with --emit early and --dedupe: a step passes on final rows of deduplicated events; the readers' final rows are unchanged" {
+	local q="$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql"
+	cd "$BATS_TEST_TMPDIR"
+	iot > iot.ndjson
+	csa-window --query-file "$q" iot.ndjson > plain
+	[ "$(grep -c '"_into":"hot-hours"' plain)" -gt 5 ]
+	# The readers write their own early rows; the step's never reach them.
+	csa-window --query-file "$q" --emit early:1m iot.ndjson > early
+	grep -q '"_into":"hot-hours".*"early":true' early
+	grep -v '"early":true' early | cmp - plain
+	# Each event twice in a row: the step drops the copies (the readers'
+	# events are its rows, which have no eventId).
+	sed p iot.ndjson > twice
+	run --separate-stderr csa-window --query-file "$q" --dedupe eventId -v twice
+	assert_success
+	[[ "$stderr" == *"WITH [DeviceMetrics]: 400 events, "*", 400 duplicates,"* ]]
+	cmp - plain <<<"$output"
+}
+
+@test "WITH with --idle-timeout: a quiet input closes the readers' windows too, as far as the step's time has gone" {
+	local q="$CSA_SRCDIR/tests/data/saql/device-anomalies.asaql"
+	cd "$BATS_TEST_TMPDIR"
+	# Hot readings up to a second before 10:00; then the input is quiet.
+	for m in 10 30 50 59; do
+		printf '{"eventId":"e%s","deviceId":"d","value":80,"createdAt":"2026-03-01T09:%s:59.000Z"}\n' "$m" "$m"
+	done > hot.ndjson
+	mkfifo fifo
+	bg sh -c 'exec csa-window -u --query-file "$0" --idle-timeout 300ms < fifo > out' "$q"
+	exec 7> fifo
+	cat hot.ndjson >&7
+	# About a second of quiet closes the step's (09:55, 10:00]; the reader's
+	# hour (09:00, 10:00] is closed once its time follows the step's past 10:00.
+	wait_for 15 'grep -q "\"_into\":\"hot-hours\"" out'
+	[ "$(jq -sc 'map(select(._into == "hot-hours")) | map([.window_end, .hot_windows, .hottest])' out)" = \
+	    '[["2026-03-01T10:00:00.000Z",4,80]]' ]
+	[ "$(grep -c '"_into":"anomalies"' out)" -eq 4 ]
+	exec 7>&-
+}
+
 @test "WITH: what a step cannot be, named with its line and column" {
 	bad $'WITH s AS (SELECT x FROM i WHERE x > 1)\nSELECT x INTO [o] FROM s' 1:12 "a WITH step without a window is not supported"
 	bad $'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1))\nSELECT n INTO [o] FROM s TIMESTAMP BY t' 2:26 "TIMESTAMP BY on the rows of WITH step [s]: their time is the step's System.Timestamp()"
