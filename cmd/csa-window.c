@@ -747,15 +747,15 @@ job_options(struct options *o, const struct saql_query *sq, const char *name, co
 	else if (o->state_path)
 		rc = msg_usage("--state: a job of %d statements keeps no state; give each "
 		    "its own run: --into NAME --state FILE (csa-window(1), QUERY LANGUAGE)", nout);
-	for (int i = 0; i < sq->n && rc == OPT_RUN; i++) {
-		if (!run[i] || sq->v[i].step)
-			continue;
-		if (sq->v[i].into == NULL && nout > 1)
+	for (int i = 0; i < sq->n; i++)
+		shared += run[i] && !sq->v[i].step && to[i] == NULL;
+	/* A statement alone on its stream needs no name: the others have
+	 * files of their own (--into NAME=FILE). */
+	for (int i = 0; i < sq->n && rc == OPT_RUN; i++)
+		if (run[i] && !sq->v[i].step && sq->v[i].into == NULL && shared > 1)
 			rc = msg_usage("%s:%d:%d: a statement without INTO, in a job of %d: "
 			    "name its output with INTO [name]", name, sq->v[i].line, sq->v[i].col,
 			    nout);
-		shared += to[i] == NULL;
-	}
 	for (int i = 0; i < sq->n; i++)
 		windows |= run[i] && sq->v[i].aggregate && sq->v[i].source < 0;
 	if (rc != OPT_RUN) {

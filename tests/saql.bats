@@ -254,6 +254,15 @@ rows_of() {
 	# a bare --into NAME still picks statements: only those run
 	csa-window --query-file "$JOB" --into speed-view --into strong-quakes=alerts4 "$ev" | cmp - preset
 	cmp alerts alerts4
+	# a statement without INTO is alone on stdout when the others have files
+	sed 's/^INTO \[strong-quakes\]$//' "$JOB" > unnamed.asaql
+	! cmp -s unnamed.asaql "$JOB"
+	csa-window --query-file unnamed.asaql --into speed-view=view5 --into rolling-hour=hour5 "$ev" |
+		cmp - alerts
+	cmp preset view5
+	run --separate-stderr csa-window --query-file unnamed.asaql --into speed-view=view6 "$ev"
+	assert_failure 2
+	[[ "$stderr" == "csa-window: unnamed.asaql:"*": a statement without INTO, in a job of 3: name its output with INTO [name]"* ]]
 }
 
 @test "a job's alert statement: each strong event is out before the next line is read" {
