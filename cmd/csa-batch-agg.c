@@ -364,7 +364,8 @@ parse_options(int argc, char **argv, struct options *o)
 			if (!have && win_add_by(vw, o->parts[k], &e) < 0)
 				return msg_usage("--partition-by: %s", e.msg);
 		}
-		if ((rc = winopt_check_having(vw)) != OPT_RUN)
+		if ((rc = winopt_check_columns(vw)) != OPT_RUN ||
+		    (rc = winopt_check_having(vw)) != OPT_RUN)
 			return rc;
 	}
 	if (o->nparts && o->out == NULL)

@@ -613,7 +613,8 @@ parse_options(int argc, char **argv, struct options *o)
 		return msg_usage("--state-every: needs --state FILE");
 	if (w->aggs.n == 0 && agg_parse(&w->aggs, "count=count", &e) < 0)
 		return msg_usage("%s", e.msg);
-	if ((rc = winopt_check_having(w)) != OPT_RUN)
+	if ((rc = winopt_check_columns(w)) != OPT_RUN ||
+	    (rc = winopt_check_having(w)) != OPT_RUN)
 		return rc;
 	if (!o->arrival && (o->time = expr_compile(time_src, &e)) == NULL)
 		return msg_usage("--time: %s", e.msg);

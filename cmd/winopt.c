@@ -9,6 +9,7 @@
 #include "err.h"
 #include "msg.h"
 #include "opt.h"
+#include "row.h"
 #include "window.h"
 #include "winopt.h"
 
@@ -57,5 +58,26 @@ winopt_check_having(const struct win_spec *w)
 		found = found || strcmp(w->aggs.v[i].name, w->having.column) == 0;
 	if (!found)
 		return msg_usage("--having: no aggregate named '%s'", w->having.column);
+	return OPT_RUN;
+}
+
+int
+winopt_check_columns(const struct win_spec *w)
+{
+	int n = w->nby + w->aggs.n;
+
+	for (int i = 0; i < n; i++) {
+		const char *opt = i < w->nby ? "--by" : "--agg";
+		const char *name = i < w->nby ? w->by[i].name : w->aggs.v[i - w->nby].name;
+
+		if (row_meta_name(name))
+			return msg_usage("%s: '%s' is a member every row has or csa-merge adds; "
+			    "give the column another name: %s NAME=...", opt, name, opt);
+		for (int j = 0; j < i; j++)
+			if (strcmp(name, j < w->nby ? w->by[j].name :
+			    w->aggs.v[j - w->nby].name) == 0)
+				return msg_usage("%s: the column '%s' is named twice; give one "
+				    "another name: %s NAME=...", opt, name, opt);
+	}
 	return OPT_RUN;
 }

@@ -16,4 +16,9 @@ int winopt_having(void *w, const char *name, const char *arg);
 struct win_spec;
 int winopt_check_having(const struct win_spec *w);
 
+/* After the options: each --by and --agg column has a name of its own, and
+ * none is a member the rows have already (row_meta_name).  OPT_RUN, or
+ * EXIT_USAGE with the message said. */
+int winopt_check_columns(const struct win_spec *w);
+
 #endif

@@ -92,7 +92,7 @@ enum { MAX_KINDS = 64 };
 
 /* The members of a row that say what it is, by their names. */
 enum { ROLE_NONE, ROLE_VIEW, ROLE_EARLY, ROLE_STATE, ROLE_END, ROLE_TYPE, ROLE_START, ROLE_ID,
-	NROLES };
+	ROLE_INTO, NROLES };
 
 /* A member's kind, remembered by its place. */
 enum { COL_GROUP, COL_SKIP, COL_KEEP };
@@ -125,6 +125,7 @@ struct row_reader {
 	struct buf gcols;	/* its group column names, comma-separated */
 	char *first;		/* its place, file:line */
 	char *view;		/* the view its rows name, if any */
+	char *into;		/* the csa-window statement its rows name, if any */
 	/* The kinds of the first row's members, by place. */
 	char *kname[MAX_KINDS];
 	size_t klen[MAX_KINDS];
@@ -167,6 +168,7 @@ row_reader_free(struct row_reader *rr)
 	buf_free(&rr->gcols);
 	free(rr->first);
 	free(rr->view);
+	free(rr->into);
 	for (int i = 0; i < rr->nkinds; i++)
 		free(rr->kname[i]);
 	json_fast_free(rr->fast);
@@ -209,21 +211,30 @@ row_reader_fast_rows(const struct row_reader *rr)
 	return rr->fast_rows;
 }
 
-/* Whether member key names what a row is, not a group column: the row
- * fields, the markers csa-merge adds, and the "_into" of a csa-window
+/* The members that say what a row is, not a group column or a value: the
+ * row fields, the markers csa-merge adds, and the "_into" of a csa-window
  * job's statement (the same rows as that statement alone writes). */
+static const char *const meta_names[] = {
+	"window_type", "window_start", "window_end", "view", "early", "_state", "_id",
+	"_into",
+	"data_freshness", "sources", "partial", "is_anomaly", "baseline_mean",
+	"baseline_stddev", "threshold",
+};
+
+bool
+row_meta_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(meta_names) / sizeof(meta_names[0]); i++)
+		if (strcmp(name, meta_names[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool
 is_meta(const struct json_doc *d, int key)
 {
-	static const char *const meta[] = {
-		"window_type", "window_start", "window_end", "view", "early", "_state", "_id",
-		"_into",
-		"data_freshness", "sources", "partial", "is_anomaly", "baseline_mean",
-		"baseline_stddev", "threshold",
-	};
-
-	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
-		if (json_string_eq(d, key, meta[i]))
+	for (size_t i = 0; i < sizeof(meta_names) / sizeof(meta_names[0]); i++)
+		if (json_string_eq(d, key, meta_names[i]))
 			return true;
 	return false;
 }
@@ -422,7 +433,7 @@ role_of(const char *k, size_t klen)
 		[ROLE_VIEW] = { "view", 4 }, [ROLE_EARLY] = { "early", 5 },
 		[ROLE_STATE] = { "_state", 6 }, [ROLE_END] = { "window_end", 10 },
 		[ROLE_TYPE] = { "window_type", 11 }, [ROLE_START] = { "window_start", 12 },
-		[ROLE_ID] = { "_id", 3 },
+		[ROLE_ID] = { "_id", 3 }, [ROLE_INTO] = { "_into", 5 },
 	};
 
 	for (int j = ROLE_NONE + 1; j < NROLES; j++)
@@ -542,6 +553,22 @@ slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
 			return -1;
 		}
 		w->view = rr->view;
+	}
+	/* A job's statements on one stream: merging one's rows with
+	 * another's would add up different queries. */
+	t = m[ROLE_INTO];
+	if (json_type(d, t) == JSON_STRING) {
+		if (rr->into == NULL) {
+			rr->into = json_strdup(d, t);
+		} else if (!json_string_eq(d, t, rr->into)) {
+			char *v = json_strdup(d, t);
+
+			err_set(e, ERR_USAGE, "%s: a row of statement [%s] among rows of [%s]: "
+			    "give each statement's rows a file of their own (csa-window "
+			    "--into NAME=FILE)", where, v, rr->into);
+			free(v);
+			return -1;
+		}
 	}
 	state = m[ROLE_STATE];
 	if (json_type(d, state) != JSON_OBJECT)
@@ -694,6 +721,9 @@ fast_row(struct row_reader *rr, const char *line, size_t len, struct row_in *w)
 			return 0;
 		w->view = rr->view;
 	}
+	if ((x = role[ROLE_INTO]) != NULL && x->v.type == JSON_FAST_STRING &&
+	    (rr->into == NULL || !item_is(x, rr->into)))
+		return 0;	/* the first, or another statement's: row_read says */
 	if (role[ROLE_STATE] == NULL || role[ROLE_STATE]->v.type != JSON_FAST_OBJECT ||
 	    role[ROLE_STATE]->size != rr->aggs.n || role[ROLE_START] == NULL ||
 	    role[ROLE_START]->v.type != JSON_FAST_STRING || role[ROLE_END] == NULL ||

@@ -50,6 +50,11 @@ struct row {
 /* Append row r and its newline to b. */
 void row_put(struct buf *b, const struct row *r);
 
+/* Whether name is a member that says what a row is (window_end, _id,
+ * _into, csa-merge's markers ...): csa-merge does not read such a member
+ * as a group column or a value, so none may be named so. */
+bool row_meta_name(const char *name);
+
 /* The hash of one input line, for a row's digest. */
 uint64_t row_line_hash(const char *line, size_t len);
 

@@ -471,6 +471,8 @@ for i in range(3000):
 	--tumbling 1h --memory-limit 10|--memory-limit: '10' is not a size of 1M or more
 	--tumbling 1h --memory-limit 1Q|--memory-limit: '1Q' is not a size of 1M or more
 	--tumbling 1h --max-groups 0|--max-groups: '0' is not a number from 1 to 2147483647
+	--tumbling 1h --by view=region|--by: 'view' is a member every row has or csa-merge adds; give the column another name: --by NAME=...
+	--tumbling 1h --by region --agg region=count|--agg: the column 'region' is named twice; give one another name: --agg NAME=...
 	--tumbling 1h --max-groups 1.5|--max-groups: '1.5' is not a number from 1 to 2147483647
 	--tumbling 1h --ids-field=|--ids-field: an empty expression: name a field (region, ._eh.partition) or write a jq expression
 	EOF

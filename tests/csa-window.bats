@@ -728,6 +728,23 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	EOF
 }
 
+@test "--by and --agg: a column is named once, and not as a member the rows have (csa-merge would not read it as a column)" {
+	usage_faults csa-window --tumbling 5m <<-'EOF'
+	--by region --by region|--by: the column 'region' is named twice; give one another name: --by NAME=...
+	--by n=region --agg n=count|--agg: the column 'n' is named twice; give one another name: --agg NAME=...
+	--agg n=count,n=max(mag)|--agg: aggregate 'n' is named twice
+	--by window_end=region|--by: 'window_end' is a member every row has or csa-merge adds; give the column another name: --by NAME=...
+	--by _into|--by: '_into' is a member every row has or csa-merge adds; give the column another name: --by NAME=...
+	--by _id|--by: '_id' is a member every row has or csa-merge adds; give the column another name: --by NAME=...
+	--agg threshold=max(mag)|--agg: 'threshold' is a member every row has or csa-merge adds; give the column another name: --agg NAME=...
+	--agg early=count|--agg: 'early' is a member every row has or csa-merge adds; give the column another name: --agg NAME=...
+	EOF
+	# In a query: a GROUP BY column AS a row's own member.
+	run --separate-stderr csa-window --query "SELECT region AS view, COUNT(*) AS n FROM i GROUP BY region, TumblingWindow(minute, 5)" < /dev/null
+	assert_failure 2
+	[[ "$stderr" == *"'view' is a member every row has or csa-merge adds"* ]]
+}
+
 @test "-q: no warning of a field no event has; a bad line and the count still said, exit 1" {
 	cp "$(usgs_events)" "$BATS_TEST_TMPDIR/ev.ndjson"
 	echo '{"time": ' >> "$BATS_TEST_TMPDIR/ev.ndjson"

@@ -294,6 +294,12 @@ rows_of() {
 	csa-merge --speed alone --every 1h | cmp - merged
 	{ head -n 100 alone; tail -n +101 marked; } | csa-merge --speed - --total |
 		cmp - <(csa-merge --speed alone --total)
+	# two statements' rows in one input are not added up together
+	grep -v '"_into":"strong-quakes"' job > two
+	grep -q '"_into":"rolling-hour"' two
+	run --separate-stderr csa-merge --speed two --total
+	assert_failure 2
+	[[ "$stderr" == "csa-merge: two:"*": a row of statement [rolling-hour] among rows of [speed-view]: give each statement's rows a file of their own (csa-window --into NAME=FILE)"* ]]
 }
 
 @test "a job: a bad line is skipped once and the good ones still go to every statement; a full disk exits 3" {
