@@ -631,8 +631,17 @@ local_send(struct hub *hb, struct hub_msg *msgs, size_t n, struct err *e)
 		    " FROM partitions WHERE hub = ?", e);
 		h->st_upd_part = prep(h, "UPDATE partitions SET next_seq = ?, next_offset = ?,"
 		    " last_enqueued_ms = ? WHERE hub = ? AND part = ?", e);
-		if (!h->st_insert || !h->st_insert_rows || !h->st_parts || !h->st_upd_part)
+		if (!h->st_insert || !h->st_insert_rows || !h->st_parts || !h->st_upd_part) {
+			/* All or none: a later send prepares them again. */
+			sqlite3_stmt **st[] = { &h->st_insert, &h->st_insert_rows, &h->st_parts,
+			    &h->st_upd_part };
+
+			for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+				sqlite3_finalize(*st[i]);
+				*st[i] = NULL;
+			}
 			return -1;
+		}
 		start_checkpointer(h);
 	}
 	ps = xcalloc((size_t)h->partitions, sizeof(*ps));
