@@ -73,7 +73,8 @@ complete_words() {
 	# Short options too, and a prefix picks among them.
 	[ "$(complete_words csa-usgs-fetch --fe)" = "--feed" ]
 	[[ "$(complete_words csa-usgs-fetch -)" == *$'\n'-f$'\n'* ]]
-	[ "$(complete_words csa-window --la)" = $'--late\n--late-output' ]
+	[ "$(complete_words csa-window --lat)" = $'--late\n--late-output' ]
+	[ "$(complete_words csa-window --la)" = $'--late\n--late-output\n--lazy' ]
 }
 
 @test "bash completion: csa-usgs-fetch -f offers USGS feeds, values come from the usage line" {
