@@ -428,6 +428,9 @@ take_select(void *to, const char *name, const char *arg)
 /* Set while the per-event statement of a job that also has windowed ones
  * is parsed: the job's window options are for those. */
 static bool job_windows;
+/* Set while a WITH step's options are parsed: its rows go to its readers,
+ * final ones only, so --emit early is the readers' alone. */
+static bool job_step;
 
 static int
 check_select(const struct options *o, bool start_inclusive, bool offset_given)
@@ -600,6 +603,8 @@ parse_options(int argc, char **argv, struct options *o)
 	default:
 		break;
 	}
+	if (job_step)
+		w->early = 0;
 	if (w->early && w->type != WIN_TUMBLING && w->type != WIN_HOPPING)
 		return msg_usage("--emit early: only for tumbling and hopping windows");
 	if (o->keep_open && o->state_path == NULL)
@@ -775,7 +780,9 @@ job_options(struct options *o, const struct saql_query *sq, const char *name, co
 		n = saql_argv(&sq->v[i], &plan);
 		at[i] = j;
 		o->njob = ++j;
+		job_step = sq->v[i].step;
 		rc = statement_options(s, plan, n, NULL, argc, argv);
+		job_step = false;
 		s->into = xstrdup(sq->v[i].into ? sq->v[i].into : "");
 		s->step = sq->v[i].step;
 		s->source = sq->v[i].source >= 0 ? at[sq->v[i].source] : -1;
@@ -785,9 +792,8 @@ job_options(struct options *o, const struct saql_query *sq, const char *name, co
 			s->out_path = to[i];
 		/* A step's rows are its readers' events: final ones only (an
 		 * early row taken as an event would be counted again when its
-		 * window closes), and deduplicated already, by the step. */
-		if (s->step)
-			s->w.early = 0;
+		 * window closes: job_step), and deduplicated already, by the
+		 * step. */
 		if (s->source >= 0) {
 			expr_free(s->dedupe);
 			s->dedupe = NULL;
@@ -1323,24 +1329,24 @@ process(struct run *r, const struct json_doc *d, const char *line, size_t len,
 }
 
 /*
- * A WITH step's reader, when the input is quiet: its event time moves on
- * to the step's watermark.  The step's rows yet to come are at least that
- * late, so windows that end before it are complete; moving the reader by
- * the wall time instead would put it ahead of its step.
+ * A WITH step's reader, when the input is quiet: its watermark moves on to
+ * the step's.  The step's rows yet to come are no earlier than that (each
+ * is timed at the end of a window not yet complete), so none of them can
+ * be late for the reader; moving the reader by the wall time instead would
+ * put it ahead of its step, and its time to the step's watermark would
+ * hold it back by its --max-delay once more.
  */
 static void
 follow_step(struct run *c)
 {
 	struct win_gauges step, g;
-	int64_t t;
 
 	win_gauges(c->src->en, &step);
 	win_gauges(c->en, &g);
 	if (!step.have_mark || !g.have_mark)
 		return;		/* no rows yet: no window of the reader is open */
-	t = g.mark + c->o->w.max_delay;
-	if (step.mark > t)
-		win_idle(c->en, step.mark - t);
+	if (step.mark > g.mark)
+		win_idle(c->en, step.mark - g.mark);
 }
 
 /*

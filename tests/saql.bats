@@ -456,6 +456,33 @@ PYEOF
 	exec 7>&-
 }
 
+@test "WITH with --idle-timeout and --max-delay: a reader's watermark follows the step's, not held back by the delay twice" {
+	cd "$BATS_TEST_TMPDIR"
+	q=$'WITH s AS (SELECT COUNT(*) AS n FROM i TIMESTAMP BY t GROUP BY TumblingWindow(second, 1))\n'
+	q+=$'SELECT System.Timestamp() AS at, n INTO [rows] FROM s\n'
+	q+=$'SELECT COUNT(*) AS windows, SUM(n) AS events INTO [three] FROM s GROUP BY TumblingWindow(second, 3)'
+	mkfifo fifo
+	bg sh -c 'exec csa-window -u --query "$0" --idle-timeout 200ms --max-delay 3s < fifo > out' "$q"
+	exec 7> fifo
+	for t in 00.5 01.5 02.5; do printf '{"t":"2026-01-01T00:00:%sZ"}\n' "$t"; done >&7
+	# The step's (2, 3] closes after 3.5 s of quiet (its watermark past 3 s);
+	# the reader's (0, 3] closes with it: its watermark is the step's.  Held
+	# back by its own --max-delay as well, it would take 3 s more.
+	wait_for 20 'grep -q "\"at\":\"2026-01-01T00:00:03.000Z\"" out'
+	sleep 1
+	[ "$(jq -sc 'map(select(._into == "three")) | map([.window_end, .windows, .events])' out)" = \
+	    '[["2026-01-01T00:00:03.000Z",3,3]]' ]
+	exec 7>&-
+	# --emit early is the readers': a step of any window may be read
+	printf '{"t":"2026-01-01T00:00:%sZ"}\n' 00.5 01.5 02.5 07.0 > ev
+	s=$'WITH s AS (SELECT COUNT(*) AS n FROM i TIMESTAMP BY t GROUP BY SessionWindow(second, 1, 5))\n'
+	s+=$'SELECT COUNT(*) AS c, SUM(n) AS events INTO [r] FROM s GROUP BY TumblingWindow(second, 3)'
+	csa-window --query "$s" ev > plain
+	[ "$(jq -c '[.window_end, .c, .events]' plain | tr '\n' ' ')" = '["2026-01-01T00:00:06.000Z",1,3] ["2026-01-01T00:00:09.000Z",1,1] ' ]
+	csa-window --query "$s" --emit early:1s ev > early
+	grep -v '"early":true' early | cmp - plain
+}
+
 @test "WITH: what a step cannot be, named with its line and column" {
 	bad $'WITH s AS (SELECT x FROM i WHERE x > 1)\nSELECT x INTO [o] FROM s' 1:12 "a WITH step without a window is not supported"
 	bad $'WITH s AS (SELECT COUNT(*) AS n FROM i GROUP BY TumblingWindow(s, 1))\nSELECT n INTO [o] FROM s TIMESTAMP BY t' 2:26 "TIMESTAMP BY on the rows of WITH step [s]: their time is the step's System.Timestamp()"
