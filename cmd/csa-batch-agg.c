@@ -25,6 +25,7 @@
 #include "ndjson.h"
 #include "opt.h"
 #include "progress.h"
+#include "row.h"
 #include "sig.h"
 #include "strmap.h"
 #include "timefmt.h"
@@ -359,8 +360,15 @@ parse_options(int argc, char **argv, struct options *o)
 		for (int k = 0; k < o->nparts; k++) {
 			bool have = false;
 
+			/* A group column by that name or of that field, as
+			 * view_start finds it. */
 			for (int j = 0; j < vw->nby; j++)
-				have = have || strcmp(vw->by[j].name, o->parts[k]) == 0;
+				have = have || strcmp(vw->by[j].name, o->parts[k]) == 0 ||
+				    strcmp(expr_source(vw->by[j].x), o->parts[k]) == 0;
+			if (!have && row_meta_name(o->parts[k]))
+				return msg_usage("--partition-by: '%s' is a member every row has or "
+				    "csa-merge adds; group by it under another name as well: --by "
+				    "NAME=%s", o->parts[k], o->parts[k]);
 			if (!have && win_add_by(vw, o->parts[k], &e) < 0)
 				return msg_usage("--partition-by: %s", e.msg);
 		}

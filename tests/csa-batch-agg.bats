@@ -550,6 +550,18 @@ for i in range(3000):
 	jq -e '.region == "north" and .mag == 3' "$BATS_TEST_TMPDIR/out/v/date=2026-01-01/p.region=north/part-0.ndjson"
 }
 
+@test "--partition-by a field named as a row's own member: grouped under another name, it partitions; alone, refused" {
+	printf '%s\n' '{"event_id":"x","updated":1,"time":1767261601000,"view":"north"}' \
+		'{"event_id":"y","updated":1,"time":1767261602000,"view":"south"}' > "$BATS_TEST_TMPDIR/in"
+	csa-batch-agg --tumbling 1h --view v --by side=view --partition-by view --agg n=count \
+		--out "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"
+	jq -e '.side == "north" and .n == 1' "$BATS_TEST_TMPDIR/out/v/date=2026-01-01/view=north/part-0.ndjson"
+	usage_faults csa-batch-agg --tumbling 1h --out "$BATS_TEST_TMPDIR/o2" <<-'EOF'
+	--partition-by view|--partition-by: 'view' is a member every row has or csa-merge adds; group by it under another name as well: --by NAME=view
+	--agg region=count --partition-by region|--agg: the column 'region' is named twice; give one another name: --agg NAME=...
+	EOF
+}
+
 @test "--version with a value is a usage error that points to --version-field" {
 	run --separate-stderr csa-batch-agg --version updated
 	assert_failure 2
