@@ -557,18 +557,14 @@ slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
 	/* A job's statements on one stream: merging one's rows with
 	 * another's would add up different queries. */
 	t = m[ROLE_INTO];
-	if (json_type(d, t) == JSON_STRING) {
-		if (rr->into == NULL) {
-			rr->into = json_strdup(d, t);
-		} else if (!json_string_eq(d, t, rr->into)) {
-			char *v = json_strdup(d, t);
+	if (json_type(d, t) == JSON_STRING && rr->into != NULL && !json_string_eq(d, t, rr->into)) {
+		char *v = json_strdup(d, t);
 
-			err_set(e, ERR_USAGE, "%s: a row of statement [%s] among rows of [%s]: "
-			    "give each statement's rows a file of their own (csa-window "
-			    "--into NAME=FILE)", where, v, rr->into);
-			free(v);
-			return -1;
-		}
+		err_set(e, ERR_USAGE, "%s: a row of statement [%s] among rows of [%s]: give each "
+		    "statement's rows a file of their own (csa-window --into NAME=FILE)", where, v,
+		    rr->into);
+		free(v);
+		return -1;
 	}
 	state = m[ROLE_STATE];
 	if (json_type(d, state) != JSON_OBJECT)
@@ -613,6 +609,9 @@ slow_row(struct row_reader *rr, const char *line, size_t len, const char *file,
 			e->kind = ERR_DATA;
 			return -1;
 		}
+	/* The statement of the rows: the first row taken names it. */
+	if (rr->into == NULL && json_type(d, m[ROLE_INTO]) == JSON_STRING)
+		rr->into = json_strdup(d, m[ROLE_INTO]);
 	return 1;
 }
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "json.h"
+#include "row.h"
 #include "saql.h"
 #include "timefmt.h"
 
@@ -1172,13 +1173,17 @@ add_col(struct saql_plan *pl, const char *name, enum saql_col_kind kind, char *t
 	pl->ncols++;
 }
 
-/* Is name a column name --by and --agg take as NAME=? */
+/* Is name a column name --by and --agg take as NAME=, and not one of the
+ * members a row has of its own (row_meta_name)? */
 static void
 check_name(struct parser *p, const struct tok *at, const char *name)
 {
 	if (!plain_part(name, strlen(name)))
 		FAIL(p, at, "column name '%s': only letters, digits and _ (not first) here",
 		    name);
+	if (row_meta_name(name))
+		FAIL(p, at, "a column named '%s', a member every row has or csa-merge adds: "
+		    "select it AS another name", name);
 }
 
 /* An aggregate as the FUNC(ARG) text --agg takes. */
@@ -1477,7 +1482,11 @@ statement(struct parser *p, struct saql_plan *pl)
 		put_by(by, name, b->p);
 		add_col(pl, name, SAQL_COL_GROUP, buf_steal(b));
 	}
-	/* GROUP BY columns not selected still make groups. */
+	/* GROUP BY columns not selected still make groups, under the last
+	 * name of their path (unsel: those names so far). */
+	const char **unsel = keep(p, xcalloc((size_t)ngroups + 1, sizeof(*unsel)));
+	int nunsel = 0;
+
 	for (int j = 0; j < ngroups; j++) {
 		bool found = false;
 
@@ -1491,6 +1500,13 @@ statement(struct parser *p, struct saql_plan *pl)
 				FAIL(p, groups[j]->t, "an expression in GROUP BY must be selected "
 				    "AS a column");
 			check_name(p, groups[j]->t, name);
+			for (int k = 0; k < pl->ncols + nunsel; k++)
+				if (strcmp(k < pl->ncols ? pl->cols[k].name : unsel[k - pl->ncols],
+				    name) == 0)
+					FAIL(p, groups[j]->t, "a second column named '%s' (a GROUP "
+					    "BY column not selected is named after its path's last "
+					    "part): select it AS another name", name);
+			unsel[nunsel++] = name;
 			put_by(by, name, b->p);
 		}
 		buf_reset(b);

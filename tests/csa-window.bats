@@ -739,10 +739,10 @@ ALERT_SELECT='event_id,magnitude,place,region,detected_at=System.Timestamp(),ale
 	--agg threshold=max(mag)|--agg: 'threshold' is a member every row has or csa-merge adds; give the column another name: --agg NAME=...
 	--agg early=count|--agg: 'early' is a member every row has or csa-merge adds; give the column another name: --agg NAME=...
 	EOF
-	# In a query: a GROUP BY column AS a row's own member.
+	# A query says where (tests/saql.bats has more).
 	run --separate-stderr csa-window --query "SELECT region AS view, COUNT(*) AS n FROM i GROUP BY region, TumblingWindow(minute, 5)" < /dev/null
 	assert_failure 2
-	[[ "$stderr" == *"'view' is a member every row has or csa-merge adds"* ]]
+	[[ "$stderr" == "csa-window: query:1:8: a column named 'view', a member every row has or csa-merge adds: select it AS another name"* ]]
 }
 
 @test "-q: no warning of a field no event has; a bad line and the count still said, exit 1" {
@@ -835,7 +835,7 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 	[[ "$stderr" == *"csa-window: 6 bad lines skipped" ]]
 }
 
-@test "--lazy: a key's escapes are checked as when the line is read whole, in members it does not read too" {
+@test "--lazy: the line's keys have their escapes checked as when it is read whole, those of members it does not read too" {
 	local in="$BATS_TEST_TMPDIR/in" t=$lazy_event
 	{
 		sed 's/"place"/"\\q"/' <<<"$t"

@@ -300,6 +300,12 @@ rows_of() {
 	run --separate-stderr csa-merge --speed two --total
 	assert_failure 2
 	[[ "$stderr" == "csa-merge: two:"*": a row of statement [rolling-hour] among rows of [speed-view]: give each statement's rows a file of their own (csa-window --into NAME=FILE)"* ]]
+	# a bad row skipped does not name the input's statement
+	{ echo '{"_into":"other","window_start":"x","window_end":"y","_state":{}}'; cat marked; } > badfirst
+	run --separate-stderr csa-merge --speed badfirst --total
+	assert_failure 1
+	[[ "$stderr" == "csa-merge: badfirst:1: "* ]]
+	cmp - <(csa-merge --speed marked --total) <<<"$output"
 }
 
 @test "a job: a bad line is skipped once and the good ones still go to every statement; a full disk exits 3" {
@@ -727,6 +733,16 @@ bad() {
 	assert_failure 2
 	[[ "$stderr" == "csa-window: query:$2: $3"* ]] || { echo "stderr: $stderr"; return 1; }
 	[[ "$stderr" == *"Try 'csa-window --help'"* ]]
+}
+
+@test "a bad query: two columns of one name, or a column named as a row's own member" {
+	bad $'SELECT COUNT(*) AS n\nFROM i\nGROUP BY a.region, b.region, TumblingWindow(minute, 5)' 3:20 "a second column named 'region' (a GROUP BY column not selected is named after its path's last part): select it AS another name"
+	bad $'SELECT COUNT(*) AS region\nFROM i\nGROUP BY p.region, TumblingWindow(minute, 5)' 3:10 "a second column named 'region'"
+	bad $'SELECT COUNT(*) AS n\nFROM i\nGROUP BY props.view, TumblingWindow(minute, 5)' 3:10 "a column named 'view', a member every row has or csa-merge adds: select it AS another name"
+	bad $'SELECT region, MAX(mag) AS _id\nFROM i\nGROUP BY region, TumblingWindow(minute, 5)' 1:16 "a column named '_id'"
+	bad $'SELECT region AS early, COUNT(*) AS n\nFROM i\nGROUP BY region, TumblingWindow(minute, 5)' 1:8 "a column named 'early'"
+	# System.Timestamp() AS window_end is the row's own window_end
+	run -0 csa-window --query $'SELECT System.Timestamp() AS window_end, COUNT(*) AS n\nFROM i\nGROUP BY TumblingWindow(minute, 5)' < /dev/null
 }
 
 @test "a bad query: an unknown function, named with its line and column" {
