@@ -10,7 +10,10 @@
 #     without --meta skips the property maps and writes each body with its
 #     partition.  No peer does only that: its rate is shown alone.
 # Each command runs once to warm the page cache, then RUNS times (default
-# 3): medians of wall and CPU (user + sys) seconds.  python3-avro reads a
+# 3): medians of wall and CPU (user + sys) seconds.  Then the floors of the
+# two libraries that do most of the work, each the median of RUNS runs:
+# avro-c walking every record (bench/avro-floor.c) and simdjson checking
+# every body (json-floor.cc bodies, on the bodies written by --bare).  python3-avro reads a
 # tenth of the files (it is slow), once warm and once timed; its rate is
 # per record all the same.
 set -eu
@@ -53,3 +56,20 @@ line "python3-avro ($py_n records, 1 run)" "$py_n" "$w_py" "$c_py" \
 	"$(echo "scale=3; $(rate "$n" "$c_meta") / $(rate "$py_n" "$c_py")" | bc)"
 echo 'the body copy (property maps skipped; no peer does only this):'
 line 'csa-capture-read' "$n" "$w_plain" "$c_plain"
+
+# floor_median RUNS CMD...: the median of the last field CMD prints (seconds).
+floor_median() {
+	local runs=$1 i
+	shift
+	for i in $(seq "$runs"); do "$@" | awk '{ print $NF }'; done | sort -n |
+		sed -n "$(( (runs + 1) / 2 ))p"
+}
+if cc -O2 -o "$tmp/avro-floor" "$top/bench/avro-floor.c" -lavro 2> /dev/null; then
+	csa-capture-read --bare "$tmp/hub/capture" > "$tmp/bodies"
+	xargs "$tmp/avro-floor" < "$tmp/files" > /dev/null	# warm
+	f_avro=$(floor_median "$runs" sh -c "xargs '$tmp/avro-floor' < '$tmp/files'")
+	f_json=$(floor_median "$runs" json_floor bodies "$tmp/bodies")
+	printf 'floors: avro-c walking every record %.2f s; simdjson checking every body' "$f_avro"
+	printf ' (parse and minify) %.2f s; the two %.2f s\n' "${f_json:-0}" \
+		"$(echo "$f_avro + ${f_json:-0}" | bc)"
+fi
