@@ -149,6 +149,10 @@ print(sum(m for u, m in best.values()))' "$BATS_TEST_TMPDIR/in")
 	# The third run wrote only the days the revision touched.
 	[[ "$stderr" == *"2 days written"* || "$stderr" == *"1 days written"* ]]
 	diff -r "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/inc"
+	# -v counts the events the state holds: those the daily views count.
+	n=$(cat "$BATS_TEST_TMPDIR"/inc/daily/*/part-0.ndjson | jq -s 'map(.event_count) | add')
+	[ "$n" -gt 100 ]
+	[[ "$stderr" == *" lines, 0 skipped, $n events after dedupe (0 deleted)"* ]]
 	ls "$BATS_TEST_TMPDIR/full/hourly" | grep -q '^date=2014-0[23]-[0-9][0-9]$'
 	# Another query's state is refused.
 	run --separate-stderr csa-batch-agg --tumbling 1h --incremental "$BATS_TEST_TMPDIR/state" < /dev/null
