@@ -136,6 +136,10 @@ cmd_metrics_end(int status)
 	metrics_free();
 }
 
+/* stdout's buffer for commands that write many lines: lives as long as
+ * the program, so exit can still flush into it. */
+static char stdout_buf[64 * 1024];
+
 int
 cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 {
@@ -148,8 +152,10 @@ cmd_main(int argc, char **argv, const struct cmd_life *life, void *opts)
 			sig_catch_stop();
 		if (life->flags & CMD_NO_SIGPIPE)
 			signal(SIGPIPE, SIG_IGN);
+		/* glibc takes the size only with a buffer: without one it
+		 * keeps its own of the file's block size (4 KiB). */
 		if (life->flags & CMD_BLOCK_STDOUT)
-			setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+			setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 		cmd_metrics_begin();
 		status = life->run(opts);
 		status = msg_worst(status, msg_close_stdout());

@@ -173,6 +173,7 @@ struct run {
 	bool first;		/* no event has been taken yet */
 	bool one_stream;	/* the first had no partition: no more looking */
 	FILE *out;		/* the rows: stdout or --out */
+	char *out_buf;		/* --out's 64 KiB buffer, freed after out is closed */
 	struct positions pos;	/* the last sequence number taken per partition */
 	long already;		/* events skipped as taken before the last save */
 	bool no_seq_warned;
@@ -996,7 +997,9 @@ open_out(struct run *r)
 		close(fd);
 		return EXIT_IO;
 	}
-	setvbuf(r->out, NULL, _IOFBF, 64 * 1024);
+	/* glibc takes the size only with a buffer given. */
+	r->out_buf = xmalloc(64 * 1024);
+	setvbuf(r->out, r->out_buf, _IOFBF, 64 * 1024);
 	return EXIT_OK;
 }
 
@@ -1597,6 +1600,7 @@ run_select(const struct options *o)
 		msg_warn("%s: write error: %s", o->out_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
+	free(r.out_buf);
 	msg_verbose("%ld events, %ld rows, %ld lines skipped", r.seen, r.selected, r.bad.total);
 	status = msg_worst(status, msg_bad_summary(&r.bad, "line", "lines"));
 	buf_free(&r.row);
@@ -1770,6 +1774,8 @@ run_job(const struct options *o)
 		msg_warn("%s: write error: %s", shared_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
+	for (int i = 0; i < n; i++)	/* only now: shared is written from one of them */
+		free(rs[i].out_buf);
 	free(rs);
 	return msg_worst(status, msg_bad_summary(&bad, "line", "lines"));
 }
@@ -1855,6 +1861,7 @@ run(const struct options *o)
 		msg_warn("%s: write error: %s", o->out_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);
 	}
+	free(r.out_buf);
 	if (r.late_out && fclose(r.late_out) != 0) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
 		status = msg_worst(status, EXIT_IO);

@@ -735,3 +735,20 @@ quiet_feed() {
 	[ "$status" -ne 0 ]
 	[[ "$stderr" == *"404"* ]]
 }
+
+@test "a feed's events go to standard output 64 KiB at a time, to a file as to a pipe" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# glibc kept 4 KiB when asked for 64 KiB without a buffer of ours.
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -e trace=write -o "$BATS_TEST_TMPDIR/file" \
+		csa-usgs-fetch --url "file://$(bryn_json)" > "$BATS_TEST_TMPDIR/week"
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -e trace=write -o "$BATS_TEST_TMPDIR/pipe" \
+		csa-usgs-fetch --url "file://$(bryn_json)" | cat > "$BATS_TEST_TMPDIR/week2"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/week")" -eq 3236 ]
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/week2")" -eq 3236 ]
+	for t in file pipe; do
+		# Every write of stdout but the last is a whole buffer.
+		awk -F'= ' '/^write\(1,/ { print $NF }' "$BATS_TEST_TMPDIR/$t" > "$BATS_TEST_TMPDIR/sizes"
+		[ "$(wc -l < "$BATS_TEST_TMPDIR/sizes")" -ge 3 ]
+		[ "$(head -n -1 "$BATS_TEST_TMPDIR/sizes" | sort -u)" = 65536 ]
+	done
+}
