@@ -604,44 +604,6 @@ put_base64(struct buf *b, const unsigned char *p, size_t n)
 	buf_addc(b, '"');
 }
 
-/* The _eh object of one event; file is the file's name as a JSON string. */
-static void
-put_meta(struct buf *b, const struct capture_event *ev, const struct input *it,
-    const struct buf *file)
-{
-	char t[32];
-	int64_t off;
-
-	json_key(b, "_eh");
-	buf_addc(b, '{');
-	json_key(b, "partition");
-	if (it->info.partition >= 0)
-		json_put_int(b, it->info.partition);
-	else
-		json_put_null(b);
-	json_key(b, "sequence_number");
-	json_put_int(b, ev->seq);
-	json_key(b, "offset");
-	if (num_parse_int64(ev->offset, 0, INT64_MAX, &off) == 0)
-		json_put_int(b, off);
-	else
-		json_put_str(b, ev->offset, strlen(ev->offset));
-	json_key(b, "enqueued_time");
-	if (ev->enqueued_ms >= 0) {
-		tfmt_format(ev->enqueued_ms, t);
-		json_put_str(b, t, strlen(t));
-	} else {
-		json_put_null(b);
-	}
-	json_key(b, "system_properties");
-	buf_adds(b, ev->sys_json);
-	json_key(b, "properties");
-	buf_adds(b, ev->props_json);
-	json_key(b, "file");
-	buf_add(b, file->p, file->len);
-	buf_addc(b, '}');
-}
-
 _Static_assert(CAPTURE_PADDING >= JSON_FAST_PADDING, "bodies must carry simdjson's padding");
 
 /* What reads the bodies: simdjson first, then jsmn for the others. */
@@ -652,7 +614,95 @@ struct checker {
 	char tail[48];		/* the end of write_plain's lines, per file */
 	size_t tail_len;
 	struct buf file;	/* the file's name as a JSON string, for put_meta */
+	struct buf meta;	/* an "_eh" of --meta, and how it starts, per file */
+	size_t meta_head;
+	int64_t time_ms;	/* the enqueued time formatted last, as JSON in time */
+	struct buf time;
 };
+
+/*
+ * An Offset as JSON: the number it is, else its text.  Digits without a
+ * leading zero, fewer than INT64_MAX has, are that number as written: they
+ * go out as they are, without strtoll and printing them again.
+ */
+static void
+put_offset(struct buf *b, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	int64_t off;
+
+	if (n > 0 && n < 19 && (s[0] != '0' || n == 1)) {
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == n) {
+			buf_add(b, s, n);
+			return;
+		}
+	}
+	if (num_parse_int64(s, 0, INT64_MAX, &off) == 0)
+		json_put_int(b, off);
+	else
+		json_put_str(b, s, n);
+}
+
+/*
+ * The start of every "_eh" of --meta from this file (its partition) into
+ * c->meta, and the file's name as JSON into c->file.
+ */
+static void
+meta_start(struct checker *c, const struct input *it)
+{
+	buf_reset(&c->file);
+	json_put_str(&c->file, it->path, strlen(it->path));
+	buf_reset(&c->meta);
+	json_key(&c->meta, "_eh");
+	buf_addc(&c->meta, '{');
+	json_key(&c->meta, "partition");
+	if (it->info.partition >= 0)
+		json_put_int(&c->meta, it->info.partition);
+	else
+		json_put_null(&c->meta);
+	json_key(&c->meta, "sequence_number");
+	c->meta_head = c->meta.len;
+}
+
+/* A string constant added without strlen. */
+#define ADD_CONST(b, s) buf_add((b), (s), sizeof(s) - 1)
+
+/*
+ * The "_eh" member of one event with --meta at the end of b (after a
+ * comma, or an object's '{'), from c->meta's start.  Events of a batch
+ * share their enqueued time: it is formatted once for them.
+ */
+static void
+put_meta(struct buf *b, const struct capture_event *ev, struct checker *c)
+{
+	char t[32];
+
+	buf_add(b, c->meta.p, c->meta_head);
+	json_put_int(b, ev->seq);
+	ADD_CONST(b, ",\"offset\":");
+	put_offset(b, ev->offset);
+	ADD_CONST(b, ",\"enqueued_time\":");
+	if (ev->enqueued_ms >= 0) {
+		if (c->time.len == 0 || ev->enqueued_ms != c->time_ms) {
+			tfmt_format(ev->enqueued_ms, t);
+			buf_reset(&c->time);
+			json_put_str(&c->time, t, strlen(t));
+			c->time_ms = ev->enqueued_ms;
+		}
+		buf_add(b, c->time.p, c->time.len);
+	} else {
+		json_put_null(b);
+	}
+	ADD_CONST(b, ",\"system_properties\":");
+	buf_add(b, ev->sys_json, ev->sys_len);
+	ADD_CONST(b, ",\"properties\":");
+	buf_add(b, ev->props_json, ev->props_len);
+	ADD_CONST(b, ",\"file\":");
+	buf_add(b, c->file.p, c->file.len);
+	buf_addc(b, '}');
+}
 
 /* The body as a line's JSON: compacted when it is JSON; else per --body.
  * *obj tells whether the line is an object.  Returns 0, or -1 when the
@@ -769,7 +819,8 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 			line->len--;	/* reopen the object */
 		}
 		if (o->meta) {
-			put_meta(line, ev, it, &c->file);
+			json_sep(line);
+			put_meta(line, ev, c);
 		} else {
 			json_key(line, "_eh");
 			buf_addc(line, '{');
@@ -948,8 +999,7 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			t->unreadable++;
 		return EXIT_DATA;
 	}
-	buf_reset(&c->file);
-	json_put_str(&c->file, it->path, strlen(it->path));
+	meta_start(c, it);
 	c->tail_len = (size_t)snprintf(c->tail, sizeof(c->tail), ",\"_eh\":{\"partition\":%d}}\n",
 	    it->info.partition);
 	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
@@ -1051,6 +1101,8 @@ run(const struct options *o)
 	json_doc_init(&c.doc);
 	memset(&c.tmp, 0, sizeof(c.tmp));
 	memset(&c.file, 0, sizeof(c.file));
+	memset(&c.meta, 0, sizeof(c.meta));
+	memset(&c.time, 0, sizeof(c.time));
 	/* Bodies come with their padding (capture.h): simdjson reads them
 	 * where they are. */
 	if ((c.fast = json_fast_new()) != NULL)
@@ -1141,6 +1193,8 @@ run(const struct options *o)
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);
 	buf_free(&c.file);
+	buf_free(&c.meta);
+	buf_free(&c.time);
 	json_fast_free(c.fast);
 	buf_free(&line);
 	return status;

@@ -935,13 +935,16 @@ fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, s
 	if (want_props) {
 		struct err te;
 
-		if (tfmt_parse(ev->enqueued_text, r->enqueued.len, &ev->enqueued_ms, &te) < 0)
-			ev->enqueued_ms = -1;
-		/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
+		/* x-opt-enqueued-time (ms, in newer files) is finer than the
+		 * text, which is then not parsed at all. */
 		if (have_sys_ms)
 			ev->enqueued_ms = sys_ms;
+		else if (tfmt_parse(ev->enqueued_text, r->enqueued.len, &ev->enqueued_ms, &te) < 0)
+			ev->enqueued_ms = -1;
 		ev->sys_json = r->sys.p;
 		ev->props_json = r->props.p;
+		ev->sys_len = r->sys.len;
+		ev->props_len = r->props.len;
 	}
 	r->count++;
 	return 1;
@@ -1242,6 +1245,8 @@ capture_reader_next(struct capture_reader *r, struct capture_event *ev,
 		map_json(&f, &r->props, NULL);
 		ev->sys_json = r->sys.p;
 		ev->props_json = r->props.p;
+		ev->sys_len = r->sys.len;
+		ev->props_len = r->props.len;
 	}
 	r->count++;
 	return 1;

@@ -177,6 +177,33 @@ read_into_state() {
 		<(csa-capture-read "$BATS_TEST_TMPDIR/p-odd-wide-deflate.avro")
 }
 
+@test "--meta: an Offset of digits as written, others as strtoll reads them or as a string; enqueued times" {
+	# Offsets of plain digits go out as they are; the others must give
+	# what strtoll gives (a number from 0 to INT64_MAX), else the text.
+	# Two records a second: the time formatted once serves the next.
+	f=$(mk o.avro --offsets odd --count 32 --block 5)
+	run --separate-stderr csa-capture-read -m "$f"
+	assert_success
+	[ "${#lines[@]}" -eq 32 ]
+	diff <(printf '%s\n' "${lines[@]}" | grep -o '"offset":[^,]*,"enqueued_time":"[^"]*"') \
+		<("$PY" - "$f" <<'EOF'
+import datetime, json, re, sys
+import avro.datafile, avro.io
+for r in avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader()):
+    s = r["Offset"]
+    off = json.dumps(s, ensure_ascii=False)
+    if re.fullmatch(r"[ \t\n\v\f\r]*[+-]?[0-9]+", s) and 0 <= int(s) < 1 << 63:
+        off = str(int(s))
+    t = datetime.datetime.strptime(r["EnqueuedTimeUtc"], "%m/%d/%Y %I:%M:%S %p")
+    print('"offset":%s,"enqueued_time":"%s.000Z"' % (off, t.strftime("%Y-%m-%dT%H:%M:%S")))
+EOF
+)
+	# The generic path (deflate) gives the same.
+	diff <(printf '%s\n' "${lines[@]}" | sed 's/,"file":"[^"]*"}}$//') \
+		<(csa-capture-read -m "$(mk o-deflate.avro --offsets odd --count 32 --codec deflate)" |
+			sed 's/,"file":"[^"]*"}}$//')
+}
+
 @test "pretty-printed bodies are compacted; bodies that are not JSON: skip, base64, string" {
 	f=$(mk mixed.avro --bodies mixed --count 30)
 	run --separate-stderr csa-capture-read "$f"
