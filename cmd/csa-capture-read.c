@@ -619,6 +619,8 @@ struct checker {
 	int64_t time_ms;	/* the enqueued time formatted last, as JSON in time */
 	struct buf time;
 	struct buf out;		/* lines not yet given to stdout */
+	/* What simdjson said of the event's body, when write_plain asked. */
+	bool checked, checked_ok, object, compact;
 };
 
 /*
@@ -718,9 +720,13 @@ put_body(const struct capture_event *ev, const struct options *o, struct checker
 
 	/* Most bodies are one compact line of JSON already, as simdjson sees
 	 * at once; the others are parsed, checked and compacted by json_parse. */
+	if (c->checked) {	/* by write_plain, for this event */
+		object = c->object;
+		compact = c->compact;
+	}
 	if (c->fast && ev->body &&
-	    json_fast_check(c->fast, ev->body, ev->len, &object, &compact) &&
-	    compact && (!o->meta || object)) {
+	    (c->checked ? c->checked_ok : json_fast_check(c->fast, ev->body, ev->len, &object,
+	    &compact)) && compact && (!o->meta || object)) {
 		buf_add(line, ev->body, ev->len);
 		*obj = object;
 		return 0;
@@ -779,9 +785,14 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
 {
 	bool object, compact;
 
-	if (c->fast == NULL || ev->body == NULL || ev->len < 3 ||
-	    !json_fast_check(c->fast, ev->body, ev->len, &object, &compact) || !compact ||
-	    !object)
+	c->checked = false;
+	if (c->fast == NULL || ev->body == NULL || ev->len < 3)
+		return false;
+	c->checked = true;
+	c->checked_ok = json_fast_check(c->fast, ev->body, ev->len, &object, &compact);
+	c->object = object;
+	c->compact = compact;
+	if (!c->checked_ok || !compact || !object)
 		return false;
 	if (!o->meta && (o->bare || it->info.partition < 0)) {
 		buf_add(&c->out, ev->body, ev->len);
@@ -812,6 +823,18 @@ out_flush(struct checker *c)
 {
 	fwrite(c->out.p, 1, c->out.len, stdout);
 	buf_reset(&c->out);
+}
+
+/* After each line: out with -u, else when a chunk is full. */
+static void
+out_line_done(struct checker *c, const struct options *o)
+{
+	if (o->unbuffered) {
+		out_flush(c);
+		fflush(stdout);
+	} else if (c->out.len >= OUT_CHUNK) {
+		out_flush(c);
+	}
 }
 
 /*
@@ -1030,12 +1053,7 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			continue;
 		if (write_plain(&ev, it, o, c)) {
 			t->records++;
-			if (o->unbuffered) {
-				out_flush(c);
-				fflush(stdout);
-			} else if (c->out.len >= OUT_CHUNK) {
-				out_flush(c);
-			}
+			out_line_done(c, o);
 			continue;
 		}
 		if (format_event(&ev, it, o, c, line) < 0) {
@@ -1052,12 +1070,7 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 		}
 		buf_add(&c->out, line->p, line->len);
 		t->records++;
-		if (o->unbuffered) {
-			out_flush(c);
-			fflush(stdout);
-		} else if (c->out.len >= OUT_CHUNK) {
-			out_flush(c);
-		}
+		out_line_done(c, o);
 	}
 	out_flush(c);
 	msg_bad_summary(&bad, "body", "bodies");
@@ -1133,6 +1146,7 @@ run(const struct options *o)
 	memset(&c.meta, 0, sizeof(c.meta));
 	memset(&c.time, 0, sizeof(c.time));
 	memset(&c.out, 0, sizeof(c.out));
+	c.checked = false;
 	/* Bodies come with their padding (capture.h): simdjson reads them
 	 * where they are. */
 	if ((c.fast = json_fast_new()) != NULL)
