@@ -479,6 +479,23 @@ PYEOF
 	[ "${#lines[@]}" -eq 380 ]
 }
 
+@test "-u writes each line at once; without it, the lines go out in large writes" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# Mixed bodies: compact ones written at once, the others formatted.
+	# Without -u, 30 lines (8 KiB with -m) take a write or two.
+	f=$(mk u.avro --count 30 --bodies mixed)
+	for m in "" -m --bare; do
+		strace -e trace=write -o "$BATS_TEST_TMPDIR/t" csa-capture-read -u $m --body string "$f" \
+			> "$BATS_TEST_TMPDIR/u"
+		[ "$(wc -l < "$BATS_TEST_TMPDIR/u")" -eq 30 ]
+		[ "$(grep -c '^write(1,' "$BATS_TEST_TMPDIR/t")" -eq 30 ]
+		strace -e trace=write -o "$BATS_TEST_TMPDIR/t" csa-capture-read $m --body string "$f" \
+			> "$BATS_TEST_TMPDIR/b"
+		[ "$(grep -c '^write(1,' "$BATS_TEST_TMPDIR/t")" -le 3 ]
+		cmp "$BATS_TEST_TMPDIR/u" "$BATS_TEST_TMPDIR/b"
+	done
+}
+
 @test "stdout to /dev/full exits 3; | head -n1 leaves stderr empty" {
 	stdout_faults "csa-capture-read '$CAP/cosh_54.avro'"
 	[[ "$stderr" == *"write error"* ]]
