@@ -821,7 +821,8 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
 static void
 out_flush(struct checker *c)
 {
-	fwrite(c->out.p, 1, c->out.len, stdout);
+	if (c->out.len > 0)
+		fwrite(c->out.p, 1, c->out.len, stdout);
 	buf_reset(&c->out);
 }
 
