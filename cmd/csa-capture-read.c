@@ -604,44 +604,6 @@ put_base64(struct buf *b, const unsigned char *p, size_t n)
 	buf_addc(b, '"');
 }
 
-/* The _eh object of one event; file is the file's name as a JSON string. */
-static void
-put_meta(struct buf *b, const struct capture_event *ev, const struct input *it,
-    const struct buf *file)
-{
-	char t[32];
-	int64_t off;
-
-	json_key(b, "_eh");
-	buf_addc(b, '{');
-	json_key(b, "partition");
-	if (it->info.partition >= 0)
-		json_put_int(b, it->info.partition);
-	else
-		json_put_null(b);
-	json_key(b, "sequence_number");
-	json_put_int(b, ev->seq);
-	json_key(b, "offset");
-	if (num_parse_int64(ev->offset, 0, INT64_MAX, &off) == 0)
-		json_put_int(b, off);
-	else
-		json_put_str(b, ev->offset, strlen(ev->offset));
-	json_key(b, "enqueued_time");
-	if (ev->enqueued_ms >= 0) {
-		tfmt_format(ev->enqueued_ms, t);
-		json_put_str(b, t, strlen(t));
-	} else {
-		json_put_null(b);
-	}
-	json_key(b, "system_properties");
-	buf_adds(b, ev->sys_json);
-	json_key(b, "properties");
-	buf_adds(b, ev->props_json);
-	json_key(b, "file");
-	buf_add(b, file->p, file->len);
-	buf_addc(b, '}');
-}
-
 _Static_assert(CAPTURE_PADDING >= JSON_FAST_PADDING, "bodies must carry simdjson's padding");
 
 /* What reads the bodies: simdjson first, then jsmn for the others. */
@@ -652,7 +614,98 @@ struct checker {
 	char tail[48];		/* the end of write_plain's lines, per file */
 	size_t tail_len;
 	struct buf file;	/* the file's name as a JSON string, for put_meta */
+	struct buf meta;	/* an "_eh" of --meta, and how it starts, per file */
+	size_t meta_head;
+	int64_t time_ms;	/* the enqueued time formatted last, as JSON in time */
+	struct buf time;
+	struct buf out;		/* lines not yet given to stdout */
+	/* What simdjson said of the event's body, when write_plain asked. */
+	bool checked, checked_ok, object, compact;
 };
+
+/*
+ * An Offset as JSON: the number it is, else its text.  Digits without a
+ * leading zero, fewer than INT64_MAX has, are that number as written: they
+ * go out as they are, without strtoll and printing them again.
+ */
+static void
+put_offset(struct buf *b, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	int64_t off;
+
+	if (n > 0 && n < 19 && (s[0] != '0' || n == 1)) {
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == n) {
+			buf_add(b, s, n);
+			return;
+		}
+	}
+	if (num_parse_int64(s, 0, INT64_MAX, &off) == 0)
+		json_put_int(b, off);
+	else
+		json_put_str(b, s, n);
+}
+
+/*
+ * The start of every "_eh" of --meta from this file (its partition) into
+ * c->meta, and the file's name as JSON into c->file.
+ */
+static void
+meta_start(struct checker *c, const struct input *it)
+{
+	buf_reset(&c->file);
+	json_put_str(&c->file, it->path, strlen(it->path));
+	buf_reset(&c->meta);
+	json_key(&c->meta, "_eh");
+	buf_addc(&c->meta, '{');
+	json_key(&c->meta, "partition");
+	if (it->info.partition >= 0)
+		json_put_int(&c->meta, it->info.partition);
+	else
+		json_put_null(&c->meta);
+	json_key(&c->meta, "sequence_number");
+	c->meta_head = c->meta.len;
+}
+
+/* A string constant added without strlen. */
+#define ADD_CONST(b, s) buf_add((b), (s), sizeof(s) - 1)
+
+/*
+ * The "_eh" member of one event with --meta at the end of b (after a
+ * comma, or an object's '{'), from c->meta's start.  Events of a batch
+ * share their enqueued time: it is formatted once for them.
+ */
+static void
+put_meta(struct buf *b, const struct capture_event *ev, struct checker *c)
+{
+	char t[32];
+
+	buf_add(b, c->meta.p, c->meta_head);
+	json_put_int(b, ev->seq);
+	ADD_CONST(b, ",\"offset\":");
+	put_offset(b, ev->offset);
+	ADD_CONST(b, ",\"enqueued_time\":");
+	if (ev->enqueued_ms >= 0) {
+		if (c->time.len == 0 || ev->enqueued_ms != c->time_ms) {
+			tfmt_format(ev->enqueued_ms, t);
+			buf_reset(&c->time);
+			json_put_str(&c->time, t, strlen(t));
+			c->time_ms = ev->enqueued_ms;
+		}
+		buf_add(b, c->time.p, c->time.len);
+	} else {
+		json_put_null(b);
+	}
+	ADD_CONST(b, ",\"system_properties\":");
+	buf_add(b, ev->sys_json, ev->sys_len);
+	ADD_CONST(b, ",\"properties\":");
+	buf_add(b, ev->props_json, ev->props_len);
+	ADD_CONST(b, ",\"file\":");
+	buf_add(b, c->file.p, c->file.len);
+	buf_addc(b, '}');
+}
 
 /* The body as a line's JSON: compacted when it is JSON; else per --body.
  * *obj tells whether the line is an object.  Returns 0, or -1 when the
@@ -667,9 +720,13 @@ put_body(const struct capture_event *ev, const struct options *o, struct checker
 
 	/* Most bodies are one compact line of JSON already, as simdjson sees
 	 * at once; the others are parsed, checked and compacted by json_parse. */
+	if (c->checked) {	/* by write_plain, for this event */
+		object = c->object;
+		compact = c->compact;
+	}
 	if (c->fast && ev->body &&
-	    json_fast_check(c->fast, ev->body, ev->len, &object, &compact) &&
-	    compact && (!o->meta || object)) {
+	    (c->checked ? c->checked_ok : json_fast_check(c->fast, ev->body, ev->len, &object,
+	    &compact)) && compact && (!o->meta || object)) {
 		buf_add(line, ev->body, ev->len);
 		*obj = object;
 		return 0;
@@ -719,8 +776,8 @@ has_eh(const char *p, size_t n)
 
 /*
  * The common case written at once, without building the line: a body
- * that is one compact JSON object, without --meta and without an "_eh"
- * of its own.  False when the event needs format_event.
+ * that is one compact JSON object without an "_eh" of its own.  False
+ * when the event needs format_event.
  */
 static bool
 write_plain(const struct capture_event *ev, const struct input *it, const struct options *o,
@@ -728,20 +785,57 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
 {
 	bool object, compact;
 
-	if (o->meta || c->fast == NULL || ev->body == NULL || ev->len < 3 ||
-	    !json_fast_check(c->fast, ev->body, ev->len, &object, &compact) || !compact ||
-	    !object)
+	c->checked = false;
+	if (c->fast == NULL || ev->body == NULL || ev->len < 3)
 		return false;
-	if (o->bare || it->info.partition < 0) {
-		fwrite(ev->body, 1, ev->len, stdout);
-		putchar('\n');
+	c->checked = true;
+	c->checked_ok = json_fast_check(c->fast, ev->body, ev->len, &object, &compact);
+	c->object = object;
+	c->compact = compact;
+	if (!c->checked_ok || !compact || !object)
+		return false;
+	if (!o->meta && (o->bare || it->info.partition < 0)) {
+		buf_add(&c->out, ev->body, ev->len);
+		buf_addc(&c->out, '\n');
 		return true;
 	}
 	if (has_eh(ev->body, ev->len))
 		return false;
-	fwrite(ev->body, 1, ev->len - 1, stdout);
-	fwrite(c->tail, 1, c->tail_len, stdout);
+	/* The object reopened: a compact one of three bytes or more has a
+	 * member before its '}', so a comma. */
+	buf_add(&c->out, ev->body, ev->len - 1);
+	if (o->meta) {
+		buf_addc(&c->out, ',');
+		put_meta(&c->out, ev, c);
+		buf_add(&c->out, "}\n", 2);
+	} else {
+		buf_add(&c->out, c->tail, c->tail_len);
+	}
 	return true;
+}
+
+/* Lines gather in c->out and go to stdout in large writes: fwrite's own
+ * work, a line at a time, was a tenth of the body copy's. */
+#define OUT_CHUNK (64 << 10)
+
+static void
+out_flush(struct checker *c)
+{
+	if (c->out.len > 0)
+		fwrite(c->out.p, 1, c->out.len, stdout);
+	buf_reset(&c->out);
+}
+
+/* After each line: out with -u, else when a chunk is full. */
+static void
+out_line_done(struct checker *c, const struct options *o)
+{
+	if (o->unbuffered) {
+		out_flush(c);
+		fflush(stdout);
+	} else if (c->out.len >= OUT_CHUNK) {
+		out_flush(c);
+	}
 }
 
 /*
@@ -769,7 +863,8 @@ format_event(const struct capture_event *ev, const struct input *it, const struc
 			line->len--;	/* reopen the object */
 		}
 		if (o->meta) {
-			put_meta(line, ev, it, &c->file);
+			json_sep(line);
+			put_meta(line, ev, c);
 		} else {
 			json_key(line, "_eh");
 			buf_addc(line, '{');
@@ -948,8 +1043,7 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			t->unreadable++;
 		return EXIT_DATA;
 	}
-	buf_reset(&c->file);
-	json_put_str(&c->file, it->path, strlen(it->path));
+	meta_start(c, it);
 	c->tail_len = (size_t)snprintf(c->tail, sizeof(c->tail), ",\"_eh\":{\"partition\":%d}}\n",
 	    it->info.partition);
 	while ((rc = capture_reader_next(r, &ev, o->meta || o->have_since || o->have_until, &e)) > 0) {
@@ -959,9 +1053,8 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 		    (o->have_until && ev.enqueued_ms >= o->until))
 			continue;
 		if (write_plain(&ev, it, o, c)) {
-			if (o->unbuffered)
-				fflush(stdout);
 			t->records++;
+			out_line_done(c, o);
 			continue;
 		}
 		if (format_event(&ev, it, o, c, line) < 0) {
@@ -976,11 +1069,11 @@ read_file(struct input *it, const struct options *o, struct totals *t,
 			status = EXIT_DATA;
 			continue;
 		}
-		fwrite(line->p, 1, line->len, stdout);
-		if (o->unbuffered)
-			fflush(stdout);
+		buf_add(&c->out, line->p, line->len);
 		t->records++;
+		out_line_done(c, o);
 	}
+	out_flush(c);
 	msg_bad_summary(&bad, "body", "bodies");
 	t->skipped_bodies += skipped;
 	if (rc < 0) {
@@ -1051,6 +1144,10 @@ run(const struct options *o)
 	json_doc_init(&c.doc);
 	memset(&c.tmp, 0, sizeof(c.tmp));
 	memset(&c.file, 0, sizeof(c.file));
+	memset(&c.meta, 0, sizeof(c.meta));
+	memset(&c.time, 0, sizeof(c.time));
+	memset(&c.out, 0, sizeof(c.out));
+	c.checked = false;
 	/* Bodies come with their padding (capture.h): simdjson reads them
 	 * where they are. */
 	if ((c.fast = json_fast_new()) != NULL)
@@ -1141,6 +1238,9 @@ run(const struct options *o)
 	json_doc_free(&c.doc);
 	buf_free(&c.tmp);
 	buf_free(&c.file);
+	buf_free(&c.meta);
+	buf_free(&c.time);
+	buf_free(&c.out);
 	json_fast_free(c.fast);
 	buf_free(&line);
 	return status;

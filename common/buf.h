@@ -3,6 +3,7 @@
 #define CSA_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 /*
  * A zeroed struct buf is an empty buffer.  The buffer owns p; buf_free
@@ -20,7 +21,18 @@ struct buf {
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);		/* len = 0, memory kept */
 void buf_reserve(struct buf *b, size_t more);
-void buf_add(struct buf *b, const void *p, size_t n);
+
+/* Append n bytes (inline: most are a few bytes, a key or a number, where
+ * the calls cost more than the copy). */
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
 
 void buf_adds(struct buf *b, const char *s);
 /* Append code point cp as UTF-8. */

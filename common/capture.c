@@ -821,8 +821,13 @@ next_map(struct capture_reader *r, struct branches *br, struct buf *b, int64_t *
 	static const char enq_key[] = "\"x-opt-enqueued-time\":";
 	size_t n = 0, place = 0;
 	int64_t count, size;
+	bool again = false;	/* a key came twice */
+	const char *text;	/* where the spans of ment are, at the end */
 
+	/* The entries go to mtext as the object they make, with commas: as
+	 * it is, unless a key comes again. */
 	buf_reset(&r->mtext);
+	buf_addc(&r->mtext, '{');
 	for (;;) {
 		if (next_long(r, &count) < 0)
 			return -1;
@@ -843,6 +848,8 @@ next_map(struct capture_reader *r, struct branches *br, struct buf *b, int64_t *
 
 			if (next_bytes(r, &r->str) < 0)
 				return -1;
+			if (place > 0)
+				buf_addc(&r->mtext, ',');
 			/* As for avro-c's generic map, the key is a C string. */
 			m.key = r->mtext.len;
 			put_key(br, place++, &r->mtext, r->str.p, strlen(r->str.p));
@@ -863,27 +870,41 @@ next_map(struct capture_reader *r, struct branches *br, struct buf *b, int64_t *
 				n++;
 			} else {
 				m.key = r->ment[j].key;
+				again = true;
 			}
 			r->ment[j] = m;
 		}
 	}
-	buf_reset(b);
-	buf_addc(b, '{');
-	for (size_t j = 0; j < n; j++) {
-		const struct mentry *m = &r->ment[j];
-		const char *key = r->mtext.p + m->key;
+	text = r->mtext.p;
+	if (again) {	/* the entries anew, each key once */
+		buf_reset(b);
+		buf_addc(b, '{');
+		for (size_t j = 0; j < n; j++) {
+			const struct mentry *m = &r->ment[j];
 
-		if (j > 0)
-			buf_addc(b, ',');
-		buf_add(b, key, m->klen);
-		buf_add(b, r->mtext.p + m->val, m->vlen);
-		if (enqueued && m->is_long && m->klen == sizeof(enq_key) - 1 &&
-		    memcmp(key, enq_key, m->klen) == 0) {
+			if (j > 0)
+				buf_addc(b, ',');
+			buf_add(b, r->mtext.p + m->key, m->klen);
+			buf_add(b, r->mtext.p + m->val, m->vlen);
+		}
+		buf_addc(b, '}');
+	} else {	/* mtext is the object: b takes it, and gives its memory */
+		struct buf t = *b;
+
+		buf_addc(&r->mtext, '}');
+		*b = r->mtext;
+		r->mtext = t;
+		text = b->p;
+	}
+	for (size_t j = 0; enqueued && j < n; j++) {
+		const struct mentry *m = &r->ment[j];
+
+		if (m->is_long && m->klen == sizeof(enq_key) - 1 &&
+		    memcmp(text + m->key, enq_key, m->klen) == 0) {
 			*enqueued = m->x;
 			*found = true;
 		}
 	}
-	buf_addc(b, '}');
 	return 0;
 }
 
@@ -935,13 +956,16 @@ fast_next(struct capture_reader *r, struct capture_event *ev, bool want_props, s
 	if (want_props) {
 		struct err te;
 
-		if (tfmt_parse(ev->enqueued_text, r->enqueued.len, &ev->enqueued_ms, &te) < 0)
-			ev->enqueued_ms = -1;
-		/* x-opt-enqueued-time (ms, in newer files) is finer than the text. */
+		/* x-opt-enqueued-time (ms, in newer files) is finer than the
+		 * text, which is then not parsed at all. */
 		if (have_sys_ms)
 			ev->enqueued_ms = sys_ms;
+		else if (tfmt_parse(ev->enqueued_text, r->enqueued.len, &ev->enqueued_ms, &te) < 0)
+			ev->enqueued_ms = -1;
 		ev->sys_json = r->sys.p;
 		ev->props_json = r->props.p;
+		ev->sys_len = r->sys.len;
+		ev->props_len = r->props.len;
 	}
 	r->count++;
 	return 1;
@@ -1242,6 +1266,8 @@ capture_reader_next(struct capture_reader *r, struct capture_event *ev,
 		map_json(&f, &r->props, NULL);
 		ev->sys_json = r->sys.p;
 		ev->props_json = r->props.p;
+		ev->sys_len = r->sys.len;
+		ev->props_len = r->props.len;
 	}
 	r->count++;
 	return 1;

@@ -79,6 +79,7 @@ struct capture_event {
 	size_t len;
 	const char *sys_json;		/* SystemProperties as a JSON object */
 	const char *props_json;		/* Properties as a JSON object */
+	size_t sys_len, props_len;	/* their lengths */
 };
 
 /* Open path.  NULL with ERR_DATA when it is not an Avro file or its schema

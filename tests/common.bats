@@ -192,6 +192,28 @@ PY
 	(( loaded > 1000 && values == 10 * loaded ))
 }
 
+@test "jsonfast: compactness told from spaces and quotes agrees with json_parse's" {
+	# Without a backslash, a space inside a string has an odd number of
+	# quotes before it; the other lines go to minify.  Each line is
+	# checked by simdjson and by json_parse, and their answers compared.
+	run csa-unit fast a <<'IN'
+{"a":"x y"}
+{"a": "x"}
+{"a":"x y", "b":1}
+{"a":"x\"y z"}
+{"a":"x\"y", "b":1}
+{"a":	1}
+ {"a":1}
+{"a":"x y z","b":"p q"}
+{"a":"x y" ,"b":1}
+["a b",1 ]
+{"a":"\\"," b":2}
+{"a":"x y"} 
+IN
+	assert_success
+	assert_line --regexp '^12 lines, 12 valid, 12 checked fast, .*, 0 disagree$'
+}
+
 @test "jsonfast On-Demand: the paths named are read alike, and a line json_parse refuses is taken only unread" {
 	mutated_lines "$BATS_TEST_TMPDIR/lines"
 	# The last path is not named: it is learned when first asked for.

@@ -177,6 +177,33 @@ read_into_state() {
 		<(csa-capture-read "$BATS_TEST_TMPDIR/p-odd-wide-deflate.avro")
 }
 
+@test "--meta: an Offset of digits as written, others as strtoll reads them or as a string; enqueued times" {
+	# Offsets of plain digits go out as they are; the others must give
+	# what strtoll gives (a number from 0 to INT64_MAX), else the text.
+	# Two records a second: the time formatted once serves the next.
+	f=$(mk o.avro --offsets odd --count 32 --block 5)
+	run --separate-stderr csa-capture-read -m "$f"
+	assert_success
+	[ "${#lines[@]}" -eq 32 ]
+	diff <(printf '%s\n' "${lines[@]}" | grep -o '"offset":[^,]*,"enqueued_time":"[^"]*"') \
+		<("$PY" - "$f" <<'EOF'
+import datetime, json, re, sys
+import avro.datafile, avro.io
+for r in avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader()):
+    s = r["Offset"]
+    off = json.dumps(s, ensure_ascii=False)
+    if re.fullmatch(r"[ \t\n\v\f\r]*[+-]?[0-9]+", s) and 0 <= int(s) < 1 << 63:
+        off = str(int(s))
+    t = datetime.datetime.strptime(r["EnqueuedTimeUtc"], "%m/%d/%Y %I:%M:%S %p")
+    print('"offset":%s,"enqueued_time":"%s.000Z"' % (off, t.strftime("%Y-%m-%dT%H:%M:%S")))
+EOF
+)
+	# The generic path (deflate) gives the same.
+	diff <(printf '%s\n' "${lines[@]}" | sed 's/,"file":"[^"]*"}}$//') \
+		<(csa-capture-read -m "$(mk o-deflate.avro --offsets odd --count 32 --codec deflate)" |
+			sed 's/,"file":"[^"]*"}}$//')
+}
+
 @test "pretty-printed bodies are compacted; bodies that are not JSON: skip, base64, string" {
 	f=$(mk mixed.avro --bodies mixed --count 30)
 	run --separate-stderr csa-capture-read "$f"
@@ -450,6 +477,26 @@ PYEOF
 	run --separate-stderr csa-capture-read "$BATS_TEST_TMPDIR/missing" "$CAP/cosh_54.avro"
 	assert_failure 1
 	[ "${#lines[@]}" -eq 380 ]
+}
+
+@test "-u writes each line at once; without it, the lines go out in large writes" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# Mixed bodies: compact ones written at once, the others formatted.
+	# Without -u, 30 lines (8 KiB with -m) take a write or two.
+	f=$(mk u.avro --count 30 --bodies mixed)
+	for m in "" -m --bare; do
+		# (LeakSanitizer does not run under ptrace.)
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+			strace -e trace=write -o "$BATS_TEST_TMPDIR/t" csa-capture-read -u $m --body string "$f" \
+			> "$BATS_TEST_TMPDIR/u"
+		[ "$(wc -l < "$BATS_TEST_TMPDIR/u")" -eq 30 ]
+		[ "$(grep -c '^write(1,' "$BATS_TEST_TMPDIR/t")" -eq 30 ]
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+			strace -e trace=write -o "$BATS_TEST_TMPDIR/t" csa-capture-read $m --body string "$f" \
+			> "$BATS_TEST_TMPDIR/b"
+		[ "$(grep -c '^write(1,' "$BATS_TEST_TMPDIR/t")" -le 3 ]
+		cmp "$BATS_TEST_TMPDIR/u" "$BATS_TEST_TMPDIR/b"
+	done
 }
 
 @test "stdout to /dev/full exits 3; | head -n1 leaves stderr empty" {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_capture.py OUT [--codec null|deflate|snappy] [--schema 5|4|other]
 [--bodies json|pretty|text|mixed] [--count N] [--block N] [--deep I]
-[--props plain|rich|odd]: write a Capture
+[--props plain|rich|odd] [--offsets odd]: write a Capture
 file with python3-avro, independently of csa's writer.  Records: sequence
 numbers 0..N-1, Offset 100*i, EnqueuedTimeUtc from 12/9/2022 5:10:16 PM
 on, one second apart, x-opt-enqueued-time to match.  --block sets how
@@ -12,7 +12,9 @@ schema "wide", booleans and ints too, before long in the union) and keys
 that JSON must escape; odd writes them as Avro allows but python3-avro
 never does: in two blocks, the first with a negative count and its byte
 size, and the key "n" twice (the later value wins, in the earlier place),
-with 19 keys more, the first of them different from record to record."""
+with 19 keys more, the first of them different from record to record.
+--offsets odd gives Offsets that are not plain digits (ODD_OFFSETS, in
+turn), two records a second, and no x-opt-enqueued-time."""
 import argparse, datetime, io, json
 import avro.datafile, avro.io, avro.schema
 
@@ -25,6 +27,7 @@ P.add_argument("--count", type=int, default=10)
 P.add_argument("--block", type=int, default=0)
 P.add_argument("--deep", type=int, default=-1)
 P.add_argument("--props", default="plain")
+P.add_argument("--offsets", default="plain")
 a = P.parse_args()
 
 props = '["long","double","string","bytes","null"]' if a.schema == "5" else '["long","double","string","bytes"]'
@@ -67,6 +70,10 @@ class OddWriter(avro.io.DatumWriter):
             self.write_data(writers_schema.values, val, encoder)
         encoder.write_long(0)
 
+ODD_OFFSETS = ["0", "007", "+5", " 5", "-0", "-5", "", "12a", "00", "123456789012345678",
+               "1234567890123456789", "9223372036854775807", "9223372036854775808", "5 ",
+               "\u00e9\"1"]
+
 def properties(i):
     if a.props == "plain":
         return {"source": "test", "n": i} if a.schema in ("5", "wide") else {}
@@ -99,13 +106,18 @@ with open(a.out, "wb") as f:
         if a.schema == "other":
             w.append({"x": i})
         else:
-            t = t0 + datetime.timedelta(seconds=i)
+            odd = a.offsets == "odd"
+            t = t0 + datetime.timedelta(seconds=i // 2 if odd else i)
             ms = int((t - datetime.datetime(1970, 1, 1)).total_seconds() * 1000)
+            sysp = {"x-opt-enqueued-time": ms}
+            if odd:
+                sysp = {}
             hour = t.hour % 12 or 12
-            w.append({"SequenceNumber": i, "Offset": str(100 * i),
+            w.append({"SequenceNumber": i,
+                      "Offset": ODD_OFFSETS[i % len(ODD_OFFSETS)] if odd else str(100 * i),
                       "EnqueuedTimeUtc": "%d/%d/%d %d:%02d:%02d %s" % (
                           t.month, t.day, t.year, hour, t.minute, t.second, "AM" if t.hour < 12 else "PM"),
-                      "SystemProperties": {"x-opt-enqueued-time": ms},
+                      "SystemProperties": sysp,
                       "Properties": properties(i),
                       "Body": body(i)})
         if a.block and (i + 1) % a.block == 0:
