@@ -9,10 +9,6 @@
 //                           at least do to read views and write rows
 //   json-floor lines FILE   parse each line on its own, as csa-eh-send
 //                           checks a line before it is sent
-//   json-floor bodies FILE  as lines, then simdjson's minify of the line
-//                           into a buffer of its own: how csa-capture-read
-//                           checks that each Capture body is one compact
-//                           JSON object, the least it does per body
 //   json-floor keys FILE    each line On-Demand: simdjson's stage 1 (the
 //                           structure and UTF-8 checked) and every key of
 //                           the root object read, no value: what
@@ -162,27 +158,6 @@ lines(const char *text, size_t len, tally *t)
 }
 
 bool
-bodies(const char *text, size_t len, tally *t)
-{
-	simdjson::dom::parser parser;
-	std::string out;
-
-	return split_lines(text, len, [&](const char *p, size_t n) {
-		simdjson::dom::element el;
-		size_t got;
-
-		if (out.size() < n)
-			out.resize(n);
-		if (parser.parse(p, n, false).get(el) || !el.is_object() ||
-		    simdjson::minify(p, n, out.data(), got) != simdjson::SUCCESS)
-			return false;
-		t->docs++;
-		t->printed += got;
-		return true;
-	});
-}
-
-bool
 keys(const char *text, size_t len, tally *t)
 {
 	simdjson::ondemand::parser parser;
@@ -261,18 +236,16 @@ main(int argc, char **argv)
 	double t0, t1, t2;
 
 	if (argc != 3 || (std::strcmp(argv[1], "rows") != 0 && std::strcmp(argv[1], "lines") != 0 &&
-	    std::strcmp(argv[1], "window") != 0 && std::strcmp(argv[1], "keys") != 0 &&
-	    std::strcmp(argv[1], "bodies") != 0)) {
-		std::fprintf(stderr, "usage: json-floor rows|lines|bodies|keys|window FILE\n");
+	    std::strcmp(argv[1], "window") != 0 && std::strcmp(argv[1], "keys") != 0)) {
+		std::fprintf(stderr, "usage: json-floor rows|lines|keys|window FILE\n");
 		return 2;
 	}
 	if ((text = map_padded(argv[2], &len)) == nullptr)
 		return 1;
 	t0 = seconds();
 	if (std::strcmp(argv[1], "rows") != 0) {
-		if (!(argv[1][0] == 'l' ? lines(text, len, &t) : argv[1][0] == 'b' ?
-		    bodies(text, len, &t) : argv[1][0] == 'k' ? keys(text, len, &t) :
-		    window(text, len, &t)))
+		if (!(argv[1][0] == 'l' ? lines(text, len, &t) : argv[1][0] == 'k' ?
+		    keys(text, len, &t) : window(text, len, &t)))
 			return 1;
 		std::printf("%.3f\n", seconds() - t0);
 		return 0;
