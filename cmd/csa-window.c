@@ -1801,7 +1801,7 @@ read_fields(const struct options *o, struct input *in)
 			return;	/* a jq program reads the whole line */
 		}
 	}
-	input_fields(in, p, n);
+	input_fields(in, p, n, JSON_FAST_SKIP_REST);
 	free(p);
 }
 

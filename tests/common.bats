@@ -205,6 +205,23 @@ PY
 	(( unread > 100 && unread < n - valid ))
 }
 
+@test "jsonfast On-Demand, the rest checked: a line is taken only when json_parse takes it, with the same values" {
+	mutated_lines "$BATS_TEST_TMPDIR/lines"
+	# Mutations far from the paths named must be found by the walk
+	# through the other members, as the DOM finds them.
+	run csa-unit fast --checked event_id magnitude time a.b a updated.x region \
+	    < "$BATS_TEST_TMPDIR/lines"
+	assert_success
+	assert_line --regexp '^20[0-9]{3} lines, [0-9]+ valid, [0-9]+ checked fast, [0-9]+ strings found fast, [0-9]+ loaded, [0-9]+ values compared, 0 disagree, 0 taken unread$'
+	read -r n _ valid _ fast _ _ keys _ _ _ loaded _ values _ <<<"${lines[-1]//,/}"
+	(( keys > 1000 && loaded > 1000 && values == 8 * loaded ))
+	# As many lines are loaded as the DOM loads whole: fewer would mean
+	# lines sent the slow way for nothing (those with a backslash or an
+	# integer -0 are the DOM's either way).
+	whole=$(csa-unit fast event_id < "$BATS_TEST_TMPDIR/lines" | sed -n 's/.* \([0-9]*\) loaded.*/\1/p')
+	(( loaded == whole ))
+}
+
 @test "json: strings are unescaped to UTF-8, surrogate pairs joined" {
 	run csa-unit get s <<'IN'
 {"s":"caf\u00e9"}
