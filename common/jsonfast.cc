@@ -272,8 +272,9 @@ scalar(simdjson::ondemand::value v, json_fast_val *out)
 	}
 }
 
+// Not inlined: check_value, which is, stays small where it is inlined.
 static bool check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t,
-    size_t depth);
+    size_t depth) __attribute__((noinline));
 
 /*
  * Whether v, a value no wanted path reaches, is JSON in full, as the DOM
@@ -282,9 +283,10 @@ static bool check_container(simdjson::ondemand::value &v, simdjson::ondemand::js
  * simdjson's checking getters.  A string is only stepped over: stage 1
  * found it closed, in UTF-8 and without raw control characters, and its
  * escapes are not looked at (lazy_load leaves every text with a
- * backslash to the DOM).  Inline: most values are scalars.
+ * backslash to the DOM).  Inlined: most values are scalars, and a call
+ * that saves and restores registers cost more than reading them.
  */
-static inline bool
+static inline __attribute__((always_inline)) bool
 check_value(simdjson::ondemand::value &v, size_t depth)
 {
 	simdjson::ondemand::json_type t;
@@ -380,6 +382,8 @@ has_escape(simdjson::ondemand::raw_json_string key)
 static bool
 gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 {
+	const bool check = f->check_rest;
+
 	for (auto member : o) {
 		simdjson::ondemand::json_type t;
 		simdjson::ondemand::object inside;
@@ -403,7 +407,7 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 				(w.step.size() == depth + 1 ? leaf : inner) |= uint64_t{1} << i;
 		}
 		if ((leaf | inner) == 0) {
-			if (f->check_rest && !check_value(v, depth + 1))
+			if (check && !check_value(v, depth + 1))
 				return false;
 			continue;
 		}
@@ -420,7 +424,7 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 			return false;
 		// A step into what is not an object finds nothing.
 		if (t != simdjson::ondemand::json_type::object) {
-			if (f->check_rest && !check_value(v, depth + 1))
+			if (check && !check_value(v, depth + 1))
 				return false;
 			continue;
 		}
