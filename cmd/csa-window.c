@@ -1781,11 +1781,12 @@ run_job(const struct options *o)
 }
 
 /*
- * --lazy: lines are read only where the query looks (input_fields) when
- * every field it takes is a plain path and no line goes out whole
- * (--late-output).  A fault inside a member it never reads then goes
- * unseen, so this is asked for, not the default: by default every line is
- * parsed whole and every fault is named.
+ * When every field the query takes is a plain path, lines are read
+ * On-Demand (input_fields): those values taken, every other value checked
+ * on the way, so the same faults are named as when a line is parsed
+ * whole, sooner.  --lazy skips the other values unchecked, unless a line
+ * goes out whole (--late-output): a fault inside a member the query never
+ * reads then goes unseen, so that is asked for, not the default.
  */
 static void
 read_fields(const struct options *o, struct input *in)
@@ -1795,8 +1796,6 @@ read_fields(const struct options *o, struct input *in)
 	const char **p;
 	int nx = (int)(sizeof(x) / sizeof(x[0])), n = 0, max = nx + o->w.nby + o->w.aggs.n;
 
-	if (!o->lazy || o->late_path != NULL)
-		return;
 	p = xmalloc(sizeof(*p) * (size_t)max);
 	for (int i = 0; i < max; i++) {
 		const struct expr *e = i < nx ? x[i] : i < nx + o->w.nby ? o->w.by[i - nx].x :
@@ -1807,7 +1806,8 @@ read_fields(const struct options *o, struct input *in)
 			return;	/* a jq program reads the whole line */
 		}
 	}
-	input_fields(in, p, n);
+	input_fields(in, p, n, o->lazy && o->late_path == NULL ? JSON_FAST_SKIP_REST :
+	    JSON_FAST_CHECK_REST);
 	free(p);
 }
 

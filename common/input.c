@@ -38,10 +38,10 @@ input_free(struct input *in)
 }
 
 void
-input_fields(struct input *in, const char *const *paths, int n)
+input_fields(struct input *in, const char *const *paths, int n, enum json_fast_rest rest)
 {
 	if (in->fast != NULL && in->parse == INPUT_DOC)
-		json_fast_fields(in->fast, paths, n);
+		json_fast_fields(in->fast, paths, n, rest);
 }
 
 struct ndjson_reader *

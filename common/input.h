@@ -66,11 +66,12 @@ void input_free(struct input *in);
 int input_next(struct input *in, struct input_record *rec);
 
 /* INPUT_DOC: the plain paths the caller will evaluate, all it reads of
- * each line, so that only those values are checked beyond the line's
- * structure (json_fast_fields says which lines that lets through; NULL
- * paths are left out).  Not for a caller that hands out or re-parses the
- * whole line. */
-void input_fields(struct input *in, const char *const *paths, int n);
+ * each line, so that each line is read On-Demand, those values taken and
+ * the others checked (JSON_FAST_CHECK_REST: the same lines are refused as
+ * without this, faster) or skipped unchecked (JSON_FAST_SKIP_REST: not
+ * for a caller that hands out or re-parses the whole line); see
+ * json_fast_fields.  NULL paths are left out. */
+void input_fields(struct input *in, const char *const *paths, int n, enum json_fast_rest rest);
 
 /* The reader of the file being read, opening the next one when none is
  * (for commands that poll its descriptor); NULL when all are read or the

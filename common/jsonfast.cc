@@ -51,6 +51,7 @@ struct json_fast {
 	simdjson::ondemand::document odoc;
 	std::vector<want> wants;
 	uint64_t first[256] = {};	// the wants whose first key starts so
+	bool check_rest = false;	// other values checked, not skipped
 	bool lazy = false;
 	bool escapes = false;	// the text has a backslash somewhere
 };
@@ -259,8 +260,9 @@ add_want(json_fast *f, const char *path, const char *given)
 }
 
 extern "C" void
-json_fast_fields(struct json_fast *f, const char *const *paths, int n)
+json_fast_fields(struct json_fast *f, const char *const *paths, int n, enum json_fast_rest rest)
 {
+	f->check_rest = rest == JSON_FAST_CHECK_REST;
 	f->wants.clear();
 	for (int i = 0; i < n; i++)
 		if (paths[i] != nullptr && !add_want(f, paths[i], paths[i])) {
@@ -269,8 +271,31 @@ json_fast_fields(struct json_fast *f, const char *const *paths, int n)
 		}
 }
 
+// Whether the number s has more than 19 digits before its exponent.
+// simdjson 3.0.1's On-Demand get_double reads some of them wrongly: it
+// counts the zeros after "0." against the 19 digits that fit, and so
+// took 0.00000000050000303500003777... for 5.4e-29 (fuzz-json found it);
+// the DOM reads them right.
+static bool
+long_number(std::string_view s)
+{
+	size_t digits = 0;
+
+	// Most numbers are too short to be misread: in 21 bytes, at most "0."
+	// and 19 digits, which fit.
+	if (s.size() <= 21)
+		return false;
+	for (char c : s) {
+		if (c == 'e' || c == 'E')
+			break;
+		digits += c >= '0' && c <= '9';
+	}
+	return digits > 19;
+}
+
 // A wanted value that is not an array or object into *out; false when it
-// is one (its text is json_parse's to give), or simdjson refuses it.
+// is one (its text is json_parse's to give), a number of many digits (the
+// DOM's to read), or simdjson refuses it.
 static bool
 scalar(simdjson::ondemand::value v, json_fast_val *out)
 {
@@ -283,7 +308,8 @@ scalar(simdjson::ondemand::value v, json_fast_val *out)
 	switch (t) {
 	case simdjson::ondemand::json_type::number:
 		// Read as a double: -0 stays -0, as strtod reads it.
-		if (v.get_double().get(out->num) != simdjson::SUCCESS)
+		if (long_number(v.raw_json_token()) ||
+		    v.get_double().get(out->num) != simdjson::SUCCESS)
 			return false;
 		out->type = JSON_FAST_NUMBER;
 		return true;
@@ -307,6 +333,74 @@ scalar(simdjson::ondemand::value v, json_fast_val *out)
 	default:
 		return false;
 	}
+}
+
+// Not inlined: check_value, which is, stays small where it is inlined.
+static bool check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t,
+    size_t depth) __attribute__((noinline));
+
+/*
+ * Whether v, a value no wanted path reaches, is JSON in full, as the DOM
+ * parser would find it, read On-Demand without keeping anything: objects
+ * and arrays walked (check_container), numbers and literals read by
+ * simdjson's checking getters.  A string is only stepped over: stage 1
+ * found it closed, in UTF-8 and without raw control characters, and its
+ * escapes are not looked at (lazy_load leaves every text with a
+ * backslash to the DOM).  Inlined: most values are scalars, and a call
+ * that saves and restores registers cost more than reading them.
+ */
+static inline __attribute__((always_inline)) bool
+check_value(simdjson::ondemand::value &v, size_t depth)
+{
+	simdjson::ondemand::json_type t;
+	simdjson::ondemand::raw_json_string r;
+	double d;
+	bool b;
+
+	if (v.type().get(t) != simdjson::SUCCESS)
+		return false;
+	switch (t) {
+	case simdjson::ondemand::json_type::string:
+		return v.get_raw_json_string().get(r) == simdjson::SUCCESS;
+	case simdjson::ondemand::json_type::number:
+		return v.get_double().get(d) == simdjson::SUCCESS;
+	case simdjson::ondemand::json_type::boolean:
+		return v.get_bool().get(b) == simdjson::SUCCESS;
+	case simdjson::ondemand::json_type::null:
+		return v.is_null().get(b) == simdjson::SUCCESS && b;
+	default:
+		return check_container(v, t, depth);
+	}
+}
+
+// An object or array v of type t, its members or items checked in turn;
+// nesting deeper than the DOM's limit is left to it, before it can use
+// up the stack.
+static bool
+check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, size_t depth)
+{
+	simdjson::ondemand::object o;
+	simdjson::ondemand::array a;
+
+	if (depth >= max_depth)
+		return false;
+	// Fields and values by reference: copies of them made the compiler
+	// store and reload them in halves, which stalled.
+	if (t == simdjson::ondemand::json_type::object) {
+		if (v.get_object().get(o) != simdjson::SUCCESS)
+			return false;
+		for (auto member : o)
+			if (member.error() != simdjson::SUCCESS ||
+			    !check_value(member.value_unsafe().value(), depth + 1))
+				return false;
+		return true;
+	}
+	if (t != simdjson::ondemand::json_type::array || v.get_array().get(a) != simdjson::SUCCESS)
+		return false;
+	for (auto item : a)
+		if (item.error() != simdjson::SUCCESS || !check_value(item.value_unsafe(), depth + 1))
+			return false;
+	return true;
 }
 
 // Whether a key is s as written, as json_member compares keys.  Most
@@ -344,21 +438,27 @@ has_escape(simdjson::ondemand::raw_json_string key)
 /*
  * The members of o, depth steps down the wanted paths, whose wants cand
  * (a bit each) may still be found here.  Every key is read and the object
- * must end where it should; only the values that no path reaches are
- * skipped, by their brackets, unchecked.  False: read the document whole.
+ * must end where it should; the values that no path reaches are checked
+ * in full (check_rest) or skipped, by their brackets, unchecked.  False:
+ * read the document whole.
  */
 static bool
 gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 {
+	const bool check = f->check_rest;
+
 	for (auto member : o) {
-		simdjson::ondemand::field m;
-		simdjson::ondemand::value v;
 		simdjson::ondemand::json_type t;
 		simdjson::ondemand::object inside;
 		uint64_t c, leaf = 0, inner = 0;
 
-		if (std::move(member).get(m) != simdjson::SUCCESS ||
-		    (f->escapes && has_escape(m.key())))
+		// By reference, as in check_value.
+		if (member.error() != simdjson::SUCCESS)
+			return false;
+		simdjson::ondemand::field &m = member.value_unsafe();
+		simdjson::ondemand::value &v = m.value();
+
+		if (f->escapes && has_escape(m.key()))
 			return false;
 		// Most keys at the root are no want's: told by their first byte.
 		c = depth > 0 ? cand : cand & f->first[static_cast<unsigned char>(*m.key().raw())];
@@ -369,10 +469,12 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 			if (key_is(m.key(), w.step[depth]))
 				(w.step.size() == depth + 1 ? leaf : inner) |= uint64_t{1} << i;
 		}
-		if ((leaf | inner) == 0)
+		if ((leaf | inner) == 0) {
+			if (check && !check_value(v, depth + 1))
+				return false;
 			continue;
+		}
 		cand &= ~(leaf | inner);	// the first member of a name counts
-		v = m.value();
 		if (leaf != 0) {
 			// One want a name (add_want): a path that is a leaf and
 			// goes on too wants an object's text.
@@ -384,9 +486,13 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 		if (v.type().get(t) != simdjson::SUCCESS)
 			return false;
 		// A step into what is not an object finds nothing.
-		if (t == simdjson::ondemand::json_type::object &&
-		    (v.get_object().get(inside) != simdjson::SUCCESS ||
-		    !gather(f, inside, depth + 1, inner)))
+		if (t != simdjson::ondemand::json_type::object) {
+			if (check && !check_value(v, depth + 1))
+				return false;
+			continue;
+		}
+		if (v.get_object().get(inside) != simdjson::SUCCESS ||
+		    !gather(f, inside, depth + 1, inner))
 			return false;
 	}
 	return true;
@@ -407,7 +513,12 @@ lazy_load(json_fast *f, const char *text, size_t len)
 		w.read = true;
 	}
 	// Most lines have no backslash at all, and so no key to look into.
+	// Checking every value, a line with one is the DOM's, whose string
+	// reader checks escapes (check_value does not); and so is one with
+	// an integer -0, as without wanted paths.
 	f->escapes = std::memchr(text, '\\', len) != nullptr;
+	if (f->check_rest && (f->escapes || negative_zero(text, len)))
+		return false;
 	if (f->od.iterate(simdjson::padded_string_view(text, len,
 	    len + simdjson::SIMDJSON_PADDING)).get(f->odoc) != simdjson::SUCCESS ||
 	    f->odoc.get_object().get(o) != simdjson::SUCCESS || !gather(f, o, 0, all))

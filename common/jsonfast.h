@@ -61,17 +61,28 @@ int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *obje
  * whole text's structure and UTF-8 (strings closed, no raw control
  * characters in them), every key of every object on the way to a wanted
  * value, and that the root object ends the text; and it checks each
- * wanted value fully.  The values of other members are skipped by their
- * brackets, unchecked: a line whose only fault is inside such a value
- * (a malformed number, a bad escape, a missing comma, an array closed by
- * a brace) is taken.  Anything else, and a wanted value that is an array
- * or object, is read whole as without json_fast_fields.  The path
- * strings must outlive f (they are compared by address first); a path
- * not named here is answered 0 for the document loaded (the caller's
- * fallback reads it) and read with the others from the next one on.
- * More than 64 paths: every document is read whole.
+ * wanted value fully.  The values of the other members are, as rest says:
+ *
+ * JSON_FAST_CHECK_REST: checked in full as they are walked (objects and
+ * arrays entered, numbers and literals read), so that a document is taken
+ * only when the DOM would take it: the answer is json_fast_load's
+ * without json_fast_fields, only sooner.  A text with a backslash or an
+ * integer -0 anywhere is read as without json_fast_fields.
+ *
+ * JSON_FAST_SKIP_REST: skipped by their brackets, unchecked: a line whose
+ * only fault is inside such a value (a malformed number, a bad escape, a
+ * missing comma, an array closed by a brace) is taken.
+ *
+ * Anything else, and a wanted value that is an array or object, is read
+ * whole as without json_fast_fields.  The path strings must outlive f
+ * (they are compared by address first); a path not named here is
+ * answered 0 for the document loaded (the caller's fallback reads it) and
+ * read with the others from the next one on.  More than 64 paths: every
+ * document is read whole.
  */
-void json_fast_fields(struct json_fast *f, const char *const *paths, int n);
+enum json_fast_rest { JSON_FAST_CHECK_REST, JSON_FAST_SKIP_REST };
+void json_fast_fields(struct json_fast *f, const char *const *paths, int n,
+    enum json_fast_rest rest);
 
 enum json_fast_type {
 	JSON_FAST_MISSING, JSON_FAST_NULL, JSON_FAST_FALSE, JSON_FAST_TRUE,

@@ -166,8 +166,14 @@ for m in [b"-0", b"-0.0", b"0e5", b"18446744073709551615", b"1844674407370955161
           b"-9223372036854775808", b"9007199254740993", b"123456789012345678901234567890",
           b"1.7976931348623157e308", b"4.9e-324", b"2.2250738585072011e-308", b"1E+2",
           b"0.1000000000000000055511151231257827", b"-1.5e-7", b"[1, 2]", b'{"b": {"c": [true]}}',
-          b"true", b"null", b'"caf\\u00e9"']:
+          b"true", b"null", b'"caf\\u00e9"',
+          # On-Demand's get_double counts the zeros after "0." against the
+          # 19 digits that fit, and read this as 5.4e-29 (found by fuzz-json).
+          b"0.00000000050000303500003777777777777777777777777",
+          b"-0.000000000000000012345678901234567890123"]:
     out.append(b'{"event_id":"m","magnitude":' + m + b',"a":{"b":' + m + b'}}')
+    # Without the object at "a" (a path wanted whole), read On-Demand.
+    out.append(b'{"event_id":"m","magnitude":' + m + b',"c":' + m + b'}')
 out.append(b'{"magnitude":1,"magnitude":2,"a":{"b":3,"b":4}}')
 out.append(b'{"a":7,"magnitude":{"x":1}}')
 out.append(b'{"a":{"b":{"c":1}},"time":[{"t":1}]}')
@@ -225,6 +231,24 @@ IN
 	(( keys > 1000 && loaded > 1000 && values == 8 * (loaded - unread) ))
 	# Mutations inside members no path reaches: some taken, far from all.
 	(( unread > 100 && unread < n - valid ))
+}
+
+@test "jsonfast On-Demand, the rest checked: a line is taken only when json_parse takes it, with the same values" {
+	mutated_lines "$BATS_TEST_TMPDIR/lines"
+	# Mutations far from the paths named must be found by the walk
+	# through the other members, as the DOM finds them.
+	run csa-unit fast --checked event_id magnitude time a.b a updated.x region \
+	    < "$BATS_TEST_TMPDIR/lines"
+	assert_success
+	assert_line --regexp '^20[0-9]{3} lines, [0-9]+ valid, [0-9]+ checked fast, [0-9]+ strings found fast, [0-9]+ loaded, [0-9]+ values compared, 0 disagree, 0 taken unread$'
+	read -r n _ valid _ fast _ _ keys _ _ _ loaded _ values _ <<<"${lines[-1]//,/}"
+	(( keys > 1000 && loaded > 1000 && values == 8 * loaded ))
+	# At least as many lines are loaded as the DOM loads whole: fewer
+	# would mean lines sent the slow way for nothing (those with a
+	# backslash or an integer -0 are the DOM's either way).  More: an
+	# integer of 2^64 or over, which json_parse takes and the DOM does not.
+	whole=$(csa-unit fast event_id < "$BATS_TEST_TMPDIR/lines" | sed -n 's/.* \([0-9]*\) loaded.*/\1/p')
+	(( loaded >= whole && loaded < whole + 10 ))
 }
 
 @test "json: strings are unescaped to UTF-8, surrogate pairs joined" {

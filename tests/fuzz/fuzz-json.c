@@ -4,7 +4,9 @@
  * too, with the same root type and compactness; and where json_fast_load
  * vouches for a line, every member json_fast_items lists has the key, type
  * and value that json_parse's tokens give, and json_fast_value finds by
- * path what json_path finds.
+ * path what json_path finds.  The same for a reader that reads a few paths
+ * On-Demand and checks every other value (JSON_FAST_CHECK_REST): it may
+ * vouch only for what json_parse accepts, and finds what json_path finds.
  */
 #include <config.h>
 
@@ -15,16 +17,23 @@
 #include "jsonfast.h"
 #include "fuzz.h"
 
-static struct json_fast *fast;
+static struct json_fast *fast, *checked;
 static struct json_doc doc;
 static struct buf str, path;
+
+/* checked's paths: those of the USGS seeds, and nested ones. */
+static const char *const wanted[] = { "event_id", "magnitude", "time", "a", "a.b", "a.b.c" };
+#define NWANTED (int)(sizeof(wanted) / sizeof(wanted[0]))
 
 static int
 fuzz_setup(void)
 {
 	fast = json_fast_new();
+	checked = json_fast_new();
 	json_doc_init(&doc);
-	return fast == NULL;
+	if (checked != NULL)
+		json_fast_fields(checked, wanted, NWANTED, JSON_FAST_CHECK_REST);
+	return fast == NULL || checked == NULL;
 }
 
 /* A type of jsmn's and one of simdjson's that name the same kind of value. */
@@ -69,6 +78,20 @@ same_value(const struct json_doc *d, int t, const struct json_fast_val *v)
 	}
 }
 
+/* Path p of the document loaded into f against json_path's answer. */
+static void
+same_path(struct json_fast *f, const struct json_doc *d, const char *p)
+{
+	struct json_fast_val v;
+	int t = json_path(d, 0, p), r = json_fast_value(f, p, &v);
+
+	FUZZ_ASSERT(t >= 0 ? (r == 1 ? v.type != JSON_FAST_MISSING && same_type(d, t, v.type) :
+	    json_type(d, t) >= JSON_ARRAY) : r == 1 && v.type == JSON_FAST_MISSING,
+	    "path %s: %d against %d", p, t, r == 1 ? (int)v.type : -1);
+	if (t >= 0 && r == 1)
+		same_value(d, t, &v);
+}
+
 /*
  * The members of jsmn's object t against items it[i..] (as many as t has);
  * with paths, path holds the dotted path of t, and each member is looked up
@@ -82,7 +105,6 @@ same_object(const struct json_doc *d, int t, const struct json_fast_item *it, in
 
 	for (int k = 0; k < n; k++, c = json_skip(d, c + 1)) {
 		const struct json_fast_item *x = &it[i];
-		struct json_fast_val v;
 		size_t klen;
 		const char *key = json_raw(d, c, &klen);
 		int val = c + 1;
@@ -107,15 +129,7 @@ same_object(const struct json_doc *d, int t, const struct json_fast_item *it, in
 				buf_addc(&path, '.');
 			buf_add(&path, key, klen);
 			buf_addc(&path, '\0');
-			int p = json_path(d, 0, path.p);
-			int r = json_fast_value(fast, path.p, &v);
-
-			FUZZ_ASSERT(p >= 0 ? (r == 1 ? v.type != JSON_FAST_MISSING &&
-			    same_type(d, p, v.type) : json_type(d, p) >= JSON_ARRAY) :
-			    r == 1 && v.type == JSON_FAST_MISSING, "path %s: %d against %d",
-			    path.p, p, r == 1 ? (int)v.type : -1);
-			if (p >= 0 && r == 1)
-				same_value(d, p, &v);
+			same_path(fast, d, path.p);
 			path.len--;	/* the NUL */
 		}
 		i++;
@@ -138,6 +152,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool object, compact;
 	int ok = json_parse(&doc, text, size, &e) == 0, n;
 
+	if (json_fast_load(checked, text, size, &object) == 1) {
+		FUZZ_ASSERT(ok, "the checked On-Demand read vouches for what json_parse refuses: %s",
+		    e.msg);
+		FUZZ_ASSERT(object == (json_type(&doc, 0) == JSON_OBJECT), "root type, checked");
+		for (int k = 0; object && k < NWANTED; k++)
+			same_path(checked, &doc, wanted[k]);
+	}
 	if (json_fast_check(fast, text, size, &object, &compact) == 1) {
 		FUZZ_ASSERT(ok, "simdjson accepts what json_parse refuses: %s", e.msg);
 		FUZZ_ASSERT(object == (json_type(&doc, 0) == JSON_OBJECT), "root type");

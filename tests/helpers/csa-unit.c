@@ -372,11 +372,14 @@ same_val(const struct expr_val *a, const struct expr_val *b)
  * but the last are named to json_fast_fields (the last is learned when it
  * is first asked for, and is asked for twice): a line loaded so that
  * json_parse refuses is not a disagreement but counted as taken unread.
+ * With --checked instead, the same, but the other values are checked
+ * (JSON_FAST_CHECK_REST): every line loaded must pass json_parse.
  */
 static int
 cmd_fast(char **paths, int npaths)
 {
-	bool lazy = npaths > 1 && strcmp(paths[0], "--lazy") == 0;
+	bool checked = npaths > 1 && strcmp(paths[0], "--checked") == 0;
+	bool lazy = npaths > 1 && (checked || strcmp(paths[0], "--lazy") == 0);
 	long unread = 0;
 
 	struct json_fast *f = json_fast_new();
@@ -404,7 +407,8 @@ cmd_fast(char **paths, int npaths)
 
 		for (int i = 0; i < npaths - 1; i++)
 			named[i] = expr_path(x[i]);
-		json_fast_fields(f, named, npaths - 1);
+		json_fast_fields(f, named, npaths - 1,
+		    checked ? JSON_FAST_CHECK_REST : JSON_FAST_SKIP_REST);
 	}
 	ndjson_open_fd(&r, 0, "<stdin>", 0);
 	json_doc_init(&d);
@@ -428,7 +432,7 @@ cmd_fast(char **paths, int npaths)
 		if (!json_fast_load(f, line, len, &object))
 			continue;
 		loaded++;
-		if (lazy && !ok) {
+		if (lazy && !checked && !ok) {
 			unread++;
 			continue;
 		}
