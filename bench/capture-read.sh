@@ -10,11 +10,11 @@
 #     without --meta skips the property maps and writes each body with its
 #     partition.  No peer does only that: its rate is shown alone.
 # Each command runs once to warm the page cache, then RUNS times (default
-# 3): medians of wall and CPU (user + sys) seconds.  Then the floors of the
-# two libraries that do most of the work, each the median of RUNS runs:
-# avro-c walking every record (bench/avro-floor.c) and simdjson parsing
-# every body, as it checks them (json-floor.cc lines, on the bodies
-# written by --bare).  python3-avro reads a
+# 3): medians of wall and CPU (user + sys) seconds.  Then what the two
+# libraries that do most of the work take alone, each the median of RUNS
+# runs: avro-c walking every record (bench/avro-floor.c) and simdjson
+# parsing every body, as it checks them (json-floor.cc lines, on the
+# bodies written by --bare).  python3-avro reads a
 # tenth of the files (it is slow), once warm and once timed; its rate is
 # per record all the same.
 set -eu
@@ -70,7 +70,7 @@ if cc -O2 -o "$tmp/avro-floor" "$top/bench/avro-floor.c" -lavro 2> /dev/null; th
 	xargs "$tmp/avro-floor" < "$tmp/files" > /dev/null	# warm
 	f_avro=$(floor_median "$runs" sh -c "xargs '$tmp/avro-floor' < '$tmp/files'")
 	f_json=$(floor_median "$runs" json_floor lines "$tmp/bodies")
-	printf 'floors: avro-c walking every record %.2f s; simdjson parsing every body' "$f_avro"
+	printf 'alone: avro-c walking every record %.2f s; simdjson parsing every body' "$f_avro"
 	printf ' %.2f s; the two %.2f s\n' "${f_json:-0}" \
 		"$(echo "$f_avro + ${f_json:-0}" | bc)"
 fi
