@@ -970,6 +970,7 @@ open_out(struct run *r)
 {
 	const char *path = r->o->out_path;
 	struct stat st;
+	FILE *f;
 	int fd = fs_open_append_shared(path);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -992,11 +993,13 @@ open_out(struct run *r)
 			return EXIT_IO;
 		}
 	}
-	if ((r->out = fdopen(fd, "a")) == NULL) {
+	/* r->out stays stdout on failure: the end of a job closes what is not. */
+	if ((f = fdopen(fd, "a")) == NULL) {
 		msg_warn("%s: %s", path, strerror(errno));
 		close(fd);
 		return EXIT_IO;
 	}
+	r->out = f;
 	/* glibc takes the size only with a buffer given. */
 	r->out_buf = xmalloc(64 * 1024);
 	setvbuf(r->out, r->out_buf, _IOFBF, 64 * 1024);
@@ -1839,6 +1842,9 @@ run(const struct options *o)
 	}
 	if (o->late_path && (r.late_out = fopen(o->late_path, "a")) == NULL) {
 		msg_warn("%s: %s", o->late_path, strerror(errno));
+		if (r.out != stdout)
+			fclose(r.out);	/* nothing was written to it */
+		free(r.out_buf);
 		win_free(r.en);
 		return EXIT_IO;
 	}
