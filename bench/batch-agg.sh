@@ -37,10 +37,11 @@ usgs_events "$tmp/src"
 # once CMD...: "wall cpu peak-KB" of one run of CMD, its output thrown away
 once() { /usr/bin/time -f '%e %U %S %M' "$@" 2>&1 >/dev/null | tail -n 1 | awk '{ print $1, $2 + $3, $4 }'; }
 
-# median3 CMD...: "wall cpu peak-KB": the medians of 3 runs, the largest peak
+# median3 CMD...: "wall cpu peak-KB": the medians of 3 runs, the largest
+# peak; $before_each, when set, is run (untimed) before each run
 median3() {
 	local _
-	for _ in 1 2 3; do once "$@"; done > "$tmp/runs"
+	for _ in 1 2 3; do eval "${before_each:-:}"; once "$@"; done > "$tmp/runs"
 	echo "$(sort -n -k1 "$tmp/runs" | sed -n 2p | cut -d' ' -f1)" \
 		"$(sort -n -k2 "$tmp/runs" | sed -n 2p | cut -d' ' -f2)" \
 		"$(sort -n -k3 "$tmp/runs" | tail -n 1 | cut -d' ' -f3)"
@@ -104,16 +105,10 @@ if [ "$big" != 0 ]; then
 	read -r w_hist c_hist m_hist < <(once csa-batch-agg --preset earthquake --memory-limit 2G \
 		--state "$tmp/state0" --out "$tmp/inc0" "$tmp/hist")
 	before_inc() { rm -rf "$tmp/state" "$tmp/inc"; cp "$tmp/state0" "$tmp/state"; cp -r "$tmp/inc0" "$tmp/inc"; }
-	for _ in 1 2 3; do
-		before_inc
-		once csa-batch-agg --preset earthquake --memory-limit 2G --state "$tmp/state" \
-			--out "$tmp/inc" "$tmp/new"
-	done > "$tmp/runs"
+	read -r w_inc c_inc m_inc < <(before_each=before_inc median3 csa-batch-agg --preset earthquake \
+		--memory-limit 2G --state "$tmp/state" --out "$tmp/inc" "$tmp/new")
 	diff -r "$tmp/gold" "$tmp/inc" > /dev/null ||
 		{ echo "the incremental run's views differ from the whole run's" >&2; exit 1; }
-	read -r w_inc c_inc m_inc < <(echo "$(sort -n -k1 "$tmp/runs" | sed -n 2p | cut -d' ' -f1)" \
-		"$(sort -n -k2 "$tmp/runs" | sed -n 2p | cut -d' ' -f2)" \
-		"$(sort -n -k3 "$tmp/runs" | tail -n 1 | cut -d' ' -f3)")
 	line "the first $hist, --state" "$w_hist" "$c_hist" "$hist" "$m_hist"
 	line "then $(( big - hist )) more (median of 3)" "$w_inc" "$c_inc" "$(( big - hist ))" "$m_inc"
 	printf 'incremental / whole run without a state: CPU %s, wall %s (views equal)\n' \
