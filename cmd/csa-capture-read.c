@@ -783,7 +783,7 @@ static bool
 write_plain(const struct capture_event *ev, const struct input *it, const struct options *o,
     struct checker *c)
 {
-	bool object, compact;
+	bool object = false, compact = false;	/* stored even when the check fails */
 
 	c->checked = false;
 	if (c->fast == NULL || ev->body == NULL || ev->len < 3)
