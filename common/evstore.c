@@ -89,6 +89,7 @@ struct memtab {
 	struct pool keys;
 	struct mord *ord;	/* set by the first scan */
 	size_t nord;
+	bool keep_ids;		/* for a new state: the ids outlive the first scan */
 };
 
 struct evstore {
@@ -416,7 +417,8 @@ cmp_ord(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* The live events in time order, once; the ids are no longer needed. */
+/* The live events in time order, once; the ids are no longer needed,
+ * unless they are to be saved. */
 static void
 mem_order(struct memtab *m)
 {
@@ -424,11 +426,13 @@ mem_order(struct memtab *m)
 
 	if (m->ord != NULL)
 		return;
-	free(m->keys.p);
-	memset(&m->keys, 0, sizeof(m->keys));
-	free(m->slot);
-	m->slot = NULL;
-	m->cap = m->count = 0;
+	if (!m->keep_ids) {
+		free(m->keys.p);
+		memset(&m->keys, 0, sizeof(m->keys));
+		free(m->slot);
+		m->slot = NULL;
+		m->cap = m->count = 0;
+	}
 	m->ord = xmalloc(sizeof(*m->ord) * ((size_t)m->nr + 1));
 	for (uint32_t i = 0; i < m->nr; i++) {
 		const struct mroot *r = root(m, i);
@@ -477,6 +481,12 @@ struct ver {
 	int64_t root, version, seq, t;
 	bool deleted;
 };
+
+static int mem_to_db(struct evstore *s, struct memtab *m, struct err *e);
+
+/* The indexes of the store's tables (mem_to_db drops them for a while). */
+static const char indexes[] = "CREATE INDEX IF NOT EXISTS ids_root ON ids(root);"
+    "CREATE INDEX IF NOT EXISTS ev_t ON ev(t)";
 
 static int
 db_err(struct evstore *s, struct err *e, const char *what)
@@ -543,10 +553,9 @@ db_open(struct evstore *s, const char *path, const char *query, struct err *e)
 	    exec(s, "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
 	    "CREATE TABLE IF NOT EXISTS ids(id TEXT PRIMARY KEY, root INTEGER NOT NULL) "
 	    "WITHOUT ROWID;"
-	    "CREATE INDEX IF NOT EXISTS ids_root ON ids(root);"
 	    "CREATE TABLE IF NOT EXISTS ev(root INTEGER PRIMARY KEY, version INTEGER NOT NULL,"
-	    " seq INTEGER NOT NULL, t INTEGER NOT NULL, deleted INTEGER NOT NULL, line BLOB);"
-	    "CREATE INDEX IF NOT EXISTS ev_t ON ev(t)", e) < 0) {
+	    " seq INTEGER NOT NULL, t INTEGER NOT NULL, deleted INTEGER NOT NULL, line BLOB);", e) < 0 ||
+	    exec(s, indexes, e) < 0) {
 		if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
 			err_set(e, ERR_IO, "%s: not a csa-batch-agg state", s->name);
 		return -1;
@@ -578,6 +587,35 @@ db_open(struct evstore *s, const char *path, const char *query, struct err *e)
 	return 0;
 }
 
+/* An empty table in memory for a store of that limit. */
+static struct memtab *
+mem_new(int64_t memory)
+{
+	struct memtab *m = xcalloc(1, sizeof(*m));
+
+	/* Blocks of a sixteenth of the limit (64K to 4M): the table spills
+	 * near the limit, not a block before it. */
+	m->recs.blocksize = memory / 16 > (4 << 20) ? 4 << 20 :
+	    memory / 16 < (64 << 10) ? 64 << 10 : (size_t)memory / 16;
+	return m;
+}
+
+/* Whether the open database holds no event and no id yet. */
+static bool
+db_empty(struct evstore *s)
+{
+	sqlite3_stmt *st;
+	bool empty = false;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS (SELECT 1 FROM ev) AND "
+	    "NOT EXISTS (SELECT 1 FROM ids)", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		empty = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return empty;
+}
+
 struct evstore *
 evstore_open(const char *path, const char *query, int64_t memory, struct err *e)
 {
@@ -586,18 +624,20 @@ evstore_open(const char *path, const char *query, int64_t memory, struct err *e)
 	s->name = xstrdup(path ? path : "temporary store");
 	s->memory = memory;
 	if (path == NULL) {
-		/* Blocks of a sixteenth of the limit (64K to 4M): the table
-		 * spills near the limit, not a block before it. */
-		size_t block = memory / 16 > (4 << 20) ? 4 << 20 :
-		    memory / 16 < (64 << 10) ? 64 << 10 : (size_t)memory / 16;
-
-		s->m = xcalloc(1, sizeof(*s->m));
-		s->m->recs.blocksize = block;
+		s->m = mem_new(memory);
 		return s;
 	}
 	if (db_open(s, path, query, e) < 0) {
 		evstore_close(s, false, NULL);
 		return NULL;
+	}
+	/* A new state is filled as a run without one is, in memory, and
+	 * written in one pass when the run commits: a statement or more
+	 * for each event took six times as long.  Past the limit the table
+	 * spills into the state, and the run goes on there. */
+	if (db_empty(s)) {
+		s->m = mem_new(memory);
+		s->m->keep_ids = true;
 	}
 	return s;
 }
@@ -610,10 +650,14 @@ evstore_close(struct evstore *s, bool commit, struct err *e)
 	if (s == NULL)
 		return 0;
 	if (commit && s->db) {
+		struct memtab *m = s->m;
 		char seq[32];
 
+		/* A new state's events, still in memory. */
+		s->m = NULL;
 		snprintf(seq, sizeof(seq), "%lld", (long long)s->seq);
-		if (meta_set(s, "seq", seq, e) < 0 || exec(s, "COMMIT", e) < 0)
+		if ((m != NULL && mem_to_db(s, m, e) < 0) || meta_set(s, "seq", seq, e) < 0 ||
+		    exec(s, "COMMIT", e) < 0)
 			rc = -1;
 	}
 	mem_free(s->m);
@@ -769,24 +813,38 @@ db_put(struct evstore *s, const char *const *ids, const size_t *idlen, int nids,
 	return 0;
 }
 
+/* An id of the table in memory and the root it leads to, for the load. */
+struct idroot {
+	const unsigned char *k;
+	size_t len;
+	int64_t root;
+};
+
+/* Ids in SQLite's order of text (bytes, then length). */
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct idroot *x = a, *y = b;
+	int c = memcmp(x->k, y->k, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 /*
- * The table in memory has grown past its limit: everything it holds goes
- * into a temporary SQLite database (roots keep their numbers, plus one),
- * where the puts go on.
+ * Everything the table m holds goes into the open database, empty until
+ * now (roots keep their numbers, plus one); m is freed.
  */
 static int
-spill(struct evstore *s, struct err *e)
+mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 {
-	struct memtab *m = s->m;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = s->st[S_LOAD];
+	struct idroot *ids = NULL;
+	size_t n = 0;
 
-	s->m = NULL;
-	s->spilled_at = s->seq;
-	if (db_open(s, NULL, "", e) < 0) {
-		mem_free(m);
-		return -1;
-	}
-	st = s->st[S_LOAD];
+	/* Into tables without their indexes, which are then made whole:
+	 * sorting for an index once costs less than a seek a row. */
+	if (exec(s, "DROP INDEX ids_root; DROP INDEX ev_t", e) < 0)
+		goto fail;
 	for (uint32_t i = 0; i < m->nr; i++) {
 		const struct mroot *r = root(m, i);
 
@@ -801,24 +859,50 @@ spill(struct evstore *s, struct err *e)
 		if (step_done(s, st, e) < 0)
 			goto fail;
 	}
-	st = s->st[S_ADD_ID];
+	ids = xmalloc(sizeof(*ids) * (m->count + 1));
 	for (size_t i = 0; i < m->cap; i++) {
-		const unsigned char *k;
 		size_t klen;
 
 		if (m->slot[i].key == 0)
 			continue;
-		k = key_bytes(key_at(m, &m->slot[i]) + 4, &klen);
-		sqlite3_bind_text(st, 1, (const char *)k, (int)klen, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)mem_find(m, key_root(m, &m->slot[i])) + 1);
+		ids[n].k = key_bytes(key_at(m, &m->slot[i]) + 4, &klen);
+		ids[n].len = klen;
+		ids[n++].root = mem_find(m, key_root(m, &m->slot[i])) + 1;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_key);
+	st = s->st[S_ADD_ID];
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, (const char *)ids[i].k, (int)ids[i].len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, ids[i].root);
 		if (step_done(s, st, e) < 0)
 			goto fail;
 	}
+	free(ids);
 	mem_free(m);
-	return 0;
+	return exec(s, indexes, e);
 fail:
+	free(ids);
 	mem_free(m);
 	return -1;
+}
+
+/*
+ * The table in memory has grown past its limit: everything it holds goes
+ * into SQLite, a temporary database or the new state, where the puts go
+ * on.
+ */
+static int
+spill(struct evstore *s, struct err *e)
+{
+	struct memtab *m = s->m;
+
+	s->m = NULL;
+	s->spilled_at = s->seq;
+	if (s->db == NULL && db_open(s, NULL, "", e) < 0) {
+		mem_free(m);
+		return -1;
+	}
+	return mem_to_db(s, m, e);
 }
 
 int
