@@ -536,19 +536,28 @@ meta_set(struct evstore *s, const char *key, const char *v, struct err *e)
 
 /* Open the SQLite database at path ("": a private temporary one) with
  * the schema; for a file, check that it was saved by the same query. */
+/* SQLite's page cache at most bytes (64 MB when below 1 KB). */
+static int
+cache_size(struct evstore *s, int64_t bytes, struct err *e)
+{
+	char pragma[64];
+
+	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld",
+	    bytes >= 1024 ? (long long)-(bytes / 1024) : -65536LL);
+	return exec(s, pragma, e);
+}
+
 static int
 db_open(struct evstore *s, const char *path, const char *query, struct err *e)
 {
-	char pragma[96], *saved, *format;
+	char *saved, *format;
 	int rc = 0;
 
 	if (sqlite3_open_v2(path ? path : "", &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    NULL) != SQLITE_OK)
 		return db_err(s, e, "cannot open");
 	sqlite3_busy_timeout(s->db, 10000);
-	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld",
-	    s->memory >= 1024 ? (long long)-(s->memory / 1024) : -65536LL);
-	if (exec(s, pragma, e) < 0 || exec(s, "PRAGMA journal_mode = WAL", e) < 0 ||
+	if (cache_size(s, s->memory, e) < 0 || exec(s, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    exec(s, "PRAGMA synchronous = NORMAL", e) < 0 ||
 	    exec(s, "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
 	    "CREATE TABLE IF NOT EXISTS ids(id TEXT PRIMARY KEY, root INTEGER NOT NULL) "
@@ -842,8 +851,12 @@ mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 	size_t n = 0;
 
 	/* Into tables without their indexes, which are then made whole:
-	 * sorting for an index once costs less than a seek a row. */
-	if (exec(s, "DROP INDEX ids_root; DROP INDEX ev_t", e) < 0)
+	 * sorting for an index once costs less than a seek a row.  Rows go
+	 * in in key order, each page filled once: a small cache does, the
+	 * pages going to the log as they fill; the limit is back once the
+	 * table is gone. */
+	if (cache_size(s, 64 << 20, e) < 0 ||
+	    exec(s, "DROP INDEX ids_root; DROP INDEX ev_t", e) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < m->nr; i++) {
 		const struct mroot *r = root(m, i);
@@ -859,6 +872,11 @@ mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 		if (step_done(s, st, e) < 0)
 			goto fail;
 	}
+	/* The records are in: what the ids need is the roots. */
+	arena_free(&m->recs);
+	free(m->ord);
+	m->ord = NULL;
+	m->nord = 0;
 	ids = xmalloc(sizeof(*ids) * (m->count + 1));
 	for (size_t i = 0; i < m->cap; i++) {
 		size_t klen;
@@ -879,7 +897,7 @@ mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 	}
 	free(ids);
 	mem_free(m);
-	return exec(s, indexes, e);
+	return exec(s, indexes, e) < 0 ? -1 : cache_size(s, s->memory, e);
 fail:
 	free(ids);
 	mem_free(m);
