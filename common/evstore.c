@@ -839,6 +839,53 @@ cmp_key(const void *a, const void *b)
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* Rows an INSERT of the load takes at once: a statement for each row
+ * cost more in the statement than in the row. */
+enum { LOAD_ROWS = 32 };
+
+/* An INSERT of LOAD_ROWS rows of ncol values each; NULL with e. */
+static sqlite3_stmt *
+prepare_rows(struct evstore *s, const char *head, int ncol, struct err *e)
+{
+	struct buf b = { 0 };
+	sqlite3_stmt *st = NULL;
+
+	buf_adds(&b, head);
+	for (int r = 0; r < LOAD_ROWS; r++) {
+		buf_adds(&b, r == 0 ? " VALUES (" : ", (");
+		for (int c = 0; c < ncol; c++)
+			buf_adds(&b, c == 0 ? "?" : ", ?");
+		buf_addc(&b, ')');
+	}
+	buf_addc(&b, '\0');
+	if (sqlite3_prepare_v2(s->db, b.p, -1, &st, NULL) != SQLITE_OK)
+		db_err(s, e, "database");
+	buf_free(&b);
+	return st;
+}
+
+/* Root i's values into st from parameter at + 1 on, as S_LOAD takes them. */
+static void
+bind_root(sqlite3_stmt *st, int at, const struct memtab *m, uint32_t i)
+{
+	const struct mroot *r = root(m, i);
+
+	sqlite3_bind_int64(st, at + 1, (int64_t)i + 1);
+	sqlite3_bind_int64(st, at + 2, r->version);
+	sqlite3_bind_int64(st, at + 3, r->seq);
+	sqlite3_bind_int64(st, at + 4, r->t);
+	sqlite3_bind_int(st, at + 5, rec_deleted(r->rec));
+	sqlite3_bind_blob(st, at + 6, r->rec + 4, (int)rec_len(r->rec), SQLITE_STATIC);
+}
+
+/* An id and its root into st from parameter at + 1 on, as S_ADD_ID takes them. */
+static void
+bind_id(sqlite3_stmt *st, int at, const struct idroot *id)
+{
+	sqlite3_bind_text(st, at + 1, (const char *)id->k, (int)id->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, at + 2, id->root);
+}
+
 /*
  * Everything the table m holds goes into the open database, empty until
  * now (roots keep their numbers, plus one); m is freed.
@@ -846,9 +893,11 @@ cmp_key(const void *a, const void *b)
 static int
 mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 {
-	sqlite3_stmt *st = s->st[S_LOAD];
+	sqlite3_stmt *many = NULL;
 	struct idroot *ids = NULL;
+	uint32_t pend[LOAD_ROWS];
 	size_t n = 0;
+	int k = 0;
 
 	/* Into tables without their indexes, which are then made whole:
 	 * sorting for an index once costs less than a seek a row.  Rows go
@@ -858,20 +907,28 @@ mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 	if (cache_size(s, 64 << 20, e) < 0 ||
 	    exec(s, "DROP INDEX ids_root; DROP INDEX ev_t", e) < 0)
 		goto fail;
+	if ((many = prepare_rows(s, "INSERT OR ROLLBACK INTO ev(root, version, seq, t, deleted, line)",
+	    6, e)) == NULL)
+		goto fail;
 	for (uint32_t i = 0; i < m->nr; i++) {
-		const struct mroot *r = root(m, i);
-
-		if (r->parent != i)
+		if (root(m, i)->parent != i)
 			continue;
-		sqlite3_bind_int64(st, 1, (int64_t)i + 1);
-		sqlite3_bind_int64(st, 2, r->version);
-		sqlite3_bind_int64(st, 3, r->seq);
-		sqlite3_bind_int64(st, 4, r->t);
-		sqlite3_bind_int(st, 5, rec_deleted(r->rec));
-		sqlite3_bind_blob(st, 6, r->rec + 4, (int)rec_len(r->rec), SQLITE_STATIC);
-		if (step_done(s, st, e) < 0)
+		pend[k++] = i;
+		if (k < LOAD_ROWS)
+			continue;
+		for (int j = 0; j < k; j++)
+			bind_root(many, 6 * j, m, pend[j]);
+		if (step_done(s, many, e) < 0)
+			goto fail;
+		k = 0;
+	}
+	for (int j = 0; j < k; j++) {
+		bind_root(s->st[S_LOAD], 0, m, pend[j]);
+		if (step_done(s, s->st[S_LOAD], e) < 0)
 			goto fail;
 	}
+	sqlite3_finalize(many);
+	many = NULL;
 	/* The records are in: what the ids need is the roots. */
 	arena_free(&m->recs);
 	free(m->ord);
@@ -888,17 +945,24 @@ mem_to_db(struct evstore *s, struct memtab *m, struct err *e)
 		ids[n++].root = mem_find(m, key_root(m, &m->slot[i])) + 1;
 	}
 	qsort(ids, n, sizeof(*ids), cmp_key);
-	st = s->st[S_ADD_ID];
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, (const char *)ids[i].k, (int)ids[i].len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, ids[i].root);
-		if (step_done(s, st, e) < 0)
+	if ((many = prepare_rows(s, "INSERT OR ROLLBACK INTO ids(id, root)", 2, e)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n - n % LOAD_ROWS; i++) {
+		bind_id(many, 2 * (int)(i % LOAD_ROWS), &ids[i]);
+		if (i % LOAD_ROWS == LOAD_ROWS - 1 && step_done(s, many, e) < 0)
 			goto fail;
 	}
+	for (size_t i = n - n % LOAD_ROWS; i < n; i++) {
+		bind_id(s->st[S_ADD_ID], 0, &ids[i]);
+		if (step_done(s, s->st[S_ADD_ID], e) < 0)
+			goto fail;
+	}
+	sqlite3_finalize(many);
 	free(ids);
 	mem_free(m);
 	return exec(s, indexes, e) < 0 ? -1 : cache_size(s, s->memory, e);
 fail:
+	sqlite3_finalize(many);
 	free(ids);
 	mem_free(m);
 	return -1;
