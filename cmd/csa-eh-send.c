@@ -486,7 +486,7 @@ sender_finish(struct sender *s)
 
 /* Wait for input up to the batch's linger; true when the batch is due. */
 static bool
-linger_over(const struct batch *b, const struct ndjson_reader *r, const struct options *o)
+linger_over(const struct batch *b, struct ndjson_reader *r, const struct options *o)
 {
 	int64_t left;
 	struct pollfd pfd;

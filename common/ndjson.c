@@ -51,13 +51,21 @@ ndjson_close(struct ndjson_reader *r)
 }
 
 bool
-ndjson_ready(const struct ndjson_reader *r)
+ndjson_ready(struct ndjson_reader *r)
 {
-	if (r->eof)
+	const char *nl;
+
+	if (r->eof || r->nl_seen > r->start)
 		return true;
-	return r->buf != NULL &&
-	    (r->end - r->start > r->maxlen ||
-	    memchr(r->buf + r->start, '\n', r->end - r->start) != NULL);
+	if (r->buf == NULL)
+		return false;
+	if (r->end - r->start > r->maxlen)
+		return true;
+	if ((nl = memchr(r->buf + r->start, '\n', r->end - r->start)) == NULL)
+		return false;
+	/* ndjson_next takes the line from here without looking again. */
+	r->nl_seen = (size_t)(nl - r->buf) + 1;
+	return true;
 }
 
 /* Read more bytes after r->end; 0 at EOF, -1 on error, else bytes read. */
@@ -66,6 +74,9 @@ fill(struct ndjson_reader *r, struct err *e)
 {
 	ssize_t n;
 
+	/* Offsets move: a newline seen is forgotten (there was none unread,
+	 * or there would be no need to read). */
+	r->nl_seen = 0;
 	if (r->start > 0 && r->start == r->end)
 		r->start = r->end = 0;
 	if (r->cap - r->end < READ_CHUNK / 2) {
@@ -123,7 +134,8 @@ ndjson_next(struct ndjson_reader *r, char **line, size_t *len, struct err *e)
 		/* Before the first fill buf is NULL, and NULL + 0 is undefined. */
 		char *s = r->buf ? r->buf + r->start : NULL;
 		size_t avail = r->end - r->start;
-		char *nl = avail ? memchr(s, '\n', avail) : NULL;
+		char *nl = r->nl_seen > r->start ? r->buf + r->nl_seen - 1 :
+		    avail ? memchr(s, '\n', avail) : NULL;
 		size_t n;
 
 		if (nl == NULL && !r->eof && avail <= r->maxlen) {

@@ -30,6 +30,7 @@ struct ndjson_reader {
 	size_t cap;
 	size_t start;	/* first unread byte */
 	size_t end;	/* one past the last byte read */
+	size_t nl_seen;	/* 1 + where ndjson_ready found a newline; 0: none */
 	bool eof;
 	/* When set and non-zero (a signal arrived), a read that was
 	 * interrupted ends the input instead of being retried. */
@@ -54,7 +55,7 @@ int ndjson_next(struct ndjson_reader *r, char **line, size_t *len,
 
 /* True when a whole line is already buffered (or the input has ended, or
  * an over-long line waits to be skipped), so ndjson_next won't block. */
-bool ndjson_ready(const struct ndjson_reader *r);
+bool ndjson_ready(struct ndjson_reader *r);
 
 /*
  * For callers that poll(2) the descriptor: read once, whatever is there,

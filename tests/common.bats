@@ -556,6 +556,24 @@ for i in range(200000):
 	assert_output 200000
 }
 
+@test "ndjson: asking whether a line is ready changes nothing read, as lines arrive in pieces" {
+	# Writes that end at a line's end, then a pause: the buffer empties
+	# and starts again at its beginning between them.
+	run bash -c "{ printf 'a1\n'; sleep 0.2; printf 'bc2\n'; sleep 0.2; printf 'x\n\ndef\n'; sleep 0.2;
+		printf 'gh'; sleep 0.2; printf 'ij\n'; } | csa-unit lines-ready"
+	assert_success
+	assert_output "$(printf '%s\n' 1:2:a1 2:3:bc2 3:1:x 5:3:def 6:4:ghij)"
+	long=$(head -c 200 /dev/zero | tr '\0' x)
+	run csa-unit lines-ready 100 < <(printf '{"a":1}\n%s\n{"b":2}\n%s' "$long" "$long")
+	assert_line --index 1 "error: <stdin>:2: line longer than 100 bytes"
+	assert_line --index 2 '3:7:{"b":2}'
+	"$PY" -c '
+import json
+for i in range(100000):
+    print(json.dumps({"i": i, "pad": "y" * (i % 97)}))' > "$BATS_TEST_TMPDIR/in"
+	cmp <(csa-unit lines < "$BATS_TEST_TMPDIR/in") <(csa-unit lines-ready < "$BATS_TEST_TMPDIR/in")
+}
+
 @test "agg: two states merged equal one state over all the values, stddev included" {
 	"$PY" -c '
 import json, random

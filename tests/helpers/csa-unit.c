@@ -267,7 +267,7 @@ cmd_expr(const char *src)
 
 /* The reader's view of stdin: line number, length and text of each line. */
 static int
-cmd_lines(const char *maxlen)
+cmd_lines(const char *maxlen, bool ready)
 {
 	struct ndjson_reader r;
 	struct err e;
@@ -276,7 +276,13 @@ cmd_lines(const char *maxlen)
 	int rc;
 
 	ndjson_open_fd(&r, 0, "<stdin>", maxlen ? strtoul(maxlen, NULL, 10) : 0);
-	while ((rc = ndjson_next(&r, &line, &len, &e)) != 0) {
+	for (;;) {
+		/* With ready: asked before each line, as the commands that
+		 * wait ask; its answer changes nothing read. */
+		if (ready)
+			(void)ndjson_ready(&r);
+		if ((rc = ndjson_next(&r, &line, &len, &e)) == 0)
+			break;
 		if (rc < 0)
 			printf("error: %s\n", e.msg);
 		else
@@ -510,7 +516,7 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|when NOW T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|fast PATH...|numgen N|saql|lines [MAX]\n", stderr);
+		    "duration D...|expr EXPR|fast PATH...|numgen N|saql|lines [MAX]|lines-ready [MAX]\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
@@ -540,7 +546,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "saql") == 0)
 		return cmd_saql();
 	if (strcmp(argv[1], "lines") == 0)
-		return cmd_lines(argc > 2 ? argv[2] : NULL);
+		return cmd_lines(argc > 2 ? argv[2] : NULL, false);
+	if (strcmp(argv[1], "lines-ready") == 0)
+		return cmd_lines(argc > 2 ? argv[2] : NULL, true);
 	fputs("csa-unit: unknown test command\n", stderr);
 	return 2;
 }
