@@ -815,7 +815,8 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
 }
 
 /* Lines gather in c->out and go to stdout in large writes: fwrite's own
- * work, a line at a time, was a tenth of the body copy's. */
+ * work, a line at a time, was a tenth of the body copy's.  stdout is
+ * unbuffered (CMD_OWN_STDOUT): each chunk is one write. */
 #define OUT_CHUNK (64 << 10)
 
 static void
@@ -1260,4 +1261,4 @@ options_free(struct options *o)
 }
 
 /* main: the options, run, and the exit status (cmd.h). */
-CMD_MAIN(CMD_BLOCK_STDOUT)
+CMD_MAIN(CMD_OWN_STDOUT)
