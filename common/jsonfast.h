@@ -45,6 +45,22 @@ int json_fast_check(struct json_fast *f, const char *text, size_t len, bool *obj
     bool *compact);
 
 /*
+ * json_fast_check with compactness, for a caller that adds a member named
+ * key to compact objects: *has_key (on 1) says whether "key", with its
+ * quotes, is anywhere in the text, as a key or inside a string; the pass
+ * that tells compactness looks for it too.  key is not empty.
+ */
+int json_fast_check_key(struct json_fast *f, const char *text, size_t len, const char *key,
+    bool *object, bool *compact, bool *has_key);
+
+/*
+ * Compactness is told by vector code where the machine has it (SSE2), else
+ * by portable loops; false takes the portable loops here too, for the
+ * tests that compare the two.
+ */
+void json_fast_vectors(struct json_fast *f, bool on);
+
+/*
  * Documents for field expressions: json_fast_load makes text the document
  * json_fast_value reads, and says 1 when json_parse would accept it too
  * (*object: its root is an object), 0 when not known (a backslash anywhere
