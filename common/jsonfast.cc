@@ -197,12 +197,13 @@ bits(__m128i eq, int at)
 	return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(eq))) << at;
 }
 
-// One block of 64 bytes as a bit a byte: quotes, spaces, the byte key;
-// other, the backslashes and bytes below 0x20 (those min leaves alone),
-// told by position only in the last block (exact): elsewhere, by whether
-// there is any.
+// One block of 64 bytes as a bit a byte: quotes; white space, the bytes
+// up to ' ' (those min leaves alone), which in text simdjson accepted
+// are spaces in strings or white space between tokens; the byte key;
+// backslashes, by position only in the last block (exact), elsewhere by
+// whether there is any.
 struct block_bits {
-	uint64_t q, sp, k, other;
+	uint64_t q, ws, k, bs;
 };
 
 template <bool last>
@@ -210,31 +211,30 @@ static inline block_bits
 block(const char *p, __m128i key)
 {
 	const __m128i quote = _mm_set1_epi8('"'), space = _mm_set1_epi8(' '),
-	    bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+	    bslash = _mm_set1_epi8('\\');
 	block_bits b = { 0, 0, 0, 0 };
 	__m128i o = _mm_setzero_si128();
 
 	for (int j = 0; j < 64; j += 16) {
 		__m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + j));
-		__m128i bad = _mm_or_si128(_mm_cmpeq_epi8(v, bslash),
-		    _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
 
 		b.q |= bits(_mm_cmpeq_epi8(v, quote), j);
-		b.sp |= bits(_mm_cmpeq_epi8(v, space), j);
+		b.ws |= bits(_mm_cmpeq_epi8(_mm_min_epu8(v, space), v), j);
 		b.k |= bits(_mm_cmpeq_epi8(v, key), j);
 		if (last)
-			b.other |= bits(bad, j);
+			b.bs |= bits(_mm_cmpeq_epi8(v, bslash), j);
 		else
-			o = _mm_or_si128(o, bad);
+			o = _mm_or_si128(o, _mm_cmpeq_epi8(v, bslash));
 	}
 	if (!last)
-		b.other = bits(o, 0);
+		b.bs = bits(o, 0);
 	return b;
 }
 
 // spaced() in one pass over blocks of 64 bytes (SSE2, which every x86-64
-// has): a bit a byte for the quotes and the spaces, and the quotes'
-// parity carried from block to block, as simdjson's stage 1 does.
+// has): a bit a byte for the quotes and the white space, and the quotes'
+// parity carried from block to block, as simdjson's stage 1 does.  Only
+// a backslash leaves the answer to minify.
 // *pair: whether a quote is followed by the byte first somewhere (a key
 // or string starting so); told only when 0 is returned.  Reads up to 63
 // bytes past len (the padding).  On the bodies of capture-read.sh, 78 ns
@@ -257,14 +257,14 @@ scan_sse2(const char *text, size_t len, unsigned char first, bool *pair)
 
 			b = block<true>(text + i, key);
 			b.q &= valid;
-			b.sp &= valid;
+			b.ws &= valid;
 			b.k &= valid;
-			b.other &= valid;
+			b.bs &= valid;
 		}
-		if (b.other != 0)
+		if (b.bs != 0)
 			return -1;
-		// A space where the quotes before it are even in number.
-		if (b.sp != 0 && (b.sp & ~(prefix_xor(b.q) ^ inside)) != 0)
+		// White space where the quotes before it are even in number.
+		if (b.ws != 0 && (b.ws & ~(prefix_xor(b.q) ^ inside)) != 0)
 			return 1;
 		pairs |= b.k & (b.q << 1 | lastq);
 		inside ^= uint64_t{0} - static_cast<uint64_t>(__builtin_parityll(b.q));
