@@ -54,11 +54,12 @@ int json_fast_check_key(struct json_fast *f, const char *text, size_t len, const
     bool *object, bool *compact, bool *has_key);
 
 /*
- * Compactness is told by vector code where the machine has it (SSE2), else
- * by portable loops; false takes the portable loops here too, for the
- * tests that compare the two.
+ * Compactness is told by the best vector code the machine has (2: AVX2,
+ * asked of the CPU at run time; 1: SSE2, which every x86-64 has), else by
+ * portable loops (0).  json_fast_vectors takes at most level most, for the
+ * tests that compare them, and returns the level taken.
  */
-void json_fast_vectors(struct json_fast *f, bool on);
+int json_fast_vectors(struct json_fast *f, int most);
 
 /*
  * Documents for field expressions: json_fast_load makes text the document

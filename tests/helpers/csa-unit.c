@@ -478,27 +478,33 @@ cmd_fast(char **paths, int npaths)
 
 /*
  * Each stdin line: compactness and whether "KEY" is in it, as
- * json_fast_check_key tells them three ways (the vector code on a copy,
- * the vector code on the line where it is, with the next lines as its
- * padding, and the portable loops), against json_parse and memmem.
+ * json_fast_check_key tells them four ways (the best vector code on a
+ * copy; the best, SSE2 and the portable loops on the line where it is,
+ * with the next lines as its padding), against json_parse and memmem.
  */
 static int
 cmd_compact(const char *key)
 {
-	struct json_fast *f[3] = { json_fast_new(), json_fast_new(), json_fast_new() };
+	enum { WAYS = 4 };
+	static const int level[WAYS] = { 2, 2, 1, 0 };
+	struct json_fast *f[WAYS];
 	struct ndjson_reader r;
 	struct json_doc d;
 	struct buf quoted = { 0 };
 	struct err e;
-	long n = 0, valid = 0, fast[3] = { 0 }, compact = 0, with_key = 0, bad = 0;
+	long n = 0, valid = 0, fast[WAYS] = { 0 }, compact = 0, with_key = 0, bad = 0;
+	int got[WAYS];
 	char *line;
 	size_t len;
 	int rc;
 
-	if (f[0] == NULL || f[1] == NULL || f[2] == NULL)
-		return 2;
-	json_fast_padded_input(f[1]);
-	json_fast_vectors(f[2], false);
+	for (int i = 0; i < WAYS; i++) {
+		if ((f[i] = json_fast_new()) == NULL)
+			return 2;
+		got[i] = json_fast_vectors(f[i], level[i]);
+		if (i > 0)
+			json_fast_padded_input(f[i]);
+	}
 	buf_printf(&quoted, "\"%s\"", key);
 	ndjson_open_fd(&r, 0, "<stdin>", 0);
 	json_doc_init(&d);
@@ -513,7 +519,7 @@ cmd_compact(const char *key)
 		compact += ok && d.compact;
 		has = memmem(line, len, quoted.p, quoted.len) != NULL;
 		with_key += has;
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < WAYS; i++) {
 			bool object = false, c = false, k = false;
 
 			if (!json_fast_check_key(f[i], line, len, key, &object, &c, &k))
@@ -521,17 +527,18 @@ cmd_compact(const char *key)
 			fast[i]++;
 			if (!ok || object != (json_type(&d, 0) == JSON_OBJECT) || c != d.compact ||
 			    k != has) {
-				printf("disagree: line %lu: way %d\n", r.lineno, i);
+				printf("disagree: line %lu: way %d (vectors %d)\n", r.lineno, i, got[i]);
 				bad++;
 			}
 		}
 	}
-	printf("%ld lines, %ld valid, %ld compact, %ld with the key, %ld %ld %ld checked fast, "
-	    "%ld disagree\n", n, valid, compact, with_key, fast[0], fast[1], fast[2], bad);
+	printf("%ld lines, %ld valid, %ld compact, %ld with the key, %ld %ld %ld %ld checked fast "
+	    "(vectors %d %d %d %d), %ld disagree\n", n, valid, compact, with_key, fast[0], fast[1],
+	    fast[2], fast[3], got[0], got[1], got[2], got[3], bad);
 	json_doc_free(&d);
 	ndjson_close(&r);
 	buf_free(&quoted);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < WAYS; i++)
 		json_fast_free(f[i]);
 	return bad ? 1 : 0;
 }
