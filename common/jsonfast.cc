@@ -149,7 +149,7 @@ parse(json_fast *f, const char *text, size_t len, simdjson::dom::element *root)
 // one when an odd number of quotes comes before it.  -1 when not told so
 // (a backslash, a tab, a line break): minify answers.  Minify was a fifth
 // of the time of checking a Capture body of USGS events (whose places
-// have spaces in them).  These are the portable loops; scan_sse2 tells
+// have spaces in them).  These are the portable loops; scan_blocks tells
 // the same in one pass where the machine has SSE2.
 static int
 spaced(const char *text, size_t len)
@@ -237,6 +237,39 @@ step(const block_bits &b, scan_state *st)
 	return 2;
 }
 
+/*
+ * spaced() in one pass over blocks of 64 bytes, told by block functions
+ * of a vector width (full blocks, and the last one, read past len into
+ * the padding, up to 63 bytes): a bit a byte for the quotes and the white
+ * space, and the quotes' parity carried from block to block, as
+ * simdjson's stage 1 does.  Only a backslash leaves the answer to minify.
+ * *pair: whether a quote is followed by the byte first somewhere (a key or
+ * string starting so); told only when 0 is returned.
+ */
+template <block_bits (*full)(const char *, unsigned char),
+    block_bits (*part)(const char *, unsigned char)>
+static inline __attribute__((always_inline)) int
+scan_blocks(const char *text, size_t len, unsigned char first, bool *pair)
+{
+	scan_state st = { 0, 0, 0 };
+	int rc;
+
+	for (size_t i = 0; i < len; i += 64) {
+		block_bits b;
+
+		if (len - i >= 64) {
+			b = full(text + i, first);
+		} else {
+			b = part(text + i, first);
+			clip(&b, len - i);
+		}
+		if ((rc = step(b, &st)) != 2)
+			return rc;
+	}
+	*pair = st.pairs != 0;
+	return 0;
+}
+
 // Which of 16 bytes are those of a vector of cmpeq's, as bits from at.
 static inline uint64_t
 bits(__m128i eq, int at)
@@ -244,12 +277,15 @@ bits(__m128i eq, int at)
 	return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(eq))) << at;
 }
 
+// One block with SSE2, which every x86-64 has: on the bodies of
+// capture-read.sh, 64 ns a body where spaced() and a memchr search for
+// "_eh" took 150 ns.
 template <bool last>
 static inline block_bits
-block_sse2(const char *p, __m128i key)
+block_sse2(const char *p, unsigned char first)
 {
 	const __m128i quote = _mm_set1_epi8('"'), space = _mm_set1_epi8(' '),
-	    bslash = _mm_set1_epi8('\\');
+	    bslash = _mm_set1_epi8('\\'), key = _mm_set1_epi8(static_cast<char>(first));
 	block_bits b = { 0, 0, 0, 0 };
 	__m128i o = _mm_setzero_si128();
 
@@ -269,40 +305,9 @@ block_sse2(const char *p, __m128i key)
 	return b;
 }
 
-// spaced() in one pass over blocks of 64 bytes (SSE2, which every x86-64
-// has): a bit a byte for the quotes and the white space, and the quotes'
-// parity carried from block to block, as simdjson's stage 1 does.  Only
-// a backslash leaves the answer to minify.  *pair: whether a quote is
-// followed by the byte first somewhere (a key or string starting so);
-// told only when 0 is returned.  Reads up to 63 bytes past len (the
-// padding).  On the bodies of capture-read.sh, 70 ns a body where
-// spaced() and a memchr search for "_eh" took 150 ns.
-static int
-scan_sse2(const char *text, size_t len, unsigned char first, bool *pair)
-{
-	const __m128i key = _mm_set1_epi8(static_cast<char>(first));
-	scan_state st = { 0, 0, 0 };
-	int rc;
-
-	for (size_t i = 0; i < len; i += 64) {
-		block_bits b;
-
-		if (len - i >= 64) {
-			b = block_sse2<false>(text + i, key);
-		} else {
-			b = block_sse2<true>(text + i, key);
-			clip(&b, len - i);
-		}
-		if ((rc = step(b, &st)) != 2)
-			return rc;
-	}
-	*pair = st.pairs != 0;
-	return 0;
-}
-
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define JSON_FAST_AVX2 1
-// The same with AVX2, 32 bytes to a compare, where the machine has it
+// One block with AVX2, 32 bytes to a compare, where the machine has it
 // (json_fast_new asks): about 50 ns a body of capture-read.sh where SSE2
 // took 64, and 26M instructions on two of its files where SSE2 took 45M.
 __attribute__((target("avx2"))) static inline uint64_t
@@ -313,10 +318,10 @@ bits_avx2(__m256i eq, int at)
 
 template <bool last>
 __attribute__((target("avx2"))) static inline block_bits
-block_avx2(const char *p, __m256i key)
+block_avx2(const char *p, unsigned char first)
 {
 	const __m256i quote = _mm256_set1_epi8('"'), space = _mm256_set1_epi8(' '),
-	    bslash = _mm256_set1_epi8('\\');
+	    bslash = _mm256_set1_epi8('\\'), key = _mm256_set1_epi8(static_cast<char>(first));
 	block_bits b = { 0, 0, 0, 0 };
 	__m256i o = _mm256_setzero_si256();
 
@@ -336,27 +341,12 @@ block_avx2(const char *p, __m256i key)
 	return b;
 }
 
+
+// scan_blocks with AVX2 blocks, inlined into a function built for AVX2.
 __attribute__((target("avx2"))) static int
 scan_avx2(const char *text, size_t len, unsigned char first, bool *pair)
 {
-	const __m256i key = _mm256_set1_epi8(static_cast<char>(first));
-	scan_state st = { 0, 0, 0 };
-	int rc;
-
-	for (size_t i = 0; i < len; i += 64) {
-		block_bits b;
-
-		if (len - i >= 64) {
-			b = block_avx2<false>(text + i, key);
-		} else {
-			b = block_avx2<true>(text + i, key);
-			clip(&b, len - i);
-		}
-		if ((rc = step(b, &st)) != 2)
-			return rc;
-	}
-	*pair = st.pairs != 0;
-	return 0;
+	return scan_blocks<block_avx2<false>, block_avx2<true>>(text, len, first, pair);
 }
 #endif
 #endif
@@ -421,7 +411,8 @@ compactness(json_fast *f, size_t len, const char *key, bool *compact, bool *has_
 #endif
 #ifdef __SSE2__
 	case 1:
-		sp = scan_sse2(f->text, len, first, &pair);
+		sp = scan_blocks<block_sse2<false>, block_sse2<true>>(f->text, len, first,
+		    &pair);
 		break;
 #endif
 	default:
