@@ -23,7 +23,9 @@ struct cmd_life {
 enum {
 	CMD_CATCH_STOP = 1,	/* SIGINT and SIGTERM set sig_stop (sig.h) */
 	CMD_NO_SIGPIPE = 2,	/* a closed stdout is EPIPE, not a kill */
-	CMD_BLOCK_STDOUT = 4	/* write stdout in 64 KiB blocks */
+	CMD_BLOCK_STDOUT = 4,	/* write stdout in 64 KiB blocks */
+	CMD_OWN_STDOUT = 8	/* lines come in large chunks gathered by the
+				 * command: stdout unbuffered, not copied again */
 };
 
 /*

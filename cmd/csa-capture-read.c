@@ -784,12 +784,15 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
     struct checker *c)
 {
 	bool object = false, compact = false;	/* stored even when the check fails */
+	bool eh = true;
 
 	c->checked = false;
 	if (c->fast == NULL || ev->body == NULL || ev->len < 3)
 		return false;
 	c->checked = true;
-	c->checked_ok = json_fast_check(c->fast, ev->body, ev->len, &object, &compact);
+	/* The pass that tells compactness looks for "_eh" too. */
+	c->checked_ok = json_fast_check_key(c->fast, ev->body, ev->len, "_eh", &object, &compact,
+	    &eh);
 	c->object = object;
 	c->compact = compact;
 	if (!c->checked_ok || !compact || !object)
@@ -799,7 +802,7 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
 		buf_addc(&c->out, '\n');
 		return true;
 	}
-	if (has_eh(ev->body, ev->len))
+	if (eh)
 		return false;
 	/* The object reopened: a compact one of three bytes or more has a
 	 * member before its '}', so a comma. */
@@ -815,7 +818,8 @@ write_plain(const struct capture_event *ev, const struct input *it, const struct
 }
 
 /* Lines gather in c->out and go to stdout in large writes: fwrite's own
- * work, a line at a time, was a tenth of the body copy's. */
+ * work, a line at a time, was a tenth of the body copy's.  stdout is
+ * unbuffered (CMD_OWN_STDOUT): each chunk is one write. */
 #define OUT_CHUNK (64 << 10)
 
 static void
@@ -1260,4 +1264,4 @@ options_free(struct options *o)
 }
 
 /* main: the options, run, and the exit status (cmd.h). */
-CMD_MAIN(CMD_BLOCK_STDOUT)
+CMD_MAIN(CMD_OWN_STDOUT)

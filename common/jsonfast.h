@@ -45,6 +45,23 @@ int json_fast_check(struct json_fast *f, const char *text, size_t len, bool *obj
     bool *compact);
 
 /*
+ * json_fast_check with compactness, for a caller that adds a member named
+ * key to compact objects: *has_key (on 1) says whether "key", with its
+ * quotes, is anywhere in the text, as a key or inside a string; the pass
+ * that tells compactness looks for it too.  key is not empty.
+ */
+int json_fast_check_key(struct json_fast *f, const char *text, size_t len, const char *key,
+    bool *object, bool *compact, bool *has_key);
+
+/*
+ * Compactness is told by the best vector code the machine has (2: AVX2,
+ * asked of the CPU at run time; 1: SSE2, which every x86-64 has), else by
+ * portable loops (0).  json_fast_vectors takes at most level most, for the
+ * tests that compare them, and returns the level taken.
+ */
+int json_fast_vectors(struct json_fast *f, int most);
+
+/*
  * Documents for field expressions: json_fast_load makes text the document
  * json_fast_value reads, and says 1 when json_parse would accept it too
  * (*object: its root is an object), 0 when not known (a backslash anywhere

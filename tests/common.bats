@@ -220,6 +220,60 @@ IN
 	assert_line --regexp '^12 lines, 12 valid, 12 checked fast, .*, 0 disagree$'
 }
 
+@test "jsonfast: compactness and a quoted key, by the vector code and the portable loops, agree with json_parse and memmem" {
+	# json_fast_check_key tells them in one pass of 64 bytes at a time
+	# with the machine's best vectors (AVX2, else SSE2), else with memchr:
+	# every way (the vector code also on lines read where they are, whose
+	# padding is the next lines) against json_parse's compactness and a
+	# search for "_eh".  Spaces, quotes, backslashes, tabs and "_eh" land at every
+	# offset around the 64-byte blocks; then the mutated USGS lines.
+	"$PY" - > "$BATS_TEST_TMPDIR/lines" <<'PY'
+import random
+rnd = random.Random(2611)
+out = []
+for n in range(0, 200):
+    pad = "a" * n
+    out.append('{"%s":"x y","b":1}' % pad)           # spaces inside strings only
+    out.append('{"%s":1, "b":2}' % pad)              # a space between tokens at n + 6
+    out.append('{"%s":"q","_eh":1}' % pad)           # the key at n + 11
+    out.append('{"%s":"\\"_eh\\" x"}' % pad)         # escaped: not "_eh" as written
+    out.append('{"%s":"_eh"}' % pad)                 # as a value
+    out.append('{"%s":"x","_e":"h"}' % pad)          # "_ without the rest
+    out.append('{"%s":"p\\\\","c":"r s"}' % pad)     # a backslash, then a space in a string
+    out.append('{"%s":1,\t"b":2}' % pad)             # a tab between tokens
+    out.append('{"%s":"%s"}' % (pad, " " * (n % 70)))
+    out.append('["%s",' % pad + '"' + "z" * (n % 67) + '"' + ' ]')
+pieces = ['"a b"', '"_eh"', '"x\\"y"', '"\\\\"', '1', '-0.5', 'null', 'true', '"é "', '"_"',
+          '[]', '{}', '"  "']
+keys = ['_eh', '_e', 'a_eh', 'k', 'k l', 'ä', '_eh ']
+for _ in range(6000):
+    members = []
+    for _ in range(rnd.randrange(1, 12)):
+        members.append('"%s"%s%s' % (rnd.choice(keys), rnd.choice([":", ":", ":", ": "]),
+                                     rnd.choice(pieces)))
+    sep = rnd.choice([",", ",", ",", ",", ", "])
+    doc = "{" + sep.join(members) + "}"
+    if rnd.random() < 0.05:
+        doc = " " + doc
+    out.append(doc)
+print("\n".join(out))
+PY
+	mutated_lines "$BATS_TEST_TMPDIR/mutated"
+	cat "$BATS_TEST_TMPDIR/mutated" >> "$BATS_TEST_TMPDIR/lines"
+	run csa-unit compact _eh < "$BATS_TEST_TMPDIR/lines"
+	assert_success
+	assert_line --regexp '^[0-9]+ lines, [0-9]+ valid, [0-9]+ compact, [0-9]+ with the key, [0-9]+ [0-9]+ [0-9]+ [0-9]+ checked fast \(vectors [0-2] [0-2] [0-2] 0\), 0 disagree$'
+	# Both answers of both questions are met many times, by every way.
+	read -r n _ valid _ compact _ key _ _ _ f0 f1 f2 f3 _ _ _ v0 v1 v2 _ <<<"${lines[-1]//[,()]/}"
+	(( compact > 3000 && valid - compact > 3000 && key > 2000 && valid - key > 5000 ))
+	(( f0 == f1 && f1 == f2 && f2 == f3 && f0 > 12000 ))
+	# On x86-64, SSE2 at least; AVX2 where /proc/cpuinfo has it.
+	if [ "$(uname -m)" = x86_64 ]; then
+		(( v2 == 1 ))
+		if grep -qw avx2 /proc/cpuinfo; then (( v0 == 2 && v1 == 2 )); else (( v0 == 1 )); fi
+	fi
+}
+
 @test "jsonfast On-Demand: the paths named are read alike, and a line json_parse refuses is taken only unread" {
 	mutated_lines "$BATS_TEST_TMPDIR/lines"
 	# The last path is not named: it is learned when first asked for.

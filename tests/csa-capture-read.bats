@@ -296,6 +296,29 @@ print(n)
 	[ "${#lines[@]}" -eq 20 ]
 }
 
+@test "a body's own \"_eh\" gives way to the partition's wherever it is; \"_eh\" inside a string stays" {
+	# The check that finds a body compact looks for "_eh" in the same pass
+	# (64 bytes at a time): the key at every offset across the first
+	# blocks, and the text "_eh" only where it is not a key.
+	local T=$BATS_TEST_TMPDIR n k
+	for n in $(seq 0 140); do
+		k=$(printf '%*s' "$n" '' | tr ' ' k)
+		printf '{"%s":1,"_eh":{"x":1}}\n' "$k"
+		printf '{"%s":"_eh","v":"\\"_eh\\": 1"}\n' "$k"
+	done > "$T/in"
+	printf '{"_eh":2,"a":"b"}\n{"a":"x y","_eh":null}\n' >> "$T/in"
+	csa-eh-send -H "$T/hub" -p 2 --capture-interval 1h "$T/in"
+	csa-eh-send -H "$T/hub" --close-all-windows
+	run --separate-stderr csa-capture-read "$T/hub/capture"
+	assert_success
+	[ "${#lines[@]}" -eq 284 ]
+	# One "_eh" a line, the partition's, after the body's other members.
+	printf '%s\n' "${lines[@]}" > "$T/out"
+	[ "$(grep -c '"_eh":{"partition":2}}$' "$T/out")" -eq 284 ]
+	[ "$(grep -o '"_eh":' "$T/out" | wc -l)" -eq 284 ]
+	diff <(jq -c 'del(._eh) + {_eh: {partition: 2}}' "$T/in") "$T/out"
+}
+
 @test "the default Azure layout, and files without extension named on the command line" {
 	d="$BATS_TEST_TMPDIR/ns/hub/3/2017/10/16/18/18"
 	mkdir -p "$d"

@@ -482,6 +482,73 @@ cmd_fast(char **paths, int npaths)
 	return bad ? 1 : 0;
 }
 
+/*
+ * Each stdin line: compactness and whether "KEY" is in it, as
+ * json_fast_check_key tells them four ways (the best vector code on a
+ * copy; the best, SSE2 and the portable loops on the line where it is,
+ * with the next lines as its padding), against json_parse and memmem.
+ */
+static int
+cmd_compact(const char *key)
+{
+	enum { WAYS = 4 };
+	static const int level[WAYS] = { 2, 2, 1, 0 };
+	struct json_fast *f[WAYS];
+	struct ndjson_reader r;
+	struct json_doc d;
+	struct buf quoted = { 0 };
+	struct err e;
+	long n = 0, valid = 0, fast[WAYS] = { 0 }, compact = 0, with_key = 0, bad = 0;
+	int got[WAYS];
+	char *line;
+	size_t len;
+	int rc;
+
+	for (int i = 0; i < WAYS; i++) {
+		if ((f[i] = json_fast_new()) == NULL)
+			return 2;
+		got[i] = json_fast_vectors(f[i], level[i]);
+		if (i > 0)
+			json_fast_padded_input(f[i]);
+	}
+	buf_printf(&quoted, "\"%s\"", key);
+	ndjson_open_fd(&r, 0, "<stdin>", 0);
+	json_doc_init(&d);
+	while ((rc = ndjson_next(&r, &line, &len, &e)) != 0) {
+		bool ok, has;
+
+		if (rc < 0)
+			continue;
+		n++;
+		ok = json_parse(&d, line, len, &e) == 0;
+		valid += ok;
+		compact += ok && d.compact;
+		has = memmem(line, len, quoted.p, quoted.len) != NULL;
+		with_key += has;
+		for (int i = 0; i < WAYS; i++) {
+			bool object = false, c = false, k = false;
+
+			if (!json_fast_check_key(f[i], line, len, key, &object, &c, &k))
+				continue;
+			fast[i]++;
+			if (!ok || object != (json_type(&d, 0) == JSON_OBJECT) || c != d.compact ||
+			    k != has) {
+				printf("disagree: line %lu: way %d (vectors %d)\n", r.lineno, i, got[i]);
+				bad++;
+			}
+		}
+	}
+	printf("%ld lines, %ld valid, %ld compact, %ld with the key, %ld %ld %ld %ld checked fast "
+	    "(vectors %d %d %d %d), %ld disagree\n", n, valid, compact, with_key, fast[0], fast[1],
+	    fast[2], fast[3], got[0], got[1], got[2], got[3], bad);
+	json_doc_free(&d);
+	ndjson_close(&r);
+	buf_free(&quoted);
+	for (int i = 0; i < WAYS; i++)
+		json_fast_free(f[i]);
+	return bad ? 1 : 0;
+}
+
 /* The query text on stdin: each statement's plan as --explain shows it, or
  * the fault on stderr and status 2. */
 static int
@@ -516,7 +583,8 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|when NOW T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|fast PATH...|numgen N|saql|lines [MAX]|lines-ready [MAX]\n", stderr);
+		    "duration D...|expr EXPR|fast PATH...|compact KEY|numgen N|saql|lines [MAX]|lines-ready [MAX]
+", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
@@ -539,6 +607,8 @@ main(int argc, char **argv)
 		return cmd_expr(argv[2]);
 	if (strcmp(argv[1], "fast") == 0 && argc >= 3)
 		return cmd_fast(argv + 2, argc - 2);
+	if (strcmp(argv[1], "compact") == 0 && argc == 3 && argv[2][0] != '\0')
+		return cmd_compact(argv[2]);
 	if (strcmp(argv[1], "merge") == 0 && argc == 4)
 		return cmd_merge(argv[2], atol(argv[3]));
 	if (strcmp(argv[1], "partition") == 0 && argc >= 3)
