@@ -583,8 +583,7 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc < 2) {
 		fputs("usage: csa-unit json|get PATH|num X...|time T...|when NOW T...|epoch UNIT X...|"
-		    "duration D...|expr EXPR|fast PATH...|compact KEY|numgen N|saql|lines [MAX]|lines-ready [MAX]
-", stderr);
+		    "duration D...|expr EXPR|fast PATH...|compact KEY|numgen N|saql|lines [MAX]|lines-ready [MAX]\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "json") == 0)
