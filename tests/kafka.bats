@@ -300,16 +300,8 @@ for line in sys.stdin:
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 1 ]
 	# SIGTERM: reading stops, what was read is delivered, exit 0.
-	bg sh -c 'exec csa-eh-send -H "$1" -n stop -k event_id < "$0"' "$BATS_TEST_TMPDIR/in" "$HUB"
-	pid=$BG_PID
-	exec 8> "$BATS_TEST_TMPDIR/in"
-	head -n 30 "$ev" >&8
-	sleep 0.5
-	kill -TERM "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	exec 8>&-
-	[ "$rc" -eq 0 ]
+	term_reader 30 "$ev" csa-eh-send -H "$HUB" -n stop -k event_id
+	[ "$TERM_RC" -eq 0 ]
 	kcat -b "$BROKERS" -C -t stop -e -q -f '%k\t%s\n' | sort > "$BATS_TEST_TMPDIR/got"
 	paste <(jq -r .event_id "$ev" | head -n 30) <(head -n 30 "$ev") | sort |
 		diff - "$BATS_TEST_TMPDIR/got"
