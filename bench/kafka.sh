@@ -14,7 +14,9 @@
 # The figures are medians over the runs kept.  Joining a consumer group
 # takes the mock about 3 s: it is measured alone (csa-eh-recv reading an
 # empty topic) and shown apart.  Needs scripts/build's build, which
-# includes the mock (tests/helpers/csa-kafka-mock).
+# includes the mock (tests/helpers/csa-kafka-mock).  BEFORE=PATH, another
+# build's csa-eh-send, runs its keyed send too, in every round after ours,
+# for a comparison of two versions under the same load.
 set -eu
 . "$(dirname "$0")/common.sh"
 n=${1:-200000}
@@ -28,7 +30,7 @@ paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
 
 start_mock() {
 	rm -f "$tmp/brokers"
-	csa-kafka-mock "$tmp/brokers" ours:32 theirs:32 theirs2:32 plain:32 plain2:32 empty:32 &
+	csa-kafka-mock "$tmp/brokers" ours:32 before:32 theirs:32 theirs2:32 plain:32 plain2:32 empty:32 &
 	mock=$!
 	for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
 	b=$(cat "$tmp/brokers")
@@ -67,6 +69,10 @@ produced() {
 for round in $(seq "$rounds"); do
 	start_mock
 	produced send ours csa-eh-send -H "kafka://$b" -n ours -k event_id --batch-size 10000 "$tmp/in"
+	if [ -n "${BEFORE:-}" ]; then
+		produced before before "$BEFORE" -H "kafka://$b" -n before -k event_id \
+			--batch-size 10000 "$tmp/in"
+	fi
 	produced kcat_p theirs kcat -b "$b" -P -t theirs -K $'\t' -X partitioner=murmur2_random \
 		-l "$tmp/keyed"
 	# Without keys: kcat only reads lines, csa-eh-send still checks each one.
@@ -108,6 +114,7 @@ row() {	# label ours peer_label peer
 printf 'events: %d, 32 partitions, keyed by event_id; medians of %d rounds; load %s\n' \
 	"$n" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
 row 'csa-eh-send --batch-size 10000' send 'kcat -P' kcat_p
+[ -z "${BEFORE:-}" ] || row 'BEFORE, the same' before 'kcat -P' kcat_p
 row 'csa-eh-send, no key' send_nk 'kcat -P' kcat_nk
 if [ "$(kept jq_kcat)" -gt 0 ] && [ "$(kept send)" -gt 0 ]; then
 	printf 'jq (key, check) | kcat -P %6.2f s %8d/s   ratio (jq+kcat)/ours %sx  (runs kept %d)\n' \

@@ -339,17 +339,8 @@ for i in range(40000): sys.stdout.write("{\"i\":%d,\"pad\":\"%s\"}\n" % (i, "x" 
 }
 
 @test "SIGTERM stops reading, commits what was read, and exits 0" {
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	bg sh -c 'exec csa-eh-send --linger-ms 10000 --batch-size 100000 < "$0"' "$BATS_TEST_TMPDIR/fifo"
-	pid=$BG_PID
-	exec 7> "$BATS_TEST_TMPDIR/fifo"
-	head -n 20 "$(usgs_events)" >&7
-	sleep 0.3
-	kill -TERM "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	exec 7>&-
-	[ "$rc" -eq 0 ]
+	term_reader 20 "$(usgs_events)" csa-eh-send --linger-ms 10000 --batch-size 100000
+	[ "$TERM_RC" -eq 0 ]
 	[ "$(csa-eh-recv -e | wc -l)" -eq 20 ]
 }
 

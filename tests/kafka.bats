@@ -12,7 +12,7 @@ FAST_GROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 setup_file() {
 	start_kafka_mock "$BATS_FILE_TMPDIR" quakes:4 fromkcat:4 resume:4 latest:4 \
-		bytime:4 meta:3 ehtopic:4
+		bytime:4 meta:3 ehtopic:4 order:32 trickle:4 stop:4
 	echo "$MOCK_PID" > "$BATS_FILE_TMPDIR/mock.pid"
 }
 
@@ -247,4 +247,62 @@ for line in sys.stdin:
 	run wait $pid
 	[ "$status" -eq 4 ]
 	grep -q "5 of 25 events not delivered" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "bad lines amid the chunks handed over: named by file:line, the others delivered, in order per key" {
+	# The real events ten times over, each copy numbered: 1,460 lines, so
+	# that the lines go to librdkafka in several chunks of the sender's.
+	for i in $(seq 10); do jq -c --argjson i "$i" '. + {copy: $i}' "$(usgs_events)"; done \
+		> "$BATS_TEST_TMPDIR/good"
+	{ head -n 700 "$BATS_TEST_TMPDIR/good"; echo '{"broken": '; sed -n 701,1200p "$BATS_TEST_TMPDIR/good"
+	  echo '[1,2]'; sed -n '1201,$p' "$BATS_TEST_TMPDIR/good"; } > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr csa-eh-send -H "$HUB" -n order -k event_id "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:701: invalid JSON"*", skipped"* ]]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/in:1202: not a JSON object, skipped"* ]]
+	kcat -b "$BROKERS" -C -t order -e -q -f '%p\t%o\t%k\t%s\n' > "$BATS_TEST_TMPDIR/got"
+	# Every good line once, keyed by its event_id; each key's copies in one
+	# partition, in the order they were read.
+	"$PY" - "$BATS_TEST_TMPDIR/good" "$BATS_TEST_TMPDIR/got" <<-'PY'
+		import json, sys
+		good = open(sys.argv[1]).read().splitlines()
+		got = [l.split('\t', 3) for l in open(sys.argv[2]).read().splitlines()]
+		assert sorted(g[3] for g in got) == sorted(good), "bodies differ"
+		want, seen = {}, {}
+		for l in good:
+		    want.setdefault(json.loads(l)['event_id'], []).append(l)
+		for p, o, k, body in sorted(got, key=lambda g: (int(g[0]), int(g[1]))):
+		    assert json.loads(body)['event_id'] == k, "key"
+		    seen.setdefault(k, []).append((p, body))
+		for k, v in seen.items():
+		    assert len({p for p, _ in v}) == 1, "one partition per key"
+		    assert [b for _, b in v] == want[k], "order of " + k
+		assert len(want) == 146 and len(seen) == 146
+	PY
+}
+
+@test "lines that trickle in are delivered at once, also when a bad line comes last; SIGTERM sends what was read" {
+	ev=$(usgs_events)
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bg csa-eh-send -H "$HUB" -n trickle -k event_id "$BATS_TEST_TMPDIR/in" 2> "$BATS_TEST_TMPDIR/err"
+	pid=$BG_PID
+	exec 8> "$BATS_TEST_TMPDIR/in"
+	# The bad line is read last, with the good one (in one write): the good
+	# one may not wait for the next line to come.
+	printf '%s\nnope\n' "$(head -n 1 "$ev")" >&8
+	wait_for 20 '[ "$(kcat -b "$BROKERS" -C -t trickle -e -q 2>/dev/null | wc -l)" -eq 1 ]'
+	kill -0 "$pid"
+	grep -q "in:2: invalid JSON" "$BATS_TEST_TMPDIR/err"
+	sed -n 2,40p "$ev" >&8
+	wait_for 20 '[ "$(kcat -b "$BROKERS" -C -t trickle -e -q 2>/dev/null | wc -l)" -eq 40 ]'
+	exec 8>&-
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 1 ]
+	# SIGTERM: reading stops, what was read is delivered, exit 0.
+	term_reader 30 "$ev" csa-eh-send -H "$HUB" -n stop -k event_id
+	[ "$TERM_RC" -eq 0 ]
+	kcat -b "$BROKERS" -C -t stop -e -q -f '%k\t%s\n' | sort > "$BATS_TEST_TMPDIR/got"
+	paste <(jq -r .event_id "$ev" | head -n 30) <(head -n 30 "$ev") | sort |
+		diff - "$BATS_TEST_TMPDIR/got"
 }

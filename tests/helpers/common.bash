@@ -128,6 +128,24 @@ bg() {
 	echo "$BG_PID" >> "$BATS_TEST_TMPDIR/.bg_pids"
 }
 
+# term_reader N FILE CMD...: CMD reading a fifo that gets FILE's first N
+# lines and stays open, sent SIGTERM 0.5 s later.  Sets TERM_RC, CMD's
+# exit status.
+term_reader() {
+	local n=$1 file=$2 pid
+	shift 2
+	mkfifo "$BATS_TEST_TMPDIR/term.fifo"
+	bg sh -c 'f=$1; shift; exec "$@" < "$f"' sh "$BATS_TEST_TMPDIR/term.fifo" "$@"
+	pid=$BG_PID
+	exec 9> "$BATS_TEST_TMPDIR/term.fifo"
+	head -n "$n" "$file" >&9
+	sleep 0.5
+	kill -TERM "$pid"
+	TERM_RC=0
+	wait "$pid" || TERM_RC=$?
+	exec 9>&-
+}
+
 kill_bg() {
 	local pid
 	[ -f "$BATS_TEST_TMPDIR/.bg_pids" ] || return 0
