@@ -697,37 +697,42 @@ step_done(struct evstore *s, sqlite3_stmt *st, struct err *e)
 	return rc == SQLITE_DONE ? 0 : db_err(s, e, "write");
 }
 
-/* The root an id belongs to, or 0. */
+/* The root an id belongs to, 0 for none, or -1 with e when it could not
+ * be read.  A read that fails must fail the put: after an I/O error
+ * SQLite may have rolled the run's transaction back, and what the put
+ * wrote next would be saved at once, on its own. */
 static int64_t
-root_of(struct evstore *s, const char *id, size_t len)
+root_of(struct evstore *s, const char *id, size_t len, struct err *e)
 {
 	sqlite3_stmt *st = s->st[S_ROOT];
 	int64_t r = 0;
+	int rc;
 
 	sqlite3_bind_text(st, 1, id, (int)len, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return r;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? r : db_err(s, e, "read");
 }
 
-static bool
-get_ver(struct evstore *s, int64_t root, struct ver *v)
+/* The version held at root into *v: 1, 0 when there is none, -1 with e
+ * when it could not be read (root_of says why that must fail). */
+static int
+get_ver(struct evstore *s, int64_t root, struct ver *v, struct err *e)
 {
 	sqlite3_stmt *st = s->st[S_GET];
-	bool found = false;
+	int rc;
 
 	sqlite3_bind_int64(st, 1, root);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v->root = root;
 		v->version = sqlite3_column_int64(st, 0);
 		v->seq = sqlite3_column_int64(st, 1);
 		v->t = sqlite3_column_int64(st, 2);
 		v->deleted = sqlite3_column_int64(st, 3) != 0;
-		found = true;
 	}
 	sqlite3_reset(st);
-	return found;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(s, e, "read");
 }
 
 /* Does a beat b: the greater version, then the later put. */
@@ -775,12 +780,24 @@ db_put(struct evstore *s, const char *const *ids, const size_t *idlen, int nids,
 	struct ver cur = { 0 }, other, nv = { 0, version, ++s->seq, t, deleted };
 	bool have = false;
 	sqlite3_stmt *st;
+	int found;
 
+	/* A transaction SQLite ended on an error of its own is not written
+	 * on outside of it. */
+	if (sqlite3_get_autocommit(s->db))
+		return err_set(e, ERR_IO, "%s: write: the run's transaction was rolled back",
+		    s->name);
 	/* Every record the ids reach becomes one. */
 	for (int i = 0; i < nids; i++) {
-		int64_t r = root_of(s, ids[i], idlen[i]);
+		int64_t r = root_of(s, ids[i], idlen[i], e);
 
-		if (r == 0 || (have && r == cur.root) || !get_ver(s, r, &other))
+		if (r < 0)
+			return -1;
+		if (r == 0 || (have && r == cur.root))
+			continue;
+		if ((found = get_ver(s, r, &other, e)) < 0)
+			return -1;
+		if (found == 0)
 			continue;
 		tell(&other, day_fn, arg);
 		if (!have) {
