@@ -263,22 +263,6 @@ batch_add(struct batch *b, const char *line, size_t len, const char *key, size_t
 	b->n++;
 }
 
-/* Point the batch's events at its lines, now that they stay put; returns
- * their bytes. */
-static size_t
-batch_point(struct batch *b, const struct options *o)
-{
-	size_t bytes = 0;
-
-	for (size_t i = 0; i < b->n; i++) {
-		b->msgs[i].body = b->data.p + b->body_off[i];
-		b->msgs[i].key = b->key_off[i] == (size_t)-1 ? NULL : b->data.p + b->key_off[i];
-		b->msgs[i].partition = o->partition;
-		bytes += b->msgs[i].len;
-	}
-	return bytes;
-}
-
 /* Commit the batch; its lines are gone afterwards, whatever happens. */
 static int
 batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent)
@@ -288,8 +272,14 @@ batch_commit(struct batch *b, struct hub *h, const struct options *o, long *sent
 
 	if (b->n > 0) {
 		struct timespec t0, t1;
-		size_t bytes = batch_point(b, o);
+		size_t bytes = 0;
 
+		for (size_t i = 0; i < b->n; i++) {
+			b->msgs[i].body = b->data.p + b->body_off[i];
+			b->msgs[i].key = b->key_off[i] == (size_t)-1 ? NULL : b->data.p + b->key_off[i];
+			b->msgs[i].partition = o->partition;
+			bytes += b->msgs[i].len;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = hub_send(h, b->msgs, b->n, &e);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -329,22 +319,15 @@ batch_free(struct batch *b)
 /*
  * Batches are filled on the main thread and committed on a second one, so
  * that parsing the next batch overlaps the SQLite work of the last.  Two
- * batches take turns; only the committer touches the hub.
- *
- * A hub that queues copies and batches them itself (Kafka) is handed the
- * lines in chunks of QUEUE_CHUNK instead, by the same second thread: it
- * spends most of its time in librdkafka's calls, the main thread most of
- * its in checking each line, and on one thread the two took longer than
- * kcat -P, which only reads lines.  A chunk goes as soon as no whole line
- * can be read without waiting, so that no event waits for the next
- * (librdkafka's linger.ms is the only wait, as with kcat -P).
+ * batches take turns; only the committer touches the hub.  A hub that
+ * queues copies and batches them itself (Kafka) is handed each line at
+ * once on the main thread instead, as kcat -P does: no batch, no copy of
+ * our own, no second thread.
  */
-#define QUEUE_CHUNK 512
-
 struct sender {
 	struct hub *h;
 	const struct options *o;
-	bool direct;		/* a queueing hub: chunks to hub_send */
+	bool direct;		/* each line straight to hub_send */
 	struct buf keytext;	/* a key that is not a string, as JSON */
 	struct batch slot[2];
 	struct batch *filling;	/* the main thread's */
@@ -357,60 +340,6 @@ struct sender {
 	long sent;
 	struct msg_bad bad;	/* lines skipped */
 };
-
-/*
- * Hand a queueing hub the chunk's events in order; returns the status.
- * The hub copies them, so the chunk's lines are gone afterwards.  -v says
- * each time another --batch-size events were handed over.
- */
-static int
-chunk_send(struct batch *b, struct sender *s)
-{
-	struct err e;
-	long bs = (long)s->o->batch_size, before = s->sent;
-	size_t bytes;
-	int status = EXIT_OK;
-
-	if (b->n == 0)
-		return status;
-	bytes = batch_point(b, s->o);
-	if (hub_send(s->h, b->msgs, b->n, &e) < 0) {
-		msg_error(&e);
-		status = msg_status(e.kind);
-	} else {
-		s->sent += (long)b->n;
-		b->done = b->n;
-		b->done_bytes = bytes;
-		for (long m = (before / bs + 1) * bs; m <= s->sent; m += bs)
-			msg_verbose("handed %ld events to librdkafka", m);
-	}
-	b->n = 0;
-	buf_reset(&b->data);
-	return status;
-}
-
-/* Commit or hand over b, on whichever thread holds the hub. */
-static int
-sender_commit(struct sender *s, struct batch *b)
-{
-	if (s->direct)
-		return chunk_send(b, s);
-	return batch_commit(b, s->h, s->o, &s->sent);
-}
-
-/* Count what b's last commit did, under the sender's lock: a queueing
- * hub's events only, as they are handed over. */
-static void
-sender_count(struct sender *s, struct batch *b)
-{
-	if (!s->direct) {
-		count_batch(b, s->h);
-		return;
-	}
-	metric_add(smx.out, (double)b->done);
-	metric_add(smx.bytes_out, (double)b->done_bytes);
-	b->done = b->done_bytes = 0;
-}
 
 static void *
 committer(void *arg)
@@ -428,9 +357,9 @@ committer(void *arg)
 			break;
 		b = s->handed;
 		pthread_mutex_unlock(&s->mu);
-		st = sender_commit(s, b);
+		st = batch_commit(b, s->h, s->o, &s->sent);
 		pthread_mutex_lock(&s->mu);
-		sender_count(s, b);
+		count_batch(b, s->h);
 		s->status = msg_worst(s->status, st);
 		s->handed = NULL;
 		pthread_cond_broadcast(&s->cv);
@@ -451,6 +380,8 @@ sender_start(struct sender *s, struct hub *h, const struct options *o)
 	s->filling = &s->slot[0];
 	s->direct = hub_queues(h);
 	send_metrics_start();
+	if (s->direct)
+		return 0;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	/* Signals go to the main thread, whose blocking read they must cut. */
@@ -474,6 +405,8 @@ sender_hand(struct sender *s)
 {
 	int status;
 
+	if (s->direct)
+		return s->status;
 	pthread_mutex_lock(&s->mu);
 	while (s->handed != NULL)
 		pthread_cond_wait(&s->cv, &s->mu);
@@ -505,6 +438,8 @@ sender_commit_here(struct sender *s)
 	bool idle;
 	int st;
 
+	if (s->direct)
+		return s->status;
 	pthread_mutex_lock(&s->mu);
 	idle = s->handed == NULL;	/* only this thread hands batches over */
 	pthread_mutex_unlock(&s->mu);
@@ -514,10 +449,10 @@ sender_commit_here(struct sender *s)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	st = sender_commit(s, s->filling);
+	st = batch_commit(s->filling, s->h, s->o, &s->sent);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&s->mu);
-	sender_count(s, s->filling);
+	count_batch(s->filling, s->h);
 	s->status = msg_worst(s->status, st);
 	st = s->status;
 	pthread_mutex_unlock(&s->mu);
@@ -529,6 +464,8 @@ static int
 sender_finish(struct sender *s)
 {
 	buf_free(&s->keytext);
+	if (s->direct)
+		return s->status;
 	sender_commit_here(s);	/* the last batch, cut short by the end of input */
 	pthread_mutex_lock(&s->mu);
 	while (s->handed != NULL)
@@ -538,10 +475,8 @@ sender_finish(struct sender *s)
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
 	/* A last look for due capture windows, on this thread now. */
-	if (!s->direct) {
-		batch_commit(s->filling, s->h, s->o, &s->sent);
-		count_batch(s->filling, s->h);
-	}
+	batch_commit(s->filling, s->h, s->o, &s->sent);
+	count_batch(s->filling, s->h);
 	batch_free(&s->slot[0]);
 	batch_free(&s->slot[1]);
 	pthread_mutex_destroy(&s->mu);
@@ -566,29 +501,29 @@ linger_over(const struct batch *b, struct ndjson_reader *r, const struct options
 	return poll(&pfd, 1, (int)left) == 0;
 }
 
-/*
- * A queueing hub: true when the chunk should go now, as no whole line can
- * be read without waiting (or the file is at its end, and the next one
- * may wait).  What can be read at once is read (into r's buffer, as
- * input_next would); a read error is left for input_next to meet and say.
- */
-static bool
-input_waits(struct ndjson_reader *r)
+/* Hand one event to a hub that queues it; returns its status. */
+static int
+send_now(struct sender *s, const char *line, size_t len, const char *key, size_t keylen)
 {
-	struct pollfd pfd;
+	struct hub_msg m;
 	struct err e;
 
-	if (r->eof)
-		return true;
-	pfd.fd = r->fd;
-	pfd.events = POLLIN;
-	while (!ndjson_ready(r)) {
-		if (poll(&pfd, 1, 0) <= 0)
-			return true;	/* nothing yet, or a signal */
-		if (ndjson_fill(r, &e) < 0)
-			return false;
+	memset(&m, 0, sizeof(m));
+	m.body = line;
+	m.len = len;
+	m.key = key;
+	m.keylen = keylen;
+	m.partition = s->o->partition;
+	if (hub_send(s->h, &m, 1, &e) < 0) {
+		msg_error(&e);
+		s->status = msg_worst(s->status, msg_status(e.kind));
+		return s->status;
 	}
-	return false;
+	metric_add(smx.out, 1);
+	metric_add(smx.bytes_out, (double)len);
+	if (++s->sent % s->o->batch_size == 0)
+		msg_verbose("handed %ld events to librdkafka", s->sent);
+	return s->status;
 }
 
 /* --metrics: write the file when due, with the committer's counts still. */
@@ -597,9 +532,11 @@ sender_metrics(struct sender *s)
 {
 	if (!cmd_metrics_due())
 		return;
-	pthread_mutex_lock(&s->mu);
+	if (!s->direct)
+		pthread_mutex_lock(&s->mu);
 	cmd_metrics_write();
-	pthread_mutex_unlock(&s->mu);
+	if (!s->direct)
+		pthread_mutex_unlock(&s->mu);
 }
 
 /* Send the input; returns its status (bad lines, files that could not be
@@ -618,8 +555,7 @@ send_input(struct input *in, struct sender *s)
 		const char *keyp;
 		size_t keylen;
 
-		if ((rd = input_reader(in)) != NULL && (s->direct ?
-		    s->filling->n > 0 && input_waits(rd) : linger_over(s->filling, rd, o))) {
+		if ((rd = input_reader(in)) != NULL && linger_over(s->filling, rd, o)) {
 			if (sender_commit_here(s) >= EXIT_IO)
 				break;
 			continue;
@@ -629,7 +565,7 @@ send_input(struct input *in, struct sender *s)
 		if ((rc = input_next(in, &rec)) == 0)
 			break;
 		if (rc < 0)
-			continue;	/* said; on with the next line or file */
+			continue;	/* said; on with the next file */
 		metric_add(smx.in, 1);
 		metric_add(smx.bytes_in, (double)rec.len);
 		sender_metrics(s);
@@ -639,9 +575,13 @@ send_input(struct input *in, struct sender *s)
 			continue;
 		}
 		key_text(o->key ? &key : NULL, &s->keytext, &keyp, &keylen);
+		if (s->direct) {
+			if (send_now(s, rec.line, rec.len, keyp, keylen) >= EXIT_IO)
+				break;
+			continue;
+		}
 		batch_add(s->filling, rec.line, rec.len, keyp, keylen);
-		if ((int64_t)s->filling->n >= (s->direct ? QUEUE_CHUNK : o->batch_size) &&
-		    sender_hand(s) >= EXIT_IO)
+		if ((int64_t)s->filling->n >= o->batch_size && sender_hand(s) >= EXIT_IO)
 			break;
 	}
 	return msg_worst(status, in->status);
@@ -687,7 +627,6 @@ run(const struct options *o)
 		return EXIT_IO;
 	}
 	input_init(&in, o->files, o->nfiles, 0, o->key ? INPUT_DOC : INPUT_CHECK, &s.bad);
-	in.each_bad = s.direct;	/* what is held goes before a read that may wait */
 	in.stop = &sig_stop;
 	status = msg_worst(status, send_input(&in, &s));
 	input_free(&in);

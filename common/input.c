@@ -133,8 +133,6 @@ input_next(struct input *in, struct input_record *rec)
 		if (rc < 0 && e.kind == ERR_DATA) {
 			/* A line over the limit, skipped whole; the message names it. */
 			msg_bad_error(in->bad, BAD_LONG, &e);
-			if (in->each_bad)
-				return -1;
 			continue;
 		}
 		if (rc < 0) {
@@ -152,7 +150,5 @@ input_next(struct input *in, struct input_record *rec)
 		}
 		if (check(in, rec))
 			return 1;
-		if (in->each_bad)
-			return -1;
 	}
 }

@@ -50,10 +50,6 @@ struct input {
 	bool skip_gone;			/* a file removed since it was listed (a
 					 * view's day that retention took) is
 					 * skipped, unsaid; set after input_init */
-	bool each_bad;			/* a bad line, said and skipped, ends the
-					 * call (-1, in->status unchanged), so the
-					 * caller acts before the next read, which
-					 * may wait; set after input_init */
 };
 
 /* Read files[0..nfiles) (none: stdin) with lines of at most maxlen bytes
@@ -65,8 +61,7 @@ void input_free(struct input *in);
 /*
  * The next record: 1 with *rec; 0 at the end of every file; -1 when a
  * file could not be opened or read (said on stderr, in->status is
- * EXIT_IO), or with each_bad after a bad line (said): call again to go on
- * with the next line or file, or stop.
+ * EXIT_IO): call again to go on with the next file, or stop.
  */
 int input_next(struct input *in, struct input_record *rec);
 
