@@ -55,6 +55,8 @@ static const char help_text[] =
     "                            Event Hubs when $EVENTHUB_CONNECTION_STRING is set)\n"
     "  -h, --help                show this help and exit\n"
     "  -k, --partition-key EXPR  the partition key: a field or jq expression\n"
+    "      --lazy                with -k a field: read each line only as far as\n"
+    "                            its key; faults in other members go unseen\n"
     "      --linger-ms MS        longest wait to fill a batch (default 5; a bare\n"
     "                            number is milliseconds, or a duration: 20ms, 1s)\n"
     "  -n, --eventhub NAME       the event hub (default $EVENTHUB_NAME, else events)\n"
@@ -86,6 +88,7 @@ static const char help_text[] =
 struct options {
 	struct hub_opts hub;
 	struct expr *key;
+	bool lazy;		/* --lazy: lines read only as far as their key */
 	int64_t batch_size;
 	int64_t linger_ms;
 	int partition;
@@ -135,6 +138,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_E_SIZE("capture-size", 0, &h->capture_size, 1, OPT_NO_MAX),
 		OPT_E_SET("close-all-windows", 0, &o->close_windows, 2),
 		OPT_E_SET("close-windows", 0, &o->close_windows, 1),
+		OPT_E_FLAG("lazy", 0, &o->lazy),
 		{ .name = "linger-ms", .kind = OPT_K_DURATION, .to = &o->linger_ms, .unit_ms = 1,
 		    .lo = 0, .hi = 60000, .old = "-l" },
 		OPT_E_METRICS,
@@ -594,6 +598,7 @@ run(const struct options *o)
 	struct input in;
 	struct hub *h;
 	struct err e;
+	const char *path;
 	int status = EXIT_OK;
 
 	if ((h = hub_open(&o->hub, &e)) == NULL) {
@@ -628,6 +633,11 @@ run(const struct options *o)
 	}
 	input_init(&in, o->files, o->nfiles, 0, o->key ? INPUT_DOC : INPUT_CHECK, &s.bad);
 	in.stop = &sig_stop;
+	/* --lazy: a key that is a field is read On-Demand, the rest of the
+	 * line stepped over by its brackets, unchecked (as kcat -P checks
+	 * nothing); else each line is parsed whole. */
+	if (o->lazy && o->key != NULL && (path = expr_path(o->key)) != NULL)
+		input_fields(&in, &path, 1, JSON_FAST_SKIP_REST);
 	status = msg_worst(status, send_input(&in, &s));
 	input_free(&in);
 	/* What was read is committed, also after a signal. */

@@ -67,6 +67,42 @@ teardown() {
 	[ "$(csa-eh-recv -e | wc -l)" -eq 4 ]
 }
 
+@test "--lazy: keys read as far as they go equal the whole read's on real data; faults at the key or in the structure still named" {
+	ev=$(usgs_events)
+	t=$BATS_TEST_TMPDIR
+	csa-eh-send -H "$t/whole" --partitions 5 -k event_id "$ev"
+	csa-eh-send -H "$t/lazy" --partitions 5 -k event_id --lazy "$ev"
+	# Every event, its key and its partition, as jq reads the lines.
+	keyed() { csa-eh-recv -H "$1" -e --meta | jq -c '[._eh.partition, ._eh.partition_key, (del(._eh) | tojson)]' | sort; }
+	keyed "$t/whole" > "$t/got_whole"
+	[ "$(wc -l < "$t/got_whole")" -eq "$(wc -l < "$ev")" ]
+	diff <(jq -c '[.event_id, tojson]' "$ev" | sort) <(jq -c '[.[1], .[2]]' "$t/got_whole" | sort)
+	diff "$t/got_whole" <(keyed "$t/lazy")
+	# A bad number in a member the key does not reach goes through with
+	# --lazy only; a fault at the key, in the brackets, or after the
+	# object is named the same with and without it.
+	printf '%s\n' '{"event_id":"a","x":01}' '{"event_id":tru,"y":1}' '{"event_id":"b","y":[1,2}' \
+		'{"y":1,"event_id":"d"}' '{"event_id":"e","x":1} junk' '{"event_id":"f\u0067","n":-0}' > "$t/bad"
+	for l in "" --lazy; do
+		run --separate-stderr csa-eh-send -H "$t/b$l" -k event_id $l "$t/bad"
+		assert_failure 1
+		[[ "$stderr" == *"$t/bad:2: invalid JSON at byte 13, skipped"* ]]
+		[[ "$stderr" == *"$t/bad:3: invalid JSON at byte 25, skipped"* ]]
+		[[ "$stderr" == *"$t/bad:5: invalid JSON at byte 24, skipped"* ]]
+		if [ -z "$l" ]; then
+			[[ "$stderr" == *"$t/bad:1: invalid JSON at byte 21, skipped"* ]]
+		else
+			[[ "$stderr" != *"$t/bad:1:"* ]]
+		fi
+	done
+	[ "$(csa-eh-recv -H "$t/b--lazy" -e --meta | jq -r ._eh.partition_key | sort | tr '\n' ' ')" = "a d fg " ]
+	# (the run above without --lazy)
+	[ "$(csa-eh-recv -H "$t/b" -e --meta | jq -r ._eh.partition_key | sort | tr '\n' ' ')" = "d fg " ]
+	# Without -k a field there is nothing to read lazily: lines are checked whole.
+	run --separate-stderr csa-eh-send -H "$t/c" --lazy "$t/bad"
+	[[ "$stderr" == *"$t/bad:1: invalid JSON at byte 21, skipped"* ]]
+}
+
 @test "a key always lands in the partition librdkafka's murmur2 partitioner picks" {
 	ev=$(usgs_events)
 	run csa-eh-send --partitions 5 -k region < "$ev"
