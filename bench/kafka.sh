@@ -32,7 +32,7 @@ paste <(jq -r .event_id "$tmp/in") "$tmp/in" > "$tmp/keyed"
 
 start_mock() {
 	rm -f "$tmp/brokers"
-	csa-kafka-mock "$tmp/brokers" ours:32 before:32 theirs:32 theirs2:32 plain:32 plain2:32 empty:32 &
+	csa-kafka-mock "$tmp/brokers" ours:32 lazy:32 before:32 theirs:32 theirs2:32 plain:32 plain2:32 empty:32 &
 	mock=$!
 	for _ in $(seq 1 100); do [ -s "$tmp/brokers" ] && break; sleep 0.05; done
 	b=$(cat "$tmp/brokers")
