@@ -657,7 +657,7 @@ for line in sys.stdin.read().splitlines():
 	tmux -L "$SOCK" send-keys -t dash C-l
 	wait_for 10 'pane | head -n1 | grep -q "^ csa-dashboard"'
 	wait_for 10 'pane | sed -n 2p | grep -q "^events 20 "'
-	! pane | grep -q UPSTREAM-WARNING-LINE
+	! pane | grep -q UPSTREAM-WARNING-LINE || false
 	pane | grep -q "^events 20 "
 	exec 8>&-
 	quit

@@ -202,7 +202,7 @@ PYEOF
 	sleep 0.3
 	kill -KILL "$pid"
 	wait "$pid" || true
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null || false
 	reported=$(grep -o '([0-9]* in all)' "$BATS_TEST_TMPDIR/err" | tail -1 | tr -dc 0-9)
 	[ "$reported" -gt 0 ]
 	csa-eh-recv -e > "$BATS_TEST_TMPDIR/out"

@@ -340,7 +340,7 @@ same_days() {
 	csa-merge --batch "$gold/hourly" --total > "$BATS_TEST_TMPDIR/all.ans"
 	csa-batch-agg --preset earthquake --out "$gold" --retention 5d /dev/null
 	csa-merge --batch "$gold/hourly" --total > "$BATS_TEST_TMPDIR/kept.ans"
-	! cmp -s "$BATS_TEST_TMPDIR/all.ans" "$BATS_TEST_TMPDIR/kept.ans"
+	! cmp -s "$BATS_TEST_TMPDIR/all.ans" "$BATS_TEST_TMPDIR/kept.ans" || false
 	(
 		trap 'touch "$BATS_TEST_TMPDIR/done"' EXIT
 		for i in $(seq 30); do
