@@ -699,10 +699,12 @@ has_escape(simdjson::ondemand::raw_json_string key)
 
 /*
  * The members of o, depth steps down the wanted paths, whose wants cand
- * (a bit each) may still be found here.  Every key is read and the object
- * must end where it should; the values that no path reaches are checked
- * in full (check_rest) or skipped, by their brackets, unchecked.  False:
- * read the document whole.
+ * (a bit each) may still be found here.  Checking the rest, every key is
+ * read, every value no path reaches is checked in full, and the object
+ * must end where it should.  Unchecked, the keys are read up to the last
+ * wanted one, the values between skipped by their brackets, and from
+ * there the object is skipped to its end.  False: read the document
+ * whole.
  */
 static bool
 gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
@@ -743,19 +745,22 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 			if (inner != 0 || !scalar(v, &f->wants[static_cast<size_t>(
 			    __builtin_ctzll(leaf))].v))
 				return false;
-			continue;
-		}
-		if (v.type().get(t) != simdjson::SUCCESS)
-			return false;
-		// A step into what is not an object finds nothing.
-		if (t != simdjson::ondemand::json_type::object) {
-			if (check && !check_value(v, depth + 1))
+		} else {
+			if (v.type().get(t) != simdjson::SUCCESS)
 				return false;
-			continue;
+			// A step into what is not an object finds nothing.
+			if (t != simdjson::ondemand::json_type::object) {
+				if (check && !check_value(v, depth + 1))
+					return false;
+			} else if (v.get_object().get(inside) != simdjson::SUCCESS ||
+			    !gather(f, inside, depth + 1, inner)) {
+				return false;
+			}
 		}
-		if (v.get_object().get(inside) != simdjson::SUCCESS ||
-		    !gather(f, inside, depth + 1, inner))
-			return false;
+		// Unchecked, the members after the last wanted one are not
+		// read: the object is skipped to its end by its brackets.
+		if (!check && cand == 0)
+			return o.raw_json().error() == simdjson::SUCCESS;
 	}
 	return true;
 }

@@ -86,9 +86,12 @@ int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *obje
  * without json_fast_fields, only sooner.  A text with a backslash or an
  * integer -0 anywhere is read as without json_fast_fields.
  *
- * JSON_FAST_SKIP_REST: skipped by their brackets, unchecked: a line whose
- * only fault is inside such a value (a malformed number, a bad escape, a
- * missing comma, an array closed by a brace) is taken.
+ * JSON_FAST_SKIP_REST: skipped by their brackets, unchecked, and so are
+ * the members after the last wanted one, keys and all: a line whose only
+ * fault is inside such a value or past the last wanted member (a
+ * malformed number, a bad escape, a missing comma or colon, an array
+ * closed by a brace) is taken.  Brackets that do not close, and text
+ * after the root object, are still found.
  *
  * Anything else, and a wanted value that is an array or object, is read
  * whole as without json_fast_fields.  The path strings must outlive f

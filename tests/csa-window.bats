@@ -835,6 +835,35 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 	[[ "$stderr" == *"csa-window: 6 bad lines skipped" ]]
 }
 
+@test "--lazy: past the last field it reads, only the brackets and the end of the object are looked at" {
+	local in="$BATS_TEST_TMPDIR/in"
+	# Every field --preset earthquake reads, _eh's two among them, before
+	# the last member: a missing comma after it is taken; brackets that
+	# do not close and text after the object are not.
+	t='{"_eh":{"partition":0,"sequence_number":5},"event_id":"ak11225695","updated":1397389977000,"magnitude":1.2,"place":"32km ESE of Anchorage, Alaska","time":1397389976000,"depth_km":28.2,"tsunami_flag":null,"region":"alaska"}'
+	{
+		echo "$t"
+		sed 's/"alaska"}$/"alaska","x":1 "y":2}/' <<<"$t"
+		sed 's/"alaska"}$/"alaska","x":[1,{"y":2}/' <<<"$t"
+		sed 's/"alaska"}$/"alaska","x":1]/' <<<"$t"
+		sed 's/"alaska"}$/"alaska","x":1}}/' <<<"$t"
+	} > "$in"
+	run --separate-stderr csa-window --lazy --preset earthquake "$in"
+	assert_failure 1
+	diff <(printf '%s\n' "$stderr") - <<-EOF
+	csa-window: $in:3: invalid JSON: truncated at byte 236, skipped
+	csa-window: $in:4: invalid JSON at byte 228, skipped
+	csa-window: $in:5: invalid JSON at byte 229, skipped
+	csa-window: 3 bad lines skipped
+	EOF
+	[ "$(jq -s 'map(.event_count) | add' <<<"$output")" -eq 2 ]
+	run --separate-stderr csa-window --preset earthquake "$in"
+	assert_failure 1
+	[[ "$stderr" == *"$in:2: invalid JSON at byte 223, skipped"* ]]
+	[[ "$stderr" == *"csa-window: 4 bad lines skipped" ]]
+	[ "$(jq -s 'map(.event_count) | add' <<<"$output")" -eq 1 ]
+}
+
 @test "by default every member is checked on the way: a fault where the query does not look is refused with the words of the whole read" {
 	local in="$BATS_TEST_TMPDIR/in" t=$lazy_event r
 	x() { sed "s/\"region\"/\"x\":$1,\"region\"/" <<<"$t"; }
