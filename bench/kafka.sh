@@ -46,11 +46,16 @@ stop_mock() {
 
 # measure NAME CMD...: appends "wall cpu rss_mb" of CMD to $tmp/NAME.
 measure() {
-	local name=$1 out
+	local name=$1 out t0 t1
 	shift
-	/usr/bin/time -o "$tmp/time" -f '%e %U %S %M' "$@" > /dev/null
+	# Wall time from the nanosecond clock: GNU time's %e counts hundredths,
+	# as coarse as the difference between the two senders.
+	t0=$(date +%s%N)
+	/usr/bin/time -o "$tmp/time" -f '%U %S %M' "$@" > /dev/null
+	t1=$(date +%s%N)
 	out=$(tail -n 1 "$tmp/time")
-	echo "$out" | awk '{ printf "%s %.2f %d\n", $1, $2 + $3, $4 / 1024 }' >> "$tmp/$name"
+	echo "$out" | awk -v ns=$((t1 - t0)) '{ printf "%.3f %.2f %d\n", ns / 1e9, $1 + $2, $3 / 1024 }' \
+		>> "$tmp/$name"
 }
 
 # produced NAME TOPIC CMD...: measure a producer, then count what TOPIC
@@ -104,14 +109,14 @@ med() {
 }
 kept() { [ -s "$tmp/$1" ] && wc -l < "$tmp/$1" || echo 0; }
 rate() { echo "scale=0; $n / $1" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { echo "scale=3; $1 / $2" | bc; }
 row() {	# label ours peer_label peer
 	if [ "$(kept "$2")" -eq 0 ] || [ "$(kept "$4")" -eq 0 ]; then
 		printf '%-24s no comparison: runs kept %d (ours), %d (%s)\n' "$1" "$(kept "$2")" \
 			"$(kept "$4")" "$3"
 		return
 	fi
-	printf '%-24s %6.2f s %8d/s %5.2f s CPU %4d MB   %-8s %6.2f s %8d/s %5.2f s CPU %4d MB   wall ratio peer/ours %sx  (runs kept %d, %d)\n' \
+	printf '%-24s %6.3f s %8d/s %5.2f s CPU %4d MB   %-8s %6.3f s %8d/s %5.2f s CPU %4d MB   wall ratio peer/ours %sx  (runs kept %d, %d)\n' \
 		"$1" "$(med "$2" 1)" "$(rate "$(med "$2" 1)")" "$(med "$2" 2)" "$(med "$2" 3)" \
 		"$3" "$(med "$4" 1)" "$(rate "$(med "$4" 1)")" "$(med "$4" 2)" "$(med "$4" 3)" \
 		"$(ratio "$(med "$4" 1)" "$(med "$2" 1)")" "$(kept "$2")" "$(kept "$4")"
