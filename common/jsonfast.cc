@@ -701,10 +701,10 @@ has_escape(simdjson::ondemand::raw_json_string key)
  * The members of o, depth steps down the wanted paths, whose wants cand
  * (a bit each) may still be found here.  Checking the rest, every key is
  * read, every value no path reaches is checked in full, and the object
- * must end where it should.  Unchecked, the keys are read up to the last
- * wanted one, the values between skipped by their brackets, and from
- * there the object is skipped to its end.  False: read the document
- * whole.
+ * must end where it should.  Unchecked, the values no path reaches are
+ * skipped by their brackets, and the root's members after the last one
+ * a path goes into are skipped with them, keys and all.  False: read the
+ * document whole.
  */
 static bool
 gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
@@ -757,10 +757,18 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 				return false;
 			}
 		}
-		// Unchecked, the members after the last wanted one are not
-		// read: the object is skipped to its end by its brackets.
-		if (!check && cand == 0)
+		// Unchecked, the root's members after the last wanted one are
+		// not read: it is skipped to its end by its brackets.  Only the
+		// root: a skip that ends at the last token leaves the iterator
+		// there, and an outer skip would read past the tokens stage 1
+		// wrote (an object left open, as ` {"a":{"b":1}` for a.b).
+		if (!check && cand == 0 && depth == 0) {
+			const char *at;
+
+			if (f->odoc.current_location().get(at) == simdjson::OUT_OF_BOUNDS)
+				return false;
 			return o.raw_json().error() == simdjson::SUCCESS;
+		}
 	}
 	return true;
 }

@@ -87,11 +87,11 @@ int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *obje
  * integer -0 anywhere is read as without json_fast_fields.
  *
  * JSON_FAST_SKIP_REST: skipped by their brackets, unchecked, and so are
- * the members after the last wanted one, keys and all: a line whose only
- * fault is inside such a value or past the last wanted member (a
+ * the root's members after the last one a path goes into, keys and all:
+ * a line whose only fault is inside such a value or past that member (a
  * malformed number, a bad escape, a missing comma or colon, an array
- * closed by a brace) is taken.  Brackets that do not close, and text
- * after the root object, are still found.
+ * closed by a brace) is taken.  Brackets that leave the root open, and
+ * text after it, are still found.
  *
  * Anything else, and a wanted value that is an array or object, is read
  * whole as without json_fast_fields.  The path strings must outlive f

@@ -837,15 +837,16 @@ lazy_event='{"event_id":"ak11225695","magnitude":1.2,"place":"32km ESE of Anchor
 
 @test "--lazy: past the last field it reads, only the brackets and the end of the object are looked at" {
 	local in="$BATS_TEST_TMPDIR/in"
-	# Every field --preset earthquake reads, _eh's two among them, before
-	# the last member: a missing comma after it is taken; brackets that
-	# do not close and text after the object are not.
+	# Every field --preset earthquake reads (_eh.partition among them)
+	# before the last member: a missing comma after it is taken; brackets
+	# that do not close, or close the object early, and text after the
+	# object are not.
 	t='{"_eh":{"partition":0,"sequence_number":5},"event_id":"ak11225695","updated":1397389977000,"magnitude":1.2,"place":"32km ESE of Anchorage, Alaska","time":1397389976000,"depth_km":28.2,"tsunami_flag":null,"region":"alaska"}'
 	{
 		echo "$t"
 		sed 's/"alaska"}$/"alaska","x":1 "y":2}/' <<<"$t"
 		sed 's/"alaska"}$/"alaska","x":[1,{"y":2}/' <<<"$t"
-		sed 's/"alaska"}$/"alaska","x":1]/' <<<"$t"
+		sed 's/"alaska"}$/"alaska","x":1]}/' <<<"$t"
 		sed 's/"alaska"}$/"alaska","x":1}}/' <<<"$t"
 	} > "$in"
 	run --separate-stderr csa-window --lazy --preset earthquake "$in"
