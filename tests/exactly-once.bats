@@ -18,8 +18,9 @@ load helpers/common
 # before partition 1; a run in which it goes idle while partition 1 is
 # read alone moves the clock on and writes rows the other run holds back
 # (45 more for the sliding test's week).  On a loaded machine the default
-# 5 s of waiting may pass in that stretch: the sliding test failed so in
-# one CI run (2026-12-03, with scripts/fresh-debian beside the suite).
+# 5 s of waiting may pass in that stretch, the likely cause of the one
+# failure of the sliding test seen (a CI run, 2026-12-03, with
+# scripts/fresh-debian beside the suite; not reproduced).
 IDLE="--idle-timeout 1h"
 WIN="--preset earthquake --partition-count 2 --state-every 10ms $IDLE"
 RECV="-e -u --lease 500ms --checkpoint-every 10 --checkpoint-interval 10ms"
