@@ -597,25 +597,40 @@ scalar(simdjson::ondemand::value v, json_fast_val *out)
 	}
 }
 
+// Whether a key has an escape in it.  On-Demand checks escapes only in
+// what it unescapes, so such a document is read whole (json_fast_load),
+// where a bad escape is found and a good one matches as json_member's do.
+static inline bool
+has_escape(simdjson::ondemand::raw_json_string key)
+{
+	// Stage 1 found the string closed: its quote ends this loop.
+	for (const char *r = key.raw(); *r != '"'; r++)
+		if (*r == '\\')
+			return true;
+	return false;
+}
+
 // Not inlined: check_value, which is, stays small where it is inlined.
 static bool check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t,
-    size_t depth) __attribute__((noinline));
+    size_t depth, bool escapes) __attribute__((noinline));
 
 /*
  * Whether v, a value no wanted path reaches, is JSON in full, as the DOM
  * parser would find it, read On-Demand without keeping anything: objects
  * and arrays walked (check_container), numbers and literals read by
- * simdjson's checking getters.  A string is only stepped over: stage 1
- * found it closed, in UTF-8 and without raw control characters, and its
- * escapes are not looked at (lazy_load leaves every text with a
- * backslash to the DOM).  Inlined: most values are scalars, and a call
- * that saves and restores registers cost more than reading them.
+ * simdjson's checking getters.  Stage 1 found every string closed, in
+ * UTF-8 and without raw control characters; in a text with a backslash
+ * (escapes) each string is unescaped too, which checks its escapes, and
+ * in the others it is only stepped over.  Inlined: most values are
+ * scalars, and a call that saves and restores registers cost more than
+ * reading them.
  */
 static inline __attribute__((always_inline)) bool
-check_value(simdjson::ondemand::value &v, size_t depth)
+check_value(simdjson::ondemand::value &v, size_t depth, bool escapes)
 {
 	simdjson::ondemand::json_type t;
 	simdjson::ondemand::raw_json_string r;
+	std::string_view s;
 	double d;
 	bool b;
 
@@ -623,6 +638,8 @@ check_value(simdjson::ondemand::value &v, size_t depth)
 		return false;
 	switch (t) {
 	case simdjson::ondemand::json_type::string:
+		if (escapes)
+			return v.get_string().get(s) == simdjson::SUCCESS;
 		return v.get_raw_json_string().get(r) == simdjson::SUCCESS;
 	case simdjson::ondemand::json_type::number:
 		return v.get_double().get(d) == simdjson::SUCCESS;
@@ -631,7 +648,7 @@ check_value(simdjson::ondemand::value &v, size_t depth)
 	case simdjson::ondemand::json_type::null:
 		return v.is_null().get(b) == simdjson::SUCCESS && b;
 	default:
-		return check_container(v, t, depth);
+		return check_container(v, t, depth, escapes);
 	}
 }
 
@@ -639,7 +656,8 @@ check_value(simdjson::ondemand::value &v, size_t depth)
 // nesting deeper than the DOM's limit is left to it, before it can use
 // up the stack.
 static bool
-check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, size_t depth)
+check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, size_t depth,
+    bool escapes)
 {
 	simdjson::ondemand::object o;
 	simdjson::ondemand::array a;
@@ -651,16 +669,20 @@ check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, s
 	if (t == simdjson::ondemand::json_type::object) {
 		if (v.get_object().get(o) != simdjson::SUCCESS)
 			return false;
+		// A key with an escape is the DOM's, as in gather: its escape
+		// is checked nowhere else.
 		for (auto member : o)
 			if (member.error() != simdjson::SUCCESS ||
-			    !check_value(member.value_unsafe().value(), depth + 1))
+			    (escapes && has_escape(member.value_unsafe().key())) ||
+			    !check_value(member.value_unsafe().value(), depth + 1, escapes))
 				return false;
 		return true;
 	}
 	if (t != simdjson::ondemand::json_type::array || v.get_array().get(a) != simdjson::SUCCESS)
 		return false;
 	for (auto item : a)
-		if (item.error() != simdjson::SUCCESS || !check_value(item.value_unsafe(), depth + 1))
+		if (item.error() != simdjson::SUCCESS ||
+		    !check_value(item.value_unsafe(), depth + 1, escapes))
 			return false;
 	return true;
 }
@@ -682,19 +704,6 @@ key_is(simdjson::ondemand::raw_json_string key, std::string_view s)
 		if (r[i] != s[i])
 			return false;
 	return true;
-}
-
-// Whether a key has an escape in it.  On-Demand checks escapes only in
-// what it unescapes, so such a document is read whole (json_fast_load),
-// where a bad escape is found and a good one matches as json_member's do.
-static inline bool
-has_escape(simdjson::ondemand::raw_json_string key)
-{
-	// Stage 1 found the string closed: its quote ends this loop.
-	for (const char *r = key.raw(); *r != '"'; r++)
-		if (*r == '\\')
-			return true;
-	return false;
 }
 
 /*
@@ -734,7 +743,7 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 				(w.step.size() == depth + 1 ? leaf : inner) |= uint64_t{1} << i;
 		}
 		if ((leaf | inner) == 0) {
-			if (check && !check_value(v, depth + 1))
+			if (check && !check_value(v, depth + 1, f->escapes))
 				return false;
 			continue;
 		}
@@ -750,7 +759,7 @@ gather(json_fast *f, simdjson::ondemand::object o, size_t depth, uint64_t cand)
 				return false;
 			// A step into what is not an object finds nothing.
 			if (t != simdjson::ondemand::json_type::object) {
-				if (check && !check_value(v, depth + 1))
+				if (check && !check_value(v, depth + 1, f->escapes))
 					return false;
 			} else if (v.get_object().get(inside) != simdjson::SUCCESS ||
 			    !gather(f, inside, depth + 1, inner)) {
@@ -787,13 +796,10 @@ lazy_load(json_fast *f, const char *text, size_t len)
 		w.v.type = JSON_FAST_MISSING;
 		w.read = true;
 	}
-	// Most lines have no backslash at all, and so no key to look into.
-	// Checking every value, a line with one is the DOM's, whose string
-	// reader checks escapes (check_value does not); and so is one with
-	// an integer -0, as without wanted paths.
+	// Most lines have no backslash at all, and so no key or string to
+	// look into for escapes.  An integer -0 needs no care here, unlike in
+	// the DOM: On-Demand's get_double reads it as -0.0, as strtod does.
 	f->escapes = std::memchr(text, '\\', len) != nullptr;
-	if (f->check_rest && (f->escapes || negative_zero(text, len)))
-		return false;
 	if (f->od.iterate(simdjson::padded_string_view(text, len,
 	    len + simdjson::SIMDJSON_PADDING)).get(f->odoc) != simdjson::SUCCESS ||
 	    f->odoc.get_object().get(o) != simdjson::SUCCESS || !gather(f, o, 0, all))
