@@ -633,11 +633,12 @@ run(const struct options *o)
 	}
 	input_init(&in, o->files, o->nfiles, 0, o->key ? INPUT_DOC : INPUT_CHECK, &s.bad);
 	in.stop = &sig_stop;
-	/* --lazy: a key that is a field is read On-Demand, the rest of the
-	 * line stepped over by its brackets, unchecked (as kcat -P checks
-	 * nothing); else each line is parsed whole. */
-	if (o->lazy && o->key != NULL && (path = expr_path(o->key)) != NULL)
-		input_fields(&in, &path, 1, JSON_FAST_SKIP_REST);
+	/* A key that is a field is read On-Demand, in the one pass that
+	 * checks every other value of the line; with --lazy the rest of the
+	 * line is stepped over by its brackets, unchecked (as kcat -P checks
+	 * nothing). */
+	if (o->key != NULL && (path = expr_path(o->key)) != NULL)
+		input_fields(&in, &path, 1, o->lazy ? JSON_FAST_SKIP_REST : JSON_FAST_CHECK_REST);
 	status = msg_worst(status, send_input(&in, &s));
 	input_free(&in);
 	/* What was read is committed, also after a signal. */
