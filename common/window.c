@@ -97,6 +97,8 @@ struct win_engine {
 	long live;		/* group states held, for max_groups */
 	struct win_counts c;
 	struct buf key, cols;
+	struct buf heads;	/* each --by column's "name": */
+	size_t *head_at;	/* where each starts in heads, and the end */
 	struct pending *pend;	/* sliding and session rows of one emission */
 	size_t npend, cappend;
 	struct agg_state *pst;	/* their states, aggs.n a row */
@@ -196,6 +198,13 @@ win_new(const struct win_spec *s, const struct win_sink *sink)
 	en->vals = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->vals));
 	en->missing = xcalloc((size_t)(s->nby + s->aggs.n) + 1, sizeof(*en->missing));
 	en->tmp = xcalloc((size_t)s->aggs.n + 1, sizeof(*en->tmp));
+	/* Written for every event: quoted once.  After a ':' json_key_str
+	 * puts no separator, so the names follow one another. */
+	en->head_at = xcalloc((size_t)s->nby + 1, sizeof(*en->head_at));
+	for (int i = 0; i < s->nby; i++) {
+		json_key_str(&en->heads, s->by[i].name, strlen(s->by[i].name));
+		en->head_at[i + 1] = en->heads.len;
+	}
 	return en;
 }
 
@@ -261,6 +270,8 @@ win_free(struct win_engine *en)
 	free(en->tmp);
 	buf_free(&en->key);
 	buf_free(&en->cols);
+	buf_free(&en->heads);
+	free(en->head_at);
 	free(en->pend);
 	free(en->pst);
 	free(en);
@@ -298,14 +309,14 @@ complete(const struct win_engine *en, int64_t mark, int64_t end)
 static void
 group_col(struct win_engine *en, int i, const struct expr_val *v)
 {
-	const char *name = en->s->by[i].name;
 	size_t at;
 
-	if (i == 0)
-		buf_addc(&en->cols, '{');
+	/* Values end neither in '{' nor in ':': the columns after the first
+	 * are always separated by a comma. */
+	buf_addc(&en->cols, i == 0 ? '{' : ',');
 	if (v->missing)
 		en->missing[i]++;
-	json_key_str(&en->cols, name, strlen(name));
+	buf_add(&en->cols, en->heads.p + en->head_at[i], en->head_at[i + 1] - en->head_at[i]);
 	at = en->cols.len;
 	expr_put(&en->cols, v);
 	buf_add(&en->key, en->cols.p + at, en->cols.len - at);
