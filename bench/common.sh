@@ -67,7 +67,7 @@ peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
 json_floor() {
 	[ -x "$tmp/json-floor" ] ||
-		g++ -O2 -std=c++17 -o "$tmp/json-floor" "$top/bench/json-floor.cc" -lsimdjson 2> /dev/null ||
+		g++ -O2 -std=c++17 -o "$tmp/json-floor" "$top/bench/json-floor.cc" -lsimdjson -lxxhash 2> /dev/null ||
 		return 0
 	"$tmp/json-floor" "$@"
 }

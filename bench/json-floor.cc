@@ -14,6 +14,12 @@
 //                           the root object read, no value: what
 //                           csa-window does at least when it reads only
 //                           the fields its query uses
+//   json-floor check FILE   each line On-Demand with every value checked
+//                           (objects and arrays walked, numbers and
+//                           literals read, strings left to stage 1), as
+//                           csa-window reads a line by default, and hashed
+//                           (XXH3, of which its row ids are made): the
+//                           least csa-window does per line without --lazy
 //   json-floor window FILE  the same as lines, then csa-window --preset earthquake's
 //                           sums by region and 5-minute window in a hash
 //                           table (no late events, no digests, no rows
@@ -21,7 +27,7 @@
 //                           each line with simdjson does for that query
 //
 // Prints the seconds of each pass on one line.  Built by the bench scripts
-// (g++ -O2 -std=c++17 ... -lsimdjson); not part of the package.
+// (g++ -O2 -std=c++17 ... -lsimdjson -lxxhash); not part of the package.
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +42,7 @@
 #include <unistd.h>
 
 #include <simdjson.h>
+#include <xxhash.h>
 
 namespace {
 
@@ -181,6 +188,81 @@ keys(const char *text, size_t len, tally *t)
 	});
 }
 
+bool check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, int depth);
+
+// Whether v is JSON in full, read without keeping anything.  Values and
+// fields by reference, as common/jsonfast.cc reads them (copies of them
+// cost a third more here).
+inline bool
+check_value(simdjson::ondemand::value &v, int depth)
+{
+	simdjson::ondemand::json_type t;
+	simdjson::ondemand::raw_json_string r;
+	double d;
+	bool b;
+
+	if (v.type().get(t))
+		return false;
+	switch (t) {
+	case simdjson::ondemand::json_type::string:
+		return !v.get_raw_json_string().get(r);
+	case simdjson::ondemand::json_type::number:
+		return !v.get_double().get(d);
+	case simdjson::ondemand::json_type::boolean:
+		return !v.get_bool().get(b);
+	case simdjson::ondemand::json_type::null:
+		return !v.is_null().get(b) && b;
+	default:
+		return check_container(v, t, depth);
+	}
+}
+
+bool
+check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, int depth)
+{
+	simdjson::ondemand::object o;
+	simdjson::ondemand::array a;
+
+	if (depth > 512)
+		return false;
+	if (t == simdjson::ondemand::json_type::object) {
+		if (v.get_object().get(o))
+			return false;
+		for (auto member : o)
+			if (member.error() || !check_value(member.value_unsafe().value(), depth + 1))
+				return false;
+		return true;
+	}
+	if (t != simdjson::ondemand::json_type::array || v.get_array().get(a))
+		return false;
+	for (auto item : a)
+		if (item.error() || !check_value(item.value_unsafe(), depth + 1))
+			return false;
+	return true;
+}
+
+bool
+check(const char *text, size_t len, tally *t)
+{
+	simdjson::ondemand::parser parser;
+
+	return split_lines(text, len, [&](const char *p, size_t n) {
+		simdjson::ondemand::document doc;
+		simdjson::ondemand::object o;
+		const char *after;
+
+		if (parser.iterate(simdjson::padded_string_view(p, n, n + simdjson::SIMDJSON_PADDING))
+		    .get(doc) || doc.get_object().get(o))
+			return false;
+		for (auto member : o)
+			if (member.error() || !check_value(member.value_unsafe().value(), 1))
+				return false;
+		t->numbers += static_cast<long>(XXH3_64bits(p, n) & 1);
+		t->docs++;
+		return doc.current_location().get(after) == simdjson::OUT_OF_BOUNDS;
+	});
+}
+
 // The earthquake preset's aggregates of one group.
 struct sums {
 	long n = 0, nm = 0, nd = 0, sig = 0, ts = 0;
@@ -236,8 +318,9 @@ main(int argc, char **argv)
 	double t0, t1, t2;
 
 	if (argc != 3 || (std::strcmp(argv[1], "rows") != 0 && std::strcmp(argv[1], "lines") != 0 &&
-	    std::strcmp(argv[1], "window") != 0 && std::strcmp(argv[1], "keys") != 0)) {
-		std::fprintf(stderr, "usage: json-floor rows|lines|keys|window FILE\n");
+	    std::strcmp(argv[1], "window") != 0 && std::strcmp(argv[1], "keys") != 0 &&
+	    std::strcmp(argv[1], "check") != 0)) {
+		std::fprintf(stderr, "usage: json-floor rows|lines|keys|check|window FILE\n");
 		return 2;
 	}
 	if ((text = map_padded(argv[2], &len)) == nullptr)
@@ -245,7 +328,8 @@ main(int argc, char **argv)
 	t0 = seconds();
 	if (std::strcmp(argv[1], "rows") != 0) {
 		if (!(argv[1][0] == 'l' ? lines(text, len, &t) : argv[1][0] == 'k' ?
-		    keys(text, len, &t) : window(text, len, &t)))
+		    keys(text, len, &t) : argv[1][0] == 'c' ? check(text, len, &t) :
+		    window(text, len, &t)))
 			return 1;
 		std::printf("%.3f\n", seconds() - t0);
 		return 0;
