@@ -164,8 +164,11 @@ lines(const char *text, size_t len, tally *t)
 	});
 }
 
+// Each line On-Demand: its text, document and root object to each
+// (false from each stops); false when a line is not a JSON object.
+template <typename F>
 bool
-keys(const char *text, size_t len, tally *t)
+each_object(const char *text, size_t len, F each)
 {
 	simdjson::ondemand::parser parser;
 
@@ -173,9 +176,17 @@ keys(const char *text, size_t len, tally *t)
 		simdjson::ondemand::document doc;
 		simdjson::ondemand::object o;
 
-		if (parser.iterate(simdjson::padded_string_view(p, n, n + simdjson::SIMDJSON_PADDING))
-		    .get(doc) || doc.get_object().get(o))
-			return false;
+		return !parser.iterate(simdjson::padded_string_view(p, n,
+		    n + simdjson::SIMDJSON_PADDING)).get(doc) && !doc.get_object().get(o) &&
+		    each(p, n, doc, o);
+	});
+}
+
+bool
+keys(const char *text, size_t len, tally *t)
+{
+	return each_object(text, len, [t](const char *, size_t, simdjson::ondemand::document &,
+	    simdjson::ondemand::object &o) {
 		for (auto member : o) {
 			simdjson::ondemand::field f;
 
@@ -244,16 +255,10 @@ check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, i
 bool
 check(const char *text, size_t len, tally *t)
 {
-	simdjson::ondemand::parser parser;
-
-	return split_lines(text, len, [&](const char *p, size_t n) {
-		simdjson::ondemand::document doc;
-		simdjson::ondemand::object o;
+	return each_object(text, len, [t](const char *p, size_t n,
+	    simdjson::ondemand::document &doc, simdjson::ondemand::object &o) {
 		const char *after;
 
-		if (parser.iterate(simdjson::padded_string_view(p, n, n + simdjson::SIMDJSON_PADDING))
-		    .get(doc) || doc.get_object().get(o))
-			return false;
 		for (auto member : o)
 			if (member.error() || !check_value(member.value_unsafe().value(), 1))
 				return false;
