@@ -754,6 +754,25 @@ say_reading(struct run *r, bool last, double done, double all)
 	    done / 1e6, secs > 0 ? done / 1e6 / secs : 0.0);
 }
 
+/*
+ * When every expression an event is read with is a plain path, lines are
+ * read On-Demand: those values taken, every other value checked on the
+ * way, so the same lines are refused as when each is parsed whole.
+ */
+static void
+read_fields(const struct options *o, struct input *in)
+{
+	const struct expr *fixed[] = { o->time, o->id, o->version, o->ids, o->deleted,
+		o->validate, o->lat, o->lon };
+	int nx = (int)(sizeof(fixed) / sizeof(fixed[0])), n = nx + o->f.n;
+	const struct expr **x = xmalloc(sizeof(*x) * (size_t)n);
+
+	for (int i = 0; i < n; i++)
+		x[i] = i < nx ? fixed[i] : o->f.x[i - nx];
+	input_expr_fields(in, x, n, JSON_FAST_CHECK_REST);
+	free(x);
+}
+
 /* Every input line into the store; -1 when a file could not be read or
  * the store failed (no view may then be written). */
 static int
@@ -768,6 +787,7 @@ read_input(struct run *r)
 
 	input_init(&in, o->files, o->nfiles, 0, INPUT_DOC, &r->bad);
 	in.stop = &sig_stop;
+	read_fields(o, &in);
 	while ((rc = input_next(&in, &rec)) > 0) {
 		r->lines++;
 		done += (double)rec.len + 1;

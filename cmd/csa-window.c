@@ -1794,24 +1794,17 @@ run_job(const struct options *o)
 static void
 read_fields(const struct options *o, struct input *in)
 {
-	const struct expr *x[] = { o->time, o->where, o->dedupe, o->partition, o->eh_part,
+	const struct expr *fixed[] = { o->time, o->where, o->dedupe, o->partition, o->eh_part,
 		o->eh_seq };
-	const char **p;
-	int nx = (int)(sizeof(x) / sizeof(x[0])), n = 0, max = nx + o->w.nby + o->w.aggs.n;
+	int nx = (int)(sizeof(fixed) / sizeof(fixed[0])), n = nx + o->w.nby + o->w.aggs.n;
+	const struct expr **x = xmalloc(sizeof(*x) * (size_t)n);
 
-	p = xmalloc(sizeof(*p) * (size_t)max);
-	for (int i = 0; i < max; i++) {
-		const struct expr *e = i < nx ? x[i] : i < nx + o->w.nby ? o->w.by[i - nx].x :
+	for (int i = 0; i < n; i++)
+		x[i] = i < nx ? fixed[i] : i < nx + o->w.nby ? o->w.by[i - nx].x :
 		    o->w.aggs.v[i - nx - o->w.nby].arg;
-
-		if (e != NULL && (p[n++] = expr_path(e)) == NULL) {
-			free(p);
-			return;	/* a jq program reads the whole line */
-		}
-	}
-	input_fields(in, p, n, o->lazy && o->late_path == NULL ? JSON_FAST_SKIP_REST :
+	input_expr_fields(in, x, n, o->lazy && o->late_path == NULL ? JSON_FAST_SKIP_REST :
 	    JSON_FAST_CHECK_REST);
-	free(p);
+	free(x);
 }
 
 static int

@@ -2,9 +2,12 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "expr.h"
 #include "input.h"
 
 _Static_assert(NDJSON_PADDING >= JSON_FAST_PADDING, "ndjson lines pad what simdjson reads");
@@ -42,6 +45,22 @@ input_fields(struct input *in, const char *const *paths, int n, enum json_fast_r
 {
 	if (in->fast != NULL && in->parse == INPUT_DOC)
 		json_fast_fields(in->fast, paths, n, rest);
+}
+
+void
+input_expr_fields(struct input *in, const struct expr *const *x, int n, enum json_fast_rest rest)
+{
+	const char **p = xmalloc(sizeof(*p) * (size_t)(n + 1));
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (x[i] != NULL && (p[k++] = expr_path(x[i])) == NULL) {
+			free(p);
+			return;
+		}
+	}
+	input_fields(in, p, k, rest);
+	free(p);
 }
 
 struct ndjson_reader *

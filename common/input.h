@@ -73,6 +73,14 @@ int input_next(struct input *in, struct input_record *rec);
  * json_fast_fields.  NULL paths are left out. */
 void input_fields(struct input *in, const char *const *paths, int n, enum json_fast_rest rest);
 
+/* The same for the expressions x[0..n) a caller evaluates on each line
+ * (NULL ones left out), when every one is a plain path; when one is a jq
+ * program, which reads the line's text itself, none is named and each
+ * line is parsed whole. */
+struct expr;
+void input_expr_fields(struct input *in, const struct expr *const *x, int n,
+    enum json_fast_rest rest);
+
 /* The reader of the file being read, opening the next one when none is
  * (for commands that poll its descriptor); NULL when all are read or the
  * next cannot be opened (said, as by input_next). */
