@@ -17,7 +17,9 @@
 //   json-floor check FILE   each line On-Demand with every value checked
 //                           (objects and arrays walked, numbers and
 //                           literals read, strings left to stage 1), as
-//                           csa-window reads a line by default, and hashed
+//                           csa-window reads a line without escapes by
+//                           default (its walk is not linked here: this
+//                           builds with g++ alone), and hashed
 //                           (XXH3, of which its row ids are made): the
 //                           least csa-window does per line without --lazy
 //   json-floor window FILE  the same as lines, then csa-window --preset earthquake's

@@ -83,9 +83,9 @@ int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *obje
  * JSON_FAST_CHECK_REST: checked in full as they are walked (objects and
  * arrays entered, numbers and literals read, and in a text with a
  * backslash every string unescaped), so that a document is taken only
- * when it is JSON in full, as simdjson's DOM parser would judge it.
- * Unlike json_fast_load without paths, this takes texts with escapes in
- * their values, and an integer -0 (read as -0.0).
+ * when json_parse would take it too.  Unlike json_fast_load without
+ * paths, this takes texts with escapes in their values, and an integer
+ * -0 (read as -0.0).
  *
  * JSON_FAST_SKIP_REST: skipped by their brackets, unchecked, and so are
  * the root's members after the last one a path goes into, keys and all:
@@ -96,11 +96,10 @@ int json_fast_load(struct json_fast *f, const char *text, size_t len, bool *obje
  *
  * A key with an escape, anything else, and a wanted value that is an
  * array or object: the document is read whole as without
- * json_fast_fields.  The path strings
- * must outlive f (they are compared by address first); a path not named
- * here is answered 0 for the document loaded (the caller's fallback reads
- * it) and read with the others from the next one on.  More than 64
- * paths: every document is read whole.
+ * json_fast_fields.  The path strings must outlive f (they are compared
+ * by address first); a path not named here is answered 0 for the document
+ * loaded (the caller's fallback reads it) and read with the others from
+ * the next one on.  More than 64 paths: every document is read whole.
  */
 enum json_fast_rest { JSON_FAST_CHECK_REST, JSON_FAST_SKIP_REST };
 void json_fast_fields(struct json_fast *f, const char *const *paths, int n,

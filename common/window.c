@@ -311,8 +311,8 @@ group_col(struct win_engine *en, int i, const struct expr_val *v)
 {
 	size_t at;
 
-	/* Values end neither in '{' nor in ':': the columns after the first
-	 * are always separated by a comma. */
+	/* Values end in none of '{', '[' and ':', after which json_sep puts
+	 * no comma: the columns after the first always take one. */
 	buf_addc(&en->cols, i == 0 ? '{' : ',');
 	if (v->missing)
 		en->missing[i]++;
