@@ -136,8 +136,10 @@ same_posts() {
 	ALERT_WEBHOOK_URL=$HOOK_URL bg bash -c 'exec "$0" "$1" < "$2"' "$SCRIPT" \
 		"$BATS_TEST_TMPDIR/seen" "$BATS_TEST_TMPDIR/events"
 	# curl is waiting for the answer: its command line, and every other,
-	# is without the URL's token.
-	wait_for 10 'pgrep -f "curl -fsS --retry 3" > /dev/null'
+	# is without the URL's token.  Only a curl of this script's counts
+	# (its parent is one of the script's subshells): another suite's, in
+	# scripts/fresh-debian's root beside this one, would end the wait early.
+	wait_for 10 'pgrep -P "$(pgrep -d, -f "$SCRIPT")" -f "curl -fsS --retry 3" > /dev/null'
 	token=${HOOK_URL##*/}
 	procs=$(pgrep -af "$token" || true)
 	[ -z "$procs" ] || { echo "the URL is on a command line: $procs"; return 1; }
