@@ -669,8 +669,8 @@ check_container(simdjson::ondemand::value &v, simdjson::ondemand::json_type t, s
 	if (t == simdjson::ondemand::json_type::object) {
 		if (v.get_object().get(o) != simdjson::SUCCESS)
 			return false;
-		// A key with an escape is the DOM's, as in gather: its escape
-		// is checked nowhere else.
+		// A key with an escape sends the document to be read whole, as
+		// in gather: its escape is checked nowhere else here.
 		for (auto member : o)
 			if (member.error() != simdjson::SUCCESS ||
 			    (escapes && has_escape(member.value_unsafe().key())) ||
