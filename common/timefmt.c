@@ -394,9 +394,13 @@ tfmt_duration(const char *s, int64_t *ms, struct err *e)
 		} else {
 			goto bad;
 		}
+		/* Each part, and the sum, within what a double holds exactly
+		 * (under 2^53), so that the sum written in ms reads back. */
 		if (v * (double)unit > 9.0e15)
 			goto bad;
 		total += (int64_t)llround(v * (double)unit);
+		if (total > 9000000000000000)
+			goto bad;
 		parts++;
 	}
 	if (parts == 0)

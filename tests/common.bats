@@ -533,6 +533,15 @@ for ms in (99999999999 * 1000, 100000000000):
 	for i in 0 1 2 3 4 5; do
 		assert_line --index "$i" --partial "error: invalid duration"
 	done
+	# At most 9e15 ms, each part and the sum (fuzz-time found a sum of
+	# parts that was more, and its total written in ms then refused).
+	run csa-unit duration 9000000000000000ms 104166666d16h 55555557d55555557d7d7d 9000000000000001ms \
+		104166666d16h1ms
+	assert_line --index 0 9000000000000000
+	assert_line --index 1 9000000000000000
+	for i in 2 3 4; do
+		assert_line --index "$i" --partial "error: invalid duration"
+	done
 }
 
 @test "expr: plain paths are native, anything else goes through libjq" {
