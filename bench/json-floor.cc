@@ -22,6 +22,12 @@
 //                           builds with g++ alone), and hashed
 //                           (XXH3, of which its row ids are made): the
 //                           least csa-window does per line without --lazy
+//   json-floor least FILE   check, with the five fields the preset uses read
+//                           in the same walk, and the preset's sums by
+//                           region and 5-minute window kept in a hash
+//                           table, as in window: the least a program that
+//                           checks what csa-window checks does for this
+//                           query (no late events, no digests, no rows)
 //   json-floor window FILE  the same as lines, then csa-window --preset earthquake's
 //                           sums by region and 5-minute window in a hash
 //                           table (no late events, no digests, no rows
@@ -314,6 +320,77 @@ window(const char *text, size_t len, tally *t)
 	return ok;
 }
 
+// The five fields of the preset, read in the check walk of each line;
+// the sums as in window.
+bool
+least(const char *text, size_t len, tally *t)
+{
+	std::unordered_map<std::string, sums> groups;
+	std::string key;
+	bool ok = each_object(text, len, [&](const char *p, size_t n,
+	    simdjson::ondemand::document &doc, simdjson::ondemand::object &o) {
+		const char *after;
+		double time = 0, m = 0, d = 0, ts = 0;
+		bool has_time = false, has_m = false, has_d = false, has_ts = false;
+		std::string_view region;
+
+		for (auto member : o) {
+			if (member.error())
+				return false;
+			simdjson::ondemand::field &f = member.value_unsafe();
+			simdjson::ondemand::value &v = f.value();
+			simdjson::ondemand::raw_json_string k = f.key();
+			bool *has = nullptr;
+			double *x = nullptr;
+
+			if (k == "time")
+				has = &has_time, x = &time;
+			else if (k == "magnitude")
+				has = &has_m, x = &m;
+			else if (k == "depth_km")
+				has = &has_d, x = &d;
+			else if (k == "tsunami_flag")
+				has = &has_ts, x = &ts;
+			if (x != nullptr) {
+				// A number is read; anything else is checked.
+				*has = !v.get_double().get(*x);
+				if (!*has && !check_value(v, 1))
+					return false;
+			} else if (k == "region") {
+				if (v.get_string().get(region) && !check_value(v, 1))
+					return false;
+			} else if (!check_value(v, 1)) {
+				return false;
+			}
+		}
+		if (!has_time)
+			return false;
+		key.assign(std::to_string(static_cast<long long>((time + 299999) / 300000)));
+		key.append(region);
+		sums &s = groups[key];
+		s.n++;
+		if (has_m) {
+			s.mx = s.nm == 0 || m > s.mx ? m : s.mx;
+			s.mn = s.nm == 0 || m < s.mn ? m : s.mn;
+			s.sm += m;
+			s.nm++;
+			s.sig += m >= 5;
+		}
+		if (has_d) {
+			s.sd += d;
+			s.nd++;
+		}
+		if (has_ts)
+			s.ts += ts == 1;
+		t->numbers += static_cast<long>(XXH3_64bits(p, n) & 1);
+		t->docs++;
+		return doc.current_location().get(after) == simdjson::OUT_OF_BOUNDS;
+	});
+
+	t->numbers = static_cast<long>(groups.size());
+	return ok;
+}
+
 }  // namespace
 
 int
@@ -326,17 +403,19 @@ main(int argc, char **argv)
 
 	if (argc != 3 || (std::strcmp(argv[1], "rows") != 0 && std::strcmp(argv[1], "lines") != 0 &&
 	    std::strcmp(argv[1], "window") != 0 && std::strcmp(argv[1], "keys") != 0 &&
-	    std::strcmp(argv[1], "check") != 0)) {
-		std::fprintf(stderr, "usage: json-floor rows|lines|keys|check|window FILE\n");
+	    std::strcmp(argv[1], "check") != 0 && std::strcmp(argv[1], "least") != 0)) {
+		std::fprintf(stderr, "usage: json-floor rows|lines|keys|check|least|window FILE\n");
 		return 2;
 	}
 	if ((text = map_padded(argv[2], &len)) == nullptr)
 		return 1;
 	t0 = seconds();
 	if (std::strcmp(argv[1], "rows") != 0) {
-		if (!(argv[1][0] == 'l' ? lines(text, len, &t) : argv[1][0] == 'k' ?
-		    keys(text, len, &t) : argv[1][0] == 'c' ? check(text, len, &t) :
-		    window(text, len, &t)))
+		std::string mode = argv[1];
+
+		if (!(mode == "lines" ? lines(text, len, &t) : mode == "keys" ?
+		    keys(text, len, &t) : mode == "check" ? check(text, len, &t) :
+		    mode == "least" ? least(text, len, &t) : window(text, len, &t)))
 			return 1;
 		std::printf("%.3f\n", seconds() - t0);
 		return 0;
