@@ -2,7 +2,6 @@
 #include <config.h>
 
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,52 +35,6 @@ http_resp_free(struct http_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/*
- * libcurl is opened on the first request (dlopen), not linked: it and the
- * libraries it needs were 25 of the 46 csa-eh-send loaded, and most of its
- * start (csa-eh-send --version took 10.9 ms with them, 4.0 without: perf
- * stat), paid by every run, though only the USGS feeds, the https:// hub
- * and Blob Storage use them.
- * Its functions are called through cu.  The name is the one libcurl has
- * had since 7.16; the package depends on it by name (debian/control), as
- * shlibs cannot see it.
- */
-#define CURL_SONAME "libcurl.so.4"
-#define CURL_FUNCTIONS(X) \
-	X(global_init) X(global_cleanup) X(version) X(easy_strerror) X(easy_init) \
-	X(easy_setopt) X(easy_getinfo) X(easy_perform) X(easy_cleanup) X(slist_append) \
-	X(slist_free_all) X(multi_init) X(multi_add_handle) X(multi_remove_handle) \
-	X(multi_perform) X(multi_info_read) X(multi_poll) X(multi_cleanup)
-
-static struct {
-	bool loaded;
-#define X(f) __typeof__(curl_##f) *f;
-	CURL_FUNCTIONS(X)
-#undef X
-} cu;
-
-/* Open libcurl and find its functions, once; -1 with ERR_IO when it cannot. */
-static int
-load_curl(struct err *e)
-{
-	void *lib, *fn;
-
-	if (cu.loaded)
-		return 0;
-	if ((lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return err_set(e, ERR_IO, "cannot load libcurl: %s", dlerror());
-	/* A function pointer from dlsym's void *: copied, as POSIX allows. */
-#define X(f) \
-	if ((fn = dlsym(lib, "curl_" #f)) == NULL) \
-		return err_set(e, ERR_IO, "%s has no curl_" #f ": too old a libcurl", \
-		    CURL_SONAME); \
-	memcpy(&cu.f, &fn, sizeof(fn));
-	CURL_FUNCTIONS(X)
-#undef X
-	cu.loaded = true;
-	return 0;
-}
-
 static bool started;
 
 /* libcurl (and its TLS library) start on the first network request only. */
@@ -92,11 +45,9 @@ start_curl(struct err *e)
 
 	if (started)
 		return 0;
-	if (load_curl(e) < 0)
-		return -1;
-	rc = cu.global_init(CURL_GLOBAL_DEFAULT);
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
-		return err_set(e, ERR_IO, "cannot start libcurl: %s", cu.easy_strerror(rc));
+		return err_set(e, ERR_IO, "cannot start libcurl: %s", curl_easy_strerror(rc));
 	jitter_seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	started = true;
 	return 0;
@@ -106,18 +57,14 @@ void
 http_cleanup(void)
 {
 	if (started)
-		cu.global_cleanup();
+		curl_global_cleanup();
 	started = false;
 }
 
 const char *
 http_version(void)
 {
-	static struct err e;	/* the version line says why, when it cannot be read */
-
-	if (load_curl(&e) < 0)
-		return e.msg;
-	return cu.version();
+	return curl_version();
 }
 
 void
@@ -149,7 +96,7 @@ on_body(char *p, size_t size, size_t n, void *data)
 	long status = 0;
 
 	if (x->sink) {
-		cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200 && status < 300) {
 			if (fwrite(p, 1, len, x->sink) != len) {
 				x->sink_errno = errno ? errno : EIO;
@@ -162,7 +109,7 @@ on_body(char *p, size_t size, size_t n, void *data)
 		curl_off_t hint = -1;
 
 		/* Size the buffer once from Content-Length, to avoid copies. */
-		cu.easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
+		curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &hint);
 		if (hint > 0 && hint < (curl_off_t)1 << 32)
 			buf_reserve(&x->resp->body, (size_t)hint);
 	}
@@ -371,33 +318,33 @@ setup(struct xfer_state *s, struct curl_slist *hdrs, const char *body, size_t le
 	CURL *curl = s->x.curl;
 
 	if (body) {
-		cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
-	cu.easy_setopt(curl, CURLOPT_URL, s->url);
-	cu.easy_setopt(curl, CURLOPT_ERRORBUFFER, s->errbuf);
-	cu.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	cu.easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-	cu.easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
-	cu.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+	curl_easy_setopt(curl, CURLOPT_URL, s->url);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
 	    o->connect_timeout > 0 ? o->connect_timeout : 15L);
-	cu.easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	cu.easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	cu.easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
-	cu.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	cu.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->cacert)
-		cu.easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
-	cu.easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	cu.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	cu.easy_setopt(curl, CURLOPT_WRITEDATA, &s->x);
-	cu.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	cu.easy_setopt(curl, CURLOPT_HEADERDATA, s->x.resp);
+		curl_easy_setopt(curl, CURLOPT_CAINFO, o->cacert);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s->x);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, s->x.resp);
 	if (o->stop) {
-		cu.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-		cu.easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
-		cu.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, o->stop);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	}
 }
 
@@ -433,7 +380,7 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 	curl_off_t retry_after = 0;
 	bool retryable;
 
-	cu.easy_getinfo(s->x.curl, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(s->x.curl, CURLINFO_RESPONSE_CODE, &r->status);
 	if (s->x.sink_errno != 0)
 		return err_set(e, ERR_IO, "%s: temporary file: %s", s->name,
 		    strerror(s->x.sink_errno));
@@ -447,7 +394,7 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 		return 0;
 	if (cc != CURLE_OK && is_file_url(s->url))
 		return err_set(e, ERR_IO, "%s: %s", s->name, s->errbuf[0] ? s->errbuf :
-		    cu.easy_strerror(cc));
+		    curl_easy_strerror(cc));
 	/* A certificate or a URL that is wrong stays wrong: no retry. */
 	retryable = (cc != CURLE_OK && cc != CURLE_PEER_FAILED_VERIFICATION &&
 	    cc != CURLE_SSL_CACERT_BADFILE && cc != CURLE_URL_MALFORMAT &&
@@ -455,14 +402,14 @@ end_attempt(struct xfer_state *s, CURLcode cc, int attempt, const struct http_op
 	if (!retryable || attempt > o->retries || (o->stop && *o->stop)) {
 		if (cc != CURLE_OK)
 			return err_set(e, ERR_REMOTE, "%s: %s (after %d attempt%s)", s->name,
-			    s->errbuf[0] ? s->errbuf : cu.easy_strerror(cc),
+			    s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc),
 			    attempt, attempt == 1 ? "" : "s");
 		return err_set(e, ERR_REMOTE, "%s: HTTP %ld%s", s->name, r->status,
 		    attempt > 1 ? " (after retries)" : "");
 	}
 	s->wait = backoff(o, attempt);
 	if (cc == CURLE_OK &&
-	    cu.easy_getinfo(s->x.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+	    curl_easy_getinfo(s->x.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
 	    retry_after > 0)
 		s->wait = (double)retry_after;
 	return 1;
@@ -492,7 +439,7 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len, 
 	CURL *curl;
 	int rc = -1;
 
-	curl = cu.easy_init();
+	curl = curl_easy_init();
 	if (curl == NULL)
 		return err_set(e, ERR_IO, "%s: cannot create a libcurl handle",
 		    o->label ? o->label : url);
@@ -501,13 +448,13 @@ perform(const char *url, struct curl_slist *hdrs, const char *body, size_t len, 
 	for (int attempt = 1;; attempt++) {
 		if (begin_attempt(&s, attempt, e) < 0)
 			break;
-		rc = end_attempt(&s, cu.easy_perform(curl), attempt, o, e);
+		rc = end_attempt(&s, curl_easy_perform(curl), attempt, o, e);
 		if (rc <= 0)
 			break;
 		rc = -1;
 		http_sleep(s.wait, o->stop);
 	}
-	cu.easy_cleanup(curl);
+	curl_easy_cleanup(curl);
 	return rc;
 }
 
@@ -518,7 +465,7 @@ add_header(struct curl_slist *hdrs, const char *name, const char *value)
 	struct buf line = { 0 };
 
 	buf_printf(&line, "%s: %s", name, value);
-	hdrs = cu.slist_append(hdrs, line.p);
+	hdrs = curl_slist_append(hdrs, line.p);
 	buf_free(&line);
 	return hdrs;
 }
@@ -540,7 +487,7 @@ http_get(const char *url, const struct http_opts *o, struct http_resp *r,
 	if (o->last_modified)
 		hdrs = add_header(hdrs, "If-Modified-Since", o->last_modified);
 	rc = perform(url, hdrs, NULL, 0, NULL, o, r, e);
-	cu.slist_free_all(hdrs);
+	curl_slist_free_all(hdrs);
 	return rc;
 }
 
@@ -556,12 +503,12 @@ request(const char *url, const char *const *headers, const char *body, size_t le
 	if (start_curl(e) < 0)
 		return -1;
 	for (size_t i = 0; headers && headers[i]; i++)
-		hdrs = cu.slist_append(hdrs, headers[i]);
+		hdrs = curl_slist_append(hdrs, headers[i]);
 	/* No "Expect: 100-continue" round trip before a body. */
 	if (body)
-		hdrs = cu.slist_append(hdrs, "Expect:");
+		hdrs = curl_slist_append(hdrs, "Expect:");
 	rc = perform(url, hdrs, body, len, sink, o, r, e);
-	cu.slist_free_all(hdrs);
+	curl_slist_free_all(hdrs);
 	return rc;
 }
 
@@ -593,15 +540,15 @@ run_round(CURLM *m, struct xfer_state *st, struct http_get_req *reqs, size_t n,
 
 	for (size_t i = 0; i < n; i++)
 		if (reqs[i].attempt > 0 && begin_attempt(&st[i], reqs[i].attempt, &reqs[i].err) == 0)
-			cu.multi_add_handle(m, st[i].x.curl);
+			curl_multi_add_handle(m, st[i].x.curl);
 		else if (reqs[i].attempt > 0) {
 			reqs[i].attempt = 0;	/* the temporary file failed */
 			reqs[i].rc = -1;
 		}
 	do {
-		if (cu.multi_perform(m, &running) != CURLM_OK)
+		if (curl_multi_perform(m, &running) != CURLM_OK)
 			break;
-		while ((msg = cu.multi_info_read(m, &left)) != NULL) {
+		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
 			size_t i;
 
 			if (msg->msg != CURLMSG_DONE)
@@ -612,10 +559,10 @@ run_round(CURLM *m, struct xfer_state *st, struct http_get_req *reqs, size_t n,
 				continue;
 			reqs[i].rc = end_attempt(&st[i], msg->data.result, reqs[i].attempt, o,
 			    &reqs[i].err);
-			cu.multi_remove_handle(m, st[i].x.curl);
+			curl_multi_remove_handle(m, st[i].x.curl);
 			reqs[i].attempt = reqs[i].rc == 1 ? reqs[i].attempt + 1 : 0;
 		}
-		if (running > 0 && cu.multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+		if (running > 0 && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
 			break;
 	} while (running > 0 && !(o->stop && *o->stop));
 }
@@ -635,7 +582,7 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 		reqs[i].rc = -1;
 		reqs[i].attempt = 1;
 	}
-	if (start_curl(&e) < 0 || (m = cu.multi_init()) == NULL) {
+	if (start_curl(&e) < 0 || (m = curl_multi_init()) == NULL) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i].err = e;
 		return -1;
@@ -646,11 +593,11 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 		struct http_opts one = *o;
 
 		one.label = reqs[i].label;
-		init_state(&st[i], cu.easy_init(), reqs[i].url, reqs[i].sink, &one,
+		init_state(&st[i], curl_easy_init(), reqs[i].url, reqs[i].sink, &one,
 		    &reqs[i].resp);
 		st[i].name = reqs[i].label ? reqs[i].label : reqs[i].url;
 		for (size_t k = 0; reqs[i].headers && reqs[i].headers[k]; k++)
-			hdrs[i] = cu.slist_append(hdrs[i], reqs[i].headers[k]);
+			hdrs[i] = curl_slist_append(hdrs[i], reqs[i].headers[k]);
 		setup(&st[i], hdrs[i], NULL, 0, o);
 	}
 	/* Rounds: all at once, then those to be tried again, after the
@@ -673,11 +620,11 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 			reqs[i].rc = err_set(&reqs[i].err, ERR_REMOTE, "%s: stopped", st[i].name);
 		else if (reqs[i].rc != 0)
 			reqs[i].rc = -1;
-		cu.multi_remove_handle(m, st[i].x.curl);	/* when stopped in flight */
-		cu.easy_cleanup(st[i].x.curl);
-		cu.slist_free_all(hdrs[i]);
+		curl_multi_remove_handle(m, st[i].x.curl);	/* when stopped in flight */
+		curl_easy_cleanup(st[i].x.curl);
+		curl_slist_free_all(hdrs[i]);
 	}
-	cu.multi_cleanup(m);
+	curl_multi_cleanup(m);
 	free(st);
 	free(hdrs);
 	return 0;

@@ -40,26 +40,6 @@ jq_expected() {
 	[[ "$stderr" == *"Try 'csa-usgs-fetch --help' for more information."* ]]
 }
 
-@test "libcurl is opened for the first request: without it, file: URLs work and HTTP exits 3 naming it" {
-	# A file in libcurl's name that is no library, found first.
-	mkdir "$BATS_TEST_TMPDIR/lib"
-	printf 'not a library\n' > "$BATS_TEST_TMPDIR/lib/libcurl.so.4"
-	start_usgs_server "$DATA/usgs"
-	LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" run --separate-stderr $FETCH \
-		--url "$SERVER_URL/abruzzi_all_day.geojson"
-	assert_failure 3
-	[ -z "$output" ]
-	[[ "$stderr" == *"cannot load libcurl: $BATS_TEST_TMPDIR/lib/libcurl.so.4: "* ]]
-	[ ! -s "$SERVER_LOG" ] || ! grep -q abruzzi "$SERVER_LOG"
-	LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" run --separate-stderr $FETCH \
-		--url "file://$DATA/usgs/abruzzi_all_day.geojson"
-	assert_success
-	diff <(printf '%s\n' "$output" | ours_sorted) <(jq_expected "$DATA/usgs/abruzzi_all_day.geojson")
-	LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" run csa-usgs-fetch --version
-	assert_success
-	assert_line --index 1 --partial "cannot load libcurl"
-}
-
 @test "bad option values exit 2 naming the option" {
 	run --separate-stderr csa-usgs-fetch --interval 0
 	assert_failure 2

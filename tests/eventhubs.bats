@@ -91,27 +91,6 @@ start_rest() {
 	[ "$(jq -r .partition "$RECEIVED")" = 3 ]
 }
 
-@test "libcurl is opened for https only: without it the embedded hub takes events, https exits 3 naming it" {
-	# A file in libcurl's name that is no library, found first: a program
-	# linked with libcurl would not start.
-	mkdir "$BATS_TEST_TMPDIR/lib"
-	printf 'not a library\n' > "$BATS_TEST_TMPDIR/lib/libcurl.so.4"
-	ev=$(usgs_events)
-	LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" run --separate-stderr \
-		csa-eh-send -H "$BATS_TEST_TMPDIR/hub" -n quakes -k event_id "$ev"
-	assert_success
-	LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" run --separate-stderr \
-		csa-eh-recv -H "$BATS_TEST_TMPDIR/hub" -n quakes -e --bare
-	assert_success
-	diff <(printf '%s\n' "$output" | sort) <(sort "$ev")
-	start_rest
-	EVENTHUB_CONNECTION_STRING="$CS" EVENTHUB_NAME=quakes LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib" \
-		run --separate-stderr csa-eh-send --transport https --cacert "$TLS/ca.pem" "$ev"
-	assert_failure 3
-	[[ "$stderr" == *"cannot load libcurl: $BATS_TEST_TMPDIR/lib/libcurl.so.4: "* ]]
-	[ ! -s "$RECEIVED" ]
-}
-
 @test "a batch over 1 MB is split into POSTs under it" {
 	start_rest
 	"$PY" -c '

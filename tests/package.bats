@@ -153,13 +153,11 @@ need_package_tools() {
 	grep -qx /lib/systemd/system/csa-speed.service "$dir/files"
 	grep -qx /usr/share/doc/csa-streaming/copyright "$dir/files"
 	# Depends names the package of every library a command links, as
-	# objdump and dpkg -S find them, and of libcurl, which common/http.c
-	# opens on the first request.
+	# objdump and dpkg -S find them.
 	depends=$(dpkg-deb -f "$deb" Depends)
 	echo "Depends: $depends"
 	dpkg-deb -x "$deb" "$dir/root"
-	for lib in $({ objdump -p "$dir"/root/usr/bin/csa-* | awk '$1 == "NEEDED" { print $2 }'
-		echo libcurl.so.4; } | sort -u); do
+	for lib in $(objdump -p "$dir"/root/usr/bin/csa-* | awk '$1 == "NEEDED" { print $2 }' | sort -u); do
 		path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
 		pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path")
 		pkg=${pkg%%:*}
