@@ -173,10 +173,13 @@ take_blob_endpoint(void *to, const char *name, const char *arg)
 static int
 version(void)
 {
-	char more[128];
+	struct buf more = { 0 };	/* libcurl's line alone can be 170 bytes */
+	int rc;
 
-	snprintf(more, sizeof(more), "jsmn\n%s\n", http_version());
-	return opt_version(capture_versions(), more);
+	buf_printf(&more, "jsmn\n%s\n", http_version());
+	rc = opt_version(capture_versions(), more.p);
+	buf_free(&more);
+	return rc;
 }
 
 static int

@@ -611,4 +611,8 @@ blob_server() {
 	EOF
 	run -0 csa-capture-read --version
 	[[ "$output" == *"avro-c "* ]]
+	# libcurl's line whole, as the curl command (the same libcurl) gives it.
+	curl_line=$(curl --version | sed -n '1s/^curl [^ ]* ([^)]*) //p')
+	[[ "$curl_line" == libcurl/* ]]
+	assert_line "$curl_line"
 }
