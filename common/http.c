@@ -582,7 +582,8 @@ http_get_many(struct http_get_req *reqs, size_t n, const struct http_opts *o)
 		reqs[i].rc = -1;
 		reqs[i].attempt = 1;
 	}
-	if (start_curl(&e) < 0 || (m = curl_multi_init()) == NULL) {
+	if (start_curl(&e) < 0 || ((m = curl_multi_init()) == NULL &&
+	    err_set(&e, ERR_IO, "cannot create a libcurl multi handle") < 0)) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i].err = e;
 		return -1;
