@@ -37,6 +37,7 @@
 // Prints the seconds of each pass on one line.  Built by the bench scripts
 // (g++ -O2 -std=c++17 ... -lsimdjson -lxxhash); not part of the package.
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -282,112 +283,109 @@ struct sums {
 	double sm = 0, mx = 0, mn = 0, sd = 0;
 };
 
+// The fields of one event the preset reads; NaN where one is missing or
+// not a number (a JSON number is never NaN).
+struct fields {
+	double time = NAN, m = NAN, d = NAN, ts = NAN;
+	std::string_view region;
+};
+
+// The preset's groups, by region and 5-minute window, and their sums.
+struct groups {
+	std::unordered_map<std::string, sums> map;
+	std::string key;
+
+	void
+	add(const fields &f)
+	{
+		key.assign(std::to_string(static_cast<long long>((f.time + 299999) / 300000)));
+		key.append(f.region);
+		sums &s = map[key];
+		s.n++;
+		if (!std::isnan(f.m)) {
+			s.mx = s.nm == 0 || f.m > s.mx ? f.m : s.mx;
+			s.mn = s.nm == 0 || f.m < s.mn ? f.m : s.mn;
+			s.sm += f.m;
+			s.nm++;
+			s.sig += f.m >= 5;
+		}
+		if (!std::isnan(f.d)) {
+			s.sd += f.d;
+			s.nd++;
+		}
+		s.ts += f.ts == 1;
+	}
+};
+
+// x set to r's number, when it is one (get sets 0 when it is not).
+inline bool
+number(simdjson::simdjson_result<double> r, double *x)
+{
+	double v;
+
+	if (std::move(r).get(v))
+		return false;
+	*x = v;
+	return true;
+}
+
 bool
 window(const char *text, size_t len, tally *t)
 {
-	std::unordered_map<std::string, sums> groups;
-	std::string key;
+	groups g;
 	bool ok = each_line(text, len, [&](simdjson::dom::object o) {
-		std::string_view region;
-		double time, m, d;
+		fields f;
 
-		if (o.at_key("time").get_double().get(time))
+		if (!number(o.at_key("time").get_double(), &f.time))
 			return false;
-		if (o.at_key("region").get_string().get(region))
-			region = "";
-		key.assign(std::to_string(static_cast<long long>((time + 299999) / 300000)));
-		key.append(region);
-		sums &s = groups[key];
-		s.n++;
-		if (!o.at_key("magnitude").get_double().get(m)) {
-			s.mx = s.nm == 0 || m > s.mx ? m : s.mx;
-			s.mn = s.nm == 0 || m < s.mn ? m : s.mn;
-			s.sm += m;
-			s.nm++;
-			s.sig += m >= 5;
-		}
-		if (!o.at_key("depth_km").get_double().get(d)) {
-			s.sd += d;
-			s.nd++;
-		}
-		if (!o.at_key("tsunami_flag").get_double().get(d))
-			s.ts += d == 1;
+		if (o.at_key("region").get_string().get(f.region))
+			f.region = "";
+		number(o.at_key("magnitude").get_double(), &f.m);
+		number(o.at_key("depth_km").get_double(), &f.d);
+		number(o.at_key("tsunami_flag").get_double(), &f.ts);
+		g.add(f);
 		t->docs++;
 		return true;
 	});
 
-	t->numbers = static_cast<long>(groups.size());
+	t->numbers = static_cast<long>(g.map.size());
 	return ok;
 }
 
-// The five fields of the preset, read in the check walk of each line;
-// the sums as in window.
+// The same, with the fields read in the check walk of each line.
 bool
 least(const char *text, size_t len, tally *t)
 {
-	std::unordered_map<std::string, sums> groups;
-	std::string key;
+	groups g;
 	bool ok = each_object(text, len, [&](const char *p, size_t n,
 	    simdjson::ondemand::document &doc, simdjson::ondemand::object &o) {
 		const char *after;
-		double time = 0, m = 0, d = 0, ts = 0;
-		bool has_time = false, has_m = false, has_d = false, has_ts = false;
-		std::string_view region;
+		fields f;
 
 		for (auto member : o) {
 			if (member.error())
 				return false;
-			simdjson::ondemand::field &f = member.value_unsafe();
-			simdjson::ondemand::value &v = f.value();
-			simdjson::ondemand::raw_json_string k = f.key();
-			bool *has = nullptr;
-			double *x = nullptr;
+			simdjson::ondemand::field &m = member.value_unsafe();
+			simdjson::ondemand::value &v = m.value();
+			simdjson::ondemand::raw_json_string k = m.key();
+			double *x = k == "time" ? &f.time : k == "magnitude" ? &f.m :
+			    k == "depth_km" ? &f.d : k == "tsunami_flag" ? &f.ts : nullptr;
 
-			if (k == "time")
-				has = &has_time, x = &time;
-			else if (k == "magnitude")
-				has = &has_m, x = &m;
-			else if (k == "depth_km")
-				has = &has_d, x = &d;
-			else if (k == "tsunami_flag")
-				has = &has_ts, x = &ts;
-			if (x != nullptr) {
-				// A number is read; anything else is checked.
-				*has = !v.get_double().get(*x);
-				if (!*has && !check_value(v, 1))
-					return false;
-			} else if (k == "region") {
-				if (v.get_string().get(region) && !check_value(v, 1))
-					return false;
-			} else if (!check_value(v, 1)) {
+			// A wanted value that is not what it is read as is checked.
+			if (x != nullptr ? !number(v.get_double(), x) && !check_value(v, 1) :
+			    k == "region" ? v.get_string().get(f.region) && !check_value(v, 1) :
+			    !check_value(v, 1))
 				return false;
-			}
 		}
-		if (!has_time)
+		if (std::isnan(f.time))
 			return false;
-		key.assign(std::to_string(static_cast<long long>((time + 299999) / 300000)));
-		key.append(region);
-		sums &s = groups[key];
-		s.n++;
-		if (has_m) {
-			s.mx = s.nm == 0 || m > s.mx ? m : s.mx;
-			s.mn = s.nm == 0 || m < s.mn ? m : s.mn;
-			s.sm += m;
-			s.nm++;
-			s.sig += m >= 5;
-		}
-		if (has_d) {
-			s.sd += d;
-			s.nd++;
-		}
-		if (has_ts)
-			s.ts += ts == 1;
+		g.add(f);
 		t->numbers += static_cast<long>(XXH3_64bits(p, n) & 1);
 		t->docs++;
 		return doc.current_location().get(after) == simdjson::OUT_OF_BOUNDS;
 	});
 
-	t->numbers = static_cast<long>(groups.size());
+	t->numbers = static_cast<long>(g.map.size());
 	return ok;
 }
 

@@ -15,9 +15,9 @@
 # for this query; stage 1 and every key of the root object, which
 # csa-window --lazy (only the fields its query uses) cannot go below; and
 # a program that parses each line whole and keeps the preset's sums in a
-# hash table.  jq and Miller,
-# far slower, run once on the first tenth and are compared by rate.  Then
-# peak memory for EVENTS and 10 x EVENTS over a ten times longer span.
+# hash table.  jq and Miller, far slower, run once on the first tenth and
+# are compared by rate.  Then peak memory for EVENTS and 10 x EVENTS over
+# a ten times longer span.
 # Needs scripts/build, GNU time; DuckDB is skipped when npm cannot
 # install it.
 set -eu
