@@ -5,37 +5,26 @@
 # into a dense stream (one week), and again on 4 x EVENTS: csa-window and
 # DuckDB warmed once, then the median of 5 runs, of the wall clock and of
 # the CPU time (user + system: on a shared machine the wall clock mostly
-# measures the other users).  Beside them, the floors (json-floor.cc, CPU
-# time, median of 3): simdjson alone parsing each line whole (DOM), which
-# csa-window's default (On-Demand, every value checked) does the work of;
-# On-Demand with every value checked and each line hashed (XXH3, as
-# for the row ids), which csa-window's default cannot go below; the same
-# with the preset's five fields read in that walk and its sums kept in a
-# hash table, the least a program that checks what csa-window checks does
-# for this query; stage 1 and every key of the root object, which
-# csa-window --lazy (only the fields its query uses) cannot go below; and
-# a program that parses each line whole and keeps the preset's sums in a
-# hash table.  jq and Miller, far slower, run once on the first tenth and
-# are compared by rate.  Then peak memory for EVENTS and 10 x EVENTS over
-# a ten times longer span.
+# measures the other users).  DuckDB once more on one event, which is its
+# start; from the two sizes, what a million events cost each past the
+# start (the start counts for more at the smaller size).  Beside them, the
+# floors (json-floor.cc, CPU time, median of 3): simdjson alone parsing
+# each line whole (DOM), which csa-window's default (On-Demand, every
+# value checked) does the work of; On-Demand with every value checked and
+# each line hashed (XXH3, as for the row ids), which csa-window's default
+# cannot go below; the same with the preset's five fields read in that
+# walk and its sums kept in a hash table, the least a program that checks
+# what csa-window checks does for this query; stage 1 and every key of the
+# root object, which csa-window --lazy (only the fields its query uses)
+# cannot go below; and a program that parses each line whole and keeps the
+# preset's sums in a hash table.  jq and Miller, far slower, run once on
+# the first tenth and are compared by rate.  Then peak memory for EVENTS
+# and 10 x EVENTS over a ten times longer span.
 # Needs scripts/build, GNU time; DuckDB is skipped when npm cannot
 # install it.
 set -eu
 . "$(dirname "$0")/common.sh"
 n=${1:-1000000}
-
-# median_run N CMD...: CMD once to warm the caches, then N times; the
-# median wall seconds and the median CPU seconds (user + system).
-median_run() {
-	local n=$1 runs
-	shift
-	"$@" > /dev/null
-	runs=$(for _ in $(seq "$n"); do
-		/usr/bin/time -f '%e %U %S' "$@" 2>&1 > /dev/null | tail -n 1
-	done)
-	echo "$(awk '{ print $1 }' <<< "$runs" | sort -n | sed -n "$(((n + 1) / 2))p")" \
-	    "$(awk '{ printf "%.2f\n", $2 + $3 }' <<< "$runs" | sort -n | sed -n "$(((n + 1) / 2))p")"
-}
 
 usgs_events "$tmp/src"
 /usr/bin/python3 "$top/bench/window-gen.py" "$n" 1 "$tmp/dense" < "$tmp/src"
@@ -62,8 +51,8 @@ mlrprog='put -q '\''
   if ($tsunami_flag == 1) { @ts[@b][$region] += 1 }
   end { emit (@n, @sm, @nm, @mx, @mn, @sd, @nd, @sig, @ts), "b", "region" }'\'''
 
-read -r t_csa c_csa < <(median_run 5 csa-window --preset earthquake "$tmp/dense")
-read -r t_lazy c_lazy < <(median_run 5 csa-window --lazy --preset earthquake "$tmp/dense")
+read -r t_csa c_csa < <(median_times 5 csa-window --preset earthquake "$tmp/dense")
+read -r t_lazy c_lazy < <(median_times 5 csa-window --lazy --preset earthquake "$tmp/dense")
 head -n $((n / 10)) "$tmp/dense" > "$tmp/tenth"
 t_jq=$(secs jq -n -c "$jqprog" "$tmp/tenth")
 t_mlr=$(secs sh -c "mlr --ijsonl --ojsonl $mlrprog '$tmp/tenth'")
@@ -78,17 +67,20 @@ await con.runAndReadAll(`SELECT region, ceil(time / 300000.0) AS w, count(*), av
   count_if(tsunami_flag = 1) FROM read_json('${process.argv[2]}', format='newline_delimited')
   GROUP BY ALL`);
 JS
-	read -r t_duck c_duck < <(median_run 5 node "$tmp/q.mjs" "$tmp/dense")
+	read -r t_duck c_duck < <(median_times 5 node "$tmp/q.mjs" "$tmp/dense")
+	# Its start: node, the library, the instance, a query on one event.
+	head -n 1 "$tmp/dense" > "$tmp/one"
+	read -r _ c_duck1 < <(median_times 5 node "$tmp/q.mjs" "$tmp/one")
 fi
 # floors FILE: the CPU seconds of json-floor's lines, window, keys, check
 # and least passes over FILE (empty when it cannot be built).
 floors() {
 	[ -n "$(json_floor lines "$1")" ] || return 0
-	echo "$(median_run 3 "$tmp/json-floor" lines "$1" | cut -d' ' -f2)" \
-	    "$(median_run 3 "$tmp/json-floor" window "$1" | cut -d' ' -f2)" \
-	    "$(median_run 3 "$tmp/json-floor" keys "$1" | cut -d' ' -f2)" \
-	    "$(median_run 3 "$tmp/json-floor" check "$1" | cut -d' ' -f2)" \
-	    "$(median_run 3 "$tmp/json-floor" least "$1" | cut -d' ' -f2)"
+	echo "$(median_times 3 "$tmp/json-floor" lines "$1" | cut -d' ' -f2)" \
+	    "$(median_times 3 "$tmp/json-floor" window "$1" | cut -d' ' -f2)" \
+	    "$(median_times 3 "$tmp/json-floor" keys "$1" | cut -d' ' -f2)" \
+	    "$(median_times 3 "$tmp/json-floor" check "$1" | cut -d' ' -f2)" \
+	    "$(median_times 3 "$tmp/json-floor" least "$1" | cut -d' ' -f2)"
 }
 # print_floors LINES WINDOW KEYS CHECK LEAST [DUCK]: the floors, and
 # against them the CPU time twice DuckDB's speed would allow.
@@ -117,21 +109,31 @@ echo '(csa-window and DuckDB: warmed once, then the median of 5 runs; jq and Mil
 
 # The same at four times the events.
 /usr/bin/python3 "$top/bench/window-gen.py" $((n * 4)) 1 "$tmp/dense4" < "$tmp/src"
-read -r t_csa4 c_csa4 < <(median_run 5 csa-window --preset earthquake "$tmp/dense4")
-read -r t_lazy4 c_lazy4 < <(median_run 5 csa-window --lazy --preset earthquake "$tmp/dense4")
+read -r t_csa4 c_csa4 < <(median_times 5 csa-window --preset earthquake "$tmp/dense4")
+read -r t_lazy4 c_lazy4 < <(median_times 5 csa-window --lazy --preset earthquake "$tmp/dense4")
 printf 'csa-window, %d events           %6.2f s  %8d events/s  CPU %6.2f s\n' $((n * 4)) "$t_csa4" \
 	"$(rate "$t_csa4" $((n * 4)))" "$c_csa4"
 printf 'csa-window --lazy, %d events    %6.2f s  %8d events/s  CPU %6.2f s\n' $((n * 4)) "$t_lazy4" \
 	"$(rate "$t_lazy4" $((n * 4)))" "$c_lazy4"
 if [ -n "$t_duck" ]; then
-	read -r t_duck4 c_duck4 < <(median_run 5 node "$tmp/q.mjs" "$tmp/dense4")
+	read -r t_duck4 c_duck4 < <(median_times 5 node "$tmp/q.mjs" "$tmp/dense4")
 	printf 'DuckDB, %d events               %6.2f s  %8d events/s  CPU %6.2f s  %5sx csa time, %sx csa CPU\n' \
 		$((n * 4)) "$t_duck4" "$(rate "$t_duck4" $((n * 4)))" "$c_duck4" \
 		"$(echo "scale=2; $t_duck4 / $t_csa4" | bc)" "$(echo "scale=2; $c_duck4 / $c_csa4" | bc)"
 	printf 'DuckDB against csa-window --lazy: %sx its CPU\n' "$(echo "scale=2; $c_duck4 / $c_lazy4" | bc)"
+	# What a million events cost past the start, from the two sizes: the
+	# start is paid once, so at the smaller size it counts for more.
+	printf 'DuckDB on one event (its start): CPU %.2f s; past it, CPU %.3f s per million events, twice its speed %.3f s; csa-window %.3f s\n' \
+		"$c_duck1" "$(echo "scale=4; ($c_duck4 - $c_duck) * 1000000 / (3 * $n)" | bc)" \
+		"$(echo "scale=4; ($c_duck4 - $c_duck) * 500000 / (3 * $n)" | bc)" \
+		"$(echo "scale=4; ($c_csa4 - $c_csa) * 1000000 / (3 * $n)" | bc)"
 fi
 read -r f_lines4 f_win4 f_keys4 f_check4 f_least4 < <(floors "$tmp/dense4") || true
 [ -n "${f_lines4:-}" ] && print_floors "$f_lines4" "$f_win4" "$f_keys4" "$f_check4" "$f_least4" "${c_duck4:-}"
+[ -n "${f_lines4:-}" ] && [ -n "${f_lines:-}" ] &&
+	printf 'per million events past the start: every value checked and each line hashed, CPU %.3f s; and the fields read and summed, CPU %.3f s\n' \
+		"$(echo "scale=4; ($f_check4 - $f_check) * 1000000 / (3 * $n)" | bc)" \
+		"$(echo "scale=4; ($f_least4 - $f_least) * 1000000 / (3 * $n)" | bc)"
 rm -f "$tmp/dense4"
 
 # Memory must not grow with the stream: 1M and 10M events, 10x the span.
@@ -140,7 +142,7 @@ rm -f "$tmp/dense4"
 p1=$(peak csa-window --preset earthquake "$tmp/m1")
 p10=$(peak csa-window --preset earthquake "$tmp/m10")
 t_sparse=$(secs csa-window --preset earthquake "$tmp/m1")
-printf 'sparse stream (1M events over 10 weeks): %6.2f s  %8d events/s\n' "$t_sparse" "$(rate "$t_sparse")"
+printf 'sparse stream (%d events over 10 weeks): %6.2f s  %8d events/s\n' "$n" "$t_sparse" "$(rate "$t_sparse")"
 printf 'peak RSS: %d KB for %d events, %d KB for %d events over 10x the span (%.2fx)\n' \
 	"$p1" "$n" "$p10" $((n * 10)) "$(echo "scale=3; $p10 / $p1" | bc)"
 
