@@ -15,7 +15,7 @@
 # would not do: the mock keeps at most 5 MiB of batches per partition and
 # drops the oldest past that, and a send without keys (sticky partitions:
 # all messages of 10 ms to one partition) gives some partitions 8 MB,
-# so such a topic read back lacks up to a tenth of what was acknowledged.
+# so such a topic read back lacks some of what was acknowledged.
 # The figures are medians over the runs kept.  Joining a consumer group
 # takes the mock about 3 s: it is measured alone (csa-eh-recv reading an
 # empty topic) and shown apart.  Needs scripts/build's build, which
