@@ -124,11 +124,11 @@ print(sum(1 for _ in r))' "$f" > /dev/null
 	grep -A1 '^    export PATH=' <<< "$output" | sed 's/^    //' > "$BATS_TEST_TMPDIR/paste.sh"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/paste.sh")" -eq 2 ]
 	# Not a terminal and with no --interval, the dashboard writes its
-	# snapshot when stopped: after 20 s (5 s were too short for a loaded
-	# machine once, 2026-12-03). timeout waits for bash only, and the
-	# dashboard, stopped with it, writes its snapshot after bash is gone:
-	# the pipe into cat ends only when the dashboard has closed it (or
-	# after 60 s, should it never).
+	# snapshot when stopped, here after 20 s. timeout waits for bash only,
+	# and the dashboard, stopped with it, writes its snapshot after bash is
+	# gone (reading the file straight after timeout failed in CI on a
+	# loaded machine, 2026-12-03): the pipe into cat ends only when the
+	# dashboard has closed it (or after 60 s, should it never).
 	env -i HOME="$HOME" PATH=/usr/bin:/bin timeout 20 bash "$BATS_TEST_TMPDIR/paste.sh" 2>&1 |
 		timeout 60 cat > "$BATS_TEST_TMPDIR/dash" || true
 	grep -q '^events 654 ' "$BATS_TEST_TMPDIR/dash" || { cat "$BATS_TEST_TMPDIR/dash"; false; }
